@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * sipwall map contract: the only place a map key, value or reason code is
+ * defined. Included by bpf/ (clang -target bpf) and by every userspace part.
+ * Fixed-width types, explicit padding, sizes pinned by _Static_assert; the
+ * BTF layout test (tests/btf) checks the compiled object against this file.
+ *
+ * Addresses are always 16 bytes; IPv4 is stored IPv4-mapped (::ffff:a.b.c.d)
+ * so one map and one code path serve both families. Ports are network order.
+ */
+#ifndef SIPWALL_MAPS_H
+#define SIPWALL_MAPS_H
+
+#include <linux/types.h>
+
+#define SW_PIN_ROOT_DEFAULT "/sys/fs/bpf/sipwall"
+
+/* Map names (also the pin file names under the pin root). */
+#define SW_MAP_PINHOLES "sw_pinholes"
+#define SW_MAP_STATS "sw_stats"
+#define SW_MAP_FRAGS "sw_frags"
+#define SW_MAP_CONFIG "sw_config"
+#define SW_MAP_IFACES "sw_ifaces"
+
+#define SW_MEDIA_LO_DEFAULT 10000
+#define SW_MEDIA_HI_DEFAULT 20000
+#define SW_MAX_PINHOLES_DEFAULT 65536
+#define SW_FRAGS_MAX 16384
+#define SW_MAX_SOURCES 4
+#define SW_CALL_ID_LEN 48
+
+/*
+ * Packet verdict reasons. One list feeds the enum, the string table in
+ * userspace, counters, logs and tests, so a name is spelled once.
+ */
+#define SW_REASONS(X)                                                         \
+	X(PASSED_NOT_MEDIA, "passed_not_media")                               \
+	X(PASSED_PINHOLE, "passed_pinhole")                                   \
+	X(PASSED_FRAGMENT, "passed_fragment")                                 \
+	X(DROPPED_NO_PINHOLE, "dropped_no_pinhole")                           \
+	X(DROPPED_BAD_SOURCE, "dropped_bad_source")                           \
+	X(DROPPED_FRAGMENT, "dropped_fragment")                               \
+	X(DROPPED_MALFORMED, "dropped_malformed")                             \
+	X(DROPPED_BANNED, "dropped_banned")                                   \
+	X(DROPPED_FLOOD, "dropped_flood")                                     \
+	X(EGRESS_LEARNED, "egress_learned")                                   \
+	X(EGRESS_PASSED, "egress_passed")
+
+enum sw_reason {
+#define SW_X_ENUM(name, str) SW_R_##name,
+	SW_REASONS(SW_X_ENUM)
+#undef SW_X_ENUM
+	SW_R_MAX,
+};
+
+/* Source check modes of one allowed source. */
+enum sw_check {
+	SW_CHECK_STRICT = 0,	/* source address and port must match */
+	SW_CHECK_ADDRESS = 1,	/* source address must match, any port */
+	SW_CHECK_SYMMETRIC = 2, /* source learned by TC egress from what the
+				 * protected endpoint sends to; until learned,
+				 * the SDP address is checked as ADDRESS */
+};
+
+/* sw_source.flags */
+#define SW_SRC_ACTIVE (1u << 0)	 /* slot in use */
+#define SW_SRC_LEARNED (1u << 1) /* symmetric: addr/port learned on egress */
+
+/* sw_pinhole.kind */
+enum sw_kind {
+	SW_KIND_RTP = 0,
+	SW_KIND_RTCP = 1,
+	SW_KIND_RTP_RTCP_MUX = 2,
+	SW_KIND_MANUAL = 3, /* added by `sipwall pinhole add` */
+};
+
+/* Pinhole map (BPF_MAP_TYPE_HASH, never LRU): protected media destination. */
+struct sw_pinhole_key {
+	__u8 addr[16];	/* protected endpoint's media address (v4-mapped) */
+	__be16 port;	/* protected endpoint's media port */
+	__u8 proto;	/* IPPROTO_UDP */
+	__u8 pad;
+};
+
+struct sw_source {
+	__u8 addr[16];	/* allowed peer address (v4-mapped) */
+	__be16 port;	/* allowed peer port; ignored for SW_CHECK_ADDRESS */
+	__u8 check;	/* enum sw_check */
+	__u8 flags;	/* SW_SRC_* */
+};
+
+struct sw_pinhole {
+	struct sw_source src[SW_MAX_SOURCES]; /* several for forked early media */
+	__u64 packets;		/* passed packets (atomic add in BPF) */
+	__u64 bytes;		/* passed bytes, L3 length */
+	__u64 drops;		/* bad-source drops aimed at this destination */
+	__u64 last_seen_ns;	/* CLOCK_MONOTONIC of last passed packet */
+	__u64 created_ns;	/* CLOCK_MONOTONIC at creation (userspace) */
+	__u64 call_hash;	/* FNV-1a 64 of the full Call-ID; 0 = manual */
+	char call_id[SW_CALL_ID_LEN]; /* owner Call-ID, truncated, NUL-padded */
+	__u8 kind;		/* enum sw_kind */
+	__u8 media_idx;		/* m= line index in the SDP */
+	__u8 side;		/* 0 = offerer's media, 1 = answerer's media */
+	__u8 pad[5];
+};
+
+/* Fragment memory (BPF_MAP_TYPE_LRU_HASH): later fragments follow the first. */
+struct sw_frag_key {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u32 id;	/* IPv4 id (16 bit) or IPv6 fragment id */
+	__u8 proto;	/* upper-layer protocol */
+	__u8 pad[3];
+};
+
+struct sw_frag_val {
+	__u64 seen_ns;	/* when the first fragment was judged */
+	__u8 verdict;	/* 1 = first fragment passed, 0 = dropped */
+	__u8 pad[7];
+};
+
+/* Verdict counters (BPF_MAP_TYPE_PERCPU_ARRAY, key = enum sw_reason). */
+struct sw_stat {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* Pin-root-wide configuration (BPF_MAP_TYPE_ARRAY, one entry, key 0).
+ * Written by the loader; sipd reads the media range from here. */
+struct sw_config {
+	__u16 media_lo;		/* host order */
+	__u16 media_hi;		/* host order */
+	__u32 max_pinholes;
+	__u32 version;		/* SW_SCHEMA_VERSION of the writer */
+	__u32 flags;
+};
+
+/* sw_iface_info.mode */
+enum sw_attach_mode {
+	SW_MODE_NATIVE = 1,
+	SW_MODE_GENERIC = 2,
+	SW_MODE_TC = 3,
+};
+
+/* sw_iface_info.flags */
+#define SW_IF_DISPATCHER (1u << 0) /* attached through libxdp's dispatcher */
+#define SW_IF_EGRESS (1u << 1)	   /* TC egress learner attached */
+
+/* Attached interfaces (BPF_MAP_TYPE_HASH, key = __u32 ifindex). */
+struct sw_iface_info {
+	__u32 ifindex;
+	__u32 mode;		/* enum sw_attach_mode */
+	__u32 prog_id;		/* enforcement program id */
+	__u32 egress_prog_id;	/* TC egress learner id, 0 if none */
+	__u32 priority;		/* libxdp run priority (XDP modes) */
+	__u32 flags;		/* SW_IF_* */
+	__u64 attached_ns;	/* CLOCK_MONOTONIC */
+	char name[16];		/* IFNAMSIZ */
+};
+
+#define SW_SCHEMA_VERSION 1
+#define SW_XDP_PRIORITY 10 /* runs before the default priority 50 */
+
+_Static_assert(sizeof(struct sw_pinhole_key) == 20, "sw_pinhole_key layout");
+_Static_assert(sizeof(struct sw_source) == 20, "sw_source layout");
+_Static_assert(sizeof(struct sw_pinhole) == 184, "sw_pinhole layout");
+_Static_assert(sizeof(struct sw_frag_key) == 40, "sw_frag_key layout");
+_Static_assert(sizeof(struct sw_frag_val) == 16, "sw_frag_val layout");
+_Static_assert(sizeof(struct sw_stat) == 16, "sw_stat layout");
+_Static_assert(sizeof(struct sw_config) == 16, "sw_config layout");
+_Static_assert(sizeof(struct sw_iface_info) == 48, "sw_iface_info layout");
+
+#endif /* SIPWALL_MAPS_H */

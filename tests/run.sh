@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Runs every tests/suites/*.sh (or those whose name contains one of the given
+# words). A suite prints its own "N passed, N failed[, N skipped]" line last
+# and exits non-zero on failure; exit 77 means the whole suite was skipped.
+# The closing line sums them all.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+total_pass=0 total_fail=0 total_skip=0
+failed_suites=()
+LOGDIR=${SW_TEST_LOGDIR:-build/test-logs}
+mkdir -p "$LOGDIR"
+
+for suite in tests/suites/*.sh; do
+	name=$(basename "$suite" .sh)
+	if [ $# -gt 0 ]; then
+		want=0
+		for w in "$@"; do [[ "$name" == *"$w"* ]] && want=1; done
+		[ $want -eq 1 ] || continue
+	fi
+	echo "=== suite $name"
+	start=$(date +%s)
+	log="$LOGDIR/$name.log"
+	bash "$suite" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	secs=$(( $(date +%s) - start ))
+	line=$(grep -E '^([A-Za-z0-9_-]+: )?[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$' "$log" | tail -n 1)
+	p=0 f=0 s=0
+	if [[ "$line" =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed(,\ ([0-9]+)\ skipped)? ]]; then
+		p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]} s=${BASH_REMATCH[4]:-0}
+	fi
+	if [ "$rc" -eq 77 ]; then
+		s=$((s + 1))
+		echo "=== suite $name skipped (${secs}s)"
+	elif [ "$rc" -ne 0 ] || [ "$f" -gt 0 ]; then
+		[ "$f" -gt 0 ] || f=1
+		failed_suites+=("$name")
+		echo "=== suite $name FAILED rc=$rc (${secs}s)"
+	else
+		echo "=== suite $name ok (${secs}s)"
+	fi
+	total_pass=$((total_pass + p)) total_fail=$((total_fail + f)) total_skip=$((total_skip + s))
+done
+
+[ ${#failed_suites[@]} -eq 0 ] || echo "failed suites: ${failed_suites[*]}"
+echo "sipwall: $total_pass passed, $total_fail failed, $total_skip skipped"
+[ "$total_fail" -eq 0 ]
