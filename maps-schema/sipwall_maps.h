@@ -53,6 +53,46 @@ enum sw_reason {
 	SW_R_MAX,
 };
 
+/*
+ * SIP message drop reasons (sipd). Same rule: one list for the enum, the
+ * string table, the event log, `sipd check` output and the tests. Code 0 is
+ * "accepted"; parse/validate stages return -SW_SIP_R_x.
+ */
+#define SW_SIP_REASONS(X)                                                     \
+	X(ACCEPTED, "accepted")                                               \
+	X(PARSE_ERROR, "sip_parse_error")                                     \
+	X(TOO_LARGE, "sip_too_large")                                         \
+	X(TOO_MANY_HEADERS, "sip_too_many_headers")                           \
+	X(LINE_TOO_LONG, "sip_line_too_long")                                 \
+	X(BAD_START_LINE, "sip_bad_start_line")                               \
+	X(BAD_VERSION, "sip_bad_version")                                     \
+	X(BAD_STATUS, "sip_bad_status")                                       \
+	X(BAD_CSEQ, "sip_bad_cseq")                                           \
+	X(CSEQ_METHOD_MISMATCH, "sip_cseq_method_mismatch")                   \
+	X(BAD_CONTENT_LENGTH, "sip_bad_content_length")                       \
+	X(BODY_TRUNCATED, "sip_body_truncated")                               \
+	X(MISSING_HEADER, "sip_missing_header")                               \
+	X(DUPLICATE_HEADER, "sip_duplicate_header")                           \
+	X(BAD_HEADER, "sip_bad_header")                                       \
+	X(BAD_MAX_FORWARDS, "sip_bad_max_forwards")                           \
+	X(BAD_VIA, "sip_bad_via")                                             \
+	X(BAD_URI, "sip_bad_uri")                                             \
+	X(BAD_FROM_TO, "sip_bad_from_to")                                     \
+	X(VIA_LOOP, "sip_via_loop")                                           \
+	X(BAD_SDP, "sip_bad_sdp")                                             \
+	X(FILTER_DROP, "sip_filter_drop")                                     \
+	X(NOT_WHITELISTED, "sip_not_whitelisted")                             \
+	X(PINHOLE_FAILED, "sip_pinhole_failed")                               \
+	X(RATE_LIMITED, "sip_rate_limited")                                   \
+	X(DIALOG_LIMIT, "sip_dialog_limit")
+
+enum sw_sip_reason {
+#define SW_X_ENUM(name, str) SW_SIP_R_##name,
+	SW_SIP_REASONS(SW_X_ENUM)
+#undef SW_X_ENUM
+	SW_SIP_R_MAX,
+};
+
 /* Source check modes of one allowed source. */
 enum sw_check {
 	SW_CHECK_STRICT = 0,	/* source address and port must match */

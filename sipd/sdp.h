@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Media extracted from an SDP body: what pinhole planning needs, nothing more.
+ */
+#ifndef SIPD_SDP_H
+#define SIPD_SDP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SDP_MAX_MEDIA 8
+
+enum sdp_dir {
+	SDP_SENDRECV = 0,
+	SDP_SENDONLY,
+	SDP_RECVONLY,
+	SDP_INACTIVE,
+};
+
+struct sdp_media {
+	char type[16];		/* audio, video, ... */
+	uint8_t addr[16];	/* effective c= (media-level, else session), v4-mapped */
+	int addr_is_v4;
+	int hold_addr;		/* c= was 0.0.0.0 or :: (RFC 2543 hold) */
+	uint16_t port;		/* m= port; 0 = stream off */
+	uint16_t port_count;	/* m=audio 49170/2 -> 2; default 1 */
+	uint16_t rtcp_port;	/* a=rtcp: port, else port+1; 0 with rtcp-mux */
+	uint8_t rtcp_addr[16];	/* a=rtcp: address when given, else addr */
+	int rtcp_mux;		/* a=rtcp-mux */
+	enum sdp_dir dir;	/* media-level attribute, else session-level */
+};
+
+struct sdp_session {
+	int n_media;
+	struct sdp_media media[SDP_MAX_MEDIA];
+};
+
+/*
+ * Parse an SDP body. Returns 0 on success, or a negative SIP drop reason
+ * (-SW_SIP_R_...) naming what was wrong.
+ */
+int sdp_parse(const char *body, size_t len, struct sdp_session *out);
+
+#endif /* SIPD_SDP_H */
