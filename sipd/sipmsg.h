@@ -42,7 +42,7 @@ struct sip_msg {
 	char method[SIP_TOKEN_LEN];	/* request method; for responses the CSeq method */
 	int status;			/* responses: 100..699; requests: 0 */
 	char call_id[256];		/* full Call-ID (validated non-empty, bounded) */
-	uint64_t call_hash;		/* sw_fnv1a64(call_id), as stored in pinholes */
+	uint64_t call_hash;		/* sw_fnv1a64(call_id) (lib/swmap.h), as in pinholes */
 	char from_tag[SIP_TOKEN_LEN];
 	char to_tag[SIP_TOKEN_LEN];	/* empty when absent */
 	char from_user[SIP_TOKEN_LEN];
@@ -65,8 +65,5 @@ struct sip_msg {
 	char header_names[1024];
 	struct sip_addr src, dst;	/* from the IP/UDP headers */
 };
-
-/* 64-bit FNV-1a: the owner hash written into sw_pinhole.call_hash. */
-uint64_t sw_fnv1a64(const char *s, size_t len);
 
 #endif /* SIPD_SIPMSG_H */
