@@ -7,6 +7,7 @@ SHELL := /bin/bash
 
 include mk/common.mk
 include bpf/build.mk
+include lib/build.mk
 include loader/build.mk
 include sipd/build.mk
 include tests/build.mk

@@ -40,6 +40,16 @@ typedef int (*sw_pinhole_cb)(const struct sw_pinhole_key *k,
 int sw_pinhole_foreach(const struct sw_maps *m, sw_pinhole_cb cb, void *ctx);
 int sw_pinhole_count(const struct sw_maps *m, unsigned int *count);
 
+/* Key for a UDP media destination; port in host order. */
+void sw_pinhole_key_init(struct sw_pinhole_key *k, const uint8_t addr[16],
+			 uint16_t port);
+
+/* Attached interfaces (sw_ifaces), written by the loader. */
+int sw_iface_get(const struct sw_maps *m, uint32_t ifindex,
+		 struct sw_iface_info *info);
+typedef int (*sw_iface_cb)(const struct sw_iface_info *info, void *ctx);
+int sw_iface_foreach(const struct sw_maps *m, sw_iface_cb cb, void *ctx);
+
 /* Verdict counters summed over CPUs, indexed by enum sw_reason. */
 int sw_stats_read(const struct sw_maps *m, struct sw_stat out[SW_R_MAX]);
 int sw_config_read(const struct sw_maps *m, struct sw_config *c);

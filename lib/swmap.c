@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Pinned-map access for userspace. Functions return 0 or a negative errno
+ * and never print; the caller reports.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "lib/swmap.h"
+
+#ifndef ENOTSUPP
+#define ENOTSUPP 524 /* kernel-internal, returned by some BPF commands */
+#endif
+
+static int open_one(const char *root, const char *name, int *fd)
+{
+	char path[PATH_MAX];
+	int n;
+
+	n = snprintf(path, sizeof(path), "%s/%s", root, name);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return -ENAMETOOLONG;
+	*fd = bpf_obj_get(path);
+	if (*fd < 0) {
+		*fd = -1;
+		return -errno;
+	}
+	return 0;
+}
+
+int sw_maps_open(const char *pin_root, struct sw_maps *m)
+{
+	int err;
+
+	m->pinholes = m->stats = m->frags = m->config = m->ifaces = -1;
+	if (!pin_root)
+		pin_root = SW_PIN_ROOT_DEFAULT;
+	if (strlen(pin_root) >= sizeof(m->root))
+		return -ENAMETOOLONG;
+	strcpy(m->root, pin_root);
+
+	if ((err = open_one(pin_root, SW_MAP_PINHOLES, &m->pinholes)) ||
+	    (err = open_one(pin_root, SW_MAP_STATS, &m->stats)) ||
+	    (err = open_one(pin_root, SW_MAP_FRAGS, &m->frags)) ||
+	    (err = open_one(pin_root, SW_MAP_CONFIG, &m->config)) ||
+	    (err = open_one(pin_root, SW_MAP_IFACES, &m->ifaces))) {
+		sw_maps_close(m);
+		return err;
+	}
+	return 0;
+}
+
+void sw_maps_close(struct sw_maps *m)
+{
+	int *fds[] = { &m->pinholes, &m->stats, &m->frags, &m->config, &m->ifaces };
+	size_t i;
+
+	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+void sw_pinhole_key_init(struct sw_pinhole_key *k, const uint8_t addr[16],
+			 uint16_t port)
+{
+	memset(k, 0, sizeof(*k));
+	memcpy(k->addr, addr, sizeof(k->addr));
+	k->port = htons(port);
+	k->proto = IPPROTO_UDP;
+}
+
+int sw_pinhole_put(const struct sw_maps *m, const struct sw_pinhole_key *k,
+		   const struct sw_pinhole *v, uint64_t flags)
+{
+	return bpf_map_update_elem(m->pinholes, k, v, flags) ? -errno : 0;
+}
+
+int sw_pinhole_put_many(const struct sw_maps *m, const struct sw_pinhole_key *k,
+			const struct sw_pinhole *v, unsigned int n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+	unsigned int i;
+	__u32 count = n;
+
+	if (n == 0)
+		return 0;
+	if (bpf_map_update_batch(m->pinholes, k, v, &count, &opts) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOTSUPP && errno != EOPNOTSUPP)
+		return -errno;
+	/* Kernel without batch ops for this map type: one at a time
+	 * (updates are idempotent, so redoing a partial batch is harmless). */
+	for (i = 0; i < n; i++) {
+		if (bpf_map_update_elem(m->pinholes, &k[i], &v[i], BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+int sw_pinhole_get(const struct sw_maps *m, const struct sw_pinhole_key *k,
+		   struct sw_pinhole *v)
+{
+	return bpf_map_lookup_elem(m->pinholes, k, v) ? -errno : 0;
+}
+
+int sw_pinhole_del(const struct sw_maps *m, const struct sw_pinhole_key *k)
+{
+	return bpf_map_delete_elem(m->pinholes, k) ? -errno : 0;
+}
+
+int sw_pinhole_foreach(const struct sw_maps *m, sw_pinhole_cb cb, void *ctx)
+{
+	struct sw_pinhole_key key, next;
+	struct sw_pinhole val;
+	void *prev = NULL;
+	int ret;
+
+	while (bpf_map_get_next_key(m->pinholes, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(m->pinholes, &key, &val)) {
+			if (errno == ENOENT)
+				continue; /* deleted under us */
+			return -errno;
+		}
+		ret = cb(&key, &val, ctx);
+		if (ret)
+			return ret;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+int sw_pinhole_count(const struct sw_maps *m, unsigned int *count)
+{
+	struct sw_pinhole_key key, next;
+	void *prev = NULL;
+	unsigned int n = 0;
+
+	while (bpf_map_get_next_key(m->pinholes, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		n++;
+	}
+	if (errno != ENOENT)
+		return -errno;
+	*count = n;
+	return 0;
+}
+
+int sw_stats_read(const struct sw_maps *m, struct sw_stat out[SW_R_MAX])
+{
+	struct sw_stat *percpu;
+	int ncpu, cpu, err = 0;
+	__u32 r;
+
+	ncpu = libbpf_num_possible_cpus();
+	if (ncpu <= 0)
+		return ncpu < 0 ? ncpu : -EINVAL;
+	/* sizeof(struct sw_stat) is a multiple of 8: no per-CPU padding. */
+	percpu = calloc((size_t)ncpu, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	for (r = 0; r < SW_R_MAX; r++) {
+		out[r].packets = out[r].bytes = 0;
+		if (bpf_map_lookup_elem(m->stats, &r, percpu)) {
+			err = -errno;
+			break;
+		}
+		for (cpu = 0; cpu < ncpu; cpu++) {
+			out[r].packets += percpu[cpu].packets;
+			out[r].bytes += percpu[cpu].bytes;
+		}
+	}
+	free(percpu);
+	return err;
+}
+
+int sw_config_read(const struct sw_maps *m, struct sw_config *c)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(m->config, &zero, c) ? -errno : 0;
+}
+
+int sw_iface_get(const struct sw_maps *m, uint32_t ifindex,
+		 struct sw_iface_info *info)
+{
+	return bpf_map_lookup_elem(m->ifaces, &ifindex, info) ? -errno : 0;
+}
+
+int sw_iface_foreach(const struct sw_maps *m, sw_iface_cb cb, void *ctx)
+{
+	struct sw_iface_info info;
+	__u32 key, next;
+	void *prev = NULL;
+	int ret;
+
+	while (bpf_map_get_next_key(m->ifaces, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(m->ifaces, &key, &info)) {
+			if (errno == ENOENT)
+				continue;
+			return -errno;
+		}
+		ret = cb(&info, ctx);
+		if (ret)
+			return ret;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
