@@ -84,7 +84,8 @@ enum sw_reason {
 	X(NOT_WHITELISTED, "sip_not_whitelisted")                             \
 	X(PINHOLE_FAILED, "sip_pinhole_failed")                               \
 	X(RATE_LIMITED, "sip_rate_limited")                                   \
-	X(DIALOG_LIMIT, "sip_dialog_limit")
+	X(DIALOG_LIMIT, "sip_dialog_limit")                                   \
+	X(BAD_PACKET, "sip_bad_packet")
 
 enum sw_sip_reason {
 #define SW_X_ENUM(name, str) SW_SIP_R_##name,

@@ -21,6 +21,49 @@ enum sipd_verdict {
 	SIPD_DROP = 0,
 };
 
+struct sipd_events;	/* event sink (events.h) */
+
+/*
+ * Create the daemon state. cfg is copied (the caller may free it at once).
+ * pin_root_override: NULL = cfg->pin_path. ev: NULL = open the sink named by
+ * cfg->events.output and own it; otherwise borrowed (must outlive d).
+ * Opens the pinned maps and adopts the pinholes already there (call_hash != 0),
+ * so a restart loses no call. NULL on error with err filled.
+ */
+struct sipd *sipd_new(const struct sipd_config *cfg,
+		      const char *pin_root_override, struct sipd_events *ev,
+		      char *err, size_t errlen);
+/* Frees memory only: pinholes stay in the map for the next sipd to adopt. */
+void sipd_free(struct sipd *d);
+/*
+ * Switch to a new config (copied). Calls and pinholes are kept; filters and
+ * timeouts apply from now on. pin_path and queue changes need a restart (the
+ * config_reload event lists them). On error the old config stays, -errno.
+ */
+int sipd_reload(struct sipd *d, const struct sipd_config *cfg, char *err,
+		size_t errlen);
+const struct sipd_config *sipd_get_config(const struct sipd *d);
+
+/* Close every call now (call_end reason "shutdown"), deleting its pinholes:
+ * the end of a replay, or `sipd run --close-on-exit`. */
+void sipd_close_all(struct sipd *d, uint64_t now_ns);
+
+struct sipd_stats {
+	uint64_t messages;		/* SIP messages seen */
+	uint64_t accepted;
+	uint64_t dropped[SW_SIP_R_MAX];	/* by reason; [0] unused */
+	uint64_t calls_started;
+	uint64_t calls_adopted;		/* rebuilt from the map on start */
+	uint64_t calls_ended;
+	uint64_t calls_active;
+	uint64_t pinholes_opened;
+	uint64_t pinholes_updated;
+	uint64_t pinholes_closed;
+	uint64_t pinholes_active;
+	uint64_t map_errors;
+};
+void sipd_get_stats(const struct sipd *d, struct sipd_stats *out);
+
 /*
  * ip/len: one IPv4 or IPv6 datagram (no L2 header) with a UDP payload.
  * now_ns: CLOCK_MONOTONIC, or the capture's clock in replay.

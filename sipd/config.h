@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * sipd.json: the admin's configuration, parsed with json-c into plain C.
+ * Every key is documented in docs/sipd-config.md. Parsing is all-or-nothing:
+ * an error names the JSON path of the bad key and nothing is returned.
+ */
+#ifndef SIPD_CONFIG_H
+#define SIPD_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sipmsg.h"
+
+/* An address prefix in the 16-byte form of the maps (IPv4 v4-mapped, so an
+ * IPv4 /24 is stored as plen 96 + 24). */
+struct sipd_cidr {
+	uint8_t addr[16];
+	uint8_t plen;
+};
+
+/* Direction of a message relative to the "inside" networks. */
+enum sipd_direction {
+	SIPD_DIR_INBOUND = 1u << 0,  /* outside -> inside */
+	SIPD_DIR_OUTBOUND = 1u << 1, /* inside -> outside */
+	SIPD_DIR_INTERNAL = 1u << 2, /* inside -> inside */
+	SIPD_DIR_TRANSIT = 1u << 3,  /* outside -> outside */
+};
+
+/* Methods known to filters (bit = 1 << index in sipd_method_names). */
+#define SIPD_METHODS(X)                                                       \
+	X(INVITE) X(ACK) X(BYE) X(CANCEL) X(OPTIONS) X(REGISTER) X(PRACK)     \
+	X(UPDATE) X(SUBSCRIBE) X(NOTIFY) X(PUBLISH) X(INFO) X(REFER)          \
+	X(MESSAGE)
+
+enum sipd_method {
+#define SIPD_X_M(m) SIPD_M_##m,
+	SIPD_METHODS(SIPD_X_M)
+#undef SIPD_X_M
+	SIPD_M_MAX,
+	SIPD_M_OTHER = SIPD_M_MAX, /* extension methods; matched by "OTHER" */
+};
+
+enum sipd_action {
+	SIPD_ACT_DROP = 0,
+	SIPD_ACT_ALLOW = 1,
+};
+
+/* Message kind filter. */
+enum sipd_msg_kind {
+	SIPD_KIND_ANY = 0,
+	SIPD_KIND_REQUEST = 1,
+	SIPD_KIND_RESPONSE = 2,
+};
+
+struct sipd_globs {
+	char **v;
+	unsigned int n;
+};
+
+/* Every present criterion must match (AND); a list matches if any entry does. */
+struct sipd_match {
+	struct sipd_cidr *source;	/* source network(s) of the datagram */
+	unsigned int n_source;
+	unsigned int directions;	/* SIPD_DIR_* mask; 0 = any */
+	uint32_t methods;		/* 1 << enum sipd_method; 0 = any */
+	int kind;			/* enum sipd_msg_kind */
+	struct sipd_globs content_type;	/* fnmatch on "type/subtype" */
+	struct sipd_globs from_user, from_domain, to_user, to_domain;
+	struct sipd_globs user_agent;
+	struct sipd_globs header;	/* header present (name, case-insensitive) */
+};
+
+struct sipd_rule {
+	char name[64];			/* for events; "filters[N]" when unnamed */
+	struct sipd_match match;
+	int action;			/* enum sipd_action */
+};
+
+/* Inbound caller whitelist of one protected user (the To user). */
+struct sipd_wl_entry {
+	char user[SIP_TOKEN_LEN];
+	int enabled;
+	struct sipd_globs allow_from;	/* fnmatch on "user@domain" of From */
+};
+
+/* Source check mode of the allowed source, chosen by the peer's network. */
+struct sipd_peer_net {
+	struct sipd_cidr net;
+	uint8_t check;			/* enum sw_check */
+};
+
+struct sipd_config {
+	char pin_path[256];
+	struct {
+		uint16_t num;		/* first NFQUEUE number */
+		uint16_t count;		/* queues num..num+count-1 (--queue-balance) */
+		int fail_open;		/* NFQA_CFG_F_FAIL_OPEN + --queue-bypass */
+	} queue;
+
+	struct sipd_cidr *inside;	/* the protected side */
+	unsigned int n_inside;
+	uint8_t default_check;		/* enum sw_check; strict unless set */
+	struct sipd_peer_net *peers;	/* per-network overrides, longest prefix wins */
+	unsigned int n_peers;
+
+	struct sip_limits limits;
+	uint32_t max_calls;		/* dialog table bound (sip_dialog_limit) */
+
+	struct {
+		uint32_t bye_grace_s;	/* pinholes stay this long after BYE (RTCP) */
+		uint32_t idle_s;	/* no media on any pinhole of a call */
+		uint32_t max_call_s;	/* hard cap on a call's duration */
+		uint32_t silent_dialog_s; /* no SIP and no pinholes */
+		uint32_t early_dialog_s; /* INVITE without a 2xx */
+	} timeouts;
+
+	struct sipd_rule *rules;	/* ordered; first match wins */
+	unsigned int n_rules;
+	int default_action;		/* enum sipd_action when no rule matches */
+
+	struct sipd_wl_entry *whitelist;
+	unsigned int n_whitelist;
+
+	struct {
+		char output[256];	/* "-" = stdout, "" = off, else a file (append) */
+		uint32_t drop_log_per_s; /* message_drop lines per second, then counted */
+		uint32_t drop_summary_s; /* period of the drop_summary line */
+	} events;
+
+	char *json_text;		/* the source text (sipd_config_dup re-parses it) */
+	char origin[256];		/* file name or "<string>", for messages */
+};
+
+/* Load and validate a file. 0, or -errno with err = "PATH: json.path: what". */
+int sipd_config_load(const char *path, struct sipd_config **out, char *err,
+		     size_t errlen);
+/* Same from a string; origin names it in errors (NULL = "<string>"). */
+int sipd_config_parse(const char *json, const char *origin,
+		      struct sipd_config **out, char *err, size_t errlen);
+/* The built-in defaults (same as parsing "{}"). */
+int sipd_config_default(struct sipd_config **out);
+struct sipd_config *sipd_config_dup(const struct sipd_config *c);
+void sipd_config_free(struct sipd_config *c);
+
+const char *sipd_method_name(unsigned int m);	/* "?" out of range */
+int sipd_method_parse(const char *s);		/* enum sipd_method, -1 if unknown */
+/* Bit for a message's method string; unknown methods map to SIPD_M_OTHER. */
+uint32_t sipd_method_bit(const char *method);
+const char *sipd_direction_name(unsigned int dir_bit);
+
+int sipd_cidr_parse(const char *s, struct sipd_cidr *out);
+int sipd_cidr_match(const struct sipd_cidr *c, const uint8_t addr[16]);
+int sipd_config_is_inside(const struct sipd_config *c, const uint8_t addr[16]);
+/* SIPD_DIR_* of a datagram from src to dst. */
+unsigned int sipd_config_direction(const struct sipd_config *c,
+				   const uint8_t src[16], const uint8_t dst[16]);
+/* Check mode for media allowed from a peer at addr. */
+uint8_t sipd_config_check_for(const struct sipd_config *c,
+			      const uint8_t addr[16]);
+
+#endif /* SIPD_CONFIG_H */
