@@ -1,0 +1,529 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * sipwall data path: per-call pinhole enforcement for UDP media.
+ *
+ * sipwall_xdp and sipwall_tc_in run the same judgement: UDP whose destination
+ * port lies in [media_lo, media_hi] passes only through a pinhole keyed by its
+ * destination whose allowed source matches; everything else passes untouched.
+ * sipwall_tc_eg learns the peer of SW_CHECK_SYMMETRIC sources from what the
+ * protected endpoint sends. Every verdict is counted by a named reason.
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/udp.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include <xdp/xdp_helpers.h>
+
+#include "sipwall_maps.h"
+
+/* Set by the loader before load (host order). */
+const volatile __u16 media_lo = SW_MEDIA_LO_DEFAULT;
+const volatile __u16 media_hi = SW_MEDIA_HI_DEFAULT;
+
+/*
+ * No preallocation: with the loader sizing the map for 10^6 pinholes a
+ * preallocated hash would pin ~250 MB of kernel memory for a map that is
+ * mostly empty; without it memory follows the live pinholes, and elements
+ * are freed after an RCU grace period, so a program still holding a pointer
+ * to a pinhole userspace just replaced never writes into a reused element.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SW_MAX_PINHOLES_DEFAULT);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct sw_pinhole_key);
+	__type(value, struct sw_pinhole);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sw_pinholes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SW_R_MAX);
+	__type(key, __u32);
+	__type(value, struct sw_stat);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sw_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SW_FRAGS_MAX);
+	__type(key, struct sw_frag_key);
+	__type(value, struct sw_frag_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sw_frags SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sw_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sw_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, struct sw_iface_info);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sw_ifaces SEC(".maps");
+
+/* libxdp dispatcher: run early, hand on to the next program what we pass. */
+struct {
+	__uint(priority, SW_XDP_PRIORITY);
+	__uint(XDP_PASS, 1);
+} XDP_RUN_CONFIG(sipwall_xdp);
+
+/* Not in the uapi headers. */
+struct sw_vlan_hdr {
+	__be16 tci;
+	__be16 proto;
+};
+
+struct sw_frag6_hdr {
+	__u8 nexthdr;
+	__u8 reserved;
+	__be16 frag_off; /* offset << 3 | M */
+	__be32 id;
+};
+
+#define SW_IP_MF 0x2000
+#define SW_IP_OFFSET 0x1fff
+#define SW_IP6_OFFSET 0xfff8
+#define SW_IP6_MF 0x0001
+
+#define SW_VLAN_MAX 2
+#define SW_IP6_EXT_MAX 8     /* extension headers walked before giving up */
+#define SW_IP6_EXT_SPAN 1024 /* bytes of extension headers walked at most */
+/* Later fragments follow a first fragment seen at most this long ago (the
+ * kernel's default reassembly timeout, net.ipv4.ipfrag_time). */
+#define SW_FRAG_TTL_NS (30ULL * 1000000000ULL)
+/* TC: bytes made linear before parsing when the skb is paged. */
+#define SW_TC_PULL 256
+
+/* What parsing found; the policy in sw_judge() turns it into a reason. */
+enum sw_parsed {
+	SW_P_OTHER,	/* not IP, or IP but not UDP: not ours */
+	SW_P_MALFORMED, /* could be media, but headers are truncated/garbled */
+	SW_P_LATER,	/* non-first fragment: no L4 header to judge */
+	SW_P_UDP,	/* UDP header present: ports valid */
+};
+
+struct sw_pkt {
+	__u32 saddr[4]; /* v4-mapped for IPv4 */
+	__u32 daddr[4];
+	__u32 frag_id;
+	__u32 l3_len;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;	 /* upper-layer protocol (fragment key) */
+	__u8 first_frag; /* offset 0 with more fragments to come */
+	__u8 later_safe; /* later fragment of a protocol that is never media */
+	__u8 pad;
+};
+
+static __always_inline int sw_passes(__u32 reason)
+{
+	return reason == SW_R_PASSED_NOT_MEDIA ||
+	       reason == SW_R_PASSED_PINHOLE ||
+	       reason == SW_R_PASSED_FRAGMENT || reason == SW_R_EGRESS_LEARNED ||
+	       reason == SW_R_EGRESS_PASSED;
+}
+
+/* The one exit every verdict takes: count it by reason, frame bytes. */
+static __always_inline int sw_count(__u32 reason, __u64 bytes)
+{
+	struct sw_stat *st = bpf_map_lookup_elem(&sw_stats, &reason);
+
+	if (st) {
+		st->packets++;
+		st->bytes += bytes;
+	}
+	return sw_passes(reason);
+}
+
+static __always_inline int sw_is_ip6_ext(__u8 nh)
+{
+	return nh == IPPROTO_HOPOPTS || nh == IPPROTO_ROUTING ||
+	       nh == IPPROTO_FRAGMENT || nh == IPPROTO_DSTOPTS ||
+	       nh == IPPROTO_AH;
+}
+
+static __always_inline int sw_parse_udp(void *l4, void *end, struct sw_pkt *pkt)
+{
+	struct udphdr *udp = l4;
+
+	if ((void *)(udp + 1) > end)
+		return SW_P_MALFORMED;
+	pkt->sport = udp->source;
+	pkt->dport = udp->dest;
+	return SW_P_UDP;
+}
+
+static __always_inline int sw_parse_ip4(void *l3, void *end, struct sw_pkt *pkt)
+{
+	struct iphdr *iph = l3;
+	__u16 frag;
+
+	/* Too short to read the protocol: nothing can be said, not ours. */
+	if (l3 + offsetof(struct iphdr, protocol) + 1 > end)
+		return SW_P_OTHER;
+	pkt->proto = iph->protocol;
+	if ((void *)(iph + 1) > end)
+		return iph->protocol == IPPROTO_UDP ? SW_P_MALFORMED :
+						      SW_P_OTHER;
+	if (iph->version != 4 || iph->ihl < 5)
+		return iph->protocol == IPPROTO_UDP ? SW_P_MALFORMED :
+						      SW_P_OTHER;
+
+	pkt->saddr[2] = bpf_htonl(0xffff);
+	pkt->saddr[3] = iph->saddr;
+	pkt->daddr[2] = bpf_htonl(0xffff);
+	pkt->daddr[3] = iph->daddr;
+	pkt->l3_len = bpf_ntohs(iph->tot_len);
+
+	frag = bpf_ntohs(iph->frag_off);
+	if (frag & (SW_IP_MF | SW_IP_OFFSET)) {
+		pkt->frag_id = bpf_ntohs(iph->id);
+		if (frag & SW_IP_OFFSET) {
+			pkt->later_safe = iph->protocol != IPPROTO_UDP;
+			return SW_P_LATER;
+		}
+		pkt->first_frag = 1;
+	}
+	if (iph->protocol != IPPROTO_UDP)
+		return SW_P_OTHER;
+	return sw_parse_udp(l3 + iph->ihl * 4, end, pkt);
+}
+
+static __always_inline int sw_parse_ip6(void *l3, void *end, struct sw_pkt *pkt)
+{
+	struct ipv6hdr *ip6 = l3;
+	__u32 off = sizeof(*ip6);
+	__u8 nh;
+	int i;
+
+	if (l3 + offsetof(struct ipv6hdr, nexthdr) + 1 > end)
+		return SW_P_OTHER;
+	nh = ip6->nexthdr;
+	pkt->proto = nh;
+	if ((void *)(ip6 + 1) > end)
+		return nh == IPPROTO_UDP || sw_is_ip6_ext(nh) ? SW_P_MALFORMED :
+								SW_P_OTHER;
+	__builtin_memcpy(pkt->saddr, &ip6->saddr, 16);
+	__builtin_memcpy(pkt->daddr, &ip6->daddr, 16);
+	pkt->l3_len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
+
+	for (i = 0; i < SW_IP6_EXT_MAX; i++) {
+		void *h;
+
+		if (!sw_is_ip6_ext(nh))
+			break;
+		if (off > SW_IP6_EXT_SPAN)
+			return SW_P_MALFORMED;
+		h = l3 + off;
+		if (nh == IPPROTO_FRAGMENT) {
+			struct sw_frag6_hdr *fh = h;
+			__u16 fo;
+
+			if ((void *)(fh + 1) > end)
+				return SW_P_MALFORMED;
+			fo = bpf_ntohs(fh->frag_off);
+			nh = fh->nexthdr;
+			/* Offset 0 and no M flag is an atomic fragment
+			 * (RFC 6946): a whole datagram, judged as such. */
+			if (fo & (SW_IP6_OFFSET | SW_IP6_MF)) {
+				pkt->frag_id = bpf_ntohl(fh->id);
+				pkt->proto = nh;
+				if (fo & SW_IP6_OFFSET) {
+					/* The fragmentable part may start
+					 * with more extension headers that
+					 * lead to UDP: only a final protocol
+					 * other than UDP is safe. */
+					pkt->later_safe =
+						nh != IPPROTO_UDP &&
+						!sw_is_ip6_ext(nh);
+					return SW_P_LATER;
+				}
+				pkt->first_frag = 1;
+			}
+			off += sizeof(*fh);
+		} else {
+			struct ipv6_opt_hdr *oh = h;
+			__u8 cur = nh;
+
+			if ((void *)(oh + 1) > end)
+				return SW_P_MALFORMED;
+			nh = oh->nexthdr;
+			/* AH counts 32-bit words minus 2, the others 8-octet
+			 * units minus 1 (RFC 4302, RFC 8200). */
+			if (cur == IPPROTO_AH)
+				off += (oh->hdrlen + 2) * 4;
+			else
+				off += (oh->hdrlen + 1) * 8;
+		}
+	}
+	/* More extension headers than we walk: could hide UDP. */
+	if (sw_is_ip6_ext(nh) || off > SW_IP6_EXT_SPAN)
+		return SW_P_MALFORMED;
+	if (nh != IPPROTO_UDP)
+		return SW_P_OTHER;
+	return sw_parse_udp(l3 + off, end, pkt);
+}
+
+/* Ethernet with up to two VLAN tags (802.1Q / 802.1ad), then IP. */
+static __always_inline int sw_parse(void *data, void *end, struct sw_pkt *pkt)
+{
+	struct ethhdr *eth = data;
+	void *p = eth + 1;
+	__be16 proto;
+	int i;
+
+	if (p > end)
+		return SW_P_OTHER;
+	proto = eth->h_proto;
+#pragma unroll
+	for (i = 0; i < SW_VLAN_MAX; i++) {
+		struct sw_vlan_hdr *vh = p;
+
+		if (proto != bpf_htons(ETH_P_8021Q) &&
+		    proto != bpf_htons(ETH_P_8021AD))
+			break;
+		if ((void *)(vh + 1) > end)
+			return SW_P_OTHER;
+		proto = vh->proto;
+		p = vh + 1;
+	}
+	if (proto == bpf_htons(ETH_P_IP))
+		return sw_parse_ip4(p, end, pkt);
+	if (proto == bpf_htons(ETH_P_IPV6))
+		return sw_parse_ip6(p, end, pkt);
+	return SW_P_OTHER;
+}
+
+static __always_inline int sw_in_media(__be16 port)
+{
+	__u16 p = bpf_ntohs(port);
+
+	return p >= media_lo && p <= media_hi;
+}
+
+static __always_inline int sw_addr_eq(const __u8 *a, const __u32 *b)
+{
+	const __u32 *w = (const __u32 *)a; /* sw_source.addr is 4-aligned */
+
+	return ((w[0] ^ b[0]) | (w[1] ^ b[1]) | (w[2] ^ b[2]) |
+		(w[3] ^ b[3])) == 0;
+}
+
+static __always_inline int sw_source_ok(const struct sw_source *s,
+					const struct sw_pkt *pkt)
+{
+	if (!(s->flags & SW_SRC_ACTIVE) || !sw_addr_eq(s->addr, pkt->saddr))
+		return 0;
+	switch (s->check) {
+	case SW_CHECK_STRICT:
+		return s->port == pkt->sport;
+	case SW_CHECK_ADDRESS:
+		return 1;
+	case SW_CHECK_SYMMETRIC:
+		return !(s->flags & SW_SRC_LEARNED) || s->port == pkt->sport;
+	}
+	return 0;
+}
+
+/* One hash lookup on the destination, then the pinhole's own sources. */
+static __always_inline __u32 sw_judge_udp(struct sw_pkt *pkt)
+{
+	struct sw_pinhole_key key = {};
+	struct sw_pinhole *ph;
+	int i;
+
+	if (!sw_in_media(pkt->dport))
+		return SW_R_PASSED_NOT_MEDIA;
+	__builtin_memcpy(key.addr, pkt->daddr, 16);
+	key.port = pkt->dport;
+	key.proto = IPPROTO_UDP;
+	ph = bpf_map_lookup_elem(&sw_pinholes, &key);
+	if (!ph)
+		return SW_R_DROPPED_NO_PINHOLE;
+#pragma unroll
+	for (i = 0; i < SW_MAX_SOURCES; i++) {
+		if (sw_source_ok(&ph->src[i], pkt)) {
+			__sync_fetch_and_add(&ph->packets, 1);
+			__sync_fetch_and_add(&ph->bytes, pkt->l3_len);
+			ph->last_seen_ns = bpf_ktime_get_ns();
+			return SW_R_PASSED_PINHOLE;
+		}
+	}
+	__sync_fetch_and_add(&ph->drops, 1);
+	return SW_R_DROPPED_BAD_SOURCE;
+}
+
+static __always_inline void sw_frag_key(struct sw_frag_key *k,
+					const struct sw_pkt *pkt)
+{
+	__builtin_memcpy(k->saddr, pkt->saddr, 16);
+	__builtin_memcpy(k->daddr, pkt->daddr, 16);
+	k->id = pkt->frag_id;
+	k->proto = pkt->proto;
+}
+
+static __always_inline void sw_frag_remember(const struct sw_pkt *pkt,
+					     __u32 reason)
+{
+	struct sw_frag_key k = {};
+	struct sw_frag_val v = {};
+
+	sw_frag_key(&k, pkt);
+	v.seen_ns = bpf_ktime_get_ns();
+	v.verdict = sw_passes(reason);
+	bpf_map_update_elem(&sw_frags, &k, &v, BPF_ANY);
+}
+
+/* A later fragment follows its first: it passes only if the first passed,
+ * recently. Arriving before its first, it finds nothing and is dropped. */
+static __always_inline __u32 sw_frag_follow(const struct sw_pkt *pkt)
+{
+	struct sw_frag_key k = {};
+	struct sw_frag_val *v;
+
+	sw_frag_key(&k, pkt);
+	v = bpf_map_lookup_elem(&sw_frags, &k);
+	if (v && v->verdict && bpf_ktime_get_ns() - v->seen_ns < SW_FRAG_TTL_NS)
+		return SW_R_PASSED_FRAGMENT;
+	return SW_R_DROPPED_FRAGMENT;
+}
+
+static __always_inline __u32 sw_judge(void *data, void *end)
+{
+	struct sw_pkt pkt = {};
+	__u32 reason;
+
+	switch (sw_parse(data, end, &pkt)) {
+	case SW_P_UDP:
+		reason = sw_judge_udp(&pkt);
+		break;
+	case SW_P_MALFORMED:
+		reason = SW_R_DROPPED_MALFORMED;
+		break;
+	case SW_P_LATER:
+		if (pkt.later_safe)
+			return SW_R_PASSED_NOT_MEDIA;
+		return sw_frag_follow(&pkt);
+	default:
+		reason = SW_R_PASSED_NOT_MEDIA;
+		break;
+	}
+	if (pkt.first_frag)
+		sw_frag_remember(&pkt, reason);
+	return reason;
+}
+
+SEC("xdp")
+int sipwall_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	__u32 reason = sw_judge(data, end);
+
+	return sw_count(reason, end - data) ? XDP_PASS : XDP_DROP;
+}
+
+/* Direct access covers only the linear part; headers may be paged. */
+static __always_inline void sw_tc_linearize(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	__u32 len = skb->len < SW_TC_PULL ? skb->len : SW_TC_PULL;
+
+	if (data + len > end)
+		bpf_skb_pull_data(skb, len);
+}
+
+SEC("tc")
+int sipwall_tc_in(struct __sk_buff *skb)
+{
+	__u32 reason;
+
+	sw_tc_linearize(skb);
+	reason = sw_judge((void *)(long)skb->data,
+			  (void *)(long)skb->data_end);
+	return sw_count(reason, skb->len) ? TC_ACT_OK : TC_ACT_SHOT;
+}
+
+/*
+ * Learn where the protected endpoint sends media: that address:port is the
+ * only source its SW_CHECK_SYMMETRIC slots accept from then on. Prefer a slot
+ * already learned for this peer, then an unlearned one naming the peer's SDP
+ * address, then any unlearned one; a single symmetric slot always follows.
+ */
+static __always_inline __u32 sw_learn(struct sw_pkt *pkt)
+{
+	struct sw_pinhole_key key = {};
+	struct sw_pinhole *ph;
+	int i, pick = -1, rank = 0, nsym = 0;
+
+	if (!sw_in_media(pkt->sport))
+		return SW_R_EGRESS_PASSED;
+	__builtin_memcpy(key.addr, pkt->saddr, 16);
+	key.port = pkt->sport;
+	key.proto = IPPROTO_UDP;
+	ph = bpf_map_lookup_elem(&sw_pinholes, &key);
+	if (!ph)
+		return SW_R_EGRESS_PASSED;
+#pragma unroll
+	for (i = 0; i < SW_MAX_SOURCES; i++) {
+		struct sw_source *s = &ph->src[i];
+		int r;
+
+		if (!(s->flags & SW_SRC_ACTIVE) ||
+		    s->check != SW_CHECK_SYMMETRIC)
+			continue;
+		nsym++;
+		if (!sw_addr_eq(s->addr, pkt->daddr))
+			r = s->flags & SW_SRC_LEARNED ? 0 : 1;
+		else if (!(s->flags & SW_SRC_LEARNED))
+			r = 2;
+		else
+			r = s->port == pkt->dport ? 3 : 0;
+		if (pick < 0 || r > rank) {
+			pick = i;
+			rank = r;
+		}
+	}
+	/* Several symmetric slots all learned to other peers: each belongs
+	 * to another fork; do not steal one. */
+	if (pick < 0 || (rank == 0 && nsym > 1))
+		return SW_R_EGRESS_PASSED;
+	if (rank < 3) {
+		struct sw_source *s = &ph->src[pick & (SW_MAX_SOURCES - 1)];
+
+		__builtin_memcpy(s->addr, pkt->daddr, 16);
+		s->port = pkt->dport;
+		s->flags |= SW_SRC_LEARNED;
+	}
+	return SW_R_EGRESS_LEARNED;
+}
+
+SEC("tc")
+int sipwall_tc_eg(struct __sk_buff *skb)
+{
+	struct sw_pkt pkt = {};
+	__u32 reason = SW_R_EGRESS_PASSED;
+
+	sw_tc_linearize(skb);
+	if (sw_parse((void *)(long)skb->data, (void *)(long)skb->data_end,
+		     &pkt) == SW_P_UDP)
+		reason = sw_learn(&pkt);
+	sw_count(reason, skb->len);
+	return TC_ACT_OK;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
