@@ -85,7 +85,8 @@ enum sw_reason {
 	X(PINHOLE_FAILED, "sip_pinhole_failed")                               \
 	X(RATE_LIMITED, "sip_rate_limited")                                   \
 	X(DIALOG_LIMIT, "sip_dialog_limit")                                   \
-	X(BAD_PACKET, "sip_bad_packet")
+	X(BAD_PACKET, "sip_bad_packet")                                       \
+	X(TRAILING_DATA, "sip_trailing_data")
 
 enum sw_sip_reason {
 #define SW_X_ENUM(name, str) SW_SIP_R_##name,

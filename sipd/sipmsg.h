@@ -20,7 +20,7 @@
 #define SIP_MAX_MSG_LEN 65535
 #define SIP_MAX_HEADERS 128
 #define SIP_MAX_LINE_LEN 4096
-#define SIP_MAX_VIA 32
+#define SIP_MAX_VIA 70	/* RFC 4475 longreq carries 34 Vias; 70 = usual Max-Forwards */
 #define SIP_TOKEN_LEN 128 /* longest kept tag / user / host / method */
 
 struct sip_limits {
@@ -29,6 +29,9 @@ struct sip_limits {
 	uint32_t max_line_len;
 	uint32_t max_via;	/* loop/depth bound on the Via list */
 	int strict;		/* 1: reject what RFC 4475 allows liberally */
+	int allow_trailing;	/* 1: octets after the first message of a datagram
+				 * are ignored (RFC 3261 18.3, RFC 4475 dblreq);
+				 * 0: such a datagram is dropped (sip_trailing_data) */
 };
 
 /* One endpoint of a message: address the datagram came from / went to. */
@@ -64,6 +67,44 @@ struct sip_msg {
 	 * filter matches; NUL-separated list, double NUL at the end. */
 	char header_names[1024];
 	struct sip_addr src, dst;	/* from the IP/UDP headers */
+
+	/* Added by the parser (docs/sip-validation.md). */
+	char err_detail[128];		/* what was wrong when parsing failed; "" if ok */
+	size_t trailing_len;		/* octets after this message in the datagram,
+					 * ignored (0 when none but CR/LF padding) */
+	char cseq_method[SIP_TOKEN_LEN];/* CSeq method (== method for requests) */
+	char from_uri_scheme[16];	/* "sip", "sips", "tel", ... lowercase */
+	char to_uri_scheme[16];
 };
+
+/* The defaults: SIP_MAX_* above, strict = 1, allow_trailing = 1. */
+void sip_limits_default(struct sip_limits *lim);
+
+/*
+ * Parse, strictly validate and extract one SIP message from a UDP payload:
+ * limits (before libosip2 sees a byte) -> framing and Content-Length ->
+ * start line and header grammar -> libosip2 parse -> field extraction ->
+ * Via loop check -> SDP (application/sdp body or the first application/sdp
+ * part of a multipart body).
+ *
+ * buf/len: the UDP payload. out->src and out->dst are kept as the caller set
+ * them; everything else is overwritten. out->body points into buf.
+ * *consumed (may be NULL): octets of buf the message used (leading CRLFs, start
+ * line, headers, Content-Length body). A UDP datagram carries one message
+ * (RFC 3261 18.1.1): octets after it are not parsed; out->trailing_len says how
+ * many there were (a second request in RFC 4475 dblreq), and lim->allow_trailing
+ * decides whether that drops the datagram.
+ *
+ * Returns 0 (accepted) or -SW_SIP_R_x; out->err_detail says what was wrong,
+ * e.g. "CSeq method OPTIONS != request method INVITE". Thread-safe after the
+ * first call (libosip2's parser_init runs once under pthread_once).
+ */
+int sipmsg_parse_datagram(const char *buf, size_t len,
+			  const struct sip_limits *lim, struct sip_msg *out,
+			  size_t *consumed);
+
+/* libosip2's global init; sipmsg_parse_datagram calls it itself. Call it from
+ * main before starting threads if you want the cost paid up front. */
+void sipmsg_global_init(void);
 
 #endif /* SIPD_SIPMSG_H */
