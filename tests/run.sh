@@ -4,8 +4,17 @@
 # words). A suite prints its own "N passed, N failed[, N skipped]" line last
 # and exits non-zero on failure; exit 77 means the whole suite was skipped.
 # The closing line sums them all.
+# --marked MARK (or SW_SUITES_MARK=MARK): only suites with a line "# MARK: yes"
+# near the top, e.g. --marked vmtest for the suites vmtest/ runs in guests.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+
+mark=${SW_SUITES_MARK:-}
+if [ "${1:-}" = --marked ]; then
+	[ $# -ge 2 ] || { echo "run.sh: --marked needs a MARK" >&2; exit 2; }
+	mark=$2
+	shift 2
+fi
 
 total_pass=0 total_fail=0 total_skip=0
 failed_suites=()
@@ -18,6 +27,9 @@ for suite in tests/suites/*.sh; do
 		want=0
 		for w in "$@"; do [[ "$name" == *"$w"* ]] && want=1; done
 		[ $want -eq 1 ] || continue
+	fi
+	if [ -n "$mark" ] && ! head -n 20 "$suite" | grep -q "^# $mark: yes"; then
+		continue
 	fi
 	echo "=== suite $name"
 	start=$(date +%s)
