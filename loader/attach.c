@@ -1,0 +1,649 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * attach / detach: load the data path from the skeleton, reuse the maps
+ * pinned under the pin root (pinholes survive), attach XDP through libxdp or
+ * TC ingress, plus the TC egress learner; record it all in sw_ifaces and
+ * sw_config. Any failure rolls back what this run did.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/magic.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+
+#include "sipwall.skel.h"
+#include "loader/sipwall.h"
+
+#define SW_MAX_DIR_DEPTH 8
+
+/* Pin root handling: must be on bpffs; created on demand, removed again if
+ * this run created it and fails. The directory itself is the lock. */
+struct pin_root {
+	char created[SW_MAX_DIR_DEPTH][PATH_MAX];
+	int ncreated;
+	int lock_fd;
+};
+
+static int is_bpffs(const char *path)
+{
+	struct statfs st;
+
+	if (statfs(path, &st))
+		return -errno;
+	return st.f_type == BPF_FS_MAGIC;
+}
+
+static int pin_root_prepare(const char *path, struct pin_root *pr, bool create)
+{
+	char todo[SW_MAX_DIR_DEPTH][PATH_MAX];
+	char cur[PATH_MAX];
+	int n = 0, ret;
+	char *slash;
+
+	pr->ncreated = 0;
+	pr->lock_fd = -1;
+	snprintf(cur, sizeof(cur), "%s", path);
+	while (access(cur, F_OK)) {
+		if (!create) {
+			pr_err("pin path %s does not exist", path);
+			return -ENOENT;
+		}
+		if (n == SW_MAX_DIR_DEPTH) {
+			pr_err("pin path %s: too many missing directories", path);
+			return -EINVAL;
+		}
+		snprintf(todo[n++], PATH_MAX, "%s", cur);
+		slash = strrchr(cur, '/');
+		if (!slash || slash == cur) {
+			pr_err("pin path %s is not on a bpf filesystem", path);
+			return -EINVAL;
+		}
+		*slash = '\0';
+	}
+	ret = is_bpffs(cur);
+	if (ret <= 0) {
+		if (ret < 0)
+			pr_err("pin path %s: %s", cur, strerror(-ret));
+		else
+			pr_err("pin path %s is not on a bpf filesystem (mount -t bpf bpf /sys/fs/bpf)",
+			       path);
+		return ret < 0 ? ret : -EINVAL;
+	}
+	while (n > 0) {
+		n--;
+		if (mkdir(todo[n], 0700) && errno != EEXIST) {
+			ret = -errno;
+			pr_err("cannot create pin path %s: %s", todo[n], strerror(-ret));
+			return ret;
+		}
+		snprintf(pr->created[pr->ncreated++], PATH_MAX, "%s", todo[n]);
+	}
+	pr->lock_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (pr->lock_fd < 0) {
+		ret = -errno;
+		pr_err("pin path %s: %s", path, strerror(-ret));
+		return ret;
+	}
+	if (flock(pr->lock_fd, LOCK_EX)) {
+		ret = -errno;
+		pr_err("cannot lock pin path %s: %s", path, strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+static void pin_root_release(struct pin_root *pr, bool failed)
+{
+	if (pr->lock_fd >= 0)
+		close(pr->lock_fd); /* drops the flock */
+	pr->lock_fd = -1;
+	if (!failed)
+		return;
+	while (pr->ncreated > 0)
+		rmdir(pr->created[--pr->ncreated]);
+}
+
+/* Our clsact filters, identified by handle and priority. */
+static void tc_hook_init(struct bpf_tc_hook *h, int ifindex, enum bpf_tc_attach_point ap)
+{
+	memset(h, 0, sizeof(*h));
+	h->sz = sizeof(*h);
+	h->ifindex = ifindex;
+	h->attach_point = ap;
+}
+
+static void tc_opts_init(struct bpf_tc_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->sz = sizeof(*o);
+	o->handle = SW_TC_HANDLE;
+	o->priority = SW_TC_PRIO;
+}
+
+/* prog id of our filter at that hook, 0 if none. */
+static __u32 tc_query(int ifindex, enum bpf_tc_attach_point ap)
+{
+	struct bpf_tc_hook h;
+	struct bpf_tc_opts o;
+
+	tc_hook_init(&h, ifindex, ap);
+	tc_opts_init(&o);
+	if (bpf_tc_query(&h, &o))
+		return 0;
+	return o.prog_id;
+}
+
+static int tc_attach(int ifindex, enum bpf_tc_attach_point ap, int prog_fd, __u32 *prog_id)
+{
+	struct bpf_tc_hook h;
+	struct bpf_tc_opts o;
+	int err;
+
+	tc_hook_init(&h, ifindex, ap);
+	err = bpf_tc_hook_create(&h);
+	if (err && err != -EEXIST)
+		return err;
+	tc_opts_init(&o);
+	o.prog_fd = prog_fd;
+	err = bpf_tc_attach(&h, &o);
+	if (err)
+		return err;
+	*prog_id = o.prog_id;
+	return 0;
+}
+
+/* Detach our filter only if it still runs the program we recorded. The
+ * clsact qdisc stays: other filters may share it. */
+static int tc_detach(int ifindex, enum bpf_tc_attach_point ap, __u32 prog_id)
+{
+	struct bpf_tc_hook h;
+	struct bpf_tc_opts o;
+	__u32 cur = tc_query(ifindex, ap);
+
+	if (!cur)
+		return -ENOENT;
+	if (prog_id && cur != prog_id)
+		return -ESTALE;
+	tc_hook_init(&h, ifindex, ap);
+	tc_opts_init(&o);
+	return bpf_tc_detach(&h, &o);
+}
+
+static __u32 prog_id_of(int fd)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		return 0;
+	return info.id;
+}
+
+/* The sipwall XDP program on ifindex, if any (from any pin root). */
+static __u32 xdp_find_ours(int ifindex, bool *legacy)
+{
+	struct xdp_multiprog *mp;
+	struct xdp_program *p;
+	__u32 id = 0;
+
+	mp = xdp_multiprog__get_from_ifindex(ifindex);
+	if (libxdp_get_error(mp) || !mp)
+		return 0;
+	if (legacy)
+		*legacy = xdp_multiprog__is_legacy(mp);
+	if (xdp_multiprog__is_legacy(mp)) {
+		p = xdp_multiprog__main_prog(mp);
+		if (p && !strcmp(xdp_program__name(p), "sipwall_xdp"))
+			id = xdp_program__id(p);
+	} else {
+		for (p = xdp_multiprog__next_prog(NULL, mp); p; p = xdp_multiprog__next_prog(p, mp))
+			if (!strcmp(xdp_program__name(p), "sipwall_xdp"))
+				id = xdp_program__id(p);
+	}
+	xdp_multiprog__close(mp);
+	return id;
+}
+
+static int pinned_fd(const char *root, const char *name)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", root, name);
+	return bpf_obj_get(path);
+}
+
+/*
+ * What is already pinned decides the map size and media range unless the
+ * command line names them; a command line that contradicts the pinned
+ * state is refused (the pinned maps cannot be resized or re-ranged in place).
+ */
+static int resolve_config(const struct sw_args *a, int ifindex, uint16_t *lo, uint16_t *hi,
+			  uint32_t *max)
+{
+	struct sw_iface_info info;
+	struct sw_config cfg = {};
+	struct bpf_map_info mi = {};
+	__u32 len = sizeof(mi), zero = 0;
+	bool have_cfg = false;
+	int fd, err = 0;
+
+	*lo = a->media_set ? a->media_lo : SW_MEDIA_LO_DEFAULT;
+	*hi = a->media_set ? a->media_hi : SW_MEDIA_HI_DEFAULT;
+	*max = a->max_set ? a->max_pinholes : SW_MAX_PINHOLES_DEFAULT;
+
+	fd = pinned_fd(a->pin_path, SW_MAP_IFACES);
+	if (fd >= 0) {
+		err = bpf_map_lookup_elem(fd, &ifindex, &info) ? 0 : -EEXIST;
+		close(fd);
+		if (err) {
+			pr_err("%s is already attached (mode %s, program id %u) under %s; "
+			       "detach it first",
+			       a->iface, sw_mode_name(info.mode), info.prog_id, a->pin_path);
+			return err;
+		}
+	}
+
+	fd = pinned_fd(a->pin_path, SW_MAP_PINHOLES);
+	if (fd >= 0) {
+		err = bpf_obj_get_info_by_fd(fd, &mi, &len) ? -errno : 0;
+		close(fd);
+		if (err) {
+			pr_err("cannot inspect %s/%s: %s", a->pin_path, SW_MAP_PINHOLES,
+			       strerror(-err));
+			return err;
+		}
+		if (a->max_set && mi.max_entries != a->max_pinholes) {
+			pr_err("--max-pinholes %u differs from the pinned %s/%s (%u entries); "
+			       "detach every interface and remove the pinned maps to resize",
+			       a->max_pinholes, a->pin_path, SW_MAP_PINHOLES, mi.max_entries);
+			return -EINVAL;
+		}
+		*max = mi.max_entries;
+	}
+
+	fd = pinned_fd(a->pin_path, SW_MAP_CONFIG);
+	if (fd >= 0) {
+		have_cfg = bpf_map_lookup_elem(fd, &zero, &cfg) == 0 && cfg.media_lo;
+		close(fd);
+	}
+	if (have_cfg) {
+		if (a->media_set && (cfg.media_lo != a->media_lo || cfg.media_hi != a->media_hi)) {
+			pr_err("--media-ports %u-%u differs from the range pinned under %s "
+			       "(%u-%u) that other interfaces and sipd use",
+			       a->media_lo, a->media_hi, a->pin_path, cfg.media_lo, cfg.media_hi);
+			return -EINVAL;
+		}
+		*lo = cfg.media_lo;
+		*hi = cfg.media_hi;
+	}
+	return 0;
+}
+
+static const char *const sw_map_names[] = {
+	SW_MAP_PINHOLES, SW_MAP_STATS, SW_MAP_FRAGS, SW_MAP_CONFIG, SW_MAP_IFACES,
+};
+#define SW_NMAPS (sizeof(sw_map_names) / sizeof(sw_map_names[0]))
+
+static void report_load_error(const char *what, int err)
+{
+	if (err == -EPERM || err == -EACCES)
+		pr_err("%s: %s (BPF not permitted: needs root with CAP_BPF/CAP_SYS_ADMIN; "
+		       "-v shows libbpf's log)",
+		       what, strerror(-err));
+	else if (err == -EINVAL)
+		pr_err("%s: %s (an incompatible map pinned under the pin path, or the "
+		       "verifier refused the program; -v shows libbpf's log)",
+		       what, strerror(-err));
+	else
+		pr_err("%s: %s (-v shows libbpf's log)", what, strerror(-err));
+}
+
+int do_attach(const struct sw_args *a)
+{
+	bool want_xdp = a->mode != SW_CLI_MODE_TC, want_eg = !a->no_egress;
+	bool pinned_before[SW_NMAPS] = { false }, xdp_attached = false, iface_written = false;
+	bool tc_in_attached = false, tc_eg_attached = false, legacy = true;
+	enum xdp_attach_mode xmode = XDP_MODE_UNSPEC;
+	struct sw_iface_info info = {};
+	struct sw_config cfg = {};
+	struct xdp_program *xprog = NULL;
+	struct sipwall *skel = NULL;
+	struct pin_root pr = { .lock_fd = -1 };
+	uint16_t lo, hi;
+	uint32_t max;
+	__u32 zero = 0, id;
+	int ifindex, err;
+	size_t i;
+
+	if (sw_need_root())
+		return SW_EXIT_FAIL;
+	if (strlen(a->iface) >= IFNAMSIZ) {
+		pr_err("interface name '%s' is too long", a->iface);
+		return SW_EXIT_FAIL;
+	}
+	ifindex = (int)if_nametoindex(a->iface);
+	if (!ifindex) {
+		pr_err("unknown interface '%s'", a->iface);
+		return SW_EXIT_FAIL;
+	}
+
+	err = pin_root_prepare(a->pin_path, &pr, true);
+	if (err)
+		goto out;
+	err = resolve_config(a, ifindex, &lo, &hi, &max);
+	if (err)
+		goto out;
+
+	id = xdp_find_ours(ifindex, NULL);
+	if (id) {
+		pr_err("%s already runs sipwall_xdp (program id %u), attached under another pin "
+		       "path?",
+		       a->iface, id);
+		err = -EEXIST;
+		goto out;
+	}
+	if ((id = tc_query(ifindex, BPF_TC_INGRESS)) ||
+	    (want_eg && (id = tc_query(ifindex, BPF_TC_EGRESS)))) {
+		pr_err("%s already has a sipwall TC filter (handle 0x%x, program id %u), attached "
+		       "under another pin path?",
+		       a->iface, SW_TC_HANDLE, id);
+		err = -EEXIST;
+		goto out;
+	}
+
+	for (i = 0; i < SW_NMAPS; i++) {
+		int fd = pinned_fd(a->pin_path, sw_map_names[i]);
+
+		pinned_before[i] = fd >= 0;
+		if (fd >= 0)
+			close(fd);
+	}
+
+	{
+		LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = a->pin_path);
+
+		skel = sipwall__open_opts(&oo);
+		if (!skel) {
+			err = -errno;
+			report_load_error("cannot open the BPF object", err);
+			goto out;
+		}
+	}
+	skel->rodata->media_lo = lo;
+	skel->rodata->media_hi = hi;
+	err = bpf_map__set_max_entries(skel->maps.sw_pinholes, max);
+	if (err) {
+		report_load_error("cannot size sw_pinholes", err);
+		goto out;
+	}
+	bpf_program__set_autoload(skel->progs.sipwall_xdp, want_xdp);
+	bpf_program__set_autoload(skel->progs.sipwall_tc_in, !want_xdp);
+	bpf_program__set_autoload(skel->progs.sipwall_tc_eg, want_eg);
+
+	if (want_xdp) {
+		DECLARE_LIBXDP_OPTS(xdp_program_opts, xo, .obj = skel->obj,
+				    .prog_name = "sipwall_xdp");
+
+		xmode = a->mode == SW_CLI_MODE_NATIVE	 ? XDP_MODE_NATIVE
+			: a->mode == SW_CLI_MODE_GENERIC ? XDP_MODE_SKB
+							 : XDP_MODE_UNSPEC;
+		xprog = xdp_program__create(&xo);
+		err = libxdp_get_error(xprog);
+		if (err) {
+			xprog = NULL;
+			report_load_error("cannot create the XDP program", err);
+			goto out;
+		}
+		/* Loads the whole object (maps pinned/reused, TC learner too). */
+		err = xdp_program__attach(xprog, ifindex, xmode, 0);
+		if (err) {
+			char buf[256];
+
+			libxdp_strerror(err, buf, sizeof(buf));
+			if (err == -EOPNOTSUPP && xmode == XDP_MODE_NATIVE)
+				pr_err("cannot attach XDP in native mode to %s: %s (the driver has "
+				       "no native XDP; try --mode generic or tc)",
+				       a->iface, buf);
+			else if (err == -EEXIST || err == -EBUSY)
+				pr_err("cannot attach XDP to %s: %s (another XDP program is "
+				       "attached outside libxdp's dispatcher, or in another mode)",
+				       a->iface, buf);
+			else
+				pr_err("cannot attach XDP to %s: %s (-v shows libbpf's log)",
+				       a->iface, buf);
+			goto out;
+		}
+		xdp_attached = true;
+		info.prog_id = xdp_program__id(xprog);
+		info.priority = xdp_program__run_prio(xprog);
+		{
+			struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
+
+			if (!libxdp_get_error(mp) && mp) {
+				legacy = xdp_multiprog__is_legacy(mp);
+				info.mode = xdp_multiprog__attach_mode(mp) == XDP_MODE_SKB
+						    ? SW_MODE_GENERIC
+						    : SW_MODE_NATIVE;
+				xdp_multiprog__close(mp);
+			} else {
+				info.mode = xmode == XDP_MODE_SKB ? SW_MODE_GENERIC
+								  : SW_MODE_NATIVE;
+			}
+		}
+		if (!legacy)
+			info.flags |= SW_IF_DISPATCHER;
+	} else {
+		err = sipwall__load(skel);
+		if (err) {
+			report_load_error("cannot load the BPF object", err);
+			goto out;
+		}
+		err = tc_attach(ifindex, BPF_TC_INGRESS,
+				bpf_program__fd(skel->progs.sipwall_tc_in), &info.prog_id);
+		if (err) {
+			pr_err("cannot attach TC ingress to %s: %s", a->iface, strerror(-err));
+			goto out;
+		}
+		tc_in_attached = true;
+		info.mode = SW_MODE_TC;
+	}
+
+	if (want_eg) {
+		err = tc_attach(ifindex, BPF_TC_EGRESS, bpf_program__fd(skel->progs.sipwall_tc_eg),
+				&info.egress_prog_id);
+		if (err) {
+			pr_err("cannot attach the TC egress learner to %s: %s", a->iface,
+			       strerror(-err));
+			goto out;
+		}
+		tc_eg_attached = true;
+		info.flags |= SW_IF_EGRESS;
+	}
+	if (!info.prog_id)
+		info.prog_id = prog_id_of(bpf_program__fd(want_xdp ? skel->progs.sipwall_xdp
+								   : skel->progs.sipwall_tc_in));
+
+	cfg.media_lo = lo;
+	cfg.media_hi = hi;
+	cfg.max_pinholes = max;
+	cfg.version = SW_SCHEMA_VERSION;
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.sw_config), &zero, &cfg, BPF_ANY)) {
+		err = -errno;
+		pr_err("cannot write sw_config: %s", strerror(-err));
+		goto out;
+	}
+	info.ifindex = (__u32)ifindex;
+	info.attached_ns = sw_monotonic_ns();
+	snprintf(info.name, sizeof(info.name), "%s", a->iface);
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.sw_ifaces), &ifindex, &info,
+				BPF_NOEXIST)) {
+		err = -errno;
+		pr_err("cannot record %s in sw_ifaces: %s", a->iface,
+		       err == -E2BIG ? "sw_ifaces is full" : strerror(-err));
+		goto out;
+	}
+	iface_written = true;
+
+	printf("sipwall: attached to %s (ifindex %d): %s, %s, program id %u", a->iface, ifindex,
+	       sw_mode_name(info.mode),
+	       info.mode == SW_MODE_TC ? "tc clsact ingress"
+	       : legacy		       ? "single program (dispatcher unavailable)"
+				       : "libxdp dispatcher",
+	       info.prog_id);
+	if (info.egress_prog_id)
+		printf(", egress learner id %u", info.egress_prog_id);
+	printf("; media ports %u-%u, pinholes max %u, maps under %s\n", lo, hi, max, a->pin_path);
+	err = 0;
+
+out:
+	if (err) {
+		/* Undo in reverse order; the kernel objects die with their last reference. */
+		if (iface_written)
+			bpf_map_delete_elem(bpf_map__fd(skel->maps.sw_ifaces), &ifindex);
+		if (tc_eg_attached)
+			tc_detach(ifindex, BPF_TC_EGRESS, info.egress_prog_id);
+		if (tc_in_attached)
+			tc_detach(ifindex, BPF_TC_INGRESS, info.prog_id);
+		if (xdp_attached)
+			xdp_program__detach(xprog, ifindex, xmode, 0);
+		if (skel) {
+			struct bpf_map *maps[SW_NMAPS] = {
+				skel->maps.sw_pinholes, skel->maps.sw_stats, skel->maps.sw_frags,
+				skel->maps.sw_config,	skel->maps.sw_ifaces,
+			};
+
+			for (i = 0; i < SW_NMAPS; i++)
+				if (!pinned_before[i])
+					bpf_map__unpin(maps[i], NULL);
+		}
+	}
+	xdp_program__close(xprog);
+	sipwall__destroy(skel);
+	pin_root_release(&pr, err != 0);
+	return err ? SW_EXIT_FAIL : SW_EXIT_OK;
+}
+
+struct find_name_ctx {
+	const char *name;
+	struct sw_iface_info info;
+	bool found;
+};
+
+static int find_name_cb(const struct sw_iface_info *info, void *ctx)
+{
+	struct find_name_ctx *c = ctx;
+
+	if (strncmp(info->name, c->name, sizeof(info->name)))
+		return 0;
+	c->info = *info;
+	c->found = true;
+	return 1;
+}
+
+int do_detach(const struct sw_args *a)
+{
+	struct pin_root pr = { .lock_fd = -1 };
+	struct find_name_ctx fc = { .name = a->iface };
+	struct sw_iface_info info;
+	struct sw_maps m = { .pinholes = -1, .stats = -1, .frags = -1, .config = -1, .ifaces = -1 };
+	__u32 ifindex;
+	int err, eg_err = 0, ret = SW_EXIT_FAIL;
+
+	if (sw_need_root())
+		return SW_EXIT_FAIL;
+	if (sw_open_maps_or_report(a->pin_path, &m))
+		return SW_EXIT_FAIL;
+	if (pin_root_prepare(a->pin_path, &pr, false))
+		goto out;
+
+	ifindex = if_nametoindex(a->iface);
+	if (!ifindex) {
+		/* Gone with its programs; drop the stale record if we have one. */
+		sw_iface_foreach(&m, find_name_cb, &fc);
+		if (!fc.found) {
+			pr_err("unknown interface '%s'", a->iface);
+			goto out;
+		}
+		bpf_map_delete_elem(m.ifaces, &fc.info.ifindex);
+		printf("sipwall: %s no longer exists; removed its record (ifindex %u)\n", a->iface,
+		       fc.info.ifindex);
+		ret = SW_EXIT_OK;
+		goto out;
+	}
+	err = sw_iface_get(&m, ifindex, &info);
+	if (err) {
+		if (err == -ENOENT)
+			pr_err("%s is not attached (under %s)", a->iface, a->pin_path);
+		else
+			pr_err("cannot read sw_ifaces: %s", strerror(-err));
+		goto out;
+	}
+
+	if (info.mode == SW_MODE_TC) {
+		err = tc_detach((int)ifindex, BPF_TC_INGRESS, info.prog_id);
+		if (err == -ENOENT || err == -ESTALE)
+			pr_info("%s: TC ingress filter %s; leaving it", a->iface,
+				err == -ENOENT ? "already gone" : "runs another program");
+		else if (err) {
+			pr_err("cannot detach TC ingress from %s: %s", a->iface, strerror(-err));
+			goto out;
+		}
+	} else {
+		struct xdp_program *p = xdp_program__from_id(info.prog_id);
+		bool legacy;
+
+		err = libxdp_get_error(p);
+		if (err || xdp_find_ours((int)ifindex, &legacy) != info.prog_id) {
+			pr_info("%s: XDP program id %u is no longer attached", a->iface,
+				info.prog_id);
+		} else {
+			err = xdp_program__detach(p, (int)ifindex,
+						  info.mode == SW_MODE_GENERIC ? XDP_MODE_SKB
+									       : XDP_MODE_NATIVE,
+						  0);
+			if (err) {
+				char buf[256];
+
+				libxdp_strerror(err, buf, sizeof(buf));
+				pr_err("cannot detach XDP from %s: %s", a->iface, buf);
+				xdp_program__close(p);
+				goto out;
+			}
+		}
+		if (!libxdp_get_error(p))
+			xdp_program__close(p);
+	}
+	if (info.flags & SW_IF_EGRESS) {
+		eg_err = tc_detach((int)ifindex, BPF_TC_EGRESS, info.egress_prog_id);
+		if (eg_err == -ENOENT || eg_err == -ESTALE) {
+			pr_info("%s: TC egress filter %s; leaving it", a->iface,
+				eg_err == -ENOENT ? "already gone" : "runs another program");
+			eg_err = 0;
+		} else if (eg_err) {
+			pr_err("cannot detach the TC egress learner from %s: %s (the enforcement "
+			       "program is detached)",
+			       a->iface, strerror(-eg_err));
+		}
+	}
+	bpf_map_delete_elem(m.ifaces, &ifindex);
+	if (eg_err)
+		goto out;
+	printf("sipwall: detached from %s; maps and pinholes stay pinned under %s\n", a->iface,
+	       a->pin_path);
+	ret = SW_EXIT_OK;
+out:
+	pin_root_release(&pr, false);
+	sw_maps_close(&m);
+	return ret;
+}

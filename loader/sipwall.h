@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The sipwall CLI: parsed arguments shared by the commands, and the logging
+ * every command reports through.
+ */
+#ifndef SW_LOADER_SIPWALL_H
+#define SW_LOADER_SIPWALL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/swmap.h"
+
+/* Exit codes (docs/cli.md). */
+#define SW_EXIT_OK 0
+#define SW_EXIT_FAIL 1  /* the operation failed; nothing was changed */
+#define SW_EXIT_USAGE 2 /* bad command line */
+
+/* attach --mode */
+enum sw_cli_mode {
+	SW_CLI_MODE_AUTO = 0,
+	SW_CLI_MODE_NATIVE,
+	SW_CLI_MODE_GENERIC,
+	SW_CLI_MODE_TC,
+};
+
+struct sw_args {
+	const char *pin_path;
+	const char *iface;
+	enum sw_cli_mode mode;
+	bool media_set;
+	uint16_t media_lo, media_hi;
+	bool max_set;
+	uint32_t max_pinholes;
+	bool no_egress;
+	bool json;
+	const char *dst;
+	const char *src[SW_MAX_SOURCES];
+	unsigned int nsrc;
+	unsigned int check;
+	int verbose;
+};
+
+/* tc filter identity of our clsact filters (handle and priority). */
+#define SW_TC_HANDLE 0x5357
+#define SW_TC_PRIO 0x5357
+
+extern const char *sw_cmd_name; /* "attach", "pinhole add", ... */
+extern int sw_verbose;
+
+void pr_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void pr_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void pr_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Commands: return an SW_EXIT_* code, having reported any error. */
+int do_attach(const struct sw_args *a);
+int do_detach(const struct sw_args *a);
+int do_status(const struct sw_args *a);
+int do_stats(const struct sw_args *a);
+int do_pinhole_add(const struct sw_args *a);
+int do_pinhole_del(const struct sw_args *a);
+int do_pinhole_list(const struct sw_args *a);
+
+/* Shared by the commands (common.c). */
+int sw_need_root(void);
+int sw_open_maps_or_report(const char *pin_path, struct sw_maps *m);
+const char *sw_mode_name(uint32_t mode);
+
+#endif /* SW_LOADER_SIPWALL_H */

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* status and stats: read-only views of the pinned state, text or JSON. */
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+#include <xdp/libxdp.h>
+
+#include "loader/sipwall.h"
+
+struct live {
+	const char *attach; /* what libxdp (or tc) says now */
+	__u32 dispatcher_id;
+	bool present;
+};
+
+/* The attachment as the kernel sees it now, not as recorded. */
+static void live_state(const struct sw_iface_info *info, struct live *l)
+{
+	struct xdp_multiprog *mp;
+	struct xdp_program *p;
+	char name[IF_NAMESIZE];
+
+	memset(l, 0, sizeof(*l));
+	if (!if_indextoname(info->ifindex, name) || strncmp(name, info->name, sizeof(info->name))) {
+		l->attach = "interface gone (or renamed; status runs in the interface's netns)";
+		return;
+	}
+	if (info->mode == SW_MODE_TC) {
+		l->attach = "tc clsact ingress";
+		l->present = true;
+		return;
+	}
+	mp = xdp_multiprog__get_from_ifindex((int)info->ifindex);
+	if (libxdp_get_error(mp) || !mp) {
+		l->attach = "not attached (XDP program gone)";
+		return;
+	}
+	if (xdp_multiprog__is_legacy(mp)) {
+		p = xdp_multiprog__main_prog(mp);
+		l->present = p && xdp_program__id(p) == info->prog_id;
+		l->attach = "single program (dispatcher unavailable)";
+	} else {
+		l->dispatcher_id = xdp_program__id(xdp_multiprog__main_prog(mp));
+		for (p = xdp_multiprog__next_prog(NULL, mp); p; p = xdp_multiprog__next_prog(p, mp))
+			if (xdp_program__id(p) == info->prog_id)
+				l->present = true;
+		l->attach = "libxdp dispatcher";
+	}
+	if (!l->present)
+		l->attach = "not attached (XDP program gone)";
+	xdp_multiprog__close(mp);
+}
+
+struct status_ctx {
+	json_object *arr;
+	unsigned int n;
+};
+
+static int status_iface_cb(const struct sw_iface_info *info, void *vctx)
+{
+	struct status_ctx *c = vctx;
+	struct live l;
+
+	live_state(info, &l);
+	if (c->arr) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "name", json_object_new_string(info->name));
+		json_object_object_add(o, "ifindex", json_object_new_int64(info->ifindex));
+		json_object_object_add(o, "mode", json_object_new_string(sw_mode_name(info->mode)));
+		json_object_object_add(o, "attach", json_object_new_string(l.attach));
+		json_object_object_add(o, "attached", json_object_new_boolean(l.present));
+		json_object_object_add(o, "prog_id", json_object_new_int64(info->prog_id));
+		json_object_object_add(o, "egress_prog_id",
+				       json_object_new_int64(info->egress_prog_id));
+		json_object_object_add(o, "priority", json_object_new_int64(info->priority));
+		json_object_object_add(o, "dispatcher_id",
+				       json_object_new_int64(l.dispatcher_id));
+		json_object_array_add(c->arr, o);
+	} else {
+		char prio[16] = "-", egress[16] = "-";
+
+		if (info->mode != SW_MODE_TC)
+			snprintf(prio, sizeof(prio), "%u", info->priority);
+		if (info->egress_prog_id)
+			snprintf(egress, sizeof(egress), "%u", info->egress_prog_id);
+		if (!c->n)
+			printf("%-15s %7s %-8s %8s %8s %5s  %s\n", "IFACE", "IFINDEX", "MODE", "PROG",
+			       "EGRESS", "PRIO", "ATTACH");
+		printf("%-15s %7u %-8s %8u %8s %5s  %s", info->name, info->ifindex,
+		       sw_mode_name(info->mode), info->prog_id, egress, prio, l.attach);
+		if (l.dispatcher_id)
+			printf(" (id %u)", l.dispatcher_id);
+		printf("\n");
+	}
+	c->n++;
+	return 0;
+}
+
+int do_status(const struct sw_args *a)
+{
+	struct status_ctx c = { 0 };
+	struct sw_config cfg = {};
+	struct sw_maps m;
+	unsigned int count = 0;
+	json_object *root = NULL;
+	int err, ret = SW_EXIT_FAIL;
+
+	if (sw_open_maps_or_report(a->pin_path, &m))
+		return SW_EXIT_FAIL;
+	err = sw_config_read(&m, &cfg);
+	if (!err)
+		err = sw_pinhole_count(&m, &count);
+	if (err) {
+		pr_err("cannot read the maps pinned under %s: %s", a->pin_path, strerror(-err));
+		goto out;
+	}
+	if (a->json) {
+		root = json_object_new_object();
+		c.arr = json_object_new_array();
+		json_object_object_add(root, "pin_path", json_object_new_string(a->pin_path));
+		json_object_object_add(root, "schema_version", json_object_new_int64(cfg.version));
+		json_object_object_add(root, "media_lo", json_object_new_int64(cfg.media_lo));
+		json_object_object_add(root, "media_hi", json_object_new_int64(cfg.media_hi));
+		json_object_object_add(root, "pinholes", json_object_new_int64(count));
+		json_object_object_add(root, "max_pinholes",
+				       json_object_new_int64(cfg.max_pinholes));
+		json_object_object_add(root, "interfaces", c.arr);
+	} else {
+		printf("pin path %s (schema v%u)\nmedia ports %u-%u; pinholes %u of %u\n",
+		       a->pin_path, cfg.version, cfg.media_lo, cfg.media_hi, count,
+		       cfg.max_pinholes);
+	}
+	err = sw_iface_foreach(&m, status_iface_cb, &c);
+	if (err) {
+		pr_err("cannot read sw_ifaces: %s", strerror(-err));
+		goto out;
+	}
+	if (root)
+		printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+									JSON_C_TO_STRING_NOSLASHESCAPE));
+	else if (!c.n)
+		printf("no interfaces attached\n");
+	ret = SW_EXIT_OK;
+out:
+	json_object_put(root);
+	sw_maps_close(&m);
+	return ret;
+}
+
+int do_stats(const struct sw_args *a)
+{
+	struct sw_stat st[SW_R_MAX];
+	struct sw_maps m;
+	json_object *root;
+	unsigned int r;
+	int err;
+
+	if (sw_open_maps_or_report(a->pin_path, &m))
+		return SW_EXIT_FAIL;
+	err = sw_stats_read(&m, st);
+	sw_maps_close(&m);
+	if (err) {
+		pr_err("cannot read sw_stats under %s: %s", a->pin_path, strerror(-err));
+		return SW_EXIT_FAIL;
+	}
+	if (a->json) {
+		root = json_object_new_object();
+		for (r = 0; r < SW_R_MAX; r++) {
+			json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "packets",
+					       json_object_new_uint64(st[r].packets));
+			json_object_object_add(o, "bytes", json_object_new_uint64(st[r].bytes));
+			json_object_object_add(root, sw_reason_name(r), o);
+		}
+		printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY));
+		json_object_put(root);
+		return SW_EXIT_OK;
+	}
+	printf("%-22s %14s %16s\n", "REASON", "PACKETS", "BYTES");
+	for (r = 0; r < SW_R_MAX; r++)
+		printf("%-22s %14llu %16llu\n", sw_reason_name(r), (unsigned long long)st[r].packets,
+		       (unsigned long long)st[r].bytes);
+	return SW_EXIT_OK;
+}
