@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Inline mode: SIP datagrams arrive on one or more NFQUEUE queues (iptables
+ * NFQUEUE target, see rules.c). Each one goes through the sink and gets its
+ * verdict only when the sink returned, so a pinhole written for a 200 OK is in
+ * the map before the 200 OK leaves the firewall.
+ *
+ * One thread owns the netlink socket, a signalfd and a timerfd: SIGHUP
+ * reloads, SIGTERM/SIGINT end the loop, the timer drives sipd_tick().
+ * Several queues (--queue-balance) are bound on the same socket.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <linux/netfilter.h>
+#include <linux/netlink.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <libnetfilter_queue/libnetfilter_queue.h>
+
+#include "lib/swmap.h"
+#include "sipd/source.h"
+
+#define NFQ_MAX_QUEUES 64
+#define NFQ_COPY_RANGE 0xffff
+#define NFQ_RCVBUF (8u << 20)
+
+struct nfq_loop {
+	const struct sipd_sink *sink;
+	struct nfq_q_handle *qh[NFQ_MAX_QUEUES];
+	uint64_t accepted, dropped, errors;
+	int verbose;
+};
+
+static int nfq_cb(struct nfq_q_handle *qh, struct nfgenmsg *nfmsg,
+		  struct nfq_data *nfa, void *data)
+{
+	struct nfq_loop *l = data;
+	struct nfqnl_msg_packet_hdr *ph;
+	enum sipd_verdict v = SIPD_ACCEPT;
+	enum sw_sip_reason why = SW_SIP_R_ACCEPTED;
+	unsigned char *pkt;
+	uint32_t id;
+	int len;
+
+	(void)nfmsg;
+	ph = nfq_get_msg_packet_hdr(nfa);
+	if (!ph)
+		return 0; /* nothing to give a verdict on */
+	id = ntohl(ph->packet_id);
+	len = nfq_get_payload(nfa, &pkt);
+	if (len > 0)
+		v = l->sink->handle(l->sink->ctx, pkt, len, sw_monotonic_ns(),
+				    &why);
+	if (v == SIPD_ACCEPT)
+		l->accepted++;
+	else
+		l->dropped++;
+	if (l->verbose > 1)
+		fprintf(stderr, "sipd: nfq packet %u len %d: %s (%s)\n", id,
+			len, v == SIPD_ACCEPT ? "accept" : "drop",
+			sw_sip_reason_name(why));
+	/* Verdict strictly after handle(): its map writes are done. */
+	if (nfq_set_verdict(qh, id, v == SIPD_ACCEPT ? NF_ACCEPT : NF_DROP, 0,
+			    NULL) < 0) {
+		l->errors++;
+		fprintf(stderr, "sipd: verdict for packet %u: %s\n", id,
+			strerror(errno));
+	}
+	return 0;
+}
+
+static int block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, set, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+int sipd_loop_fds(sigset_t *set, unsigned int tick_ms, int *sfd, int *tfd)
+{
+	struct itimerspec its = { 0 };
+	int err;
+
+	*sfd = *tfd = -1;
+	err = block_signals(set);
+	if (err)
+		return err;
+	*sfd = signalfd(-1, set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (*sfd < 0)
+		return -errno;
+	*tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (*tfd < 0) {
+		err = -errno;
+		close(*sfd);
+		*sfd = -1;
+		return err;
+	}
+	if (!tick_ms)
+		tick_ms = SIPD_TICK_MS_DEFAULT;
+	its.it_interval.tv_sec = tick_ms / 1000;
+	its.it_interval.tv_nsec = (long)(tick_ms % 1000) * 1000000;
+	its.it_value = its.it_interval;
+	if (timerfd_settime(*tfd, 0, &its, NULL) < 0) {
+		err = -errno;
+		close(*sfd);
+		close(*tfd);
+		*sfd = *tfd = -1;
+		return err;
+	}
+	return 0;
+}
+
+/* Returns 1 to stop the loop, 0 to go on. */
+int sipd_loop_signal(int sfd, const struct sipd_sink *s)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			int err = s->reload ? s->reload(s->ctx) : 0;
+
+			if (err)
+				fprintf(stderr,
+					"sipd: reload failed (%s), keeping the old configuration\n",
+					strerror(-err));
+			else
+				fprintf(stderr, "sipd: configuration reloaded\n");
+			continue;
+		}
+		fprintf(stderr, "sipd: %s, exiting\n", strsignal(si.ssi_signo));
+		return 1;
+	}
+	return 0;
+}
+
+void sipd_loop_tick(int tfd, const struct sipd_sink *s)
+{
+	uint64_t n;
+
+	if (read(tfd, &n, sizeof(n)) == sizeof(n) && s->tick)
+		s->tick(s->ctx, sw_monotonic_ns());
+}
+
+int sipd_nfq_run(const struct sipd_nfq_opts *o, const struct sipd_sink *s)
+{
+	struct nfq_loop l = { .sink = s, .verbose = o->verbose };
+	unsigned int nq = o->nqueues ? o->nqueues : 1;
+	struct nfq_handle *h = NULL;
+	int sfd = -1, tfd = -1, fd, err = 0, one = 1;
+	unsigned int rcvbuf = NFQ_RCVBUF;
+	sigset_t set;
+	char *buf = NULL;
+	size_t bufsz = NFQ_COPY_RANGE + 4096;
+
+	if (nq > NFQ_MAX_QUEUES || (unsigned int)o->queue + nq - 1 > 65535) {
+		fprintf(stderr, "sipd: queues %u..%u out of range (at most %d)\n",
+			o->queue, o->queue + nq - 1, NFQ_MAX_QUEUES);
+		return -EINVAL;
+	}
+	buf = malloc(bufsz);
+	if (!buf)
+		return -ENOMEM;
+
+	h = nfq_open();
+	if (!h) {
+		err = -errno ? -errno : -EIO;
+		fprintf(stderr, "sipd: nfq_open: %s\n", strerror(-err));
+		goto out;
+	}
+	for (unsigned int i = 0; i < nq; i++) {
+		uint16_t qn = o->queue + i;
+		uint32_t flags = o->fail_open ? NFQA_CFG_F_FAIL_OPEN : 0;
+
+		l.qh[i] = nfq_create_queue(h, qn, nfq_cb, &l);
+		if (!l.qh[i]) {
+			err = -errno ? -errno : -EBUSY;
+			fprintf(stderr,
+				"sipd: cannot bind NFQUEUE %u: %s (is another sipd bound to it?)\n",
+				qn, strerror(-err));
+			goto out;
+		}
+		if (nfq_set_mode(l.qh[i], NFQNL_COPY_PACKET, NFQ_COPY_RANGE) < 0) {
+			err = -errno ? -errno : -EIO;
+			fprintf(stderr, "sipd: queue %u copy mode: %s\n", qn,
+				strerror(-err));
+			goto out;
+		}
+		/* FAIL_OPEN: accept instead of drop when the queue is full.
+		 * The mask always names the flag so fail-closed is explicit. */
+		if (nfq_set_queue_flags(l.qh[i], NFQA_CFG_F_FAIL_OPEN, flags) < 0) {
+			err = -errno ? -errno : -EIO;
+			fprintf(stderr, "sipd: queue %u flags: %s\n", qn,
+				strerror(-err));
+			goto out;
+		}
+		if (o->maxlen && nfq_set_queue_maxlen(l.qh[i], o->maxlen) < 0) {
+			err = -errno ? -errno : -EIO;
+			fprintf(stderr, "sipd: queue %u maxlen: %s\n", qn,
+				strerror(-err));
+			goto out;
+		}
+	}
+	fd = nfq_fd(h);
+	/* A burst must not cost us the socket: a lost packet is dropped by
+	 * the kernel anyway (or passed, fail-open) and we keep going. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf));
+	setsockopt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, &one, sizeof(one));
+
+	err = sipd_loop_fds(&set, o->tick_ms, &sfd, &tfd);
+	if (err) {
+		fprintf(stderr, "sipd: signal/timer setup: %s\n", strerror(-err));
+		goto out;
+	}
+	if (o->verbose)
+		fprintf(stderr, "sipd: inline on NFQUEUE %u..%u (%s)\n",
+			o->queue, o->queue + nq - 1,
+			o->fail_open ? "fail-open" : "fail-closed");
+
+	for (;;) {
+		struct pollfd p[3] = {
+			{ .fd = fd, .events = POLLIN },
+			{ .fd = sfd, .events = POLLIN },
+			{ .fd = tfd, .events = POLLIN },
+		};
+
+		if (poll(p, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			fprintf(stderr, "sipd: poll: %s\n", strerror(errno));
+			break;
+		}
+		if (p[1].revents && sipd_loop_signal(sfd, s))
+			break;
+		if (p[2].revents)
+			sipd_loop_tick(tfd, s);
+		if (p[0].revents) {
+			/* Drain what is there without blocking the signals. */
+			for (int i = 0; i < 256; i++) {
+				ssize_t n = recv(fd, buf, bufsz, MSG_DONTWAIT);
+
+				if (n < 0) {
+					if (errno == EAGAIN || errno == EINTR ||
+					    errno == ENOBUFS)
+						break;
+					err = -errno;
+					fprintf(stderr, "sipd: recv: %s\n",
+						strerror(errno));
+					goto out;
+				}
+				nfq_handle_packet(h, buf, n);
+			}
+		}
+	}
+	if (o->verbose)
+		fprintf(stderr,
+			"sipd: nfq: %llu accepted, %llu dropped, %llu verdict errors\n",
+			(unsigned long long)l.accepted,
+			(unsigned long long)l.dropped,
+			(unsigned long long)l.errors);
+out:
+	for (unsigned int i = 0; i < nq; i++)
+		if (l.qh[i])
+			nfq_destroy_queue(l.qh[i]);
+	if (h)
+		nfq_close(h);
+	if (sfd >= 0)
+		close(sfd);
+	if (tfd >= 0)
+		close(tfd);
+	free(buf);
+	return err;
+}

@@ -1,0 +1,517 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * `sipd replay [-c CONFIG] CAPTURE`: a capture through the real thing,
+ * offline. SIP datagrams go through sipd_handle_packet() with the capture's
+ * timestamps as the clock; every other UDP datagram goes through the real XDP
+ * program (BPF_PROG_TEST_RUN) against real maps pinned in a private directory
+ * on bpffs, so pinholes sipd opened decide what media passes, exactly as on a
+ * live firewall. Prints one JSON summary; --events also prints every event.
+ *
+ * The XDP program stamps last_seen with the kernel clock; replay restamps a
+ * pinhole that passed a packet with the capture's time so idle expiry runs on
+ * one clock.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+/* libpcap's classic-BPF header clashes with linux/bpf.h; only DLTs are needed. */
+#define PCAP_DONT_INCLUDE_PCAP_BPF_H
+#include <pcap/dlt.h>
+#include <pcap/pcap.h>
+
+#include "lib/swmap.h"
+#include "sipd/config.h"
+#include "sipd/events.h"
+#include "sipd/sipd.h"
+#include "sipd/source.h"
+#include "sipd/srccmd.h"
+#include "sipwall.skel.h"
+
+#define REPLAY_FRAME_MAX 4096	/* XDP test_run takes at most a page */
+
+struct replay {
+	struct sipwall *skel;
+	struct sipd *d;
+	struct sipd_events *ev;
+	struct sw_maps maps;
+	char pin[64];
+	int prog_fd;
+	int events;
+	uint16_t media_lo, media_hi;
+	struct sipd_ports ports;
+	/* what the capture held */
+	uint64_t packets, sip, media, other_udp, not_udp, bad, sip_frags,
+		too_big;
+	uint64_t xdp_pass, xdp_drop, xdp_other;
+	uint64_t first_ns, last_ns, last_tick_ns;
+};
+
+static int libbpf_quiet(enum libbpf_print_level lvl, const char *fmt,
+			va_list ap)
+{
+	if (lvl == LIBBPF_WARN)
+		return vfprintf(stderr, fmt, ap);
+	return 0;
+}
+
+static void unpin_all(struct replay *r)
+{
+	static const char *const names[] = { SW_MAP_PINHOLES, SW_MAP_STATS,
+					     SW_MAP_FRAGS, SW_MAP_CONFIG,
+					     SW_MAP_IFACES };
+	char p[128];
+
+	if (!r->pin[0])
+		return;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", r->pin, names[i]);
+		unlink(p);
+	}
+	rmdir(r->pin);
+	r->pin[0] = 0;
+}
+
+static int load_datapath(struct replay *r)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo);
+	struct sw_config c = { 0 };
+	__u32 key = 0;
+	int err;
+
+	snprintf(r->pin, sizeof(r->pin), "/sys/fs/bpf/sipwall-replay-XXXXXX");
+	if (!mkdtemp(r->pin)) {
+		err = -errno;
+		fprintf(stderr, "sipd replay: cannot make a private pin path under /sys/fs/bpf: %s (is bpffs mounted?)\n",
+			strerror(errno));
+		r->pin[0] = 0;
+		return err;
+	}
+	libbpf_set_print(libbpf_quiet);
+	oo.pin_root_path = r->pin;
+	r->skel = sipwall__open_opts(&oo);
+	if (!r->skel) {
+		err = -errno;
+		fprintf(stderr, "sipd replay: opening the XDP object: %s\n", strerror(-err));
+		return err;
+	}
+	r->skel->rodata->media_lo = r->media_lo;
+	r->skel->rodata->media_hi = r->media_hi;
+	/* Only the XDP program runs here. */
+	bpf_program__set_autoload(r->skel->progs.sipwall_tc_in, false);
+	bpf_program__set_autoload(r->skel->progs.sipwall_tc_eg, false);
+	err = sipwall__load(r->skel);
+	if (err) {
+		fprintf(stderr, "sipd replay: loading the XDP program: %s\n", strerror(-err));
+		return err;
+	}
+	r->prog_fd = bpf_program__fd(r->skel->progs.sipwall_xdp);
+	c.media_lo = r->media_lo;
+	c.media_hi = r->media_hi;
+	c.max_pinholes = bpf_map__max_entries(r->skel->maps.sw_pinholes);
+	c.version = SW_SCHEMA_VERSION;
+	err = bpf_map__update_elem(r->skel->maps.sw_config, &key, sizeof(key), &c,
+				   sizeof(c), BPF_ANY);
+	if (err) {
+		fprintf(stderr, "sipd replay: writing sw_config: %s\n", strerror(-err));
+		return err;
+	}
+	err = sw_maps_open(r->pin, &r->maps);
+	if (err)
+		fprintf(stderr, "sipd replay: opening maps in %s: %s\n", r->pin, strerror(-err));
+	return err;
+}
+
+static void restamp(struct replay *r, const struct sipd_udp_view *v, uint64_t ts)
+{
+	struct sw_pinhole_key k = { .port = htons(v->dport), .proto = IPPROTO_UDP };
+	struct sw_pinhole p;
+
+	memcpy(k.addr, v->daddr, 16);
+	if (sw_pinhole_get(&r->maps, &k, &p))
+		return;
+	p.last_seen_ns = ts;
+	sw_pinhole_put(&r->maps, &k, &p, BPF_EXIST);
+}
+
+static int stats_snapshot(struct replay *r, struct sw_stat s[SW_R_MAX])
+{
+	return sw_stats_read(&r->maps, s);
+}
+
+static void media_packet(struct replay *r, const uint8_t *frame, size_t flen,
+			 const struct sipd_udp_view *v, uint64_t ts)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = frame, .data_size_in = flen,
+		    .repeat = 1);
+	struct sw_stat before[SW_R_MAX], after[SW_R_MAX];
+	const char *reason = NULL;
+	int err;
+
+	if (flen > REPLAY_FRAME_MAX) {
+		r->too_big++;
+		return;
+	}
+	if (r->events)
+		stats_snapshot(r, before);
+	err = bpf_prog_test_run_opts(r->prog_fd, &t);
+	if (err) {
+		r->too_big++;
+		return;
+	}
+	if (t.retval == XDP_PASS)
+		r->xdp_pass++;
+	else if (t.retval == XDP_DROP)
+		r->xdp_drop++;
+	else
+		r->xdp_other++;
+	if (t.retval == XDP_PASS && v->dport >= r->media_lo && v->dport <= r->media_hi &&
+	    !v->is_fragment)
+		restamp(r, v, ts);
+	if (!r->events)
+		return;
+	if (!stats_snapshot(r, after))
+		for (unsigned int i = 0; i < SW_R_MAX; i++)
+			if (after[i].packets != before[i].packets)
+				reason = sw_reason_name(i);
+	ev_begin(r->ev, "media", ts);
+	ev_addr(r->ev, "src", v->saddr, v->sport);
+	ev_addr(r->ev, "dst", v->daddr, v->dport);
+	ev_str(r->ev, "verdict", t.retval == XDP_PASS ? "pass" :
+				 t.retval == XDP_DROP ? "drop" : "other");
+	ev_str(r->ev, "reason", reason ? reason : "?");
+	ev_end(r->ev);
+}
+
+/* Find the IP datagram in a captured frame; build an Ethernet frame for XDP
+ * when the capture has none. Returns the datagram or NULL. */
+static const uint8_t *frame_ip(int dlt, const uint8_t *pkt, size_t caplen,
+			       size_t *iplen, uint8_t *ethbuf, const uint8_t **frame,
+			       size_t *flen)
+{
+	uint16_t proto = 0;
+	size_t off = 0;
+
+	switch (dlt) {
+	case DLT_EN10MB:
+		if (caplen < 14)
+			return NULL;
+		proto = (pkt[12] << 8) | pkt[13];
+		off = 14;
+		/* 802.1Q / 802.1ad, up to two tags, as the XDP program. */
+		for (int i = 0; i < 2 && (proto == ETH_P_8021Q || proto == ETH_P_8021AD); i++) {
+			if (caplen < off + 4)
+				return NULL;
+			proto = (pkt[off + 2] << 8) | pkt[off + 3];
+			off += 4;
+		}
+		*frame = pkt;
+		*flen = caplen;
+		break;
+	case DLT_LINUX_SLL:
+		if (caplen < 16)
+			return NULL;
+		proto = (pkt[14] << 8) | pkt[15];
+		off = 16;
+		break;
+	case DLT_LINUX_SLL2:
+		if (caplen < 20)
+			return NULL;
+		proto = (pkt[0] << 8) | pkt[1];
+		off = 20;
+		break;
+	case DLT_RAW:
+	case DLT_IPV4:
+	case DLT_IPV6:
+		if (caplen < 1)
+			return NULL;
+		proto = (pkt[0] >> 4) == 6 ? ETH_P_IPV6 : ETH_P_IP;
+		break;
+	case DLT_NULL:
+	case DLT_LOOP: {
+		uint32_t af;
+
+		if (caplen < 4)
+			return NULL;
+		memcpy(&af, pkt, 4);
+		if (dlt == DLT_LOOP)
+			af = ntohl(af);
+		else if (af > 0xffff)
+			af = __builtin_bswap32(af); /* other byte order */
+		proto = af == 2 ? ETH_P_IP : (af == 10 || af == 24 || af == 28 || af == 30) ?
+			ETH_P_IPV6 : 0;
+		off = 4;
+		break;
+	}
+	default:
+		return NULL;
+	}
+	if (proto != ETH_P_IP && proto != ETH_P_IPV6)
+		return NULL;
+	*iplen = caplen - off;
+	if (dlt != DLT_EN10MB) {
+		if (*iplen + 14 > REPLAY_FRAME_MAX) {
+			*frame = NULL;
+			*flen = *iplen + 14;
+		} else {
+			memset(ethbuf, 0, 12);
+			ethbuf[0] = 0x02; /* locally administered */
+			ethbuf[6] = 0x02;
+			ethbuf[12] = proto >> 8;
+			ethbuf[13] = proto & 0xff;
+			memcpy(ethbuf + 14, pkt + off, *iplen);
+			*frame = ethbuf;
+			*flen = *iplen + 14;
+		}
+	}
+	return pkt + off;
+}
+
+static void one_packet(struct replay *r, int dlt, const struct pcap_pkthdr *h,
+		       const uint8_t *pkt)
+{
+	static uint8_t ethbuf[REPLAY_FRAME_MAX];
+	const uint8_t *ip, *frame = NULL;
+	size_t iplen = 0, flen = 0;
+	struct sipd_udp_view v;
+	uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec;
+	int rc;
+
+	r->packets++;
+	if (!r->first_ns)
+		r->first_ns = r->last_tick_ns = ts;
+	if (ts > r->last_ns)
+		r->last_ns = ts;
+	/* The capture's clock drives expiry, once per capture second. */
+	if (ts >= r->last_tick_ns + 1000000000ull) {
+		sipd_tick(r->d, ts);
+		r->last_tick_ns = ts;
+	}
+	if (h->caplen < h->len) {
+		r->bad++; /* truncated by the capture's snaplen */
+		return;
+	}
+	ip = frame_ip(dlt, pkt, h->caplen, &iplen, ethbuf, &frame, &flen);
+	if (!ip) {
+		r->not_udp++;
+		return;
+	}
+	rc = sipd_udp_view(ip, iplen, &v);
+	if (rc == -ENOENT) {
+		r->not_udp++;
+		return;
+	}
+	if (rc) {
+		r->bad++;
+		return;
+	}
+	if (sipd_ports_has(&r->ports, v.dport) || sipd_ports_has(&r->ports, v.sport)) {
+		enum sw_sip_reason why;
+
+		if (v.is_fragment) {
+			r->sip_frags++; /* inline sees them reassembled; replay does not */
+			return;
+		}
+		r->sip++;
+		sipd_handle_packet(r->d, ip, v.ip_len, ts, &why);
+		return;
+	}
+	if (v.dport >= r->media_lo && v.dport <= r->media_hi)
+		r->media++;
+	else
+		r->other_udp++;
+	if (!frame) {
+		r->too_big++;
+		return;
+	}
+	media_packet(r, frame, flen, &v, ts);
+}
+
+static void print_summary(struct replay *r, const char *capture)
+{
+	struct sipd_stats st;
+	struct sw_stat xs[SW_R_MAX];
+	int first;
+
+	sipd_get_stats(r->d, &st);
+	memset(xs, 0, sizeof(xs));
+	stats_snapshot(r, xs);
+	printf("{\"capture\":\"");
+	for (const char *c = capture; *c; c++)
+		if (*c == '"' || *c == '\\')
+			printf("\\%c", *c);
+		else if ((unsigned char)*c < 0x20)
+			printf("\\u%04x", *c);
+		else
+			putchar(*c);
+	printf("\",\"packets\":%llu,\"duration_ns\":%llu,",
+	       (unsigned long long)r->packets,
+	       (unsigned long long)(r->last_ns - r->first_ns));
+	printf("\"sip\":{\"messages\":%llu,\"accepted\":%llu,\"dropped\":{",
+	       (unsigned long long)st.messages, (unsigned long long)st.accepted);
+	first = 1;
+	for (unsigned int i = 1; i < SW_SIP_R_MAX; i++) {
+		if (!st.dropped[i])
+			continue;
+		printf("%s\"%s\":%llu", first ? "" : ",", sw_sip_reason_name(i),
+		       (unsigned long long)st.dropped[i]);
+		first = 0;
+	}
+	printf("},\"fragments_skipped\":%llu},", (unsigned long long)r->sip_frags);
+	printf("\"calls\":{\"started\":%llu,\"ended\":%llu,\"active_at_end\":%llu},",
+	       (unsigned long long)st.calls_started, (unsigned long long)st.calls_ended,
+	       (unsigned long long)st.calls_active);
+	printf("\"pinholes\":{\"opened\":%llu,\"updated\":%llu,\"closed\":%llu,\"active_at_end\":%llu},",
+	       (unsigned long long)st.pinholes_opened, (unsigned long long)st.pinholes_updated,
+	       (unsigned long long)st.pinholes_closed, (unsigned long long)st.pinholes_active);
+	printf("\"media\":{\"packets\":%llu,\"other_udp\":%llu,\"passed\":%llu,\"dropped\":%llu,\"by_reason\":{",
+	       (unsigned long long)r->media, (unsigned long long)r->other_udp,
+	       (unsigned long long)r->xdp_pass, (unsigned long long)r->xdp_drop);
+	first = 1;
+	for (unsigned int i = 0; i < SW_R_MAX; i++) {
+		if (!xs[i].packets)
+			continue;
+		printf("%s\"%s\":%llu", first ? "" : ",", sw_reason_name(i),
+		       (unsigned long long)xs[i].packets);
+		first = 0;
+	}
+	printf("}},\"skipped\":{\"not_udp\":%llu,\"truncated\":%llu,\"too_big\":%llu}}\n",
+	       (unsigned long long)r->not_udp, (unsigned long long)r->bad,
+	       (unsigned long long)r->too_big);
+	fflush(stdout);
+}
+
+static void replay_usage(FILE *f)
+{
+	fprintf(f, "usage: sipd replay [-c CONFIG] [--events] [--ports LIST] [--media-ports LO-HI] CAPTURE.pcap|.pcapng\n");
+}
+
+int sipd_cmd_replay(int argc, char **argv)
+{
+	enum { O_EVENTS = 256, O_PORTS, O_MEDIA };
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "events", no_argument, NULL, O_EVENTS },
+		{ "ports", required_argument, NULL, O_PORTS },
+		{ "media-ports", required_argument, NULL, O_MEDIA },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct replay r = { .media_lo = SW_MEDIA_LO_DEFAULT,
+			    .media_hi = SW_MEDIA_HI_DEFAULT, .prog_fd = -1 };
+	const char *cfg_path = NULL, *capture;
+	struct sipd_config *cfg = NULL;
+	char err[512] = "", perr[PCAP_ERRBUF_SIZE] = "";
+	struct pcap_pkthdr *h;
+	const u_char *pkt;
+	pcap_t *pc = NULL;
+	int opt, rc = 1, dlt, n;
+
+	r.maps.pinholes = r.maps.stats = r.maps.frags = r.maps.config = r.maps.ifaces = -1;
+	r.ports.port[0] = SIPD_SIP_PORT_DEFAULT;
+	r.ports.n = 1;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': cfg_path = optarg; break;
+		case O_EVENTS: r.events = 1; break;
+		case O_PORTS:
+			if (sipd_ports_parse(optarg, &r.ports)) {
+				fprintf(stderr, "sipd replay: --ports: '%s' is not a list of ports 1-65535\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case O_MEDIA: {
+			unsigned int lo, hi;
+			char c;
+
+			if (sscanf(optarg, "%u-%u%c", &lo, &hi, &c) != 2 || !lo ||
+			    lo > hi || hi > 65535) {
+				fprintf(stderr, "sipd replay: --media-ports: '%s' is not LO-HI within 1-65535\n",
+					optarg);
+				return 2;
+			}
+			r.media_lo = lo;
+			r.media_hi = hi;
+			break;
+		}
+		case 'h': replay_usage(stdout); return 0;
+		default: replay_usage(stderr); return 2;
+		}
+	}
+	if (optind + 1 != argc) {
+		replay_usage(stderr);
+		return 2;
+	}
+	capture = argv[optind];
+
+	pc = pcap_open_offline_with_tstamp_precision(capture, PCAP_TSTAMP_PRECISION_NANO, perr);
+	if (!pc) {
+		fprintf(stderr, "sipd replay: %s: %s\n", capture, perr);
+		return 1;
+	}
+	dlt = pcap_datalink(pc);
+	switch (dlt) {
+	case DLT_EN10MB: case DLT_LINUX_SLL: case DLT_LINUX_SLL2: case DLT_RAW:
+	case DLT_IPV4: case DLT_IPV6: case DLT_NULL: case DLT_LOOP:
+		break;
+	default:
+		fprintf(stderr, "sipd replay: %s: link type %s is not supported (Ethernet, Linux cooked, raw IP, loopback are)\n",
+			capture, pcap_datalink_val_to_name(dlt) ?: "?");
+		goto out;
+	}
+	if (cfg_path)
+		n = sipd_config_load(cfg_path, &cfg, err, sizeof(err));
+	else
+		n = sipd_config_default(&cfg);
+	if (n) {
+		fprintf(stderr, "sipd replay: %s\n", err[0] ? err : strerror(-n));
+		goto out;
+	}
+	if (load_datapath(&r))
+		goto out;
+	r.ev = sipd_events_open(r.events ? "-" : "/dev/null", err, sizeof(err));
+	if (!r.ev) {
+		fprintf(stderr, "sipd replay: events: %s\n", err);
+		goto out;
+	}
+	r.d = sipd_new(cfg, r.pin, r.ev, err, sizeof(err));
+	if (!r.d) {
+		fprintf(stderr, "sipd replay: %s\n", err[0] ? err : "cannot start");
+		goto out;
+	}
+
+	while ((n = pcap_next_ex(pc, &h, &pkt)) == 1)
+		one_packet(&r, dlt, h, pkt);
+	if (n == PCAP_ERROR) {
+		fprintf(stderr, "sipd replay: %s: %s (after %llu packets)\n", capture,
+			pcap_geterr(pc), (unsigned long long)r.packets);
+		goto out;
+	}
+	sipd_tick(r.d, r.last_ns);
+	print_summary(&r, capture);
+	rc = 0;
+out:
+	if (r.d) {
+		/* Calls still up at the end of the capture: closed, not leaked. */
+		sipd_close_all(r.d, r.last_ns);
+		sipd_free(r.d);
+	}
+	if (r.ev)
+		sipd_events_close(r.ev);
+	sw_maps_close(&r.maps);
+	sipwall__destroy(r.skel);
+	unpin_all(&r);
+	sipd_config_free(cfg);
+	if (pc)
+		pcap_close(pc);
+	return rc;
+}

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * sipd's packet sources: NFQUEUE inline (nfq.c), AF_PACKET passive
+ * (passive.c), pcap replay (replay.c), and the iptables rules that feed the
+ * queue (rules.c). A source knows nothing about SIP: it hands whole IP
+ * datagrams to a sink and applies the verdict the sink returns.
+ */
+#ifndef SIPD_SOURCE_H
+#define SIPD_SOURCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <signal.h>
+
+#include "sipd.h"
+
+#define SIPD_SIP_PORT_DEFAULT 5060
+#define SIPD_MAX_SIP_PORTS 8
+#define SIPD_TICK_MS_DEFAULT 1000
+
+/*
+ * Where packets go. handle() is sipd_handle_packet() in the daemon; tests use
+ * an accept-all sink. reload() returns 0 or a negative errno and must keep the
+ * old state on failure. tick and reload may be NULL.
+ */
+struct sipd_sink {
+	enum sipd_verdict (*handle)(void *ctx, const uint8_t *ip, size_t len,
+				    uint64_t now_ns, enum sw_sip_reason *why);
+	void (*tick)(void *ctx, uint64_t now_ns);
+	int (*reload)(void *ctx);
+	void *ctx;
+};
+
+/* The SIP ports a source or rule set cares about (host order). */
+struct sipd_ports {
+	uint16_t port[SIPD_MAX_SIP_PORTS];
+	unsigned int n;
+};
+
+/* Parse "5060" or "5060,5080"; -EINVAL on anything else. */
+int sipd_ports_parse(const char *s, struct sipd_ports *p);
+int sipd_ports_has(const struct sipd_ports *p, uint16_t port);
+
+struct sipd_nfq_opts {
+	uint16_t queue;		/* first queue number */
+	uint16_t nqueues;	/* >1: --queue-balance queue:queue+nqueues-1 */
+	int fail_open;		/* NFQA_CFG_F_FAIL_OPEN when the queue is full */
+	uint32_t maxlen;	/* kernel queue length, 0 = default */
+	unsigned int tick_ms;	/* sipd_tick period */
+	int verbose;
+};
+
+/*
+ * Bind the queues and run until SIGTERM/SIGINT (returns 0) or a fatal error
+ * (negative errno). SIGHUP calls sink->reload. Verdicts are issued only after
+ * sink->handle returned, i.e. after its map writes.
+ */
+int sipd_nfq_run(const struct sipd_nfq_opts *o, const struct sipd_sink *s);
+
+struct sipd_passive_opts {
+	const char *ifname;
+	struct sipd_ports ports;
+	unsigned int tick_ms;
+	int verbose;
+};
+
+/* Observe IFACE on AF_PACKET; never drops. Same exit rules as sipd_nfq_run. */
+int sipd_passive_run(const struct sipd_passive_opts *o,
+		     const struct sipd_sink *s);
+
+/* Event-loop pieces shared by the live sources (nfq.c): a blocked-signal
+ * signalfd (HUP reload, TERM/INT stop) and a timerfd for the tick. */
+
+int sipd_loop_fds(sigset_t *set, unsigned int tick_ms, int *sfd, int *tfd);
+int sipd_loop_signal(int sfd, const struct sipd_sink *s); /* 1 = stop */
+void sipd_loop_tick(int tfd, const struct sipd_sink *s);
+
+/* The iptables side of inline mode (rules.c). */
+struct sipd_rules_opts {
+	struct sipd_ports ports;
+	uint16_t queue;
+	uint16_t nqueues;
+	int fail_open;		/* --queue-bypass: traffic passes when sipd is down */
+	int forward, input, output; /* which built-in chains jump to SIPWALL */
+	int ipv4, ipv6;
+	const char *iptables;	/* iptables binary (default "iptables") */
+	const char *ip6tables;	/* default "ip6tables" */
+};
+
+void sipd_rules_defaults(struct sipd_rules_opts *o);
+int sipd_rules_install(const struct sipd_rules_opts *o);
+int sipd_rules_remove(const struct sipd_rules_opts *o);
+int sipd_rules_show(const struct sipd_rules_opts *o);
+
+/* Datagram helpers shared by the sources (source.c). */
+struct sipd_udp_view {
+	const uint8_t *ip;	/* start of the IP header */
+	size_t ip_len;		/* whole datagram as captured */
+	uint16_t sport, dport;	/* host order */
+	int is_v6;
+	int is_fragment;	/* any fragment (first or later) */
+	int first_fragment;	/* offset 0 with more fragments */
+	uint8_t saddr[16], daddr[16]; /* v4-mapped for IPv4 */
+	const uint8_t *payload;
+	size_t payload_len;
+};
+
+/*
+ * Find the UDP header of an IP datagram. Returns 0 when it carries UDP (for a
+ * non-first fragment ports are 0), -ENOENT when it is not UDP, -EINVAL when
+ * malformed.
+ */
+int sipd_udp_view(const uint8_t *ip, size_t len, struct sipd_udp_view *v);
+
+#endif /* SIPD_SOURCE_H */

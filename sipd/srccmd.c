@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The subcommands that own a packet source: `sipd run` (inline NFQUEUE or
+ * --passive IFACE), `sipd rules`, `sipd replay`. main.c dispatches to these;
+ * they parse their own options and wire the source to sipd_handle_packet().
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/swmap.h"
+#include "sipd/config.h"
+#include "sipd/sipd.h"
+#include "sipd/source.h"
+#include "sipd/srccmd.h"
+
+struct daemon_ctx {
+	struct sipd *d;
+	const char *cfg_path;
+};
+
+static enum sipd_verdict sink_handle(void *ctx, const uint8_t *ip, size_t len,
+				     uint64_t now_ns, enum sw_sip_reason *why)
+{
+	struct daemon_ctx *c = ctx;
+
+	return sipd_handle_packet(c->d, ip, len, now_ns, why);
+}
+
+static void sink_tick(void *ctx, uint64_t now_ns)
+{
+	struct daemon_ctx *c = ctx;
+
+	sipd_tick(c->d, now_ns);
+}
+
+static int sink_reload(void *ctx)
+{
+	struct daemon_ctx *c = ctx;
+	struct sipd_config *cfg = NULL;
+	char err[512] = "";
+	int rc;
+
+	if (!c->cfg_path)
+		return 0; /* built-in defaults: nothing to re-read */
+	rc = sipd_config_load(c->cfg_path, &cfg, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "sipd: reload: %s\n", err);
+		return rc;
+	}
+	rc = sipd_reload(c->d, cfg, err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "sipd: reload: %s\n", err);
+	sipd_config_free(cfg);
+	return rc;
+}
+
+static int parse_u16(const char *what, const char *s, uint16_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || end == s || v > 65535) {
+		fprintf(stderr, "sipd: %s: '%s' is not a number 0-65535\n", what, s);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+static int load_config(const char *path, struct sipd_config **cfg)
+{
+	char err[512] = "";
+	int rc;
+
+	if (path)
+		rc = sipd_config_load(path, cfg, err, sizeof(err));
+	else
+		rc = sipd_config_default(cfg);
+	if (rc) {
+		fprintf(stderr, "sipd: %s\n", err[0] ? err : strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
+static void run_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: sipd run [-c CONFIG] [--pin-path P] [--queue N] [--queues N]\n"
+		"                [--fail-open|--fail-closed] [--tick-ms MS] [--close-on-exit] [-v]\n"
+		"       sipd run --passive IFACE [-c CONFIG] [--ports LIST] [--pin-path P] [-v]\n");
+}
+
+int sipd_cmd_run(int argc, char **argv)
+{
+	enum { O_PIN = 256, O_QUEUE, O_QUEUES, O_FOPEN, O_FCLOSED, O_TICK,
+	       O_PASSIVE, O_PORTS, O_CLOSE };
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "pin-path", required_argument, NULL, O_PIN },
+		{ "queue", required_argument, NULL, O_QUEUE },
+		{ "queues", required_argument, NULL, O_QUEUES },
+		{ "fail-open", no_argument, NULL, O_FOPEN },
+		{ "fail-closed", no_argument, NULL, O_FCLOSED },
+		{ "tick-ms", required_argument, NULL, O_TICK },
+		{ "passive", required_argument, NULL, O_PASSIVE },
+		{ "ports", required_argument, NULL, O_PORTS },
+		{ "close-on-exit", no_argument, NULL, O_CLOSE },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *cfg_path = NULL, *pin = NULL, *passive = NULL;
+	int fail_open = -1, verbose = 1, close_on_exit = 0, opt, rc;
+	int have_queue = 0, have_queues = 0;
+	uint16_t queue = 0, queues = 0, tick = 0;
+	struct sipd_ports ports = { .port = { SIPD_SIP_PORT_DEFAULT }, .n = 1 };
+	struct sipd_config *cfg = NULL;
+	struct daemon_ctx ctx = { 0 };
+	struct sipd_sink sink = { sink_handle, sink_tick, sink_reload, &ctx };
+	char err[512] = "";
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': cfg_path = optarg; break;
+		case O_PIN: pin = optarg; break;
+		case O_QUEUE:
+			if (parse_u16("--queue", optarg, &queue))
+				return 2;
+			have_queue = 1;
+			break;
+		case O_QUEUES:
+			if (parse_u16("--queues", optarg, &queues) || !queues) {
+				fprintf(stderr, "sipd: --queues must be 1-64\n");
+				return 2;
+			}
+			have_queues = 1;
+			break;
+		case O_FOPEN: fail_open = 1; break;
+		case O_FCLOSED: fail_open = 0; break;
+		case O_TICK:
+			if (parse_u16("--tick-ms", optarg, &tick) || !tick)
+				return 2;
+			break;
+		case O_PASSIVE: passive = optarg; break;
+		case O_PORTS:
+			if (sipd_ports_parse(optarg, &ports)) {
+				fprintf(stderr, "sipd: --ports: '%s' is not a list of ports 1-65535 (at most %d)\n",
+					optarg, SIPD_MAX_SIP_PORTS);
+				return 2;
+			}
+			break;
+		case O_CLOSE: close_on_exit = 1; break;
+		case 'v': verbose++; break;
+		case 'h': run_usage(stdout); return 0;
+		default: run_usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "sipd run: unexpected argument '%s'\n", argv[optind]);
+		run_usage(stderr);
+		return 2;
+	}
+	if (load_config(cfg_path, &cfg))
+		return 1;
+	ctx.cfg_path = cfg_path;
+	ctx.d = sipd_new(cfg, pin, NULL, err, sizeof(err));
+	if (!ctx.d) {
+		fprintf(stderr, "sipd: %s\n", err[0] ? err : "cannot start");
+		sipd_config_free(cfg);
+		return 1;
+	}
+
+	if (passive) {
+		struct sipd_passive_opts po = {
+			.ifname = passive, .ports = ports,
+			.tick_ms = tick, .verbose = verbose,
+		};
+
+		rc = sipd_passive_run(&po, &sink);
+	} else {
+		struct sipd_nfq_opts no = {
+			.queue = have_queue ? queue : cfg->queue.num,
+			.nqueues = have_queues ? queues : cfg->queue.count,
+			.fail_open = fail_open >= 0 ? fail_open : cfg->queue.fail_open,
+			.tick_ms = tick, .verbose = verbose,
+		};
+
+		rc = sipd_nfq_run(&no, &sink);
+	}
+	if (close_on_exit)
+		sipd_close_all(ctx.d, sw_monotonic_ns());
+	/* Without --close-on-exit pinholes stay for the next sipd to adopt. */
+	sipd_free(ctx.d);
+	sipd_config_free(cfg);
+	return rc ? 1 : 0;
+}
+
+static void rules_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: sipd rules install|remove|show [-c CONFIG] [--ports LIST]\n"
+		"                  [--queue N] [--queues N] [--fail-open|--fail-closed]\n"
+		"                  [--input] [--output] [--no-forward] [-4|-6] [--legacy]\n");
+}
+
+int sipd_cmd_rules(int argc, char **argv)
+{
+	enum { O_PORTS = 256, O_QUEUE, O_QUEUES, O_FOPEN, O_FCLOSED, O_INPUT,
+	       O_OUTPUT, O_NOFWD, O_LEGACY };
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "ports", required_argument, NULL, O_PORTS },
+		{ "queue", required_argument, NULL, O_QUEUE },
+		{ "queues", required_argument, NULL, O_QUEUES },
+		{ "fail-open", no_argument, NULL, O_FOPEN },
+		{ "fail-closed", no_argument, NULL, O_FCLOSED },
+		{ "input", no_argument, NULL, O_INPUT },
+		{ "output", no_argument, NULL, O_OUTPUT },
+		{ "no-forward", no_argument, NULL, O_NOFWD },
+		{ "legacy", no_argument, NULL, O_LEGACY },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct sipd_rules_opts ro;
+	struct sipd_config *cfg = NULL;
+	const char *cfg_path = NULL, *action;
+	int fail_open = -1, have_queue = 0, have_queues = 0, opt, rc;
+	int only4 = 0, only6 = 0;
+	uint16_t queue = 0, queues = 0;
+
+	sipd_rules_defaults(&ro);
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:46h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': cfg_path = optarg; break;
+		case O_PORTS:
+			if (sipd_ports_parse(optarg, &ro.ports)) {
+				fprintf(stderr, "sipd rules: --ports: '%s' is not a list of ports 1-65535\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case O_QUEUE:
+			if (parse_u16("--queue", optarg, &queue))
+				return 2;
+			have_queue = 1;
+			break;
+		case O_QUEUES:
+			if (parse_u16("--queues", optarg, &queues) || !queues)
+				return 2;
+			have_queues = 1;
+			break;
+		case O_FOPEN: fail_open = 1; break;
+		case O_FCLOSED: fail_open = 0; break;
+		case O_INPUT: ro.input = 1; break;
+		case O_OUTPUT: ro.output = 1; break;
+		case O_NOFWD: ro.forward = 0; break;
+		case O_LEGACY:
+			ro.iptables = "iptables-legacy";
+			ro.ip6tables = "ip6tables-legacy";
+			break;
+		case '4': only4 = 1; break;
+		case '6': only6 = 1; break;
+		case 'h': rules_usage(stdout); return 0;
+		default: rules_usage(stderr); return 2;
+		}
+	}
+	if (optind + 1 != argc) {
+		rules_usage(stderr);
+		return 2;
+	}
+	action = argv[optind];
+	if (only4 && only6) {
+		fprintf(stderr, "sipd rules: -4 and -6 together mean both; leave them out\n");
+		return 2;
+	}
+	ro.ipv4 = !only6;
+	ro.ipv6 = !only4;
+	if (load_config(cfg_path, &cfg))
+		return 1;
+	ro.queue = have_queue ? queue : cfg->queue.num;
+	ro.nqueues = have_queues ? queues : (cfg->queue.count ?: 1);
+	ro.fail_open = fail_open >= 0 ? fail_open : cfg->queue.fail_open;
+	sipd_config_free(cfg);
+
+	if (!strcmp(action, "install"))
+		rc = sipd_rules_install(&ro);
+	else if (!strcmp(action, "remove"))
+		rc = sipd_rules_remove(&ro);
+	else if (!strcmp(action, "show"))
+		return sipd_rules_show(&ro) ? 1 : 0;
+	else {
+		fprintf(stderr, "sipd rules: unknown action '%s' (install, remove, show)\n",
+			action);
+		return 2;
+	}
+	if (rc && !strcmp(action, "install")) {
+		/* Nothing half-applied: take out what got in. */
+		sipd_rules_remove(&ro);
+	}
+	return rc ? 1 : 0;
+}
