@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * A small packet builder for BPF_PROG_TEST_RUN: Ethernet, VLAN/QinQ, IPv4
+ * with options, IPv6 with extension headers, fragments, UDP, truncation.
+ * Shared by tests/bpf and bench/xdp-cost.
+ */
+#ifndef SW_TESTS_PKTBUILD_H
+#define SW_TESTS_PKTBUILD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PB_MAX 2048
+#define PB_EXT_MAX 12
+
+enum pb_frag {
+	PB_WHOLE = 0,
+	PB_FIRST,  /* offset 0, more fragments */
+	PB_LATER,  /* offset frag_off (8-octet units), no L4 header */
+	PB_ATOMIC, /* IPv6 fragment header with offset 0 and M = 0 */
+};
+
+struct pb_spec {
+	int v6;
+	int vlans;	     /* VLAN tags, outermost first */
+	int qinq;	     /* outer tag is 802.1ad */
+	const char *src;     /* IPv4 or IPv6 text */
+	const char *dst;
+	uint16_t sport;	     /* host order */
+	uint16_t dport;
+	uint8_t l4;	     /* IPPROTO_*; 0 = UDP */
+	int ip4_opt_words;   /* IPv4 options, 32-bit words (0..10) */
+	int ip4_ihl;	     /* nonzero: write this ihl (a garbled header) */
+	uint8_t ext[PB_EXT_MAX]; /* IPv6 extension headers before L4 */
+	int n_ext;
+	enum pb_frag frag;
+	uint32_t frag_id;
+	uint16_t frag_off;   /* PB_LATER: offset in 8-octet units */
+	uint8_t frag_nh;     /* PB_LATER/v6: next header in the fragment
+			      * header (0 = l4) */
+	int payload;	     /* L4 payload bytes */
+	int cut;	     /* keep only the first cut bytes (0 = all) */
+	uint16_t ethertype;  /* nonzero: this ethertype, no IP header */
+};
+
+struct pb_pkt {
+	uint8_t b[PB_MAX];
+	size_t len;
+	uint32_t l3_len; /* what the IP header claims (pinhole bytes) */
+};
+
+/* 0, or -1 when the spec is invalid (bad address, too big). */
+int pb_build(const struct pb_spec *s, struct pb_pkt *p);
+/* Text address to 16 bytes, IPv4 v4-mapped, as the pinhole map stores it. */
+int pb_addr16(const char *txt, uint8_t out[16]);
+
+#endif /* SW_TESTS_PKTBUILD_H */
