@@ -41,4 +41,12 @@ struct sdp_session {
  */
 int sdp_parse(const char *body, size_t len, struct sdp_session *out);
 
+/* Same, and det (SDP_DET octets, may be NULL) says what was wrong. */
+#define SDP_DET 128
+int sdp_parse_detail(const char *body, size_t len, struct sdp_session *out,
+		     char *det);
+
+/* "sendrecv", "sendonly", "recvonly", "inactive". */
+const char *sdp_dir_name(enum sdp_dir d);
+
 #endif /* SIPD_SDP_H */

@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * datagram -> struct sip_msg: limits and strict checks (validate.c), then
+ * libosip2 parses and the fields the later stages use are copied out as plain
+ * C strings, then the SDP (sdp.c), from the body or from the application/sdp
+ * part of a multipart body. Nothing here keeps libosip2 types past return.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <osipparser2/osip_parser.h>
+#include <osipparser2/osip_port.h>
+
+#include "lib/swmap.h"
+#include "sipmsg.h"
+#include "validate.h"
+
+void sip_limits_default(struct sip_limits *lim)
+{
+	lim->max_msg_len = SIP_MAX_MSG_LEN;
+	lim->max_headers = SIP_MAX_HEADERS;
+	lim->max_line_len = SIP_MAX_LINE_LEN;
+	lim->max_via = SIP_MAX_VIA;
+	lim->strict = 1;
+	lim->allow_trailing = 1;
+}
+
+static pthread_once_t osip_once = PTHREAD_ONCE_INIT;
+
+static void osip_init_once(void)
+{
+	int l;
+
+	parser_init();
+	/* libosip2 traces parse errors to stderr; sipd reports its own */
+	for (l = TRACE_LEVEL0; l < END_TRACE_LEVEL; l++)
+		osip_trace_disable_level(l);
+}
+
+void sipmsg_global_init(void)
+{
+	pthread_once(&osip_once, osip_init_once);
+}
+
+/* Per-thread scratch: the frame (header views + unfolded values) and the
+ * copy handed to libosip2 when the raw bytes must be adjusted. */
+static __thread struct sip_frame tl_frame;
+static __thread char tl_copy[SIP_MAX_MSG_LEN + 64];
+
+static void copy_str(char *dst, size_t dlen, const char *src, size_t n)
+{
+	size_t i;
+
+	if (!src)
+		n = 0;
+	if (n >= dlen)
+		n = dlen - 1;
+	for (i = 0; i < n; i++)
+		dst[i] = src[i] ? src[i] : '?';
+	dst[n] = 0;
+}
+
+static void copy_cstr(char *dst, size_t dlen, const char *src)
+{
+	copy_str(dst, dlen, src, src ? strlen(src) : 0);
+}
+
+static void header_names(const struct sip_frame *f, char *out, size_t olen)
+{
+	size_t o = 0;
+	unsigned int i;
+
+	for (i = 0; i < f->n_hdr; i++) {
+		const struct sip_hdr *h = &f->hdr[i];
+		char name[96];
+		size_t nl, k, p;
+		int dup = 0;
+
+		if (h->name) {
+			nl = strlen(h->name);
+			if (nl >= sizeof(name))
+				nl = sizeof(name) - 1;
+			memcpy(name, h->name, nl);
+		} else {
+			nl = h->raw_name_len < sizeof(name) - 1 ? h->raw_name_len
+								: sizeof(name) - 1;
+			for (k = 0; k < nl; k++) {
+				char c = h->raw_name[k];
+
+				name[k] = (c >= 'A' && c <= 'Z') ? c + 32 : c;
+			}
+		}
+		name[nl] = 0;
+		for (p = 0; p < o; p += strlen(out + p) + 1)
+			if (!strcmp(out + p, name)) {
+				dup = 1;
+				break;
+			}
+		if (dup)
+			continue;
+		if (o + nl + 2 > olen)
+			break;
+		memcpy(out + o, name, nl + 1);
+		o += nl + 1;
+	}
+	out[o] = 0; /* second NUL ends the list (first when empty) */
+}
+
+/* The first application/sdp part of a multipart body (RFC 2046), or NULL. */
+static const char *multipart_sdp(const char *body, size_t len, const char *bd,
+				 size_t bdl, size_t *plen)
+{
+	char delim[80];
+	const char *p, *end = body + len;
+	size_t dl;
+
+	if (!bdl || bdl > 70)
+		return NULL;
+	delim[0] = delim[1] = '-';
+	memcpy(delim + 2, bd, bdl);
+	dl = bdl + 2;
+	p = memmem(body, len, delim, dl);
+	while (p && p + dl <= end) {
+		const char *q = p + dl, *hdr_end, *part, *next, *h;
+		char type[SIP_TOKEN_LEN] = "";
+
+		if (q + 2 <= end && q[0] == '-' && q[1] == '-')
+			return NULL; /* close delimiter */
+		q = memchr(q, '\n', end - q);
+		if (!q)
+			return NULL;
+		q++;
+		/* part headers up to an empty line */
+		hdr_end = NULL;
+		for (h = q; h < end;) {
+			const char *lf = memchr(h, '\n', end - h);
+			size_t ll;
+
+			if (!lf)
+				return NULL;
+			ll = lf - h;
+			if (ll && h[ll - 1] == '\r')
+				ll--;
+			if (!ll) {
+				hdr_end = lf + 1;
+				break;
+			}
+			if (ll > 13 && !strncasecmp(h, "content-type:", 13)) {
+				const char *v = h + 13, *b;
+				size_t vl = ll - 13, bl;
+
+				while (vl && (*v == ' ' || *v == '\t')) {
+					v++;
+					vl--;
+				}
+				if (sipv_content_type(v, vl, type, sizeof(type), &b,
+						      &bl, NULL))
+					type[0] = 0;
+			}
+			h = lf + 1;
+		}
+		if (!hdr_end)
+			return NULL;
+		part = hdr_end;
+		next = memmem(part, end - part, delim, dl);
+		if (!next)
+			return NULL;
+		if (!strcmp(type, "application/sdp")) {
+			const char *pe = next;
+
+			/* the CRLF before the delimiter belongs to it */
+			if (pe > part && pe[-1] == '\n')
+				pe--;
+			if (pe > part && pe[-1] == '\r')
+				pe--;
+			*plen = pe - part;
+			return part;
+		}
+		p = next;
+	}
+	return NULL;
+}
+
+static int is_sip_scheme(const char *s)
+{
+	return !strcmp(s, "sip") || !strcmp(s, "sips");
+}
+
+/*
+ * libosip2 rejects two legal things: a NUL in a quoted-pair (RFC 4475 intmeth)
+ * and many non-SIP Request-URI schemes (novelsc: "soap.beep://..."). sipd has
+ * already checked both against RFC 3261/3986; libosip2 gets a copy with the
+ * NUL as '?' and such a Request-URI as "sip:invalid.invalid" (sipd does not
+ * use a non-SIP Request-URI).
+ */
+static const char *osip_input(const struct sip_frame *f,
+			      const struct sip_start *st, int fake_ruri,
+			      size_t *len)
+{
+	size_t o = 0, i, hs;
+	const char *after_start;
+
+	if (!f->hdr_nul && !fake_ruri) {
+		*len = f->msg_len;
+		return f->msg;
+	}
+	after_start = f->start + f->start_len;
+	if (fake_ruri) {
+		o = snprintf(tl_copy, sizeof(tl_copy), "%.*s sip:invalid.invalid SIP/2.0",
+			     (int)st->method_len, st->method);
+	} else {
+		memcpy(tl_copy, f->start, f->start_len);
+		o = f->start_len;
+	}
+	hs = (f->msg + f->msg_len) - after_start;
+	if (o + hs > sizeof(tl_copy))
+		return NULL;
+	memcpy(tl_copy + o, after_start, hs);
+	/* NULs only matter in the header section; the body is binary-safe */
+	for (i = o; i < o + (f->body - after_start); i++)
+		if (!tl_copy[i])
+			tl_copy[i] = '?';
+	*len = o + hs;
+	return tl_copy;
+}
+
+static void extract(osip_message_t *m, const struct sip_frame *f,
+		    const struct sip_start *st, const struct sip_checked *c,
+		    int fake_ruri, struct sip_msg *out)
+{
+	osip_generic_param_t *tag = NULL;
+	osip_via_t *via;
+	const struct sip_hdr *ua;
+
+	out->is_request = st->is_request;
+	out->status = st->is_request ? 0 : m->status_code;
+	copy_str(out->cseq_method, sizeof(out->cseq_method), c->cseq_method,
+		 c->cseq_method_len);
+	if (st->is_request)
+		copy_cstr(out->method, sizeof(out->method), m->sip_method);
+	else
+		copy_cstr(out->method, sizeof(out->method), out->cseq_method);
+	if (m->call_id) {
+		if (m->call_id->host)
+			snprintf(out->call_id, sizeof(out->call_id), "%s@%s",
+				 m->call_id->number ? m->call_id->number : "",
+				 m->call_id->host);
+		else
+			copy_cstr(out->call_id, sizeof(out->call_id),
+				  m->call_id->number);
+	}
+	out->call_hash = sw_fnv1a64(out->call_id, strlen(out->call_id));
+	if (m->from) {
+		if (osip_from_get_tag(m->from, &tag) == 0 && tag)
+			copy_cstr(out->from_tag, sizeof(out->from_tag), tag->gvalue);
+		if (m->from->url) {
+			copy_cstr(out->from_user, sizeof(out->from_user),
+				  m->from->url->username);
+			copy_cstr(out->from_host, sizeof(out->from_host),
+				  m->from->url->host);
+		}
+	}
+	tag = NULL;
+	if (m->to) {
+		if (osip_to_get_tag(m->to, &tag) == 0 && tag)
+			copy_cstr(out->to_tag, sizeof(out->to_tag), tag->gvalue);
+		if (m->to->url) {
+			copy_cstr(out->to_user, sizeof(out->to_user),
+				  m->to->url->username);
+			copy_cstr(out->to_host, sizeof(out->to_host),
+				  m->to->url->host);
+		}
+	}
+	copy_cstr(out->from_uri_scheme, sizeof(out->from_uri_scheme),
+		  c->from.uri.scheme);
+	copy_cstr(out->to_uri_scheme, sizeof(out->to_uri_scheme),
+		  c->to.uri.scheme);
+	if (st->is_request && !fake_ruri && m->req_uri)
+		copy_cstr(out->ruri_user, sizeof(out->ruri_user),
+			  m->req_uri->username);
+	ua = f->first[SIP_H_USER_AGENT] >= 0 ? &f->hdr[f->first[SIP_H_USER_AGENT]]
+					     : NULL;
+	if (ua)
+		copy_str(out->user_agent, sizeof(out->user_agent), ua->val,
+			 ua->val_len);
+	copy_cstr(out->content_type, sizeof(out->content_type), c->content_type);
+	out->cseq = c->cseq;
+	out->max_forwards = c->max_forwards;
+	out->via_count = (int)c->via.n;
+	via = osip_list_get(&m->vias, 0);
+	if (via) {
+		osip_generic_param_t *br = NULL;
+
+		if (osip_via_param_get_byname(via, "branch", &br) == 0 && br)
+			copy_cstr(out->via_branch, sizeof(out->via_branch),
+				  br->gvalue);
+	}
+	header_names(f, out->header_names, sizeof(out->header_names));
+}
+
+int sipmsg_parse_datagram(const char *buf, size_t len,
+			  const struct sip_limits *lim, struct sip_msg *out,
+			  size_t *consumed)
+{
+	struct sip_frame *f = &tl_frame;
+	struct sip_limits deflim;
+	struct sip_start st;
+	struct sip_checked c;
+	struct sip_addr src = out->src, dst = out->dst;
+	osip_message_t *m = NULL;
+	const char *in;
+	size_t in_len;
+	int r, fake_ruri = 0;
+
+	sipmsg_global_init();
+	memset(out, 0, sizeof(*out));
+	out->src = src;
+	out->dst = dst;
+	out->max_forwards = -1;
+	if (consumed)
+		*consumed = len;
+	if (!lim) {
+		sip_limits_default(&deflim);
+		lim = &deflim;
+	}
+	if (!buf) {
+		snprintf(out->err_detail, sizeof(out->err_detail), "no data");
+		return -SW_SIP_R_PARSE_ERROR;
+	}
+
+	r = sipv_frame(buf, len, lim, f, out->err_detail);
+	if (r)
+		return r;
+	if (consumed)
+		*consumed = f->consumed;
+	out->trailing_len = f->trailing;
+	out->body = f->body;
+	out->body_len = f->body_len;
+	r = sipv_start_line(f->start, f->start_len, lim->strict, &st,
+			    out->err_detail);
+	if (r)
+		return r;
+	r = sipv_headers(f, &st, lim, &c, out->err_detail);
+	if (r)
+		return r;
+	if (f->trailing && !lim->allow_trailing) {
+		snprintf(out->err_detail, sizeof(out->err_detail),
+			 "%zu octets after the message in one datagram",
+			 f->trailing);
+		return -SW_SIP_R_TRAILING_DATA;
+	}
+
+	if (st.is_request) {
+		struct sip_uri_view u;
+
+		sipv_uri(st.uri, st.uri_len, 0, &u, NULL);
+		fake_ruri = !is_sip_scheme(u.scheme);
+	}
+	in = osip_input(f, &st, fake_ruri, &in_len);
+	if (!in || osip_message_init(&m) != 0) {
+		snprintf(out->err_detail, sizeof(out->err_detail),
+			 "out of memory");
+		return -SW_SIP_R_PARSE_ERROR;
+	}
+	if (osip_message_parse(m, in, in_len) != 0) {
+		osip_message_free(m);
+		snprintf(out->err_detail, sizeof(out->err_detail),
+			 "libosip2 could not parse the message");
+		return -SW_SIP_R_PARSE_ERROR;
+	}
+	extract(m, f, &st, &c, fake_ruri, out);
+	osip_message_free(m);
+
+	if (out->body_len && !strcmp(out->content_type, "application/sdp")) {
+		r = sdp_parse_detail(out->body, out->body_len, &out->sdp,
+				     out->err_detail);
+		if (r)
+			return r;
+		out->has_sdp = 1;
+	} else if (out->body_len && !strncmp(out->content_type, "multipart/", 10)) {
+		const char *part;
+		size_t plen = 0;
+
+		if (!c.boundary) {
+			snprintf(out->err_detail, sizeof(out->err_detail),
+				 "multipart body without a boundary parameter");
+			return -SW_SIP_R_BAD_HEADER;
+		}
+		part = multipart_sdp(out->body, out->body_len, c.boundary,
+				     c.boundary_len, &plen);
+		if (part) {
+			r = sdp_parse_detail(part, plen, &out->sdp,
+					     out->err_detail);
+			if (r)
+				return r;
+			out->has_sdp = 1;
+		}
+	}
+	return 0;
+}
