@@ -1,0 +1,1064 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * sipd.json -> struct sipd_config. Strict: unknown keys and wrong types are
+ * errors naming the JSON path ("filters[2].match.method: ..."), and nothing
+ * is returned unless the whole document is valid, so a bad reload can never
+ * half-apply.
+ */
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <json-c/json.h>
+
+#include "lib/swmap.h"
+#include "sipd/config.h"
+
+static const char *const method_names[] = {
+#define SIPD_X_M(m) #m,
+	SIPD_METHODS(SIPD_X_M)
+#undef SIPD_X_M
+};
+
+const char *sipd_method_name(unsigned int m)
+{
+	if (m < SIPD_M_MAX)
+		return method_names[m];
+	return m == SIPD_M_OTHER ? "OTHER" : "?";
+}
+
+int sipd_method_parse(const char *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < SIPD_M_MAX; i++)
+		if (!strcmp(s, method_names[i]))
+			return i;
+	if (!strcmp(s, "OTHER"))
+		return SIPD_M_OTHER;
+	return -1;
+}
+
+uint32_t sipd_method_bit(const char *method)
+{
+	int m = sipd_method_parse(method);
+
+	/* Methods are case-sensitive (RFC 3261 7.1): "invite" is an extension. */
+	return 1u << (m < 0 ? SIPD_M_OTHER : m);
+}
+
+static const struct {
+	const char *name;
+	unsigned int bit;
+} dir_names[] = {
+	{ "inbound", SIPD_DIR_INBOUND },
+	{ "outbound", SIPD_DIR_OUTBOUND },
+	{ "internal", SIPD_DIR_INTERNAL },
+	{ "transit", SIPD_DIR_TRANSIT },
+};
+
+const char *sipd_direction_name(unsigned int dir_bit)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(dir_names) / sizeof(dir_names[0]); i++)
+		if (dir_names[i].bit == dir_bit)
+			return dir_names[i].name;
+	return "?";
+}
+
+int sipd_cidr_parse(const char *s, struct sipd_cidr *out)
+{
+	char buf[64], *slash, *end;
+	long plen;
+	int v4, max, i;
+
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	if (!buf[0] || sw_addr_parse(buf, out->addr))
+		return -EINVAL;
+	v4 = sw_addr_is_v4(out->addr) && strchr(buf, '.');
+	max = v4 ? 32 : 128;
+	if (slash) {
+		errno = 0;
+		plen = strtol(slash + 1, &end, 10);
+		if (!slash[1] || *end || errno || plen < 0 || plen > max)
+			return -EINVAL;
+	} else {
+		plen = max;
+	}
+	out->plen = (uint8_t)(v4 ? plen + 96 : plen);
+	/* Host bits must be zero: "10.0.0.1/8" is almost always a typo. */
+	for (i = out->plen; i < 128; i++)
+		if (out->addr[i / 8] & (0x80 >> (i % 8)))
+			return -EINVAL;
+	return 0;
+}
+
+int sipd_cidr_match(const struct sipd_cidr *c, const uint8_t addr[16])
+{
+	unsigned int full = c->plen / 8, rest = c->plen % 8;
+
+	if (memcmp(c->addr, addr, full))
+		return 0;
+	if (rest) {
+		uint8_t mask = (uint8_t)(0xff00 >> rest);
+
+		if ((c->addr[full] ^ addr[full]) & mask)
+			return 0;
+	}
+	return 1;
+}
+
+int sipd_config_is_inside(const struct sipd_config *c, const uint8_t addr[16])
+{
+	unsigned int i;
+
+	for (i = 0; i < c->n_inside; i++)
+		if (sipd_cidr_match(&c->inside[i], addr))
+			return 1;
+	return 0;
+}
+
+unsigned int sipd_config_direction(const struct sipd_config *c,
+				   const uint8_t src[16], const uint8_t dst[16])
+{
+	int si = sipd_config_is_inside(c, src), di = sipd_config_is_inside(c, dst);
+
+	if (si)
+		return di ? SIPD_DIR_INTERNAL : SIPD_DIR_OUTBOUND;
+	return di ? SIPD_DIR_INBOUND : SIPD_DIR_TRANSIT;
+}
+
+uint8_t sipd_config_check_for(const struct sipd_config *c,
+			      const uint8_t addr[16])
+{
+	int best = -1;
+	unsigned int i;
+	uint8_t check = c->default_check;
+
+	for (i = 0; i < c->n_peers; i++) {
+		if (c->peers[i].net.plen > best &&
+		    sipd_cidr_match(&c->peers[i].net, addr)) {
+			best = c->peers[i].net.plen;
+			check = c->peers[i].check;
+		}
+	}
+	return check;
+}
+
+/* --- parsing --- */
+
+struct pctx {
+	char path[256];	/* JSON path of the value being parsed */
+	char *err;
+	size_t errlen;
+	int failed;
+};
+
+static int perr(struct pctx *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int perr(struct pctx *p, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	if (p->failed)
+		return -EINVAL;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(p->err, p->errlen, "%s: %s", p->path[0] ? p->path : "(top)",
+		 msg);
+	p->failed = 1;
+	return -EINVAL;
+}
+
+/* Push ".key" or "[i]" onto the path; returns the old length to pop to. */
+static size_t push_key(struct pctx *p, const char *key)
+{
+	size_t n = strlen(p->path);
+
+	snprintf(p->path + n, sizeof(p->path) - n, "%s%s", n ? "." : "", key);
+	return n;
+}
+
+static size_t push_idx(struct pctx *p, size_t i)
+{
+	size_t n = strlen(p->path);
+
+	snprintf(p->path + n, sizeof(p->path) - n, "[%zu]", i);
+	return n;
+}
+
+static void pop(struct pctx *p, size_t n)
+{
+	p->path[n] = '\0';
+}
+
+/* Every key of obj must be in the NULL-terminated list. */
+static int check_keys(struct pctx *p, struct json_object *obj,
+		      const char *const *allowed)
+{
+	json_object_object_foreach(obj, key, val)
+	{
+		const char *const *a;
+		size_t n;
+
+		(void)val;
+		for (a = allowed; *a; a++)
+			if (!strcmp(*a, key))
+				break;
+		if (!*a) {
+			n = push_key(p, key);
+			perr(p, "unknown key");
+			pop(p, n);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int want_object(struct pctx *p, struct json_object *v)
+{
+	if (!json_object_is_type(v, json_type_object))
+		return perr(p, "expected an object");
+	return 0;
+}
+
+static int get_uint(struct pctx *p, struct json_object *v, uint64_t max,
+		    uint64_t *out)
+{
+	int64_t x;
+
+	if (!json_object_is_type(v, json_type_int))
+		return perr(p, "expected an integer");
+	errno = 0;
+	x = json_object_get_int64(v);
+	if (errno || x < 0 || (uint64_t)x > max)
+		return perr(p, "out of range 0..%llu", (unsigned long long)max);
+	*out = (uint64_t)x;
+	return 0;
+}
+
+static int get_u32(struct pctx *p, struct json_object *v, uint32_t max,
+		   uint32_t *out)
+{
+	uint64_t x = 0;
+	int err = get_uint(p, v, max, &x);
+
+	if (!err)
+		*out = (uint32_t)x;
+	return err;
+}
+
+static int get_bool(struct pctx *p, struct json_object *v, int *out)
+{
+	if (!json_object_is_type(v, json_type_boolean))
+		return perr(p, "expected true or false");
+	*out = json_object_get_boolean(v);
+	return 0;
+}
+
+static int get_str(struct pctx *p, struct json_object *v, char *out,
+		   size_t len, int allow_empty)
+{
+	const char *s;
+
+	if (!json_object_is_type(v, json_type_string))
+		return perr(p, "expected a string");
+	s = json_object_get_string(v);
+	if (!allow_empty && !s[0])
+		return perr(p, "must not be empty");
+	if (strlen(s) >= len)
+		return perr(p, "longer than %zu characters", len - 1);
+	if (strlen(s) != (size_t)json_object_get_string_len(v))
+		return perr(p, "contains a NUL character");
+	strcpy(out, s);
+	return 0;
+}
+
+/*
+ * A string or an array of strings: calls cb(p, str, ctx) for each with the
+ * path pointing at the element.
+ */
+typedef int (*str_cb)(struct pctx *p, const char *s, void *ctx);
+
+static int each_str(struct pctx *p, struct json_object *v, str_cb cb,
+		    void *ctx)
+{
+	size_t i, n, old;
+	int err;
+
+	if (json_object_is_type(v, json_type_string)) {
+		if (!json_object_get_string(v)[0])
+			return perr(p, "must not be empty");
+		return cb(p, json_object_get_string(v), ctx);
+	}
+	if (!json_object_is_type(v, json_type_array))
+		return perr(p, "expected a string or an array of strings");
+	n = json_object_array_length(v);
+	if (n == 0)
+		return perr(p, "empty list (omit the key to match anything)");
+	for (i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(v, i);
+
+		old = push_idx(p, i);
+		if (!json_object_is_type(e, json_type_string))
+			err = perr(p, "expected a string");
+		else if (!json_object_get_string(e)[0])
+			err = perr(p, "must not be empty");
+		else
+			err = cb(p, json_object_get_string(e), ctx);
+		pop(p, old);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int add_glob(struct pctx *p, const char *s, void *ctx)
+{
+	struct sipd_globs *g = ctx;
+	char **nv;
+
+	if (strlen(s) > 255)
+		return perr(p, "pattern longer than 255 characters");
+	nv = realloc(g->v, (g->n + 1) * sizeof(*nv));
+	if (!nv)
+		return perr(p, "out of memory");
+	g->v = nv;
+	g->v[g->n] = strdup(s);
+	if (!g->v[g->n])
+		return perr(p, "out of memory");
+	g->n++;
+	return 0;
+}
+
+static int add_header(struct pctx *p, const char *s, void *ctx)
+{
+	const char *c;
+
+	/* A header name is an RFC 3261 token; globs allowed. */
+	for (c = s; *c; c++)
+		if ((unsigned char)*c <= ' ' || *c == ':')
+			return perr(p, "bad header name \"%s\"", s);
+	return add_glob(p, s, ctx);
+}
+
+struct cidr_list {
+	struct sipd_cidr *v;
+	unsigned int n;
+};
+
+static int add_cidr(struct pctx *p, const char *s, void *ctx)
+{
+	struct cidr_list *l = ctx;
+	struct sipd_cidr c, *nv;
+
+	if (sipd_cidr_parse(s, &c))
+		return perr(p, "bad network \"%s\" (want ADDR/LEN, host bits zero)",
+			    s);
+	nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
+	if (!nv)
+		return perr(p, "out of memory");
+	l->v = nv;
+	l->v[l->n++] = c;
+	return 0;
+}
+
+static int add_method(struct pctx *p, const char *s, void *ctx)
+{
+	int m = sipd_method_parse(s);
+
+	if (m < 0)
+		return perr(p, "unknown method \"%s\"", s);
+	*(uint32_t *)ctx |= 1u << m;
+	return 0;
+}
+
+static int add_direction(struct pctx *p, const char *s, void *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(dir_names) / sizeof(dir_names[0]); i++) {
+		if (!strcmp(s, dir_names[i].name)) {
+			*(unsigned int *)ctx |= dir_names[i].bit;
+			return 0;
+		}
+	}
+	return perr(p, "unknown direction \"%s\" (inbound, outbound, internal, transit)",
+		    s);
+}
+
+static int get_check(struct pctx *p, struct json_object *v, uint8_t *out)
+{
+	char s[32];
+	unsigned int c;
+
+	if (get_str(p, v, s, sizeof(s), 0))
+		return -EINVAL;
+	if (sw_check_parse(s, &c))
+		return perr(p, "unknown check mode \"%s\" (strict, address, symmetric)",
+			    s);
+	*out = (uint8_t)c;
+	return 0;
+}
+
+static int get_action(struct pctx *p, struct json_object *v, int *out)
+{
+	char s[16];
+
+	if (get_str(p, v, s, sizeof(s), 0))
+		return -EINVAL;
+	if (!strcmp(s, "allow"))
+		*out = SIPD_ACT_ALLOW;
+	else if (!strcmp(s, "drop"))
+		*out = SIPD_ACT_DROP;
+	else
+		return perr(p, "unknown action \"%s\" (allow, drop)", s);
+	return 0;
+}
+
+#define FIELD(name) (!strcmp(key, name))
+
+static int parse_queue(struct pctx *p, struct json_object *o,
+		       struct sipd_config *c)
+{
+	static const char *const keys[] = { "num", "count", "fail_open", NULL };
+	uint32_t x;
+	size_t old;
+	int err = 0;
+
+	if (want_object(p, o) || check_keys(p, o, keys))
+		return -EINVAL;
+	json_object_object_foreach(o, key, val)
+	{
+		old = push_key(p, key);
+		if (FIELD("num")) {
+			err = get_u32(p, val, 65535, &x);
+			c->queue.num = (uint16_t)x;
+		} else if (FIELD("count")) {
+			err = get_u32(p, val, 64, &x);
+			if (!err && x == 0)
+				err = perr(p, "must be at least 1");
+			c->queue.count = (uint16_t)x;
+		} else if (FIELD("fail_open")) {
+			err = get_bool(p, val, &c->queue.fail_open);
+		}
+		pop(p, old);
+		if (err)
+			return err;
+	}
+	if ((uint32_t)c->queue.num + c->queue.count - 1 > 65535)
+		return perr(p, "queues %u..%u exceed 65535", c->queue.num,
+			    c->queue.num + c->queue.count - 1);
+	return 0;
+}
+
+static int parse_peers(struct pctx *p, struct json_object *v,
+		       struct sipd_config *c)
+{
+	static const char *const keys[] = { "cidr", "check", NULL };
+	size_t i, n, old, old2;
+	int err = 0;
+
+	if (!json_object_is_type(v, json_type_array))
+		return perr(p, "expected an array of {\"cidr\", \"check\"}");
+	n = json_object_array_length(v);
+	c->peers = calloc(n ? n : 1, sizeof(*c->peers));
+	if (!c->peers)
+		return perr(p, "out of memory");
+	for (i = 0; i < n && !err; i++) {
+		struct json_object *e = json_object_array_get_idx(v, i), *x;
+		struct sipd_peer_net *pn = &c->peers[i];
+		char s[64];
+
+		old = push_idx(p, i);
+		if (want_object(p, e) || check_keys(p, e, keys)) {
+			err = -EINVAL;
+		} else if (!json_object_object_get_ex(e, "cidr", &x)) {
+			err = perr(p, "missing \"cidr\"");
+		} else if (!json_object_object_get_ex(e, "check", &x)) {
+			err = perr(p, "missing \"check\"");
+		} else {
+			json_object_object_get_ex(e, "cidr", &x);
+			old2 = push_key(p, "cidr");
+			err = get_str(p, x, s, sizeof(s), 0);
+			if (!err && sipd_cidr_parse(s, &pn->net))
+				err = perr(p, "bad network \"%s\" (want ADDR/LEN, host bits zero)",
+					   s);
+			pop(p, old2);
+			if (!err) {
+				json_object_object_get_ex(e, "check", &x);
+				old2 = push_key(p, "check");
+				err = get_check(p, x, &pn->check);
+				pop(p, old2);
+			}
+		}
+		pop(p, old);
+		c->n_peers = i + 1;
+	}
+	return err;
+}
+
+static int parse_networks(struct pctx *p, struct json_object *o,
+			  struct sipd_config *c)
+{
+	static const char *const keys[] = { "inside", "default_check", "peers",
+					    NULL };
+	size_t old;
+	int err = 0;
+
+	if (want_object(p, o) || check_keys(p, o, keys))
+		return -EINVAL;
+	json_object_object_foreach(o, key, val)
+	{
+		old = push_key(p, key);
+		if (FIELD("inside")) {
+			struct cidr_list l = { c->inside, c->n_inside };
+
+			err = each_str(p, val, add_cidr, &l);
+			c->inside = l.v;
+			c->n_inside = l.n;
+		} else if (FIELD("default_check")) {
+			err = get_check(p, val, &c->default_check);
+		} else if (FIELD("peers")) {
+			err = parse_peers(p, val, c);
+		}
+		pop(p, old);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int parse_limits(struct pctx *p, struct json_object *o,
+			struct sipd_config *c)
+{
+	static const char *const keys[] = { "max_msg_len", "max_headers",
+					    "max_line_len", "max_via",
+					    "strict", "max_calls", NULL };
+	size_t old;
+	int err = 0;
+
+	if (want_object(p, o) || check_keys(p, o, keys))
+		return -EINVAL;
+	json_object_object_foreach(o, key, val)
+	{
+		old = push_key(p, key);
+		if (FIELD("max_msg_len"))
+			err = get_u32(p, val, SIP_MAX_MSG_LEN,
+				      &c->limits.max_msg_len);
+		else if (FIELD("max_headers"))
+			err = get_u32(p, val, SIP_MAX_HEADERS,
+				      &c->limits.max_headers);
+		else if (FIELD("max_line_len"))
+			err = get_u32(p, val, SIP_MAX_LINE_LEN,
+				      &c->limits.max_line_len);
+		else if (FIELD("max_via"))
+			err = get_u32(p, val, SIP_MAX_VIA, &c->limits.max_via);
+		else if (FIELD("strict"))
+			err = get_bool(p, val, &c->limits.strict);
+		else if (FIELD("max_calls"))
+			err = get_u32(p, val, 10000000, &c->max_calls);
+		/* A limit of 0 would drop every message: say so now. */
+		if (!err && !FIELD("strict") &&
+		    json_object_get_int64(val) == 0)
+			err = perr(p, "must be at least 1");
+		pop(p, old);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int parse_timeouts(struct pctx *p, struct json_object *o,
+			  struct sipd_config *c)
+{
+	static const char *const keys[] = { "bye_grace_s", "idle_s",
+					    "max_call_s", "silent_dialog_s",
+					    "early_dialog_s", NULL };
+	const uint32_t day = 86400;
+	size_t old;
+	int err = 0;
+
+	if (want_object(p, o) || check_keys(p, o, keys))
+		return -EINVAL;
+	json_object_object_foreach(o, key, val)
+	{
+		old = push_key(p, key);
+		if (FIELD("bye_grace_s"))
+			err = get_u32(p, val, 60, &c->timeouts.bye_grace_s);
+		else if (FIELD("idle_s"))
+			err = get_u32(p, val, day, &c->timeouts.idle_s);
+		else if (FIELD("max_call_s"))
+			err = get_u32(p, val, 7 * day, &c->timeouts.max_call_s);
+		else if (FIELD("silent_dialog_s"))
+			err = get_u32(p, val, 7 * day,
+				      &c->timeouts.silent_dialog_s);
+		else if (FIELD("early_dialog_s"))
+			err = get_u32(p, val, day, &c->timeouts.early_dialog_s);
+		pop(p, old);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int parse_match(struct pctx *p, struct json_object *o,
+		       struct sipd_match *m)
+{
+	static const char *const keys[] = {
+		"source", "direction", "method", "message", "content_type",
+		"from_user", "from_domain", "to_user", "to_domain",
+		"user_agent", "header", NULL
+	};
+	size_t old;
+	int err = 0;
+
+	if (want_object(p, o) || check_keys(p, o, keys))
+		return -EINVAL;
+	json_object_object_foreach(o, key, val)
+	{
+		old = push_key(p, key);
+		if (FIELD("source")) {
+			struct cidr_list l = { m->source, m->n_source };
+
+			err = each_str(p, val, add_cidr, &l);
+			m->source = l.v;
+			m->n_source = l.n;
+		} else if (FIELD("direction")) {
+			err = each_str(p, val, add_direction, &m->directions);
+		} else if (FIELD("method")) {
+			err = each_str(p, val, add_method, &m->methods);
+		} else if (FIELD("message")) {
+			char s[16];
+
+			err = get_str(p, val, s, sizeof(s), 0);
+			if (err)
+				;
+			else if (!strcmp(s, "request"))
+				m->kind = SIPD_KIND_REQUEST;
+			else if (!strcmp(s, "response"))
+				m->kind = SIPD_KIND_RESPONSE;
+			else
+				err = perr(p, "unknown message kind \"%s\" (request, response)",
+					   s);
+		} else if (FIELD("content_type")) {
+			err = each_str(p, val, add_glob, &m->content_type);
+		} else if (FIELD("from_user")) {
+			err = each_str(p, val, add_glob, &m->from_user);
+		} else if (FIELD("from_domain")) {
+			err = each_str(p, val, add_glob, &m->from_domain);
+		} else if (FIELD("to_user")) {
+			err = each_str(p, val, add_glob, &m->to_user);
+		} else if (FIELD("to_domain")) {
+			err = each_str(p, val, add_glob, &m->to_domain);
+		} else if (FIELD("user_agent")) {
+			err = each_str(p, val, add_glob, &m->user_agent);
+		} else if (FIELD("header")) {
+			err = each_str(p, val, add_header, &m->header);
+		}
+		pop(p, old);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int parse_filters(struct pctx *p, struct json_object *v,
+			 struct sipd_config *c)
+{
+	static const char *const keys[] = { "name", "match", "action", NULL };
+	size_t i, n, old, old2;
+	int err = 0;
+
+	if (!json_object_is_type(v, json_type_array))
+		return perr(p, "expected an array of rules");
+	n = json_object_array_length(v);
+	c->rules = calloc(n ? n : 1, sizeof(*c->rules));
+	if (!c->rules)
+		return perr(p, "out of memory");
+	for (i = 0; i < n && !err; i++) {
+		struct json_object *e = json_object_array_get_idx(v, i), *x;
+		struct sipd_rule *r = &c->rules[i];
+
+		c->n_rules = i + 1;
+		old = push_idx(p, i);
+		snprintf(r->name, sizeof(r->name), "filters[%zu]", i);
+		if (want_object(p, e) || check_keys(p, e, keys)) {
+			err = -EINVAL;
+		} else if (!json_object_object_get_ex(e, "action", &x)) {
+			err = perr(p, "missing \"action\"");
+		} else {
+			old2 = push_key(p, "action");
+			err = get_action(p, x, &r->action);
+			pop(p, old2);
+			if (!err && json_object_object_get_ex(e, "name", &x)) {
+				old2 = push_key(p, "name");
+				err = get_str(p, x, r->name, sizeof(r->name), 0);
+				pop(p, old2);
+			}
+			if (!err && json_object_object_get_ex(e, "match", &x)) {
+				old2 = push_key(p, "match");
+				err = parse_match(p, x, &r->match);
+				pop(p, old2);
+			}
+		}
+		pop(p, old);
+	}
+	return err;
+}
+
+static int parse_whitelist(struct pctx *p, struct json_object *o,
+			   struct sipd_config *c)
+{
+	static const char *const keys[] = { "enabled", "allow_from", NULL };
+	size_t n = 0, old, old2;
+	int err = 0;
+
+	if (want_object(p, o))
+		return -EINVAL;
+	c->whitelist = calloc(json_object_object_length(o) + 1,
+			      sizeof(*c->whitelist));
+	if (!c->whitelist)
+		return perr(p, "out of memory");
+	json_object_object_foreach(o, key, val)
+	{
+		struct sipd_wl_entry *w = &c->whitelist[n];
+		struct json_object *x = NULL;
+
+		c->n_whitelist = ++n;
+		old = push_key(p, key);
+		w->enabled = 1;
+		if (!key[0] || strlen(key) >= sizeof(w->user))
+			err = perr(p, "bad user name");
+		else if (want_object(p, val) || check_keys(p, val, keys))
+			err = -EINVAL;
+		else if (!json_object_object_get_ex(val, "allow_from", &x))
+			err = perr(p, "missing \"allow_from\"");
+		if (!err) {
+			strcpy(w->user, key);
+			old2 = push_key(p, "allow_from");
+			err = each_str(p, x, add_glob, &w->allow_from);
+			pop(p, old2);
+		}
+		if (!err && json_object_object_get_ex(val, "enabled", &x)) {
+			old2 = push_key(p, "enabled");
+			err = get_bool(p, x, &w->enabled);
+			pop(p, old2);
+		}
+		pop(p, old);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int parse_events(struct pctx *p, struct json_object *o,
+			struct sipd_config *c)
+{
+	static const char *const keys[] = { "output", "drop_log_per_s",
+					    "drop_summary_s", NULL };
+	size_t old;
+	int err = 0;
+
+	if (want_object(p, o) || check_keys(p, o, keys))
+		return -EINVAL;
+	json_object_object_foreach(o, key, val)
+	{
+		old = push_key(p, key);
+		if (FIELD("output"))
+			err = get_str(p, val, c->events.output,
+				      sizeof(c->events.output), 1);
+		else if (FIELD("drop_log_per_s"))
+			err = get_u32(p, val, 100000, &c->events.drop_log_per_s);
+		else if (FIELD("drop_summary_s"))
+			err = get_u32(p, val, 86400, &c->events.drop_summary_s);
+		pop(p, old);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static void set_defaults(struct sipd_config *c)
+{
+	snprintf(c->pin_path, sizeof(c->pin_path), "%s", SW_PIN_ROOT_DEFAULT);
+	c->queue.num = 0;
+	c->queue.count = 1;
+	c->queue.fail_open = 0;
+	c->default_check = SW_CHECK_STRICT;
+	c->limits.max_msg_len = SIP_MAX_MSG_LEN;
+	c->limits.max_headers = SIP_MAX_HEADERS;
+	c->limits.max_line_len = SIP_MAX_LINE_LEN;
+	c->limits.max_via = SIP_MAX_VIA;
+	c->limits.strict = 1;
+	c->max_calls = 10000;
+	c->timeouts.bye_grace_s = 2;
+	c->timeouts.idle_s = 120;
+	c->timeouts.max_call_s = 4 * 3600;
+	c->timeouts.silent_dialog_s = 900;
+	c->timeouts.early_dialog_s = 180;
+	c->default_action = SIPD_ACT_ALLOW;
+	strcpy(c->events.output, "-");
+	c->events.drop_log_per_s = 10;
+	c->events.drop_summary_s = 60;
+}
+
+static int parse_top(struct pctx *p, struct json_object *o,
+		     struct sipd_config *c)
+{
+	static const char *const keys[] = { "pin_path", "queue", "networks",
+					    "limits", "timeouts", "filters",
+					    "default_action", "whitelist",
+					    "events", NULL };
+	size_t old;
+	int err = 0;
+
+	if (want_object(p, o) || check_keys(p, o, keys))
+		return -EINVAL;
+	json_object_object_foreach(o, key, val)
+	{
+		old = push_key(p, key);
+		if (FIELD("pin_path")) {
+			err = get_str(p, val, c->pin_path, sizeof(c->pin_path), 0);
+			if (!err && c->pin_path[0] != '/')
+				err = perr(p, "must be an absolute path");
+		} else if (FIELD("queue")) {
+			err = parse_queue(p, val, c);
+		} else if (FIELD("networks")) {
+			err = parse_networks(p, val, c);
+		} else if (FIELD("limits")) {
+			err = parse_limits(p, val, c);
+		} else if (FIELD("timeouts")) {
+			err = parse_timeouts(p, val, c);
+		} else if (FIELD("filters")) {
+			err = parse_filters(p, val, c);
+		} else if (FIELD("default_action")) {
+			err = get_action(p, val, &c->default_action);
+		} else if (FIELD("whitelist")) {
+			err = parse_whitelist(p, val, c);
+		} else if (FIELD("events")) {
+			err = parse_events(p, val, c);
+		}
+		pop(p, old);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static void free_globs(struct sipd_globs *g)
+{
+	unsigned int i;
+
+	for (i = 0; i < g->n; i++)
+		free(g->v[i]);
+	free(g->v);
+}
+
+static void free_match(struct sipd_match *m)
+{
+	free(m->source);
+	free_globs(&m->content_type);
+	free_globs(&m->from_user);
+	free_globs(&m->from_domain);
+	free_globs(&m->to_user);
+	free_globs(&m->to_domain);
+	free_globs(&m->user_agent);
+	free_globs(&m->header);
+}
+
+void sipd_config_free(struct sipd_config *c)
+{
+	unsigned int i;
+
+	if (!c)
+		return;
+	free(c->inside);
+	free(c->peers);
+	for (i = 0; i < c->n_rules; i++)
+		free_match(&c->rules[i].match);
+	free(c->rules);
+	for (i = 0; i < c->n_whitelist; i++)
+		free_globs(&c->whitelist[i].allow_from);
+	free(c->whitelist);
+	free(c->json_text);
+	free(c);
+}
+
+/* Line and column of byte offset off in s, for JSON syntax errors. */
+static void line_col(const char *s, size_t off, int *line, int *col)
+{
+	size_t i;
+
+	*line = 1;
+	*col = 1;
+	for (i = 0; i < off && s[i]; i++) {
+		if (s[i] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else {
+			(*col)++;
+		}
+	}
+}
+
+int sipd_config_parse(const char *json, const char *origin,
+		      struct sipd_config **out, char *err, size_t errlen)
+{
+	struct json_tokener *tok;
+	struct json_object *root;
+	struct sipd_config *c;
+	struct pctx p = { .err = err, .errlen = errlen };
+	size_t len = strlen(json);
+	int line, col, ret;
+
+	*out = NULL;
+	if (!origin)
+		origin = "<string>";
+	tok = json_tokener_new();
+	if (!tok) {
+		snprintf(err, errlen, "%s: out of memory", origin);
+		return -ENOMEM;
+	}
+	root = json_tokener_parse_ex(tok, json, (int)len);
+	if (!root || json_tokener_get_parse_end(tok) < len) {
+		enum json_tokener_error je = json_tokener_get_error(tok);
+		size_t at = json_tokener_get_parse_end(tok);
+
+		/* Trailing non-space text after the document is an error too. */
+		while (root && at < len && strchr(" \t\r\n", json[at]))
+			at++;
+		if (!root || at < len) {
+			line_col(json, at, &line, &col);
+			snprintf(err, errlen, "%s: line %d column %d: %s", origin,
+				 line, col,
+				 root ? "text after the JSON document"
+				 : je == json_tokener_continue
+					 ? "unexpected end of input"
+					 : json_tokener_error_desc(je));
+			json_object_put(root);
+			json_tokener_free(tok);
+			return -EINVAL;
+		}
+	}
+	json_tokener_free(tok);
+
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		json_object_put(root);
+		snprintf(err, errlen, "%s: out of memory", origin);
+		return -ENOMEM;
+	}
+	set_defaults(c);
+	snprintf(c->origin, sizeof(c->origin), "%s", origin);
+	ret = parse_top(&p, root, c);
+	json_object_put(root);
+	if (!ret) {
+		c->json_text = strdup(json);
+		if (!c->json_text) {
+			snprintf(err, errlen, "%s: out of memory", origin);
+			ret = -ENOMEM;
+		}
+	} else {
+		/* Prefix the origin: "FILE: json.path: what". */
+		char tmp[512];
+
+		snprintf(tmp, sizeof(tmp), "%s: %s", origin, err);
+		snprintf(err, errlen, "%s", tmp);
+	}
+	if (ret) {
+		sipd_config_free(c);
+		return ret;
+	}
+	*out = c;
+	return 0;
+}
+
+int sipd_config_load(const char *path, struct sipd_config **out, char *err,
+		     size_t errlen)
+{
+	char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+	FILE *f;
+	int ret;
+
+	*out = NULL;
+	f = fopen(path, "r");
+	if (!f) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
+		return ret;
+	}
+	for (;;) {
+		if (len + 4096 + 1 > cap) {
+			char *nb;
+
+			cap = cap ? cap * 2 : 8192;
+			if (cap > (16u << 20)) {
+				snprintf(err, errlen, "%s: larger than 16 MiB",
+					 path);
+				ret = -EFBIG;
+				goto out;
+			}
+			nb = realloc(buf, cap);
+			if (!nb) {
+				snprintf(err, errlen, "%s: out of memory", path);
+				ret = -ENOMEM;
+				goto out;
+			}
+			buf = nb;
+		}
+		n = fread(buf + len, 1, 4096, f);
+		len += n;
+		if (n < 4096)
+			break;
+	}
+	if (ferror(f)) {
+		ret = -EIO;
+		snprintf(err, errlen, "%s: read error", path);
+		goto out;
+	}
+	buf[len] = '\0';
+	if (strlen(buf) != len) {
+		ret = -EINVAL;
+		snprintf(err, errlen, "%s: contains a NUL byte", path);
+		goto out;
+	}
+	ret = sipd_config_parse(buf, path, out, err, errlen);
+out:
+	free(buf);
+	fclose(f);
+	return ret;
+}
+
+int sipd_config_default(struct sipd_config **out)
+{
+	char err[256];
+
+	return sipd_config_parse("{}", "<defaults>", out, err, sizeof(err));
+}
+
+struct sipd_config *sipd_config_dup(const struct sipd_config *c)
+{
+	struct sipd_config *d;
+	char err[512];
+
+	if (!c || !c->json_text)
+		return NULL;
+	if (sipd_config_parse(c->json_text, c->origin, &d, err, sizeof(err)))
+		return NULL;
+	return d;
+}

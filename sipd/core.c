@@ -1,0 +1,723 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * sipd's message path (sipd.h): IP/UDP -> parse + validate -> filters ->
+ * dialog and offer/answer -> pinhole plan -> batched map write -> verdict.
+ * The verdict is returned only after the map write, so the first RTP packet
+ * after a 200 OK always finds its pinhole. One struct sipd is driven by one
+ * thread.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <netinet/in.h>
+
+#include "lib/swmap.h"
+#include "sipd/config.h"
+#include "sipd/dialog.h"
+#include "sipd/events.h"
+#include "sipd/filter.h"
+#include "sipd/pinhole.h"
+#include "sipd/sipd.h"
+#include "sipd/sipmsg.h"
+
+#define CALL_BUCKETS 16384
+#define NS 1000000000ull
+
+struct sipd {
+	struct sipd_config *cfg;
+	struct sw_maps maps;
+	struct sipd_events *ev;
+	int own_ev;
+	struct sipd_ph_index *idx;
+	struct sipd_ph_counters phc;
+	struct sipd_ph_ctx phx;
+	struct sipd_call *calls[CALL_BUCKETS];
+	unsigned int n_calls;
+	struct sipd_stats st;
+	struct sip_msg msg; /* scratch: one message at a time */
+};
+
+/* --- call table --- */
+
+static struct sipd_call **bucket(struct sipd *d, uint64_t hash)
+{
+	return &d->calls[hash % CALL_BUCKETS];
+}
+
+static struct sipd_call *call_find(struct sipd *d, const struct sip_msg *m)
+{
+	struct sipd_call *c;
+
+	for (c = *bucket(d, m->call_hash); c; c = c->next) {
+		if (c->hash != m->call_hash)
+			continue;
+		/* Adopted calls only know the truncated Call-ID. */
+		if (c->adopted ? !strncmp(c->call_id, m->call_id,
+					  strlen(c->call_id))
+			       : !strcmp(c->call_id, m->call_id))
+			return c;
+	}
+	return NULL;
+}
+
+static struct sipd_call *call_find_hash(struct sipd *d, uint64_t hash)
+{
+	struct sipd_call *c;
+
+	for (c = *bucket(d, hash); c; c = c->next)
+		if (c->hash == hash)
+			return c;
+	return NULL;
+}
+
+static void call_insert(struct sipd *d, struct sipd_call *c)
+{
+	struct sipd_call **b = bucket(d, c->hash);
+
+	c->next = *b;
+	*b = c;
+	d->n_calls++;
+}
+
+static void call_unlink(struct sipd *d, struct sipd_call *c)
+{
+	struct sipd_call **pp;
+
+	for (pp = bucket(d, c->hash); *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			d->n_calls--;
+			return;
+		}
+	}
+}
+
+/* --- events --- */
+
+static void ev_call_start(struct sipd *d, const struct sipd_call *c,
+			  uint64_t now_ns, const char *how)
+{
+	struct sipd_events *ev = d->ev;
+
+	if (!ev)
+		return;
+	ev_begin(ev, "call_start", now_ns);
+	ev_str(ev, "call_id", c->call_id);
+	ev_str(ev, "from", c->caller);
+	ev_str(ev, "to", c->callee);
+	ev_addr(ev, "signalling_src", c->caller_sig.addr, c->caller_sig.port);
+	ev_str(ev, "direction", sipd_direction_name(c->direction));
+	if (how)
+		ev_str(ev, "how", how);
+	ev_end(ev);
+}
+
+/* The CDR: parties, duration, per-pinhole counters read before deletion. */
+static void ev_call_end(struct sipd *d, const struct sipd_call *c,
+			uint64_t now_ns, const char *reason)
+{
+	struct sipd_events *ev = d->ev;
+	uint64_t pk = c->closed_pkts, by = c->closed_bytes;
+	char *buf, a[64];
+	size_t cap = 64 + c->n_ph * 200, off = 0;
+	unsigned int i;
+
+	if (!ev)
+		return;
+	buf = malloc(cap);
+	if (buf) {
+		buf[off++] = '[';
+		for (i = 0; i < c->n_ph; i++) {
+			const struct sipd_ph *ph = &c->ph[i];
+			int v4 = sw_addr_is_v4(ph->key.addr);
+
+			sw_addr_format(ph->key.addr, a, sizeof(a));
+			off += (size_t)snprintf(
+				buf + off, cap - off,
+				"%s{\"dst\":\"%s%s%s:%u\",\"kind\":\"%s\",\"media_idx\":%u,\"side\":%u,\"packets\":%" PRIu64
+				",\"bytes\":%" PRIu64 "}",
+				i ? "," : "", v4 ? "" : "[", a, v4 ? "" : "]",
+				ntohs(ph->key.port),
+				sipd_kind_name(ph->val.kind), ph->val.media_idx,
+				ph->val.side, (uint64_t)ph->val.packets,
+				(uint64_t)ph->val.bytes);
+			pk += ph->val.packets;
+			by += ph->val.bytes;
+		}
+		snprintf(buf + off, cap - off, "]");
+	}
+	ev_begin(ev, "call_end", now_ns);
+	ev_str(ev, "call_id", c->call_id);
+	ev_str(ev, "reason", reason);
+	ev_str(ev, "from", c->caller);
+	ev_str(ev, "to", c->callee);
+	if (!c->adopted)
+		ev_addr(ev, "signalling_src", c->caller_sig.addr,
+			c->caller_sig.port);
+	if (c->status)
+		ev_i64(ev, "status", c->status);
+	ev_u64(ev, "duration_ms",
+	       now_ns > c->start_ns ? (now_ns - c->start_ns) / 1000000 : 0);
+	ev_u64(ev, "talk_ms",
+	       c->confirm_ns && now_ns > c->confirm_ns
+		       ? (now_ns - c->confirm_ns) / 1000000
+		       : 0);
+	if (c->adopted)
+		ev_raw(ev, "adopted", "true");
+	ev_u64(ev, "packets", pk);
+	ev_u64(ev, "bytes", by);
+	if (buf)
+		ev_raw(ev, "pinholes", buf);
+	ev_end(ev);
+	free(buf);
+}
+
+static void end_call(struct sipd *d, struct sipd_call *c, uint64_t now_ns,
+		     const char *reason)
+{
+	sipd_ph_close_all(&d->phx, c, now_ns, reason);
+	ev_call_end(d, c, now_ns, reason);
+	call_unlink(d, c);
+	d->st.calls_ended++;
+	sipd_call_free(c);
+}
+
+/* --- construction --- */
+
+struct adopt_ctx {
+	struct sipd *d;
+	int err;
+};
+
+static int adopt_one(const struct sw_pinhole_key *k, const struct sw_pinhole *v,
+		     void *ctx)
+{
+	struct adopt_ctx *a = ctx;
+	struct sipd *d = a->d;
+	struct sipd_call *c;
+	struct sipd_ph *nph;
+	char id[SW_CALL_ID_LEN + 1];
+	uint64_t seen;
+
+	if (!v->call_hash)
+		return 0; /* manual: never ours */
+	c = call_find_hash(d, v->call_hash);
+	if (!c) {
+		memcpy(id, v->call_id, SW_CALL_ID_LEN);
+		id[SW_CALL_ID_LEN] = '\0';
+		c = sipd_call_adopted(v->call_hash, id, v->created_ns);
+		if (!c) {
+			a->err = -ENOMEM;
+			return 1;
+		}
+		snprintf(c->caller, sizeof(c->caller), "?");
+		snprintf(c->callee, sizeof(c->callee), "?");
+		call_insert(d, c);
+		d->st.calls_adopted++;
+	}
+	nph = realloc(c->ph, (c->n_ph + 1) * sizeof(*nph));
+	if (!nph) {
+		a->err = -ENOMEM;
+		return 1;
+	}
+	c->ph = nph;
+	c->ph[c->n_ph].key = *k;
+	c->ph[c->n_ph].val = *v;
+	c->n_ph++;
+	if (v->created_ns && v->created_ns < c->start_ns)
+		c->start_ns = c->confirm_ns = c->last_sip_ns = v->created_ns;
+	seen = v->last_seen_ns > v->created_ns ? v->last_seen_ns : v->created_ns;
+	if (seen > c->last_media_ns)
+		c->last_media_ns = seen;
+	c->media_pkts += v->packets;
+	if (sipd_ph_index_add(d->idx, k, c)) {
+		a->err = -ENOMEM;
+		return 1;
+	}
+	return 0;
+}
+
+static int adopt(struct sipd *d, char *err, size_t errlen)
+{
+	struct adopt_ctx a = { .d = d };
+	struct sipd_call *c;
+	unsigned int i;
+	int ret;
+
+	ret = sw_pinhole_foreach(&d->maps, adopt_one, &a);
+	if (a.err)
+		ret = a.err;
+	if (ret < 0) {
+		snprintf(err, errlen, "adopting pinholes under %s: %s",
+			 d->maps.root, strerror(-ret));
+		return ret;
+	}
+	for (i = 0; i < CALL_BUCKETS; i++) {
+		for (c = d->calls[i]; c; c = c->next) {
+			if (!d->ev)
+				continue;
+			ev_begin(d->ev, "call_adopt", c->start_ns);
+			ev_str(d->ev, "call_id", c->call_id);
+			ev_u64(d->ev, "pinholes", c->n_ph);
+			ev_u64(d->ev, "packets", c->media_pkts);
+			ev_end(d->ev);
+		}
+	}
+	return 0;
+}
+
+struct sipd *sipd_new(const struct sipd_config *cfg,
+		      const char *pin_root_override, struct sipd_events *ev,
+		      char *err, size_t errlen)
+{
+	const char *root;
+	struct sipd *d;
+	int ret;
+
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	d->maps.pinholes = d->maps.stats = d->maps.frags = -1;
+	d->maps.config = d->maps.ifaces = -1;
+	d->cfg = sipd_config_dup(cfg);
+	d->idx = sipd_ph_index_new();
+	if (!d->cfg || !d->idx) {
+		snprintf(err, errlen, "out of memory copying the config");
+		goto fail;
+	}
+	root = pin_root_override ? pin_root_override : d->cfg->pin_path;
+	ret = sw_maps_open(root, &d->maps);
+	if (ret) {
+		snprintf(err, errlen,
+			 "opening the pinned maps under %s: %s (is `sipwall attach` done with this pin path?)",
+			 root, strerror(-ret));
+		goto fail;
+	}
+	if (ev) {
+		d->ev = ev;
+	} else if (d->cfg->events.output[0]) {
+		d->ev = sipd_events_open(d->cfg->events.output, err, errlen);
+		if (!d->ev)
+			goto fail;
+		d->own_ev = 1;
+	}
+	sipd_events_set_drop_limit(d->ev, d->cfg->events.drop_log_per_s,
+				   d->cfg->events.drop_summary_s);
+	d->phx.maps = &d->maps;
+	d->phx.idx = d->idx;
+	d->phx.ev = d->ev;
+	d->phx.cnt = &d->phc;
+	if (adopt(d, err, errlen))
+		goto fail;
+	return d;
+fail:
+	sipd_free(d);
+	return NULL;
+}
+
+void sipd_free(struct sipd *d)
+{
+	struct sipd_call *c, *n;
+	unsigned int i;
+
+	if (!d)
+		return;
+	for (i = 0; i < CALL_BUCKETS; i++)
+		for (c = d->calls[i]; c; c = n) {
+			n = c->next;
+			sipd_call_free(c);
+		}
+	sipd_ph_index_free(d->idx);
+	if (d->own_ev)
+		sipd_events_close(d->ev);
+	sw_maps_close(&d->maps);
+	sipd_config_free(d->cfg);
+	free(d);
+}
+
+const struct sipd_config *sipd_get_config(const struct sipd *d)
+{
+	return d->cfg;
+}
+
+static void add_restart(char *buf, size_t len, const char *what)
+{
+	size_t l = strlen(buf);
+
+	snprintf(buf + l, len - l, "%s\"%s\"", l > 1 ? "," : "", what);
+}
+
+int sipd_reload(struct sipd *d, const struct sipd_config *cfg, char *err,
+		size_t errlen)
+{
+	struct sipd_config *n = sipd_config_dup(cfg);
+	char restart[128] = "[";
+	uint64_t now = sw_monotonic_ns();
+
+	if (!n) {
+		snprintf(err, errlen, "reload: cannot copy the new config");
+		ev_begin(d->ev, "config_reload", now);
+		ev_raw(d->ev, "ok", "false");
+		ev_str(d->ev, "error", err);
+		ev_end(d->ev);
+		return -ENOMEM;
+	}
+	if (strcmp(n->pin_path, d->cfg->pin_path))
+		add_restart(restart, sizeof(restart), "pin_path");
+	if (n->queue.num != d->cfg->queue.num ||
+	    n->queue.count != d->cfg->queue.count ||
+	    n->queue.fail_open != d->cfg->queue.fail_open)
+		add_restart(restart, sizeof(restart), "queue");
+	if (strcmp(n->events.output, d->cfg->events.output))
+		add_restart(restart, sizeof(restart), "events.output");
+	strcat(restart, "]");
+	sipd_config_free(d->cfg);
+	d->cfg = n;
+	sipd_events_set_drop_limit(d->ev, n->events.drop_log_per_s,
+				   n->events.drop_summary_s);
+	ev_begin(d->ev, "config_reload", now);
+	ev_raw(d->ev, "ok", "true");
+	ev_str(d->ev, "origin", n->origin);
+	ev_u64(d->ev, "rules", n->n_rules);
+	ev_u64(d->ev, "calls_kept", d->n_calls);
+	ev_raw(d->ev, "restart_required", restart);
+	ev_end(d->ev);
+	return 0;
+}
+
+int sipd_reload_file(struct sipd *d, const char *path, char *err,
+		     size_t errlen)
+{
+	struct sipd_config *cfg;
+	int ret;
+
+	ret = sipd_config_load(path, &cfg, err, errlen);
+	if (ret) {
+		ev_begin(d->ev, "config_reload", sw_monotonic_ns());
+		ev_raw(d->ev, "ok", "false");
+		ev_str(d->ev, "origin", path);
+		ev_str(d->ev, "error", err);
+		ev_end(d->ev);
+		return ret;
+	}
+	ret = sipd_reload(d, cfg, err, errlen);
+	sipd_config_free(cfg);
+	return ret;
+}
+
+void sipd_get_stats(const struct sipd *d, struct sipd_stats *out)
+{
+	const struct sipd_call *c;
+	unsigned int i;
+
+	*out = d->st;
+	out->pinholes_opened = d->phc.opened;
+	out->pinholes_updated = d->phc.updated;
+	out->pinholes_closed = d->phc.closed;
+	out->map_errors = d->phc.map_errors;
+	out->calls_active = d->n_calls;
+	out->pinholes_active = 0;
+	for (i = 0; i < CALL_BUCKETS; i++)
+		for (c = d->calls[i]; c; c = c->next)
+			out->pinholes_active += c->n_ph;
+}
+
+/* --- the message path --- */
+
+/* IP + UDP headers of a whole datagram -> payload. 0 or a detail string. */
+static const char *ip_udp(const uint8_t *ip, size_t len, struct sip_addr *src,
+			  struct sip_addr *dst, const uint8_t **pl, size_t *plen)
+{
+	static const uint8_t v4map[12] = { [10] = 0xff, [11] = 0xff };
+	const uint8_t *udp;
+	size_t l3len, off, ulen;
+	uint8_t next;
+	int hops;
+
+	if (len < 1)
+		return "empty datagram";
+	if ((ip[0] >> 4) == 4) {
+		size_t ihl = (size_t)(ip[0] & 0x0f) * 4;
+
+		if (len < 20 || ihl < 20 || ihl > len)
+			return "truncated IPv4 header";
+		l3len = (size_t)ip[2] << 8 | ip[3];
+		if (l3len < ihl || l3len > len)
+			return "bad IPv4 total length";
+		if ((ip[6] & 0x20) || ((ip[6] & 0x1f) << 8 | ip[7]))
+			return "IPv4 fragment (defragmentation is off)";
+		if (ip[9] != IPPROTO_UDP)
+			return "not UDP";
+		memcpy(src->addr, v4map, 12);
+		memcpy(src->addr + 12, ip + 12, 4);
+		memcpy(dst->addr, v4map, 12);
+		memcpy(dst->addr + 12, ip + 16, 4);
+		off = ihl;
+	} else if ((ip[0] >> 4) == 6) {
+		if (len < 40)
+			return "truncated IPv6 header";
+		l3len = 40 + ((size_t)ip[4] << 8 | ip[5]);
+		if (l3len > len)
+			return "bad IPv6 payload length";
+		memcpy(src->addr, ip + 8, 16);
+		memcpy(dst->addr, ip + 24, 16);
+		next = ip[6];
+		off = 40;
+		for (hops = 0; hops < 8 && next != IPPROTO_UDP; hops++) {
+			if (next == IPPROTO_FRAGMENT)
+				return "IPv6 fragment (defragmentation is off)";
+			if (next != IPPROTO_HOPOPTS &&
+			    next != IPPROTO_ROUTING && next != IPPROTO_DSTOPTS)
+				return "not UDP";
+			if (off + 8 > l3len)
+				return "truncated IPv6 extension header";
+			next = ip[off];
+			off += ((size_t)ip[off + 1] + 1) * 8;
+		}
+		if (next != IPPROTO_UDP)
+			return "too many IPv6 extension headers";
+	} else {
+		return "not IPv4 or IPv6";
+	}
+	if (off + 8 > l3len)
+		return "truncated UDP header";
+	udp = ip + off;
+	ulen = (size_t)udp[4] << 8 | udp[5];
+	if (ulen < 8 || ulen > l3len - off)
+		return "bad UDP length";
+	src->port = (uint16_t)(udp[0] << 8 | udp[1]);
+	dst->port = (uint16_t)(udp[2] << 8 | udp[3]);
+	*pl = udp + 8;
+	*plen = ulen - 8;
+	return NULL;
+}
+
+static enum sipd_verdict drop(struct sipd *d, uint64_t now_ns,
+			      enum sw_sip_reason r, const struct sip_msg *m,
+			      const char *detail, enum sw_sip_reason *why)
+{
+	if ((unsigned int)r < SW_SIP_R_MAX)
+		d->st.dropped[r]++;
+	ev_message_drop(d->ev, now_ns, r, m ? m->src.addr : NULL,
+			m ? m->src.port : 0, m ? m->method : NULL,
+			m ? m->call_id : NULL, detail);
+	*why = r;
+	return SIPD_DROP;
+}
+
+/* Put back the state a failed message changed (nothing half-applies). */
+static void call_restore(struct sipd_call *c, struct sipd_call *snap)
+{
+	struct sipd_call *next = c->next;
+
+	free(c->dlg);
+	free(c->ph);
+	*c = *snap;
+	c->next = next;
+	free(snap);
+}
+
+static int is_midcall_offer(const struct sip_msg *m)
+{
+	return m->is_request && m->to_tag[0] && m->has_sdp &&
+	       (!strcmp(m->method, "INVITE") || !strcmp(m->method, "UPDATE"));
+}
+
+enum sipd_verdict sipd_handle_packet(struct sipd *d, const uint8_t *ip,
+				     size_t len, uint64_t now_ns,
+				     enum sw_sip_reason *why)
+{
+	struct sip_msg *m = &d->msg;
+	struct sipd_call *c, *snap = NULL;
+	struct sipd_ph_plan *plan = NULL;
+	struct sip_addr src = { 0 }, dst = { 0 };
+	const uint8_t *pl;
+	const char *bad, *reason = NULL, *cause;
+	char detail[256];
+	unsigned int dir, flags;
+	size_t plen;
+	int ret;
+
+	d->st.messages++;
+	bad = ip_udp(ip, len, &src, &dst, &pl, &plen);
+	if (bad) {
+		d->st.dropped[SW_SIP_R_BAD_PACKET]++;
+		ev_message_drop(d->ev, now_ns, SW_SIP_R_BAD_PACKET,
+				src.port ? src.addr : NULL, src.port, NULL,
+				NULL, bad);
+		*why = SW_SIP_R_BAD_PACKET;
+		return SIPD_DROP;
+	}
+	m->method[0] = m->call_id[0] = m->err_detail[0] = '\0';
+	m->src = src;
+	m->dst = dst;
+	ret = sipmsg_parse_datagram((const char *)pl, plen, &d->cfg->limits, m,
+				    NULL);
+	if (ret) {
+		ret = -ret;
+		if (ret <= 0 || ret >= SW_SIP_R_MAX)
+			ret = SW_SIP_R_PARSE_ERROR;
+		return drop(d, now_ns, ret, m, m->err_detail, why);
+	}
+
+	dir = sipd_config_direction(d->cfg, m->src.addr, m->dst.addr);
+	ret = sipd_policy(d->cfg, m, dir, detail, sizeof(detail));
+	if (ret)
+		return drop(d, now_ns, -ret, m, detail, why);
+
+	c = call_find(d, m);
+	if (!c) {
+		if (sipd_is_initial_invite(m) || is_midcall_offer(m)) {
+			if (d->n_calls >= d->cfg->max_calls) {
+				snprintf(detail, sizeof(detail),
+					 "%u calls tracked (limits.max_calls)",
+					 d->n_calls);
+				return drop(d, now_ns, SW_SIP_R_DIALOG_LIMIT, m,
+					    detail, why);
+			}
+			c = sipd_call_new(m, dir, now_ns);
+			if (!c)
+				return drop(d, now_ns, SW_SIP_R_DIALOG_LIMIT, m,
+					    "out of memory", why);
+			if (!sipd_is_initial_invite(m)) {
+				/* Mid-call offer of a call we do not know
+				 * (its pinholes expired, or sipd lost it):
+				 * track it from here so its answer opens
+				 * pinholes again. */
+				c->confirmed = 1;
+				c->confirm_ns = now_ns;
+			}
+			call_insert(d, c);
+			d->st.calls_started++;
+			ev_call_start(d, c, now_ns,
+				      sipd_is_initial_invite(m) ? NULL
+								: "midcall");
+		} else {
+			goto accept; /* not a call we track */
+		}
+	} else if (m->has_sdp) {
+		snap = sipd_call_clone(c);
+		if (!snap)
+			return drop(d, now_ns, SW_SIP_R_PINHOLE_FAILED, m,
+				    "out of memory", why);
+	}
+
+	flags = sipd_dialog_update(c, m, now_ns,
+				   d->cfg->timeouts.bye_grace_s * NS, &reason);
+	if (flags & SIPD_DLG_END) {
+		end_call(d, c, now_ns, reason);
+		goto accept;
+	}
+	if ((flags & SIPD_DLG_BYE) && !d->cfg->timeouts.bye_grace_s) {
+		end_call(d, c, now_ns, "bye");
+		goto accept;
+	}
+	if (flags & SIPD_DLG_MEDIA) {
+		plan = malloc(sizeof(*plan));
+		if (!plan) {
+			ret = -ENOMEM;
+			snprintf(detail, sizeof(detail), "out of memory");
+		} else {
+			cause = !m->has_sdp ? "fork_ended"
+				: c->n_ph   ? "renegotiated"
+					    : "answer";
+			sipd_ph_plan(c, d->cfg, now_ns, plan);
+			ret = sipd_ph_apply(&d->phx, c, plan, now_ns, cause,
+					    detail, sizeof(detail));
+			free(plan);
+		}
+		if (ret) {
+			if (snap) {
+				call_restore(c, snap);
+				snap = NULL;
+			}
+			return drop(d, now_ns, SW_SIP_R_PINHOLE_FAILED, m,
+				    detail, why);
+		}
+	}
+accept:
+	if (snap)
+		sipd_call_free(snap);
+	d->st.accepted++;
+	*why = SW_SIP_R_ACCEPTED;
+	return SIPD_ACCEPT;
+}
+
+/* --- time --- */
+
+static const char *expired(struct sipd *d, struct sipd_call *c,
+			   uint64_t now_ns)
+{
+	const struct sipd_config *cfg = d->cfg;
+	uint64_t pk, seen;
+
+	if (c->end_at_ns)
+		return now_ns >= c->end_at_ns ? "bye" : NULL;
+	if (!c->confirmed && cfg->timeouts.early_dialog_s &&
+	    now_ns - c->start_ns >= cfg->timeouts.early_dialog_s * NS)
+		return "early_timeout";
+	if (cfg->timeouts.max_call_s &&
+	    now_ns - c->start_ns >= cfg->timeouts.max_call_s * NS)
+		return "max_duration";
+	if (!c->n_ph) {
+		if (cfg->timeouts.silent_dialog_s &&
+		    now_ns - c->last_sip_ns >=
+			    cfg->timeouts.silent_dialog_s * NS)
+			return "silent";
+		return NULL;
+	}
+	if (!cfg->timeouts.idle_s || now_ns < c->next_idle_ns)
+		return NULL;
+	/*
+	 * Media counted since the last look means activity. The map's
+	 * last_seen_ns is CLOCK_MONOTONIC; trust it when it lies in this
+	 * clock's window (inline mode), else say "now" (replay clock).
+	 */
+	sipd_ph_activity(&d->phx, c, &pk, &seen);
+	if (pk != c->media_pkts) {
+		c->media_pkts = pk;
+		c->last_media_ns = seen >= c->last_media_ns && seen <= now_ns
+					   ? seen
+					   : now_ns;
+	}
+	if (now_ns - c->last_media_ns >= cfg->timeouts.idle_s * NS)
+		return "idle";
+	c->next_idle_ns = c->last_media_ns + cfg->timeouts.idle_s * NS;
+	return NULL;
+}
+
+void sipd_tick(struct sipd *d, uint64_t now_ns)
+{
+	struct sipd_call *c, *n;
+	const char *why;
+	unsigned int i;
+
+	ev_tick(d->ev, now_ns);
+	for (i = 0; i < CALL_BUCKETS; i++) {
+		for (c = d->calls[i]; c; c = n) {
+			n = c->next;
+			if (now_ns < c->start_ns)
+				continue; /* clock went back (replay): wait */
+			why = expired(d, c, now_ns);
+			if (why)
+				end_call(d, c, now_ns, why);
+		}
+	}
+}
+
+void sipd_close_all(struct sipd *d, uint64_t now_ns)
+{
+	struct sipd_call *c, *n;
+	unsigned int i;
+
+	for (i = 0; i < CALL_BUCKETS; i++)
+		for (c = d->calls[i]; c; c = n) {
+			n = c->next;
+			end_call(d, c, now_ns, "shutdown");
+		}
+}

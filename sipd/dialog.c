@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Dialogs and offer/answer (RFC 3261, 3262, 3264, 3311, 6337).
+ *
+ * Each dialog keeps the last completed exchange (both parties' SDP) and at
+ * most one outstanding offer. A message with SDP is the answer when the other
+ * party has an offer outstanding, else a new offer, except a repeat of the
+ * answer already given (18x then 200 of one INVITE) or an unchanged SDP,
+ * which changes nothing. Pinholes are planned from completed exchanges only,
+ * so an offer alone (or one that is rejected) never opens or moves anything.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sipd/dialog.h"
+
+int sipd_is_initial_invite(const struct sip_msg *m)
+{
+	return m->is_request && !m->to_tag[0] && !strcmp(m->method, "INVITE");
+}
+
+static void user_at_host(char *out, size_t len, const char *user,
+			 const char *host)
+{
+	if (user[0])
+		snprintf(out, len, "%s@%s", user, host);
+	else
+		snprintf(out, len, "%s", host);
+}
+
+static struct sipd_call *call_alloc(void)
+{
+	struct sipd_call *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->dlg = calloc(SIPD_MAX_DIALOGS, sizeof(*c->dlg));
+	if (!c->dlg) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+struct sipd_call *sipd_call_new(const struct sip_msg *m, unsigned int dir,
+				uint64_t now_ns)
+{
+	struct sipd_call *c = call_alloc();
+
+	if (!c)
+		return NULL;
+	c->hash = m->call_hash;
+	snprintf(c->call_id, sizeof(c->call_id), "%s", m->call_id);
+	snprintf(c->caller_tag, sizeof(c->caller_tag), "%s", m->from_tag);
+	user_at_host(c->caller, sizeof(c->caller), m->from_user, m->from_host);
+	user_at_host(c->callee, sizeof(c->callee), m->to_user, m->to_host);
+	c->caller_sig = m->src;
+	c->direction = dir;
+	c->invite_cseq = m->cseq;
+	if (m->has_sdp) {
+		c->has_init_offer = 1;
+		c->init_offer = m->sdp;
+	}
+	c->start_ns = c->last_sip_ns = c->last_media_ns = now_ns;
+	return c;
+}
+
+struct sipd_call *sipd_call_adopted(uint64_t hash, const char *call_id,
+				    uint64_t created_ns)
+{
+	struct sipd_call *c = call_alloc();
+
+	if (!c)
+		return NULL;
+	c->hash = hash;
+	snprintf(c->call_id, sizeof(c->call_id), "%s", call_id);
+	c->adopted = 1;
+	/* It had media negotiated, so it was (at least) early; treat it as
+	 * confirmed so the early-dialog timeout does not cut a live call. */
+	c->confirmed = 1;
+	c->start_ns = c->confirm_ns = c->last_sip_ns = created_ns;
+	c->last_media_ns = created_ns;
+	return c;
+}
+
+struct sipd_call *sipd_call_clone(const struct sipd_call *c)
+{
+	struct sipd_call *n = malloc(sizeof(*n));
+
+	if (!n)
+		return NULL;
+	*n = *c;
+	n->next = NULL;
+	n->dlg = malloc(SIPD_MAX_DIALOGS * sizeof(*n->dlg));
+	n->ph = c->n_ph ? malloc(c->n_ph * sizeof(*n->ph)) : NULL;
+	if (!n->dlg || (c->n_ph && !n->ph)) {
+		free(n->dlg);
+		free(n->ph);
+		free(n);
+		return NULL;
+	}
+	memcpy(n->dlg, c->dlg, SIPD_MAX_DIALOGS * sizeof(*n->dlg));
+	if (c->n_ph)
+		memcpy(n->ph, c->ph, c->n_ph * sizeof(*n->ph));
+	return n;
+}
+
+void sipd_call_free(struct sipd_call *c)
+{
+	if (!c)
+		return;
+	free(c->dlg);
+	free(c->ph);
+	free(c);
+}
+
+static int media_equal(const struct sdp_media *a, const struct sdp_media *b)
+{
+	return !strncmp(a->type, b->type, sizeof(a->type)) &&
+	       !memcmp(a->addr, b->addr, 16) && a->hold_addr == b->hold_addr &&
+	       a->port == b->port && a->port_count == b->port_count &&
+	       a->rtcp_port == b->rtcp_port &&
+	       !memcmp(a->rtcp_addr, b->rtcp_addr, 16) &&
+	       a->rtcp_mux == b->rtcp_mux && a->dir == b->dir;
+}
+
+int sipd_sdp_equal(const struct sdp_session *a, const struct sdp_session *b)
+{
+	int i;
+
+	if (a->n_media != b->n_media)
+		return 0;
+	for (i = 0; i < a->n_media && i < SDP_MAX_MEDIA; i++)
+		if (!media_equal(&a->media[i], &b->media[i]))
+			return 0;
+	return 1;
+}
+
+static struct sipd_dialog *find_dialog(struct sipd_call *c, const char *tag)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->n_dlg; i++)
+		if (!strcmp(c->dlg[i].tag, tag))
+			return &c->dlg[i];
+	return NULL;
+}
+
+static struct sipd_dialog *add_dialog(struct sipd_call *c, const char *tag)
+{
+	struct sipd_dialog *d;
+
+	if (c->n_dlg >= SIPD_MAX_DIALOGS)
+		return NULL;
+	d = &c->dlg[c->n_dlg++];
+	memset(d, 0, sizeof(*d));
+	snprintf(d->tag, sizeof(d->tag), "%s", tag);
+	return d;
+}
+
+static void set_method(char dst[SIP_TOKEN_LEN], const char *m)
+{
+	snprintf(dst, SIP_TOKEN_LEN, "%s", m);
+}
+
+/* One message with SDP from party p in dialog d. */
+static unsigned int offer_answer(struct sipd_dialog *d, int p,
+				 const struct sip_msg *m)
+{
+	if (d->pending && d->pending_party != p) {
+		/* The answer: the exchange is complete. */
+		d->neg[p] = m->sdp;
+		d->neg[!p] = d->pending_sdp;
+		d->neg_offerer = !p;
+		d->have_neg = 1;
+		d->pending = 0;
+		d->ans_cseq = m->cseq;
+		set_method(d->ans_method, m->method);
+		return SIPD_DLG_MEDIA;
+	}
+	if (d->pending) {
+		/* The offerer again (retransmission, or 18x then 200 repeating
+		 * an offer made in a response): keep the latest. */
+		d->pending_sdp = m->sdp;
+		d->pending_cseq = m->cseq;
+		set_method(d->pending_method, m->method);
+		return 0;
+	}
+	if (d->have_neg && sipd_sdp_equal(&d->neg[p], &m->sdp))
+		return 0; /* session refresh or repeated answer: nothing moves */
+	if (d->have_neg && !m->is_request && d->ans_cseq == m->cseq &&
+	    !strcmp(d->ans_method, m->method)) {
+		/* The answer of this transaction given again, changed (a 200
+		 * after a 183 must repeat it; follow what the party says). */
+		d->neg[p] = m->sdp;
+		return SIPD_DLG_MEDIA;
+	}
+	d->pending = 1;
+	d->pending_party = p;
+	d->pending_sdp = m->sdp;
+	d->pending_cseq = m->cseq;
+	set_method(d->pending_method, m->method);
+	return 0;
+}
+
+/* A 2xx ends the other forks' early dialogs (confirmed ones stay). */
+static unsigned int drop_other_early(struct sipd_call *c,
+				     const struct sipd_dialog *keep)
+{
+	unsigned int i, j = 0, media = 0;
+
+	for (i = 0; i < c->n_dlg; i++) {
+		if (&c->dlg[i] == keep || c->dlg[i].confirmed) {
+			if (j != i)
+				c->dlg[j] = c->dlg[i];
+			j++;
+		} else if (c->dlg[i].have_neg) {
+			media = SIPD_DLG_MEDIA;
+		}
+	}
+	c->n_dlg = j;
+	return media;
+}
+
+unsigned int sipd_dialog_update(struct sipd_call *c, const struct sip_msg *m,
+				uint64_t now_ns, uint64_t bye_grace_ns,
+				const char **reason)
+{
+	struct sipd_dialog *d;
+	unsigned int flags = 0;
+	int sender, is_initial, created = 0;
+	const char *dtag;
+
+	c->last_sip_ns = now_ns;
+	if (c->end_at_ns)
+		return 0; /* BYE seen: nothing reopens it */
+	if (!c->caller_tag[0] && m->from_tag[0]) {
+		/* Adopted call: whoever speaks first is "caller"; the labels
+		 * are only relative. */
+		snprintf(c->caller_tag, sizeof(c->caller_tag), "%s",
+			 m->from_tag);
+	}
+
+	if (m->is_request) {
+		if (sipd_is_initial_invite(m)) {
+			/* Retransmission, or a new attempt after 401/407. */
+			c->invite_cseq = m->cseq;
+			c->has_init_offer = m->has_sdp;
+			if (m->has_sdp)
+				c->init_offer = m->sdp;
+			return 0;
+		}
+		if (!strcmp(m->method, "CANCEL") && !m->to_tag[0]) {
+			if (c->confirmed)
+				return 0; /* too late: the 2xx won */
+			*reason = "cancel";
+			return SIPD_DLG_END;
+		}
+		if (!m->to_tag[0])
+			return 0;
+		sender = strcmp(m->from_tag, c->caller_tag) ? SIPD_CALLEE
+							    : SIPD_CALLER;
+		dtag = sender == SIPD_CALLER ? m->to_tag : m->from_tag;
+		if (!strcmp(m->method, "BYE")) {
+			c->end_at_ns = now_ns + bye_grace_ns;
+			return SIPD_DLG_BYE;
+		}
+		d = find_dialog(c, dtag);
+		if (!d && !(d = add_dialog(c, dtag)))
+			return 0;
+		return m->has_sdp ? offer_answer(d, sender, m) : 0;
+	}
+
+	/* Responses. */
+	if (!m->to_tag[0])
+		return 0; /* 100 Trying */
+	sender = strcmp(m->from_tag, c->caller_tag) ? SIPD_CALLER : SIPD_CALLEE;
+	dtag = sender == SIPD_CALLEE ? m->to_tag : m->from_tag;
+	is_initial = sender == SIPD_CALLEE && !strcmp(m->method, "INVITE") &&
+		     m->cseq == c->invite_cseq;
+	d = find_dialog(c, dtag);
+	if (!d) {
+		if (m->status >= 300)
+			goto final_error; /* no dialog to create */
+		if (!(d = add_dialog(c, dtag)))
+			return 0;
+		created = 1;
+	}
+	if (created && is_initial && c->has_init_offer) {
+		/* A new fork answers the INVITE's offer. */
+		d->pending = 1;
+		d->pending_party = SIPD_CALLER;
+		d->pending_sdp = c->init_offer;
+		d->pending_cseq = c->invite_cseq;
+		set_method(d->pending_method, "INVITE");
+	}
+	if (m->status >= 300)
+		goto final_error;
+	if (m->has_sdp)
+		flags |= offer_answer(d, sender, m);
+	if (m->status >= 200 && is_initial) {
+		d->confirmed = 1;
+		if (!c->confirmed) {
+			c->confirmed = 1;
+			c->confirm_ns = now_ns;
+			c->status = m->status;
+			flags |= SIPD_DLG_CONFIRMED;
+		}
+		flags |= drop_other_early(c, d);
+	}
+	return flags;
+
+final_error:
+	if (is_initial && !c->confirmed) {
+		c->status = m->status;
+		*reason = "rejected";
+		return SIPD_DLG_END;
+	}
+	/* A rejected offer (488/491 to a re-INVITE or UPDATE) is void. */
+	if (d && d->pending && d->pending_party != sender &&
+	    d->pending_cseq == m->cseq && !strcmp(d->pending_method, m->method))
+		d->pending = 0;
+	return 0;
+}

@@ -1,0 +1,571 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Pinhole planning and map writes.
+ *
+ * For every completed exchange, each party's media destination (its own SDP
+ * address and port) gets a pinhole whose allowed source is the other party's
+ * SDP address, and in strict mode its port: the peer's RTP port for the RTP
+ * pinhole and its RTCP port for the RTCP pinhole (symmetric RTP). Hold and
+ * direction attributes narrow RTP only; RTCP keeps flowing on held streams
+ * (RFC 3264 5.1), so RTCP pinholes stay as long as both ports are non-zero.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <netinet/in.h>
+
+#include "sipd/pinhole.h"
+
+const char *sipd_kind_name(unsigned int kind)
+{
+	switch (kind) {
+	case SW_KIND_RTP:
+		return "rtp";
+	case SW_KIND_RTCP:
+		return "rtcp";
+	case SW_KIND_RTP_RTCP_MUX:
+		return "rtp+rtcp";
+	case SW_KIND_MANUAL:
+		return "manual";
+	}
+	return "?";
+}
+
+static const uint8_t zero16[16];
+
+static int addr_unset(const uint8_t a[16])
+{
+	/* 0.0.0.0 is ::ffff:0.0.0.0 in the mapped form; :: is all zero. */
+	static const uint8_t mapped_any[16] = { [10] = 0xff, [11] = 0xff };
+
+	return !memcmp(a, zero16, 16) || !memcmp(a, mapped_any, 16);
+}
+
+static int src_equal(const struct sw_source *a, const struct sw_source *b)
+{
+	return !memcmp(a->addr, b->addr, 16) && a->port == b->port &&
+	       a->check == b->check;
+}
+
+static void plan_add(struct sipd_ph_plan *p, const struct sipd_call *c,
+		     const uint8_t dst[16], uint16_t dport, uint8_t kind,
+		     const uint8_t src[16], uint16_t sport, uint8_t check,
+		     unsigned int media_idx, unsigned int side, uint64_t now_ns)
+{
+	struct sw_pinhole_key k;
+	struct sw_source s;
+	struct sipd_ph *e;
+	unsigned int i, j;
+
+	sw_pinhole_key_init(&k, dst, dport);
+	memset(&s, 0, sizeof(s));
+	memcpy(s.addr, src, 16);
+	s.port = htons(sport);
+	s.check = check;
+	s.flags = SW_SRC_ACTIVE;
+
+	for (i = 0; i < p->n; i++) {
+		e = &p->ph[i];
+		if (memcmp(&e->key, &k, sizeof(k)))
+			continue;
+		/* Same destination in several dialogs (forks): more sources. */
+		for (j = 0; j < SW_MAX_SOURCES; j++) {
+			if (!(e->val.src[j].flags & SW_SRC_ACTIVE)) {
+				e->val.src[j] = s;
+				return;
+			}
+			if (src_equal(&e->val.src[j], &s))
+				return;
+		}
+		p->dropped_sources++;
+		return;
+	}
+	if (p->n >= SIPD_PLAN_MAX) {
+		p->dropped_pinholes++;
+		return;
+	}
+	e = &p->ph[p->n++];
+	memset(e, 0, sizeof(*e));
+	e->key = k;
+	e->val.src[0] = s;
+	e->val.created_ns = now_ns;
+	e->val.call_hash = c->hash;
+	/* NUL-padded, truncated: the map copy names the call for humans. */
+	memcpy(e->val.call_id, c->call_id,
+	       strnlen(c->call_id, SW_CALL_ID_LEN - 1));
+	e->val.kind = kind;
+	e->val.media_idx = (uint8_t)media_idx;
+	e->val.side = (uint8_t)side;
+}
+
+static int receives_rtp(enum sdp_dir own, enum sdp_dir peer)
+{
+	return (own == SDP_SENDRECV || own == SDP_RECVONLY) &&
+	       (peer == SDP_SENDRECV || peer == SDP_SENDONLY);
+}
+
+/* Pinholes protecting party p's media of one exchange. */
+static void plan_party(struct sipd_ph_plan *p, const struct sipd_call *c,
+		       const struct sipd_config *cfg,
+		       const struct sipd_dialog *d, int party, uint64_t now_ns)
+{
+	const struct sdp_session *own = &d->neg[party], *peer = &d->neg[!party];
+	unsigned int side = party == d->neg_offerer ? 0 : 1;
+	int i, n = own->n_media < peer->n_media ? own->n_media : peer->n_media;
+
+	if (n > SDP_MAX_MEDIA)
+		n = SDP_MAX_MEDIA;
+	for (i = 0; i < n; i++) {
+		const struct sdp_media *om = &own->media[i], *pm = &peer->media[i];
+		const uint8_t *prtcp_addr;
+		unsigned int ports, j;
+		uint8_t check;
+		int rtp, mux;
+
+		/* Port 0: stream off or rejected; hold address: no media to
+		 * that side, and no address to check the peer against. */
+		if (!om->port || !pm->port || om->hold_addr || pm->hold_addr ||
+		    addr_unset(om->addr) || addr_unset(pm->addr))
+			continue;
+		check = sipd_config_check_for(cfg, pm->addr);
+		rtp = receives_rtp(om->dir, pm->dir);
+		mux = om->rtcp_mux && pm->rtcp_mux;
+		prtcp_addr = addr_unset(pm->rtcp_addr) ? pm->addr : pm->rtcp_addr;
+		ports = om->port_count ? om->port_count : 1;
+		if (ports > SIPD_PORTS_MAX)
+			ports = SIPD_PORTS_MAX;
+		for (j = 0; j < ports; j++) {
+			uint16_t dport = (uint16_t)(om->port + 2 * j);
+			uint16_t sport = (uint16_t)(pm->port + 2 * j);
+			uint16_t drtcp, srtcp;
+			const uint8_t *drtcp_addr = om->addr;
+
+			if (mux) {
+				plan_add(p, c, om->addr, dport,
+					 SW_KIND_RTP_RTCP_MUX, pm->addr, sport,
+					 check, i, side, now_ns);
+				continue;
+			}
+			if (rtp)
+				plan_add(p, c, om->addr, dport, SW_KIND_RTP,
+					 pm->addr, sport, check, i, side,
+					 now_ns);
+			/* a=rtcp applies to the first port of the m= line. */
+			drtcp = (uint16_t)(dport + 1);
+			if (j == 0 && om->rtcp_port) {
+				drtcp = om->rtcp_port;
+				if (!addr_unset(om->rtcp_addr))
+					drtcp_addr = om->rtcp_addr;
+			}
+			srtcp = (uint16_t)(sport + 1);
+			if (j == 0 && pm->rtcp_port)
+				srtcp = pm->rtcp_port;
+			plan_add(p, c, drtcp_addr, drtcp, SW_KIND_RTCP,
+				 j == 0 ? prtcp_addr : pm->addr, srtcp, check,
+				 i, side, now_ns);
+		}
+	}
+}
+
+void sipd_ph_plan(const struct sipd_call *c, const struct sipd_config *cfg,
+		  uint64_t now_ns, struct sipd_ph_plan *out)
+{
+	unsigned int i, j;
+
+	out->n = 0;
+	out->dropped_sources = out->dropped_pinholes = 0;
+	for (i = 0; i < c->n_dlg; i++) {
+		const struct sipd_dialog *d = &c->dlg[i];
+
+		if (!d->have_neg)
+			continue;
+		plan_party(out, c, cfg, d, SIPD_CALLER, now_ns);
+		plan_party(out, c, cfg, d, SIPD_CALLEE, now_ns);
+	}
+	/* A pinhole that survives keeps its birth time. */
+	for (i = 0; i < out->n; i++)
+		for (j = 0; j < c->n_ph; j++)
+			if (!memcmp(&out->ph[i].key, &c->ph[j].key,
+				    sizeof(out->ph[i].key)))
+				out->ph[i].val.created_ns =
+					c->ph[j].val.created_ns;
+}
+
+/* --- key -> owner index --- */
+
+#define IDX_BUCKETS 65536
+
+struct idx_ent {
+	struct sw_pinhole_key key;
+	struct sipd_call *owner;
+	struct idx_ent *next;
+};
+
+struct sipd_ph_index {
+	struct idx_ent *b[IDX_BUCKETS];
+};
+
+static unsigned int idx_hash(const struct sw_pinhole_key *k)
+{
+	return (unsigned int)(sw_fnv1a64(k, sizeof(*k)) % IDX_BUCKETS);
+}
+
+struct sipd_ph_index *sipd_ph_index_new(void)
+{
+	return calloc(1, sizeof(struct sipd_ph_index));
+}
+
+void sipd_ph_index_free(struct sipd_ph_index *x)
+{
+	struct idx_ent *e, *n;
+	unsigned int i;
+
+	if (!x)
+		return;
+	for (i = 0; i < IDX_BUCKETS; i++)
+		for (e = x->b[i]; e; e = n) {
+			n = e->next;
+			free(e);
+		}
+	free(x);
+}
+
+struct sipd_call *sipd_ph_index_get(const struct sipd_ph_index *x,
+				    const struct sw_pinhole_key *k)
+{
+	const struct idx_ent *e;
+
+	for (e = x->b[idx_hash(k)]; e; e = e->next)
+		if (!memcmp(&e->key, k, sizeof(*k)))
+			return e->owner;
+	return NULL;
+}
+
+int sipd_ph_index_add(struct sipd_ph_index *x, const struct sw_pinhole_key *k,
+		      struct sipd_call *owner)
+{
+	unsigned int h = idx_hash(k);
+	struct idx_ent *e;
+
+	for (e = x->b[h]; e; e = e->next) {
+		if (!memcmp(&e->key, k, sizeof(*k))) {
+			e->owner = owner;
+			return 0;
+		}
+	}
+	e = malloc(sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->key = *k;
+	e->owner = owner;
+	e->next = x->b[h];
+	x->b[h] = e;
+	return 0;
+}
+
+void sipd_ph_index_del(struct sipd_ph_index *x, const struct sw_pinhole_key *k)
+{
+	struct idx_ent **pp, *e;
+
+	for (pp = &x->b[idx_hash(k)]; (e = *pp); pp = &e->next) {
+		if (!memcmp(&e->key, k, sizeof(*k))) {
+			*pp = e->next;
+			free(e);
+			return;
+		}
+	}
+}
+
+/* --- events --- */
+
+static void ev_sources(struct sipd_events *ev, const struct sw_pinhole *v)
+{
+	char buf[SW_MAX_SOURCES * 64 + 4], a[64];
+	size_t off = 0;
+	unsigned int i;
+
+	buf[off++] = '[';
+	for (i = 0; i < SW_MAX_SOURCES; i++) {
+		const struct sw_source *s = &v->src[i];
+
+		if (!(s->flags & SW_SRC_ACTIVE))
+			continue;
+		sw_addr_format(s->addr, a, sizeof(a));
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off,
+					"%s\"%s%s%s:%u\"", off > 1 ? "," : "",
+					sw_addr_is_v4(s->addr) ? "" : "[", a,
+					sw_addr_is_v4(s->addr) ? "" : "]",
+					ntohs(s->port));
+		if (off >= sizeof(buf) - 2)
+			break;
+	}
+	buf[off++] = ']';
+	buf[off] = '\0';
+	ev_raw(ev, "src", buf);
+}
+
+static void ev_pinhole(struct sipd_events *ev, const char *name,
+		       const struct sipd_call *c, const struct sipd_ph *ph,
+		       uint64_t now_ns, const char *why, int counters)
+{
+	if (!ev)
+		return;
+	ev_begin(ev, name, now_ns);
+	ev_str(ev, "call_id", c->call_id);
+	ev_addr(ev, "dst", ph->key.addr, ntohs(ph->key.port));
+	ev_sources(ev, &ph->val);
+	ev_str(ev, "check", sw_check_name(ph->val.src[0].check));
+	ev_str(ev, "kind", sipd_kind_name(ph->val.kind));
+	ev_u64(ev, "media_idx", ph->val.media_idx);
+	ev_u64(ev, "side", ph->val.side);
+	ev_str(ev, "reason", why);
+	if (counters) {
+		ev_u64(ev, "packets", ph->val.packets);
+		ev_u64(ev, "bytes", ph->val.bytes);
+		ev_u64(ev, "drops", ph->val.drops);
+	}
+	ev_end(ev);
+}
+
+/* --- apply --- */
+
+static const struct sipd_ph *find_ph(const struct sipd_ph *v, unsigned int n,
+				     const struct sw_pinhole_key *k)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (!memcmp(&v[i].key, k, sizeof(*k)))
+			return &v[i];
+	return NULL;
+}
+
+/* Same meaning (sources, kind, media, side): no write needed. */
+static int ph_same(const struct sw_pinhole *a, const struct sw_pinhole *b)
+{
+	return !memcmp(a->src, b->src, sizeof(a->src)) && a->kind == b->kind &&
+	       a->media_idx == b->media_idx && a->side == b->side;
+}
+
+/* Remove key from call o's list (a takeover); emits pinhole_close. */
+static void steal(struct sipd_ph_ctx *x, struct sipd_call *o,
+		  const struct sw_pinhole_key *k, uint64_t now_ns)
+{
+	unsigned int i;
+
+	for (i = 0; i < o->n_ph; i++) {
+		if (memcmp(&o->ph[i].key, k, sizeof(*k)))
+			continue;
+		ev_pinhole(x->ev, "pinhole_close", o, &o->ph[i], now_ns,
+			   "taken_over", 0);
+		o->ph[i] = o->ph[--o->n_ph];
+		x->cnt->closed++;
+		return;
+	}
+}
+
+int sipd_ph_apply(struct sipd_ph_ctx *x, struct sipd_call *c,
+		  const struct sipd_ph_plan *plan, uint64_t now_ns,
+		  const char *why, char *detail, size_t len)
+{
+	struct sw_pinhole_key wk[SIPD_PLAN_MAX];
+	struct sw_pinhole wv[SIPD_PLAN_MAX];
+	uint8_t is_new[SIPD_PLAN_MAX];
+	struct sipd_ph *nph = NULL;
+	unsigned int i, nw = 0;
+	char a[64];
+	int err;
+
+	/* 1. What to write: new keys (after a conflict check) and changed. */
+	for (i = 0; i < plan->n; i++) {
+		const struct sipd_ph *want = &plan->ph[i];
+		const struct sipd_ph *have = find_ph(c->ph, c->n_ph, &want->key);
+		struct sw_pinhole cur;
+
+		if (have) {
+			if (ph_same(&have->val, &want->val))
+				continue;
+			wk[nw] = want->key;
+			wv[nw] = want->val;
+			/* Keep the data path's counters across the update. */
+			if (!sw_pinhole_get(x->maps, &want->key, &cur)) {
+				wv[nw].packets = cur.packets;
+				wv[nw].bytes = cur.bytes;
+				wv[nw].drops = cur.drops;
+				wv[nw].last_seen_ns = cur.last_seen_ns;
+			}
+			is_new[nw++] = 0;
+			continue;
+		}
+		struct sipd_call *o = sipd_ph_index_get(x->idx, &want->key);
+
+		if (o && o != c && !o->end_at_ns) {
+			sw_addr_format(want->key.addr, a, sizeof(a));
+			snprintf(detail, len,
+				 "media destination %s port %u is owned by call %.48s",
+				 a, ntohs(want->key.port), o->call_id);
+			return -EEXIST;
+		}
+		if (!o && !sw_pinhole_get(x->maps, &want->key, &cur)) {
+			/* Manual (call_hash 0) or another daemon's: not ours. */
+			sw_addr_format(want->key.addr, a, sizeof(a));
+			snprintf(detail, len,
+				 "media destination %s port %u already has a %s pinhole",
+				 a, ntohs(want->key.port),
+				 cur.call_hash ? "foreign" : "manual");
+			return -EEXIST;
+		}
+		wk[nw] = want->key;
+		wv[nw] = want->val;
+		is_new[nw++] = o && o != c ? 2 : 1; /* 2: taken over */
+	}
+
+	if (plan->n) {
+		nph = malloc(plan->n * sizeof(*nph));
+		if (!nph) {
+			snprintf(detail, len, "out of memory");
+			return -ENOMEM;
+		}
+	}
+
+	/* 2. One batch; on failure undo whatever part of it landed. */
+	err = nw ? sw_pinhole_put_many(x->maps, wk, wv, nw) : 0;
+	if (err) {
+		for (i = 0; i < nw; i++) {
+			const struct sipd_call *o = c;
+			const struct sipd_ph *old;
+
+			if (is_new[i] == 1) {
+				sw_pinhole_del(x->maps, &wk[i]);
+				continue;
+			}
+			if (is_new[i] == 2)
+				o = sipd_ph_index_get(x->idx, &wk[i]);
+			old = find_ph(o->ph, o->n_ph, &wk[i]);
+			if (old)
+				sw_pinhole_put(x->maps, &wk[i], &old->val,
+					       BPF_ANY);
+		}
+		x->cnt->map_errors++;
+		snprintf(detail, len, "%s",
+			 err == -E2BIG || err == -ENOSPC || err == -ENOMEM
+				 ? "pinhole map full"
+				 : "pinhole map write failed");
+		if (err != -E2BIG && err != -ENOSPC && err != -ENOMEM) {
+			size_t l = strlen(detail);
+
+			snprintf(detail + l, len - l, ": %s", strerror(-err));
+		}
+		free(nph);
+		return err;
+	}
+
+	/* 3. Written: take over keys of calls in their BYE grace, record. */
+	for (i = 0; i < nw; i++) {
+		struct sipd_call *o = sipd_ph_index_get(x->idx, &wk[i]);
+		struct sipd_ph ph = { .key = wk[i], .val = wv[i] };
+
+		if (o && o != c)
+			steal(x, o, &wk[i], now_ns);
+		sipd_ph_index_add(x->idx, &wk[i], c);
+		ev_pinhole(x->ev, is_new[i] ? "pinhole_open" : "pinhole_update",
+			   c, &ph, now_ns, why, 0);
+		if (is_new[i])
+			x->cnt->opened++;
+		else
+			x->cnt->updated++;
+	}
+
+	/* 4. Delete what the plan no longer has (after the new ones exist). */
+	for (i = 0; i < c->n_ph; i++) {
+		struct sipd_ph *old = &c->ph[i];
+		struct sw_pinhole cur;
+
+		if (find_ph(plan->ph, plan->n, &old->key))
+			continue;
+		if (!sw_pinhole_get(x->maps, &old->key, &cur)) {
+			old->val.packets = cur.packets;
+			old->val.bytes = cur.bytes;
+			old->val.drops = cur.drops;
+			c->closed_pkts += cur.packets;
+			c->closed_bytes += cur.bytes;
+		}
+		err = sw_pinhole_del(x->maps, &old->key);
+		if (err && err != -ENOENT)
+			x->cnt->map_errors++;
+		sipd_ph_index_del(x->idx, &old->key);
+		ev_pinhole(x->ev, "pinhole_close", c, old, now_ns, why, 1);
+		x->cnt->closed++;
+	}
+
+	/* 5. The call now owns exactly the plan (values as written). */
+	for (i = 0; i < plan->n; i++) {
+		const struct sipd_ph *have = find_ph(c->ph, c->n_ph,
+						     &plan->ph[i].key);
+		unsigned int j;
+
+		nph[i] = plan->ph[i];
+		for (j = 0; j < nw; j++)
+			if (!memcmp(&wk[j], &nph[i].key, sizeof(wk[j])))
+				nph[i].val = wv[j];
+		if (have && ph_same(&have->val, &plan->ph[i].val))
+			nph[i].val = have->val;
+	}
+	free(c->ph);
+	c->ph = nph;
+	c->n_ph = plan->n;
+	return 0;
+}
+
+void sipd_ph_close_all(struct sipd_ph_ctx *x, struct sipd_call *c,
+		       uint64_t now_ns, const char *why)
+{
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < c->n_ph; i++) {
+		struct sipd_ph *ph = &c->ph[i];
+		struct sw_pinhole cur;
+
+		if (!sw_pinhole_get(x->maps, &ph->key, &cur)) {
+			ph->val.packets = cur.packets;
+			ph->val.bytes = cur.bytes;
+			ph->val.drops = cur.drops;
+			/* Only delete what is still ours: a manual pinhole
+			 * added after ours vanished must stay. */
+			if (cur.call_hash == c->hash) {
+				err = sw_pinhole_del(x->maps, &ph->key);
+				if (err && err != -ENOENT)
+					x->cnt->map_errors++;
+			}
+		}
+		if (sipd_ph_index_get(x->idx, &ph->key) == c)
+			sipd_ph_index_del(x->idx, &ph->key);
+		ev_pinhole(x->ev, "pinhole_close", c, ph, now_ns, why, 1);
+		x->cnt->closed++;
+	}
+}
+
+int sipd_ph_activity(struct sipd_ph_ctx *x, const struct sipd_call *c,
+		     uint64_t *packets, uint64_t *last_seen_ns)
+{
+	unsigned int i;
+	int found = 0;
+
+	*packets = 0;
+	*last_seen_ns = 0;
+	for (i = 0; i < c->n_ph; i++) {
+		struct sw_pinhole cur;
+
+		if (sw_pinhole_get(x->maps, &c->ph[i].key, &cur))
+			continue;
+		found++;
+		*packets += cur.packets;
+		if (cur.last_seen_ns > *last_seen_ns)
+			*last_seen_ns = cur.last_seen_ns;
+	}
+	return found;
+}
