@@ -42,6 +42,10 @@ void sipd_free(struct sipd *d);
  */
 int sipd_reload(struct sipd *d, const struct sipd_config *cfg, char *err,
 		size_t errlen);
+/* Load PATH and reload; a bad file is reported (err, config_reload event
+ * with "ok":false) and the running config stays. SIGHUP does this. */
+int sipd_reload_file(struct sipd *d, const char *path, char *err,
+		     size_t errlen);
 const struct sipd_config *sipd_get_config(const struct sipd *d);
 
 /* Close every call now (call_end reason "shutdown"), deleting its pinholes:
