@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,12 +30,24 @@ void sip_limits_default(struct sip_limits *lim)
 
 static pthread_once_t osip_once = PTHREAD_ONCE_INIT;
 
+static void osip_trace_sink(const char *fi, int li, osip_trace_level_t level,
+			    const char *fmt, va_list ap)
+{
+	(void)fi;
+	(void)li;
+	(void)level;
+	(void)fmt;
+	(void)ap;
+}
+
 static void osip_init_once(void)
 {
 	int l;
 
 	parser_init();
-	/* libosip2 traces parse errors to stderr; sipd reports its own */
+	/* libosip2 traces parse errors to stderr by default; sipd reports its
+	 * own reasons, so its trace goes nowhere */
+	osip_trace_initialize_func(TRACE_LEVEL0, osip_trace_sink);
 	for (l = TRACE_LEVEL0; l < END_TRACE_LEVEL; l++)
 		osip_trace_disable_level(l);
 }

@@ -698,7 +698,7 @@ int sipv_uri(const char *s, size_t n, unsigned int flags, struct sip_uri_view *u
 	if (j < n && r[j] == '?') {
 		if (flags & SIPV_URI_NO_HEADERS)
 			return fail(det, SW_SIP_R_BAD_URI,
-				    "headers (?...) not allowed in a Request-URI");
+				    "URI headers (?...) not allowed here");
 		for (j++; j < n; j++) {
 			unsigned char c = r[j];
 
@@ -853,7 +853,8 @@ int sipv_name_addr(const char *s, size_t n, size_t *pos, int strict, int bad,
 				return fail(det, bad,
 					    "%s: URI with '?' must be enclosed in <>",
 					    what);
-			r = sipv_uri(s + ub, ue - ub, SIPV_URI_NO_HEADERS, &na->uri,
+			r = sipv_uri(s + ub, ue - ub,
+				     strict ? SIPV_URI_NO_HEADERS : 0, &na->uri,
 				     det);
 			if (r && memchr(s + ub, '<', n - ub))
 				return fail(det, bad,
