@@ -547,7 +547,8 @@ static int parse_limits(struct pctx *p, struct json_object *o,
 {
 	static const char *const keys[] = { "max_msg_len", "max_headers",
 					    "max_line_len", "max_via",
-					    "strict", "max_calls", NULL };
+					    "strict", "allow_trailing",
+					    "max_calls", NULL };
 	size_t old;
 	int err = 0;
 
@@ -569,10 +570,12 @@ static int parse_limits(struct pctx *p, struct json_object *o,
 			err = get_u32(p, val, SIP_MAX_VIA, &c->limits.max_via);
 		else if (FIELD("strict"))
 			err = get_bool(p, val, &c->limits.strict);
+		else if (FIELD("allow_trailing"))
+			err = get_bool(p, val, &c->limits.allow_trailing);
 		else if (FIELD("max_calls"))
 			err = get_u32(p, val, 10000000, &c->max_calls);
 		/* A limit of 0 would drop every message: say so now. */
-		if (!err && !FIELD("strict") &&
+		if (!err && !FIELD("strict") && !FIELD("allow_trailing") &&
 		    json_object_get_int64(val) == 0)
 			err = perr(p, "must be at least 1");
 		pop(p, old);
@@ -804,11 +807,12 @@ static void set_defaults(struct sipd_config *c)
 	c->limits.max_line_len = SIP_MAX_LINE_LEN;
 	c->limits.max_via = SIP_MAX_VIA;
 	c->limits.strict = 1;
+	c->limits.allow_trailing = 1;
 	c->max_calls = 10000;
 	c->timeouts.bye_grace_s = 2;
 	c->timeouts.idle_s = 120;
 	c->timeouts.max_call_s = 4 * 3600;
-	c->timeouts.silent_dialog_s = 900;
+	c->timeouts.silent_dialog_s = 3600;
 	c->timeouts.early_dialog_s = 180;
 	c->default_action = SIPD_ACT_ALLOW;
 	strcpy(c->events.output, "-");
@@ -933,6 +937,8 @@ int sipd_config_parse(const char *json, const char *origin,
 		snprintf(err, errlen, "%s: out of memory", origin);
 		return -ENOMEM;
 	}
+	/* Strict JSON: no trailing commas, no single quotes. */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	root = json_tokener_parse_ex(tok, json, (int)len);
 	if (!root || json_tokener_get_parse_end(tok) < len) {
 		enum json_tokener_error je = json_tokener_get_error(tok);

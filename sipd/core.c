@@ -533,25 +533,16 @@ enum sipd_verdict sipd_handle_packet(struct sipd *d, const uint8_t *ip,
 				     enum sw_sip_reason *why)
 {
 	struct sip_msg *m = &d->msg;
-	struct sipd_call *c, *snap = NULL;
-	struct sipd_ph_plan *plan = NULL;
 	struct sip_addr src = { 0 }, dst = { 0 };
 	const uint8_t *pl;
-	const char *bad, *reason = NULL, *cause;
-	char detail[256];
-	unsigned int dir, flags;
+	const char *bad;
 	size_t plen;
 	int ret;
 
-	d->st.messages++;
 	bad = ip_udp(ip, len, &src, &dst, &pl, &plen);
 	if (bad) {
-		d->st.dropped[SW_SIP_R_BAD_PACKET]++;
-		ev_message_drop(d->ev, now_ns, SW_SIP_R_BAD_PACKET,
-				src.port ? src.addr : NULL, src.port, NULL,
-				NULL, bad);
-		*why = SW_SIP_R_BAD_PACKET;
-		return SIPD_DROP;
+		d->st.messages++;
+		return drop(d, now_ns, SW_SIP_R_BAD_PACKET, NULL, bad, why);
 	}
 	m->method[0] = m->call_id[0] = m->err_detail[0] = '\0';
 	m->src = src;
@@ -559,12 +550,26 @@ enum sipd_verdict sipd_handle_packet(struct sipd *d, const uint8_t *ip,
 	ret = sipmsg_parse_datagram((const char *)pl, plen, &d->cfg->limits, m,
 				    NULL);
 	if (ret) {
+		d->st.messages++;
 		ret = -ret;
 		if (ret <= 0 || ret >= SW_SIP_R_MAX)
 			ret = SW_SIP_R_PARSE_ERROR;
 		return drop(d, now_ns, ret, m, m->err_detail, why);
 	}
+	return sipd_handle_msg(d, m, now_ns, why);
+}
 
+enum sipd_verdict sipd_handle_msg(struct sipd *d, const struct sip_msg *m,
+				  uint64_t now_ns, enum sw_sip_reason *why)
+{
+	struct sipd_call *c, *snap = NULL;
+	struct sipd_ph_plan *plan = NULL;
+	const char *reason = NULL, *cause;
+	char detail[256];
+	unsigned int dir, flags;
+	int ret;
+
+	d->st.messages++;
 	dir = sipd_config_direction(d->cfg, m->src.addr, m->dst.addr);
 	ret = sipd_policy(d->cfg, m, dir, detail, sizeof(detail));
 	if (ret)

@@ -77,6 +77,14 @@ enum sipd_verdict sipd_handle_packet(struct sipd *d, const uint8_t *ip,
 				     size_t len, uint64_t now_ns,
 				     enum sw_sip_reason *why);
 
+/*
+ * The same path from an already parsed message (m->src/dst set): what a
+ * stream reassembler (SIP over TCP) and the unit tests feed.
+ */
+struct sip_msg;
+enum sipd_verdict sipd_handle_msg(struct sipd *d, const struct sip_msg *m,
+				  uint64_t now_ns, enum sw_sip_reason *why);
+
 /* Periodic work: idle/max-duration/silent-dialog expiry, BYE grace. */
 void sipd_tick(struct sipd *d, uint64_t now_ns);
 

@@ -1,0 +1,23 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# cmocka tests of sipd's call logic (config, filters, dialogs, pinholes).
+# test-calls-config/filter/dialog need no privileges; test-calls-maps loads
+# the real BPF object with a private pin root (root; skips otherwise).
+UC_DIR := tests/unit-calls
+UC_CFLAGS = $(CFLAGS) -Itests/bpf -DSW_ETC_CONFIG='"$(CURDIR)/etc/sipd.json"'
+UC_LIBS = $(LIBSW) -ljson-c -lcmocka $(LIBSW_LDLIBS)
+
+$(BIN)/test-calls-config: $(UC_DIR)/test_config.c sipd/config.c sipd/config.h $(LIBSW) | $(BIN)
+	$(CC) $(UC_CFLAGS) $(UC_DIR)/test_config.c sipd/config.c -o $@ $(UC_LIBS)
+
+$(BIN)/test-calls-filter: $(UC_DIR)/test_filter.c $(UC_DIR)/msgs.h sipd/filter.c sipd/config.c $(LIBSW) | $(BIN)
+	$(CC) $(UC_CFLAGS) $(UC_DIR)/test_filter.c sipd/filter.c sipd/config.c -o $@ $(UC_LIBS)
+
+$(BIN)/test-calls-dialog: $(UC_DIR)/test_dialog.c $(UC_DIR)/msgs.h sipd/dialog.c sipd/pinhole.c sipd/events.c sipd/config.c $(LIBSW) | $(BIN)
+	$(CC) $(UC_CFLAGS) $(UC_DIR)/test_dialog.c sipd/dialog.c sipd/pinhole.c sipd/events.c sipd/config.c -o $@ $(UC_LIBS)
+
+$(BIN)/test-calls-maps: $(UC_DIR)/test_pinhole.c $(UC_DIR)/msgs.h $(SIPD_LIB_OBJS) $(LIBSW) $(BPF_SKEL) tests/bpf/pktbuild.c | $(BIN)
+	$(CC) $(UC_CFLAGS) $(UC_DIR)/test_pinhole.c tests/bpf/pktbuild.c $(SIPD_LIB_OBJS) -o $@ \
+		$(LIBSW) $(SIPD_LDLIBS) -lcmocka $(LIBSW_LDLIBS)
+
+ALL_TARGETS += $(BIN)/test-calls-config $(BIN)/test-calls-filter \
+	$(BIN)/test-calls-dialog $(BIN)/test-calls-maps

@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* sipd.json parsing: a full good config, each error with its JSON path. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "lib/swmap.h"
+#include "sipd/config.h"
+
+static const char *good =
+	"{\n"
+	"  \"pin_path\": \"/sys/fs/bpf/sw-x\",\n"
+	"  \"queue\": {\"num\": 3, \"count\": 2, \"fail_open\": true},\n"
+	"  \"networks\": {\"inside\": [\"10.1.0.0/16\", \"fd00:1::/64\"],\n"
+	"     \"default_check\": \"strict\",\n"
+	"     \"peers\": [{\"cidr\": \"198.51.100.0/24\", \"check\": \"address\"},\n"
+	"                 {\"cidr\": \"198.51.100.128/25\", \"check\": \"symmetric\"}]},\n"
+	"  \"limits\": {\"max_msg_len\": 8000, \"max_headers\": 60, \"max_line_len\": 1000,\n"
+	"     \"max_via\": 10, \"strict\": false, \"allow_trailing\": false, \"max_calls\": 5},\n"
+	"  \"timeouts\": {\"bye_grace_s\": 1, \"idle_s\": 30, \"max_call_s\": 600,\n"
+	"     \"silent_dialog_s\": 40, \"early_dialog_s\": 50},\n"
+	"  \"filters\": [\n"
+	"    {\"name\": \"no-options\", \"match\": {\"method\": \"OPTIONS\", \"direction\": \"inbound\"}, \"action\": \"drop\"},\n"
+	"    {\"match\": {\"source\": [\"203.0.113.0/24\"], \"user_agent\": \"friendly-scanner*\",\n"
+	"                 \"header\": \"x-evil\", \"content_type\": \"application/sdp\",\n"
+	"                 \"from_user\": \"1*\", \"from_domain\": \"*.example\",\n"
+	"                 \"to_user\": [\"bob\", \"carol\"], \"to_domain\": \"inside.example\",\n"
+	"                 \"message\": \"request\"}, \"action\": \"allow\"}\n"
+	"  ],\n"
+	"  \"default_action\": \"drop\",\n"
+	"  \"whitelist\": {\"bob\": {\"allow_from\": [\"alice@*\"]},\n"
+	"                \"carol\": {\"enabled\": false, \"allow_from\": \"x@y\"}},\n"
+	"  \"events\": {\"output\": \"\", \"drop_log_per_s\": 5, \"drop_summary_s\": 10}\n"
+	"}\n";
+
+static void test_good(void **state)
+{
+	struct sipd_config *c, *d;
+	uint8_t a[16];
+	char err[512] = "";
+
+	(void)state;
+	assert_int_equal(sipd_config_parse(good, "good.json", &c, err,
+					   sizeof(err)), 0);
+	assert_string_equal(c->pin_path, "/sys/fs/bpf/sw-x");
+	assert_int_equal(c->queue.num, 3);
+	assert_int_equal(c->queue.count, 2);
+	assert_true(c->queue.fail_open);
+	assert_int_equal(c->n_inside, 2);
+	assert_int_equal(c->n_peers, 2);
+	assert_int_equal(c->limits.max_msg_len, 8000);
+	assert_int_equal(c->limits.max_via, 10);
+	assert_false(c->limits.strict);
+	assert_false(c->limits.allow_trailing);
+	assert_int_equal(c->max_calls, 5);
+	assert_int_equal(c->timeouts.bye_grace_s, 1);
+	assert_int_equal(c->timeouts.idle_s, 30);
+	assert_int_equal(c->timeouts.max_call_s, 600);
+	assert_int_equal(c->timeouts.silent_dialog_s, 40);
+	assert_int_equal(c->timeouts.early_dialog_s, 50);
+	assert_int_equal(c->n_rules, 2);
+	assert_string_equal(c->rules[0].name, "no-options");
+	assert_string_equal(c->rules[1].name, "filters[1]");
+	assert_int_equal(c->rules[0].action, SIPD_ACT_DROP);
+	assert_int_equal(c->rules[0].match.methods, 1u << SIPD_M_OPTIONS);
+	assert_int_equal(c->rules[0].match.directions, SIPD_DIR_INBOUND);
+	assert_int_equal(c->rules[1].match.to_user.n, 2);
+	assert_int_equal(c->rules[1].match.kind, SIPD_KIND_REQUEST);
+	assert_int_equal(c->default_action, SIPD_ACT_DROP);
+	assert_int_equal(c->n_whitelist, 2);
+	assert_string_equal(c->events.output, "");
+
+	/* direction and check mode lookups (longest prefix wins) */
+	sw_addr_parse("10.1.2.3", a);
+	assert_true(sipd_config_is_inside(c, a));
+	sw_addr_parse("fd00:1::9", a);
+	assert_true(sipd_config_is_inside(c, a));
+	sw_addr_parse("198.51.100.1", a);
+	assert_false(sipd_config_is_inside(c, a));
+	assert_int_equal(sipd_config_check_for(c, a), SW_CHECK_ADDRESS);
+	sw_addr_parse("198.51.100.200", a);
+	assert_int_equal(sipd_config_check_for(c, a), SW_CHECK_SYMMETRIC);
+	sw_addr_parse("192.0.2.1", a);
+	assert_int_equal(sipd_config_check_for(c, a), SW_CHECK_STRICT);
+
+	/* dup re-parses the same text */
+	d = sipd_config_dup(c);
+	assert_non_null(d);
+	assert_int_equal(d->n_rules, 2);
+	assert_string_equal(d->origin, "good.json");
+	sipd_config_free(d);
+	sipd_config_free(c);
+}
+
+static void test_defaults(void **state)
+{
+	struct sipd_config *c;
+
+	(void)state;
+	assert_int_equal(sipd_config_default(&c), 0);
+	assert_string_equal(c->pin_path, SW_PIN_ROOT_DEFAULT);
+	assert_int_equal(c->queue.count, 1);
+	assert_false(c->queue.fail_open);
+	assert_int_equal(c->default_check, SW_CHECK_STRICT);
+	assert_true(c->limits.strict);
+	assert_int_equal(c->limits.max_msg_len, SIP_MAX_MSG_LEN);
+	assert_int_equal(c->timeouts.bye_grace_s, 2);
+	assert_int_equal(c->default_action, SIPD_ACT_ALLOW);
+	assert_string_equal(c->events.output, "-");
+	sipd_config_free(c);
+}
+
+/* Each bad document and the exact error it must give. */
+static const struct {
+	const char *json, *err;
+} bad[] = {
+	{ "{\"filters\": [{\"action\": \"drop\"}, {\"action\": \"allow\"}, "
+	  "{\"match\": {\"method\": \"FOO\"}, \"action\": \"drop\"}]}",
+	  "t.json: filters[2].match.method: unknown method \"FOO\"" },
+	{ "{\"filters\": [{\"match\": {\"method\": [\"INVITE\", \"FOO\"]}, \"action\": \"drop\"}]}",
+	  "t.json: filters[0].match.method[1]: unknown method \"FOO\"" },
+	{ "{\"bogus\": 1}", "t.json: bogus: unknown key" },
+	{ "{\"limits\": {\"max_msgs\": 1}}", "t.json: limits.max_msgs: unknown key" },
+	{ "{\"filters\": [{\"match\": {\"methd\": \"BYE\"}, \"action\": \"drop\"}]}",
+	  "t.json: filters[0].match.methd: unknown key" },
+	{ "{\"filters\": [{\"action\": \"reject\"}]}",
+	  "t.json: filters[0].action: unknown action \"reject\" (allow, drop)" },
+	{ "{\"filters\": [{\"match\": {}}]}", "t.json: filters[0]: missing \"action\"" },
+	{ "{\"filters\": {}}", "t.json: filters: expected an array of rules" },
+	{ "{\"networks\": {\"inside\": [\"10.0.0.1/8\"]}}",
+	  "t.json: networks.inside[0]: bad network \"10.0.0.1/8\" (want ADDR/LEN, host bits zero)" },
+	{ "{\"networks\": {\"inside\": \"10.0.0.0/33\"}}",
+	  "t.json: networks.inside: bad network \"10.0.0.0/33\" (want ADDR/LEN, host bits zero)" },
+	{ "{\"networks\": {\"peers\": [{\"cidr\": \"10.0.0.0/8\", \"check\": \"loose\"}]}}",
+	  "t.json: networks.peers[0].check: unknown check mode \"loose\" (strict, address, symmetric)" },
+	{ "{\"networks\": {\"peers\": [{\"cidr\": \"10.0.0.0/8\"}]}}",
+	  "t.json: networks.peers[0]: missing \"check\"" },
+	{ "{\"timeouts\": {\"idle_s\": -5}}", "t.json: timeouts.idle_s: out of range 0..86400" },
+	{ "{\"timeouts\": {\"idle_s\": \"60\"}}", "t.json: timeouts.idle_s: expected an integer" },
+	{ "{\"queue\": {\"count\": 0}}", "t.json: queue.count: must be at least 1" },
+	{ "{\"queue\": {\"fail_open\": 1}}", "t.json: queue.fail_open: expected true or false" },
+	{ "{\"limits\": {\"max_headers\": 0}}", "t.json: limits.max_headers: must be at least 1" },
+	{ "{\"pin_path\": \"relative\"}", "t.json: pin_path: must be an absolute path" },
+	{ "{\"filters\": [{\"match\": {\"direction\": \"sideways\"}, \"action\": \"drop\"}]}",
+	  "t.json: filters[0].match.direction: unknown direction \"sideways\" (inbound, outbound, internal, transit)" },
+	{ "{\"filters\": [{\"match\": {\"to_user\": []}, \"action\": \"drop\"}]}",
+	  "t.json: filters[0].match.to_user: empty list (omit the key to match anything)" },
+	{ "{\"whitelist\": {\"bob\": {\"enabled\": true}}}",
+	  "t.json: whitelist.bob: missing \"allow_from\"" },
+	{ "{\"whitelist\": {\"bob\": {\"allow_from\": [\"a@b\", 3]}}}",
+	  "t.json: whitelist.bob.allow_from[1]: expected a string" },
+	{ "[]", "t.json: (top): expected an object" },
+	{ "{\"queue\": {\"num\": 1,}", "t.json: line 1 column 21: unexpected character" },
+	{ "{\n\"queue\": {\n", "t.json: line 3 column 1: unexpected end of input" },
+	{ "{} {}", "t.json: line 1 column 4: unexpected character" },
+};
+
+static void test_errors(void **state)
+{
+	struct sipd_config *c;
+	char err[512];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		c = (void *)1;
+		assert_int_not_equal(sipd_config_parse(bad[i].json, "t.json", &c,
+						       err, sizeof(err)), 0);
+		assert_null(c);
+		if (strcmp(err, bad[i].err))
+			fail_msg("case %zu: got '%s', want '%s'", i, err,
+				 bad[i].err);
+	}
+}
+
+static void test_load_file(void **state)
+{
+	char path[] = "/tmp/sw-config-XXXXXX", err[512];
+	struct sipd_config *c;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_true(write(fd, good, strlen(good)) == (ssize_t)strlen(good));
+	close(fd);
+	assert_int_equal(sipd_config_load(path, &c, err, sizeof(err)), 0);
+	assert_string_equal(c->origin, path);
+	sipd_config_free(c);
+	unlink(path);
+	assert_int_not_equal(sipd_config_load(path, &c, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "No such file"));
+}
+
+/* The example shipped in etc/ must parse (SW_ETC_CONFIG from the build). */
+static void test_example(void **state)
+{
+	struct sipd_config *c;
+	char err[512];
+
+	(void)state;
+	if (sipd_config_load(SW_ETC_CONFIG, &c, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_true(c->n_rules > 0);
+	sipd_config_free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_good),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_example),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
