@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Every field of struct sip_msg as the later stages read it. */
+#include "common.h"
+#include "lib/swmap.h"
+
+static int has_name(const char *list, const char *name)
+{
+	const char *p;
+
+	for (p = list; *p; p += strlen(p) + 1)
+		if (!strcmp(p, name))
+			return 1;
+	return 0;
+}
+
+static void t_request_fields(void **st)
+{
+	static const char m[] =
+		"INVITE sip:bob;x=1@biloxi.example.com:5062 SIP/2.0\r\n"
+		"Via: SIP/2.0/UDP pc33.example.org;branch=z9hG4bKnashds8\r\n"
+		"v: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK77ef4c2312983.1\r\n"
+		"Max-Forwards: 69\r\n"
+		"t: Bob <sip:bob@biloxi.example.com>\r\n"
+		"f: \"Alice\" <sip:alice@atlanta.example.com>;tag=1928301774\r\n"
+		"i: a84b4c76e66710@pc33.atlanta.example.com\r\n"
+		"CSeq: 314159 INVITE\r\n"
+		"m: <sip:alice@pc33.atlanta.example.com>\r\n"
+		"User-Agent: SoftPhone/1.0 (test)\r\n"
+		"X-Custom: yes\r\n"
+		"c: Application/SDP\r\n"
+		"l: 110\r\n"
+		"\r\n"
+		"v=0\r\n"
+		"o=alice 2890844526 2890844526 IN IP4 192.0.2.1\r\n"
+		"s=-\r\n"
+		"c=IN IP4 192.0.2.1\r\n"
+		"t=0 0\r\n"
+		"m=audio 49170 RTP/AVP 0\r\n";
+	struct sip_msg *x = &test_msg;
+
+	(void)st;
+	assert_int_equal(parse(m), 0);
+	assert_true(x->is_request);
+	assert_string_equal(x->method, "INVITE");
+	assert_string_equal(x->cseq_method, "INVITE");
+	assert_int_equal(x->status, 0);
+	assert_string_equal(x->call_id, "a84b4c76e66710@pc33.atlanta.example.com");
+	assert_true(x->call_hash == sw_fnv1a64(x->call_id, strlen(x->call_id)));
+	assert_string_equal(x->from_tag, "1928301774");
+	assert_string_equal(x->to_tag, "");
+	assert_string_equal(x->from_user, "alice");
+	assert_string_equal(x->from_host, "atlanta.example.com");
+	assert_string_equal(x->to_user, "bob");
+	assert_string_equal(x->to_host, "biloxi.example.com");
+	assert_string_equal(x->from_uri_scheme, "sip");
+	assert_string_equal(x->ruri_user, "bob;x=1");
+	assert_string_equal(x->user_agent, "SoftPhone/1.0 (test)");
+	assert_string_equal(x->content_type, "application/sdp");
+	assert_int_equal(x->cseq, 314159);
+	assert_int_equal(x->max_forwards, 69);
+	assert_int_equal(x->via_count, 2);
+	assert_string_equal(x->via_branch, "z9hG4bKnashds8");
+	assert_int_equal(x->body_len, 110);
+	assert_memory_equal(x->body, "v=0\r\n", 5);
+	assert_true(x->has_sdp);
+	assert_int_equal(x->sdp.n_media, 1);
+	assert_int_equal(x->sdp.media[0].port, 49170);
+	assert_true(has_name(x->header_names, "via"));
+	assert_true(has_name(x->header_names, "to"));
+	assert_true(has_name(x->header_names, "call-id"));
+	assert_true(has_name(x->header_names, "contact"));
+	assert_true(has_name(x->header_names, "content-length"));
+	assert_true(has_name(x->header_names, "x-custom"));
+	assert_false(has_name(x->header_names, "v"));
+	assert_false(has_name(x->header_names, "route"));
+}
+
+static void t_response_fields(void **st)
+{
+	static const char m[] =
+		"SIP/2.0 180 Ringing\r\n"
+		"Via: SIP/2.0/UDP pc33.example.org;branch=z9hG4bKnashds8\r\n"
+		"To: Bob <sip:bob@example.com>;tag=a6c85cf\r\n"
+		"From: Alice <sip:alice@example.org>;tag=1928301774\r\n"
+		"Call-ID: a84b4c76e66710\r\n"
+		"CSeq: 314159 INVITE\r\n"
+		"Content-Length: 0\r\n\r\n";
+
+	(void)st;
+	assert_int_equal(parse(m), 0);
+	assert_false(test_msg.is_request);
+	assert_int_equal(test_msg.status, 180);
+	assert_string_equal(test_msg.method, "INVITE"); /* from CSeq */
+	assert_string_equal(test_msg.to_tag, "a6c85cf");
+	assert_string_equal(test_msg.call_id, "a84b4c76e66710");
+	assert_int_equal(test_msg.max_forwards, -1);
+	assert_false(test_msg.has_sdp);
+	assert_int_equal(test_msg.body_len, 0);
+	assert_string_equal(test_msg.ruri_user, "");
+}
+
+static void t_src_dst_kept(void **st)
+{
+	struct sip_limits lim;
+
+	(void)st;
+	memset(&test_msg, 0xa5, sizeof(test_msg));
+	test_msg.src.port = 5060;
+	test_msg.dst.port = 5080;
+	test_msg.src.addr[15] = 7;
+	sip_limits_default(&lim);
+	assert_int_equal(sipmsg_parse_datagram(L_INV STD L_CL0 END,
+					       strlen(L_INV STD L_CL0 END), &lim,
+					       &test_msg, NULL), 0);
+	assert_int_equal(test_msg.src.port, 5060);
+	assert_int_equal(test_msg.dst.port, 5080);
+	assert_int_equal(test_msg.src.addr[15], 7);
+	assert_string_equal(test_msg.err_detail, "");
+	assert_int_equal(test_msg.trailing_len, 0);
+}
+
+static void t_multipart(void **st)
+{
+	static const char body[] =
+		"--b1\r\n"
+		"Content-Type: text/plain\r\n\r\n"
+		"hello\r\n"
+		"--b1\r\n"
+		"Content-Type: application/sdp\r\n\r\n"
+		SDP_V4
+		"\r\n--b1--\r\n";
+
+	(void)st;
+	assert_int_equal(parse_body(L_INV STD, "multipart/mixed;boundary=b1", body), 0);
+	assert_true(test_msg.has_sdp);
+	assert_int_equal(test_msg.sdp.media[0].port, 49170);
+	assert_string_equal(test_msg.content_type, "multipart/mixed");
+	/* no SDP part: accepted, nothing to plan */
+	assert_int_equal(parse_body(L_INV STD, "multipart/mixed; boundary=\"b1\"",
+				    "--b1\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b1--\r\n"), 0);
+	assert_false(test_msg.has_sdp);
+}
+
+static void t_no_content_length(void **st)
+{
+	(void)st;
+	/* UDP: the body runs to the end of the datagram (RFC 3261 18.3) */
+	assert_int_equal(parse(L_INV STD "Content-Type: application/sdp\r\n\r\n" SDP_V4), 0);
+	assert_int_equal(test_msg.body_len, strlen(SDP_V4));
+	assert_true(test_msg.has_sdp);
+}
+
+static void t_short_content_length(void **st)
+{
+	static const char m[] = L_INV STD "Content-Type: text/plain\r\n"
+				"Content-Length: 2\r\n\r\nabcdef";
+
+	(void)st;
+	assert_int_equal(parse(m), 0);
+	assert_int_equal(test_msg.body_len, 2);
+	assert_int_equal(test_msg.trailing_len, 4);
+}
+
+static void t_folding_and_compact(void **st)
+{
+	static const char m[] =
+		"OPTIONS sip:bob@example.com SIP/2.0\r\n"
+		"Via  : SIP/2.0/UDP\r\n  192.0.2.1;branch=z9hG4bKf\r\n"
+		"TO :\r\n sip:bob@example.com ;   tag    = 99\r\n"
+		"f: <sip:a@example.com>\r\n   ;tag=7\r\n"
+		"i: x@y\r\n"
+		"cseq: 0009\r\n  OPTIONS\r\n"
+		"l: 0\r\n\r\n";
+
+	(void)st;
+	assert_int_equal(parse(m), 0);
+	assert_int_equal(test_msg.cseq, 9);
+	assert_string_equal(test_msg.to_tag, "99");
+	assert_string_equal(test_msg.from_tag, "7");
+	assert_string_equal(test_msg.via_branch, "z9hG4bKf");
+}
+
+static void t_leading_crlf(void **st)
+{
+	struct sip_limits lim;
+	size_t used;
+	static const char m[] = "\r\n\r\n" L_INV STD L_CL0 END;
+
+	(void)st;
+	sip_limits_default(&lim);
+	assert_int_equal(sipmsg_parse_datagram(m, strlen(m), &lim, &test_msg, &used), 0);
+	assert_int_equal(used, strlen(m));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(t_request_fields),
+		cmocka_unit_test(t_response_fields),
+		cmocka_unit_test(t_src_dst_kept),
+		cmocka_unit_test(t_multipart),
+		cmocka_unit_test(t_no_content_length),
+		cmocka_unit_test(t_short_content_length),
+		cmocka_unit_test(t_folding_and_compact),
+		cmocka_unit_test(t_leading_crlf),
+	};
+
+	return cmocka_run_group_tests_name("sipd-sipmsg", tests, NULL, NULL);
+}
