@@ -135,8 +135,10 @@ static int conn_addr(const char **f, size_t *fl, uint8_t addr[16], int *v4,
 
 		if (inet_pton(AF_INET6, a, addr) != 1)
 			return bad(det, "%s: '%s' is not an IPv6 address", what, a);
-		*v4 = 0;
-		*hold = !memcmp(addr, zero, 16);
+		/* ::ffff:a.b.c.d (RFC 5118 4.9) is IPv4 media on the wire */
+		*v4 = !memcmp(addr, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12);
+		*hold = !memcmp(addr, zero, 16) ||
+			(*v4 && !memcmp(addr + 12, "\0\0\0\0", 4));
 	} else {
 		return bad(det, "%s: address type is not IP4 or IP6", what);
 	}

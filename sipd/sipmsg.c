@@ -396,11 +396,6 @@ int sipmsg_parse_datagram(const char *buf, size_t len,
 		const char *part;
 		size_t plen = 0;
 
-		if (!c.boundary) {
-			snprintf(out->err_detail, sizeof(out->err_detail),
-				 "multipart body without a boundary parameter");
-			return -SW_SIP_R_BAD_HEADER;
-		}
 		part = multipart_sdp(out->body, out->body_len, c.boundary,
 				     c.boundary_len, &plen);
 		if (part) {

@@ -1364,6 +1364,10 @@ int sipv_headers(const struct sip_frame *f, const struct sip_start *st,
 				      &c->boundary_len, det);
 		if (r)
 			return r;
+		if (f->body_len && !c->boundary &&
+		    !strncmp(c->content_type, "multipart/", 10))
+			return fail(det, SW_SIP_R_BAD_HEADER,
+				    "multipart body without a boundary parameter");
 	} else if (f->body_len) {
 		return fail(det, SW_SIP_R_MISSING_HEADER,
 			    "no Content-Type for a %zu-octet body", f->body_len);
