@@ -15,6 +15,8 @@ BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -I. -Imaps-schema -I$(ARCH_INC)
 # Sanitizer build: make SAN=1 (ASan+UBSan) into build-san/.
 ifeq ($(SAN),1)
 BUILD := build-san
+BIN := $(BUILD)/bin
+OBJ := $(BUILD)/obj
 CC := $(CLANG)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
