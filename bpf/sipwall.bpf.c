@@ -358,7 +358,10 @@ static __always_inline __u32 sw_judge_udp(struct sw_pkt *pkt)
 		if (sw_source_ok(&ph->src[i], pkt)) {
 			__sync_fetch_and_add(&ph->packets, 1);
 			__sync_fetch_and_add(&ph->bytes, pkt->l3_len);
-			ph->last_seen_ns = bpf_ktime_get_ns();
+			/* CLOCK_MONOTONIC at tick resolution: idle expiry
+			 * needs seconds, and the precise clock costs ~50 ns
+			 * per packet in a VM (docs/benchmarks.md). */
+			ph->last_seen_ns = bpf_ktime_get_coarse_ns();
 			return SW_R_PASSED_PINHOLE;
 		}
 	}
