@@ -1,0 +1,32 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# libFuzzer harness of the sipd message path (clang, ASan+UBSan).
+#   make fuzz                       long run (FUZZ_TIME seconds, default 3600),
+#                                   corpus kept in build/fuzz/corpus
+#   make fuzz FUZZ_TIME=86400 FUZZ_JOBS=2   a day on both cores
+# tests/suites/48-sip-fuzz.sh runs it briefly (45 s) in make check.
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -I. -Imaps-schema \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+FUZZ_TIME ?= 3600
+FUZZ_JOBS ?= 1
+FUZZ_DIR := $(BUILD)/fuzz
+
+$(BIN)/fuzz-sipmsg: tests/fuzz/fuzz_sipmsg.c $(SIPD_PARSE_SRCS) $(LIB_SRCS) \
+		sipd/sipmsg.h sipd/validate.h sipd/sdp.h lib/swmap.h | $(BIN)
+	$(CLANG) $(FUZZ_CFLAGS) $(filter %.c,$^) -o $@ $(SIPD_PARSE_LDLIBS) \
+		$(LIBSW_LDLIBS)
+
+.PHONY: fuzz
+fuzz: $(BIN)/fuzz-sipmsg
+	mkdir -p $(FUZZ_DIR)/corpus $(FUZZ_DIR)/artifacts
+	cp -n tests/unit/msgs/*.sip $(FUZZ_DIR)/corpus/
+	if [ -d ../shared/corpora ]; then \
+		for f in ../shared/corpora/rfc4475/*/* ../shared/corpora/rfc5118/*/*; do \
+			case $$f in *.tsv|*.md) continue;; esac; \
+			cp -n "$$f" $(FUZZ_DIR)/corpus/seed-$$(basename "$$f"); \
+		done; \
+	fi
+	$(BIN)/fuzz-sipmsg -max_total_time=$(FUZZ_TIME) -timeout=10 \
+		-rss_limit_mb=2048 -max_len=66000 -jobs=$(FUZZ_JOBS) \
+		-workers=$(FUZZ_JOBS) -artifact_prefix=$(FUZZ_DIR)/artifacts/ \
+		$(FUZZ_DIR)/corpus
