@@ -1,0 +1,678 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * sipd against REAL pinned maps: the data path object is loaded through its
+ * skeleton with a private pin root, sipd writes pinholes into its maps, and
+ * media packets are judged by the real XDP program (BPF_PROG_TEST_RUN).
+ * Covers the datagram path (IPv4/IPv6 SIP text), BYE + grace, idle and
+ * max-duration expiry, conflicts with manual pinholes and other calls,
+ * map-full rollback, re-INVITE moves, reload, and adoption after a restart.
+ * Needs root and BPF; every test is skipped otherwise.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+#include <netinet/in.h>
+
+#include "msgs.h"
+#include "pktbuild.h"
+#include "sipd/config.h"
+#include "sipd/events.h"
+#include "sipd/sipd.h"
+#include "sipwall.skel.h"
+
+#define S 1000000000ull
+#define T0 (1000 * S)
+
+struct env {
+	char root[128];
+	struct sipwall *skel;
+	struct sw_maps maps;
+	struct sipd_config *cfg;
+	struct sipd_events *ev;
+	char *evbuf;
+	size_t evlen;
+	FILE *evf;
+	struct sipd *d;
+};
+
+static int can_run = -1;
+
+static const char *cfg_json =
+	"{\"networks\": {\"inside\": [\"10.1.0.0/16\", \"fd00:1::/64\"]},"
+	" \"timeouts\": {\"bye_grace_s\": 2, \"idle_s\": 30, \"max_call_s\": 0,"
+	"   \"silent_dialog_s\": 0, \"early_dialog_s\": 0},"
+	" \"filters\": [{\"name\": \"no-options\", \"match\": {\"method\": \"OPTIONS\"},"
+	"   \"action\": \"drop\"}]}";
+
+static void unpin(const char *root)
+{
+	static const char *const names[] = { SW_MAP_PINHOLES, SW_MAP_STATS,
+					     SW_MAP_FRAGS, SW_MAP_CONFIG,
+					     SW_MAP_IFACES };
+	char p[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", root, names[i]);
+		unlink(p);
+	}
+	rmdir(root);
+}
+
+static int env_up(struct env *e, unsigned int max_pinholes)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts);
+	static int seq;
+	char err[512];
+
+	memset(e, 0, sizeof(*e));
+	snprintf(e->root, sizeof(e->root), "/sys/fs/bpf/sw-ut-%d-%d",
+		 (int)getpid(), seq++);
+	if (mkdir(e->root, 0700) && errno != EEXIST)
+		return -errno;
+	opts.pin_root_path = e->root;
+	e->skel = sipwall__open_opts(&opts);
+	if (!e->skel)
+		return -errno;
+	if (max_pinholes)
+		bpf_map__set_max_entries(e->skel->maps.sw_pinholes,
+					 max_pinholes);
+	if (sipwall__load(e->skel))
+		return -1;
+	if (sw_maps_open(e->root, &e->maps))
+		return -1;
+	if (sipd_config_parse(cfg_json, "t", &e->cfg, err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	e->evf = open_memstream(&e->evbuf, &e->evlen);
+	e->ev = sipd_events_open_stream(e->evf);
+	e->d = sipd_new(e->cfg, e->root, e->ev, err, sizeof(err));
+	if (!e->d) {
+		fprintf(stderr, "sipd_new: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static void env_down(struct env *e)
+{
+	sipd_free(e->d);
+	sipd_events_close(e->ev);
+	if (e->evf)
+		fclose(e->evf);
+	if (getenv("SW_TEST_EVENTS") && e->evbuf)
+		fputs(e->evbuf, stderr);
+	free(e->evbuf);
+	sipd_config_free(e->cfg);
+	sw_maps_close(&e->maps);
+	sipwall__destroy(e->skel);
+	unpin(e->root);
+}
+
+static int setup(void **state)
+{
+	struct env *e = calloc(1, sizeof(*e));
+
+	if (can_run == -1) {
+		can_run = geteuid() == 0;
+		if (can_run) {
+			struct env probe;
+
+			libbpf_set_print(NULL);
+			can_run = env_up(&probe, 0) == 0;
+			env_down(&probe);
+		}
+	}
+	if (!can_run || env_up(e, 0)) {
+		free(e);
+		*state = NULL;
+		return 0;
+	}
+	*state = e;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	if (*state) {
+		env_down(*state);
+		free(*state);
+	}
+	return 0;
+}
+
+#define NEED_ENV(e)                                                        \
+	do {                                                               \
+		if (!(e)) {                                                \
+			fprintf(stderr, "needs root and BPF: skipped\n");  \
+			skip();                                            \
+		}                                                          \
+	} while (0)
+
+static unsigned int map_count(struct env *e)
+{
+	unsigned int n = 0;
+
+	assert_int_equal(sw_pinhole_count(&e->maps, &n), 0);
+	return n;
+}
+
+static int map_get(struct env *e, const char *addr, uint16_t port,
+		   struct sw_pinhole *v)
+{
+	struct sw_pinhole_key k;
+	uint8_t a[16];
+
+	t_addr(addr, a);
+	sw_pinhole_key_init(&k, a, port);
+	return sw_pinhole_get(&e->maps, &k, v);
+}
+
+/* The real XDP program's verdict on one UDP packet. */
+static int xdp(struct env *e, const char *src, uint16_t sport, const char *dst,
+	       uint16_t dport)
+{
+	struct pb_spec s = { .src = src, .dst = dst, .sport = sport,
+			     .dport = dport, .payload = 160,
+			     .v6 = strchr(src, ':') != NULL };
+	struct pb_pkt p;
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+
+	assert_int_equal(pb_build(&s, &p), 0);
+	o.data_in = p.b;
+	o.data_size_in = (uint32_t)p.len;
+	o.repeat = 1;
+	assert_int_equal(bpf_prog_test_run_opts(
+				 bpf_program__fd(e->skel->progs.sipwall_xdp), &o),
+			 0);
+	return (int)o.retval;
+}
+
+static enum sw_sip_reason msg(struct env *e, const struct sip_msg *m,
+			      uint64_t now)
+{
+	enum sw_sip_reason why;
+
+	sipd_handle_msg(e->d, m, now, &why);
+	return why;
+}
+
+/* Alice's INVITE (port aport), Bob's 200 (port bport), ACK. */
+static void establish2(struct env *e, const char *cid, uint16_t aport,
+		       uint16_t bport, uint64_t now)
+{
+	struct sip_msg m;
+
+	t_req(&m, "INVITE", cid, 0, NULL, 1);
+	t_with_sdp(&m, ALICE, aport, SDP_SENDRECV);
+	assert_int_equal(msg(e, &m, now), SW_SIP_R_ACCEPTED);
+	t_resp(&m, 200, "INVITE", cid, 0, BTAG, 1);
+	t_with_sdp(&m, BOB, bport, SDP_SENDRECV);
+	assert_int_equal(msg(e, &m, now), SW_SIP_R_ACCEPTED);
+	t_req(&m, "ACK", cid, 0, BTAG, 1);
+	assert_int_equal(msg(e, &m, now), SW_SIP_R_ACCEPTED);
+}
+
+static void establish(struct env *e, const char *cid, uint16_t bport,
+		      uint64_t now)
+{
+	establish2(e, cid, 16000, bport, now);
+}
+
+static void bye(struct env *e, const char *cid, uint64_t now)
+{
+	struct sip_msg m;
+
+	t_req(&m, "BYE", cid, 1, BTAG, 7);
+	assert_int_equal(msg(e, &m, now), SW_SIP_R_ACCEPTED);
+}
+
+/* --- SIP text in IP/UDP datagrams --- */
+
+static size_t sip_text(char *buf, size_t cap, const char *start,
+		       const char *via_host, const char *ftag, const char *ttag,
+		       unsigned int cseq, const char *method, const char *cid,
+		       const char *sdp_ip, int sdp_v6, unsigned int sdp_port)
+{
+	char body[512] = "";
+	size_t n;
+
+	if (sdp_ip)
+		snprintf(body, sizeof(body),
+			 "v=0\r\no=- 1 1 IN IP%d %s\r\ns=-\r\nc=IN IP%d %s\r\n"
+			 "t=0 0\r\nm=audio %u RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n",
+			 sdp_v6 ? 6 : 4, sdp_ip, sdp_v6 ? 6 : 4, sdp_ip,
+			 sdp_port);
+	n = (size_t)snprintf(
+		buf, cap,
+		"%s\r\n"
+		"Via: SIP/2.0/UDP %s:5060;branch=z9hG4bK-%s-%u-%s\r\n"
+		"Max-Forwards: 70\r\n"
+		"From: <sip:alice@outside.example>;tag=%s\r\n"
+		"To: <sip:bob@inside.example>%s%s\r\n"
+		"Call-ID: %s\r\n"
+		"CSeq: %u %s\r\n"
+		"Contact: <sip:alice@%s>\r\n"
+		"%s"
+		"Content-Length: %zu\r\n\r\n%s",
+		start, via_host, ftag, cseq, method, ftag,
+		ttag ? ";tag=" : "", ttag ? ttag : "", cid, cseq, method,
+		via_host, sdp_ip ? "Content-Type: application/sdp\r\n" : "",
+		strlen(body), body);
+	return n;
+}
+
+static uint16_t csum16(const uint8_t *p, size_t n)
+{
+	uint32_t s = 0;
+	size_t i;
+
+	for (i = 0; i + 1 < n; i += 2)
+		s += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (n & 1)
+		s += (uint32_t)p[n - 1] << 8;
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
+/* IPv4 or IPv6 + UDP around payload (no L2: what NFQUEUE hands sipd). */
+static size_t ip_udp(uint8_t *out, const char *src, const char *dst,
+		     const char *pl, size_t plen)
+{
+	uint8_t s[16], d[16];
+	size_t hl, ulen = 8 + plen;
+	int v6 = strchr(src, ':') != NULL;
+	uint8_t *u;
+
+	t_addr(src, s);
+	t_addr(dst, d);
+	memset(out, 0, 48);
+	if (v6) {
+		hl = 40;
+		out[0] = 0x60;
+		out[4] = (uint8_t)(ulen >> 8);
+		out[5] = (uint8_t)ulen;
+		out[6] = IPPROTO_UDP;
+		out[7] = 64;
+		memcpy(out + 8, s, 16);
+		memcpy(out + 24, d, 16);
+	} else {
+		hl = 20;
+		out[0] = 0x45;
+		out[2] = (uint8_t)((hl + ulen) >> 8);
+		out[3] = (uint8_t)(hl + ulen);
+		out[8] = 64;
+		out[9] = IPPROTO_UDP;
+		memcpy(out + 12, s + 12, 4);
+		memcpy(out + 16, d + 12, 4);
+		uint16_t c = csum16(out, 20);
+		out[10] = (uint8_t)(c >> 8);
+		out[11] = (uint8_t)c;
+	}
+	u = out + hl;
+	u[0] = 5060 >> 8;
+	u[1] = 5060 & 0xff;
+	u[2] = 5060 >> 8;
+	u[3] = 5060 & 0xff;
+	u[4] = (uint8_t)(ulen >> 8);
+	u[5] = (uint8_t)ulen;
+	memcpy(u + 8, pl, plen);
+	return hl + ulen;
+}
+
+static enum sw_sip_reason send_sip(struct env *e, const char *src,
+				   const char *dst, const char *text,
+				   size_t n, uint64_t now)
+{
+	uint8_t pkt[4096];
+	enum sw_sip_reason why;
+	size_t len = ip_udp(pkt, src, dst, text, n);
+
+	sipd_handle_packet(e->d, pkt, len, now, &why);
+	return why;
+}
+
+static void test_datagram_call_v4(void **state)
+{
+	struct env *e = *state;
+	struct sw_pinhole v;
+	char t[2048];
+	size_t n;
+	const char *cid = "dgram-v4@outside.example";
+	uint64_t h = sw_fnv1a64(cid, strlen(cid));
+
+	NEED_ENV(e);
+	n = sip_text(t, sizeof(t), "INVITE sip:bob@inside.example SIP/2.0",
+		     ALICE, ATAG, NULL, 1, "INVITE", cid, ALICE, 0, 16000);
+	assert_int_equal(send_sip(e, ALICE, BOB, t, n, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(map_count(e), 0); /* an offer opens nothing */
+	n = sip_text(t, sizeof(t), "SIP/2.0 200 OK", ALICE, ATAG, BTAG, 1,
+		     "INVITE", cid, BOB, 0, 12000);
+	assert_int_equal(send_sip(e, BOB, ALICE, t, n, T0), SW_SIP_R_ACCEPTED);
+	/* written before the 200 was released */
+	assert_int_equal(map_count(e), 4);
+	assert_int_equal(map_get(e, BOB, 12000, &v), 0);
+	assert_int_equal(v.call_hash, h);
+	assert_string_equal(v.call_id, cid);
+	assert_int_equal(v.kind, SW_KIND_RTP);
+	assert_int_equal(v.src[0].check, SW_CHECK_STRICT);
+	assert_int_equal(ntohs(v.src[0].port), 16000);
+	assert_int_equal(map_get(e, ALICE, 16001, &v), 0);
+	assert_int_equal(ntohs(v.src[0].port), 12001);
+	/* the real data path agrees */
+	assert_int_equal(xdp(e, ALICE, 16000, BOB, 12000), XDP_PASS);
+	assert_int_equal(xdp(e, ALICE, 16000, BOB, 12000), XDP_PASS);
+	assert_int_equal(xdp(e, BOB, 12000, ALICE, 16000), XDP_PASS);
+	assert_int_equal(xdp(e, "198.51.100.66", 16000, BOB, 12000), XDP_DROP);
+	assert_int_equal(xdp(e, ALICE, 16002, BOB, 12000), XDP_DROP);
+
+	n = sip_text(t, sizeof(t), "BYE sip:bob@inside.example SIP/2.0", ALICE,
+		     ATAG, BTAG, 2, "BYE", cid, NULL, 0, 0);
+	assert_int_equal(send_sip(e, ALICE, BOB, t, n, T0 + 10 * S),
+			 SW_SIP_R_ACCEPTED);
+	sipd_tick(e->d, T0 + 11 * S);
+	assert_int_equal(map_count(e), 4); /* grace: trailing RTCP */
+	assert_int_equal(xdp(e, BOB, 12001, ALICE, 16001), XDP_PASS);
+	sipd_tick(e->d, T0 + 12 * S);
+	assert_int_equal(map_count(e), 0);
+	assert_int_equal(xdp(e, ALICE, 16000, BOB, 12000), XDP_DROP);
+	/* the CDR carries the counters read before deletion */
+	fflush(e->evf);
+	assert_non_null(strstr(e->evbuf, "\"event\":\"call_end\""));
+	assert_non_null(strstr(e->evbuf, "\"reason\":\"bye\""));
+	assert_non_null(strstr(e->evbuf, "\"packets\":4,"));
+	assert_non_null(strstr(e->evbuf, "\"event\":\"pinhole_open\""));
+}
+
+static void test_datagram_v6_and_bad(void **state)
+{
+	struct env *e = *state;
+	const char *a6 = "2001:db8::10", *b6 = "fd00:1::5";
+	const char *cid = "dgram-v6@outside.example";
+	struct sipd_stats st;
+	uint8_t junk[64] = { 0x45, 0, 0, 200 };
+	enum sw_sip_reason why;
+	char t[2048];
+	size_t n;
+
+	NEED_ENV(e);
+	n = sip_text(t, sizeof(t), "INVITE sip:bob@inside.example SIP/2.0",
+		     "[2001:db8::10]", ATAG, NULL, 1, "INVITE", cid, a6, 1,
+		     16000);
+	assert_int_equal(send_sip(e, a6, b6, t, n, T0), SW_SIP_R_ACCEPTED);
+	n = sip_text(t, sizeof(t), "SIP/2.0 200 OK", "[2001:db8::10]", ATAG,
+		     BTAG, 1, "INVITE", cid, b6, 1, 12000);
+	assert_int_equal(send_sip(e, b6, a6, t, n, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(map_count(e), 4);
+	assert_int_equal(xdp(e, a6, 16000, b6, 12000), XDP_PASS);
+	assert_int_equal(xdp(e, "2001:db8::99", 16000, b6, 12000), XDP_DROP);
+
+	/* malformed IP, and a datagram that is not SIP */
+	sipd_handle_packet(e->d, junk, sizeof(junk), T0, &why);
+	assert_int_equal(why, SW_SIP_R_BAD_PACKET);
+	sipd_handle_packet(e->d, junk, 3, T0, &why);
+	assert_int_equal(why, SW_SIP_R_BAD_PACKET);
+	assert_int_not_equal(send_sip(e, ALICE, BOB, "hello", 5, T0),
+			     SW_SIP_R_ACCEPTED);
+	/* OPTIONS is forbidden by the config's filter */
+	n = sip_text(t, sizeof(t), "OPTIONS sip:bob@inside.example SIP/2.0",
+		     ALICE, ATAG, NULL, 1, "OPTIONS", "o1", NULL, 0, 0);
+	assert_int_equal(send_sip(e, ALICE, BOB, t, n, T0),
+			 SW_SIP_R_FILTER_DROP);
+	sipd_get_stats(e->d, &st);
+	assert_int_equal(st.dropped[SW_SIP_R_BAD_PACKET], 2);
+	assert_int_equal(st.dropped[SW_SIP_R_FILTER_DROP], 1);
+	assert_int_equal(st.calls_active, 1);
+	assert_int_equal(st.pinholes_active, 4);
+	fflush(e->evf);
+	assert_non_null(strstr(e->evbuf, "\"reason\":\"sip_filter_drop\""));
+	assert_non_null(strstr(e->evbuf, "\"detail\":\"no-options\""));
+}
+
+static void test_idle_and_max_duration(void **state)
+{
+	struct env *e = *state;
+	struct sipd_config *c;
+	char err[512];
+
+	NEED_ENV(e);
+	establish(e, "idle-1", 12000, T0);
+	sipd_tick(e->d, T0 + 29 * S);
+	assert_int_equal(map_count(e), 4);
+	assert_int_equal(xdp(e, ALICE, 16000, BOB, 12000), XDP_PASS);
+	sipd_tick(e->d, T0 + 30 * S); /* media moved since: not idle */
+	assert_int_equal(map_count(e), 4);
+	sipd_tick(e->d, T0 + 59 * S);
+	assert_int_equal(map_count(e), 4);
+	sipd_tick(e->d, T0 + 60 * S); /* 30 s without a packet */
+	assert_int_equal(map_count(e), 0);
+	fflush(e->evf);
+	assert_non_null(strstr(e->evbuf, "\"reason\":\"idle\""));
+
+	/* max duration, set by a reload that keeps the running call */
+	establish(e, "max-1", 12000, T0);
+	assert_int_equal(sipd_config_parse(
+				 "{\"timeouts\": {\"idle_s\": 0, \"max_call_s\": 100}}",
+				 "t2", &c, err, sizeof(err)),
+			 0);
+	assert_int_equal(sipd_reload(e->d, c, err, sizeof(err)), 0);
+	sipd_config_free(c);
+	assert_int_equal(map_count(e), 4);
+	sipd_tick(e->d, T0 + 99 * S);
+	assert_int_equal(map_count(e), 4);
+	sipd_tick(e->d, T0 + 100 * S);
+	assert_int_equal(map_count(e), 0);
+	fflush(e->evf);
+	assert_non_null(strstr(e->evbuf, "\"reason\":\"max_duration\""));
+	assert_non_null(strstr(e->evbuf, "\"event\":\"config_reload\""));
+}
+
+static void test_bad_reload_keeps_config(void **state)
+{
+	struct env *e = *state;
+	char path[] = "/tmp/sw-reload-XXXXXX", err[512];
+	struct sip_msg m;
+	int fd;
+
+	NEED_ENV(e);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_true(write(fd, "{\"filters\": [{\"action\": \"maybe\"}]}", 34) ==
+		    34);
+	close(fd);
+	establish(e, "reload-1", 12000, T0);
+	assert_int_not_equal(sipd_reload_file(e->d, path, err, sizeof(err)), 0);
+	unlink(path);
+	assert_non_null(strstr(err, "filters[0].action: unknown action"));
+	assert_int_equal(sipd_get_config(e->d)->n_rules, 1); /* old config */
+	t_req(&m, "OPTIONS", "o2", 0, NULL, 1);
+	assert_int_equal(msg(e, &m, T0), SW_SIP_R_FILTER_DROP);
+	assert_int_equal(map_count(e), 4); /* the call is untouched */
+	fflush(e->evf);
+	assert_non_null(strstr(e->evbuf, "\"ok\":false"));
+}
+
+static void test_reinvite_moves_map(void **state)
+{
+	struct env *e = *state;
+	struct sw_pinhole v;
+	struct sip_msg m;
+
+	NEED_ENV(e);
+	establish(e, "move-1", 12000, T0);
+	assert_int_equal(xdp(e, ALICE, 16000, BOB, 12000), XDP_PASS);
+	t_req(&m, "INVITE", "move-1", 1, BTAG, 1);
+	t_with_sdp(&m, BOB, 12020, SDP_SENDRECV);
+	assert_int_equal(msg(e, &m, T0 + S), SW_SIP_R_ACCEPTED);
+	assert_int_equal(map_get(e, BOB, 12020, &v), -ENOENT);
+	t_resp(&m, 200, "INVITE", "move-1", 1, BTAG, 1);
+	t_with_sdp(&m, ALICE, 16000, SDP_SENDRECV);
+	assert_int_equal(msg(e, &m, T0 + S), SW_SIP_R_ACCEPTED);
+	assert_int_equal(map_count(e), 4);
+	assert_int_equal(map_get(e, BOB, 12000, &v), -ENOENT);
+	assert_int_equal(map_get(e, BOB, 12020, &v), 0);
+	assert_int_equal(v.side, 0); /* Bob offered this time */
+	/* Alice's pinhole changed its source: updated, counters kept */
+	assert_int_equal(map_get(e, ALICE, 16000, &v), 0);
+	assert_int_equal(ntohs(v.src[0].port), 12020);
+	assert_int_equal(v.created_ns, T0);
+	assert_int_equal(xdp(e, ALICE, 16000, BOB, 12020), XDP_PASS);
+	assert_int_equal(xdp(e, ALICE, 16000, BOB, 12000), XDP_DROP);
+	fflush(e->evf);
+	assert_non_null(strstr(e->evbuf, "\"event\":\"pinhole_update\""));
+}
+
+static void test_conflicts(void **state)
+{
+	struct env *e = *state;
+	struct sw_pinhole_key k;
+	struct sw_pinhole v = { 0 }, got;
+	struct sip_msg m;
+	uint8_t a[16];
+
+	NEED_ENV(e);
+	/* a manual pinhole on Alice's media port: never touched */
+	t_addr(ALICE, a);
+	sw_pinhole_key_init(&k, a, 16000);
+	t_addr("192.0.2.1", v.src[0].addr);
+	v.src[0].flags = SW_SRC_ACTIVE;
+	v.kind = SW_KIND_MANUAL;
+	assert_int_equal(sw_pinhole_put(&e->maps, &k, &v, BPF_ANY), 0);
+	t_req(&m, "INVITE", "cf-1", 0, NULL, 1);
+	t_with_sdp(&m, ALICE, 16000, SDP_SENDRECV);
+	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	t_resp(&m, 200, "INVITE", "cf-1", 0, BTAG, 1);
+	t_with_sdp(&m, BOB, 12000, SDP_SENDRECV);
+	assert_int_equal(msg(e, &m, T0), SW_SIP_R_PINHOLE_FAILED);
+	assert_int_equal(map_count(e), 1); /* nothing half-applied */
+	assert_int_equal(sw_pinhole_get(&e->maps, &k, &got), 0);
+	assert_int_equal(got.call_hash, 0);
+	assert_int_equal(got.kind, SW_KIND_MANUAL);
+	/* the admin removes it; the retransmitted 200 now succeeds, which
+	 * also shows the failed attempt left no dialog state behind */
+	assert_int_equal(sw_pinhole_del(&e->maps, &k), 0);
+	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(map_count(e), 4);
+
+	/* another call answering onto Bob's live destination is refused */
+	t_req(&m, "INVITE", "cf-2", 0, NULL, 1);
+	t_with_sdp(&m, ALICE, 16100, SDP_SENDRECV);
+	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	t_resp(&m, 200, "INVITE", "cf-2", 0, BTAG, 1);
+	t_with_sdp(&m, BOB, 12000, SDP_SENDRECV);
+	assert_int_equal(msg(e, &m, T0), SW_SIP_R_PINHOLE_FAILED);
+	assert_int_equal(map_count(e), 4);
+	assert_int_equal(map_get(e, BOB, 12000, &got), 0);
+	assert_int_equal(ntohs(got.src[0].port), 16000); /* still cf-1's */
+	/* ...until cf-1 is in its BYE grace: then cf-2 takes it over */
+	bye(e, "cf-1", T0 + S);
+	assert_int_equal(msg(e, &m, T0 + S), SW_SIP_R_ACCEPTED);
+	assert_int_equal(map_get(e, BOB, 12000, &got), 0);
+	assert_int_equal(ntohs(got.src[0].port), 16100);
+	sipd_tick(e->d, T0 + 4 * S); /* cf-1 closes, not touching cf-2's */
+	assert_int_equal(map_get(e, BOB, 12000, &got), 0);
+	assert_int_equal(got.call_hash, sw_fnv1a64("cf-2", 4));
+	assert_int_equal(map_count(e), 4);
+}
+
+static void test_map_full_rolls_back(void **state)
+{
+	struct env small;
+	struct sipd_stats st;
+	struct sip_msg m;
+
+	(void)state;
+	NEED_ENV(*state);
+	assert_int_equal(env_up(&small, 6), 0);
+	establish(&small, "full-1", 12000, T0);
+	assert_int_equal(map_count(&small), 4);
+	t_req(&m, "INVITE", "full-2", 0, NULL, 1);
+	t_with_sdp(&m, ALICE, 16100, SDP_SENDRECV);
+	assert_int_equal(msg(&small, &m, T0), SW_SIP_R_ACCEPTED);
+	t_resp(&m, 200, "INVITE", "full-2", 0, BTAG, 1);
+	t_with_sdp(&m, BOB, 12100, SDP_SENDRECV);
+	assert_int_equal(msg(&small, &m, T0), SW_SIP_R_PINHOLE_FAILED);
+	assert_int_equal(map_count(&small), 4); /* partial batch undone */
+	sipd_get_stats(small.d, &st);
+	assert_int_equal(st.map_errors, 1);
+	fflush(small.evf);
+	assert_non_null(strstr(small.evbuf, "pinhole map full"));
+	env_down(&small);
+}
+
+static void test_adoption_after_restart(void **state)
+{
+	struct env *e = *state;
+	struct sw_pinhole_key k;
+	struct sw_pinhole v = { 0 };
+	struct sipd_stats st;
+	char err[512];
+	uint8_t a[16];
+
+	NEED_ENV(e);
+	establish(e, "adopt-1@outside.example", 12000, T0);
+	establish2(e, "adopt-2", 16200, 12200, T0);
+	t_addr("192.0.2.50", a);
+	sw_pinhole_key_init(&k, a, 14000);
+	v.src[0].flags = SW_SRC_ACTIVE;
+	v.kind = SW_KIND_MANUAL;
+	assert_int_equal(sw_pinhole_put(&e->maps, &k, &v, BPF_ANY), 0);
+	assert_int_equal(map_count(e), 9);
+
+	/* "SIGKILL": the daemon's memory is gone, the maps are not */
+	sipd_free(e->d);
+	e->d = sipd_new(e->cfg, e->root, e->ev, err, sizeof(err));
+	assert_non_null(e->d);
+	sipd_get_stats(e->d, &st);
+	assert_int_equal(st.calls_adopted, 2);
+	assert_int_equal(st.pinholes_active, 8);
+	assert_int_equal(map_count(e), 9);
+	assert_int_equal(xdp(e, ALICE, 16000, BOB, 12000), XDP_PASS);
+
+	/* a later BYE closes the adopted call after the grace */
+	bye(e, "adopt-1@outside.example", T0 + 5 * S);
+	sipd_tick(e->d, T0 + 6 * S);
+	assert_int_equal(map_count(e), 9);
+	sipd_tick(e->d, T0 + 7 * S);
+	assert_int_equal(map_count(e), 5);
+	assert_int_equal(xdp(e, ALICE, 16000, BOB, 12000), XDP_DROP);
+	/* the other expires on idle (no media for idle_s); manual stays */
+	sipd_tick(e->d, T0 + 31 * S);
+	assert_int_equal(map_count(e), 1);
+	assert_int_equal(sw_pinhole_get(&e->maps, &k, &v), 0);
+	fflush(e->evf);
+	assert_non_null(strstr(e->evbuf, "\"event\":\"call_adopt\""));
+	assert_non_null(strstr(e->evbuf, "\"adopted\":true"));
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_datagram_call_v4),
+		T(test_datagram_v6_and_bad),
+		T(test_idle_and_max_duration),
+		T(test_bad_reload_keeps_config),
+		T(test_reinvite_moves_map),
+		T(test_conflicts),
+		T(test_map_full_rolls_back),
+		T(test_adoption_after_restart),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
