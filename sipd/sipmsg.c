@@ -202,24 +202,25 @@ static int is_sip_scheme(const char *s)
 }
 
 /*
- * libosip2 rejects two legal things: a NUL in a quoted-pair (RFC 4475 intmeth)
- * and many non-SIP Request-URI schemes (novelsc: "soap.beep://..."). sipd has
- * already checked both against RFC 3261/3986; libosip2 gets a copy with the
- * NUL as '?' and such a Request-URI as "sip:invalid.invalid" (sipd does not
- * use a non-SIP Request-URI).
+ * What libosip2 parses: the start line and the headers only. sipd frames the
+ * body itself (Content-Length checked in validate.c) and finds the SDP itself,
+ * so libosip2's MIME parser, which leaks on malformed multipart bodies (found
+ * by tests/fuzz), never runs: the Content-Length name is blanked in the copy
+ * ("Xontent-Length") and no body follows the empty line.
+ *
+ * Two legal things libosip2 rejects are adjusted in the copy as well: a NUL in
+ * a quoted-pair (RFC 4475 intmeth) becomes '?', and a Request-URI with a
+ * scheme other than sip/sips (novelsc: "soap.beep://...") becomes
+ * "sip:invalid.invalid"; validate.c has checked both already and sipd uses
+ * neither.
  */
 static const char *osip_input(const struct sip_frame *f,
 			      const struct sip_start *st, int fake_ruri,
 			      size_t *len)
 {
-	size_t o = 0, i, hs;
-	const char *after_start;
+	const char *after_start = f->start + f->start_len;
+	size_t o, i, hs = f->body - after_start;
 
-	if (!f->hdr_nul && !fake_ruri) {
-		*len = f->msg_len;
-		return f->msg;
-	}
-	after_start = f->start + f->start_len;
 	if (fake_ruri) {
 		o = snprintf(tl_copy, sizeof(tl_copy), "%.*s sip:invalid.invalid SIP/2.0",
 			     (int)st->method_len, st->method);
@@ -227,14 +228,16 @@ static const char *osip_input(const struct sip_frame *f,
 		memcpy(tl_copy, f->start, f->start_len);
 		o = f->start_len;
 	}
-	hs = (f->msg + f->msg_len) - after_start;
 	if (o + hs > sizeof(tl_copy))
 		return NULL;
 	memcpy(tl_copy + o, after_start, hs);
-	/* NULs only matter in the header section; the body is binary-safe */
-	for (i = o; i < o + (f->body - after_start); i++)
-		if (!tl_copy[i])
-			tl_copy[i] = '?';
+	if (f->hdr_nul)
+		for (i = o; i < o + hs; i++)
+			if (!tl_copy[i])
+				tl_copy[i] = '?';
+	if (f->first[SIP_H_CONTENT_LENGTH] >= 0)
+		tl_copy[o + (f->hdr[f->first[SIP_H_CONTENT_LENGTH]].raw_name -
+			     after_start)] = 'X';
 	*len = o + hs;
 	return tl_copy;
 }
