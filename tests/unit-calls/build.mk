@@ -15,7 +15,7 @@ $(BIN)/test-calls-filter: $(UC_DIR)/test_filter.c $(UC_DIR)/msgs.h sipd/filter.c
 $(BIN)/test-calls-dialog: $(UC_DIR)/test_dialog.c $(UC_DIR)/msgs.h sipd/dialog.c sipd/pinhole.c sipd/events.c sipd/config.c $(LIBSW) | $(BIN)
 	$(CC) $(UC_CFLAGS) $(UC_DIR)/test_dialog.c sipd/dialog.c sipd/pinhole.c sipd/events.c sipd/config.c -o $@ $(UC_LIBS)
 
-$(BIN)/test-calls-maps: $(UC_DIR)/test_pinhole.c $(UC_DIR)/msgs.h $(SIPD_LIB_OBJS) $(LIBSW) $(BPF_SKEL) tests/bpf/pktbuild.c | $(BIN)
+$(BIN)/test-calls-maps: $(BPF_SKEL) $(UC_DIR)/test_pinhole.c $(UC_DIR)/msgs.h $(SIPD_LIB_OBJS) $(LIBSW) tests/bpf/pktbuild.c | $(BIN)
 	$(CC) $(UC_CFLAGS) $(UC_DIR)/test_pinhole.c tests/bpf/pktbuild.c $(SIPD_LIB_OBJS) -o $@ \
 		$(LIBSW) $(SIPD_LDLIBS) -lcmocka $(LIBSW_LDLIBS)
 
