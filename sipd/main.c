@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 
 #include "lib/swmap.h"
+#include "config.h"
 #include "sipmsg.h"
 
 static void usage(FILE *out)
@@ -60,12 +61,31 @@ static int cmd_rules(int argc, char **argv)
 	return 2;
 }
 
+/* Exit 0 valid, 1 invalid (the error names the JSON path), 2 usage. */
 static int cmd_check_config(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "sipd --check-config: not implemented yet\n");
-	return 2;
+	struct sipd_config *cfg;
+	char err[512];
+	int i, bad = 0;
+
+	/* argv[0] is "--check-config" itself. */
+	if (argc < 2) {
+		fprintf(stderr, "Usage: sipd --check-config FILE...\n");
+		return 2;
+	}
+	for (i = 1; i < argc; i++) {
+		if (sipd_config_load(argv[i], &cfg, err, sizeof(err))) {
+			fprintf(stderr, "sipd: %s\n", err);
+			bad = 1;
+			continue;
+		}
+		printf("%s: ok (%u filter rules, default %s, %u inside networks, %u whitelisted users)\n",
+		       argv[i], cfg->n_rules,
+		       cfg->default_action == SIPD_ACT_ALLOW ? "allow" : "drop",
+		       cfg->n_inside, cfg->n_whitelist);
+		sipd_config_free(cfg);
+	}
+	return bad;
 }
 
 /* ---- END STUB ---------------------------------------------------------- */
