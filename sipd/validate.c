@@ -53,46 +53,76 @@ static const char *excerpt(const char *s, size_t n, char *buf, size_t blen)
 
 #define EX(s, n) excerpt((s), (n), (char[48]){ 0 }, 48)
 
-/* RFC 3261 character classes. */
-static int is_alnum(unsigned char c)
+/* RFC 3261 character classes, one table lookup each (this runs per octet). */
+enum {
+	C_ALNUM = 1 << 0,
+	C_TOKEN = 1 << 1,	/* alphanum - . ! % * _ + ` ' ~ */
+	C_MARK = 1 << 2,	/* - _ . ! ~ * ' ( ) */
+	C_CALLID = 1 << 3,	/* word: token chars + ( ) < > : \ / " [ ] ? { } */
+	C_HEX = 1 << 4,
+	C_DIGIT = 1 << 5,
+};
+
+#define ALNUM_RANGES(v)                                                       	['a' ... 'z'] = (v), ['A' ... 'Z'] = (v), ['0' ... '9'] = (v) | C_DIGIT
+
+static const uint8_t cls[256] = {
+	ALNUM_RANGES(C_ALNUM | C_TOKEN | C_CALLID),
+	['-'] = C_TOKEN | C_MARK | C_CALLID,
+	['.'] = C_TOKEN | C_MARK | C_CALLID,
+	['!'] = C_TOKEN | C_MARK | C_CALLID,
+	['%'] = C_TOKEN | C_CALLID,
+	['*'] = C_TOKEN | C_MARK | C_CALLID,
+	['_'] = C_TOKEN | C_MARK | C_CALLID,
+	['+'] = C_TOKEN | C_CALLID,
+	['`'] = C_TOKEN | C_CALLID,
+	['\''] = C_TOKEN | C_MARK | C_CALLID,
+	['~'] = C_TOKEN | C_MARK | C_CALLID,
+	['('] = C_MARK | C_CALLID,
+	[')'] = C_MARK | C_CALLID,
+	['<'] = C_CALLID, ['>'] = C_CALLID, [':'] = C_CALLID,
+	['\\'] = C_CALLID, ['/'] = C_CALLID, ['"'] = C_CALLID,
+	['['] = C_CALLID, [']'] = C_CALLID, ['?'] = C_CALLID,
+	['{'] = C_CALLID, ['}'] = C_CALLID,
+};
+
+static inline int is_alnum(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9');
+	return cls[c] & C_ALNUM;
 }
 
-static int is_digit(unsigned char c)
+static inline int is_digit(unsigned char c)
 {
-	return c >= '0' && c <= '9';
+	return cls[c] & C_DIGIT;
 }
 
-static int is_hex(unsigned char c)
+static inline int is_hex(unsigned char c)
 {
-	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+	return (cls[c] & C_DIGIT) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
 }
 
-static int is_token(unsigned char c)
+static inline int is_token(unsigned char c)
 {
-	return is_alnum(c) || (c && strchr("-.!%*_+`'~", c));
+	return cls[c] & C_TOKEN;
 }
 
-static int is_mark(unsigned char c)
+static inline int is_unreserved(unsigned char c)
 {
-	return c && strchr("-_.!~*'()", c);
+	return cls[c] & (C_ALNUM | C_MARK);
 }
 
-static int is_unreserved(unsigned char c)
-{
-	return is_alnum(c) || is_mark(c);
-}
-
-static int is_wsp(unsigned char c)
+static inline int is_wsp(unsigned char c)
 {
 	return c == ' ' || c == '\t';
 }
 
-static int is_callid(unsigned char c)
+static inline int is_callid(unsigned char c)
 {
-	return is_alnum(c) || (c && strchr("-.!%*_+`'~()<>:\\/\"[]?{}", c));
+	return cls[c] & C_CALLID;
+}
+
+static inline int in_set(unsigned char c, const char *set)
+{
+	return c && strchr(set, c);
 }
 
 static void skip_lws(const char *s, size_t n, size_t *i)
@@ -605,7 +635,7 @@ int sipv_uri(const char *s, size_t n, unsigned int flags, struct sip_uri_view *u
 				j--;
 				continue;
 			}
-			if (!is_alnum(c) && !strchr("-._~:/?#[]@!$&'()*+,;=", c))
+			if (!is_alnum(c) && !in_set(c, "-._~:/?#[]@!$&'()*+,;="))
 				return fail(det, SW_SIP_R_BAD_URI,
 					    "octet 0x%02x not allowed in URI '%s'",
 					    c, EX(s, i + 1 + n));
@@ -640,7 +670,7 @@ int sipv_uri(const char *s, size_t n, unsigned int flags, struct sip_uri_view *u
 				j--;
 				continue;
 			}
-			if (is_unreserved(c) || strchr(in_pass ? "&=+$," : "&=+$,;?/", c))
+			if (is_unreserved(c) || in_set(c, in_pass ? "&=+$," : "&=+$,;?/"))
 				continue;
 			return fail(det, SW_SIP_R_BAD_URI,
 				    "octet 0x%02x not allowed in user part of '%s'",
@@ -686,7 +716,7 @@ int sipv_uri(const char *s, size_t n, unsigned int flags, struct sip_uri_view *u
 				j--;
 				continue;
 			}
-			if (!is_unreserved(c) && !strchr("[]/:&+$", c))
+			if (!is_unreserved(c) && !in_set(c, "[]/:&+$"))
 				return fail(det, SW_SIP_R_BAD_URI,
 					    "octet 0x%02x not allowed in parameters of '%s'",
 					    c, EX(s, i + 1 + n));
@@ -710,7 +740,7 @@ int sipv_uri(const char *s, size_t n, unsigned int flags, struct sip_uri_view *u
 				j--;
 				continue;
 			}
-			if (!is_unreserved(c) && !strchr("[]/?:+$&=", c))
+			if (!is_unreserved(c) && !in_set(c, "[]/?:+$&="))
 				return fail(det, SW_SIP_R_BAD_URI,
 					    "octet 0x%02x not allowed in headers of '%s'",
 					    c, EX(s, i + 1 + n));

@@ -26,7 +26,9 @@ fuzz: $(BIN)/fuzz-sipmsg
 			cp -n "$$f" $(FUZZ_DIR)/corpus/seed-$$(basename "$$f"); \
 		done; \
 	fi
-	$(BIN)/fuzz-sipmsg -max_total_time=$(FUZZ_TIME) -timeout=10 \
-		-rss_limit_mb=2048 -max_len=66000 -jobs=$(FUZZ_JOBS) \
-		-workers=$(FUZZ_JOBS) -artifact_prefix=$(FUZZ_DIR)/artifacts/ \
-		$(FUZZ_DIR)/corpus
+	cd $(FUZZ_DIR) && $(abspath $(BIN))/fuzz-sipmsg \
+		-max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 \
+		-max_len=66000 -jobs=$(FUZZ_JOBS) -workers=$(FUZZ_JOBS) \
+		-artifact_prefix=artifacts/ corpus
+	@echo "fuzz: logs in $(FUZZ_DIR)/fuzz-*.log; crashes would be in $(FUZZ_DIR)/artifacts/"
+	@! ls $(FUZZ_DIR)/artifacts/* >/dev/null 2>&1
