@@ -22,6 +22,9 @@ $(OBJ)/sipd/%.o: sipd/%.c | $(OBJ)/sipd $(SIPD_DEPS)
 
 -include $(SIPD_OBJS:.o=.d)
 
+# replay runs the XDP program through its skeleton.
+$(OBJ)/sipd/replay.o: $(BPF_SKEL)
+
 $(BIN)/sipd: $(SIPD_OBJS) $(LIBSW) | $(BIN)
 	$(CC) $(LDFLAGS) $(SIPD_OBJS) -o $@ $(LIBSW) $(SIPD_LDLIBS) $(LIBSW_LDLIBS)
 

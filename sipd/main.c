@@ -13,6 +13,7 @@
 #include "lib/swmap.h"
 #include "config.h"
 #include "sipmsg.h"
+#include "srccmd.h"
 
 static void usage(FILE *out)
 {
@@ -35,30 +36,20 @@ static void usage(FILE *out)
 		"2 on usage or I/O errors.\n");
 }
 
-/* ---- STUB: the daemon engineer replaces these three ------------------- */
-
+/* run, replay and rules own a packet source: sipd/srccmd.c. */
 static int cmd_run(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "sipd run: not implemented yet\n");
-	return 2;
+	return sipd_cmd_run(argc, argv);
 }
 
 static int cmd_replay(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "sipd replay: not implemented yet\n");
-	return 2;
+	return sipd_cmd_replay(argc, argv);
 }
 
 static int cmd_rules(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "sipd rules: not implemented yet\n");
-	return 2;
+	return sipd_cmd_rules(argc, argv);
 }
 
 /* Exit 0 valid, 1 invalid (the error names the JSON path), 2 usage. */

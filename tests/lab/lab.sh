@@ -105,7 +105,10 @@ lab_attach() {
 lab_sipd_start() {
 	local cfg=$1; shift
 	in_f "$LAB_SIPD" rules install -c "$cfg" || return 1
-	in_f "$LAB_SIPD" run -c "$cfg" "$@" >>"$LAB_TMP/events.jsonl" 2>>"$LAB_TMP/sipd.log" &
+	# nsenter itself in the background (not a function in a subshell), so
+	# $! is sipd's pid and a SIGKILL test hits sipd.
+	nsenter --net="/run/netns/$NS_F" "$LAB_SIPD" run -c "$cfg" "$@" \
+		>>"$LAB_TMP/events.jsonl" 2>>"$LAB_TMP/sipd.log" &
 	LAB_SIPD_PID=$!
 	LAB_PIDS+=("$LAB_SIPD_PID")
 	# Bound: the queue is bound within a second or sipd failed.
