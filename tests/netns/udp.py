@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""Small bounded UDP tools for the netns tests (stdlib only).
+
+  udp.py recv --ports 5999,10000-10010 --log FILE [--timeout S]
+      Bind every port on [::] (IPv4 too, v4-mapped), append one line
+      "DPORT SRC SPORT" per datagram to FILE, exit after --timeout seconds.
+      FILE.ready appears once every port is bound.
+  udp.py send --dst IP --dport N [--src IP] [--sport N] [--count N] [--raw]
+      Send --count datagrams. Without --raw through a bound socket; with
+      --raw the IP and UDP headers are built here and sent on a raw socket,
+      so --src may be any address (spoofing) and --sport any port, even
+      one another socket holds.
+"""
+import argparse
+import ipaddress
+import os
+import select
+import socket
+import struct
+import sys
+import time
+
+PAYLOAD = b"sipwall-netns-test" + b"\0" * 22
+
+
+def parse_ports(spec):
+    ports = []
+    for part in spec.split(","):
+        if "-" in part:
+            lo, hi = part.split("-", 1)
+            ports.extend(range(int(lo), int(hi) + 1))
+        else:
+            ports.append(int(part))
+    if not ports or len(ports) > 256 or any(p < 1 or p > 65535 for p in ports):
+        raise SystemExit("udp.py: bad --ports %r" % spec)
+    return ports
+
+
+def recv(args):
+    socks = {}
+    for port in parse_ports(args.ports):
+        s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        s.bind(("::", port))
+        socks[s.fileno()] = (s, port)
+    with open(args.log + ".ready", "w") as f:
+        f.write("%d\n" % os.getpid())
+    deadline = time.monotonic() + args.timeout
+    with open(args.log, "a", buffering=1) as log:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return 0
+            ready, _, _ = select.select(list(socks), [], [], min(left, 1.0))
+            for fd in ready:
+                s, port = socks[fd]
+                _, peer = s.recvfrom(65535)
+                addr = ipaddress.ip_address(peer[0].split("%")[0])
+                if addr.ipv4_mapped:
+                    addr = addr.ipv4_mapped
+                log.write("%d %s %d\n" % (port, addr, peer[1]))
+
+
+def csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def raw_packet(src, dst, sport, dport):
+    ulen = 8 + len(PAYLOAD)
+    if src.version == 4:
+        pseudo = src.packed + dst.packed + struct.pack("!BBH", 0, 17, ulen)
+    else:
+        pseudo = src.packed + dst.packed + struct.pack("!IxxxB", ulen, 17)
+    udp = struct.pack("!HHHH", sport, dport, ulen, 0) + PAYLOAD
+    c = csum(pseudo + udp) or 0xFFFF
+    udp = struct.pack("!HHHH", sport, dport, ulen, c) + PAYLOAD
+    if src.version == 4:
+        # Kernel fills the id and the header checksum (IP_HDRINCL).
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + ulen, 0, 0, 64, 17, 0,
+                         src.packed, dst.packed)
+    else:
+        ip = struct.pack("!IHBB16s16s", 6 << 28, ulen, 17, 64, src.packed, dst.packed)
+    return ip + udp
+
+
+def send(args):
+    dst = ipaddress.ip_address(args.dst)
+    fam = socket.AF_INET if dst.version == 4 else socket.AF_INET6
+    if args.count < 1 or args.count > 10000:
+        raise SystemExit("udp.py: --count must be 1..10000")
+    if args.raw:
+        if not args.src or not args.sport:
+            raise SystemExit("udp.py: --raw needs --src and --sport")
+        src = ipaddress.ip_address(args.src)
+        if src.version != dst.version:
+            raise SystemExit("udp.py: --src and --dst families differ")
+        s = socket.socket(fam, socket.SOCK_RAW, socket.IPPROTO_RAW)
+        pkt = raw_packet(src, dst, args.sport, args.dport)
+        for _ in range(args.count):
+            s.sendto(pkt, (str(dst), 0))
+    else:
+        s = socket.socket(fam, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((args.src or ("0.0.0.0" if fam == socket.AF_INET else "::"), args.sport))
+        for _ in range(args.count):
+            s.sendto(PAYLOAD, (str(dst), args.dport))
+    s.close()
+    return 0
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("recv")
+    r.add_argument("--ports", required=True)
+    r.add_argument("--log", required=True)
+    r.add_argument("--timeout", type=float, default=300)
+    s = sub.add_parser("send")
+    s.add_argument("--dst", required=True)
+    s.add_argument("--dport", type=int, required=True)
+    s.add_argument("--src")
+    s.add_argument("--sport", type=int, default=0)
+    s.add_argument("--count", type=int, default=1)
+    s.add_argument("--raw", action="store_true")
+    args = p.parse_args()
+    return recv(args) if args.cmd == "recv" else send(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
