@@ -264,3 +264,68 @@ lab_down() {
 	*/sipwall-lab.*) [ -n "${LAB_KEEP:-}" ] || rm -rf "$LAB_TMP" ;;
 	esac
 }
+
+# lab_stat REASON: packets counted under a verdict reason (sipwall stats).
+lab_stat() {
+	in_f "$LAB_SIPWALL" stats --json --pin-path "$LAB_PIN" |
+		"$LAB_PY" -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]]["packets"])' "$1"
+}
+
+# lab_pinholes: one "ADDR:PORT KIND PACKETS" line per pinhole.
+lab_pinholes() {
+	in_f "$LAB_SIPWALL" pinhole list --json --pin-path "$LAB_PIN" |
+		"$LAB_PY" -c '
+import json, sys
+for p in json.load(sys.stdin):
+    a = p["dst"]
+    print("%s:%d %s %d" % ("[%s]" % a if ":" in a else a, p["port"], p["kind"], p["packets"]))'
+}
+
+# lab_pinhole_packets ADDR:PORT: packets through that pinhole, empty if none.
+lab_pinhole_packets() { lab_pinholes | awk -v d="$1" '$1 == d { print $3 }'; }
+
+# lab_wait_for SECS CMD...: poll CMD every 0.1 s until it succeeds (bounded).
+lab_wait_for() {
+	local secs=$1 i; shift
+	for i in $(seq 1 $((secs * 10))); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# lab_sip_listen NS ADDR PORT SECS: print the first word of each datagram.
+lab_sip_listen() {
+	in_ns "$1" timeout $(($4 + 5)) "$LAB_PY" - "$2" "$3" "$4" <<'PYEOF'
+import socket, sys, time
+addr, port, secs = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((addr, port)); s.settimeout(0.1)
+end = time.time() + secs
+while time.time() < end:
+    try:
+        print(s.recv(65535).split(b" ", 1)[0].decode(errors="replace"), flush=True)
+    except socket.timeout:
+        pass
+PYEOF
+}
+
+# lab_sip_send NS SRC DST METHOD: one out-of-dialog request from SRC:5060.
+lab_sip_send() {
+	in_ns "$1" timeout 5 "$LAB_PY" - "$2" "$3" "$4" <<'PYEOF'
+import socket, sys, random
+src, dst, m = sys.argv[1], sys.argv[2], sys.argv[3]
+v6 = ":" in dst
+h = lambda a: "[%s]" % a if ":" in a else a
+cid = "%x@sipwall-lab" % random.getrandbits(48)
+body = "hello" if m == "MESSAGE" else ""
+msg = ("%s sip:bob@%s SIP/2.0\r\nVia: SIP/2.0/UDP %s:5060;branch=z9hG4bK%x\r\n"
+       "Max-Forwards: 70\r\nFrom: <sip:alice@%s>;tag=%x\r\nTo: <sip:bob@%s>\r\n"
+       "Call-ID: %s\r\nCSeq: 1 %s\r\n%sContent-Length: %d\r\n\r\n%s") % (
+       m, h(dst), h(src), random.getrandbits(32), h(src), random.getrandbits(32), h(dst),
+       cid, m, "Content-Type: text/plain\r\n" if body else "", len(body), body)
+s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((src, 5060)); s.sendto(msg.encode(), (dst, 5060))
+PYEOF
+}

@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# End-to-end: SIPp calls with RTP through a firewall namespace running the
+# sipwall XDP program and sipd inline on NFQUEUE (tests/lab/lab.sh).
+# Host only: needs SIPp, iptables NFQUEUE and native XDP on veth.
+set -u
+source "$(dirname "$0")/../lib.sh"
+cd "$SW_TOP"
+need_root
+
+for t in sipp iptables ip6tables nsenter; do
+	command -v "$t" >/dev/null || { echo "skip: $t not installed (scripts/deps.sh)"; exit 77; }
+done
+for b in build/bin/sipd build/bin/sipwall; do
+	[ -x "$b" ] || { echo "skip: $b not built (make)"; exit 77; }
+done
+[ -x /usr/bin/python3 ] || { echo "skip: /usr/bin/python3 missing"; exit 77; }
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+
+lab_tag=$(sw_tag)
+source tests/lab/lab.sh
+trap 'lab_down' EXIT
+trap 'exit 130' INT TERM
+
+if ! lab_up; then
+	fail "lab namespaces up"
+	finish
+	exit 1
+fi
+ok "lab namespaces up ($lab_tag)"
+if ! lab_attach >"$LAB_TMP/attach.log" 2>&1; then
+	cat "$LAB_TMP/attach.log"
+	fail "sipwall attach native on fw's veths"
+	finish
+	exit 1
+fi
+ok "sipwall attached (native XDP) on fw's outside and inside interfaces"
+
+has_pinhole() { lab_pinholes | grep -q "^$1 "; }
+no_pinholes() { [ -z "$(lab_pinholes)" ]; }
+
+CFG=$LAB_TMP/sipd.json
+lab_config "$CFG" '"filters": [ { "name": "no-message", "match": { "method": "MESSAGE" }, "action": "drop" } ]'
+
+# --- rules: idempotent install, fail-closed / fail-open without sipd ------
+rules_state() { for ipt in iptables ip6tables; do in_f $ipt -S; done | grep -i sipwall; }
+check "rules install" in_f build/bin/sipd rules install -c "$CFG"
+first=$(rules_state)
+check "rules install again" in_f build/bin/sipd rules install -c "$CFG"
+expect_eq "rules install is idempotent" "$(rules_state)" "$first"
+expect_eq "one FORWARD jump per family" \
+	"$( (in_f iptables -S FORWARD; in_f ip6tables -S FORWARD) | grep -c -- '-j SIPWALL')" 2
+expect_eq "queue rules carry the conntrack match (defrag)" \
+	"$(in_f iptables -S SIPWALL | grep -c 'ctstate.*NFQUEUE')" 2
+
+# No sipd bound to the queue: fail-closed drops SIP, fail-open passes it.
+sip_through() {
+	local out=$LAB_TMP/listen.$1
+	lab_sip_listen "$NS_I" $I4 5060 2 >"$out" &
+	local lp=$!
+	sleep 0.5
+	lab_sip_send "$NS_O" $O4 $I4 OPTIONS
+	wait $lp
+	grep -c OPTIONS "$out"
+}
+expect_eq "fail-closed: SIP dropped while sipd is down" "$(sip_through closed)" 0
+check "rules install --fail-open" in_f build/bin/sipd rules install -c "$CFG" --fail-open
+expect_eq "fail-open: SIP bypasses the queue while sipd is down" "$(sip_through open)" 1
+check "rules back to fail-closed" in_f build/bin/sipd rules install -c "$CFG"
+
+if ! lab_sipd_start "$CFG"; then
+	cat "$LAB_TMP/sipd.log"
+	fail "sipd run inline"
+	finish
+	exit 1
+fi
+ok "sipd inline on NFQUEUE"
+
+# --- a call: RTP both ways through pinholes, spoofing, BYE, late RTP ------
+nop0=$(lab_stat dropped_no_pinhole)
+lab_uas 4 "$(lab_scenario uas.xml)" 1
+LAB_RTP_MS=3000 lab_uac 4 "$(lab_scenario uac.xml)" 1 &
+uac=$!
+lab_wait_for 6 has_pinhole $I4:16000
+sleep 1
+mid=$(lab_pinholes)
+echo "$mid" | sed 's/^/# mid-call pinhole /'
+expect_eq "4 pinholes during the call (RTP+RTCP each side)" "$(echo "$mid" | grep -c .)" 4
+bad0=$(lab_stat dropped_bad_source)
+lab_udp_send "$NS_S" $S4 $I4 16000 20 16000
+expect_eq "spoofed RTP from a third namespace dropped (dropped_bad_source)" \
+	$(( $(lab_stat dropped_bad_source) - bad0 )) 20
+wait $uac
+expect_eq "v4 call completed (SIPp UAC)" $? 0
+lab_uas_wait
+expect_eq "v4 call completed (SIPp UAS)" $? 0
+in_rtp=$(echo "$mid" | awk -v d=$I4:16000 '$1 == d { print $3 }')
+out_rtp=$(echo "$mid" | awk -v d=$O4:12000 '$1 == d { print $3 }')
+check "RTP outside->inside passed through its pinhole (${in_rtp:-0} packets)" test "${in_rtp:-0}" -gt 10
+check "RTP inside->outside passed through its pinhole (${out_rtp:-0} packets)" test "${out_rtp:-0}" -gt 10
+expect_eq "no RTP packet of the call met a missing pinhole" \
+	$(( $(lab_stat dropped_no_pinhole) - nop0 )) 0
+check "no pinhole left after BYE (+grace)" lab_wait_for 5 no_pinholes
+nop0=$(lab_stat dropped_no_pinhole)
+lab_udp_send "$NS_O" $O4 $I4 16000 20 12000
+expect_eq "late RTP after BYE dropped (dropped_no_pinhole)" \
+	$(( $(lab_stat dropped_no_pinhole) - nop0 )) 20
+grep -q '"event":"call_end".*"reason":"bye"' "$LAB_TMP/events.jsonl"
+check "call_end event with reason bye" test $? -eq 0
+
+# --- a method the config forbids never reaches the UAS --------------------
+lab_sip_listen "$NS_I" $I4 5060 2 >"$LAB_TMP/listen.filter" &
+lp=$!
+sleep 0.5
+lab_sip_send "$NS_O" $O4 $I4 MESSAGE
+lab_sip_send "$NS_O" $O4 $I4 OPTIONS
+wait $lp
+expect_eq "forbidden MESSAGE never reached inside" "$(grep -c MESSAGE "$LAB_TMP/listen.filter")" 0
+expect_eq "allowed OPTIONS reached inside" "$(grep -c OPTIONS "$LAB_TMP/listen.filter")" 1
+check "message_drop sip_filter_drop logged" grep -q '"sip_filter_drop"' "$LAB_TMP/events.jsonl"
+
+# --- CANCEL and 486 leave no pinhole --------------------------------------
+for kind in cancel busy; do
+	lab_uas 4 "$(lab_scenario uas-$kind.xml)" 1
+	lab_uac 4 "$(lab_scenario uac-$kind.xml)" 1
+	expect_eq "$kind call flow completed" $? 0
+	lab_uas_wait
+	sleep 0.3
+	expect_eq "$kind leaves no pinhole" "$(lab_pinholes | grep -c .)" 0
+done
+
+# --- re-INVITE moving the port moves the pinhole --------------------------
+lab_uas 4 "$(lab_scenario uas-reinvite.xml)" 1
+LAB_RTP_MS=1000 lab_uac 4 "$(lab_scenario uac-reinvite.xml)" 1 &
+uac=$!
+if lab_wait_for 8 has_pinhole $O4:12002; then
+	ok "re-INVITE: pinhole for the new port $O4:12002"
+	expect_eq "re-INVITE: old port's pinhole gone" "$(lab_pinholes | grep -c "^$O4:12000 ")" 0
+else
+	fail "re-INVITE: no pinhole for the new port ($(lab_pinholes | tr '\n' ';'))"
+fi
+wait $uac
+expect_eq "re-INVITE call completed" $? 0
+lab_uas_wait
+
+# --- SIGKILL of sipd mid-call: media flows on, a new sipd closes on BYE ---
+lab_wait_for 5 no_pinholes
+lab_uas 4 "$(lab_scenario uas.xml)" 1
+LAB_RTP_MS=5000 lab_uac 4 "$(lab_scenario uac.xml)" 1 &
+uac=$!
+sleep 1.5
+kill -KILL "$LAB_SIPD_PID"
+wait "$LAB_SIPD_PID" 2>/dev/null
+LAB_SIPD_PID=
+p1=$(lab_pinhole_packets $I4:16000)
+sleep 1
+p2=$(lab_pinhole_packets $I4:16000)
+check "media keeps flowing with sipd killed (${p1:-none} -> ${p2:-none})" test "${p2:-0}" -gt "${p1:-0}"
+lab_sipd_start "$CFG"
+check "sipd restarted" test $? -eq 0
+wait $uac
+expect_eq "call across the sipd restart completed" $? 0
+lab_uas_wait
+check "restarted sipd closed the adopted call's pinholes on BYE" lab_wait_for 5 no_pinholes
+
+# --- INVITE bigger than the MTU, IPv4 and IPv6 ----------------------------
+for fam in 4 6; do
+	pp0=$(lab_stat passed_pinhole)
+	lab_uas $fam "$(lab_scenario uas.xml)" 1
+	LAB_RTP_MS=1000 lab_uac $fam "$(lab_scenario uac.xml 60)" 1
+	expect_eq "IPv$fam call with a $(( 60 * 62 / 1000 + 1 )) KB INVITE (fragmented) completed" $? 0
+	lab_uas_wait
+	check "IPv$fam big-INVITE call's RTP passed through pinholes" \
+		test $(( $(lab_stat passed_pinhole) - pp0 )) -gt 10
+done
+check "queue saw the big INVITEs whole (no sip_parse/truncated drops)" \
+	bash -c "! grep -q 'sip_body_truncated\|sip_parse_error' '$LAB_TMP/events.jsonl'"
+
+# --- clean exit and exact removal -----------------------------------------
+kill -TERM "$LAB_SIPD_PID"
+wait "$LAB_SIPD_PID"
+expect_eq "sipd exits 0 on SIGTERM" $? 0
+LAB_SIPD_PID=
+check "rules remove" in_f build/bin/sipd rules remove
+expect_eq "nothing of sipwall left in iptables" "$(rules_state | grep -c .)" 0
+check "rules remove again (idempotent)" in_f build/bin/sipd rules remove
+
+finish
