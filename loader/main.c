@@ -377,7 +377,7 @@ int main(int argc, char **argv)
 	libxdp_set_print(xdp_print);
 
 	if (argc < 2) {
-		main_usage(stderr);
+		pr_err("missing COMMAND (see sipwall --help)");
 		return SW_EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
