@@ -11,7 +11,7 @@
 
 #include "lib/swmap.h"
 
-static const uint8_t v4mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+static const uint8_t v4mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 int sw_addr_is_v4(const uint8_t a[16])
 {
@@ -56,8 +56,7 @@ static int parse_port(const char *s, uint16_t *port)
 	return 0;
 }
 
-int sw_endpoint_parse(const char *s, uint8_t addr[16], uint16_t *port,
-		      int port_optional)
+int sw_endpoint_parse(const char *s, uint8_t addr[16], uint16_t *port, int port_optional)
 {
 	char host[INET6_ADDRSTRLEN + 1];
 	const char *colon, *port_s = NULL;

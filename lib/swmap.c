@@ -60,7 +60,7 @@ int sw_maps_open(const char *pin_root, struct sw_maps *m)
 
 void sw_maps_close(struct sw_maps *m)
 {
-	int *fds[] = { &m->pinholes, &m->stats, &m->frags, &m->config, &m->ifaces };
+	int *fds[] = {&m->pinholes, &m->stats, &m->frags, &m->config, &m->ifaces};
 	size_t i;
 
 	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
@@ -70,8 +70,7 @@ void sw_maps_close(struct sw_maps *m)
 	}
 }
 
-void sw_pinhole_key_init(struct sw_pinhole_key *k, const uint8_t addr[16],
-			 uint16_t port)
+void sw_pinhole_key_init(struct sw_pinhole_key *k, const uint8_t addr[16], uint16_t port)
 {
 	memset(k, 0, sizeof(*k));
 	memcpy(k->addr, addr, sizeof(k->addr));
@@ -107,8 +106,7 @@ int sw_pinhole_put_many(const struct sw_maps *m, const struct sw_pinhole_key *k,
 	return 0;
 }
 
-int sw_pinhole_get(const struct sw_maps *m, const struct sw_pinhole_key *k,
-		   struct sw_pinhole *v)
+int sw_pinhole_get(const struct sw_maps *m, const struct sw_pinhole_key *k, struct sw_pinhole *v)
 {
 	return bpf_map_lookup_elem(m->pinholes, k, v) ? -errno : 0;
 }
@@ -192,8 +190,7 @@ int sw_config_read(const struct sw_maps *m, struct sw_config *c)
 	return bpf_map_lookup_elem(m->config, &zero, c) ? -errno : 0;
 }
 
-int sw_iface_get(const struct sw_maps *m, uint32_t ifindex,
-		 struct sw_iface_info *info)
+int sw_iface_get(const struct sw_maps *m, uint32_t ifindex, struct sw_iface_info *info)
 {
 	return bpf_map_lookup_elem(m->ifaces, &ifindex, info) ? -errno : 0;
 }

@@ -76,7 +76,8 @@ static int pin_root_prepare(const char *path, struct pin_root *pr, bool create)
 		if (ret < 0)
 			pr_err("pin path %s: %s", cur, strerror(-ret));
 		else
-			pr_err("pin path %s is not on a bpf filesystem (mount -t bpf bpf /sys/fs/bpf)",
+			pr_err("pin path %s is not on a bpf filesystem (mount -t bpf bpf "
+			       "/sys/fs/bpf)",
 			       path);
 		return ret < 0 ? ret : -EINVAL;
 	}
@@ -312,14 +313,14 @@ static void report_load_error(const char *what, int err)
 int do_attach(const struct sw_args *a)
 {
 	bool want_xdp = a->mode != SW_CLI_MODE_TC, want_eg = !a->no_egress;
-	bool pinned_before[SW_NMAPS] = { false }, xdp_attached = false, iface_written = false;
+	bool pinned_before[SW_NMAPS] = {false}, xdp_attached = false, iface_written = false;
 	bool tc_in_attached = false, tc_eg_attached = false, legacy = true;
 	enum xdp_attach_mode xmode = XDP_MODE_UNSPEC;
 	struct sw_iface_info info = {};
 	struct sw_config cfg = {};
 	struct xdp_program *xprog = NULL;
 	struct sipwall *skel = NULL;
-	struct pin_root pr = { .lock_fd = -1 };
+	struct pin_root pr = {.lock_fd = -1};
 	uint16_t lo, hi;
 	uint32_t max;
 	__u32 zero = 0, id;
@@ -437,8 +438,8 @@ int do_attach(const struct sw_args *a)
 						    : SW_MODE_NATIVE;
 				xdp_multiprog__close(mp);
 			} else {
-				info.mode = xmode == XDP_MODE_SKB ? SW_MODE_GENERIC
-								  : SW_MODE_NATIVE;
+				info.mode =
+					xmode == XDP_MODE_SKB ? SW_MODE_GENERIC : SW_MODE_NATIVE;
 			}
 		}
 		if (!legacy)
@@ -449,8 +450,8 @@ int do_attach(const struct sw_args *a)
 			report_load_error("cannot load the BPF object", err);
 			goto out;
 		}
-		err = tc_attach(ifindex, BPF_TC_INGRESS,
-				bpf_program__fd(skel->progs.sipwall_tc_in), &info.prog_id);
+		err = tc_attach(ifindex, BPF_TC_INGRESS, bpf_program__fd(skel->progs.sipwall_tc_in),
+				&info.prog_id);
 		if (err) {
 			pr_err("cannot attach TC ingress to %s: %s", a->iface, strerror(-err));
 			goto out;
@@ -486,8 +487,7 @@ int do_attach(const struct sw_args *a)
 	info.ifindex = (__u32)ifindex;
 	info.attached_ns = sw_monotonic_ns();
 	snprintf(info.name, sizeof(info.name), "%s", a->iface);
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.sw_ifaces), &ifindex, &info,
-				BPF_NOEXIST)) {
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.sw_ifaces), &ifindex, &info, BPF_NOEXIST)) {
 		err = -errno;
 		pr_err("cannot record %s in sw_ifaces: %s", a->iface,
 		       err == -E2BIG ? "sw_ifaces is full" : strerror(-err));
@@ -519,7 +519,7 @@ out:
 			xdp_program__detach(xprog, ifindex, xmode, 0);
 		if (skel) {
 			struct bpf_map *maps[SW_NMAPS] = {
-				skel->maps.sw_pinholes, skel->maps.sw_stats, skel->maps.sw_frags,
+				skel->maps.sw_pinholes, skel->maps.sw_stats,  skel->maps.sw_frags,
 				skel->maps.sw_config,	skel->maps.sw_ifaces,
 			};
 
@@ -553,10 +553,10 @@ static int find_name_cb(const struct sw_iface_info *info, void *ctx)
 
 int do_detach(const struct sw_args *a)
 {
-	struct pin_root pr = { .lock_fd = -1 };
-	struct find_name_ctx fc = { .name = a->iface };
+	struct pin_root pr = {.lock_fd = -1};
+	struct find_name_ctx fc = {.name = a->iface};
 	struct sw_iface_info info;
-	struct sw_maps m = { .pinholes = -1, .stats = -1, .frags = -1, .config = -1, .ifaces = -1 };
+	struct sw_maps m = {.pinholes = -1, .stats = -1, .frags = -1, .config = -1, .ifaces = -1};
 	__u32 ifindex;
 	int err, eg_err = 0, ret = SW_EXIT_FAIL;
 
@@ -608,10 +608,9 @@ int do_detach(const struct sw_args *a)
 			pr_info("%s: XDP program id %u is no longer attached", a->iface,
 				info.prog_id);
 		} else {
-			err = xdp_program__detach(p, (int)ifindex,
-						  info.mode == SW_MODE_GENERIC ? XDP_MODE_SKB
-									       : XDP_MODE_NATIVE,
-						  0);
+			err = xdp_program__detach(
+				p, (int)ifindex,
+				info.mode == SW_MODE_GENERIC ? XDP_MODE_SKB : XDP_MODE_NATIVE, 0);
 			if (err) {
 				char buf[256];
 

@@ -40,23 +40,23 @@ struct opt_def {
 };
 
 static const struct opt_def opt_defs[] = {
-	{ O_MODE, "mode", "MODE",
-	  "native|generic|tc|auto (default auto: native XDP if the driver has it, else generic)" },
-	{ O_MEDIA, "media-ports", "LO-HI",
-	  "UDP destination ports enforced (default 10000-20000, or the pinned range)" },
-	{ O_MAX, "max-pinholes", "N",
-	  "size of the pinhole map (default 65536, or the pinned map's size)" },
-	{ O_NO_EGRESS, "no-egress", NULL,
-	  "do not attach the TC egress learner (symmetric pinholes then never learn)" },
-	{ O_DST, "dst", "IP:PORT", "protected media destination; [v6]:port for IPv6" },
-	{ O_SRC, "src", "IP[:PORT]",
-	  "allowed source, repeat for up to 4 (port required for strict)" },
-	{ O_CHECK, "check", "MODE",
-	  "source check for every --src: strict|address|symmetric (default strict)" },
-	{ O_JSON, "json", NULL, "print JSON" },
-	{ O_PIN_PATH, "pin-path", "P", "pinned map directory (default " SW_PIN_ROOT_DEFAULT ")" },
-	{ O_VERBOSE, "verbose", NULL, "show libbpf/libxdp messages" },
-	{ O_HELP, "help", NULL, "show this help" },
+	{O_MODE, "mode", "MODE",
+	 "native|generic|tc|auto (default auto: native XDP if the driver has it, else generic)"},
+	{O_MEDIA, "media-ports", "LO-HI",
+	 "UDP destination ports enforced (default 10000-20000, or the pinned range)"},
+	{O_MAX, "max-pinholes", "N",
+	 "size of the pinhole map (default 65536, or the pinned map's size)"},
+	{O_NO_EGRESS, "no-egress", NULL,
+	 "do not attach the TC egress learner (symmetric pinholes then never learn)"},
+	{O_DST, "dst", "IP:PORT", "protected media destination; [v6]:port for IPv6"},
+	{O_SRC, "src", "IP[:PORT]",
+	 "allowed source, repeat for up to 4 (port required for strict)"},
+	{O_CHECK, "check", "MODE",
+	 "source check for every --src: strict|address|symmetric (default strict)"},
+	{O_JSON, "json", NULL, "print JSON"},
+	{O_PIN_PATH, "pin-path", "P", "pinned map directory (default " SW_PIN_ROOT_DEFAULT ")"},
+	{O_VERBOSE, "verbose", NULL, "show libbpf/libxdp messages"},
+	{O_HELP, "help", NULL, "show this help"},
 };
 
 #define COMMON_OPTS O_PIN_PATH, O_VERBOSE, O_HELP
@@ -71,21 +71,48 @@ struct cmd_def {
 };
 
 static const struct cmd_def cmd_defs[] = {
-	{ "attach", "IFACE", "attach the data path to IFACE (XDP or TC ingress, TC egress learner)",
-	  do_attach, false,
-	  { O_MODE, O_MEDIA, O_MAX, O_NO_EGRESS, COMMON_OPTS } },
-	{ "detach", "IFACE", "detach what attach put on IFACE; pinned maps and pinholes stay",
-	  do_detach, false, { COMMON_OPTS } },
-	{ "status", NULL, "show attached interfaces, programs, media range and pinhole count",
-	  do_status, false, { O_JSON, COMMON_OPTS } },
-	{ "pinhole add", NULL, "add a manual pinhole letting --src send to --dst", do_pinhole_add,
-	  true, { O_DST, O_SRC, O_CHECK, COMMON_OPTS } },
-	{ "pinhole del", NULL, "delete the pinhole for --dst", do_pinhole_del, true,
-	  { O_DST, COMMON_OPTS } },
-	{ "pinhole list", NULL, "list pinholes with their sources and counters", do_pinhole_list,
-	  false, { O_JSON, COMMON_OPTS } },
-	{ "stats", NULL, "packets and bytes per verdict reason, summed over CPUs", do_stats, false,
-	  { O_JSON, COMMON_OPTS } },
+	{"attach",
+	 "IFACE",
+	 "attach the data path to IFACE (XDP or TC ingress, TC egress learner)",
+	 do_attach,
+	 false,
+	 {O_MODE, O_MEDIA, O_MAX, O_NO_EGRESS, COMMON_OPTS}},
+	{"detach",
+	 "IFACE",
+	 "detach what attach put on IFACE; pinned maps and pinholes stay",
+	 do_detach,
+	 false,
+	 {COMMON_OPTS}},
+	{"status",
+	 NULL,
+	 "show attached interfaces, programs, media range and pinhole count",
+	 do_status,
+	 false,
+	 {O_JSON, COMMON_OPTS}},
+	{"pinhole add",
+	 NULL,
+	 "add a manual pinhole letting --src send to --dst",
+	 do_pinhole_add,
+	 true,
+	 {O_DST, O_SRC, O_CHECK, COMMON_OPTS}},
+	{"pinhole del",
+	 NULL,
+	 "delete the pinhole for --dst",
+	 do_pinhole_del,
+	 true,
+	 {O_DST, COMMON_OPTS}},
+	{"pinhole list",
+	 NULL,
+	 "list pinholes with their sources and counters",
+	 do_pinhole_list,
+	 false,
+	 {O_JSON, COMMON_OPTS}},
+	{"stats",
+	 NULL,
+	 "packets and bytes per verdict reason, summed over CPUs",
+	 do_stats,
+	 false,
+	 {O_JSON, COMMON_OPTS}},
 };
 
 #define ARRAY_SIZE(x) (sizeof(x) / sizeof((x)[0]))
@@ -233,8 +260,8 @@ static int apply_opt(struct sw_args *a, enum opt_id id, const char *arg)
 	switch (id) {
 	case O_PIN_PATH:
 		if (!*arg || arg[0] != '/' || strlen(arg) >= sizeof(((struct sw_maps *)0)->root)) {
-			pr_err("--pin-path '%s': must be an absolute path shorter than %zu bytes", arg,
-			       sizeof(((struct sw_maps *)0)->root));
+			pr_err("--pin-path '%s': must be an absolute path shorter than %zu bytes",
+			       arg, sizeof(((struct sw_maps *)0)->root));
 			return -EINVAL;
 		}
 		a->pin_path = arg;
@@ -255,7 +282,8 @@ static int apply_opt(struct sw_args *a, enum opt_id id, const char *arg)
 		return 0;
 	case O_MEDIA:
 		if (parse_range(arg, &a->media_lo, &a->media_hi)) {
-			pr_err("--media-ports '%s': expected LO-HI with 1 <= LO <= HI <= 65535", arg);
+			pr_err("--media-ports '%s': expected LO-HI with 1 <= LO <= HI <= 65535",
+			       arg);
 			return -EINVAL;
 		}
 		a->media_set = true;
@@ -315,8 +343,8 @@ static int run_cmd(const struct cmd_def *c, int argc, char **argv)
 	for (o = c->opts; *o; o++) {
 		const struct opt_def *d = opt_find(*o);
 
-		longopts[n++] = (struct option){ d->name, d->metavar ? required_argument : no_argument,
-						 NULL, (int)d->id };
+		longopts[n++] = (struct option){
+			d->name, d->metavar ? required_argument : no_argument, NULL, (int)d->id};
 		if (*o == O_HELP || *o == O_VERBOSE) {
 			size_t l = strlen(shortopts);
 
@@ -324,7 +352,7 @@ static int run_cmd(const struct cmd_def *c, int argc, char **argv)
 			shortopts[l + 1] = '\0';
 		}
 	}
-	longopts[n] = (struct option){ 0 };
+	longopts[n] = (struct option){0};
 
 	opterr = 0;
 	optind = 1;
@@ -335,10 +363,11 @@ static int run_cmd(const struct cmd_def *c, int argc, char **argv)
 		}
 		if (opt == '?') {
 			if (optopt)
-				pr_err("unknown option '-%c' (see sipwall %s --help)", optopt, c->name);
-			else
-				pr_err("unknown option '%s' (see sipwall %s --help)", argv[optind - 1],
+				pr_err("unknown option '-%c' (see sipwall %s --help)", optopt,
 				       c->name);
+			else
+				pr_err("unknown option '%s' (see sipwall %s --help)",
+				       argv[optind - 1], c->name);
 			return SW_EXIT_USAGE;
 		}
 		if (opt == ':') {

@@ -83,8 +83,8 @@ int do_pinhole_add(const struct sw_args *a)
 			return SW_EXIT_USAGE;
 		}
 		if (sw_addr_is_v4(s->addr) != sw_addr_is_v4(k.addr)) {
-			pr_err("--src '%s' and --dst '%s' are different address families", a->src[i],
-			       a->dst);
+			pr_err("--src '%s' and --dst '%s' are different address families",
+			       a->src[i], a->dst);
 			return SW_EXIT_USAGE;
 		}
 		if (a->check == SW_CHECK_STRICT && !port) {
@@ -197,8 +197,8 @@ static int list_cb(const struct sw_pinhole_key *k, const struct sw_pinhole *v, v
 			json_object_object_add(so, "port", json_object_new_int(ntohs(s->port)));
 			json_object_object_add(so, "check",
 					       json_object_new_string(sw_check_name(s->check)));
-			json_object_object_add(
-				so, "learned", json_object_new_boolean(s->flags & SW_SRC_LEARNED));
+			json_object_object_add(so, "learned",
+					       json_object_new_boolean(s->flags & SW_SRC_LEARNED));
 			json_object_array_add(sa, so);
 		}
 		json_object_object_add(o, "sources", sa);
@@ -245,7 +245,7 @@ static int list_cb(const struct sw_pinhole_key *k, const struct sw_pinhole *v, v
 
 int do_pinhole_list(const struct sw_args *a)
 {
-	struct list_ctx c = { .now = sw_monotonic_ns() };
+	struct list_ctx c = {.now = sw_monotonic_ns()};
 	struct sw_maps m;
 	int err;
 

@@ -12,8 +12,8 @@
 #include "lib/swmap.h"
 
 /* Exit codes (docs/cli.md). */
-#define SW_EXIT_OK 0
-#define SW_EXIT_FAIL 1  /* the operation failed; nothing was changed */
+#define SW_EXIT_OK    0
+#define SW_EXIT_FAIL  1 /* the operation failed; nothing was changed */
 #define SW_EXIT_USAGE 2 /* bad command line */
 
 /* attach --mode */
@@ -43,7 +43,7 @@ struct sw_args {
 
 /* tc filter identity of our clsact filters (handle and priority). */
 #define SW_TC_HANDLE 0x5357
-#define SW_TC_PRIO 0x5357
+#define SW_TC_PRIO   0x5357
 
 extern const char *sw_cmd_name; /* "attach", "pinhole add", ... */
 extern int sw_verbose;

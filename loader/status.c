@@ -77,8 +77,7 @@ static int status_iface_cb(const struct sw_iface_info *info, void *vctx)
 		json_object_object_add(o, "egress_prog_id",
 				       json_object_new_int64(info->egress_prog_id));
 		json_object_object_add(o, "priority", json_object_new_int64(info->priority));
-		json_object_object_add(o, "dispatcher_id",
-				       json_object_new_int64(l.dispatcher_id));
+		json_object_object_add(o, "dispatcher_id", json_object_new_int64(l.dispatcher_id));
 		json_object_array_add(c->arr, o);
 	} else {
 		char prio[16] = "-", egress[16] = "-";
@@ -88,8 +87,8 @@ static int status_iface_cb(const struct sw_iface_info *info, void *vctx)
 		if (info->egress_prog_id)
 			snprintf(egress, sizeof(egress), "%u", info->egress_prog_id);
 		if (!c->n)
-			printf("%-15s %7s %-8s %8s %8s %5s  %s\n", "IFACE", "IFINDEX", "MODE", "PROG",
-			       "EGRESS", "PRIO", "ATTACH");
+			printf("%-15s %7s %-8s %8s %8s %5s  %s\n", "IFACE", "IFINDEX", "MODE",
+			       "PROG", "EGRESS", "PRIO", "ATTACH");
 		printf("%-15s %7u %-8s %8u %8s %5s  %s", info->name, info->ifindex,
 		       sw_mode_name(info->mode), info->prog_id, egress, prio, l.attach);
 		if (l.dispatcher_id)
@@ -102,7 +101,7 @@ static int status_iface_cb(const struct sw_iface_info *info, void *vctx)
 
 int do_status(const struct sw_args *a)
 {
-	struct status_ctx c = { 0 };
+	struct status_ctx c = {0};
 	struct sw_config cfg = {};
 	struct sw_maps m;
 	unsigned int count = 0;
@@ -140,8 +139,9 @@ int do_status(const struct sw_args *a)
 		goto out;
 	}
 	if (root)
-		printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-									JSON_C_TO_STRING_NOSLASHESCAPE));
+		printf("%s\n",
+		       json_object_to_json_string_ext(
+			       root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	else if (!c.n)
 		printf("no interfaces attached\n");
 	ret = SW_EXIT_OK;
@@ -172,8 +172,7 @@ int do_stats(const struct sw_args *a)
 		for (r = 0; r < SW_R_MAX; r++) {
 			json_object *o = json_object_new_object();
 
-			json_object_object_add(o, "packets",
-					       json_object_new_uint64(st[r].packets));
+			json_object_object_add(o, "packets", json_object_new_uint64(st[r].packets));
 			json_object_object_add(o, "bytes", json_object_new_uint64(st[r].bytes));
 			json_object_object_add(root, sw_reason_name(r), o);
 		}
@@ -183,7 +182,7 @@ int do_stats(const struct sw_args *a)
 	}
 	printf("%-22s %14s %16s\n", "REASON", "PACKETS", "BYTES");
 	for (r = 0; r < SW_R_MAX; r++)
-		printf("%-22s %14llu %16llu\n", sw_reason_name(r), (unsigned long long)st[r].packets,
-		       (unsigned long long)st[r].bytes);
+		printf("%-22s %14llu %16llu\n", sw_reason_name(r),
+		       (unsigned long long)st[r].packets, (unsigned long long)st[r].bytes);
 	return SW_EXIT_OK;
 }

@@ -23,8 +23,7 @@ static void roundtrip(const char *in, const char *want)
 
 static void test_addr_v4(void **state)
 {
-	static const uint8_t want[16] = { 0, 0, 0, 0, 0, 0, 0, 0,
-					  0, 0, 0xff, 0xff, 192, 0, 2, 1 };
+	static const uint8_t want[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1};
 	uint8_t a[16];
 
 	(void)state;
@@ -68,9 +67,10 @@ static void test_addr_v4mapped(void **state)
 static void test_addr_bad(void **state)
 {
 	static const char *const bad[] = {
-		"", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1.2.3.4 ", " 1.2.3.4",
-		"[::1]", "2001:db8::1::2", "::g", "fe80::1%eth0", "host.example",
-		"1.2.3.4:80", "01.2.3.4x",
+		"",	     "1.2.3",	     "1.2.3.4.5",    "256.1.1.1",
+		"1.2.3.4 ",  " 1.2.3.4",     "[::1]",	     "2001:db8::1::2",
+		"::g",	     "fe80::1%eth0", "host.example", "1.2.3.4:80",
+		"01.2.3.4x",
 	};
 	uint8_t a[16];
 	size_t i;
@@ -116,27 +116,27 @@ static void test_endpoint_bad(void **state)
 		const char *s;
 		int opt;
 	} bad[] = {
-		{ "192.0.2.1", 0 },	   /* port required */
-		{ "[2001:db8::1]", 0 },	   /* port required */
-		{ "2001:db8::1", 0 },	   /* bare v6 has no port */
-		{ "2001:db8::1:4000", 0 }, /* ambiguous without brackets */
-		{ "192.0.2.1:0", 0 },
-		{ "192.0.2.1:0", 1 },
-		{ "192.0.2.1:65536", 0 },
-		{ "192.0.2.1:123456", 0 },
-		{ "192.0.2.1:", 1 },
-		{ "192.0.2.1:-1", 0 },
-		{ "192.0.2.1:80x", 0 },
-		{ "192.0.2.1: 80", 0 },
-		{ ":80", 0 },
-		{ "[192.0.2.1]:80", 0 }, /* brackets are for v6 */
-		{ "[2001:db8::1", 1 },
-		{ "[2001:db8::1]4000", 0 },
-		{ "[2001:db8::1]:", 0 },
-		{ "[]:80", 0 },
-		{ "[::1]:80:90", 0 },
-		{ "", 1 },
-		{ "300.1.1.1:80", 0 },
+		{"192.0.2.1", 0},	 /* port required */
+		{"[2001:db8::1]", 0},	 /* port required */
+		{"2001:db8::1", 0},	 /* bare v6 has no port */
+		{"2001:db8::1:4000", 0}, /* ambiguous without brackets */
+		{"192.0.2.1:0", 0},
+		{"192.0.2.1:0", 1},
+		{"192.0.2.1:65536", 0},
+		{"192.0.2.1:123456", 0},
+		{"192.0.2.1:", 1},
+		{"192.0.2.1:-1", 0},
+		{"192.0.2.1:80x", 0},
+		{"192.0.2.1: 80", 0},
+		{":80", 0},
+		{"[192.0.2.1]:80", 0}, /* brackets are for v6 */
+		{"[2001:db8::1", 1},
+		{"[2001:db8::1]4000", 0},
+		{"[2001:db8::1]:", 0},
+		{"[]:80", 0},
+		{"[::1]:80:90", 0},
+		{"", 1},
+		{"300.1.1.1:80", 0},
 	};
 	uint8_t a[16];
 	uint16_t port;
@@ -145,8 +145,8 @@ static void test_endpoint_bad(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (sw_endpoint_parse(bad[i].s, a, &port, bad[i].opt) == 0)
-			fail_msg("accepted bad endpoint '%s' (port_optional=%d)",
-				 bad[i].s, bad[i].opt);
+			fail_msg("accepted bad endpoint '%s' (port_optional=%d)", bad[i].s,
+				 bad[i].opt);
 	}
 }
 
