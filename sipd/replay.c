@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,15 @@
 #include "sipwall.skel.h"
 
 #define REPLAY_FRAME_MAX 4096	/* XDP test_run takes at most a page */
+
+/* Interrupted or its reader gone: stop reading, still unpin. */
+static volatile sig_atomic_t replay_stop;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	replay_stop = 1;
+}
 
 struct replay {
 	struct sipwall *skel;
@@ -489,8 +499,16 @@ int sipd_cmd_replay(int argc, char **argv)
 		goto out;
 	}
 
-	while ((n = pcap_next_ex(pc, &h, &pkt)) == 1)
+	signal(SIGINT, on_stop);
+	signal(SIGTERM, on_stop);
+	signal(SIGPIPE, on_stop);
+	while (!replay_stop && (n = pcap_next_ex(pc, &h, &pkt)) == 1)
 		one_packet(&r, dlt, h, pkt);
+	if (replay_stop) {
+		fprintf(stderr, "sipd replay: interrupted after %llu packets\n",
+			(unsigned long long)r.packets);
+		goto out;
+	}
 	if (n == PCAP_ERROR) {
 		fprintf(stderr, "sipd replay: %s: %s (after %llu packets)\n", capture,
 			pcap_geterr(pc), (unsigned long long)r.packets);

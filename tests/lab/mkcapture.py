@@ -1,0 +1,114 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""Write a capture of one SIP call for `sipd replay` tests.
+
+mkcapture.py OUT [--v6] [--link ether|raw] [--ng] [--big] [--bad]
+
+INVITE (outside -> inside, SDP), 200 OK (SDP), ACK, 20 RTP each way, 10
+spoofed RTP from a third address to the callee's media port, BYE, 200 OK,
+then 10 late RTP 3 s after the BYE (past sipd's BYE grace); --bad appends
+an INVITE with a broken CSeq. --big pads the
+INVITE's SDP past 1500 bytes (still one datagram in the capture, as inline
+mode sees it after defragmentation). Timestamps are fixed, so the capture's
+clock is the test's clock.
+"""
+import argparse
+import sys
+
+from scapy.all import Ether, IP, IPv6, UDP, Raw, wrpcap
+from scapy.utils import PcapNgWriter
+
+p = argparse.ArgumentParser()
+p.add_argument("out")
+p.add_argument("--v6", action="store_true")
+p.add_argument("--link", choices=["ether", "raw"], default="ether")
+p.add_argument("--ng", action="store_true")
+p.add_argument("--big", action="store_true")
+p.add_argument("--bad", action="store_true", help="add an INVITE whose CSeq is not a number")
+a = p.parse_args()
+
+if a.v6:
+    UAC, UAS, SPOOF, IPT = "fd00:201:1::2", "fd00:201:2::2", "fd00:201:3::2", "IP6"
+else:
+    UAC, UAS, SPOOF, IPT = "10.201.1.2", "10.201.2.2", "10.201.3.2", "IP4"
+UAC_RTP, UAS_RTP = 12000, 16000
+CID = "replay-1@sipwall-test"
+host = (lambda h: "[%s]" % h) if a.v6 else (lambda h: h)
+
+
+def sdp(who, addr, port):
+    s = ("v=0\r\no=%s 1 1 IN %s %s\r\ns=-\r\nc=IN %s %s\r\nt=0 0\r\n"
+         "m=audio %d RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n") % (who, IPT, addr, IPT, addr, port)
+    if a.big and who == "alice":
+        s += "".join("a=x-sipwall-pad%03d:%s\r\n" % (i, "0123456789abcdef" * 3) for i in range(60))
+    return s
+
+
+def req(method, cseq, body="", to_tag=""):
+    h = ("%s sip:bob@%s SIP/2.0\r\nVia: SIP/2.0/UDP %s:5060;branch=z9hG4bK-%s-%d\r\n"
+         "Max-Forwards: 70\r\nFrom: <sip:alice@%s>;tag=a1\r\nTo: <sip:bob@%s>%s\r\n"
+         "Call-ID: %s\r\nCSeq: %d %s\r\nContact: <sip:alice@%s:5060>\r\n") % (
+        method, host(UAS), host(UAC), method.lower(), cseq, host(UAC), host(UAS),
+        ";tag=b1" if to_tag else "", CID, cseq, method, host(UAC))
+    if body:
+        h += "Content-Type: application/sdp\r\n"
+    return h + "Content-Length: %d\r\n\r\n%s" % (len(body), body)
+
+
+def resp(code, text, method, cseq, branch, body=""):
+    h = ("SIP/2.0 %d %s\r\nVia: SIP/2.0/UDP %s:5060;branch=%s\r\n"
+         "From: <sip:alice@%s>;tag=a1\r\nTo: <sip:bob@%s>;tag=b1\r\nCall-ID: %s\r\n"
+         "CSeq: %d %s\r\nContact: <sip:bob@%s:5060>\r\n") % (
+        code, text, host(UAC), branch, host(UAC), host(UAS), CID, cseq, method, host(UAS))
+    if body:
+        h += "Content-Type: application/sdp\r\n"
+    return h + "Content-Length: %d\r\n\r\n%s" % (len(body), body)
+
+
+def pkt(src, dst, sport, dport, payload):
+    l3 = IPv6(src=src, dst=dst) if a.v6 else IP(src=src, dst=dst)
+    p = l3 / UDP(sport=sport, dport=dport) / Raw(payload)
+    if a.link == "ether":
+        p = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / p
+    return p
+
+
+rtp = bytes([0x80, 8]) + bytes(170)
+t = 1700000000.0
+out = []
+
+
+def add(dt, p):
+    global t
+    t += dt
+    p.time = t
+    out.append(p)
+
+
+add(0, pkt(UAC, UAS, 5060, 5060, req("INVITE", 1, sdp("alice", UAC, UAC_RTP)).encode()))
+add(0.05, pkt(UAS, UAC, 5060, 5060, resp(200, "OK", "INVITE", 1, "z9hG4bK-invite-1",
+                                        sdp("bob", UAS, UAS_RTP)).encode()))
+add(0.01, pkt(UAC, UAS, 5060, 5060, req("ACK", 1, to_tag=True).encode()))
+for i in range(20):
+    add(0.01, pkt(UAC, UAS, UAC_RTP, UAS_RTP, rtp))
+    add(0.01, pkt(UAS, UAC, UAS_RTP, UAC_RTP, rtp))
+for i in range(10):
+    add(0.01, pkt(SPOOF, UAS, UAC_RTP, UAS_RTP, rtp))
+add(0.5, pkt(UAC, UAS, 5060, 5060, req("BYE", 2, to_tag=True).encode()))
+add(0.01, pkt(UAS, UAC, 5060, 5060, resp(200, "OK", "BYE", 2, "z9hG4bK-bye-2").encode()))
+add(3.0, pkt(UAC, UAS, UAC_RTP, UAS_RTP, rtp))
+for i in range(9):
+    add(0.01, pkt(UAC, UAS, UAC_RTP, UAS_RTP, rtp))
+
+if a.bad:
+    add(0.01, pkt(UAC, UAS, 5060, 5060,
+                  req("INVITE", 7, sdp("alice", UAC, 12100)).replace("CSeq: 7", "CSeq: x").encode()))
+
+if a.ng:
+    w = PcapNgWriter(a.out)
+    for p in out:
+        w.write(p)
+    w.close()
+else:
+    wrpcap(a.out, out)
+sys.exit(0)

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# `sipd replay`: generated captures of one call (Ethernet, raw IP, pcapng,
+# IPv4/IPv6, big INVITE, a malformed message) through sipd and the real XDP
+# program (BPF_PROG_TEST_RUN on maps in a private pin path). The capture is
+# built with known contents, so every count in the summary is exact.
+set -u
+source "$(dirname "$0")/../lib.sh"
+cd "$SW_TOP"
+need_root
+
+SIPD=build/bin/sipd
+PY=/usr/bin/python3
+[ -x "$SIPD" ] || { echo "skip: $SIPD not built (make)"; exit 77; }
+"$PY" -c 'import scapy' 2>/dev/null || { echo "skip: python3-scapy missing (scripts/deps.sh)"; exit 77; }
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+
+T=${SW_TEST_TMP:-}
+[ -n "$T" ] && T=$(mktemp -d "$T/replay.XXXXXX") || T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+
+pins_before=$(ls -d /sys/fs/bpf/sipwall-replay-* 2>/dev/null | sort)
+
+# field JSON PATH: a value from the summary, e.g. field "$j" media.by_reason.passed_pinhole
+field() {
+	"$PY" -c '
+import json, sys
+v = json.loads(sys.argv[1])
+for k in sys.argv[2].split("."):
+    v = v.get(k, 0) if isinstance(v, dict) else 0
+print(v)' "$1" "$2"
+}
+
+# One call: 5 SIP messages, 4 pinholes opened and closed, 40 RTP passed,
+# 10 spoofed (bad source), 10 late (no pinhole).
+expect_call() {
+	local what=$1 j=$2 msgs=${3:-5}
+	expect_eq "$what: SIP messages" "$(field "$j" sip.messages)" "$msgs"
+	expect_eq "$what: calls started/ended" "$(field "$j" calls.started)/$(field "$j" calls.ended)" 1/1
+	expect_eq "$what: pinholes opened/closed" \
+		"$(field "$j" pinholes.opened)/$(field "$j" pinholes.closed)" 4/4
+	expect_eq "$what: RTP passed through pinholes" "$(field "$j" media.by_reason.passed_pinhole)" 40
+	expect_eq "$what: spoofed RTP dropped" "$(field "$j" media.by_reason.dropped_bad_source)" 10
+	expect_eq "$what: RTP after BYE+grace dropped" "$(field "$j" media.by_reason.dropped_no_pinhole)" 10
+}
+
+for variant in "ether" "--v6" "--link raw" "--link raw --v6" "--ng" "--big" "--big --v6 --ng"; do
+	# shellcheck disable=SC2086
+	[ "$variant" = ether ] && args="" || args=$variant
+	cap=$T/call.pcap
+	if ! "$PY" tests/lab/mkcapture.py "$cap" $args 2>"$T/mk.err"; then
+		cat "$T/mk.err"
+		fail "build capture ($variant)"
+		continue
+	fi
+	if ! j=$("$SIPD" replay "$cap" 2>"$T/err"); then
+		cat "$T/err"
+		fail "replay ($variant)"
+		continue
+	fi
+	expect_call "$variant" "$j"
+done
+
+"$PY" tests/lab/mkcapture.py "$T/bad.pcap" --bad
+j=$("$SIPD" replay "$T/bad.pcap")
+expect_call "malformed message" "$j" 6
+expect_eq "malformed message dropped by name" "$(field "$j" sip.dropped.sip_bad_cseq)" 1
+
+# --events: every event on stdout, the summary last.
+"$PY" tests/lab/mkcapture.py "$T/call.pcap"
+"$SIPD" replay --events "$T/call.pcap" >"$T/events" 2>"$T/err"
+expect_eq "--events: exit status" $? 0
+expect_eq "--events: pinhole_open events" "$(grep -c '"event":"pinhole_open"' "$T/events")" 4
+expect_eq "--events: pinhole_close events" "$(grep -c '"event":"pinhole_close"' "$T/events")" 4
+expect_eq "--events: one media event per media packet" "$(grep -c '"event":"media"' "$T/events")" 60
+expect_eq "--events: spoofed packets named dropped_bad_source" \
+	"$(grep '"event":"media"' "$T/events" | grep -c '"reason":"dropped_bad_source"')" 10
+expect_eq "--events: capture clock in events" \
+	"$(grep -m1 '"event":"call_start"' "$T/events" | grep -c '"ts_ns":1700000000000000000')" 1
+check "--events: summary is the last line" bash -c "tail -n1 '$T/events' | grep -q '^{\"capture\"'"
+
+# A config applies: a filter dropping INVITE leaves no call and no pinhole.
+cat >"$T/deny.json" <<'EOF'
+{ "filters": [ { "name": "no-invite", "match": { "method": "INVITE", "message": "request" }, "action": "drop" } ] }
+EOF
+j=$("$SIPD" replay -c "$T/deny.json" "$T/call.pcap")
+expect_eq "config filter: INVITE dropped by name" "$(field "$j" sip.dropped.sip_filter_drop)" 1
+expect_eq "config filter: no pinhole opened" "$(field "$j" pinholes.opened)" 0
+expect_eq "config filter: all 60 media packets dropped" "$(field "$j" media.dropped)" 60
+
+# Bad input: one clear error, non-zero exit, nothing left behind.
+"$SIPD" replay "$T/missing.pcap" 2>"$T/err"
+check "missing capture: non-zero exit" test $? -ne 0
+check "missing capture: error names the file" grep -q "missing.pcap" "$T/err"
+printf 'not a capture\n' >"$T/junk.pcap"
+"$SIPD" replay "$T/junk.pcap" 2>"$T/err"
+check "not a capture: non-zero exit" test $? -ne 0
+printf '{ "timeouts": { "bye_grace_s": "x" } }\n' >"$T/badcfg.json"
+"$SIPD" replay -c "$T/badcfg.json" "$T/call.pcap" >/dev/null 2>"$T/err"
+check "bad config: non-zero exit" test $? -ne 0
+check "bad config: error names the key" grep -q "bye_grace_s" "$T/err"
+"$SIPD" replay --media-ports 9-3 "$T/call.pcap" 2>/dev/null
+expect_eq "bad --media-ports: usage exit" $? 2
+expect_eq "no private pin path left behind" \
+	"$(ls -d /sys/fs/bpf/sipwall-replay-* 2>/dev/null | sort)" "$pins_before"
+
+# SIPp's own RTP capture, when the shared corpus is there: all outside the
+# default media range (port 6000), so XDP passes it as not media.
+g711=$SW_SHARED/corpora/sipp/pcap/g711a.pcap
+if [ -r "$g711" ]; then
+	j=$("$SIPD" replay "$g711")
+	expect_eq "SIPp g711a.pcap: every packet judged" \
+		"$(field "$j" media.by_reason.passed_not_media)" "$(field "$j" packets)"
+else
+	skip "SIPp g711a.pcap: ../shared/corpora not present"
+fi
+
+finish
