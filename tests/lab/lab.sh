@@ -121,6 +121,22 @@ lab_sipd_start() {
 	return 1
 }
 
+# lab_sipd_passive CONFIG IFACE: sipd observing fw's IFACE (no rules, no queue).
+lab_sipd_passive() {
+	local cfg=$1 ifc=$2 i
+	: >"$LAB_TMP/sipd.log"
+	nsenter --net="/run/netns/$NS_F" "$LAB_SIPD" run --passive "$ifc" -c "$cfg" \
+		>>"$LAB_TMP/events.jsonl" 2>>"$LAB_TMP/sipd.log" &
+	LAB_SIPD_PID=$!
+	LAB_PIDS+=("$LAB_SIPD_PID")
+	for i in $(seq 1 50); do
+		grep -q "passive on" "$LAB_TMP/sipd.log" 2>/dev/null && return 0
+		kill -0 "$LAB_SIPD_PID" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
 lab_sipd_stop() {
 	[ -n "$LAB_SIPD_PID" ] || return 0
 	kill -TERM "$LAB_SIPD_PID" 2>/dev/null
@@ -237,7 +253,7 @@ EOF
 
 lab_down() {
 	local p ns
-	[ -n "${lab_tag:-}" ] || return 0
+	[ -n "${lab_tag:-}" ] && [ -n "${NS_F:-}" ] || return 0
 	for p in "${LAB_PIDS[@]}"; do
 		kill -TERM "$p" 2>/dev/null
 	done

@@ -176,6 +176,8 @@ done
 check "queue saw the big INVITEs whole (no sip_parse/truncated drops)" \
 	bash -c "! grep -q 'sip_body_truncated\|sip_parse_error' '$LAB_TMP/events.jsonl'"
 
+check "big-INVITE calls' pinholes closed after BYE" lab_wait_for 5 no_pinholes
+
 # --- clean exit and exact removal -----------------------------------------
 kill -TERM "$LAB_SIPD_PID"
 wait "$LAB_SIPD_PID"
@@ -184,5 +186,22 @@ LAB_SIPD_PID=
 check "rules remove" in_f build/bin/sipd rules remove
 expect_eq "nothing of sipwall left in iptables" "$(rules_state | grep -c .)" 0
 check "rules remove again (idempotent)" in_f build/bin/sipd rules remove
+
+# --- passive: AF_PACKET on fw's outside interface, no queue, no drops -----
+if lab_sipd_passive "$CFG" fo; then
+	ok "sipd --passive on fw's outside interface"
+	pp0=$(lab_stat passed_pinhole)
+	lab_uas 4 "$(lab_scenario uas.xml)" 1
+	LAB_RTP_MS=1500 lab_uac 4 "$(lab_scenario uac.xml 60)" 1
+	expect_eq "passive: call (big INVITE) completed" $? 0
+	lab_uas_wait
+	check "passive: RTP passed through pinholes sipd opened from what it saw" \
+		test $(( $(lab_stat passed_pinhole) - pp0 )) -gt 20
+	check "passive: pinholes closed after BYE" lab_wait_for 5 no_pinholes
+	lab_sipd_stop
+else
+	cat "$LAB_TMP/sipd.log"
+	fail "sipd --passive on fw's outside interface"
+fi
 
 finish
