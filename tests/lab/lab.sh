@@ -152,7 +152,7 @@ lab_config() {
 	cat >"$f" <<EOF
 {
   "pin_path": "$LAB_PIN",
-  "queue": { "num": ${LAB_QUEUE:-$(( (RANDOM % 30000) + 1000 ))}, "count": 1, "fail_open": false },
+  "queue": { "num": ${LAB_QUEUE:-$(( (RANDOM % 30000) + 1000 ))}, "count": ${LAB_QUEUES:-1}, "fail_open": false },
   "networks": { "inside": [ "10.201.2.0/24", "fd00:201:2::/64" ] },
   "timeouts": { "bye_grace_s": 1 }${extra:+,
   $extra}

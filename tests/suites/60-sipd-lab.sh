@@ -36,11 +36,14 @@ if ! lab_attach >"$LAB_TMP/attach.log" 2>&1; then
 fi
 ok "sipwall attached (native XDP) on fw's outside and inside interfaces"
 
-has_pinhole() { lab_pinholes | grep -q "^$1 "; }
+has_pinhole() { lab_pinholes | grep "^$1 " >/dev/null; }
 no_pinholes() { [ -z "$(lab_pinholes)" ]; }
 
 CFG=$LAB_TMP/sipd.json
-lab_config "$CFG" '"filters": [ { "name": "no-message", "match": { "method": "MESSAGE" }, "action": "drop" } ]'
+NOMSG='"filters": [ { "name": "no-message", "match": { "method": "MESSAGE" }, "action": "drop" } ]'
+# Two queues: the rules balance SIP over them, sipd binds both.
+LAB_QUEUE=$(( (RANDOM % 30000) + 1000 )) LAB_QUEUES=2 lab_config "$CFG" "$NOMSG"
+Q=$(sed -n 's/.*"num": \([0-9]*\).*/\1/p' "$CFG")
 
 # --- rules: idempotent install, fail-closed / fail-open without sipd ------
 rules_state() { for ipt in iptables ip6tables; do in_f $ipt -S; done | grep -i sipwall; }
@@ -52,6 +55,16 @@ expect_eq "one FORWARD jump per family" \
 	"$( (in_f iptables -S FORWARD; in_f ip6tables -S FORWARD) | grep -c -- '-j SIPWALL')" 2
 expect_eq "queue rules carry the conntrack match (defrag)" \
 	"$(in_f iptables -S SIPWALL | grep -c 'ctstate.*NFQUEUE')" 2
+expect_eq "two queues: --queue-balance $Q:$((Q + 1))" \
+	"$(in_f iptables -S SIPWALL | grep -c -- "--queue-balance $Q:$((Q + 1))")" 2
+check "rules install --input --output" in_f build/bin/sipd rules install -c "$CFG" --input --output
+expect_eq "jumps from INPUT and OUTPUT too" \
+	"$(in_f iptables -S | grep -c -- '-A \(INPUT\|OUTPUT\|FORWARD\) -j SIPWALL')" 3
+check "rules install (FORWARD only again)" in_f build/bin/sipd rules install -c "$CFG"
+expect_eq "INPUT/OUTPUT jumps gone when no longer configured" \
+	"$(in_f iptables -S | grep -c -- '-A \(INPUT\|OUTPUT\) -j SIPWALL')" 0
+in_f build/bin/sipd rules install --queue 70000 2>"$LAB_TMP/err"
+expect_eq "bad --queue: usage error" $? 2
 
 # No sipd bound to the queue: fail-closed drops SIP, fail-open passes it.
 sip_through() {
@@ -118,6 +131,25 @@ wait $lp
 expect_eq "forbidden MESSAGE never reached inside" "$(grep -c MESSAGE "$LAB_TMP/listen.filter")" 0
 expect_eq "allowed OPTIONS reached inside" "$(grep -c OPTIONS "$LAB_TMP/listen.filter")" 1
 check "message_drop sip_filter_drop logged" grep -q '"sip_filter_drop"' "$LAB_TMP/events.jsonl"
+
+# --- SIGHUP: a bad config keeps the old one, a good one applies -----------
+printf '{ "filters": [ { "match": { "method": "NOPE" }, "action": "drop" } ] }\n' >"$LAB_TMP/bad.json"
+cp "$CFG" "$LAB_TMP/good.json"
+cp "$LAB_TMP/bad.json" "$CFG"
+kill -HUP "$LAB_SIPD_PID"
+check "SIGHUP with a bad config: reload refused" lab_wait_for 3 grep -q "keeping the old configuration" "$LAB_TMP/sipd.log"
+check "sipd still running after the bad reload" kill -0 "$LAB_SIPD_PID"
+lab_sip_listen "$NS_I" $I4 5060 2 >"$LAB_TMP/listen.hup1" &
+lp=$!; sleep 0.5; lab_sip_send "$NS_O" $O4 $I4 MESSAGE; wait $lp
+expect_eq "old filter still applies after the bad reload" "$(grep -c MESSAGE "$LAB_TMP/listen.hup1")" 0
+LAB_QUEUE=$Q LAB_QUEUES=2 lab_config "$CFG"
+kill -HUP "$LAB_SIPD_PID"
+check "SIGHUP with a good config: reloaded" lab_wait_for 3 grep -q "configuration reloaded" "$LAB_TMP/sipd.log"
+lab_sip_listen "$NS_I" $I4 5060 2 >"$LAB_TMP/listen.hup2" &
+lp=$!; sleep 0.5; lab_sip_send "$NS_O" $O4 $I4 MESSAGE; wait $lp
+expect_eq "MESSAGE passes once the reload dropped the filter" "$(grep -c MESSAGE "$LAB_TMP/listen.hup2")" 1
+cp "$LAB_TMP/good.json" "$CFG"
+kill -HUP "$LAB_SIPD_PID"
 
 # --- CANCEL and 486 leave no pinhole --------------------------------------
 for kind in cancel busy; do
