@@ -29,7 +29,7 @@
 
 #define NFQ_MAX_QUEUES 64
 #define NFQ_COPY_RANGE 0xffff
-#define NFQ_RCVBUF (8u << 20)
+#define NFQ_RCVBUF     (8u << 20)
 
 struct nfq_loop {
 	const struct sipd_sink *sink;
@@ -38,8 +38,7 @@ struct nfq_loop {
 	int verbose;
 };
 
-static int nfq_cb(struct nfq_q_handle *qh, struct nfgenmsg *nfmsg,
-		  struct nfq_data *nfa, void *data)
+static int nfq_cb(struct nfq_q_handle *qh, struct nfgenmsg *nfmsg, struct nfq_data *nfa, void *data)
 {
 	struct nfq_loop *l = data;
 	struct nfqnl_msg_packet_hdr *ph;
@@ -56,22 +55,18 @@ static int nfq_cb(struct nfq_q_handle *qh, struct nfgenmsg *nfmsg,
 	id = ntohl(ph->packet_id);
 	len = nfq_get_payload(nfa, &pkt);
 	if (len > 0)
-		v = l->sink->handle(l->sink->ctx, pkt, len, sw_monotonic_ns(),
-				    &why);
+		v = l->sink->handle(l->sink->ctx, pkt, len, sw_monotonic_ns(), &why);
 	if (v == SIPD_ACCEPT)
 		l->accepted++;
 	else
 		l->dropped++;
 	if (l->verbose > 1)
-		fprintf(stderr, "sipd: nfq packet %u len %d: %s (%s)\n", id,
-			len, v == SIPD_ACCEPT ? "accept" : "drop",
-			sw_sip_reason_name(why));
+		fprintf(stderr, "sipd: nfq packet %u len %d: %s (%s)\n", id, len,
+			v == SIPD_ACCEPT ? "accept" : "drop", sw_sip_reason_name(why));
 	/* Verdict strictly after handle(): its map writes are done. */
-	if (nfq_set_verdict(qh, id, v == SIPD_ACCEPT ? NF_ACCEPT : NF_DROP, 0,
-			    NULL) < 0) {
+	if (nfq_set_verdict(qh, id, v == SIPD_ACCEPT ? NF_ACCEPT : NF_DROP, 0, NULL) < 0) {
 		l->errors++;
-		fprintf(stderr, "sipd: verdict for packet %u: %s\n", id,
-			strerror(errno));
+		fprintf(stderr, "sipd: verdict for packet %u: %s\n", id, strerror(errno));
 	}
 	return 0;
 }
@@ -89,7 +84,7 @@ static int block_signals(sigset_t *set)
 
 int sipd_loop_fds(sigset_t *set, unsigned int tick_ms, int *sfd, int *tfd)
 {
-	struct itimerspec its = { 0 };
+	struct itimerspec its = {0};
 	int err;
 
 	*sfd = *tfd = -1;
@@ -154,7 +149,7 @@ void sipd_loop_tick(int tfd, const struct sipd_sink *s)
 
 int sipd_nfq_run(const struct sipd_nfq_opts *o, const struct sipd_sink *s)
 {
-	struct nfq_loop l = { .sink = s, .verbose = o->verbose };
+	struct nfq_loop l = {.sink = s, .verbose = o->verbose};
 	unsigned int nq = o->nqueues ? o->nqueues : 1;
 	struct nfq_handle *h = NULL;
 	int sfd = -1, tfd = -1, fd, err = 0, one = 1;
@@ -164,8 +159,8 @@ int sipd_nfq_run(const struct sipd_nfq_opts *o, const struct sipd_sink *s)
 	size_t bufsz = NFQ_COPY_RANGE + 4096;
 
 	if (nq > NFQ_MAX_QUEUES || (unsigned int)o->queue + nq - 1 > 65535) {
-		fprintf(stderr, "sipd: queues %u..%u out of range (at most %d)\n",
-			o->queue, o->queue + nq - 1, NFQ_MAX_QUEUES);
+		fprintf(stderr, "sipd: queues %u..%u out of range (at most %d)\n", o->queue,
+			o->queue + nq - 1, NFQ_MAX_QUEUES);
 		return -EINVAL;
 	}
 	buf = malloc(bufsz);
@@ -192,22 +187,19 @@ int sipd_nfq_run(const struct sipd_nfq_opts *o, const struct sipd_sink *s)
 		}
 		if (nfq_set_mode(l.qh[i], NFQNL_COPY_PACKET, NFQ_COPY_RANGE) < 0) {
 			err = -errno ? -errno : -EIO;
-			fprintf(stderr, "sipd: queue %u copy mode: %s\n", qn,
-				strerror(-err));
+			fprintf(stderr, "sipd: queue %u copy mode: %s\n", qn, strerror(-err));
 			goto out;
 		}
 		/* FAIL_OPEN: accept instead of drop when the queue is full.
 		 * The mask always names the flag so fail-closed is explicit. */
 		if (nfq_set_queue_flags(l.qh[i], NFQA_CFG_F_FAIL_OPEN, flags) < 0) {
 			err = -errno ? -errno : -EIO;
-			fprintf(stderr, "sipd: queue %u flags: %s\n", qn,
-				strerror(-err));
+			fprintf(stderr, "sipd: queue %u flags: %s\n", qn, strerror(-err));
 			goto out;
 		}
 		if (o->maxlen && nfq_set_queue_maxlen(l.qh[i], o->maxlen) < 0) {
 			err = -errno ? -errno : -EIO;
-			fprintf(stderr, "sipd: queue %u maxlen: %s\n", qn,
-				strerror(-err));
+			fprintf(stderr, "sipd: queue %u maxlen: %s\n", qn, strerror(-err));
 			goto out;
 		}
 	}
@@ -223,15 +215,14 @@ int sipd_nfq_run(const struct sipd_nfq_opts *o, const struct sipd_sink *s)
 		goto out;
 	}
 	if (o->verbose)
-		fprintf(stderr, "sipd: inline on NFQUEUE %u..%u (%s)\n",
-			o->queue, o->queue + nq - 1,
-			o->fail_open ? "fail-open" : "fail-closed");
+		fprintf(stderr, "sipd: inline on NFQUEUE %u..%u (%s)\n", o->queue,
+			o->queue + nq - 1, o->fail_open ? "fail-open" : "fail-closed");
 
 	for (;;) {
 		struct pollfd p[3] = {
-			{ .fd = fd, .events = POLLIN },
-			{ .fd = sfd, .events = POLLIN },
-			{ .fd = tfd, .events = POLLIN },
+			{.fd = fd, .events = POLLIN},
+			{.fd = sfd, .events = POLLIN},
+			{.fd = tfd, .events = POLLIN},
 		};
 
 		if (poll(p, 3, -1) < 0) {
@@ -251,12 +242,10 @@ int sipd_nfq_run(const struct sipd_nfq_opts *o, const struct sipd_sink *s)
 				ssize_t n = recv(fd, buf, bufsz, MSG_DONTWAIT);
 
 				if (n < 0) {
-					if (errno == EAGAIN || errno == EINTR ||
-					    errno == ENOBUFS)
+					if (errno == EAGAIN || errno == EINTR || errno == ENOBUFS)
 						break;
 					err = -errno;
-					fprintf(stderr, "sipd: recv: %s\n",
-						strerror(errno));
+					fprintf(stderr, "sipd: recv: %s\n", strerror(errno));
 					goto out;
 				}
 				nfq_handle_packet(h, buf, n);
@@ -264,10 +253,8 @@ int sipd_nfq_run(const struct sipd_nfq_opts *o, const struct sipd_sink *s)
 		}
 	}
 	if (o->verbose)
-		fprintf(stderr,
-			"sipd: nfq: %llu accepted, %llu dropped, %llu verdict errors\n",
-			(unsigned long long)l.accepted,
-			(unsigned long long)l.dropped,
+		fprintf(stderr, "sipd: nfq: %llu accepted, %llu dropped, %llu verdict errors\n",
+			(unsigned long long)l.accepted, (unsigned long long)l.dropped,
 			(unsigned long long)l.errors);
 out:
 	for (unsigned int i = 0; i < nq; i++)

@@ -28,8 +28,8 @@
 
 static int open_socket(const char *ifname, int *fdp)
 {
-	struct sockaddr_ll sll = { 0 };
-	struct packet_mreq mr = { 0 };
+	struct sockaddr_ll sll = {0};
+	struct packet_mreq mr = {0};
 	unsigned int ifindex = if_nametoindex(ifname);
 	int fd, fanout, err;
 
@@ -59,14 +59,14 @@ static int open_socket(const char *ifname, int *fdp)
 	setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr));
 	fanout = (getpid() & 0xffff) | ((PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16);
 	if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &fanout, sizeof(fanout)) < 0)
-		fprintf(stderr, "sipd: passive: no fanout defrag (%s): IPv4 fragments are skipped\n",
+		fprintf(stderr,
+			"sipd: passive: no fanout defrag (%s): IPv4 fragments are skipped\n",
 			strerror(errno));
 	*fdp = fd;
 	return 0;
 }
 
-int sipd_passive_run(const struct sipd_passive_opts *o,
-		     const struct sipd_sink *s)
+int sipd_passive_run(const struct sipd_passive_opts *o, const struct sipd_sink *s)
 {
 	uint64_t seen = 0, sip = 0, frag_skipped = 0, would_drop = 0;
 	int fd = -1, sfd = -1, tfd = -1, err;
@@ -94,9 +94,9 @@ int sipd_passive_run(const struct sipd_passive_opts *o,
 
 	for (;;) {
 		struct pollfd p[3] = {
-			{ .fd = fd, .events = POLLIN },
-			{ .fd = sfd, .events = POLLIN },
-			{ .fd = tfd, .events = POLLIN },
+			{.fd = fd, .events = POLLIN},
+			{.fd = sfd, .events = POLLIN},
+			{.fd = tfd, .events = POLLIN},
 		};
 
 		if (poll(p, 3, -1) < 0) {
@@ -136,8 +136,7 @@ int sipd_passive_run(const struct sipd_passive_opts *o,
 			/* On a router both directions matter (the 200 OK leaves
 			 * through the observed interface); only loopback shows
 			 * every datagram twice. */
-			if (from.sll_pkttype == PACKET_OUTGOING &&
-			    !strcmp(o->ifname, "lo"))
+			if (from.sll_pkttype == PACKET_OUTGOING && !strcmp(o->ifname, "lo"))
 				continue;
 			if (sipd_udp_view(buf, n, &v))
 				continue;
@@ -158,7 +157,8 @@ int sipd_passive_run(const struct sipd_passive_opts *o,
 	}
 	if (o->verbose)
 		fprintf(stderr,
-			"sipd: passive: %llu packets, %llu SIP, %llu would have been dropped, %llu fragmented SIP skipped\n",
+			"sipd: passive: %llu packets, %llu SIP, %llu would have been dropped, %llu "
+			"fragmented SIP skipped\n",
 			(unsigned long long)seen, (unsigned long long)sip,
 			(unsigned long long)would_drop, (unsigned long long)frag_skipped);
 out:

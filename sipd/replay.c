@@ -36,7 +36,7 @@
 #include "sipd/srccmd.h"
 #include "sipwall.skel.h"
 
-#define REPLAY_FRAME_MAX 4096	/* XDP test_run takes at most a page */
+#define REPLAY_FRAME_MAX 4096 /* XDP test_run takes at most a page */
 
 /* Interrupted or its reader gone: stop reading, still unpin. */
 static volatile sig_atomic_t replay_stop;
@@ -58,14 +58,12 @@ struct replay {
 	uint16_t media_lo, media_hi;
 	struct sipd_ports ports;
 	/* what the capture held */
-	uint64_t packets, sip, media, other_udp, not_udp, bad, sip_frags,
-		too_big;
+	uint64_t packets, sip, media, other_udp, not_udp, bad, sip_frags, too_big;
 	uint64_t xdp_pass, xdp_drop, xdp_other;
 	uint64_t first_ns, last_ns, last_tick_ns;
 };
 
-static int libbpf_quiet(enum libbpf_print_level lvl, const char *fmt,
-			va_list ap)
+static int libbpf_quiet(enum libbpf_print_level lvl, const char *fmt, va_list ap)
 {
 	if (lvl == LIBBPF_WARN)
 		return vfprintf(stderr, fmt, ap);
@@ -74,9 +72,8 @@ static int libbpf_quiet(enum libbpf_print_level lvl, const char *fmt,
 
 static void unpin_all(struct replay *r)
 {
-	static const char *const names[] = { SW_MAP_PINHOLES, SW_MAP_STATS,
-					     SW_MAP_FRAGS, SW_MAP_CONFIG,
-					     SW_MAP_IFACES };
+	static const char *const names[] = {SW_MAP_PINHOLES, SW_MAP_STATS, SW_MAP_FRAGS,
+					    SW_MAP_CONFIG, SW_MAP_IFACES};
 	char p[128];
 
 	if (!r->pin[0])
@@ -92,14 +89,16 @@ static void unpin_all(struct replay *r)
 static int load_datapath(struct replay *r)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo);
-	struct sw_config c = { 0 };
+	struct sw_config c = {0};
 	__u32 key = 0;
 	int err;
 
 	snprintf(r->pin, sizeof(r->pin), "/sys/fs/bpf/sipwall-replay-XXXXXX");
 	if (!mkdtemp(r->pin)) {
 		err = -errno;
-		fprintf(stderr, "sipd replay: cannot make a private pin path under /sys/fs/bpf: %s (is bpffs mounted?)\n",
+		fprintf(stderr,
+			"sipd replay: cannot make a private pin path under /sys/fs/bpf: %s (is "
+			"bpffs mounted?)\n",
 			strerror(errno));
 		r->pin[0] = 0;
 		return err;
@@ -127,8 +126,8 @@ static int load_datapath(struct replay *r)
 	c.media_hi = r->media_hi;
 	c.max_pinholes = bpf_map__max_entries(r->skel->maps.sw_pinholes);
 	c.version = SW_SCHEMA_VERSION;
-	err = bpf_map__update_elem(r->skel->maps.sw_config, &key, sizeof(key), &c,
-				   sizeof(c), BPF_ANY);
+	err = bpf_map__update_elem(r->skel->maps.sw_config, &key, sizeof(key), &c, sizeof(c),
+				   BPF_ANY);
 	if (err) {
 		fprintf(stderr, "sipd replay: writing sw_config: %s\n", strerror(-err));
 		return err;
@@ -141,7 +140,7 @@ static int load_datapath(struct replay *r)
 
 static void restamp(struct replay *r, const struct sipd_udp_view *v, uint64_t ts)
 {
-	struct sw_pinhole_key k = { .port = htons(v->dport), .proto = IPPROTO_UDP };
+	struct sw_pinhole_key k = {.port = htons(v->dport), .proto = IPPROTO_UDP};
 	struct sw_pinhole p;
 
 	memcpy(k.addr, v->daddr, 16);
@@ -159,8 +158,7 @@ static int stats_snapshot(struct replay *r, struct sw_stat s[SW_R_MAX])
 static void media_packet(struct replay *r, const uint8_t *frame, size_t flen,
 			 const struct sipd_udp_view *v, uint64_t ts)
 {
-	LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = frame, .data_size_in = flen,
-		    .repeat = 1);
+	LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = frame, .data_size_in = flen, .repeat = 1);
 	struct sw_stat before[SW_R_MAX], after[SW_R_MAX];
 	const char *reason = NULL;
 	int err;
@@ -194,17 +192,18 @@ static void media_packet(struct replay *r, const uint8_t *frame, size_t flen,
 	ev_begin(r->ev, "media", ts);
 	ev_addr(r->ev, "src", v->saddr, v->sport);
 	ev_addr(r->ev, "dst", v->daddr, v->dport);
-	ev_str(r->ev, "verdict", t.retval == XDP_PASS ? "pass" :
-				 t.retval == XDP_DROP ? "drop" : "other");
+	ev_str(r->ev, "verdict",
+	       t.retval == XDP_PASS   ? "pass"
+	       : t.retval == XDP_DROP ? "drop"
+				      : "other");
 	ev_str(r->ev, "reason", reason ? reason : "?");
 	ev_end(r->ev);
 }
 
 /* Find the IP datagram in a captured frame; build an Ethernet frame for XDP
  * when the capture has none. Returns the datagram or NULL. */
-static const uint8_t *frame_ip(int dlt, const uint8_t *pkt, size_t caplen,
-			       size_t *iplen, uint8_t *ethbuf, const uint8_t **frame,
-			       size_t *flen)
+static const uint8_t *frame_ip(int dlt, const uint8_t *pkt, size_t caplen, size_t *iplen,
+			       uint8_t *ethbuf, const uint8_t **frame, size_t *flen)
 {
 	uint16_t proto = 0;
 	size_t off = 0;
@@ -255,8 +254,9 @@ static const uint8_t *frame_ip(int dlt, const uint8_t *pkt, size_t caplen,
 			af = ntohl(af);
 		else if (af > 0xffff)
 			af = __builtin_bswap32(af); /* other byte order */
-		proto = af == 2 ? ETH_P_IP : (af == 10 || af == 24 || af == 28 || af == 30) ?
-			ETH_P_IPV6 : 0;
+		proto = af == 2						 ? ETH_P_IP
+			: (af == 10 || af == 24 || af == 28 || af == 30) ? ETH_P_IPV6
+									 : 0;
 		off = 4;
 		break;
 	}
@@ -284,8 +284,7 @@ static const uint8_t *frame_ip(int dlt, const uint8_t *pkt, size_t caplen,
 	return pkt + off;
 }
 
-static void one_packet(struct replay *r, int dlt, const struct pcap_pkthdr *h,
-		       const uint8_t *pkt)
+static void one_packet(struct replay *r, int dlt, const struct pcap_pkthdr *h, const uint8_t *pkt)
 {
 	static uint8_t ethbuf[REPLAY_FRAME_MAX];
 	const uint8_t *ip, *frame = NULL;
@@ -361,8 +360,7 @@ static void print_summary(struct replay *r, const char *capture)
 			printf("\\u%04x", *c);
 		else
 			putchar(*c);
-	printf("\",\"packets\":%llu,\"duration_ns\":%llu,",
-	       (unsigned long long)r->packets,
+	printf("\",\"packets\":%llu,\"duration_ns\":%llu,", (unsigned long long)r->packets,
 	       (unsigned long long)(r->last_ns - r->first_ns));
 	printf("\"sip\":{\"messages\":%llu,\"accepted\":%llu,\"dropped\":{",
 	       (unsigned long long)st.messages, (unsigned long long)st.accepted);
@@ -378,10 +376,12 @@ static void print_summary(struct replay *r, const char *capture)
 	printf("\"calls\":{\"started\":%llu,\"ended\":%llu,\"active_at_end\":%llu},",
 	       (unsigned long long)st.calls_started, (unsigned long long)st.calls_ended,
 	       (unsigned long long)st.calls_active);
-	printf("\"pinholes\":{\"opened\":%llu,\"updated\":%llu,\"closed\":%llu,\"active_at_end\":%llu},",
+	printf("\"pinholes\":{\"opened\":%llu,\"updated\":%llu,\"closed\":%llu,\"active_at_end\":%"
+	       "llu},",
 	       (unsigned long long)st.pinholes_opened, (unsigned long long)st.pinholes_updated,
 	       (unsigned long long)st.pinholes_closed, (unsigned long long)st.pinholes_active);
-	printf("\"media\":{\"packets\":%llu,\"other_udp\":%llu,\"passed\":%llu,\"dropped\":%llu,\"by_reason\":{",
+	printf("\"media\":{\"packets\":%llu,\"other_udp\":%llu,\"passed\":%llu,\"dropped\":%llu,"
+	       "\"by_reason\":{",
 	       (unsigned long long)r->media, (unsigned long long)r->other_udp,
 	       (unsigned long long)r->xdp_pass, (unsigned long long)r->xdp_drop);
 	first = 1;
@@ -400,22 +400,23 @@ static void print_summary(struct replay *r, const char *capture)
 
 static void replay_usage(FILE *f)
 {
-	fprintf(f, "usage: sipd replay [-c CONFIG] [--events] [--ports LIST] [--media-ports LO-HI] CAPTURE.pcap|.pcapng\n");
+	fprintf(f, "usage: sipd replay [-c CONFIG] [--events] [--ports LIST] [--media-ports LO-HI] "
+		   "CAPTURE.pcap|.pcapng\n");
 }
 
 int sipd_cmd_replay(int argc, char **argv)
 {
 	enum { O_EVENTS = 256, O_PORTS, O_MEDIA };
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "events", no_argument, NULL, O_EVENTS },
-		{ "ports", required_argument, NULL, O_PORTS },
-		{ "media-ports", required_argument, NULL, O_MEDIA },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{"config", required_argument, NULL, 'c'},
+		{"events", no_argument, NULL, O_EVENTS},
+		{"ports", required_argument, NULL, O_PORTS},
+		{"media-ports", required_argument, NULL, O_MEDIA},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
-	struct replay r = { .media_lo = SW_MEDIA_LO_DEFAULT,
-			    .media_hi = SW_MEDIA_HI_DEFAULT, .prog_fd = -1 };
+	struct replay r = {
+		.media_lo = SW_MEDIA_LO_DEFAULT, .media_hi = SW_MEDIA_HI_DEFAULT, .prog_fd = -1};
 	const char *cfg_path = NULL, *capture;
 	struct sipd_config *cfg = NULL;
 	char err[512] = "", perr[PCAP_ERRBUF_SIZE] = "";
@@ -430,11 +431,17 @@ int sipd_cmd_replay(int argc, char **argv)
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'c': cfg_path = optarg; break;
-		case O_EVENTS: r.events = 1; break;
+		case 'c':
+			cfg_path = optarg;
+			break;
+		case O_EVENTS:
+			r.events = 1;
+			break;
 		case O_PORTS:
 			if (sipd_ports_parse(optarg, &r.ports)) {
-				fprintf(stderr, "sipd replay: --ports: '%s' is not a list of ports 1-65535\n",
+				fprintf(stderr,
+					"sipd replay: --ports: '%s' is not a list of ports "
+					"1-65535\n",
 					optarg);
 				return 2;
 			}
@@ -443,9 +450,11 @@ int sipd_cmd_replay(int argc, char **argv)
 			unsigned int lo, hi;
 			char c;
 
-			if (sscanf(optarg, "%u-%u%c", &lo, &hi, &c) != 2 || !lo ||
-			    lo > hi || hi > 65535) {
-				fprintf(stderr, "sipd replay: --media-ports: '%s' is not LO-HI within 1-65535\n",
+			if (sscanf(optarg, "%u-%u%c", &lo, &hi, &c) != 2 || !lo || lo > hi ||
+			    hi > 65535) {
+				fprintf(stderr,
+					"sipd replay: --media-ports: '%s' is not LO-HI within "
+					"1-65535\n",
 					optarg);
 				return 2;
 			}
@@ -453,8 +462,12 @@ int sipd_cmd_replay(int argc, char **argv)
 			r.media_hi = hi;
 			break;
 		}
-		case 'h': replay_usage(stdout); return 0;
-		default: replay_usage(stderr); return 2;
+		case 'h':
+			replay_usage(stdout);
+			return 0;
+		default:
+			replay_usage(stderr);
+			return 2;
 		}
 	}
 	if (optind + 1 != argc) {
@@ -470,11 +483,19 @@ int sipd_cmd_replay(int argc, char **argv)
 	}
 	dlt = pcap_datalink(pc);
 	switch (dlt) {
-	case DLT_EN10MB: case DLT_LINUX_SLL: case DLT_LINUX_SLL2: case DLT_RAW:
-	case DLT_IPV4: case DLT_IPV6: case DLT_NULL: case DLT_LOOP:
+	case DLT_EN10MB:
+	case DLT_LINUX_SLL:
+	case DLT_LINUX_SLL2:
+	case DLT_RAW:
+	case DLT_IPV4:
+	case DLT_IPV6:
+	case DLT_NULL:
+	case DLT_LOOP:
 		break;
 	default:
-		fprintf(stderr, "sipd replay: %s: link type %s is not supported (Ethernet, Linux cooked, raw IP, loopback are)\n",
+		fprintf(stderr,
+			"sipd replay: %s: link type %s is not supported (Ethernet, Linux cooked, "
+			"raw IP, loopback are)\n",
 			capture, pcap_datalink_val_to_name(dlt) ?: "?");
 		goto out;
 	}

@@ -22,7 +22,7 @@
 
 #include "sipd/source.h"
 
-#define SW_CHAIN "SIPWALL"
+#define SW_CHAIN  "SIPWALL"
 #define SW_CT_ALL "NEW,ESTABLISHED,RELATED,INVALID,UNTRACKED"
 
 void sipd_rules_defaults(struct sipd_rules_opts *o)
@@ -64,8 +64,7 @@ static int run(char *const argv[], int quiet, int verbose)
 			}
 		}
 		execvp(argv[0], argv);
-		fprintf(stderr, "sipd: cannot run %s: %s\n", argv[0],
-			strerror(errno));
+		fprintf(stderr, "sipd: cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
 	while (waitpid(pid, &st, 0) < 0)
@@ -86,13 +85,13 @@ static int families(const struct sipd_rules_opts *o, struct fam f[2])
 	int n = 0;
 
 	if (o->ipv4)
-		f[n++] = (struct fam){ o->iptables ?: "iptables", "IPv4" };
+		f[n++] = (struct fam){o->iptables ?: "iptables", "IPv4"};
 	if (o->ipv6)
-		f[n++] = (struct fam){ o->ip6tables ?: "ip6tables", "IPv6" };
+		f[n++] = (struct fam){o->ip6tables ?: "ip6tables", "IPv6"};
 	return n;
 }
 
-static const char *const builtin[] = { "FORWARD", "INPUT", "OUTPUT" };
+static const char *const builtin[] = {"FORWARD", "INPUT", "OUTPUT"};
 
 static int chain_wanted(const struct sipd_rules_opts *o, int i)
 {
@@ -101,14 +100,14 @@ static int chain_wanted(const struct sipd_rules_opts *o, int i)
 
 static int chain_exists(const char *bin)
 {
-	char *argv[] = { (char *)bin, "-w", "-n", "-L", SW_CHAIN, NULL };
+	char *argv[] = {(char *)bin, "-w", "-n", "-L", SW_CHAIN, NULL};
 
 	return run(argv, 1, 0) == 0;
 }
 
 static int jump_exists(const char *bin, const char *chain)
 {
-	char *argv[] = { (char *)bin, "-w", "-C", (char *)chain, "-j", SW_CHAIN, NULL };
+	char *argv[] = {(char *)bin, "-w", "-C", (char *)chain, "-j", SW_CHAIN, NULL};
 
 	return run(argv, 1, 0) == 0;
 }
@@ -116,16 +115,15 @@ static int jump_exists(const char *bin, const char *chain)
 static int fail(const struct fam *f, const char *what, int rc)
 {
 	if (rc == -ENOENT)
-		fprintf(stderr, "sipd rules: %s not found (install iptables)\n",
-			f->bin);
+		fprintf(stderr, "sipd rules: %s not found (install iptables)\n", f->bin);
 	else
-		fprintf(stderr, "sipd rules: %s (%s): %s failed (exit %d)\n",
-			f->bin, f->name, what, rc);
+		fprintf(stderr, "sipd rules: %s (%s): %s failed (exit %d)\n", f->bin, f->name, what,
+			rc);
 	return rc < 0 ? rc : -EIO;
 }
 
-static int add_queue_rule(const struct sipd_rules_opts *o, const struct fam *f,
-			  const char *dir, uint16_t port)
+static int add_queue_rule(const struct sipd_rules_opts *o, const struct fam *f, const char *dir,
+			  uint16_t port)
 {
 	char ps[8], q[16];
 	char *argv[24];
@@ -133,8 +131,7 @@ static int add_queue_rule(const struct sipd_rules_opts *o, const struct fam *f,
 
 	snprintf(ps, sizeof(ps), "%u", port);
 	if (o->nqueues > 1)
-		snprintf(q, sizeof(q), "%u:%u", o->queue,
-			 o->queue + o->nqueues - 1);
+		snprintf(q, sizeof(q), "%u:%u", o->queue, o->queue + o->nqueues - 1);
 	else
 		snprintf(q, sizeof(q), "%u", o->queue);
 	argv[n++] = (char *)f->bin;
@@ -181,13 +178,13 @@ int sipd_rules_install(const struct sipd_rules_opts *o)
 		const struct fam *f = &fams[fi];
 
 		if (!chain_exists(f->bin)) {
-			char *argv[] = { (char *)f->bin, "-w", "-N", SW_CHAIN, NULL };
+			char *argv[] = {(char *)f->bin, "-w", "-N", SW_CHAIN, NULL};
 
 			rc = run(argv, 0, 0);
 			if (rc)
 				return fail(f, "creating chain " SW_CHAIN, rc);
 		} else {
-			char *argv[] = { (char *)f->bin, "-w", "-F", SW_CHAIN, NULL };
+			char *argv[] = {(char *)f->bin, "-w", "-F", SW_CHAIN, NULL};
 
 			rc = run(argv, 0, 0);
 			if (rc)
@@ -197,14 +194,13 @@ int sipd_rules_install(const struct sipd_rules_opts *o)
 		for (unsigned int i = 0; i < o->ports.n; i++) {
 			rc = add_queue_rule(o, f, "--dport", o->ports.port[i]);
 			if (!rc)
-				rc = add_queue_rule(o, f, "--sport",
-						    o->ports.port[i]);
+				rc = add_queue_rule(o, f, "--sport", o->ports.port[i]);
 			if (rc)
 				return rc;
 		}
 		for (int c = 0; c < 3; c++) {
-			char *argv[] = { (char *)f->bin, "-w", "-I", (char *)builtin[c],
-					 "1", "-j", SW_CHAIN, NULL };
+			char *argv[] = {(char *)f->bin, "-w",	  "-I", (char *)builtin[c], "1",
+					"-j",		SW_CHAIN, NULL};
 
 			if (!chain_wanted(o, c) || jump_exists(f->bin, builtin[c]))
 				continue;
@@ -214,8 +210,8 @@ int sipd_rules_install(const struct sipd_rules_opts *o)
 		}
 		/* A jump the config no longer wants goes away. */
 		for (int c = 0; c < 3; c++) {
-			char *argv[] = { (char *)f->bin, "-w", "-D", (char *)builtin[c],
-					 "-j", SW_CHAIN, NULL };
+			char *argv[] = {(char *)f->bin, "-w",	  "-D", (char *)builtin[c],
+					"-j",		SW_CHAIN, NULL};
 
 			while (!chain_wanted(o, c) && jump_exists(f->bin, builtin[c]))
 				if (run(argv, 0, 0))
@@ -236,8 +232,8 @@ int sipd_rules_remove(const struct sipd_rules_opts *o)
 		/* Jumps from every built-in chain, whatever the config says:
 		 * remove must leave nothing of ours behind. */
 		for (int c = 0; c < 3; c++) {
-			char *argv[] = { (char *)f->bin, "-w", "-D", (char *)builtin[c],
-					 "-j", SW_CHAIN, NULL };
+			char *argv[] = {(char *)f->bin, "-w",	  "-D", (char *)builtin[c],
+					"-j",		SW_CHAIN, NULL};
 
 			for (int k = 0; k < 16 && jump_exists(f->bin, builtin[c]); k++) {
 				rc = run(argv, 0, 0);
@@ -246,8 +242,8 @@ int sipd_rules_remove(const struct sipd_rules_opts *o)
 			}
 		}
 		if (chain_exists(f->bin)) {
-			char *fl[] = { (char *)f->bin, "-w", "-F", SW_CHAIN, NULL };
-			char *x[] = { (char *)f->bin, "-w", "-X", SW_CHAIN, NULL };
+			char *fl[] = {(char *)f->bin, "-w", "-F", SW_CHAIN, NULL};
+			char *x[] = {(char *)f->bin, "-w", "-X", SW_CHAIN, NULL};
 
 			rc = run(fl, 0, 0);
 			if (!rc)
@@ -266,7 +262,7 @@ int sipd_rules_show(const struct sipd_rules_opts *o)
 
 	for (int fi = 0; fi < nf; fi++) {
 		const struct fam *f = &fams[fi];
-		char *argv[] = { (char *)f->bin, "-w", "-S", SW_CHAIN, NULL };
+		char *argv[] = {(char *)f->bin, "-w", "-S", SW_CHAIN, NULL};
 
 		printf("# %s (%s)\n", f->name, f->bin);
 		if (!chain_exists(f->bin)) {

@@ -15,8 +15,8 @@
 #include "sipd.h"
 
 #define SIPD_SIP_PORT_DEFAULT 5060
-#define SIPD_MAX_SIP_PORTS 8
-#define SIPD_TICK_MS_DEFAULT 1000
+#define SIPD_MAX_SIP_PORTS    8
+#define SIPD_TICK_MS_DEFAULT  1000
 
 /*
  * Where packets go. handle() is sipd_handle_packet() in the daemon; tests use
@@ -24,8 +24,8 @@
  * old state on failure. tick and reload may be NULL.
  */
 struct sipd_sink {
-	enum sipd_verdict (*handle)(void *ctx, const uint8_t *ip, size_t len,
-				    uint64_t now_ns, enum sw_sip_reason *why);
+	enum sipd_verdict (*handle)(void *ctx, const uint8_t *ip, size_t len, uint64_t now_ns,
+				    enum sw_sip_reason *why);
 	void (*tick)(void *ctx, uint64_t now_ns);
 	int (*reload)(void *ctx);
 	void *ctx;
@@ -42,11 +42,11 @@ int sipd_ports_parse(const char *s, struct sipd_ports *p);
 int sipd_ports_has(const struct sipd_ports *p, uint16_t port);
 
 struct sipd_nfq_opts {
-	uint16_t queue;		/* first queue number */
-	uint16_t nqueues;	/* >1: --queue-balance queue:queue+nqueues-1 */
-	int fail_open;		/* NFQA_CFG_F_FAIL_OPEN when the queue is full */
-	uint32_t maxlen;	/* kernel queue length, 0 = default */
-	unsigned int tick_ms;	/* sipd_tick period */
+	uint16_t queue;	      /* first queue number */
+	uint16_t nqueues;     /* >1: --queue-balance queue:queue+nqueues-1 */
+	int fail_open;	      /* NFQA_CFG_F_FAIL_OPEN when the queue is full */
+	uint32_t maxlen;      /* kernel queue length, 0 = default */
+	unsigned int tick_ms; /* sipd_tick period */
 	int verbose;
 };
 
@@ -65,8 +65,7 @@ struct sipd_passive_opts {
 };
 
 /* Observe IFACE on AF_PACKET; never drops. Same exit rules as sipd_nfq_run. */
-int sipd_passive_run(const struct sipd_passive_opts *o,
-		     const struct sipd_sink *s);
+int sipd_passive_run(const struct sipd_passive_opts *o, const struct sipd_sink *s);
 
 /* Event-loop pieces shared by the live sources (nfq.c): a blocked-signal
  * signalfd (HUP reload, TERM/INT stop) and a timerfd for the tick. */
@@ -80,11 +79,11 @@ struct sipd_rules_opts {
 	struct sipd_ports ports;
 	uint16_t queue;
 	uint16_t nqueues;
-	int fail_open;		/* --queue-bypass: traffic passes when sipd is down */
+	int fail_open;		    /* --queue-bypass: traffic passes when sipd is down */
 	int forward, input, output; /* which built-in chains jump to SIPWALL */
 	int ipv4, ipv6;
-	const char *iptables;	/* iptables binary (default "iptables") */
-	const char *ip6tables;	/* default "ip6tables" */
+	const char *iptables;  /* iptables binary (default "iptables") */
+	const char *ip6tables; /* default "ip6tables" */
 };
 
 void sipd_rules_defaults(struct sipd_rules_opts *o);
@@ -94,12 +93,12 @@ int sipd_rules_show(const struct sipd_rules_opts *o);
 
 /* Datagram helpers shared by the sources (source.c). */
 struct sipd_udp_view {
-	const uint8_t *ip;	/* start of the IP header */
-	size_t ip_len;		/* whole datagram as captured */
-	uint16_t sport, dport;	/* host order */
+	const uint8_t *ip;     /* start of the IP header */
+	size_t ip_len;	       /* whole datagram as captured */
+	uint16_t sport, dport; /* host order */
 	int is_v6;
-	int is_fragment;	/* any fragment (first or later) */
-	int first_fragment;	/* offset 0 with more fragments */
+	int is_fragment;	      /* any fragment (first or later) */
+	int first_fragment;	      /* offset 0 with more fragments */
 	uint8_t saddr[16], daddr[16]; /* v4-mapped for IPv4 */
 	const uint8_t *payload;
 	size_t payload_len;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
 
 #include "lib/swmap.h"
 #include "sipd/config.h"
@@ -21,8 +22,8 @@ struct daemon_ctx {
 	const char *cfg_path;
 };
 
-static enum sipd_verdict sink_handle(void *ctx, const uint8_t *ip, size_t len,
-				     uint64_t now_ns, enum sw_sip_reason *why)
+static enum sipd_verdict sink_handle(void *ctx, const uint8_t *ip, size_t len, uint64_t now_ns,
+				     enum sw_sip_reason *why)
 {
 	struct daemon_ctx *c = ctx;
 
@@ -92,44 +93,58 @@ static void run_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: sipd run [-c CONFIG] [--pin-path P] [--queue N] [--queues N]\n"
-		"                [--fail-open|--fail-closed] [--tick-ms MS] [--close-on-exit] [-v]\n"
+		"                [--fail-open|--fail-closed] [--tick-ms MS] [--close-on-exit] "
+		"[-v]\n"
 		"       sipd run --passive IFACE [-c CONFIG] [--ports LIST] [--pin-path P] [-v]\n");
 }
 
 int sipd_cmd_run(int argc, char **argv)
 {
-	enum { O_PIN = 256, O_QUEUE, O_QUEUES, O_FOPEN, O_FCLOSED, O_TICK,
-	       O_PASSIVE, O_PORTS, O_CLOSE };
+	enum {
+		O_PIN = 256,
+		O_QUEUE,
+		O_QUEUES,
+		O_FOPEN,
+		O_FCLOSED,
+		O_TICK,
+		O_PASSIVE,
+		O_PORTS,
+		O_CLOSE
+	};
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "pin-path", required_argument, NULL, O_PIN },
-		{ "queue", required_argument, NULL, O_QUEUE },
-		{ "queues", required_argument, NULL, O_QUEUES },
-		{ "fail-open", no_argument, NULL, O_FOPEN },
-		{ "fail-closed", no_argument, NULL, O_FCLOSED },
-		{ "tick-ms", required_argument, NULL, O_TICK },
-		{ "passive", required_argument, NULL, O_PASSIVE },
-		{ "ports", required_argument, NULL, O_PORTS },
-		{ "close-on-exit", no_argument, NULL, O_CLOSE },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{"config", required_argument, NULL, 'c'},
+		{"pin-path", required_argument, NULL, O_PIN},
+		{"queue", required_argument, NULL, O_QUEUE},
+		{"queues", required_argument, NULL, O_QUEUES},
+		{"fail-open", no_argument, NULL, O_FOPEN},
+		{"fail-closed", no_argument, NULL, O_FCLOSED},
+		{"tick-ms", required_argument, NULL, O_TICK},
+		{"passive", required_argument, NULL, O_PASSIVE},
+		{"ports", required_argument, NULL, O_PORTS},
+		{"close-on-exit", no_argument, NULL, O_CLOSE},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	const char *cfg_path = NULL, *pin = NULL, *passive = NULL;
 	int fail_open = -1, verbose = 1, close_on_exit = 0, opt, rc;
 	int have_queue = 0, have_queues = 0;
 	uint16_t queue = 0, queues = 0, tick = 0;
-	struct sipd_ports ports = { .port = { SIPD_SIP_PORT_DEFAULT }, .n = 1 };
+	struct sipd_ports ports = {.port = {SIPD_SIP_PORT_DEFAULT}, .n = 1};
 	struct sipd_config *cfg = NULL;
-	struct daemon_ctx ctx = { 0 };
-	struct sipd_sink sink = { sink_handle, sink_tick, sink_reload, &ctx };
+	struct daemon_ctx ctx = {0};
+	struct sipd_sink sink = {sink_handle, sink_tick, sink_reload, &ctx};
 	char err[512] = "";
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'c': cfg_path = optarg; break;
-		case O_PIN: pin = optarg; break;
+		case 'c':
+			cfg_path = optarg;
+			break;
+		case O_PIN:
+			pin = optarg;
+			break;
 		case O_QUEUE:
 			if (parse_u16("--queue", optarg, &queue))
 				return 2;
@@ -142,30 +157,50 @@ int sipd_cmd_run(int argc, char **argv)
 			}
 			have_queues = 1;
 			break;
-		case O_FOPEN: fail_open = 1; break;
-		case O_FCLOSED: fail_open = 0; break;
+		case O_FOPEN:
+			fail_open = 1;
+			break;
+		case O_FCLOSED:
+			fail_open = 0;
+			break;
 		case O_TICK:
 			if (parse_u16("--tick-ms", optarg, &tick) || !tick)
 				return 2;
 			break;
-		case O_PASSIVE: passive = optarg; break;
+		case O_PASSIVE:
+			passive = optarg;
+			break;
 		case O_PORTS:
 			if (sipd_ports_parse(optarg, &ports)) {
-				fprintf(stderr, "sipd: --ports: '%s' is not a list of ports 1-65535 (at most %d)\n",
+				fprintf(stderr,
+					"sipd: --ports: '%s' is not a list of ports 1-65535 (at "
+					"most %d)\n",
 					optarg, SIPD_MAX_SIP_PORTS);
 				return 2;
 			}
 			break;
-		case O_CLOSE: close_on_exit = 1; break;
-		case 'v': verbose++; break;
-		case 'h': run_usage(stdout); return 0;
-		default: run_usage(stderr); return 2;
+		case O_CLOSE:
+			close_on_exit = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'h':
+			run_usage(stdout);
+			return 0;
+		default:
+			run_usage(stderr);
+			return 2;
 		}
 	}
 	if (optind != argc) {
 		fprintf(stderr, "sipd run: unexpected argument '%s'\n", argv[optind]);
 		run_usage(stderr);
 		return 2;
+	}
+	if (passive && !if_nametoindex(passive)) {
+		fprintf(stderr, "sipd run: --passive: no interface '%s'\n", passive);
+		return 1;
 	}
 	if (load_config(cfg_path, &cfg))
 		return 1;
@@ -179,8 +214,10 @@ int sipd_cmd_run(int argc, char **argv)
 
 	if (passive) {
 		struct sipd_passive_opts po = {
-			.ifname = passive, .ports = ports,
-			.tick_ms = tick, .verbose = verbose,
+			.ifname = passive,
+			.ports = ports,
+			.tick_ms = tick,
+			.verbose = verbose,
 		};
 
 		rc = sipd_passive_run(&po, &sink);
@@ -189,7 +226,8 @@ int sipd_cmd_run(int argc, char **argv)
 			.queue = have_queue ? queue : cfg->queue.num,
 			.nqueues = have_queues ? queues : cfg->queue.count,
 			.fail_open = fail_open >= 0 ? fail_open : cfg->queue.fail_open,
-			.tick_ms = tick, .verbose = verbose,
+			.tick_ms = tick,
+			.verbose = verbose,
 		};
 
 		rc = sipd_nfq_run(&no, &sink);
@@ -204,29 +242,37 @@ int sipd_cmd_run(int argc, char **argv)
 
 static void rules_usage(FILE *f)
 {
-	fprintf(f,
-		"usage: sipd rules install|remove|show [-c CONFIG] [--ports LIST]\n"
-		"                  [--queue N] [--queues N] [--fail-open|--fail-closed]\n"
-		"                  [--input] [--output] [--no-forward] [-4|-6] [--legacy]\n");
+	fprintf(f, "usage: sipd rules install|remove|show [-c CONFIG] [--ports LIST]\n"
+		   "                  [--queue N] [--queues N] [--fail-open|--fail-closed]\n"
+		   "                  [--input] [--output] [--no-forward] [-4|-6] [--legacy]\n");
 }
 
 int sipd_cmd_rules(int argc, char **argv)
 {
-	enum { O_PORTS = 256, O_QUEUE, O_QUEUES, O_FOPEN, O_FCLOSED, O_INPUT,
-	       O_OUTPUT, O_NOFWD, O_LEGACY };
+	enum {
+		O_PORTS = 256,
+		O_QUEUE,
+		O_QUEUES,
+		O_FOPEN,
+		O_FCLOSED,
+		O_INPUT,
+		O_OUTPUT,
+		O_NOFWD,
+		O_LEGACY
+	};
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "ports", required_argument, NULL, O_PORTS },
-		{ "queue", required_argument, NULL, O_QUEUE },
-		{ "queues", required_argument, NULL, O_QUEUES },
-		{ "fail-open", no_argument, NULL, O_FOPEN },
-		{ "fail-closed", no_argument, NULL, O_FCLOSED },
-		{ "input", no_argument, NULL, O_INPUT },
-		{ "output", no_argument, NULL, O_OUTPUT },
-		{ "no-forward", no_argument, NULL, O_NOFWD },
-		{ "legacy", no_argument, NULL, O_LEGACY },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{"config", required_argument, NULL, 'c'},
+		{"ports", required_argument, NULL, O_PORTS},
+		{"queue", required_argument, NULL, O_QUEUE},
+		{"queues", required_argument, NULL, O_QUEUES},
+		{"fail-open", no_argument, NULL, O_FOPEN},
+		{"fail-closed", no_argument, NULL, O_FCLOSED},
+		{"input", no_argument, NULL, O_INPUT},
+		{"output", no_argument, NULL, O_OUTPUT},
+		{"no-forward", no_argument, NULL, O_NOFWD},
+		{"legacy", no_argument, NULL, O_LEGACY},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	struct sipd_rules_opts ro;
 	struct sipd_config *cfg = NULL;
@@ -239,10 +285,14 @@ int sipd_cmd_rules(int argc, char **argv)
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "c:46h", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'c': cfg_path = optarg; break;
+		case 'c':
+			cfg_path = optarg;
+			break;
 		case O_PORTS:
 			if (sipd_ports_parse(optarg, &ro.ports)) {
-				fprintf(stderr, "sipd rules: --ports: '%s' is not a list of ports 1-65535\n",
+				fprintf(stderr,
+					"sipd rules: --ports: '%s' is not a list of ports "
+					"1-65535\n",
 					optarg);
 				return 2;
 			}
@@ -257,19 +307,37 @@ int sipd_cmd_rules(int argc, char **argv)
 				return 2;
 			have_queues = 1;
 			break;
-		case O_FOPEN: fail_open = 1; break;
-		case O_FCLOSED: fail_open = 0; break;
-		case O_INPUT: ro.input = 1; break;
-		case O_OUTPUT: ro.output = 1; break;
-		case O_NOFWD: ro.forward = 0; break;
+		case O_FOPEN:
+			fail_open = 1;
+			break;
+		case O_FCLOSED:
+			fail_open = 0;
+			break;
+		case O_INPUT:
+			ro.input = 1;
+			break;
+		case O_OUTPUT:
+			ro.output = 1;
+			break;
+		case O_NOFWD:
+			ro.forward = 0;
+			break;
 		case O_LEGACY:
 			ro.iptables = "iptables-legacy";
 			ro.ip6tables = "ip6tables-legacy";
 			break;
-		case '4': only4 = 1; break;
-		case '6': only6 = 1; break;
-		case 'h': rules_usage(stdout); return 0;
-		default: rules_usage(stderr); return 2;
+		case '4':
+			only4 = 1;
+			break;
+		case '6':
+			only6 = 1;
+			break;
+		case 'h':
+			rules_usage(stdout);
+			return 0;
+		default:
+			rules_usage(stderr);
+			return 2;
 		}
 	}
 	if (optind + 1 != argc) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
-# `sipd replay`: generated captures of one call (Ethernet, raw IP, pcapng,
+# `sipd replay` (and the sources' cmocka unit test): generated captures of one call (Ethernet, raw IP, pcapng,
 # IPv4/IPv6, big INVITE, a malformed message) through sipd and the real XDP
 # program (BPF_PROG_TEST_RUN on maps in a private pin path). The capture is
 # built with known contents, so every count in the summary is exact.
@@ -20,6 +20,13 @@ T=${SW_TEST_TMP:-}
 trap 'rm -rf "$T"' EXIT
 
 pins_before=$(ls -d /sys/fs/bpf/sipwall-replay-* 2>/dev/null | sort)
+
+# The datagram helpers every source uses (cmocka).
+if [ -x build/bin/test-sources ]; then
+	check "unit: sipd/source.c (ports, UDP view v4/v6, fragments)" build/bin/test-sources
+else
+	skip "unit: build/bin/test-sources not built"
+fi
 
 # field JSON PATH: a value from the summary, e.g. field "$j" media.by_reason.passed_pinhole
 field() {

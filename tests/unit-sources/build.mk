@@ -1,0 +1,6 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# cmocka tests of the packet sources' datagram helpers (sipd/source.c).
+$(BIN)/test-sources: tests/unit-sources/test_source.c sipd/source.c sipd/source.h | $(BIN)
+	$(CC) $(CFLAGS) tests/unit-sources/test_source.c sipd/source.c -o $@ -lcmocka
+
+ALL_TARGETS += $(BIN)/test-sources
