@@ -21,6 +21,9 @@
 #define SW_MAP_FRAGS "sw_frags"
 #define SW_MAP_CONFIG "sw_config"
 #define SW_MAP_IFACES "sw_ifaces"
+#define SW_MAP_BANS "sw_bans"
+#define SW_MAP_FLOOD "sw_flood"
+#define SW_MAP_TRUSTED "sw_trusted"
 
 #define SW_MEDIA_LO_DEFAULT 10000
 #define SW_MEDIA_HI_DEFAULT 20000
@@ -28,6 +31,10 @@
 #define SW_FRAGS_MAX 16384
 #define SW_MAX_SOURCES 4
 #define SW_CALL_ID_LEN 48
+#define SW_BANS_MAX 65536
+#define SW_FLOOD_MAX 65536
+#define SW_TRUSTED_MAX 1024
+#define SW_SIG_PORTS 4
 
 /*
  * Packet verdict reasons. One list feeds the enum, the string table in
@@ -44,7 +51,9 @@
 	X(DROPPED_BANNED, "dropped_banned")                                   \
 	X(DROPPED_FLOOD, "dropped_flood")                                     \
 	X(EGRESS_LEARNED, "egress_learned")                                   \
-	X(EGRESS_PASSED, "egress_passed")
+	X(EGRESS_PASSED, "egress_passed")                                     \
+	X(PASSED_SIGNALLING, "passed_signalling")                             \
+	X(PASSED_TRUSTED, "passed_trusted")
 
 enum sw_reason {
 #define SW_X_ENUM(name, str) SW_R_##name,
@@ -174,7 +183,68 @@ struct sw_config {
 	__u16 media_hi;		/* host order */
 	__u32 max_pinholes;
 	__u32 version;		/* SW_SCHEMA_VERSION of the writer */
-	__u32 flags;
+	__u32 flags;		/* SW_CFG_* */
+	__u16 sig_ports[SW_SIG_PORTS]; /* SIP signalling UDP ports, host order, 0 = unused */
+	__u32 flood_rate;	/* flood guard: packets/s per source (bucket); 0 = off */
+	__u32 flood_burst;	/* flood guard: bucket depth in packets */
+	__u8 flood_prefix_v4;	/* sources aggregated per prefix (32 = per address) */
+	__u8 flood_prefix_v6;	/* e.g. 64 */
+	__u8 ban_prefix_v4;	/* bans are keyed by the source masked to this */
+	__u8 ban_prefix_v6;
+	__u32 pad;
+};
+
+/* sw_config.flags */
+#define SW_CFG_BANS_ACTIVE (1u << 0) /* sw_bans may hold entries: look them up */
+#define SW_CFG_FLOOD_GUARD (1u << 1) /* token bucket on sig_ports */
+
+/*
+ * Ban reasons (who or what banned a source). Same X-macro rule.
+ */
+#define SW_BAN_REASONS(X)                                                     \
+	X(MANUAL, "manual")                                                   \
+	X(SCANNER_UA, "scanner_user_agent")                                   \
+	X(MALFORMED, "malformed_messages")                                    \
+	X(AUTH_FAILURES, "auth_failures")                                     \
+	X(NOT_FOUND, "user_enumeration")                                      \
+	X(FLOOD, "flood")
+
+enum sw_ban_reason {
+#define SW_X_ENUM(name, str) SW_BAN_##name,
+	SW_BAN_REASONS(SW_X_ENUM)
+#undef SW_X_ENUM
+	SW_BAN_MAX,
+};
+
+/* Ban list (BPF_MAP_TYPE_HASH): source masked to ban_prefix_v4/v6. */
+struct sw_ban_key {
+	__u8 addr[16];	/* v4-mapped, host bits beyond the ban prefix zeroed */
+};
+
+struct sw_ban {
+	__u64 expires_ns;	/* CLOCK_MONOTONIC; 0 = never */
+	__u64 created_ns;
+	__u64 packets;		/* dropped packets from this source */
+	__u32 reason;		/* enum sw_ban_reason */
+	__u8 prefixlen;		/* in v4-mapped terms: 96 + v4 prefix for IPv4 */
+	__u8 pad[3];
+};
+
+/* Flood guard state (BPF_MAP_TYPE_LRU_HASH: rate state, not call state). */
+struct sw_flood_key {
+	__u8 addr[16];	/* source masked to flood_prefix_v4/v6 */
+};
+
+struct sw_bucket {
+	__u64 tokens;	/* fixed point: packets << 16 */
+	__u64 last_ns;	/* last refill */
+	__u64 dropped;	/* over-limit packets from this source */
+};
+
+/* Trusted networks (BPF_MAP_TYPE_LPM_TRIE): exempt from the flood guard. */
+struct sw_lpm_key {
+	__u32 prefixlen; /* in v4-mapped terms: 96 + v4 prefix for IPv4 */
+	__u8 addr[16];
 };
 
 /* sw_iface_info.mode */
@@ -209,7 +279,12 @@ _Static_assert(sizeof(struct sw_pinhole) == 184, "sw_pinhole layout");
 _Static_assert(sizeof(struct sw_frag_key) == 40, "sw_frag_key layout");
 _Static_assert(sizeof(struct sw_frag_val) == 16, "sw_frag_val layout");
 _Static_assert(sizeof(struct sw_stat) == 16, "sw_stat layout");
-_Static_assert(sizeof(struct sw_config) == 16, "sw_config layout");
+_Static_assert(sizeof(struct sw_config) == 40, "sw_config layout");
+_Static_assert(sizeof(struct sw_ban_key) == 16, "sw_ban_key layout");
+_Static_assert(sizeof(struct sw_ban) == 32, "sw_ban layout");
+_Static_assert(sizeof(struct sw_flood_key) == 16, "sw_flood_key layout");
+_Static_assert(sizeof(struct sw_bucket) == 24, "sw_bucket layout");
+_Static_assert(sizeof(struct sw_lpm_key) == 20, "sw_lpm_key layout");
 _Static_assert(sizeof(struct sw_iface_info) == 48, "sw_iface_info layout");
 
 #endif /* SIPWALL_MAPS_H */

@@ -51,7 +51,10 @@ S(sw_frag_val, F(sw_frag_val, seen_ns), F(sw_frag_val, verdict),
   F(sw_frag_val, pad));
 S(sw_stat, F(sw_stat, packets), F(sw_stat, bytes));
 S(sw_config, F(sw_config, media_lo), F(sw_config, media_hi),
-  F(sw_config, max_pinholes), F(sw_config, version), F(sw_config, flags));
+  F(sw_config, max_pinholes), F(sw_config, version), F(sw_config, flags),
+  F(sw_config, sig_ports), F(sw_config, flood_rate), F(sw_config, flood_burst),
+  F(sw_config, flood_prefix_v4), F(sw_config, flood_prefix_v6),
+  F(sw_config, ban_prefix_v4), F(sw_config, ban_prefix_v6), F(sw_config, pad));
 S(sw_iface_info, F(sw_iface_info, ifindex), F(sw_iface_info, mode),
   F(sw_iface_info, prog_id), F(sw_iface_info, egress_prog_id),
   F(sw_iface_info, priority), F(sw_iface_info, flags),
