@@ -115,6 +115,8 @@ static void pin_root_release(struct pin_root *pr, bool failed)
 		rmdir(pr->created[--pr->ncreated]);
 }
 
+static __u32 tc_query(int ifindex, enum bpf_tc_attach_point ap);
+
 /* Our clsact filters, identified by handle and priority. */
 static void tc_hook_init(struct bpf_tc_hook *h, int ifindex, enum bpf_tc_attach_point ap)
 {
@@ -133,6 +135,11 @@ static void tc_opts_init(struct bpf_tc_opts *o)
 }
 
 /* prog id of our filter at that hook, 0 if none. */
+uint32_t sw_tc_prog_id(int ifindex, bool ingress)
+{
+	return tc_query(ifindex, ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS);
+}
+
 static __u32 tc_query(int ifindex, enum bpf_tc_attach_point ap)
 {
 	struct bpf_tc_hook h;

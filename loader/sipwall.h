@@ -65,5 +65,7 @@ int do_pinhole_list(const struct sw_args *a);
 int sw_need_root(void);
 int sw_open_maps_or_report(const char *pin_path, struct sw_maps *m);
 const char *sw_mode_name(uint32_t mode);
+/* Program id of sipwall's clsact filter on ifindex (attach.c), 0 if none. */
+uint32_t sw_tc_prog_id(int ifindex, bool ingress);
 
 #endif /* SW_LOADER_SIPWALL_H */

@@ -29,8 +29,8 @@ static void live_state(const struct sw_iface_info *info, struct live *l)
 		return;
 	}
 	if (info->mode == SW_MODE_TC) {
-		l->attach = "tc clsact ingress";
-		l->present = true;
+		l->present = sw_tc_prog_id((int)info->ifindex, true) == info->prog_id;
+		l->attach = l->present ? "tc clsact ingress" : "not attached (TC filter gone)";
 		return;
 	}
 	mp = xdp_multiprog__get_from_ifindex((int)info->ifindex);

@@ -37,8 +37,9 @@ ph() { sw pinhole list --json | json "[p for p in d if p['port']==$1][0]$2"; }
 declare -A SNAP
 snap() {
 	local r
-	while read -r r n; do SNAP[$r]=$n; done < <(sw stats --json |
-		json "'\n'.join('%s %d' % (k, v['packets']) for k, v in d.items())")
+	# No process substitution: vmtest guests may lack /dev/fd.
+	while read -r r n; do SNAP[$r]=$n; done <<<"$(sw stats --json |
+		json "'\n'.join('%s %d' % (k, v['packets']) for k, v in d.items())")"
 }
 delta() { echo $(( $(sw stats --json | json "d['$1']['packets']") - ${SNAP[$1]} )); }
 
@@ -179,6 +180,7 @@ check "detach native" sw detach "$NL_FW_OUT"
 # --- TC ingress mode ----------------------------------------------------------
 check "attach --mode tc" sw attach "$NL_FW_OUT" --mode tc
 expect_eq "status: mode tc" "$(sw status --json | json "d['interfaces'][0]['mode']")" tc
+expect_eq "status: tc filter seen live" "$(sw status --json | json "d['interfaces'][0]['attach']")" "tc clsact ingress"
 snap
 flow "tc: no pinhole dropped" 0 10014 $O4 4000 -- \
 	nl_send "$NL_O" --dst $I4 --dport 10014 --sport 4000 --count 2
