@@ -18,10 +18,19 @@ struct sw_maps {
 	int frags;
 	int config;
 	int ifaces;
+	int bans;    /* sw_bans */
+	int flood;   /* sw_flood */
+	int trusted; /* sw_trusted */
 	char root[256];
 };
 
-/* Open the pinned maps under pin_root (NULL = SW_PIN_ROOT_DEFAULT). */
+/* Open the pinned maps under pin_root (NULL = SW_PIN_ROOT_DEFAULT). On
+ * error every fd is -1; SW_MAPS_INIT gives a closed set for early exits. */
+#define SW_MAPS_INIT                                                                               \
+	{                                                                                          \
+		.pinholes = -1, .stats = -1, .frags = -1, .config = -1, .ifaces = -1, .bans = -1,  \
+		.flood = -1, .trusted = -1                                                         \
+	}
 int sw_maps_open(const char *pin_root, struct sw_maps *m);
 void sw_maps_close(struct sw_maps *m);
 
@@ -49,6 +58,62 @@ int sw_iface_foreach(const struct sw_maps *m, sw_iface_cb cb, void *ctx);
 /* Verdict counters summed over CPUs, indexed by enum sw_reason. */
 int sw_stats_read(const struct sw_maps *m, struct sw_stat out[SW_R_MAX]);
 int sw_config_read(const struct sw_maps *m, struct sw_config *c);
+/* Replace key 0 of sw_config (the loader's read-modify-write). */
+int sw_config_write(const struct sw_maps *m, const struct sw_config *c);
+/* Defaults of the DoS fields for a pin root that has none yet: signalling
+ * ports 5060 and 5061, flood guard off (rate 0), flood prefixes /32 and /64,
+ * ban prefixes /32 and /128. Leaves the other fields alone. */
+void sw_config_dos_defaults(struct sw_config *c);
+
+/*
+ * Prefixes. IPv4 lives v4-mapped, so prefix lengths are in v4-mapped terms
+ * (96 + n for an IPv4 /n) wherever a map stores one; the text forms use the
+ * family's own length ("192.0.2.0/24", "2001:db8::/64").
+ */
+/* "IP" (full length) or "IP/N"; host bits beyond N must be zero unless
+ * allow_host_bits. *prefixlen in v4-mapped terms. */
+int sw_cidr_parse(const char *s, uint8_t addr[16], unsigned int *prefixlen, int allow_host_bits);
+/* "192.0.2.0/24" / "2001:db8::/64"; a full-length prefix prints as the address. len >= 50. */
+void sw_cidr_format(const uint8_t a[16], unsigned int prefixlen, char *buf, size_t len);
+/* Zero the bits of a beyond prefixlen (v4-mapped terms). */
+void sw_addr_mask(uint8_t a[16], unsigned int prefixlen);
+
+/*
+ * Ban list (sw_bans). A ban is keyed by the source masked to the pin root's
+ * ban_prefix_v4/v6 (sw_config), the one lookup XDP makes per packet; addr is
+ * masked here. ttl_ns 0 = until deleted. Adding an existing ban replaces its
+ * expiry and reason (its packet count and creation time stay). Sets
+ * SW_CFG_BANS_ACTIVE. Errors: -EPERM addr lies in a trusted network (those
+ * are never banned), -ENOSPC the ban list is full, -EINVAL bad reason.
+ */
+int sw_ban_add(const struct sw_maps *m, const uint8_t addr[16], uint64_t ttl_ns,
+	       unsigned int reason);
+/* Remove the ban covering addr (masked like sw_ban_add); -ENOENT if none. */
+int sw_ban_del(const struct sw_maps *m, const uint8_t addr[16]);
+/* The ban covering addr, expired or not; -ENOENT if none. */
+int sw_ban_get(const struct sw_maps *m, const uint8_t addr[16], struct sw_ban *v);
+typedef int (*sw_ban_cb)(const struct sw_ban_key *k, const struct sw_ban *v, void *ctx);
+int sw_ban_foreach(const struct sw_maps *m, sw_ban_cb cb, void *ctx);
+/* Delete bans that expired before now_ns (XDP already ignores them) and
+ * clear SW_CFG_BANS_ACTIVE when none is left. removed may be NULL. */
+int sw_ban_gc(const struct sw_maps *m, uint64_t now_ns, unsigned int *removed);
+const char *sw_ban_reason_name(unsigned int reason);	   /* "?" if out of range */
+int sw_ban_reason_parse(const char *s, unsigned int *reason); /* -EINVAL if unknown */
+
+/*
+ * Trusted networks (sw_trusted, LPM trie): exempt from the flood guard and
+ * never banned. prefixlen in v4-mapped terms; addr is masked here.
+ */
+int sw_trusted_add(const struct sw_maps *m, const uint8_t addr[16], unsigned int prefixlen);
+int sw_trusted_del(const struct sw_maps *m, const uint8_t addr[16], unsigned int prefixlen);
+/* 1 if addr lies in a trusted network, 0 if not, negative errno on error. */
+int sw_trusted_match(const struct sw_maps *m, const uint8_t addr[16]);
+typedef int (*sw_trusted_cb)(const uint8_t addr[16], unsigned int prefixlen, void *ctx);
+int sw_trusted_foreach(const struct sw_maps *m, sw_trusted_cb cb, void *ctx);
+
+/* Flood-guard buckets (sw_flood), for reporting. */
+typedef int (*sw_flood_cb)(const struct sw_flood_key *k, const struct sw_bucket *v, void *ctx);
+int sw_flood_foreach(const struct sw_maps *m, sw_flood_cb cb, void *ctx);
 
 const char *sw_reason_name(unsigned int reason);	/* "?" if out of range */
 const char *sw_sip_reason_name(unsigned int reason);	/* "?" if out of range */
