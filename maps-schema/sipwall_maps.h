@@ -95,7 +95,10 @@ enum sw_reason {
 	X(RATE_LIMITED, "sip_rate_limited")                                   \
 	X(DIALOG_LIMIT, "sip_dialog_limit")                                   \
 	X(BAD_PACKET, "sip_bad_packet")                                       \
-	X(TRAILING_DATA, "sip_trailing_data")
+	X(TRAILING_DATA, "sip_trailing_data")                                 \
+	X(BANNED, "sip_banned")                                               \
+	X(SCANNER, "sip_scanner")                                             \
+	X(PINHOLE_LIMIT, "sip_pinhole_limit")
 
 enum sw_sip_reason {
 #define SW_X_ENUM(name, str) SW_SIP_R_##name,
