@@ -77,6 +77,11 @@ stage2() {
 	$BB mount -t tmpfs -o mode=1777 tmpfs /tmp
 	for d in /etc /var /root; do ovl "${d#/}" "$d"; done
 	$BB mkdir -p /dev/pts /dev/shm
+	# devtmpfs lacks these; bash process substitution needs /dev/fd.
+	$BB ln -sfn /proc/self/fd /dev/fd
+	$BB ln -sfn /proc/self/fd/0 /dev/stdin
+	$BB ln -sfn /proc/self/fd/1 /dev/stdout
+	$BB ln -sfn /proc/self/fd/2 /dev/stderr
 	$BB mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts
 	$BB mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 	$BB mount -t bpf bpf /sys/fs/bpf || die "cannot mount bpffs"

@@ -168,9 +168,16 @@ probe_accel() {
 	echo "$a"
 }
 
+backend=${SW_VMTEST_BACKEND:-}
+if [ -z "$backend" ]; then
+	if command -v vng >/dev/null; then backend=vng; else backend=qemu; fi
+fi
 res=$work/result
 mkdir -p "$res/logs"
 chmod 777 "$res" "$res/logs"
+# Where the guest sees the result share: vng maps --rwdir at the host's path.
+gres=/run/vmtest/result
+[ "$backend" != vng ] || gres=$res
 
 # The command, exactly as given, in the host's working directory.
 {
@@ -188,13 +195,9 @@ chmod 777 "$res" "$res/logs"
 		SW_* | CI) printf 'export %s=%q\n' "$name" "${!name}" ;;
 		esac
 	done < <(env)
-	printf 'export SW_TEST_LOGDIR=/run/vmtest/result/logs SW_VMTEST_RESULT=/run/vmtest/result\n'
+	printf 'export SW_TEST_LOGDIR=%q SW_VMTEST_RESULT=%q\n' "$gres/logs" "$gres"
 } >"$res/env"
 
-backend=${SW_VMTEST_BACKEND:-}
-if [ -z "$backend" ]; then
-	if command -v vng >/dev/null; then backend=vng; else backend=qemu; fi
-fi
 accel=$(probe_accel)
 start=$(date +%s.%N)
 vmt_log "kernel $krel ($kernel), backend $backend, accel $accel, ${cpus} CPUs, $mem"
@@ -203,10 +206,10 @@ rc=0
 case "$backend" in
 vng)
 	# virtme-ng does all of the above itself and carries the exit status back.
-	vargs=(--run "$kimg" --user root --cpus "$cpus" --memory "$mem" --rwdir "/run/vmtest/result=$res")
+	vargs=(--run "$kimg" --user root --cpus "$cpus" --memory "$mem" --rwdir "$res")
 	[ "$accel" = kvm ] || vargs+=(--disable-kvm)
 	timeout -k 10 "$tmo" vng "${vargs[@]}" -- \
-		bash -c '. /run/vmtest/result/env && exec bash /run/vmtest/result/cmd' </dev/null || rc=$?
+		bash -c ". $res/env && exec bash $res/cmd" </dev/null || rc=$?
 	[ $rc -eq 124 ] || echo "$rc" >"$res/status"
 	;;
 qemu)

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Runs the suites marked "# vmtest: yes" inside a Debian 6.1 guest (vmtest/),
+# so CI proves sipwall's programs pass the 6.1 verifier, and checks that the
+# guest's failures reach the host: a failing command, an exit code, a panic
+# and a timeout. The guest's own pass/fail/skip counts are added to this
+# suite's. Not marked itself (it would recurse).
+. "$(dirname "$0")/../lib.sh"
+need_root
+
+KERNEL=${SW_VMTEST_SUITE_KERNEL:-6.1}
+RUN=$SW_TOP/vmtest/run.sh
+
+for t in qemu-system-x86_64 busybox cpio; do
+	command -v "$t" >/dev/null || { echo "skip: $t not installed (scripts/deps.sh)"; exit 77; }
+done
+if ! fetch_err=$("$SW_TOP/vmtest/kernels.sh" fetch "$KERNEL" 2>&1); then
+	echo "$fetch_err"
+	echo "skip: cannot download the Debian $KERNEL kernel package (is apt reachable?)"
+	exit 77
+fi
+
+if [ -n "${SW_TEST_TMP:-}" ]; then
+	tmp=$SW_TEST_TMP/vmtest-$(sw_tag)
+	mkdir -p "$tmp"
+else
+	tmp=$(mktemp -d)
+fi
+trap 'rm -rf "$tmp"' EXIT
+
+# guest TAG SECS CMD...: run in the guest, output prefixed, status kept.
+guest() {
+	local tag=$1 secs=$2
+	shift 2
+	"$RUN" -k "$KERNEL" -t "$secs" -o "$tmp/$tag" -- "$@" 2>&1 |
+		tr -d '\r' | tee "$tmp/$tag.out" | sed -u "s/^/  $KERNEL| /"
+	return "${PIPESTATUS[0]}"
+}
+
+guest false 300 false
+rc=$?
+check "a failing command in the guest fails vmtest/run.sh (rc=$rc)" test "$rc" -ne 0
+
+guest exit3 300 sh -c 'uname -r; exit 3'
+expect_eq "the guest command's exit status comes back" "$?" 3
+krel=$(grep -E '^[0-9]+\.[0-9]+' "$tmp/exit3.out" | head -n 1)
+check "the guest runs the $KERNEL kernel (uname -r: ${krel:-none})" test "${krel#"$KERNEL".}" != "$krel"
+
+guest panic 300 sh -c 'echo 1 >/proc/sys/kernel/sysrq; echo c >/proc/sysrq-trigger; sleep 30'
+expect_eq "a guest kernel panic is a failure (no status)" "$?" 125
+check "the console tail is shown after a panic" grep -q 'Kernel panic' "$tmp/panic.out"
+
+guest timeout 25 sleep 600
+expect_eq "a guest that overruns -t is stopped as a timeout" "$?" 124
+
+"$RUN" -k "$KERNEL" -p zero -- true 2>"$tmp/usage.err"
+expect_eq "vmtest/run.sh refuses a bad option value" "$?" 2
+check "the refusal names the option" grep -q -- "-p wants a CPU count" "$tmp/usage.err"
+
+start=$(date +%s)
+guest suites 900 "$SW_TOP/tests/run.sh" --marked vmtest
+rc=$?
+secs=$(($(date +%s) - start))
+line=$(grep -E '^sipwall: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$tmp/suites.out" | tail -n 1)
+boot=$(cat "$tmp/suites/boot-seconds" 2>/dev/null || echo '?')
+end=$(cat "$tmp/suites/end-seconds" 2>/dev/null || echo '?')
+echo "# $KERNEL guest: boot ${boot}s, boot+suites ${end}s, wall ${secs}s"
+if [[ "$line" =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped ]]; then
+	gp=${BASH_REMATCH[1]} gf=${BASH_REMATCH[2]} gs=${BASH_REMATCH[3]}
+	echo "# $KERNEL guest summary: $gp passed, $gf failed, $gs skipped (added below)"
+	SW_PASS=$((SW_PASS + gp)) SW_FAIL=$((SW_FAIL + gf)) SW_SKIP=$((SW_SKIP + gs))
+	check "the guest ran at least one marked test" test "$gp" -gt 0
+else
+	fail "no summary line from the guest's tests/run.sh"
+fi
+expect_eq "marked suites pass in the $KERNEL guest" "$rc" 0
+finish
