@@ -115,7 +115,7 @@ build_initramfs() {
 	rm -rf "$root"
 	mkdir -p "$root"/{bin,dev,proc,sys,newroot,modules}
 	cp "$(command -v busybox)" "$root/bin/busybox"
-	file -b "$root/bin/busybox" 2>/dev/null | grep -q 'dynamically' &&
+	! readelf -l "$root/bin/busybox" 2>/dev/null | grep -q 'program interpreter' ||
 		vmt_die "busybox is dynamically linked; install busybox-static"
 	cp "$VMT_DIR/guest-init.sh" "$root/init"
 	chmod 755 "$root/init"
@@ -209,7 +209,10 @@ vng)
 	vargs=(--run "$kimg" --user root --cpus "$cpus" --memory "$mem" --rwdir "$res")
 	[ "$accel" = kvm ] || vargs+=(--disable-kvm)
 	timeout -k 10 "$tmo" vng "${vargs[@]}" -- \
-		bash -c ". $res/env && exec bash $res/cmd" </dev/null || rc=$?
+		bash -c ". $res/env && exec bash $res/cmd" </dev/null &
+	qpid=$!
+	wait "$qpid" || rc=$?
+	qpid=
 	[ $rc -eq 124 ] || echo "$rc" >"$res/status"
 	;;
 qemu)
@@ -224,9 +227,15 @@ qemu)
 		-device virtio-rng-pci
 		-append "console=ttyS0 panic=-1 quiet swvm.mods=$ktree")
 	# qemu makes its stdio non-blocking: give it a pipe of its own so the
-	# caller's (maybe shared) stdout is left alone.
-	timeout -k 10 "$tmo" "${QEMU[@]}" </dev/null 2>&1 | cat || true
-	rc=${PIPESTATUS[0]}
+	# caller's (maybe shared) stdout is left alone. Run it in the background
+	# so that a signal to us stops it at once (see cleanup).
+	mkfifo "$work/console.fifo"
+	cat "$work/console.fifo" &
+	timeout -k 10 "$tmo" "${QEMU[@]}" </dev/null >"$work/console.fifo" 2>&1 &
+	qpid=$!
+	wait "$qpid" || rc=$?
+	qpid=
+	wait
 	;;
 *) vmt_die "unknown backend '$backend' (qemu or vng)" ;;
 esac
