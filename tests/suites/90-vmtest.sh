@@ -38,8 +38,7 @@ guest() {
 }
 
 guest false 300 false
-rc=$?
-check "a failing command in the guest fails vmtest/run.sh (rc=$rc)" test "$rc" -ne 0
+expect_eq "a failing command in the guest fails vmtest/run.sh" "$?" 1
 
 guest exit3 300 sh -c 'uname -r; exit 3'
 expect_eq "the guest command's exit status comes back" "$?" 3
