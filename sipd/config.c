@@ -13,6 +13,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include <ctype.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <json-c/json.h>
 
 #include "lib/swmap.h"
@@ -795,6 +800,124 @@ static int parse_events(struct pctx *p, struct json_object *o,
 	return 0;
 }
 
+/* metrics.listen: "ADDR:PORT" or "[V6]:PORT", loopback unless allow_remote. */
+int sipd_listen_parse(const char *s, int allow_remote, struct sockaddr_storage *ss,
+		      unsigned int *sl, char *err, size_t errlen)
+{
+	char host[64];
+	const char *colon, *h = s;
+	size_t hl;
+	unsigned long port;
+	char *end;
+
+	if (!s || !*s) {
+		snprintf(err, errlen, "empty address (want \"127.0.0.1:9870\" or \"[::1]:9870\")");
+		return -EINVAL;
+	}
+	if (*s == '[') {
+		colon = strchr(s, ']');
+		if (!colon || colon[1] != ':') {
+			snprintf(err, errlen, "\"%s\": want \"[V6ADDR]:PORT\"", s);
+			return -EINVAL;
+		}
+		h = s + 1;
+		hl = (size_t)(colon - h);
+		colon++;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || strchr(s, ':') != colon) {
+			snprintf(err, errlen, "\"%s\": want \"ADDR:PORT\" (IPv6 in brackets)", s);
+			return -EINVAL;
+		}
+		hl = (size_t)(colon - s);
+	}
+	if (!hl || hl >= sizeof(host)) {
+		snprintf(err, errlen, "\"%s\": missing or overlong address", s);
+		return -EINVAL;
+	}
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (!colon[1] || *end || errno || port == 0 || port > 65535 || !isdigit((unsigned char)colon[1])) {
+		snprintf(err, errlen, "\"%s\": port must be 1-65535", s);
+		return -EINVAL;
+	}
+	memset(ss, 0, sizeof(*ss));
+	if (*s != '[') {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1) {
+			snprintf(err, errlen, "\"%s\": \"%s\" is not an IPv4 address", s, host);
+			return -EINVAL;
+		}
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		*sl = sizeof(*sin);
+		if (!allow_remote && (ntohl(sin->sin_addr.s_addr) >> 24) != 127) {
+			snprintf(err, errlen,
+				 "\"%s\" is not a loopback address (set metrics.allow_remote to "
+				 "expose it)",
+				 s);
+			return -EINVAL;
+		}
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1) {
+			snprintf(err, errlen, "\"%s\": \"%s\" is not an IPv6 address", s, host);
+			return -EINVAL;
+		}
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		*sl = sizeof(*sin6);
+		if (!allow_remote && !IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr)) {
+			snprintf(err, errlen,
+				 "\"%s\" is not a loopback address (set metrics.allow_remote to "
+				 "expose it)",
+				 s);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int parse_metrics(struct pctx *p, struct json_object *o,
+			 struct sipd_config *c)
+{
+	static const char *const keys[] = { "listen", "allow_remote", NULL };
+	struct sockaddr_storage ss;
+	unsigned int sl;
+	char why[160];
+	size_t old;
+	int err = 0;
+
+	if (want_object(p, o) || check_keys(p, o, keys))
+		return -EINVAL;
+	json_object_object_foreach(o, key, val)
+	{
+		old = push_key(p, key);
+		if (FIELD("listen"))
+			err = get_str(p, val, c->metrics.listen,
+				      sizeof(c->metrics.listen), 1);
+		else if (FIELD("allow_remote"))
+			err = get_bool(p, val, &c->metrics.allow_remote);
+		pop(p, old);
+		if (err)
+			return err;
+	}
+	/* Checked once both keys are known: allow_remote may come second. */
+	if (c->metrics.listen[0] &&
+	    sipd_listen_parse(c->metrics.listen, c->metrics.allow_remote, &ss,
+			      &sl, why, sizeof(why))) {
+		old = push_key(p, "listen");
+		err = perr(p, "%s", why);
+		pop(p, old);
+		return err;
+	}
+	return 0;
+}
+
 static void set_defaults(struct sipd_config *c)
 {
 	snprintf(c->pin_path, sizeof(c->pin_path), "%s", SW_PIN_ROOT_DEFAULT);
@@ -826,7 +949,7 @@ static int parse_top(struct pctx *p, struct json_object *o,
 	static const char *const keys[] = { "pin_path", "queue", "networks",
 					    "limits", "timeouts", "filters",
 					    "default_action", "whitelist",
-					    "events", NULL };
+					    "events", "metrics", NULL };
 	size_t old;
 	int err = 0;
 
@@ -855,6 +978,8 @@ static int parse_top(struct pctx *p, struct json_object *o,
 			err = parse_whitelist(p, val, c);
 		} else if (FIELD("events")) {
 			err = parse_events(p, val, c);
+		} else if (FIELD("metrics")) {
+			err = parse_metrics(p, val, c);
 		}
 		pop(p, old);
 		if (err)

@@ -128,6 +128,11 @@ struct sipd_config {
 		uint32_t drop_summary_s; /* period of the drop_summary line */
 	} events;
 
+	struct {
+		char listen[64];	/* "" = off; "127.0.0.1:9870", "[::1]:9870" */
+		int allow_remote;	/* a non-loopback listen address is allowed */
+	} metrics;			/* Prometheus endpoint (metrics.h) */
+
 	char *json_text;		/* the source text (sipd_config_dup re-parses it) */
 	char origin[256];		/* file name or "<string>", for messages */
 };
@@ -158,5 +163,11 @@ unsigned int sipd_config_direction(const struct sipd_config *c,
 /* Check mode for media allowed from a peer at addr. */
 uint8_t sipd_config_check_for(const struct sipd_config *c,
 			      const uint8_t addr[16]);
+
+/* metrics.listen ("127.0.0.1:9870", "[::1]:9870") -> socket address; only
+ * loopback unless allow_remote. 0, or -EINVAL with err saying what is wrong. */
+struct sockaddr_storage;
+int sipd_listen_parse(const char *s, int allow_remote, struct sockaddr_storage *ss,
+		      unsigned int *sl, char *err, size_t errlen);
 
 #endif /* SIPD_CONFIG_H */

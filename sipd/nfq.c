@@ -219,13 +219,14 @@ int sipd_nfq_run(const struct sipd_nfq_opts *o, const struct sipd_sink *s)
 			o->queue + nq - 1, o->fail_open ? "fail-open" : "fail-closed");
 
 	for (;;) {
-		struct pollfd p[3] = {
+		struct pollfd p[3 + SIPD_AUX_MAX_FDS] = {
 			{.fd = fd, .events = POLLIN},
 			{.fd = sfd, .events = POLLIN},
 			{.fd = tfd, .events = POLLIN},
 		};
+		unsigned int naux = s->aux ? s->aux->fill(s->aux->ctx, p + 3, SIPD_AUX_MAX_FDS) : 0;
 
-		if (poll(p, 3, -1) < 0) {
+		if (poll(p, 3 + naux, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			err = -errno;
@@ -236,6 +237,8 @@ int sipd_nfq_run(const struct sipd_nfq_opts *o, const struct sipd_sink *s)
 			break;
 		if (p[2].revents)
 			sipd_loop_tick(tfd, s);
+		if (naux)
+			s->aux->service(s->aux->ctx, p + 3, naux);
 		if (p[0].revents) {
 			/* Drain what is there without blocking the signals. */
 			for (int i = 0; i < 256; i++) {

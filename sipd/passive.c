@@ -93,13 +93,14 @@ int sipd_passive_run(const struct sipd_passive_opts *o, const struct sipd_sink *
 		fprintf(stderr, "\n");
 
 	for (;;) {
-		struct pollfd p[3] = {
+		struct pollfd p[3 + SIPD_AUX_MAX_FDS] = {
 			{.fd = fd, .events = POLLIN},
 			{.fd = sfd, .events = POLLIN},
 			{.fd = tfd, .events = POLLIN},
 		};
+		unsigned int naux = s->aux ? s->aux->fill(s->aux->ctx, p + 3, SIPD_AUX_MAX_FDS) : 0;
 
-		if (poll(p, 3, -1) < 0) {
+		if (poll(p, 3 + naux, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			err = -errno;
@@ -109,6 +110,8 @@ int sipd_passive_run(const struct sipd_passive_opts *o, const struct sipd_sink *
 			break;
 		if (p[2].revents)
 			sipd_loop_tick(tfd, s);
+		if (naux)
+			s->aux->service(s->aux->ctx, p + 3, naux);
 		if (!p[0].revents)
 			continue;
 		for (int i = 0; i < 256; i++) {

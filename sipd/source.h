@@ -29,6 +29,20 @@ struct sipd_sink {
 	void (*tick)(void *ctx, uint64_t now_ns);
 	int (*reload)(void *ctx);
 	void *ctx;
+	const struct sipd_aux *aux; /* NULL = nothing else to poll */
+};
+
+/*
+ * More descriptors a live source polls next to its own (the metrics
+ * endpoint): fill() writes at most max pollfds and returns how many; after
+ * each poll, service() gets them back with revents. Never blocks.
+ */
+#define SIPD_AUX_MAX_FDS 16
+struct pollfd;
+struct sipd_aux {
+	unsigned int (*fill)(void *ctx, struct pollfd *p, unsigned int max);
+	void (*service)(void *ctx, const struct pollfd *p, unsigned int n);
+	void *ctx;
 };
 
 /* The SIP ports a source or rule set cares about (host order). */

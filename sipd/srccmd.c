@@ -13,6 +13,7 @@
 
 #include "lib/swmap.h"
 #include "sipd/config.h"
+#include "sipd/metrics.h"
 #include "sipd/sipd.h"
 #include "sipd/source.h"
 #include "sipd/srccmd.h"
@@ -20,14 +21,27 @@
 struct daemon_ctx {
 	struct sipd *d;
 	const char *cfg_path;
+	struct sipd_metrics *metrics; /* NULL = endpoint off */
 };
 
 static enum sipd_verdict sink_handle(void *ctx, const uint8_t *ip, size_t len, uint64_t now_ns,
 				     enum sw_sip_reason *why)
 {
 	struct daemon_ctx *c = ctx;
+	enum sipd_verdict v = sipd_handle_packet(c->d, ip, len, now_ns, why);
 
-	return sipd_handle_packet(c->d, ip, len, now_ns, why);
+	sipd_metrics_observe(c->metrics, ip, len, v);
+	return v;
+}
+
+static unsigned int aux_fill(void *ctx, struct pollfd *p, unsigned int max)
+{
+	return sipd_metrics_fill(((struct daemon_ctx *)ctx)->metrics, p, max);
+}
+
+static void aux_service(void *ctx, const struct pollfd *p, unsigned int n)
+{
+	sipd_metrics_service(((struct daemon_ctx *)ctx)->metrics, p, n);
 }
 
 static void sink_tick(void *ctx, uint64_t now_ns)
@@ -133,7 +147,8 @@ int sipd_cmd_run(int argc, char **argv)
 	struct sipd_ports ports = {.port = {SIPD_SIP_PORT_DEFAULT}, .n = 1};
 	struct sipd_config *cfg = NULL;
 	struct daemon_ctx ctx = {0};
-	struct sipd_sink sink = {sink_handle, sink_tick, sink_reload, &ctx};
+	struct sipd_sink sink = {sink_handle, sink_tick, sink_reload, &ctx, NULL};
+	struct sipd_aux aux = {aux_fill, aux_service, &ctx};
 	char err[512] = "";
 
 	optind = 1;
@@ -212,6 +227,27 @@ int sipd_cmd_run(int argc, char **argv)
 		return 1;
 	}
 
+	if (cfg->metrics.listen[0]) {
+		struct sipd_metrics_opts mo = {
+			.listen = cfg->metrics.listen,
+			.allow_remote = cfg->metrics.allow_remote,
+			.pin_root = pin ? pin : cfg->pin_path,
+			.queue = have_queue ? queue : cfg->queue.num,
+			.nqueues = passive ? 0 : have_queues ? queues : cfg->queue.count,
+			.mode = passive ? "passive" : "inline",
+		};
+
+		ctx.metrics = sipd_metrics_open(&mo, ctx.d, err, sizeof(err));
+		if (!ctx.metrics) {
+			fprintf(stderr, "sipd: %s\n", err);
+			sipd_free(ctx.d);
+			sipd_config_free(cfg);
+			return 1;
+		}
+		sink.aux = &aux;
+		if (verbose)
+			fprintf(stderr, "sipd: metrics on http://%s/metrics\n", cfg->metrics.listen);
+	}
 	if (passive) {
 		struct sipd_passive_opts po = {
 			.ifname = passive,
@@ -235,6 +271,7 @@ int sipd_cmd_run(int argc, char **argv)
 	if (close_on_exit)
 		sipd_close_all(ctx.d, sw_monotonic_ns());
 	/* Without --close-on-exit pinholes stay for the next sipd to adopt. */
+	sipd_metrics_close(ctx.metrics);
 	sipd_free(ctx.d);
 	sipd_config_free(cfg);
 	return rc ? 1 : 0;
