@@ -553,7 +553,10 @@ static int parse_limits(struct pctx *p, struct json_object *o,
 	static const char *const keys[] = { "max_msg_len", "max_headers",
 					    "max_line_len", "max_via",
 					    "strict", "allow_trailing",
-					    "max_calls", NULL };
+					    "max_calls", "max_calls_per_source",
+					    "max_pinholes_per_call",
+					    "max_msg_rate", "max_msg_burst",
+					    NULL };
 	size_t old;
 	int err = 0;
 
@@ -579,9 +582,20 @@ static int parse_limits(struct pctx *p, struct json_object *o,
 			err = get_bool(p, val, &c->limits.allow_trailing);
 		else if (FIELD("max_calls"))
 			err = get_u32(p, val, 10000000, &c->max_calls);
-		/* A limit of 0 would drop every message: say so now. */
+		else if (FIELD("max_calls_per_source"))
+			err = get_u32(p, val, 10000000,
+				      &c->max_calls_per_source);
+		else if (FIELD("max_pinholes_per_call"))
+			err = get_u32(p, val, SIPD_MAX_PINHOLES_PER_CALL,
+				      &c->max_pinholes_per_call);
+		else if (FIELD("max_msg_rate"))
+			err = get_u32(p, val, 1000000, &c->max_msg_rate);
+		else if (FIELD("max_msg_burst"))
+			err = get_u32(p, val, 1000000, &c->max_msg_burst);
+		/* A limit of 0 would drop every message: say so now
+		 * (max_msg_rate 0 means no rate bound). */
 		if (!err && !FIELD("strict") && !FIELD("allow_trailing") &&
-		    json_object_get_int64(val) == 0)
+		    !FIELD("max_msg_rate") && json_object_get_int64(val) == 0)
 			err = perr(p, "must be at least 1");
 		pop(p, old);
 		if (err)
@@ -800,6 +814,210 @@ static int parse_events(struct pctx *p, struct json_object *o,
 	return 0;
 }
 
+/* Scanner User-Agents banned on their first request unless
+ * guard.scanner_user_agents says otherwise (docs/dos.md). */
+static const char *const default_scanner_ua[] = {
+	"friendly-scanner*", "sipvicious*", "sipcli*", "sip-scan*",
+	"VaxSIPUserAgent*", "sundayddr*", "iWar*", "SIVuS*", "smap *",
+	"SIPScan*", "pplsip*", NULL
+};
+
+static int parse_trigger(struct pctx *p, struct json_object *o,
+			 struct sipd_trigger *t)
+{
+	static const char *const keys[] = { "count", "window_s", NULL };
+	size_t old;
+	int err = 0;
+
+	if (want_object(p, o) || check_keys(p, o, keys))
+		return -EINVAL;
+	json_object_object_foreach(o, key, val)
+	{
+		old = push_key(p, key);
+		if (FIELD("count")) {
+			err = get_u32(p, val, 1000000, &t->count);
+		} else if (FIELD("window_s")) {
+			err = get_u32(p, val, 86400, &t->window_s);
+			if (!err && !t->window_s)
+				err = perr(p, "must be at least 1");
+		}
+		pop(p, old);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int parse_flood(struct pctx *p, struct json_object *o,
+		       struct sipd_guard_cfg *g)
+{
+	static const char *const keys[] = { "rate", "burst", "prefix_v4",
+					    "prefix_v6", "ports", NULL };
+	uint32_t x;
+	size_t old, i, n;
+	int err = 0;
+
+	if (want_object(p, o) || check_keys(p, o, keys))
+		return -EINVAL;
+	g->flood.set = 1;
+	json_object_object_foreach(o, key, val)
+	{
+		old = push_key(p, key);
+		if (FIELD("rate")) {
+			err = get_u32(p, val, 10000000, &g->flood.rate);
+		} else if (FIELD("burst")) {
+			err = get_u32(p, val, 10000000, &g->flood.burst);
+			if (!err && !g->flood.burst)
+				err = perr(p, "must be at least 1");
+		} else if (FIELD("prefix_v4")) {
+			err = get_u32(p, val, 32, &x);
+			if (!err && !x)
+				err = perr(p, "must be 1-32");
+			g->flood.prefix_v4 = (uint8_t)x;
+		} else if (FIELD("prefix_v6")) {
+			err = get_u32(p, val, 128, &x);
+			if (!err && !x)
+				err = perr(p, "must be 1-128");
+			g->flood.prefix_v6 = (uint8_t)x;
+		} else if (FIELD("ports")) {
+			if (!json_object_is_type(val, json_type_array)) {
+				err = perr(p, "expected an array of ports");
+			} else if (!(n = json_object_array_length(val)) ||
+				   n > SW_SIG_PORTS) {
+				err = perr(p, "1 to %d ports", SW_SIG_PORTS);
+			} else {
+				memset(g->flood.ports, 0,
+				       sizeof(g->flood.ports));
+				for (i = 0; i < n && !err; i++) {
+					size_t o2 = push_idx(p, i);
+					struct json_object *e =
+						json_object_array_get_idx(val,
+									  i);
+
+					x = 0;
+					if (!json_object_is_type(e,
+								 json_type_int) ||
+					    json_object_get_int64(e) < 1 ||
+					    json_object_get_int64(e) > 65535)
+						err = perr(p, "expected a port number 1-65535");
+					else
+						x = (uint32_t)json_object_get_int64(e);
+					g->flood.ports[i] = (uint16_t)x;
+					pop(p, o2);
+				}
+			}
+		}
+		pop(p, old);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static void free_globs(struct sipd_globs *g);
+
+static int parse_guard(struct pctx *p, struct json_object *o,
+		       struct sipd_config *c)
+{
+	static const char *const keys[] = {
+		"enabled", "trusted", "ban_inside", "ban_ttl_s",
+		"ban_prefix_v4", "ban_prefix_v6", "scanner_user_agents",
+		"malformed", "auth_failures", "not_found", "max_sources",
+		"flood", NULL
+	};
+	struct sipd_guard_cfg *g = &c->guard;
+	uint32_t x;
+	size_t old;
+	int err = 0;
+
+	if (want_object(p, o) || check_keys(p, o, keys))
+		return -EINVAL;
+	json_object_object_foreach(o, key, val)
+	{
+		old = push_key(p, key);
+		if (FIELD("enabled")) {
+			err = get_bool(p, val, &g->enabled);
+		} else if (FIELD("trusted")) {
+			struct cidr_list l = { g->trusted, g->n_trusted };
+
+			err = each_str(p, val, add_cidr, &l);
+			g->trusted = l.v;
+			g->n_trusted = l.n;
+		} else if (FIELD("ban_inside")) {
+			err = get_bool(p, val, &g->ban_inside);
+		} else if (FIELD("ban_ttl_s")) {
+			err = get_u32(p, val, 365 * 86400, &g->ban_ttl_s);
+		} else if (FIELD("ban_prefix_v4")) {
+			err = get_u32(p, val, 32, &x);
+			if (!err && x < 8)
+				err = perr(p, "must be 8-32");
+			g->ban_prefix_v4 = (uint8_t)x;
+		} else if (FIELD("ban_prefix_v6")) {
+			err = get_u32(p, val, 128, &x);
+			if (!err && x < 16)
+				err = perr(p, "must be 16-128");
+			g->ban_prefix_v6 = (uint8_t)x;
+		} else if (FIELD("scanner_user_agents")) {
+			/* Replaces the built-in list; [] turns it off. */
+			free_globs(&g->scanner_ua);
+			memset(&g->scanner_ua, 0, sizeof(g->scanner_ua));
+			if (!json_object_is_type(val, json_type_array) ||
+			    json_object_array_length(val))
+				err = each_str(p, val, add_glob,
+					       &g->scanner_ua);
+		} else if (FIELD("malformed")) {
+			err = parse_trigger(p, val, &g->malformed);
+		} else if (FIELD("auth_failures")) {
+			err = parse_trigger(p, val, &g->auth_failures);
+		} else if (FIELD("not_found")) {
+			err = parse_trigger(p, val, &g->not_found);
+		} else if (FIELD("max_sources")) {
+			err = get_u32(p, val, 1u << 22, &g->max_sources);
+			if (!err && g->max_sources < 16)
+				err = perr(p, "must be at least 16");
+		} else if (FIELD("flood")) {
+			err = parse_flood(p, val, g);
+		}
+		pop(p, old);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int set_guard_defaults(struct sipd_guard_cfg *g)
+{
+	const char *const *s;
+
+	g->enabled = 1;
+	g->ban_ttl_s = 3600;
+	g->ban_prefix_v4 = 32;
+	g->ban_prefix_v6 = 128;
+	g->malformed = (struct sipd_trigger){ 5, 60 };
+	g->auth_failures = (struct sipd_trigger){ 10, 60 };
+	g->not_found = (struct sipd_trigger){ 20, 60 };
+	g->max_sources = 65536;
+	g->flood.rate = 50;
+	g->flood.burst = 100;
+	g->flood.prefix_v4 = 32;
+	g->flood.prefix_v6 = 64;
+	g->flood.ports[0] = 5060;
+	g->flood.ports[1] = 5061;
+	for (s = default_scanner_ua; *s; s++) {
+		char **nv = realloc(g->scanner_ua.v,
+				    (g->scanner_ua.n + 1) * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		g->scanner_ua.v = nv;
+		nv[g->scanner_ua.n] = strdup(*s);
+		if (!nv[g->scanner_ua.n])
+			return -ENOMEM;
+		g->scanner_ua.n++;
+	}
+	return 0;
+}
+
 /* metrics.listen: "ADDR:PORT" or "[V6]:PORT", loopback unless allow_remote. */
 int sipd_listen_parse(const char *s, int allow_remote, struct sockaddr_storage *ss,
 		      unsigned int *sl, char *err, size_t errlen)
@@ -932,6 +1150,10 @@ static void set_defaults(struct sipd_config *c)
 	c->limits.strict = 1;
 	c->limits.allow_trailing = 1;
 	c->max_calls = 10000;
+	c->max_calls_per_source = 1000;
+	c->max_pinholes_per_call = SIPD_MAX_PINHOLES_PER_CALL;
+	c->max_msg_rate = 500;
+	c->max_msg_burst = 1000;
 	c->timeouts.bye_grace_s = 2;
 	c->timeouts.idle_s = 120;
 	c->timeouts.max_call_s = 4 * 3600;
@@ -949,7 +1171,8 @@ static int parse_top(struct pctx *p, struct json_object *o,
 	static const char *const keys[] = { "pin_path", "queue", "networks",
 					    "limits", "timeouts", "filters",
 					    "default_action", "whitelist",
-					    "events", "metrics", NULL };
+					    "events", "guard", "metrics",
+					    NULL };
 	size_t old;
 	int err = 0;
 
@@ -978,6 +1201,8 @@ static int parse_top(struct pctx *p, struct json_object *o,
 			err = parse_whitelist(p, val, c);
 		} else if (FIELD("events")) {
 			err = parse_events(p, val, c);
+		} else if (FIELD("guard")) {
+			err = parse_guard(p, val, c);
 		} else if (FIELD("metrics")) {
 			err = parse_metrics(p, val, c);
 		}
@@ -1023,6 +1248,8 @@ void sipd_config_free(struct sipd_config *c)
 	for (i = 0; i < c->n_whitelist; i++)
 		free_globs(&c->whitelist[i].allow_from);
 	free(c->whitelist);
+	free(c->guard.trusted);
+	free_globs(&c->guard.scanner_ua);
 	free(c->json_text);
 	free(c);
 }
@@ -1094,6 +1321,12 @@ int sipd_config_parse(const char *json, const char *origin,
 		return -ENOMEM;
 	}
 	set_defaults(c);
+	if (set_guard_defaults(&c->guard)) {
+		json_object_put(root);
+		sipd_config_free(c);
+		snprintf(err, errlen, "%s: out of memory", origin);
+		return -ENOMEM;
+	}
 	snprintf(c->origin, sizeof(c->origin), "%s", origin);
 	ret = parse_top(&p, root, c);
 	json_object_put(root);

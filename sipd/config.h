@@ -90,6 +90,35 @@ struct sipd_peer_net {
 	uint8_t check;			/* enum sw_check */
 };
 
+/* Upper bound of limits.max_pinholes_per_call (pinhole.h SIPD_PLAN_MAX). */
+#define SIPD_MAX_PINHOLES_PER_CALL 64
+
+/* A ban trigger: count events from one source within window_s; 0 = off. */
+struct sipd_trigger {
+	uint32_t count;
+	uint32_t window_s;
+};
+
+/* "guard": ban triggers and the data path's flood settings (guard.h). */
+struct sipd_guard_cfg {
+	int enabled;			/* false: no bans, no per-source bounds */
+	struct sipd_cidr *trusted;	/* never banned, not bounded per source */
+	unsigned int n_trusted;
+	int ban_inside;			/* networks.inside may be banned */
+	uint32_t ban_ttl_s;		/* 0 = until removed by hand */
+	uint8_t ban_prefix_v4;		/* 1..32 */
+	uint8_t ban_prefix_v6;		/* 1..128 */
+	struct sipd_globs scanner_ua;	/* fnmatch, case-insensitive */
+	struct sipd_trigger malformed, auth_failures, not_found;
+	uint32_t max_sources;		/* per-source state table entries */
+	struct {
+		int set;		/* "flood" present: sipd writes sw_config */
+		uint32_t rate, burst;
+		uint8_t prefix_v4, prefix_v6;
+		uint16_t ports[SW_SIG_PORTS];
+	} flood;
+};
+
 struct sipd_config {
 	char pin_path[256];
 	struct {
@@ -106,6 +135,12 @@ struct sipd_config {
 
 	struct sip_limits limits;
 	uint32_t max_calls;		/* dialog table bound (sip_dialog_limit) */
+	uint32_t max_calls_per_source;	/* sip_dialog_limit per source */
+	uint32_t max_pinholes_per_call;	/* sip_pinhole_limit */
+	uint32_t max_msg_rate;		/* messages/s per source; 0 = off */
+	uint32_t max_msg_burst;		/* bucket depth of max_msg_rate */
+
+	struct sipd_guard_cfg guard;
 
 	struct {
 		uint32_t bye_grace_s;	/* pinholes stay this long after BYE (RTCP) */

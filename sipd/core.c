@@ -19,6 +19,7 @@
 #include "sipd/dialog.h"
 #include "sipd/events.h"
 #include "sipd/filter.h"
+#include "sipd/guard.h"
 #include "sipd/pinhole.h"
 #include "sipd/sipd.h"
 #include "sipd/sipmsg.h"
@@ -38,6 +39,10 @@ struct sipd {
 	unsigned int n_calls;
 	struct sipd_stats st;
 	struct sip_msg msg; /* scratch: one message at a time */
+	struct sipd_guard *guard;
+	struct sipd_cidr *trusted_set;	/* what sipd put into sw_trusted */
+	unsigned int n_trusted_set;
+	uint64_t next_ban_gc_ns;	/* CLOCK_MONOTONIC */
 };
 
 /* --- call table --- */
@@ -180,9 +185,171 @@ static void end_call(struct sipd *d, struct sipd_call *c, uint64_t now_ns,
 {
 	sipd_ph_close_all(&d->phx, c, now_ns, reason);
 	ev_call_end(d, c, now_ns, reason);
+	if (!c->adopted)
+		sipd_guard_call_end(d->guard, c->caller_sig.addr);
 	call_unlink(d, c);
 	d->st.calls_ended++;
 	sipd_call_free(c);
+}
+
+/* --- DoS guard: bans into sw_bans, settings into sw_config/sw_trusted --- */
+
+static void ev_net(struct sipd_events *ev, const char *key,
+		   const uint8_t a[16], unsigned int plen)
+{
+	char buf[64];
+
+	sw_cidr_format(a, plen, buf, sizeof(buf));
+	ev_str(ev, key, buf);
+}
+
+/* The guard's ban callback: one map write, one "ban" event. */
+static int guard_ban(void *ctx, const struct sipd_guard_ban *b,
+		     uint64_t now_ns)
+{
+	struct sipd *d = ctx;
+	int err = -ENOENT;
+
+	if (d->maps.bans >= 0)
+		err = sw_ban_add(&d->maps, b->addr, (uint64_t)b->ttl_s * NS,
+				 b->reason);
+	ev_begin(d->ev, "ban", now_ns);
+	ev_net(d->ev, "src", b->addr, b->plen);
+	ev_str(d->ev, "reason", sw_ban_reason_name(b->reason));
+	ev_u64(d->ev, "ttl_s", b->ttl_s);
+	if (b->detail[0])
+		ev_str(d->ev, "detail", b->detail);
+	if (err)
+		ev_str(d->ev, "error",
+		       err == -EPERM	? "source is in sw_trusted"
+		       : err == -ENOSPC ? "ban list full"
+					: strerror(-err));
+	ev_end(d->ev);
+	return err;
+}
+
+static int cidr_in(const struct sipd_cidr *l, unsigned int n,
+		   const struct sipd_cidr *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (l[i].plen == c->plen && !memcmp(l[i].addr, c->addr, 16))
+			return 1;
+	return 0;
+}
+
+/*
+ * Push guard.trusted into sw_trusted (removing what an earlier config put
+ * there and this one dropped) and, when guard.flood is present, the flood
+ * settings into sw_config. Start and reload. Errors are events, not fatal:
+ * the pinned maps may come from an older sipwall.
+ */
+static void guard_sync_datapath(struct sipd *d, uint64_t now_ns)
+{
+	const struct sipd_guard_cfg *g = &d->cfg->guard;
+	struct sw_config sc;
+	struct sipd_cidr *keep;
+	const char *what = NULL;
+	unsigned int i;
+	int err = 0, e;
+
+	if (d->maps.trusted >= 0) {
+		for (i = 0; i < d->n_trusted_set; i++)
+			if (!cidr_in(g->trusted, g->n_trusted,
+				     &d->trusted_set[i]))
+				sw_trusted_del(&d->maps, d->trusted_set[i].addr,
+					       d->trusted_set[i].plen);
+		for (i = 0; i < g->n_trusted; i++) {
+			e = sw_trusted_add(&d->maps, g->trusted[i].addr,
+					   g->trusted[i].plen);
+			if (e && !err) {
+				err = e;
+				what = "sw_trusted";
+			}
+		}
+	} else if (g->n_trusted) {
+		err = -ENOENT;
+		what = "sw_trusted";
+	}
+	keep = calloc(g->n_trusted ? g->n_trusted : 1, sizeof(*keep));
+	if (keep) {
+		memcpy(keep, g->trusted, g->n_trusted * sizeof(*keep));
+		free(d->trusted_set);
+		d->trusted_set = keep;
+		d->n_trusted_set = g->n_trusted;
+	}
+	if (g->flood.set) {
+		e = sw_config_read(&d->maps, &sc);
+		if (!e) {
+			memcpy(sc.sig_ports, g->flood.ports,
+			       sizeof(sc.sig_ports));
+			sc.flood_rate = g->flood.rate;
+			sc.flood_burst = g->flood.burst;
+			sc.flood_prefix_v4 = g->flood.prefix_v4;
+			sc.flood_prefix_v6 = g->flood.prefix_v6;
+			sc.ban_prefix_v4 = g->ban_prefix_v4;
+			sc.ban_prefix_v6 = g->ban_prefix_v6;
+			if (g->flood.rate)
+				sc.flags |= SW_CFG_FLOOD_GUARD;
+			else
+				sc.flags &= ~SW_CFG_FLOOD_GUARD;
+			e = sw_config_write(&d->maps, &sc);
+		}
+		if (e && !err) {
+			err = e;
+			what = "sw_config";
+		}
+	}
+	ev_begin(d->ev, "guard_sync", now_ns);
+	ev_u64(d->ev, "trusted", g->n_trusted);
+	if (g->flood.set) {
+		ev_u64(d->ev, "flood_rate", g->flood.rate);
+		ev_u64(d->ev, "flood_burst", g->flood.burst);
+	}
+	if (err) {
+		ev_str(d->ev, "map", what);
+		ev_str(d->ev, "error", strerror(-err));
+	}
+	ev_end(d->ev);
+}
+
+struct ban_gc_ctx {
+	struct sipd *d;
+	uint64_t now_mono, now_ns;
+	unsigned int seen;
+};
+
+static int ban_gc_one(const struct sw_ban_key *k, const struct sw_ban *v,
+		      void *ctx)
+{
+	struct ban_gc_ctx *g = ctx;
+
+	if (!v->expires_ns || v->expires_ns > g->now_mono)
+		return 0;
+	ev_begin(g->d->ev, "ban_expire", g->now_ns);
+	ev_net(g->d->ev, "src", k->addr, v->prefixlen);
+	ev_str(g->d->ev, "reason", sw_ban_reason_name(v->reason));
+	ev_u64(g->d->ev, "packets", v->packets);
+	ev_end(g->d->ev);
+	return ++g->seen >= 1024; /* the rest next time */
+}
+
+/* Once a second: delete expired bans (the XDP program already ignores
+ * them) with a ban_expire event each. */
+static void ban_gc(struct sipd *d, uint64_t now_ns)
+{
+	struct ban_gc_ctx g = { .d = d, .now_ns = now_ns };
+
+	if (d->maps.bans < 0)
+		return;
+	g.now_mono = sw_monotonic_ns();
+	if (g.now_mono < d->next_ban_gc_ns)
+		return;
+	d->next_ban_gc_ns = g.now_mono + NS;
+	sw_ban_foreach(&d->maps, ban_gc_one, &g);
+	if (g.seen)
+		sw_ban_gc(&d->maps, g.now_mono, NULL);
 }
 
 /* --- construction --- */
@@ -282,11 +449,12 @@ struct sipd *sipd_new(const struct sipd_config *cfg,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	d->maps.pinholes = d->maps.stats = d->maps.frags = -1;
-	d->maps.config = d->maps.ifaces = -1;
+	d->maps = (struct sw_maps)SW_MAPS_INIT;
 	d->cfg = sipd_config_dup(cfg);
 	d->idx = sipd_ph_index_new();
-	if (!d->cfg || !d->idx) {
+	if (d->cfg)
+		d->guard = sipd_guard_new(d->cfg, guard_ban, d);
+	if (!d->cfg || !d->idx || !d->guard) {
 		snprintf(err, errlen, "out of memory copying the config");
 		goto fail;
 	}
@@ -314,6 +482,7 @@ struct sipd *sipd_new(const struct sipd_config *cfg,
 	d->phx.cnt = &d->phc;
 	if (adopt(d, err, errlen))
 		goto fail;
+	guard_sync_datapath(d, sw_monotonic_ns());
 	return d;
 fail:
 	sipd_free(d);
@@ -333,6 +502,8 @@ void sipd_free(struct sipd *d)
 			sipd_call_free(c);
 		}
 	sipd_ph_index_free(d->idx);
+	sipd_guard_free(d->guard);
+	free(d->trusted_set);
 	if (d->own_ev)
 		sipd_events_close(d->ev);
 	sw_maps_close(&d->maps);
@@ -376,6 +547,16 @@ int sipd_reload(struct sipd *d, const struct sipd_config *cfg, char *err,
 	if (strcmp(n->events.output, d->cfg->events.output))
 		add_restart(restart, sizeof(restart), "events.output");
 	strcat(restart, "]");
+	if (sipd_guard_reconfig(d->guard, n)) {
+		snprintf(err, errlen,
+			 "reload: cannot allocate guard.max_sources entries");
+		ev_begin(d->ev, "config_reload", now);
+		ev_raw(d->ev, "ok", "false");
+		ev_str(d->ev, "error", err);
+		ev_end(d->ev);
+		sipd_config_free(n);
+		return -ENOMEM;
+	}
 	sipd_config_free(d->cfg);
 	d->cfg = n;
 	sipd_events_set_drop_limit(d->ev, n->events.drop_log_per_s,
@@ -387,6 +568,7 @@ int sipd_reload(struct sipd *d, const struct sipd_config *cfg, char *err,
 	ev_u64(d->ev, "calls_kept", d->n_calls);
 	ev_raw(d->ev, "restart_required", restart);
 	ev_end(d->ev);
+	guard_sync_datapath(d, now);
 	return 0;
 }
 
@@ -408,6 +590,11 @@ int sipd_reload_file(struct sipd *d, const char *path, char *err,
 	ret = sipd_reload(d, cfg, err, errlen);
 	sipd_config_free(cfg);
 	return ret;
+}
+
+void sipd_get_guard_stats(const struct sipd *d, struct sipd_guard_stats *out)
+{
+	sipd_guard_get_stats(d->guard, out);
 }
 
 void sipd_get_stats(const struct sipd *d, struct sipd_stats *out)
@@ -497,6 +684,9 @@ static const char *ip_udp(const uint8_t *ip, size_t len, struct sip_addr *src,
 	return NULL;
 }
 
+static enum sipd_verdict handle_msg(struct sipd *d, const struct sip_msg *m,
+				    uint64_t now_ns, enum sw_sip_reason *why);
+
 static enum sipd_verdict drop(struct sipd *d, uint64_t now_ns,
 			      enum sw_sip_reason r, const struct sip_msg *m,
 			      const char *detail, enum sw_sip_reason *why)
@@ -547,6 +737,13 @@ enum sipd_verdict sipd_handle_packet(struct sipd *d, const uint8_t *ip,
 	m->method[0] = m->call_id[0] = m->err_detail[0] = '\0';
 	m->src = src;
 	m->dst = dst;
+	/* Bounded before parsing: a flood costs a table lookup each. */
+	ret = sipd_guard_admit(d->guard, src.addr, now_ns, m->err_detail,
+			       sizeof(m->err_detail));
+	if (ret) {
+		d->st.messages++;
+		return drop(d, now_ns, ret, m, m->err_detail, why);
+	}
 	ret = sipmsg_parse_datagram((const char *)pl, plen, &d->cfg->limits, m,
 				    NULL);
 	if (ret) {
@@ -554,22 +751,41 @@ enum sipd_verdict sipd_handle_packet(struct sipd *d, const uint8_t *ip,
 		ret = -ret;
 		if (ret <= 0 || ret >= SW_SIP_R_MAX)
 			ret = SW_SIP_R_PARSE_ERROR;
+		sipd_guard_malformed(d->guard, src.addr, src.port, ret, now_ns);
 		return drop(d, now_ns, ret, m, m->err_detail, why);
 	}
-	return sipd_handle_msg(d, m, now_ns, why);
+	return handle_msg(d, m, now_ns, why);
 }
 
 enum sipd_verdict sipd_handle_msg(struct sipd *d, const struct sip_msg *m,
 				  uint64_t now_ns, enum sw_sip_reason *why)
+{
+	char detail[256];
+	int ret;
+
+	ret = sipd_guard_admit(d->guard, m->src.addr, now_ns, detail,
+			       sizeof(detail));
+	if (ret) {
+		d->st.messages++;
+		return drop(d, now_ns, ret, m, detail, why);
+	}
+	return handle_msg(d, m, now_ns, why);
+}
+
+static enum sipd_verdict handle_msg(struct sipd *d, const struct sip_msg *m,
+				    uint64_t now_ns, enum sw_sip_reason *why)
 {
 	struct sipd_call *c, *snap = NULL;
 	struct sipd_ph_plan *plan = NULL;
 	const char *reason = NULL, *cause;
 	char detail[256];
 	unsigned int dir, flags;
-	int ret;
+	int ret, limit = 0;
 
 	d->st.messages++;
+	ret = sipd_guard_message(d->guard, m, now_ns, detail, sizeof(detail));
+	if (ret)
+		return drop(d, now_ns, ret, m, detail, why);
 	dir = sipd_config_direction(d->cfg, m->src.addr, m->dst.addr);
 	ret = sipd_policy(d->cfg, m, dir, detail, sizeof(detail));
 	if (ret)
@@ -585,10 +801,17 @@ enum sipd_verdict sipd_handle_msg(struct sipd *d, const struct sip_msg *m,
 				return drop(d, now_ns, SW_SIP_R_DIALOG_LIMIT, m,
 					    detail, why);
 			}
+			ret = sipd_guard_call_start(d->guard, m->src.addr,
+						    now_ns, detail,
+						    sizeof(detail));
+			if (ret)
+				return drop(d, now_ns, ret, m, detail, why);
 			c = sipd_call_new(m, dir, now_ns);
-			if (!c)
+			if (!c) {
+				sipd_guard_call_end(d->guard, m->src.addr);
 				return drop(d, now_ns, SW_SIP_R_DIALOG_LIMIT, m,
 					    "out of memory", why);
+			}
 			if (!sipd_is_initial_invite(m)) {
 				/* Mid-call offer of a call we do not know
 				 * (its pinholes expired, or sipd lost it):
@@ -632,8 +855,18 @@ enum sipd_verdict sipd_handle_msg(struct sipd *d, const struct sip_msg *m,
 				: c->n_ph   ? "renegotiated"
 					    : "answer";
 			sipd_ph_plan(c, d->cfg, now_ns, plan);
-			ret = sipd_ph_apply(&d->phx, c, plan, now_ns, cause,
-					    detail, sizeof(detail));
+			if (plan->n > d->cfg->max_pinholes_per_call) {
+				snprintf(detail, sizeof(detail),
+					 "%u pinholes for one call (limits.max_pinholes_per_call %u)",
+					 plan->n,
+					 d->cfg->max_pinholes_per_call);
+				ret = -E2BIG;
+				limit = 1;
+			} else {
+				ret = sipd_ph_apply(&d->phx, c, plan, now_ns,
+						    cause, detail,
+						    sizeof(detail));
+			}
 			free(plan);
 		}
 		if (ret) {
@@ -641,8 +874,10 @@ enum sipd_verdict sipd_handle_msg(struct sipd *d, const struct sip_msg *m,
 				call_restore(c, snap);
 				snap = NULL;
 			}
-			return drop(d, now_ns, SW_SIP_R_PINHOLE_FAILED, m,
-				    detail, why);
+			return drop(d, now_ns,
+				    limit ? SW_SIP_R_PINHOLE_LIMIT
+					  : SW_SIP_R_PINHOLE_FAILED,
+				    m, detail, why);
 		}
 	}
 accept:
@@ -703,6 +938,7 @@ void sipd_tick(struct sipd *d, uint64_t now_ns)
 	unsigned int i;
 
 	ev_tick(d->ev, now_ns);
+	ban_gc(d, now_ns);
 	for (i = 0; i < CALL_BUCKETS; i++) {
 		for (c = d->calls[i]; c; c = n) {
 			n = c->next;

@@ -67,6 +67,9 @@ struct sipd_stats {
 	uint64_t map_errors;
 };
 void sipd_get_stats(const struct sipd *d, struct sipd_stats *out);
+/* Bans asked for, per-source table use (guard.h). */
+struct sipd_guard_stats;
+void sipd_get_guard_stats(const struct sipd *d, struct sipd_guard_stats *out);
 
 /*
  * ip/len: one IPv4 or IPv6 datagram (no L2 header) with a UDP payload.
