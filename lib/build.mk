@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # lib/: userspace access to the pinned maps, shared by loader/, sipd/, tests.
 # Users link $(LIBSW) followed by $(LIBSW_LDLIBS).
-LIB_SRCS := lib/swmap.c lib/addr.c
+LIB_SRCS := lib/swmap.c lib/addr.c lib/dos.c
 LIB_OBJS := $(patsubst lib/%.c,$(OBJ)/lib/%.o,$(LIB_SRCS))
 LIBSW := $(OBJ)/lib/libsw.a
 LIBSW_LDLIBS := -lbpf -lelf -lz

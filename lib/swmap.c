@@ -41,6 +41,7 @@ int sw_maps_open(const char *pin_root, struct sw_maps *m)
 	int err;
 
 	m->pinholes = m->stats = m->frags = m->config = m->ifaces = -1;
+	m->bans = m->flood = m->trusted = -1;
 	if (!pin_root)
 		pin_root = SW_PIN_ROOT_DEFAULT;
 	if (strlen(pin_root) >= sizeof(m->root))
@@ -55,12 +56,21 @@ int sw_maps_open(const char *pin_root, struct sw_maps *m)
 		sw_maps_close(m);
 		return err;
 	}
+	/* The DoS maps came later: a pin root made by an older sipwall has
+	 * none of them (their fds stay -1, their functions say -ENOENT). */
+	if (((err = open_one(pin_root, SW_MAP_BANS, &m->bans)) && err != -ENOENT) ||
+	    ((err = open_one(pin_root, SW_MAP_FLOOD, &m->flood)) && err != -ENOENT) ||
+	    ((err = open_one(pin_root, SW_MAP_TRUSTED, &m->trusted)) && err != -ENOENT)) {
+		sw_maps_close(m);
+		return err;
+	}
 	return 0;
 }
 
 void sw_maps_close(struct sw_maps *m)
 {
-	int *fds[] = {&m->pinholes, &m->stats, &m->frags, &m->config, &m->ifaces};
+	int *fds[] = {&m->pinholes, &m->stats, &m->frags, &m->config,
+		      &m->ifaces,   &m->bans,  &m->flood, &m->trusted};
 	size_t i;
 
 	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {

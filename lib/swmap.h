@@ -18,9 +18,9 @@ struct sw_maps {
 	int frags;
 	int config;
 	int ifaces;
-	int bans;    /* sw_bans */
-	int flood;   /* sw_flood */
-	int trusted; /* sw_trusted */
+	int bans;    /* sw_bans; the DoS maps are -1 when the pin root */
+	int flood;   /* sw_flood; predates them (their functions then */
+	int trusted; /* sw_trusted; return -ENOENT) */
 	char root[256];
 };
 
