@@ -4,9 +4,12 @@
  *
  * sipwall_xdp and sipwall_tc_in run the same judgement: UDP whose destination
  * port lies in [media_lo, media_hi] passes only through a pinhole keyed by its
- * destination whose allowed source matches; everything else passes untouched.
- * sipwall_tc_eg learns the peer of SW_CHECK_SYMMETRIC sources from what the
- * protected endpoint sends. Every verdict is counted by a named reason.
+ * destination whose allowed source matches; UDP to a SIP signalling port
+ * (sw_config.sig_ports) meets the flood guard, a token bucket per source
+ * prefix; both are dropped first if their source is banned (sw_bans).
+ * Everything else passes untouched. sipwall_tc_eg learns the peer of
+ * SW_CHECK_SYMMETRIC sources from what the protected endpoint sends. Every
+ * verdict is counted by a named reason.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -74,6 +77,38 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sw_ifaces SEC(".maps");
 
+/* Banned sources, keyed by the source masked to sw_config.ban_prefix_v4/v6.
+ * Memory follows the bans (no preallocation), like sw_pinholes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SW_BANS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct sw_ban_key);
+	__type(value, struct sw_ban);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sw_bans SEC(".maps");
+
+/* Flood-guard buckets: rate state, not call state, so an LRU may evict the
+ * coldest; an evicted source starts again with a full bucket. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SW_FLOOD_MAX);
+	__type(key, struct sw_flood_key);
+	__type(value, struct sw_bucket);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sw_flood SEC(".maps");
+
+/* Trusted networks, exempt from the flood guard (an LPM trie is never
+ * preallocated). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, SW_TRUSTED_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct sw_lpm_key);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sw_trusted SEC(".maps");
+
 /* libxdp dispatcher: run early, hand on to the next program what we pass. */
 struct {
 	__uint(priority, SW_XDP_PRIORITY);
@@ -104,6 +139,12 @@ struct sw_frag6_hdr {
 /* Later fragments follow a first fragment seen at most this long ago (the
  * kernel's default reassembly timeout, net.ipv4.ipfrag_time). */
 #define SW_FRAG_TTL_NS (30ULL * 1000000000ULL)
+/* Token bucket: tokens are packets << 16; elapsed time is clamped so that
+ * elapsed * rate fits 64 bits (2^40 ns ~ 18 min, rates up to 2^20 pps; the
+ * loader refuses more and a bucket deeper than 1,000 s of its rate). */
+#define SW_TOKEN_ONE (1ULL << 16)
+#define SW_FLOOD_MAX_ELAPSED (1ULL << 40)
+#define SW_FLOOD_RATE_MAX (1U << 20)
 /* TC: bytes made linear before parsing when the skb is paged. */
 #define SW_TC_PULL 256
 
@@ -133,7 +174,9 @@ static __always_inline int sw_passes(__u32 reason)
 	return reason == SW_R_PASSED_NOT_MEDIA ||
 	       reason == SW_R_PASSED_PINHOLE ||
 	       reason == SW_R_PASSED_FRAGMENT || reason == SW_R_EGRESS_LEARNED ||
-	       reason == SW_R_EGRESS_PASSED;
+	       reason == SW_R_EGRESS_PASSED ||
+	       reason == SW_R_PASSED_SIGNALLING ||
+	       reason == SW_R_PASSED_TRUSTED;
 }
 
 /* The one exit every verdict takes: count it by reason, frame bytes. */
@@ -338,15 +381,23 @@ static __always_inline int sw_source_ok(const struct sw_source *s,
 	return 0;
 }
 
-/* One hash lookup on the destination, then the pinhole's own sources. */
-static __always_inline __u32 sw_judge_udp(struct sw_pkt *pkt)
+/*
+ * One hash lookup on the destination, then the pinhole's own sources.
+ *
+ * The pinhole's counters are updated with plain loads and stores, not
+ * lock-prefixed atomics: the atomics were a third of the hit's cost
+ * (docs/benchmarks.md). A media flow is one 5-tuple, which RSS steers to one
+ * RX queue and so one CPU; only if two CPUs pass packets of the same pinhole
+ * at the same instant can an increment be lost. The counters feed statistics
+ * and idle expiry (last_seen_ns, which any packet refreshes), never a
+ * verdict, so an undercount by a packet is harmless.
+ */
+static __always_inline __u32 sw_judge_media(struct sw_pkt *pkt)
 {
 	struct sw_pinhole_key key = {};
 	struct sw_pinhole *ph;
 	int i;
 
-	if (!sw_in_media(pkt->dport))
-		return SW_R_PASSED_NOT_MEDIA;
 	__builtin_memcpy(key.addr, pkt->daddr, 16);
 	key.port = pkt->dport;
 	key.proto = IPPROTO_UDP;
@@ -356,17 +407,163 @@ static __always_inline __u32 sw_judge_udp(struct sw_pkt *pkt)
 #pragma unroll
 	for (i = 0; i < SW_MAX_SOURCES; i++) {
 		if (sw_source_ok(&ph->src[i], pkt)) {
-			__sync_fetch_and_add(&ph->packets, 1);
-			__sync_fetch_and_add(&ph->bytes, pkt->l3_len);
-			/* CLOCK_MONOTONIC at tick resolution: idle expiry
-			 * needs seconds, and the precise clock costs ~50 ns
-			 * per packet in a VM (docs/benchmarks.md). */
+			/* Plain adds, not atomics (see above).
+			 * CLOCK_MONOTONIC at tick resolution: idle
+			 * expiry needs seconds, and the precise clock costs
+			 * ~50 ns per packet in a VM (docs/benchmarks.md). */
+			ph->packets++;
+			ph->bytes += pkt->l3_len;
 			ph->last_seen_ns = bpf_ktime_get_coarse_ns();
 			return SW_R_PASSED_PINHOLE;
 		}
 	}
-	__sync_fetch_and_add(&ph->drops, 1);
+	ph->drops++;
 	return SW_R_DROPPED_BAD_SOURCE;
+}
+
+static __always_inline int sw_is_sig_port(const struct sw_config *c, __be16 port)
+{
+	__u16 p = bpf_ntohs(port);
+
+	return p && (p == c->sig_ports[0] || p == c->sig_ports[1] ||
+		     p == c->sig_ports[2] || p == c->sig_ports[3]);
+}
+
+static __always_inline int sw_is_v4mapped(const __u32 *a)
+{
+	return (a[0] | a[1]) == 0 && a[2] == bpf_htonl(0xffff);
+}
+
+/* Prefix length in v4-mapped terms for a family's configured prefix; 0 or
+ * out of range means per address. */
+static __always_inline __u32 sw_plen(const __u32 *a, __u8 v4, __u8 v6)
+{
+	if (sw_is_v4mapped(a))
+		return v4 && v4 <= 32 ? 96 + v4 : 128;
+	return v6 && v6 <= 128 ? v6 : 128;
+}
+
+/* The source, host bits beyond plen zeroed, into a 16-byte key. */
+static __always_inline void sw_masked(__u32 *out, const __u32 *a, __u32 plen)
+{
+	int i;
+
+#pragma unroll
+	for (i = 0; i < 4; i++) {
+		__u32 keep = plen > i * 32 ? plen - i * 32 : 0;
+
+		if (keep >= 32)
+			out[i] = a[i];
+		else if (keep)
+			out[i] = a[i] & bpf_htonl(~0U << (32 - keep));
+		else
+			out[i] = 0;
+	}
+}
+
+/* An unexpired ban on the source's prefix drops the packet. The clock is
+ * read only on a hit, so an empty or non-matching list costs one lookup. */
+static __always_inline int sw_banned(const struct sw_config *c,
+				     const struct sw_pkt *pkt)
+{
+	struct sw_ban_key k;
+	struct sw_ban *b;
+
+	sw_masked((__u32 *)k.addr, pkt->saddr,
+		  sw_plen(pkt->saddr, c->ban_prefix_v4, c->ban_prefix_v6));
+	b = bpf_map_lookup_elem(&sw_bans, &k);
+	if (!b)
+		return 0;
+	/* Expired: no longer drops; userspace removes it (sw_ban_gc). */
+	if (b->expires_ns && b->expires_ns < bpf_ktime_get_coarse_ns())
+		return 0;
+	b->packets++; /* plain add, like the pinhole counters */
+	return 1;
+}
+
+/*
+ * Flood guard for UDP to a signalling port: a token bucket per source prefix
+ * (flood_prefix_v4/v6), refilled at flood_rate packets/s up to flood_burst.
+ * Trusted networks are exempt. The bucket is updated without atomics: two
+ * CPUs judging the same source at once may lose a refill or a spend, which
+ * moves the limit by a packet, not the verdict's meaning.
+ */
+static __always_inline __u32 sw_flood_judge(const struct sw_config *c,
+					    const struct sw_pkt *pkt)
+{
+	struct sw_lpm_key lk = { .prefixlen = 128 };
+	struct sw_flood_key fk;
+	struct sw_bucket *b;
+	__u64 now, cap, tokens;
+	__u32 rate = c->flood_rate;
+
+	if (!(c->flags & SW_CFG_FLOOD_GUARD) || !rate)
+		return SW_R_PASSED_SIGNALLING;
+	if (rate > SW_FLOOD_RATE_MAX)
+		rate = SW_FLOOD_RATE_MAX;
+	__builtin_memcpy(lk.addr, pkt->saddr, 16);
+	if (bpf_map_lookup_elem(&sw_trusted, &lk))
+		return SW_R_PASSED_TRUSTED;
+
+	sw_masked((__u32 *)fk.addr, pkt->saddr,
+		  sw_plen(pkt->saddr, c->flood_prefix_v4, c->flood_prefix_v6));
+	cap = (__u64)(c->flood_burst ? c->flood_burst : 1) << 16;
+	now = bpf_ktime_get_coarse_ns();
+	b = bpf_map_lookup_elem(&sw_flood, &fk);
+	if (!b) {
+		struct sw_bucket nb = { .tokens = cap - SW_TOKEN_ONE,
+					.last_ns = now };
+
+		/* A full bucket, this packet spent. Another CPU may have
+		 * made it meanwhile: then keep theirs. */
+		bpf_map_update_elem(&sw_flood, &fk, &nb, BPF_NOEXIST);
+		return SW_R_PASSED_SIGNALLING;
+	}
+	tokens = b->tokens;
+	if (now > b->last_ns) {
+		__u64 el = now - b->last_ns;
+
+		if (el > SW_FLOOD_MAX_ELAPSED)
+			el = SW_FLOOD_MAX_ELAPSED;
+		/* el ns at rate/s, in packets << 16: el * rate * 2^16 / 1e9;
+		 * 1e9 / 2^14 = 61035.15625, so 4 * el * rate / 61035 is within
+		 * 3 ppm. */
+		tokens += (el * rate * 4) / 61035;
+		b->last_ns = now;
+	}
+	if (tokens > cap)
+		tokens = cap;
+	if (tokens < SW_TOKEN_ONE) {
+		b->tokens = tokens;
+		b->dropped++;
+		return SW_R_DROPPED_FLOOD;
+	}
+	b->tokens = tokens - SW_TOKEN_ONE;
+	return SW_R_PASSED_SIGNALLING;
+}
+
+/*
+ * UDP with a header: media (the pinhole), signalling (the flood guard), or
+ * not ours. A banned source is dropped first on media and signalling ports
+ * only: other traffic from it is left to the firewall's own rules.
+ */
+static __always_inline __u32 sw_judge_udp(struct sw_pkt *pkt)
+{
+	struct sw_config *c;
+	__u32 zero = 0;
+	int media = sw_in_media(pkt->dport);
+
+	/* An array lookup: inlined by the verifier, never NULL for key 0. */
+	c = bpf_map_lookup_elem(&sw_config, &zero);
+	if (!c)
+		return media ? sw_judge_media(pkt) : SW_R_PASSED_NOT_MEDIA;
+	if (!media && !sw_is_sig_port(c, pkt->dport))
+		return SW_R_PASSED_NOT_MEDIA;
+	if ((c->flags & SW_CFG_BANS_ACTIVE) && sw_banned(c, pkt))
+		return SW_R_DROPPED_BANNED;
+	if (media)
+		return sw_judge_media(pkt);
+	return sw_flood_judge(c, pkt);
 }
 
 static __always_inline void sw_frag_key(struct sw_frag_key *k,

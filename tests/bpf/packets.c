@@ -79,8 +79,9 @@ struct env {
 static void rm_pin_root(void)
 {
 	static const char *maps[] = { SW_MAP_PINHOLES, SW_MAP_STATS,
-				      SW_MAP_FRAGS, SW_MAP_CONFIG,
-				      SW_MAP_IFACES };
+				      SW_MAP_FRAGS,    SW_MAP_CONFIG,
+				      SW_MAP_IFACES,   SW_MAP_BANS,
+				      SW_MAP_FLOOD,    SW_MAP_TRUSTED };
 	char path[128];
 	unsigned int i;
 

@@ -62,8 +62,9 @@ static const char *cfg_json =
 static void unpin(const char *root)
 {
 	static const char *const names[] = { SW_MAP_PINHOLES, SW_MAP_STATS,
-					     SW_MAP_FRAGS, SW_MAP_CONFIG,
-					     SW_MAP_IFACES };
+					     SW_MAP_FRAGS,    SW_MAP_CONFIG,
+					     SW_MAP_IFACES,   SW_MAP_BANS,
+					     SW_MAP_FLOOD,    SW_MAP_TRUSTED };
 	char p[256];
 	size_t i;
 
