@@ -9,7 +9,7 @@ PKGS=(
 	libbpf-dev libxdp-dev xdp-tools bpftool linux-libc-dev
 	libosip2-dev libjson-c-dev libnetfilter-queue-dev libpcap-dev libcmocka-dev
 	libclang-rt-14-dev
-	sip-tester iproute2 iptables ethtool tcpdump kmod procps psmisc util-linux
+	sip-tester iproute2 iptables nftables conntrack ethtool tcpdump kmod procps psmisc util-linux
 	python3-scapy
 	qemu-system-x86 busybox-static cpio
 	clang-format
