@@ -8,3 +8,4 @@ ALL_TARGETS += $(BIN)/xdp-cost
 .PHONY: bench-xdp
 bench-xdp: $(BIN)/xdp-cost
 	$(BIN)/xdp-cost
+include bench/gen/build.mk
