@@ -55,6 +55,13 @@ S(sw_config, F(sw_config, media_lo), F(sw_config, media_hi),
   F(sw_config, sig_ports), F(sw_config, flood_rate), F(sw_config, flood_burst),
   F(sw_config, flood_prefix_v4), F(sw_config, flood_prefix_v6),
   F(sw_config, ban_prefix_v4), F(sw_config, ban_prefix_v6), F(sw_config, pad));
+S(sw_ban_key, F(sw_ban_key, addr));
+S(sw_ban, F(sw_ban, expires_ns), F(sw_ban, created_ns), F(sw_ban, packets),
+  F(sw_ban, reason), F(sw_ban, prefixlen), F(sw_ban, pad));
+S(sw_flood_key, F(sw_flood_key, addr));
+S(sw_bucket, F(sw_bucket, tokens), F(sw_bucket, last_ns),
+  F(sw_bucket, dropped));
+S(sw_lpm_key, F(sw_lpm_key, prefixlen), F(sw_lpm_key, addr));
 S(sw_iface_info, F(sw_iface_info, ifindex), F(sw_iface_info, mode),
   F(sw_iface_info, prog_id), F(sw_iface_info, egress_prog_id),
   F(sw_iface_info, priority), F(sw_iface_info, flags),
@@ -63,6 +70,8 @@ S(sw_iface_info, F(sw_iface_info, ifindex), F(sw_iface_info, mode),
 static const struct sdesc *structs[] = {
 	&sw_pinhole_key_d, &sw_source_d,  &sw_pinhole_d, &sw_frag_key_d,
 	&sw_frag_val_d,	   &sw_stat_d,	  &sw_config_d,	 &sw_iface_info_d,
+	&sw_ban_key_d,	   &sw_ban_d,	  &sw_flood_key_d, &sw_bucket_d,
+	&sw_lpm_key_d,
 };
 
 /* key/value "u32" means the BTF integer type of 4 bytes, unsigned */
@@ -77,6 +86,9 @@ static const struct mdesc {
 	{ SW_MAP_FRAGS, BPF_MAP_TYPE_LRU_HASH, "sw_frag_key", "sw_frag_val" },
 	{ SW_MAP_CONFIG, BPF_MAP_TYPE_ARRAY, "u32", "sw_config" },
 	{ SW_MAP_IFACES, BPF_MAP_TYPE_HASH, "u32", "sw_iface_info" },
+	{ SW_MAP_BANS, BPF_MAP_TYPE_HASH, "sw_ban_key", "sw_ban" },
+	{ SW_MAP_FLOOD, BPF_MAP_TYPE_LRU_HASH, "sw_flood_key", "sw_bucket" },
+	{ SW_MAP_TRUSTED, BPF_MAP_TYPE_LPM_TRIE, "sw_lpm_key", "u8" },
 };
 
 static int n_pass, n_fail;
@@ -169,6 +181,7 @@ static void check_maps(const char *path)
 {
 	struct bpf_object *obj = bpf_object__open_file(path, NULL);
 	const struct btf *btf;
+	struct bpf_map *m;
 	char kb[16], vb[16];
 	unsigned int i;
 
@@ -178,9 +191,9 @@ static void check_maps(const char *path)
 	}
 	btf = bpf_object__btf(obj);
 	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
-		struct bpf_map *m = bpf_object__find_map_by_name(obj, maps[i].name);
 		const char *k, *v;
 
+		m = bpf_object__find_map_by_name(obj, maps[i].name);
 		if (!m) {
 			CHECK(0, "map %s: not in the object", maps[i].name);
 			continue;
@@ -194,6 +207,16 @@ static void check_maps(const char *path)
 		      maps[i].name, libbpf_bpf_map_type_str(bpf_map__type(m)),
 		      k, v, libbpf_bpf_map_type_str(maps[i].type),
 		      maps[i].key, maps[i].value);
+	}
+	/* and no map the contract does not know */
+	bpf_object__for_each_map(m, obj) {
+		const char *name = bpf_map__name(m);
+		/* .rodata and friends (libbpf names them obj.rodata) */
+		int known = bpf_map__is_internal(m);
+
+		for (i = 0; !known && i < sizeof(maps) / sizeof(maps[0]); i++)
+			known = !strcmp(name, maps[i].name);
+		CHECK(known, "map %s: listed in this test", name);
 	}
 	bpf_object__close(obj);
 }

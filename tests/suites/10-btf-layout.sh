@@ -22,7 +22,7 @@ rc=$?
 printf '%s\n' "$out" | grep -v '^ok - '
 expect_eq "layout check exit status" "$rc" 0
 n=$(printf '%s\n' "$out" | grep -c '^ok - ')
-check "layout check ran every struct and map ($n checks)" test "$n" -ge 64
+check "layout check ran every struct and map ($n checks)" test "$n" -ge 100
 
 out=$("$bin" "$drift")
 rc=$?
