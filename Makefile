@@ -13,6 +13,7 @@ include sipd/build.mk
 include tests/build.mk
 -include vmtest/build.mk
 -include bench/build.mk
+include mk/install.mk
 
 .PHONY: all deps check demo clean format format-check
 
