@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * sipd-tput: SIP messages per second through sipd's whole message path
+ * (sipd_handle_packet: split, libosip2, strict validation, SDP, filters,
+ * dialogs, pinhole writes into real BPF maps) next to bare libosip2 parsing
+ * (osip_message_init/parse/free) of the same datagrams' payloads, in the
+ * same process and run; plus the in-process pinhole install latency (the
+ * sipd_handle_packet call of each 200 OK carrying the SDP answer, whose map
+ * writes open the call's pinholes).
+ *
+ * Each call is INVITE (SDP offer), 180, 200 (SDP answer), ACK, BYE, 200 OK,
+ * from 10.2.x.y (outside) to 10.1.x.y (inside). The data path object is
+ * loaded through its skeleton with a private pin root, removed on exit.
+ * Rounds alternate which side runs first; the table gives median [min-max].
+ *
+ * Usage: sipd-tput [-c calls] [-n rounds]   (root)
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+#include <osipparser2/osip_parser.h>
+
+#include "lib/swmap.h"
+#include "sipd/config.h"
+#include "sipd/events.h"
+#include "sipd/sipd.h"
+#include "sipwall.skel.h"
+
+#define MSGS_PER_CALL 6
+#define MAX_ROUNDS 31
+#define DGRAM_MAX 1500
+
+struct dgram {
+	uint8_t b[DGRAM_MAX];
+	size_t len;
+	int answer; /* the 200 OK with the SDP answer */
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static void ip_udp(struct dgram *d, uint32_t src, uint32_t dst, const char *payload)
+{
+	size_t pl = strlen(payload);
+	uint8_t *ip = d->b, *udp = ip + 20;
+	uint32_t s = 0;
+	int i;
+
+	memset(d->b, 0, 28);
+	d->len = 28 + pl;
+	ip[0] = 0x45;
+	ip[2] = d->len >> 8;
+	ip[3] = d->len & 0xff;
+	ip[8] = 64;
+	ip[9] = 17;
+	src = htonl(src);
+	dst = htonl(dst);
+	memcpy(ip + 12, &src, 4);
+	memcpy(ip + 16, &dst, 4);
+	for (i = 0; i < 20; i += 2)
+		s += (ip[i] << 8) | ip[i + 1];
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	ip[10] = ~s >> 8;
+	ip[11] = ~s & 0xff;
+	udp[0] = 5060 >> 8;
+	udp[1] = 5060 & 0xff;
+	udp[2] = 5060 >> 8;
+	udp[3] = 5060 & 0xff;
+	udp[4] = (8 + pl) >> 8;
+	udp[5] = (8 + pl) & 0xff;
+	memcpy(udp + 8, payload, pl);
+}
+
+static const char *dot(uint32_t a, char *buf)
+{
+	sprintf(buf, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+	return buf;
+}
+
+/* The six datagrams of call c of round r. */
+static void make_call(struct dgram *d, unsigned int r, unsigned int c)
+{
+	uint32_t a = (10u << 24) | (2u << 16) | (c + 1), b = (10u << 24) | (1u << 16) | (c + 1);
+	char A[16], B[16], cid[64], sdp_a[256], sdp_b[256], msg[1400], via[160], hd[512];
+	unsigned int port = 10000 + (c % 4000) * 2;
+
+	dot(a, A);
+	dot(b, B);
+	snprintf(cid, sizeof(cid), "%u-%u-tput@%s", r, c, A);
+	snprintf(sdp_a, sizeof(sdp_a),
+		 "v=0\r\no=alice 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0 8\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n",
+		 A, A, port);
+	snprintf(sdp_b, sizeof(sdp_b),
+		 "v=0\r\no=bob 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n", B, B, port);
+	snprintf(via, sizeof(via), "Via: SIP/2.0/UDP %s:5060;branch=z9hG4bK%u.%u.1\r\n", A, r, c);
+	snprintf(hd, sizeof(hd),
+		 "From: \"alice\" <sip:alice@%s>;tag=a%u.%u\r\nCall-ID: %s\r\n", A, r, c, cid);
+
+#define REQ(i, m, cseq, body, totag)                                                       \
+	do {                                                                               \
+		snprintf(msg, sizeof(msg),                                                 \
+			 "%s sip:bob@%s SIP/2.0\r\n%sMax-Forwards: 70\r\n%s"               \
+			 "To: <sip:bob@%s>%s\r\nCSeq: %u %s\r\n"                           \
+			 "Contact: <sip:alice@%s:5060>\r\n%sContent-Length: %zu\r\n\r\n%s", \
+			 m, B, via, hd, B, totag, cseq, m, A,                              \
+			 *(body) ? "Content-Type: application/sdp\r\n" : "",               \
+			 strlen(body), body);                                              \
+		ip_udp(&d[i], a, b, msg);                                                  \
+	} while (0)
+#define RESP(i, st, cseq, m, body)                                                       \
+	do {                                                                             \
+		snprintf(msg, sizeof(msg),                                               \
+			 "SIP/2.0 %s\r\n%s%sTo: <sip:bob@%s>;tag=b%u.%u\r\n"             \
+			 "CSeq: %u %s\r\nContact: <sip:bob@%s:5060>\r\n%s"               \
+			 "Content-Length: %zu\r\n\r\n%s",                                \
+			 st, via, hd, B, r, c, cseq, m, B,                               \
+			 *(body) ? "Content-Type: application/sdp\r\n" : "",             \
+			 strlen(body), body);                                            \
+		ip_udp(&d[i], b, a, msg);                                                \
+	} while (0)
+
+	char tt[64];
+
+	snprintf(tt, sizeof(tt), ";tag=b%u.%u", r, c);
+	REQ(0, "INVITE", 1, sdp_a, "");
+	RESP(1, "180 Ringing", 1, "INVITE", "");
+	RESP(2, "200 OK", 1, "INVITE", sdp_b);
+	d[2].answer = 1;
+	snprintf(via, sizeof(via), "Via: SIP/2.0/UDP %s:5060;branch=z9hG4bK%u.%u.2\r\n", A, r, c);
+	REQ(3, "ACK", 1, "", tt);
+	snprintf(via, sizeof(via), "Via: SIP/2.0/UDP %s:5060;branch=z9hG4bK%u.%u.3\r\n", A, r, c);
+	REQ(4, "BYE", 2, "", tt);
+	RESP(5, "200 OK", 2, "BYE", "");
+#undef REQ
+#undef RESP
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void unpin(const char *root)
+{
+	char p[300];
+	const char *names[] = { SW_MAP_PINHOLES, SW_MAP_STATS, SW_MAP_FRAGS, SW_MAP_CONFIG,
+				SW_MAP_IFACES, SW_MAP_BANS, SW_MAP_FLOOD, SW_MAP_TRUSTED };
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", root, names[i]);
+		unlink(p);
+	}
+	rmdir(root);
+}
+
+int main(int argc, char **argv)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo);
+	unsigned int calls = 2000, rounds = 5, r, i, n, k;
+	double sipd_rate[MAX_ROUNDS], osip_rate[MAX_ROUNDS];
+	uint64_t *lat, t0, t1, now;
+	struct sipd_config *cfg = NULL;
+	struct sipd_events *ev = NULL;
+	struct sipwall *skel = NULL;
+	struct sipd_stats st;
+	struct sipd *d = NULL;
+	struct dgram *msgs;
+	char root[128], err[512];
+	size_t nlat = 0;
+	FILE *devnull;
+	int opt, rc = 1;
+
+	while ((opt = getopt(argc, argv, "c:n:")) != -1) {
+		switch (opt) {
+		case 'c': calls = strtoul(optarg, NULL, 10); break;
+		case 'n': rounds = strtoul(optarg, NULL, 10); break;
+		default:
+			fprintf(stderr, "usage: sipd-tput [-c calls] [-n rounds]\n");
+			return 2;
+		}
+	}
+	if (calls < 1 || calls > 100000 || rounds < 1 || rounds > MAX_ROUNDS) {
+		fprintf(stderr, "sipd-tput: -c must be 1..100000 and -n 1..%d\n", MAX_ROUNDS);
+		return 2;
+	}
+	n = calls * MSGS_PER_CALL;
+	msgs = calloc(n, sizeof(*msgs));
+	lat = calloc((size_t)calls * rounds, sizeof(*lat));
+	if (!msgs || !lat) {
+		fprintf(stderr, "sipd-tput: out of memory\n");
+		return 1;
+	}
+	libbpf_set_print(NULL);
+	parser_init();
+
+	snprintf(root, sizeof(root), "/sys/fs/bpf/sipwall-tput-%d", (int)getpid());
+	if (mkdir(root, 0700)) {
+		fprintf(stderr, "sipd-tput: mkdir %s: %s (root and bpffs needed)\n", root,
+			strerror(errno));
+		return 1;
+	}
+	oo.pin_root_path = root;
+	skel = sipwall__open_opts(&oo);
+	if (!skel) {
+		fprintf(stderr, "sipd-tput: open the data path object: %s\n", strerror(errno));
+		goto out;
+	}
+	bpf_map__set_max_entries(skel->maps.sw_pinholes, 262144);
+	if (sipwall__load(skel)) {
+		fprintf(stderr, "sipd-tput: load the data path object: %s\n", strerror(errno));
+		goto out;
+	}
+	if (sipd_config_parse("{\"networks\": {\"inside\": [\"10.1.0.0/16\"]},"
+			      " \"timeouts\": {\"bye_grace_s\": 1}}",
+			      "sipd-tput", &cfg, err, sizeof(err))) {
+		fprintf(stderr, "sipd-tput: %s\n", err);
+		goto out;
+	}
+	devnull = fopen("/dev/null", "w");
+	ev = devnull ? sipd_events_open_stream(devnull) : NULL;
+	d = ev ? sipd_new(cfg, root, ev, err, sizeof(err)) : NULL;
+	if (!d) {
+		fprintf(stderr, "sipd-tput: sipd_new: %s\n", ev ? err : "no event sink");
+		goto out;
+	}
+
+	now = 1000000000ull * 1000000; /* a clock of our own, far from CLOCK_MONOTONIC */
+	for (r = 0; r < rounds; r++) {
+		int side;
+
+		for (i = 0; i < calls; i++)
+			make_call(&msgs[i * MSGS_PER_CALL], r, i);
+		for (side = 0; side < 2; side++) {
+			if ((side ^ (r & 1)) == 0) {
+				enum sw_sip_reason why;
+
+				t0 = mono_ns();
+				for (k = 0; k < n; k++) {
+					uint64_t a = 0;
+
+					if (msgs[k].answer)
+						a = mono_ns();
+					if (sipd_handle_packet(d, msgs[k].b, msgs[k].len, now + k,
+							       &why) != SIPD_ACCEPT) {
+						fprintf(stderr, "sipd-tput: message %u dropped: %s\n", k,
+							sw_sip_reason_name(why));
+						goto out;
+					}
+					if (msgs[k].answer)
+						lat[nlat++] = mono_ns() - a;
+				}
+				t1 = mono_ns();
+				sipd_rate[r] = n / ((t1 - t0) / 1e9);
+			} else {
+				t0 = mono_ns();
+				for (k = 0; k < n; k++) {
+					osip_message_t *m;
+
+					if (osip_message_init(&m) ||
+					    osip_message_parse(m, (const char *)msgs[k].b + 28,
+							       msgs[k].len - 28)) {
+						fprintf(stderr, "sipd-tput: libosip2 refused message %u\n", k);
+						goto out;
+					}
+					osip_message_free(m);
+				}
+				t1 = mono_ns();
+				osip_rate[r] = n / ((t1 - t0) / 1e9);
+			}
+		}
+		/* BYE grace over: every call of the round is closed. */
+		now += 10ull * 1000000000;
+		sipd_tick(d, now);
+	}
+	sipd_get_stats(d, &st);
+	if (st.pinholes_opened < (uint64_t)calls * rounds * 2 || st.calls_active) {
+		fprintf(stderr, "sipd-tput: expected %u calls with pinholes, saw %llu opened, %llu active\n",
+			calls * rounds, (unsigned long long)st.pinholes_opened,
+			(unsigned long long)st.calls_active);
+		goto out;
+	}
+	qsort(sipd_rate, rounds, sizeof(double), cmp_dbl);
+	qsort(osip_rate, rounds, sizeof(double), cmp_dbl);
+	qsort(lat, nlat, sizeof(uint64_t), cmp_u64);
+	printf("sipd throughput: %u calls x %d messages, %u rounds, median [min-max]\n", calls,
+	       MSGS_PER_CALL, rounds);
+	printf("| path | messages/s | ratio |\n|---|---|---|\n");
+	printf("| bare libosip2 parse (init, parse, free) | %.0f [%.0f-%.0f] | 1.00 |\n",
+	       osip_rate[rounds / 2], osip_rate[0], osip_rate[rounds - 1]);
+	printf("| sipd_handle_packet (whole path, real maps) | %.0f [%.0f-%.0f] | %.2f |\n",
+	       sipd_rate[rounds / 2], sipd_rate[0], sipd_rate[rounds - 1],
+	       sipd_rate[rounds / 2] / osip_rate[rounds / 2]);
+	printf("pinhole install (200 OK with SDP answer -> pinholes in the map), %zu answers: "
+	       "p50 %.1f us, p99 %.1f us, max %.1f us\n",
+	       nlat, lat[nlat / 2] / 1e3, lat[nlat * 99 / 100] / 1e3, lat[nlat - 1] / 1e3);
+	printf("pinholes opened %llu, closed %llu, map errors %llu\n",
+	       (unsigned long long)st.pinholes_opened, (unsigned long long)st.pinholes_closed,
+	       (unsigned long long)st.map_errors);
+	rc = 0;
+out:
+	if (d) {
+		sipd_close_all(d, now);
+		sipd_free(d);
+	}
+	if (ev)
+		sipd_events_close(ev);
+	sipd_config_free(cfg);
+	sipwall__destroy(skel);
+	unpin(root);
+	free(msgs);
+	free(lat);
+	return rc;
+}
