@@ -73,6 +73,7 @@ struct env {
 	struct sipwall *skel;
 	int prog[3];
 	int pinholes, stats, frags;
+	int config, bans, flood, trusted;
 	int ncpu;
 };
 
@@ -134,6 +135,10 @@ static int env_open(struct env *e, unsigned int max_pinholes,
 	e->pinholes = bpf_map__fd(e->skel->maps.sw_pinholes);
 	e->stats = bpf_map__fd(e->skel->maps.sw_stats);
 	e->frags = bpf_map__fd(e->skel->maps.sw_frags);
+	e->config = bpf_map__fd(e->skel->maps.sw_config);
+	e->bans = bpf_map__fd(e->skel->maps.sw_bans);
+	e->flood = bpf_map__fd(e->skel->maps.sw_flood);
+	e->trusted = bpf_map__fd(e->skel->maps.sw_trusted);
 	e->ncpu = libbpf_num_possible_cpus();
 	return 0;
 fail:
@@ -270,7 +275,8 @@ static int reason_passes(unsigned int r)
 {
 	return r == SW_R_PASSED_NOT_MEDIA || r == SW_R_PASSED_PINHOLE ||
 	       r == SW_R_PASSED_FRAGMENT || r == SW_R_EGRESS_LEARNED ||
-	       r == SW_R_EGRESS_PASSED;
+	       r == SW_R_EGRESS_PASSED || r == SW_R_PASSED_SIGNALLING ||
+	       r == SW_R_PASSED_TRUSTED;
 }
 
 /* Run one packet and check the action and that exactly the expected reason
@@ -575,6 +581,299 @@ static void test_pinhole_counters(const struct env *e, enum hook h)
 	       "%s: owner fields untouched", hook_name[h]);
 }
 
+/* ---- DoS: flood guard, trusted networks, ban list ------------------- */
+
+static int cfg_put(const struct env *e, uint32_t flags, uint32_t rate,
+		   uint32_t burst, uint8_t fp4, uint8_t fp6, uint8_t bp4,
+		   uint8_t bp6)
+{
+	struct sw_config c = {
+		.media_lo = SW_MEDIA_LO_DEFAULT, .media_hi = SW_MEDIA_HI_DEFAULT,
+		.version = SW_SCHEMA_VERSION, .flags = flags,
+		.sig_ports = { 5060, 5061 }, .flood_rate = rate,
+		.flood_burst = burst, .flood_prefix_v4 = fp4,
+		.flood_prefix_v6 = fp6, .ban_prefix_v4 = bp4,
+		.ban_prefix_v6 = bp6,
+	};
+	__u32 zero = 0;
+
+	return bpf_map_update_elem(e->config, &zero, &c, BPF_ANY);
+}
+
+/* key: the address as the program masks it (the test spells it masked) */
+static int ban_put(const struct env *e, const char *key, uint64_t expires_ns)
+{
+	struct sw_ban_key k;
+	struct sw_ban b = { .expires_ns = expires_ns, .reason = SW_BAN_MANUAL };
+
+	memset(&k, 0, sizeof(k));
+	pb_addr16(key, k.addr);
+	return bpf_map_update_elem(e->bans, &k, &b, BPF_ANY);
+}
+
+static uint64_t ban_packets(const struct env *e, const char *key)
+{
+	struct sw_ban_key k;
+	struct sw_ban b;
+
+	memset(&k, 0, sizeof(k));
+	pb_addr16(key, k.addr);
+	return bpf_map_lookup_elem(e->bans, &k, &b) ? ~0ull : b.packets;
+}
+
+static int trusted_put(const struct env *e, const char *net, unsigned int plen)
+{
+	struct sw_lpm_key k = { .prefixlen = plen };
+	__u8 one = 1;
+
+	pb_addr16(net, k.addr);
+	return bpf_map_update_elem(e->trusted, &k, &one, BPF_ANY);
+}
+
+static int bucket_get(const struct env *e, const char *key, struct sw_bucket *b)
+{
+	struct sw_flood_key k;
+
+	memset(&k, 0, sizeof(k));
+	pb_addr16(key, k.addr);
+	return bpf_map_lookup_elem(e->flood, &k, b);
+}
+
+/* Move a bucket's last refill back by ns: as if that much time passed. */
+static int bucket_age(const struct env *e, const char *key, uint64_t ns)
+{
+	struct sw_flood_key k;
+	struct sw_bucket b;
+
+	memset(&k, 0, sizeof(k));
+	pb_addr16(key, k.addr);
+	if (bpf_map_lookup_elem(e->flood, &k, &b))
+		return -1;
+	/* CLOCK_MONOTONIC starts at boot: a fresh vmtest guest is young */
+	b.last_ns = b.last_ns > ns ? b.last_ns - ns : 0;
+	return bpf_map_update_elem(e->flood, &k, &b, BPF_EXIST);
+}
+
+#define SIG4(s) V4(s, 5060, "10.0.0.2", 5060)
+#define SIG6(s) V6(s, 5060, "fd00::2", 5060)
+
+/* n packets from spec, each with the expected reason */
+static void expect_n(const struct env *e, enum hook h, const char *name,
+		     const struct pb_spec *s, unsigned int want, int n)
+{
+	char buf[160];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(buf, sizeof(buf), "%s #%d", name, i + 1);
+		expect(e, h, buf, s, want);
+	}
+}
+
+static void test_flood(enum hook h)
+{
+	struct pb_spec s;
+	struct sw_bucket b;
+	struct env e;
+	const char *hn = hook_name[h];
+	uint64_t t0;
+
+	if (env_open(&e, 0, 0, 0) ||
+	    cfg_put(&e, SW_CFG_FLOOD_GUARD, 10, 3, 32, 64, 32, 128)) {
+		result(0, "%s: flood: load", hn);
+		env_close(&e);
+		return;
+	}
+	/* burst passes, excess dropped, per source */
+	s = (struct pb_spec){ SIG4("10.20.0.1") };
+	expect_n(&e, h, "flood: burst of 3 passes", &s, R(PASSED_SIGNALLING), 3);
+	expect_n(&e, h, "flood: 4th and 5th over the limit", &s, R(DROPPED_FLOOD), 2);
+	result(!bucket_get(&e, "10.20.0.1", &b) && b.dropped == 2 &&
+		       b.tokens < (1u << 16),
+	       "%s: flood: bucket 10.20.0.1 counted 2 drops (%llu), empty",
+	       hn, (unsigned long long)b.dropped);
+	s.dport = 5061;
+	expect(&e, h, "flood: the bucket is per source, 5061 too", &s, R(DROPPED_FLOOD));
+	s.dport = 5062;
+	expect(&e, h, "flood: 5062 is not a signalling port", &s, R(PASSED_NOT_MEDIA));
+	s = (struct pb_spec){ SIG4("10.20.0.2") };
+	expect(&e, h, "flood: another source has its own bucket", &s, R(PASSED_SIGNALLING));
+	s = (struct pb_spec){ V4("10.20.0.1", 4000, "10.0.0.2", 10000) };
+	ph_put(&e, &(struct ph_spec){ "10.0.0.2", 10000, { A("10.20.0.1", 4000, STRICT) } });
+	expect(&e, h, "flood: media from a flooding source still passes its pinhole", &s, R(PASSED_PINHOLE));
+
+	/* refill: rewrite the bucket's last refill time */
+	s = (struct pb_spec){ SIG4("10.20.0.1") };
+	bucket_age(&e, "10.20.0.1", 150000000ull); /* 150 ms at 10/s: 1.5 */
+	expect(&e, h, "flood: 150 ms later one packet passes", &s, R(PASSED_SIGNALLING));
+	expect(&e, h, "flood: and the next is over", &s, R(DROPPED_FLOOD));
+	bucket_age(&e, "10.20.0.1", 10ull * 1000000000ull); /* capped at burst */
+	expect_n(&e, h, "flood: 10 s later the burst (3) passes", &s, R(PASSED_SIGNALLING), 3);
+	expect(&e, h, "flood: not more than the burst", &s, R(DROPPED_FLOOD));
+	/* a long idle at the highest rate: elapsed is clamped before the
+	 * multiplication, the bucket still holds just the burst */
+	cfg_put(&e, SW_CFG_FLOOD_GUARD, 1000000, 3, 32, 64, 32, 128);
+	bucket_age(&e, "10.20.0.1", 3600ull * 1000000000ull);
+	expect_n(&e, h, "flood: long idle at 10^6/s: the burst", &s, R(PASSED_SIGNALLING), 3);
+	cfg_put(&e, SW_CFG_FLOOD_GUARD, 10, 3, 32, 64, 32, 128);
+	expect(&e, h, "flood: long idle, 4th over", &s, R(DROPPED_FLOOD));
+	/* refill over real time: 10/s is one token per 100 ms */
+	t0 = mono_ns();
+	usleep(130000);
+	if (mono_ns() - t0 < 2000000000ull) {
+		expect(&e, h, "flood: 130 ms of real time refills one", &s, R(PASSED_SIGNALLING));
+		expect(&e, h, "flood: then over again", &s, R(DROPPED_FLOOD));
+	} else {
+		n_skip++; /* a stall long enough to refill the burst */
+	}
+
+	/* IPv6 sources aggregated per /64 */
+	s = (struct pb_spec){ SIG6("fd00:20::1") };
+	expect(&e, h, "flood v6: fd00:20::1", &s, R(PASSED_SIGNALLING));
+	s.src = "fd00:20::2";
+	expect(&e, h, "flood v6: fd00:20::2, same /64", &s, R(PASSED_SIGNALLING));
+	s.src = "fd00:20::ffff:3";
+	expect(&e, h, "flood v6: fd00:20::ffff:3, same /64", &s, R(PASSED_SIGNALLING));
+	s.src = "fd00:20::4";
+	expect(&e, h, "flood v6: 4th address in the /64 over", &s, R(DROPPED_FLOOD));
+	result(!bucket_get(&e, "fd00:20::", &b) && b.dropped == 1,
+	       "%s: flood v6: one bucket for fd00:20::/64", hn);
+	s.src = "fd00:21::1";
+	expect(&e, h, "flood v6: next /64 has its own", &s, R(PASSED_SIGNALLING));
+
+	/* IPv4 sources aggregated per /24 */
+	cfg_put(&e, SW_CFG_FLOOD_GUARD, 10, 2, 24, 64, 32, 128);
+	s = (struct pb_spec){ SIG4("10.30.0.1") };
+	expect(&e, h, "flood /24: 10.30.0.1", &s, R(PASSED_SIGNALLING));
+	s.src = "10.30.0.200";
+	expect(&e, h, "flood /24: 10.30.0.200", &s, R(PASSED_SIGNALLING));
+	s.src = "10.30.0.3";
+	expect(&e, h, "flood /24: third in the /24 over", &s, R(DROPPED_FLOOD));
+	s.src = "10.30.1.1";
+	expect(&e, h, "flood /24: 10.30.1.1 has its own", &s, R(PASSED_SIGNALLING));
+
+	/* trusted networks are exempt */
+	trusted_put(&e, "10.40.0.0", 96 + 16);
+	trusted_put(&e, "fd00:40::", 48);
+	s = (struct pb_spec){ SIG4("10.40.7.7") };
+	expect_n(&e, h, "trusted v4: never limited", &s, R(PASSED_TRUSTED), 4);
+	s = (struct pb_spec){ SIG6("fd00:40:0:9::1") };
+	expect_n(&e, h, "trusted v6: never limited", &s, R(PASSED_TRUSTED), 4);
+	s = (struct pb_spec){ SIG4("10.41.0.1") };
+	expect_n(&e, h, "untrusted neighbour: limited", &s, R(PASSED_SIGNALLING), 2);
+	expect(&e, h, "untrusted neighbour: over", &s, R(DROPPED_FLOOD));
+
+	/* signalling fragments follow their first fragment */
+	s = (struct pb_spec){ SIG4("10.30.2.1"), .frag = PB_FIRST, .payload = 1200, .frag_id = 9001 };
+	expect(&e, h, "flood frag: first within budget", &s, R(PASSED_SIGNALLING));
+	s = (struct pb_spec){ SIG4("10.30.2.1"), LATER(151), .frag_id = 9001 };
+	expect(&e, h, "flood frag: its later fragment", &s, R(PASSED_FRAGMENT));
+	s = (struct pb_spec){ SIG4("10.30.2.1"), .frag = PB_FIRST, .payload = 1200, .frag_id = 9002 };
+	expect(&e, h, "flood frag: second datagram within", &s, R(PASSED_SIGNALLING));
+	s.frag_id = 9003;
+	expect(&e, h, "flood frag: third first fragment over", &s, R(DROPPED_FLOOD));
+	s = (struct pb_spec){ SIG4("10.30.2.1"), LATER(151), .frag_id = 9003 };
+	expect(&e, h, "flood frag: its later fragment dropped", &s, R(DROPPED_FRAGMENT));
+
+	/* guard off: signalling is counted, never limited */
+	cfg_put(&e, 0, 10, 1, 32, 64, 32, 128);
+	s = (struct pb_spec){ SIG4("10.20.0.1") };
+	expect_n(&e, h, "flood off: passes", &s, R(PASSED_SIGNALLING), 3);
+	cfg_put(&e, SW_CFG_FLOOD_GUARD, 0, 1, 32, 64, 32, 128);
+	expect(&e, h, "flood rate 0: off", &s, R(PASSED_SIGNALLING));
+	env_close(&e);
+}
+
+static void test_bans(enum hook h)
+{
+	uint64_t now = mono_ns();
+	struct pb_spec media = { V4("10.50.0.1", 4000, "10.0.0.9", 10010) };
+	struct pb_spec sig = { SIG4("10.50.0.1") };
+	struct pb_spec s;
+	struct env e;
+	const char *hn = hook_name[h];
+
+	if (env_open(&e, 0, 0, 0) ||
+	    cfg_put(&e, SW_CFG_FLOOD_GUARD, 1000, 1000, 32, 64, 32, 128) ||
+	    ph_put(&e, &(struct ph_spec){ "10.0.0.9", 10010, { A("10.50.0.1", 4000, STRICT) } }) ||
+	    ph_put(&e, &(struct ph_spec){ "fd00::9", 10010, { A("fd00:50::77", 0, ADDRESS) } }) ||
+	    ban_put(&e, "10.50.0.1", 0)) {
+		result(0, "%s: bans: load", hn);
+		env_close(&e);
+		return;
+	}
+	/* a ban in the map but the list not active: not consulted */
+	expect(&e, h, "bans inactive: media passes its pinhole", &media, R(PASSED_PINHOLE));
+	expect(&e, h, "bans inactive: signalling passes", &sig, R(PASSED_SIGNALLING));
+	cfg_put(&e, SW_CFG_FLOOD_GUARD | SW_CFG_BANS_ACTIVE, 1000, 1000, 32, 64, 32, 128);
+	expect(&e, h, "ban: media dropped despite its pinhole", &media, R(DROPPED_BANNED));
+	expect(&e, h, "ban: signalling dropped", &sig, R(DROPPED_BANNED));
+	sig.dport = 5061;
+	expect(&e, h, "ban: signalling 5061 dropped", &sig, R(DROPPED_BANNED));
+	s = (struct pb_spec){ V4("10.50.0.1", 4000, "10.0.0.2", 10002) };
+	expect(&e, h, "ban: media without pinhole: banned first", &s, R(DROPPED_BANNED));
+	result(ban_packets(&e, "10.50.0.1") == 4, "%s: ban counted its 4 drops (%llu)",
+	       hn, (unsigned long long)ban_packets(&e, "10.50.0.1"));
+	s = (struct pb_spec){ V4("10.50.0.1", 53, "10.0.0.2", 53) };
+	expect(&e, h, "ban: other UDP from a banned source is not ours", &s, R(PASSED_NOT_MEDIA));
+	s = (struct pb_spec){ V4("10.50.0.1", 4000, "10.0.0.2", 5060), .l4 = IPPROTO_TCP };
+	expect(&e, h, "ban: TCP from a banned source is not ours", &s, R(PASSED_NOT_MEDIA));
+	s = (struct pb_spec){ SIG4("10.50.0.2") };
+	expect(&e, h, "ban: the neighbour address is not banned", &s, R(PASSED_SIGNALLING));
+	/* fragments: the first is judged, the later follow */
+	s = (struct pb_spec){ SIG4("10.50.0.1"), .frag = PB_FIRST, .payload = 1200, .frag_id = 7001 };
+	expect(&e, h, "ban frag: first fragment banned", &s, R(DROPPED_BANNED));
+	s = (struct pb_spec){ SIG4("10.50.0.1"), LATER(151), .frag_id = 7001 };
+	expect(&e, h, "ban frag: later fragment dropped", &s, R(DROPPED_FRAGMENT));
+	/* expiry (CLOCK_MONOTONIC) */
+	ban_put(&e, "10.50.0.1", now + 60ull * 1000000000ull);
+	expect(&e, h, "ban expiring in 60 s: dropped", &media, R(DROPPED_BANNED));
+	/* the program reads the coarse clock (a tick behind): 1 s ago */
+	ban_put(&e, "10.50.0.1", mono_ns() - 1000000000ull);
+	expect(&e, h, "ban expired: media passes", &media, R(PASSED_PINHOLE));
+	expect(&e, h, "ban expired: signalling passes", &sig, R(PASSED_SIGNALLING));
+	/* bans come before the trusted exemption (nobody bans trusted) */
+	trusted_put(&e, "10.51.0.0", 96 + 16);
+	ban_put(&e, "10.51.0.5", 0);
+	s = (struct pb_spec){ SIG4("10.51.0.5") };
+	expect(&e, h, "ban: checked before trusted", &s, R(DROPPED_BANNED));
+	s.src = "10.51.0.6";
+	expect(&e, h, "ban: trusted neighbour", &s, R(PASSED_TRUSTED));
+	/* a banned flooder: banned, its bucket untouched */
+	cfg_put(&e, SW_CFG_FLOOD_GUARD | SW_CFG_BANS_ACTIVE, 1, 1, 32, 64, 32, 128);
+	ban_put(&e, "10.52.0.1", 0);
+	s = (struct pb_spec){ SIG4("10.52.0.1") };
+	expect_n(&e, h, "ban: flooder banned before its bucket", &s, R(DROPPED_BANNED), 2);
+	{
+		struct sw_bucket b;
+
+		result(bucket_get(&e, "10.52.0.1", &b) != 0,
+		       "%s: ban: no bucket made for a banned source", hn);
+	}
+	/* IPv4 bans per /24, IPv6 per /64 */
+	cfg_put(&e, SW_CFG_BANS_ACTIVE, 0, 0, 32, 64, 24, 64);
+	ban_put(&e, "10.60.1.0", 0);
+	s = (struct pb_spec){ SIG4("10.60.1.200") };
+	expect(&e, h, "ban /24: 10.60.1.200 in the banned /24", &s, R(DROPPED_BANNED));
+	s.src = "10.60.2.1";
+	expect(&e, h, "ban /24: 10.60.2.1 not", &s, R(PASSED_SIGNALLING));
+	ban_put(&e, "fd00:50::", 0);
+	s = (struct pb_spec){ V6("fd00:50::77", 4000, "fd00::9", 10010) };
+	expect(&e, h, "ban v6 /64: media dropped", &s, R(DROPPED_BANNED));
+	s = (struct pb_spec){ SIG6("fd00:50::1:2:3") };
+	expect(&e, h, "ban v6 /64: signalling from the /64 dropped", &s, R(DROPPED_BANNED));
+	s.src = "fd00:51::77";
+	expect(&e, h, "ban v6 /64: next /64 passes", &s, R(PASSED_SIGNALLING));
+	/* full-length v6 bans */
+	cfg_put(&e, SW_CFG_BANS_ACTIVE, 0, 0, 32, 64, 32, 128);
+	ban_put(&e, "fd00:52::5", 0);
+	s = (struct pb_spec){ SIG6("fd00:52::5") };
+	expect(&e, h, "ban v6 /128: dropped", &s, R(DROPPED_BANNED));
+	s.src = "fd00:52::6";
+	expect(&e, h, "ban v6 /128: neighbour passes", &s, R(PASSED_SIGNALLING));
+	env_close(&e);
+}
+
 /* ---- egress learner --------------------------------------------------- */
 
 static void expect_src(const struct env *e, const char *what, const char *dst,
@@ -812,6 +1111,10 @@ int main(int argc, char **argv)
 	}
 	test_egress(&e);
 	env_close(&e);
+	for (h = H_XDP; h <= H_TC_IN; h++) {
+		test_flood(h);
+		test_bans(h);
+	}
 	test_media_range();
 	test_million();
 
