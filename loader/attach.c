@@ -298,10 +298,9 @@ static int resolve_config(const struct sw_args *a, int ifindex, uint16_t *lo, ui
 	return 0;
 }
 
-static const char *const sw_map_names[] = {
-	SW_MAP_PINHOLES, SW_MAP_STATS, SW_MAP_FRAGS, SW_MAP_CONFIG, SW_MAP_IFACES,
-};
-#define SW_NMAPS (sizeof(sw_map_names) / sizeof(sw_map_names[0]))
+/* Every pinned map of the object, whatever bpf/ adds: which ones this run
+ * creates (and so must unpin if it fails). */
+#define SW_MAX_OBJ_MAPS 32
 
 static void report_load_error(const char *what, int err)
 {
@@ -320,13 +319,14 @@ static void report_load_error(const char *what, int err)
 int do_attach(const struct sw_args *a)
 {
 	bool want_xdp = a->mode != SW_CLI_MODE_TC, want_eg = !a->no_egress;
-	bool pinned_before[SW_NMAPS] = {false}, xdp_attached = false, iface_written = false;
+	bool pinned_before[SW_MAX_OBJ_MAPS] = {false}, xdp_attached = false, iface_written = false;
 	bool tc_in_attached = false, tc_eg_attached = false, legacy = true;
 	enum xdp_attach_mode xmode = XDP_MODE_UNSPEC;
 	struct sw_iface_info info = {};
 	struct sw_config cfg = {};
 	struct xdp_program *xprog = NULL;
 	struct sipwall *skel = NULL;
+	struct bpf_map *map;
 	struct pin_root pr = {.lock_fd = -1};
 	uint16_t lo, hi;
 	uint32_t max;
@@ -370,14 +370,6 @@ int do_attach(const struct sw_args *a)
 		goto out;
 	}
 
-	for (i = 0; i < SW_NMAPS; i++) {
-		int fd = pinned_fd(a->pin_path, sw_map_names[i]);
-
-		pinned_before[i] = fd >= 0;
-		if (fd >= 0)
-			close(fd);
-	}
-
 	{
 		LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = a->pin_path);
 
@@ -387,6 +379,14 @@ int do_attach(const struct sw_args *a)
 			report_load_error("cannot open the BPF object", err);
 			goto out;
 		}
+	}
+	i = 0;
+	bpf_object__for_each_map(map, skel->obj)
+	{
+		const char *pp = bpf_map__pin_path(map);
+
+		if (i < SW_MAX_OBJ_MAPS)
+			pinned_before[i++] = !pp || access(pp, F_OK) == 0;
 	}
 	skel->rodata->media_lo = lo;
 	skel->rodata->media_hi = hi;
@@ -525,14 +525,12 @@ out:
 		if (xdp_attached)
 			xdp_program__detach(xprog, ifindex, xmode, 0);
 		if (skel) {
-			struct bpf_map *maps[SW_NMAPS] = {
-				skel->maps.sw_pinholes, skel->maps.sw_stats,  skel->maps.sw_frags,
-				skel->maps.sw_config,	skel->maps.sw_ifaces,
-			};
-
-			for (i = 0; i < SW_NMAPS; i++)
-				if (!pinned_before[i])
-					bpf_map__unpin(maps[i], NULL);
+			i = 0;
+			bpf_object__for_each_map(map, skel->obj)
+			{
+				if (i < SW_MAX_OBJ_MAPS && !pinned_before[i++])
+					bpf_map__unpin(map, NULL);
+			}
 		}
 	}
 	xdp_program__close(xprog);
