@@ -170,7 +170,7 @@ bl_sipd_config() {
 {
   "pin_path": "$BL_PIN",
   "queue": { "num": $BL_QUEUE, "count": 1, "fail_open": false },
-  "networks": { "inside": [ "10.202.2.0/24", "10.203.0.0/16" ] },
+  "networks": { "inside": [ "10.202.2.0/24", "10.203.0.0/16" ], "default_check": "address" },
   "timeouts": { "bye_grace_s": 1 }
 }
 EOF2
@@ -189,7 +189,7 @@ bl_cfg_up() {
 			--media-ports $BL_MEDIA --max-pinholes 131072 >/dev/null || return 1
 		bl_f "$BL_SIPD" rules install -c "$cfg" >/dev/null || return 1
 		: >"$BL_TMP/sipd.log"
-		nsenter --net="/run/netns/$BL_NF" taskset -c 0 "$BL_SIPD" run -c "$cfg" \
+		nsenter --net="/run/netns/$BL_NF" "$BL_SIPD" run -c "$cfg" \
 			>"$BL_TMP/events.jsonl" 2>>"$BL_TMP/sipd.log" &
 		BL_SIPD_PID=$!
 		BL_PIDS+=("$BL_SIPD_PID")
@@ -296,7 +296,7 @@ bl_sipcall() {
 	uas=$!
 	BL_PIDS+=("$uas")
 	sleep 0.3
-	bl_o timeout 60 taskset -c "$BL_SINK_CPU" "$BL_PY" "$BL_DIR/sipcall.py" uac $BO4 "$calls" \
+	bl_o timeout 60 "$BL_PY" "$BL_DIR/sipcall.py" uac $BO4 "$calls" \
 		$BUA4 "$base" "$blast" >"$BL_TMP/uac-call.out" 2>&1
 	rc=$?
 	wait "$uas"
@@ -316,14 +316,14 @@ bl_sipp_rate() {
 	head -c 16000 /dev/zero | tr '\0' '\325' >"$BL_TMP/bench.alaw"
 	cp "$BL_DIR/uac.xml" "$BL_DIR/uas.xml" "$BL_TMP/"
 	( cd "$BL_TMP" && exec nsenter --net="/run/netns/$BL_NI" sipp -sf uas.xml -i $BI4 -p 5060 \
-		-mi $BI4 -mp 30000 -m "$calls" -nostdin -timeout 120s -timeout_error \
+		-mi $BI4 -mp 10000 -m "$calls" -nostdin -timeout 120s -timeout_error \
 		-trace_stat -stf uas-stat.csv >uas.out 2>&1 ) &
 	uas=$!
 	BL_PIDS+=("$uas")
 	sleep 0.3
 	t0=$(date +%s.%N)
 	( cd "$BL_TMP" && timeout 120 nsenter --net="/run/netns/$BL_NO" sipp "$BI4:5060" -sf uac.xml \
-		-i $BO4 -p 5060 -mi $BO4 -mp 32000 -m "$calls" -r "$rate" -l $((rate * 4 + 10)) \
+		-i $BO4 -p 5060 -mi $BO4 -mp 10000 -m "$calls" -r "$rate" -l $((rate * 4 + 10)) \
 		-d "$ms" -nostdin -timeout 100s -timeout_error -recv_timeout 10000 \
 		-trace_stat -stf uac-stat.csv >uac.out 2>&1 )
 	rc=$?

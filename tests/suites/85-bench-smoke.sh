@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# The benchmarks end to end, once, short (bench/compare --quick and
+# bench/sipd-throughput --quick, about a minute): they must print their tables
+# with numbers, so the harness cannot rot. The numbers are not judged here.
+. "$(dirname "$0")/../lib.sh"
+need_root
+cd "$SW_TOP" || exit 1
+for b in swgen sipd-tput sipwall sipd; do
+	[ -x "build/bin/$b" ] || { echo "skip: build/bin/$b not built (make all)"; exit 77; }
+done
+for t in nft conntrack sipp ethtool; do
+	command -v $t >/dev/null || { echo "skip: $t not installed (scripts/deps.sh)"; exit 77; }
+done
+[ "$(nproc)" -ge 2 ] || { echo "skip: needs 2 CPUs"; exit 77; }
+
+T=${SW_TEST_TMP:-$(mktemp -d)}
+out=$T/compare.out
+timeout 240 bench/compare --quick --out "$T/compare.md" >"$out" 2>"$T/compare.err"
+rc=$?
+expect_eq "bench/compare --quick exits 0" "$rc" 0
+[ "$rc" -eq 0 ] || tail -n 20 "$T/compare.err"
+num='[0-9]+ \[[0-9]+-[0-9]+\]'
+check "table: unsolicited media row, floor, sipwall, helper and sets measured" \
+	grep -Eq "^\| unsolicited media, ns/pkt, 1 pinhole \| $num \([0-9.]+x\) \| $num \(1\.00x\) \| $num \([0-9.]+x\) \| $num \([0-9.]+x\) \|$" "$out"
+check "table: pinhole row for sipwall, helper and sets" \
+	grep -Eq "^\| media through a pinhole, ns/pkt, 1 pinhole \| - \| $num \(1\.00x\) \| $num \([0-9.]+x\) \| $num \([0-9.]+x\) \|$" "$out"
+check "table: 1,000 pinholes row (sipwall and sets)" \
+	grep -Eq "^\| unsolicited media, ns/pkt, 1,000 pinholes \| - \| $num \(1\.00x\) \| n/a \| $num" "$out"
+check "table: install latency for sipwall and helper" \
+	grep -Eq "^\| pinhole install latency p50, us [^|]*\| - \| [0-9]+ \| [0-9]+ \| n/a \|$" "$out"
+check "table: SIPp calls/s with 0 failed for sipwall and helper" \
+	grep -Eq "^\| SIPp calls/s [^|]*\| - \| [0-9]+ offered, [0-9.]+ sustained \([0-9]+ calls, 0 failed\) \| [0-9]+ offered" "$out"
+check "targets listed" grep -q "unsolicited media: helper / sipwall >= 5: [0-9.]* -> " "$out"
+check "no sanity check failed (flood never forwarded, pinhole media forwarded)" \
+	bash -c "! grep -q '^FAIL' '$out'"
+check "--out wrote the same table" cmp -s "$out" "$T/compare.md"
+
+out=$T/sipd.out
+timeout 120 bench/sipd-throughput --quick >"$out" 2>"$T/sipd.err"
+expect_eq "bench/sipd-throughput --quick exits 0" "$?" 0
+check "sipd vs bare libosip2 messages/s" \
+	grep -Eq "^\| sipd_handle_packet \(whole path, real maps\) \| $num \| [0-9.]+ \|$" "$out"
+check "pinhole install p50/p99" grep -Eq "^pinhole install .* p50 [0-9.]+ us, p99 [0-9.]+ us" "$out"
+check "SIPp inline calls with 0 failed" grep -Eq "^highest rate with 0 failed calls: [0-9]+ calls/s" "$out"
+
+# Nothing left behind: no lab namespace, no pin directory of ours.
+left=$(ip netns list | grep -Ec -- '-b[ofi]( |$)')
+expect_eq "lab namespaces removed" "$left" 0
+check "pins removed" bash -c "! ls -d /sys/fs/bpf/sipwall-bench-* /sys/fs/bpf/sipwall-tput-* 2>/dev/null | grep -q ."
+
+check "bad option refused with exit 2" bash -c "bench/compare --reps 0 2>/dev/null; [ \$? -eq 2 ]"
+check "unknown option named" bash -c "bench/compare --bogus 2>&1 | grep -q \"unknown option '--bogus'\""
+[ -n "${SW_TEST_TMP:-}" ] || rm -rf "$T"
+finish
