@@ -482,6 +482,19 @@ int do_attach(const struct sw_args *a)
 		info.prog_id = prog_id_of(bpf_program__fd(want_xdp ? skel->progs.sipwall_xdp
 								   : skel->progs.sipwall_tc_in));
 
+	/* Read-modify-write: the signalling ports, flood settings and ban
+	 * prefixes (sipwall flood set, sipd) survive a re-attach; a pin root
+	 * without them gets the defaults. Bans pinned before stay enforced. */
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.sw_config), &zero, &cfg))
+		memset(&cfg, 0, sizeof(cfg));
+	if (!cfg.flood_prefix_v4 && !cfg.ban_prefix_v4)
+		sw_config_dos_defaults(&cfg);
+	{
+		struct sw_ban_key bk;
+
+		if (bpf_map_get_next_key(bpf_map__fd(skel->maps.sw_bans), NULL, &bk) == 0)
+			cfg.flags |= SW_CFG_BANS_ACTIVE;
+	}
 	cfg.media_lo = lo;
 	cfg.media_hi = hi;
 	cfg.max_pinholes = max;
@@ -561,7 +574,7 @@ int do_detach(const struct sw_args *a)
 	struct pin_root pr = {.lock_fd = -1};
 	struct find_name_ctx fc = {.name = a->iface};
 	struct sw_iface_info info;
-	struct sw_maps m = {.pinholes = -1, .stats = -1, .frags = -1, .config = -1, .ifaces = -1};
+	struct sw_maps m = SW_MAPS_INIT;
 	__u32 ifindex;
 	int err, eg_err = 0, ret = SW_EXIT_FAIL;
 

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # loader/: the sipwall CLI (build/bin/sipwall), linked against lib/ and the
 # bpf/ skeleton (which embeds the BPF object).
-LOADER_SRCS := loader/main.c loader/common.c loader/attach.c loader/status.c loader/pinhole.c
+LOADER_SRCS := loader/main.c loader/common.c loader/attach.c loader/status.c loader/pinhole.c \
+	       loader/ban.c
 LOADER_OBJS := $(patsubst loader/%.c,$(OBJ)/loader/%.o,$(LOADER_SRCS))
 
 $(OBJ)/loader:

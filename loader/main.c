@@ -30,6 +30,15 @@ enum opt_id {
 	O_DST,
 	O_SRC,
 	O_CHECK,
+	O_TTL,
+	O_REASON,
+	O_SIG_PORTS,
+	O_RATE,
+	O_BURST,
+	O_PREFIX_V4,
+	O_PREFIX_V6,
+	O_BAN_PREFIX_V4,
+	O_BAN_PREFIX_V6,
 };
 
 struct opt_def {
@@ -53,6 +62,18 @@ static const struct opt_def opt_defs[] = {
 	 "allowed source, repeat for up to 4 (port required for strict)"},
 	{O_CHECK, "check", "MODE",
 	 "source check for every --src: strict|address|symmetric (default strict)"},
+	{O_TTL, "ttl", "SECONDS", "ban for this long (1-315360000; default: until ban del)"},
+	{O_REASON, "reason", "R",
+	 "why: manual (default), scanner_user_agent, malformed_messages, auth_failures, "
+	 "user_enumeration or flood"},
+	{O_SIG_PORTS, "sig-ports", "P[,P...]",
+	 "SIP signalling UDP ports, up to 4 (default 5060,5061), or 'none'"},
+	{O_RATE, "rate", "N", "flood guard: packets/s per source (0-1000000; 0 = off)"},
+	{O_BURST, "burst", "N", "flood guard: bucket depth in packets (1-1000000; default = rate)"},
+	{O_PREFIX_V4, "prefix-v4", "N", "flood guard: one bucket per IPv4 /N (1-32, default 32)"},
+	{O_PREFIX_V6, "prefix-v6", "N", "flood guard: one bucket per IPv6 /N (1-128, default 64)"},
+	{O_BAN_PREFIX_V4, "ban-prefix-v4", "N", "bans cover an IPv4 /N (1-32, default 32)"},
+	{O_BAN_PREFIX_V6, "ban-prefix-v6", "N", "bans cover an IPv6 /N (1-128, default 128)"},
 	{O_JSON, "json", NULL, "print JSON"},
 	{O_PIN_PATH, "pin-path", "P", "pinned map directory (default " SW_PIN_ROOT_DEFAULT ")"},
 	{O_VERBOSE, "verbose", NULL, "show libbpf/libxdp messages"},
@@ -109,11 +130,51 @@ static const struct cmd_def cmd_defs[] = {
 	 {O_JSON, COMMON_OPTS}},
 	{"stats",
 	 NULL,
-	 "packets and bytes per verdict reason, summed over CPUs",
+	 "packets and bytes per verdict reason, summed over CPUs; flood guard and bans",
 	 do_stats,
 	 false,
 	 {O_JSON, COMMON_OPTS}},
+	{"ban add",
+	 "IP[/PREFIX]",
+	 "drop media and signalling from a source (prefix = the configured ban prefix)",
+	 do_ban_add,
+	 false,
+	 {O_TTL, O_REASON, COMMON_OPTS}},
+	{"ban del", "IP[/PREFIX]", "lift the ban covering IP", do_ban_del, false, {COMMON_OPTS}},
+	{"ban list",
+	 NULL,
+	 "list bans with their reason, remaining time and dropped packets",
+	 do_ban_list,
+	 false,
+	 {O_JSON, COMMON_OPTS}},
+	{"ban gc", NULL, "remove expired bans (sipd does this itself)", do_ban_gc, false,
+	 {COMMON_OPTS}},
+	{"trusted add",
+	 "CIDR",
+	 "exempt a network from the flood guard (and from bans)",
+	 do_trusted_add,
+	 false,
+	 {COMMON_OPTS}},
+	{"trusted del", "CIDR", "remove a trusted network", do_trusted_del, false, {COMMON_OPTS}},
+	{"trusted list", NULL, "list trusted networks", do_trusted_list, false,
+	 {O_JSON, COMMON_OPTS}},
+	{"flood set",
+	 NULL,
+	 "set signalling ports, flood-guard rate/burst/prefixes and ban prefixes (live)",
+	 do_flood_set,
+	 false,
+	 {O_SIG_PORTS, O_RATE, O_BURST, O_PREFIX_V4, O_PREFIX_V6, O_BAN_PREFIX_V4,
+	  O_BAN_PREFIX_V6, COMMON_OPTS}},
+	{"flood show",
+	 NULL,
+	 "show flood-guard settings and the sources it limits most",
+	 do_flood_show,
+	 false,
+	 {O_JSON, COMMON_OPTS}},
 };
+
+/* Commands of two words: the group, then its subcommands. */
+static const char *const cmd_groups[] = {"pinhole", "ban", "trusted", "flood"};
 
 #define ARRAY_SIZE(x) (sizeof(x) / sizeof((x)[0]))
 
@@ -253,6 +314,30 @@ static int parse_range(const char *s, uint16_t *lo, uint16_t *hi)
 	return 0;
 }
 
+/* "5060,5061" (1 to SW_SIG_PORTS distinct ports) or "none"; unused slots 0. */
+static int parse_ports(const char *s, uint16_t out[SW_SIG_PORTS])
+{
+	char buf[64], *tok, *save = NULL;
+	unsigned long v;
+	unsigned int n = 0, i;
+
+	memset(out, 0, SW_SIG_PORTS * sizeof(out[0]));
+	if (!strcmp(s, "none"))
+		return 0;
+	if (!*s || strlen(s) >= sizeof(buf) || s[strlen(s) - 1] == ',' || strstr(s, ",,"))
+		return -EINVAL;
+	strcpy(buf, s);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (n == SW_SIG_PORTS || parse_uint(tok, 1, 65535, &v))
+			return -EINVAL;
+		for (i = 0; i < n; i++)
+			if (out[i] == v)
+				return -EINVAL;
+		out[n++] = (uint16_t)v;
+	}
+	return n ? 0 : -EINVAL;
+}
+
 static int apply_opt(struct sw_args *a, enum opt_id id, const char *arg)
 {
 	unsigned long v;
@@ -318,6 +403,64 @@ static int apply_opt(struct sw_args *a, enum opt_id id, const char *arg)
 			return -EINVAL;
 		}
 		return 0;
+	case O_TTL:
+		if (parse_uint(arg, 1, 315360000, &v)) {
+			pr_err("--ttl '%s': expected seconds from 1 to 315360000 (10 years)", arg);
+			return -EINVAL;
+		}
+		a->ttl_s = (uint32_t)v;
+		a->ttl_set = true;
+		return 0;
+	case O_REASON:
+		if (sw_ban_reason_parse(arg, &a->reason)) {
+			pr_err("--reason '%s': expected manual, scanner_user_agent, "
+			       "malformed_messages, auth_failures, user_enumeration or flood",
+			       arg);
+			return -EINVAL;
+		}
+		return 0;
+	case O_SIG_PORTS:
+		if (parse_ports(arg, a->sig_ports)) {
+			pr_err("--sig-ports '%s': expected up to %d distinct ports 1-65535 "
+			       "separated by commas, or none",
+			       arg, SW_SIG_PORTS);
+			return -EINVAL;
+		}
+		a->sig_ports_set = true;
+		return 0;
+	case O_RATE:
+		if (parse_uint(arg, 0, 1000000, &v)) {
+			pr_err("--rate '%s': expected packets/s from 0 (off) to 1000000", arg);
+			return -EINVAL;
+		}
+		a->rate = (uint32_t)v;
+		a->rate_set = true;
+		return 0;
+	case O_BURST:
+		if (parse_uint(arg, 1, 1000000, &v)) {
+			pr_err("--burst '%s': expected packets from 1 to 1000000", arg);
+			return -EINVAL;
+		}
+		a->burst = (uint32_t)v;
+		a->burst_set = true;
+		return 0;
+	case O_PREFIX_V4:
+	case O_BAN_PREFIX_V4:
+	case O_PREFIX_V6:
+	case O_BAN_PREFIX_V6: {
+		bool v4 = id == O_PREFIX_V4 || id == O_BAN_PREFIX_V4;
+
+		if (parse_uint(arg, 1, v4 ? 32 : 128, &v)) {
+			pr_err("--%s '%s': expected a prefix length from 1 to %d",
+			       opt_find(id)->name, arg, v4 ? 32 : 128);
+			return -EINVAL;
+		}
+		*(id == O_PREFIX_V4	? &a->prefix_v4
+		  : id == O_PREFIX_V6	? &a->prefix_v6
+		  : id == O_BAN_PREFIX_V4 ? &a->ban_prefix_v4
+					  : &a->ban_prefix_v6) = (uint8_t)v;
+		return 0;
+	}
 	case O_VERBOSE:
 		a->verbose++;
 		sw_verbose = a->verbose;
@@ -383,7 +526,7 @@ static int run_cmd(const struct cmd_def *c, int argc, char **argv)
 			pr_err("missing %s (see sipwall %s --help)", c->positional, c->name);
 			return SW_EXIT_USAGE;
 		}
-		a.iface = argv[optind++];
+		a.iface = a.pos = argv[optind++];
 	}
 	if (optind < argc) {
 		pr_err("unexpected argument '%s' (see sipwall %s --help)", argv[optind], c->name);
@@ -394,6 +537,23 @@ static int run_cmd(const struct cmd_def *c, int argc, char **argv)
 		return SW_EXIT_USAGE;
 	}
 	return c->run(&a);
+}
+
+/* "add, del or list" for a command group, from the command table. */
+static const char *group_subcommands(const char *group)
+{
+	static char buf[128];
+	const char *subs[ARRAY_SIZE(cmd_defs)];
+	size_t i, n = 0, glen = strlen(group);
+
+	for (i = 0; i < ARRAY_SIZE(cmd_defs); i++)
+		if (!strncmp(cmd_defs[i].name, group, glen) && cmd_defs[i].name[glen] == ' ')
+			subs[n++] = cmd_defs[i].name + glen + 1;
+	buf[0] = '\0';
+	for (i = 0; i < n; i++)
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s",
+			 i == 0 ? "" : i + 1 == n ? " or " : ", ", subs[i]);
+	return buf;
 }
 
 int main(int argc, char **argv)
@@ -413,20 +573,21 @@ int main(int argc, char **argv)
 		main_usage(stdout);
 		return SW_EXIT_OK;
 	}
-	if (!strcmp(argv[1], "pinhole")) {
+	snprintf(name, sizeof(name), "%s", argv[1]);
+	for (i = 0; i < ARRAY_SIZE(cmd_groups); i++) {
+		if (strcmp(argv[1], cmd_groups[i]))
+			continue;
 		if (argc < 3 || argv[2][0] == '-') {
 			if (argc >= 3 && (!strcmp(argv[2], "-h") || !strcmp(argv[2], "--help"))) {
 				main_usage(stdout);
 				return SW_EXIT_OK;
 			}
-			sw_cmd_name = "pinhole";
-			pr_err("missing subcommand: add, del or list");
+			sw_cmd_name = cmd_groups[i];
+			pr_err("missing subcommand: %s", group_subcommands(cmd_groups[i]));
 			return SW_EXIT_USAGE;
 		}
-		snprintf(name, sizeof(name), "pinhole %s", argv[2]);
+		snprintf(name, sizeof(name), "%s %s", argv[1], argv[2]);
 		skip = 2;
-	} else {
-		snprintf(name, sizeof(name), "%s", argv[1]);
 	}
 	for (i = 0; i < ARRAY_SIZE(cmd_defs); i++) {
 		if (!strcmp(cmd_defs[i].name, name)) {

@@ -39,6 +39,16 @@ struct sw_args {
 	unsigned int nsrc;
 	unsigned int check;
 	int verbose;
+	/* ban / trusted / flood (loader/ban.c); 0 = not given */
+	const char *pos; /* the positional argument, whatever it names */
+	bool ttl_set;
+	uint32_t ttl_s;
+	unsigned int reason; /* enum sw_ban_reason, default manual */
+	bool sig_ports_set;
+	uint16_t sig_ports[SW_SIG_PORTS];
+	bool rate_set, burst_set;
+	uint32_t rate, burst;
+	uint8_t prefix_v4, prefix_v6, ban_prefix_v4, ban_prefix_v6;
 };
 
 /* tc filter identity of our clsact filters (handle and priority). */
@@ -60,11 +70,22 @@ int do_stats(const struct sw_args *a);
 int do_pinhole_add(const struct sw_args *a);
 int do_pinhole_del(const struct sw_args *a);
 int do_pinhole_list(const struct sw_args *a);
+int do_ban_add(const struct sw_args *a);
+int do_ban_del(const struct sw_args *a);
+int do_ban_list(const struct sw_args *a);
+int do_ban_gc(const struct sw_args *a);
+int do_trusted_add(const struct sw_args *a);
+int do_trusted_del(const struct sw_args *a);
+int do_trusted_list(const struct sw_args *a);
+int do_flood_set(const struct sw_args *a);
+int do_flood_show(const struct sw_args *a);
 
 /* Shared by the commands (common.c). */
 int sw_need_root(void);
 int sw_open_maps_or_report(const char *pin_path, struct sw_maps *m);
 const char *sw_mode_name(uint32_t mode);
+/* Flood-guard and ban-list activity after the `stats` table (ban.c). */
+void sw_dos_stats(const struct sw_maps *m);
 /* Program id of sipwall's clsact filter on ifindex (attach.c), 0 if none. */
 uint32_t sw_tc_prog_id(int ifindex, bool ingress);
 

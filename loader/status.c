@@ -162,8 +162,8 @@ int do_stats(const struct sw_args *a)
 	if (sw_open_maps_or_report(a->pin_path, &m))
 		return SW_EXIT_FAIL;
 	err = sw_stats_read(&m, st);
-	sw_maps_close(&m);
 	if (err) {
+		sw_maps_close(&m);
 		pr_err("cannot read sw_stats under %s: %s", a->pin_path, strerror(-err));
 		return SW_EXIT_FAIL;
 	}
@@ -176,6 +176,9 @@ int do_stats(const struct sw_args *a)
 			json_object_object_add(o, "bytes", json_object_new_uint64(st[r].bytes));
 			json_object_object_add(root, sw_reason_name(r), o);
 		}
+		/* Every key a reason (scripts iterate them): the DoS summary
+		 * is in `flood show --json` and `ban list --json`. */
+		sw_maps_close(&m);
 		printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY));
 		json_object_put(root);
 		return SW_EXIT_OK;
@@ -184,5 +187,7 @@ int do_stats(const struct sw_args *a)
 	for (r = 0; r < SW_R_MAX; r++)
 		printf("%-22s %14llu %16llu\n", sw_reason_name(r),
 		       (unsigned long long)st[r].packets, (unsigned long long)st[r].bytes);
+	sw_dos_stats(&m);
+	sw_maps_close(&m);
 	return SW_EXIT_OK;
 }
