@@ -57,8 +57,8 @@ static unsigned int ban_plen(const struct sw_config *c, const uint8_t addr[16])
  * IP or IP/PREFIX for ban add|del: with a prefix it must be the configured
  * ban prefix and have no host bits; a bare address is masked to it.
  */
-static int parse_ban_target(const struct sw_args *a, const struct sw_config *c,
-			    uint8_t addr[16], unsigned int *plen)
+static int parse_ban_target(const struct sw_args *a, const struct sw_config *c, uint8_t addr[16],
+			    unsigned int *plen)
 {
 	bool has_prefix = strchr(a->pos, '/') != NULL;
 	unsigned int want;
@@ -253,8 +253,8 @@ int do_ban_list(const struct sw_args *a)
 	if (a->json)
 		arr = json_object_new_array();
 	else
-		printf("%-44s %-20s %12s %14s %10s\n", "SOURCE", "REASON", "EXPIRES_IN",
-		       "PACKETS", "AGE");
+		printf("%-44s %-20s %12s %14s %10s\n", "SOURCE", "REASON", "EXPIRES_IN", "PACKETS",
+		       "AGE");
 	for (i = 0; i < b.n; i++) {
 		const struct sw_ban *v = &b.r[i].v;
 		uint64_t age = now > v->created_ns ? (now - v->created_ns) / NS_PER_S : 0;
@@ -273,8 +273,8 @@ int do_ban_list(const struct sw_args *a)
 			json_object_object_add(
 				o, "prefixlen",
 				json_object_new_int((int)family_len(b.r[i].k.addr, plen)));
-			json_object_object_add(o, "reason",
-					       json_object_new_string(sw_ban_reason_name(v->reason)));
+			json_object_object_add(
+				o, "reason", json_object_new_string(sw_ban_reason_name(v->reason)));
 			json_object_object_add(o, "expires_in_s",
 					       v->expires_ns ? json_object_new_uint64(left) : NULL);
 			json_object_object_add(o, "expired", json_object_new_boolean(expired));
@@ -293,7 +293,9 @@ int do_ban_list(const struct sw_args *a)
 		       (unsigned long long)v->packets, (unsigned long long)age);
 	}
 	if (arr) {
-		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		printf("%s\n",
+		       json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN |
+								   JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(arr);
 	} else if (!b.n) {
 		printf("(no bans)\n");
@@ -459,7 +461,9 @@ int do_trusted_list(const struct sw_args *a)
 		return SW_EXIT_FAIL;
 	}
 	if (arr) {
-		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		printf("%s\n",
+		       json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN |
+								   JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(arr);
 	}
 	return SW_EXIT_OK;
@@ -523,8 +527,8 @@ int do_flood_set(const struct sw_args *a)
 	unsigned int i;
 	int ret = SW_EXIT_FAIL;
 
-	if (!a->sig_ports_set && !a->rate_set && !a->burst_set && !a->prefix_v4 &&
-	    !a->prefix_v6 && !a->ban_prefix_v4 && !a->ban_prefix_v6) {
+	if (!a->sig_ports_set && !a->rate_set && !a->burst_set && !a->prefix_v4 && !a->prefix_v6 &&
+	    !a->ban_prefix_v4 && !a->ban_prefix_v6) {
 		pr_err("nothing to set (see sipwall flood set --help)");
 		return SW_EXIT_USAGE;
 	}
@@ -667,9 +671,9 @@ static json_object *flood_json(const struct sw_config *c, const struct flood_sum
 	json_object *o = json_object_new_object(), *p = json_object_new_array();
 	unsigned int i;
 
-	json_object_object_add(o, "enabled",
-			       json_object_new_boolean(c->flags & SW_CFG_FLOOD_GUARD &&
-						       c->flood_rate));
+	json_object_object_add(
+		o, "enabled",
+		json_object_new_boolean(c->flags & SW_CFG_FLOOD_GUARD && c->flood_rate));
 	json_object_object_add(o, "rate", json_object_new_uint64(c->flood_rate));
 	json_object_object_add(o, "burst", json_object_new_uint64(c->flood_burst));
 	json_object_object_add(o, "prefix_v4", json_object_new_int(c->flood_prefix_v4));
@@ -749,7 +753,8 @@ int do_flood_show(const struct sw_args *a)
 
 		json_object_object_add(o, "ban_prefix_v4", json_object_new_int(c.ban_prefix_v4));
 		json_object_object_add(o, "ban_prefix_v6", json_object_new_int(c.ban_prefix_v6));
-		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		printf("%s\n", json_object_to_json_string_ext(
+				       o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(o);
 		return SW_EXIT_OK;
 	}

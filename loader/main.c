@@ -147,7 +147,11 @@ static const struct cmd_def cmd_defs[] = {
 	 do_ban_list,
 	 false,
 	 {O_JSON, COMMON_OPTS}},
-	{"ban gc", NULL, "remove expired bans (sipd does this itself)", do_ban_gc, false,
+	{"ban gc",
+	 NULL,
+	 "remove expired bans (sipd does this itself)",
+	 do_ban_gc,
+	 false,
 	 {COMMON_OPTS}},
 	{"trusted add",
 	 "CIDR",
@@ -156,15 +160,19 @@ static const struct cmd_def cmd_defs[] = {
 	 false,
 	 {COMMON_OPTS}},
 	{"trusted del", "CIDR", "remove a trusted network", do_trusted_del, false, {COMMON_OPTS}},
-	{"trusted list", NULL, "list trusted networks", do_trusted_list, false,
+	{"trusted list",
+	 NULL,
+	 "list trusted networks",
+	 do_trusted_list,
+	 false,
 	 {O_JSON, COMMON_OPTS}},
 	{"flood set",
 	 NULL,
 	 "set signalling ports, flood-guard rate/burst/prefixes and ban prefixes (live)",
 	 do_flood_set,
 	 false,
-	 {O_SIG_PORTS, O_RATE, O_BURST, O_PREFIX_V4, O_PREFIX_V6, O_BAN_PREFIX_V4,
-	  O_BAN_PREFIX_V6, COMMON_OPTS}},
+	 {O_SIG_PORTS, O_RATE, O_BURST, O_PREFIX_V4, O_PREFIX_V6, O_BAN_PREFIX_V4, O_BAN_PREFIX_V6,
+	  COMMON_OPTS}},
 	{"flood show",
 	 NULL,
 	 "show flood-guard settings and the sources it limits most",
@@ -455,8 +463,8 @@ static int apply_opt(struct sw_args *a, enum opt_id id, const char *arg)
 			       opt_find(id)->name, arg, v4 ? 32 : 128);
 			return -EINVAL;
 		}
-		*(id == O_PREFIX_V4	? &a->prefix_v4
-		  : id == O_PREFIX_V6	? &a->prefix_v6
+		*(id == O_PREFIX_V4	  ? &a->prefix_v4
+		  : id == O_PREFIX_V6	  ? &a->prefix_v6
 		  : id == O_BAN_PREFIX_V4 ? &a->ban_prefix_v4
 					  : &a->ban_prefix_v6) = (uint8_t)v;
 		return 0;
@@ -552,7 +560,10 @@ static const char *group_subcommands(const char *group)
 	buf[0] = '\0';
 	for (i = 0; i < n; i++)
 		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s",
-			 i == 0 ? "" : i + 1 == n ? " or " : ", ", subs[i]);
+			 i == 0	      ? ""
+			 : i + 1 == n ? " or "
+				      : ", ",
+			 subs[i]);
 	return buf;
 }
 
