@@ -13,7 +13,7 @@ PKGS=(
 	python3-scapy
 	qemu-system-x86 busybox-static cpio
 	clang-format
-	podman runc prometheus systemd man-db groff-base curl
+	podman runc catatonit prometheus systemd man-db groff-base curl
 )
 
 missing=()

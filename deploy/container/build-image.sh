@@ -2,12 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Build sipwall's container image offline: a scratch root holding exactly the
 # sipwall and sipd binaries, the BPF object, libxdp's dispatcher object, the
-# example /etc/sipwall/sipd.json,
-# iptables (nft backend, for `sipd rules`) and the shared libraries ldd finds
+# example /etc/sipwall/sipd.json, the DaemonSet glue (sipwall-node, run by a
+# static busybox sh), iptables (nft backend, for `sipd rules`) and the shared libraries ldd finds
 # for them, imported with `podman import` (no registry, no base image).
 #
 # The tarball is reproducible (sorted, mtime 0, uid 0); its sha256 names the
-# image (label org.sipwall.rootfs), so an unchanged tree is not imported again.
+# image (label org.sipwall.rootfs, with this script), so an unchanged tree is
+# not imported again.
 #
 # usage: build-image.sh [--print-tag] BUILD_DIR VERSION
 #   prints the image reference it built or found: localhost/sipwall:VERSION
@@ -30,7 +31,7 @@ done
 OUT=$BUILD/image
 ROOT=$OUT/rootfs
 rm -rf "$ROOT"
-mkdir -p "$ROOT"/{usr/sbin,usr/lib/sipwall,etc/sipwall,tmp,run,proc,sys,dev}
+mkdir -p "$ROOT"/{usr/bin,usr/sbin,usr/lib/sipwall,etc/sipwall,tmp,run,proc,sys,dev}
 chmod 1777 "$ROOT/tmp"
 # Merged /usr like the host (Debian 12): /lib and /lib64 are links into /usr,
 # so the loader path ldd prints (/lib64/ld-linux-x86-64.so.2) resolves.
@@ -44,6 +45,16 @@ done
 install -m 0755 "$BUILD/bin/sipwall" "$BUILD/bin/sipd" "$ROOT/usr/sbin/"
 install -m 0644 "$BUILD/obj/bpf/sipwall.bpf.o" "$ROOT/usr/lib/sipwall/"
 install -m 0644 "$TOP/etc/sipd.json" "$ROOT/etc/sipwall/sipd.json"
+# The DaemonSet's attach/detach glue needs a shell, grep and awk: one static
+# busybox (no other userland), linked only for the applets the script uses.
+BB=$(command -v busybox || true)
+if [ -z "$BB" ] || ! file -b "$BB" | grep -q 'statically linked'; then
+	echo "build-image: a static busybox is needed (Debian busybox-static)" >&2
+	exit 1
+fi
+install -m 0755 "$BB" "$ROOT/usr/bin/busybox"
+for a in sh awk; do ln -s busybox "$ROOT/usr/bin/$a"; done
+install -m 0755 "$TOP/deploy/container/sipwall-node" "$ROOT/usr/sbin/sipwall-node"
 
 # iptables-nft: one multi-call binary; its match/target modules are dlopen()ed
 # from the xtables directory, so ldd does not see them.
@@ -84,7 +95,8 @@ fi
 
 TAR=$OUT/rootfs.tar
 tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$ROOT" -cf "$TAR" .
-SUM=$(sha256sum "$TAR" | cut -c1-64)
+# The digest covers the import settings below too (this script).
+SUM=$(cat "$TAR" "$0" | sha256sum | cut -c1-64)
 
 have=$(podman image inspect --format '{{ index .Labels "org.sipwall.rootfs" }}' "$IMAGE" 2>/dev/null || true)
 if [ "$have" = "$SUM" ]; then
@@ -93,6 +105,7 @@ if [ "$have" = "$SUM" ]; then
 	exit 0
 fi
 podman import \
+	--change 'ENV PATH=/usr/sbin:/usr/bin' \
 	--change 'ENTRYPOINT ["/usr/sbin/sipd"]' \
 	--change 'CMD ["run", "-c", "/etc/sipwall/sipd.json"]' \
 	--change "LABEL org.sipwall.rootfs=$SUM" \
