@@ -28,21 +28,21 @@
 #include "sipd/metrics.h"
 #include "sipd/source.h"
 
-#define REQ_MAX 2048		/* a request line and a few headers */
+#define REQ_MAX		2048 /* a request line and a few headers */
 #define CONN_TIMEOUT_NS (2ull * 1000000000ull)
-#define NFQ_PROC "/proc/net/netfilter/nfnetlink_queue"
+#define NFQ_PROC	"/proc/net/netfilter/nfnetlink_queue"
 
 /* Method label: SIPD_METHODS, then OTHER (extension), then unknown. */
-#define M_OTHER SIPD_M_MAX
+#define M_OTHER	  SIPD_M_MAX
 #define M_UNKNOWN (SIPD_M_MAX + 1)
-#define M_LABELS (SIPD_M_MAX + 2)
+#define M_LABELS  (SIPD_M_MAX + 2)
 
 struct conn {
-	int fd;			/* -1 = free slot */
+	int fd; /* -1 = free slot */
 	uint64_t deadline_ns;
 	char in[REQ_MAX];
 	size_t in_len;
-	char *out;		/* response being written */
+	char *out; /* response being written */
 	size_t out_len, out_off;
 };
 
@@ -65,8 +65,8 @@ static const char *const ban_names[] = {
 #undef SW_X_STR
 };
 
-struct sipd_metrics *sipd_metrics_open(const struct sipd_metrics_opts *o, struct sipd *d,
-				       char *err, size_t errlen)
+struct sipd_metrics *sipd_metrics_open(const struct sipd_metrics_opts *o, struct sipd *d, char *err,
+				       size_t errlen)
 {
 	struct sipd_metrics *m;
 	struct sockaddr_storage ss;
@@ -84,7 +84,8 @@ struct sipd_metrics *sipd_metrics_open(const struct sipd_metrics_opts *o, struct
 	m->queue = o->queue;
 	m->nqueues = o->nqueues;
 	m->started = time(NULL);
-	snprintf(m->pin_root, sizeof(m->pin_root), "%s", o->pin_root ? o->pin_root : SW_PIN_ROOT_DEFAULT);
+	snprintf(m->pin_root, sizeof(m->pin_root), "%s",
+		 o->pin_root ? o->pin_root : SW_PIN_ROOT_DEFAULT);
 	snprintf(m->mode, sizeof(m->mode), "%s", o->mode ? o->mode : "inline");
 	for (int i = 0; i < SIPD_METRICS_MAX_CONN; i++)
 		m->c[i].fd = -1;
@@ -98,7 +99,8 @@ struct sipd_metrics *sipd_metrics_open(const struct sipd_metrics_opts *o, struct
 	if (ss.ss_family == AF_INET6)
 		setsockopt(m->lfd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (bind(m->lfd, (struct sockaddr *)&ss, sl) < 0 || listen(m->lfd, 16) < 0) {
-		snprintf(err, errlen, "metrics: cannot listen on %s: %s", o->listen, strerror(errno));
+		snprintf(err, errlen, "metrics: cannot listen on %s: %s", o->listen,
+			 strerror(errno));
 		close(m->lfd);
 		free(m);
 		return NULL;
@@ -358,8 +360,8 @@ char *sipd_metrics_render(struct sipd_metrics *m, size_t *len)
 	count_bans(m->pin_root, &bc);
 
 	family(&b, "sipwall_build_info", "gauge", "sipwall version and map schema; always 1.");
-	bp(&b, "sipwall_build_info{version=\"%s\",schema=\"%u\",mode=\"%s\"} 1\n",
-	   SIPWALL_VERSION, SW_SCHEMA_VERSION, m->mode);
+	bp(&b, "sipwall_build_info{version=\"%s\",schema=\"%u\",mode=\"%s\"} 1\n", SIPWALL_VERSION,
+	   SW_SCHEMA_VERSION, m->mode);
 	family(&b, "sipd_start_time_seconds", "gauge", "When this sipd started (Unix time).");
 	bp(&b, "sipd_start_time_seconds %lld\n", (long long)m->started);
 	family(&b, "sipwall_maps_up", "gauge",
@@ -424,13 +426,14 @@ char *sipd_metrics_render(struct sipd_metrics *m, size_t *len)
 	       "kind and verdict.");
 	for (unsigned int i = 0; i < M_LABELS; i++) {
 		const char *name = i < SIPD_M_MAX ? sipd_method_name(i)
-				   : i == M_OTHER  ? "OTHER"
-						   : "unknown";
+				   : i == M_OTHER ? "OTHER"
+						  : "unknown";
 
 		for (unsigned int k = 0; k < 2; k++)
 			for (unsigned int v = 0; v < 2; v++)
 				bp(&b,
-				   "sipd_sip_messages_total{method=\"%s\",kind=\"%s\",verdict=\"%s\"} "
+				   "sipd_sip_messages_total{method=\"%s\",kind=\"%s\",verdict=\"%"
+				   "s\"} "
 				   "%llu\n",
 				   name, k ? "response" : "request", v ? "accepted" : "dropped",
 				   (unsigned long long)m->msgs[i][k][v]);
@@ -465,8 +468,8 @@ static int is_ready(struct sipd_metrics *m)
 	return nif > 0;
 }
 
-static void respond(struct conn *c, int code, const char *ctype, const char *body,
-		    size_t blen, int head)
+static void respond(struct conn *c, int code, const char *ctype, const char *body, size_t blen,
+		    int head)
 {
 	const char *status = code == 200   ? "OK"
 			     : code == 400 ? "Bad Request"
@@ -534,8 +537,8 @@ static void handle_request(struct sipd_metrics *m, struct conn *c)
 		if (is_ready(m))
 			respond(c, 200, text, "ready\n", 6, head);
 		else
-			respond(c, 503, text, "not ready: maps not pinned or no interface attached\n",
-				52, head);
+			respond(c, 503, text,
+				"not ready: maps not pinned or no interface attached\n", 52, head);
 	} else {
 		respond(c, 404, text, "not found (/metrics, /healthz, /readyz)\n", 40, head);
 	}
@@ -555,8 +558,8 @@ unsigned int sipd_metrics_fill(struct sipd_metrics *m, struct pollfd *p, unsigne
 	for (int i = 0; i < SIPD_METRICS_MAX_CONN && n < max; i++) {
 		if (m->c[i].fd < 0)
 			continue;
-		p[n++] = (struct pollfd){.fd = m->c[i].fd,
-					 .events = m->c[i].out ? POLLOUT : POLLIN};
+		p[n++] =
+			(struct pollfd){.fd = m->c[i].fd, .events = m->c[i].out ? POLLOUT : POLLIN};
 	}
 	return n;
 }

@@ -33,16 +33,16 @@
 struct sipd_metrics;
 
 struct sipd_metrics_opts {
-	const char *listen;	/* "127.0.0.1:9870", "[::1]:9870" */
-	int allow_remote;	/* accept a non-loopback address */
-	const char *pin_root;	/* maps read at each scrape */
+	const char *listen;	 /* "127.0.0.1:9870", "[::1]:9870" */
+	int allow_remote;	 /* accept a non-loopback address */
+	const char *pin_root;	 /* maps read at each scrape */
 	uint16_t queue, nqueues; /* NFQUEUE numbers to report; nqueues 0 = none */
-	const char *mode;	/* "inline" or "passive" (sipd_info label) */
+	const char *mode;	 /* "inline" or "passive" (sipd_info label) */
 };
 
 /* Bind and listen. NULL with err filled (address in use, not loopback...). */
-struct sipd_metrics *sipd_metrics_open(const struct sipd_metrics_opts *o, struct sipd *d,
-				       char *err, size_t errlen);
+struct sipd_metrics *sipd_metrics_open(const struct sipd_metrics_opts *o, struct sipd *d, char *err,
+				       size_t errlen);
 void sipd_metrics_close(struct sipd_metrics *m);
 
 /* Count one datagram that went through sipd_handle_packet (by method, kind
