@@ -126,33 +126,13 @@ static void ev_call_end(struct sipd *d, const struct sipd_call *c,
 {
 	struct sipd_events *ev = d->ev;
 	uint64_t pk = c->closed_pkts, by = c->closed_bytes;
-	char *buf, a[64];
-	size_t cap = 64 + c->n_ph * 200, off = 0;
 	unsigned int i;
 
 	if (!ev)
 		return;
-	buf = malloc(cap);
-	if (buf) {
-		buf[off++] = '[';
-		for (i = 0; i < c->n_ph; i++) {
-			const struct sipd_ph *ph = &c->ph[i];
-			int v4 = sw_addr_is_v4(ph->key.addr);
-
-			sw_addr_format(ph->key.addr, a, sizeof(a));
-			off += (size_t)snprintf(
-				buf + off, cap - off,
-				"%s{\"dst\":\"%s%s%s:%u\",\"kind\":\"%s\",\"media_idx\":%u,\"side\":%u,\"packets\":%" PRIu64
-				",\"bytes\":%" PRIu64 "}",
-				i ? "," : "", v4 ? "" : "[", a, v4 ? "" : "]",
-				ntohs(ph->key.port),
-				sipd_kind_name(ph->val.kind), ph->val.media_idx,
-				ph->val.side, (uint64_t)ph->val.packets,
-				(uint64_t)ph->val.bytes);
-			pk += ph->val.packets;
-			by += ph->val.bytes;
-		}
-		snprintf(buf + off, cap - off, "]");
+	for (i = 0; i < c->n_ph; i++) {
+		pk += c->ph[i].val.packets;
+		by += c->ph[i].val.bytes;
 	}
 	ev_begin(ev, "call_end", now_ns);
 	ev_str(ev, "call_id", c->call_id);
@@ -174,10 +154,27 @@ static void ev_call_end(struct sipd *d, const struct sipd_call *c,
 		ev_raw(ev, "adopted", "true");
 	ev_u64(ev, "packets", pk);
 	ev_u64(ev, "bytes", by);
-	if (buf)
-		ev_raw(ev, "pinholes", buf);
+	ev_key(ev, "pinholes");
+	ev_put_raw(ev, "[");
+	for (i = 0; i < c->n_ph; i++) {
+		const struct sipd_ph *ph = &c->ph[i];
+
+		ev_put_raw(ev, i ? ",{\"dst\":" : "{\"dst\":");
+		ev_put_addr(ev, ph->key.addr, ntohs(ph->key.port));
+		ev_put_raw(ev, ",\"kind\":");
+		ev_put_str(ev, sipd_kind_name(ph->val.kind));
+		ev_put_raw(ev, ",\"media_idx\":");
+		ev_put_u64(ev, ph->val.media_idx);
+		ev_put_raw(ev, ",\"side\":");
+		ev_put_u64(ev, ph->val.side);
+		ev_put_raw(ev, ",\"packets\":");
+		ev_put_u64(ev, ph->val.packets);
+		ev_put_raw(ev, ",\"bytes\":");
+		ev_put_u64(ev, ph->val.bytes);
+		ev_put_raw(ev, "}");
+	}
+	ev_put_raw(ev, "]");
 	ev_end(ev);
-	free(buf);
 }
 
 static void end_call(struct sipd *d, struct sipd_call *c, uint64_t now_ns,
@@ -929,6 +926,16 @@ static const char *expired(struct sipd *d, struct sipd_call *c,
 		return "idle";
 	c->next_idle_ns = c->last_media_ns + cfg->timeouts.idle_s * NS;
 	return NULL;
+}
+
+void sipd_set_event_batching(struct sipd *d, int on)
+{
+	sipd_events_set_batch(d->ev, on);
+}
+
+void sipd_flush(struct sipd *d)
+{
+	sipd_events_flush(d->ev);
 }
 
 void sipd_tick(struct sipd *d, uint64_t now_ns)

@@ -1,7 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * JSON-lines event sink. Lines are built in a buffer and written with one
- * fwrite + fflush, so a reader tailing the file never sees half an event.
+ * JSON-lines event sink. Each line is built in a buffer and only whole lines
+ * are handed to the stream, then flushed, so a reader tailing the file never
+ * sees half an event. By default every event is flushed when it ends; in
+ * batch mode (the daemon's packet loops) finished lines collect in an output
+ * buffer and go out in one write at sipd_events_flush(), which the loop calls
+ * after the verdicts of a batch of packets, or when the buffer fills.
+ *
+ * Formatting is on the message path (a call emits about ten events), so it
+ * avoids stdio: numbers and IPv4 addresses are formatted by hand and JSON
+ * strings are copied in runs.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -9,17 +17,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+
 #include "lib/swmap.h"
 #include "sipd/events.h"
 
 #define EV_LINE_MAX 8192
+#define EV_OUT_MAX  65536
 
 struct sipd_events {
 	FILE *f;
 	int own;
+	int batch;
 	char line[EV_LINE_MAX];
 	size_t len;
 	int truncated;
+	char out[EV_OUT_MAX]; /* whole lines not yet written (batch mode) */
+	size_t out_len;
 	/* drop log rate limit: a token bucket refilled every second */
 	uint32_t per_s, summary_s;
 	uint64_t window_start_ns, logged_in_window;
@@ -68,10 +82,29 @@ struct sipd_events *sipd_events_open_stream(FILE *f)
 	return ev;
 }
 
+void sipd_events_flush(struct sipd_events *ev)
+{
+	if (!ev || !ev->out_len)
+		return;
+	fwrite(ev->out, 1, ev->out_len, ev->f);
+	fflush(ev->f);
+	ev->out_len = 0;
+}
+
+void sipd_events_set_batch(struct sipd_events *ev, int on)
+{
+	if (!ev)
+		return;
+	if (!on)
+		sipd_events_flush(ev);
+	ev->batch = !!on;
+}
+
 void sipd_events_close(struct sipd_events *ev)
 {
 	if (!ev)
 		return;
+	sipd_events_flush(ev);
 	if (ev->own)
 		fclose(ev->f);
 	else
@@ -103,28 +136,90 @@ static void puts_(struct sipd_events *ev, const char *s)
 	put(ev, s, strlen(s));
 }
 
+/* 1: the byte goes into a JSON string as it is. */
+static int json_plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
 /* A JSON string literal; control bytes and non-UTF-8-safe bytes escaped. */
 static void put_json_str(struct sipd_events *ev, const char *s)
 {
+	static const char hex[] = "0123456789abcdef";
 	char esc[8];
 
 	put(ev, "\"", 1);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	while (*s) {
+		const char *run = s;
+		unsigned char c;
 
+		while (json_plain((unsigned char)*s))
+			s++;
+		if (s > run)
+			put(ev, run, (size_t)(s - run));
+		c = (unsigned char)*s;
+		if (!c)
+			break;
 		if (c == '"' || c == '\\') {
 			esc[0] = '\\';
 			esc[1] = (char)c;
 			put(ev, esc, 2);
-		} else if (c < 0x20 || c >= 0x7f) {
-			/* SIP text from the wire is not trusted to be UTF-8. */
-			snprintf(esc, sizeof(esc), "\\u%04x", c);
-			put(ev, esc, 6);
 		} else {
-			put(ev, (const char *)&c, 1);
+			/* SIP text from the wire is not trusted to be UTF-8. */
+			memcpy(esc, "\\u00", 4);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			put(ev, esc, 6);
 		}
+		s++;
 	}
 	put(ev, "\"", 1);
+}
+
+/* Decimal digits of v into buf (at least 20 bytes), returns the length. */
+static size_t fmt_u64(char *buf, uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	return n;
+}
+
+static void put_u64(struct sipd_events *ev, uint64_t v)
+{
+	char num[20];
+
+	put(ev, num, fmt_u64(num, v));
+}
+
+/* "a.b.c.d:port" or "[v6]:port", without the quotes; buf >= 64 bytes. */
+static size_t fmt_addr_port(char *buf, const uint8_t a[16], uint16_t port)
+{
+	size_t n = 0;
+	int i;
+
+	if (sw_addr_is_v4(a)) {
+		for (i = 12; i < 16; i++) {
+			n += fmt_u64(buf + n, a[i]);
+			buf[n++] = i < 15 ? '.' : ':';
+		}
+	} else {
+		buf[n++] = '[';
+		/* RFC 5952 text, as sw_addr_format gives it */
+		if (!inet_ntop(AF_INET6, a, buf + n, 48))
+			buf[n] = '\0';
+		n += strlen(buf + n);
+		buf[n++] = ']';
+		buf[n++] = ':';
+	}
+	n += fmt_u64(buf + n, port);
+	return n;
 }
 
 static void put_key(struct sipd_events *ev, const char *key)
@@ -136,16 +231,14 @@ static void put_key(struct sipd_events *ev, const char *key)
 
 void ev_begin(struct sipd_events *ev, const char *name, uint64_t now_ns)
 {
-	char num[32];
-
 	if (!ev)
 		return;
 	ev->len = 0;
 	ev->truncated = 0;
 	puts_(ev, "{\"event\":");
 	put_json_str(ev, name);
-	snprintf(num, sizeof(num), ",\"ts_ns\":%" PRIu64, now_ns);
-	puts_(ev, num);
+	puts_(ev, ",\"ts_ns\":");
+	put_u64(ev, now_ns);
 }
 
 void ev_str(struct sipd_events *ev, const char *key, const char *val)
@@ -158,39 +251,69 @@ void ev_str(struct sipd_events *ev, const char *key, const char *val)
 
 void ev_u64(struct sipd_events *ev, const char *key, uint64_t val)
 {
-	char num[32];
-
 	if (!ev)
 		return;
 	put_key(ev, key);
-	snprintf(num, sizeof(num), "%" PRIu64, val);
-	puts_(ev, num);
+	put_u64(ev, val);
 }
 
 void ev_i64(struct sipd_events *ev, const char *key, int64_t val)
 {
-	char num[32];
-
 	if (!ev)
 		return;
 	put_key(ev, key);
-	snprintf(num, sizeof(num), "%" PRId64, val);
-	puts_(ev, num);
+	if (val < 0) {
+		put(ev, "-", 1);
+		put_u64(ev, -(uint64_t)val);
+	} else {
+		put_u64(ev, (uint64_t)val);
+	}
 }
 
 void ev_addr(struct sipd_events *ev, const char *key, const uint8_t addr[16],
 	     uint16_t port)
 {
-	char a[64], s[80];
+	if (!ev)
+		return;
+	put_key(ev, key);
+	ev_put_addr(ev, addr, port);
+}
+
+void ev_key(struct sipd_events *ev, const char *key)
+{
+	if (ev)
+		put_key(ev, key);
+}
+
+void ev_put_raw(struct sipd_events *ev, const char *s)
+{
+	if (ev)
+		puts_(ev, s);
+}
+
+void ev_put_str(struct sipd_events *ev, const char *s)
+{
+	if (ev)
+		put_json_str(ev, s ? s : "");
+}
+
+void ev_put_u64(struct sipd_events *ev, uint64_t v)
+{
+	if (ev)
+		put_u64(ev, v);
+}
+
+void ev_put_addr(struct sipd_events *ev, const uint8_t addr[16], uint16_t port)
+{
+	char buf[80];
+	size_t n;
 
 	if (!ev)
 		return;
-	sw_addr_format(addr, a, sizeof(a));
-	if (sw_addr_is_v4(addr))
-		snprintf(s, sizeof(s), "%s:%u", a, port);
-	else
-		snprintf(s, sizeof(s), "[%s]:%u", a, port);
-	ev_str(ev, key, s);
+	buf[0] = '"';
+	n = 1 + fmt_addr_port(buf + 1, addr, port);
+	buf[n++] = '"';
+	put(ev, buf, n);
 }
 
 void ev_raw(struct sipd_events *ev, const char *key, const char *json)
@@ -210,8 +333,15 @@ void ev_end(struct sipd_events *ev)
 	/* put() keeps two bytes free for the closing brace and newline. */
 	ev->line[ev->len++] = '}';
 	ev->line[ev->len++] = '\n';
-	fwrite(ev->line, 1, ev->len, ev->f);
-	fflush(ev->f);
+	if (ev->batch) {
+		if (ev->out_len + ev->len > sizeof(ev->out))
+			sipd_events_flush(ev);
+		memcpy(ev->out + ev->out_len, ev->line, ev->len);
+		ev->out_len += ev->len;
+	} else {
+		fwrite(ev->line, 1, ev->len, ev->f);
+		fflush(ev->f);
+	}
 	ev->len = 0;
 }
 
@@ -251,7 +381,6 @@ int ev_message_drop(struct sipd_events *ev, uint64_t now_ns,
 
 void ev_tick(struct sipd_events *ev, uint64_t now_ns)
 {
-	char buf[64];
 	unsigned int r;
 	int first = 1;
 
@@ -276,8 +405,8 @@ void ev_tick(struct sipd_events *ev, uint64_t now_ns)
 			put(ev, ",", 1);
 		first = 0;
 		put_json_str(ev, sw_sip_reason_name(r));
-		snprintf(buf, sizeof(buf), ":%" PRIu64, ev->suppressed[r]);
-		puts_(ev, buf);
+		put(ev, ":", 1);
+		put_u64(ev, ev->suppressed[r]);
 	}
 	put(ev, "}", 1);
 	ev_end(ev);

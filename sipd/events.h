@@ -37,6 +37,20 @@ void ev_addr(struct sipd_events *ev, const char *key, const uint8_t addr[16],
 void ev_raw(struct sipd_events *ev, const char *key, const char *json);
 void ev_end(struct sipd_events *ev);
 
+/* Building a nested value in place: ev_key() writes ,"key": and the ev_put_*
+ * calls append raw JSON text, a string literal, a number, or a quoted
+ * "addr:port" ("[v6]:port"). */
+void ev_key(struct sipd_events *ev, const char *key);
+void ev_put_raw(struct sipd_events *ev, const char *s);
+void ev_put_str(struct sipd_events *ev, const char *s);
+void ev_put_u64(struct sipd_events *ev, uint64_t v);
+void ev_put_addr(struct sipd_events *ev, const uint8_t addr[16], uint16_t port);
+
+/* Batch mode: ev_end() queues whole lines; sipd_events_flush() writes them
+ * (also when the queue is full, on close, and when batch mode goes off). */
+void sipd_events_set_batch(struct sipd_events *ev, int on);
+void sipd_events_flush(struct sipd_events *ev);
+
 /* A dropped SIP message; rate-limited. Returns 1 if it was logged. */
 int ev_message_drop(struct sipd_events *ev, uint64_t now_ns,
 		    enum sw_sip_reason why, const uint8_t src[16],

@@ -253,6 +253,9 @@ int sipd_nfq_run(const struct sipd_nfq_opts *o, const struct sipd_sink *s)
 				}
 				nfq_handle_packet(h, buf, n);
 			}
+			/* Events of the batch go out after its verdicts. */
+			if (s->flush)
+				s->flush(s->ctx);
 		}
 	}
 	if (o->verbose)

@@ -157,6 +157,8 @@ int sipd_passive_run(const struct sipd_passive_opts *o, const struct sipd_sink *
 			    SIPD_ACCEPT)
 				would_drop++; /* observed only: nothing to drop */
 		}
+		if (s->flush)
+			s->flush(s->ctx);
 	}
 	if (o->verbose)
 		fprintf(stderr,

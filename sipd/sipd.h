@@ -88,6 +88,15 @@ struct sip_msg;
 enum sipd_verdict sipd_handle_msg(struct sipd *d, const struct sip_msg *m,
 				  uint64_t now_ns, enum sw_sip_reason *why);
 
+/*
+ * Events are queued (one write per batch instead of one per event) once
+ * sipd_set_event_batching(d, 1) is called; sipd_flush() writes them. The
+ * packet loops flush after the verdicts of each batch, so writing events
+ * never delays a verdict. Off by default (every event written at once).
+ */
+void sipd_set_event_batching(struct sipd *d, int on);
+void sipd_flush(struct sipd *d);
+
 /* Periodic work: idle/max-duration/silent-dialog expiry, BYE grace. */
 void sipd_tick(struct sipd *d, uint64_t now_ns);
 

@@ -30,6 +30,9 @@ struct sipd_sink {
 	int (*reload)(void *ctx);
 	void *ctx;
 	const struct sipd_aux *aux; /* NULL = nothing else to poll */
+	/* After the verdicts of a batch of packets (and before blocking):
+	 * write what handle() queued, e.g. events. NULL = nothing. */
+	void (*flush)(void *ctx);
 };
 
 /*

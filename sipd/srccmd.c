@@ -49,6 +49,12 @@ static void sink_tick(void *ctx, uint64_t now_ns)
 	struct daemon_ctx *c = ctx;
 
 	sipd_tick(c->d, now_ns);
+	sipd_flush(c->d);
+}
+
+static void sink_flush(void *ctx)
+{
+	sipd_flush(((struct daemon_ctx *)ctx)->d);
 }
 
 static int sink_reload(void *ctx)
@@ -147,7 +153,7 @@ int sipd_cmd_run(int argc, char **argv)
 	struct sipd_ports ports = {.port = {SIPD_SIP_PORT_DEFAULT}, .n = 1};
 	struct sipd_config *cfg = NULL;
 	struct daemon_ctx ctx = {0};
-	struct sipd_sink sink = {sink_handle, sink_tick, sink_reload, &ctx, NULL};
+	struct sipd_sink sink = {sink_handle, sink_tick, sink_reload, &ctx, NULL, sink_flush};
 	struct sipd_aux aux = {aux_fill, aux_service, &ctx};
 	char err[512] = "";
 
@@ -226,6 +232,8 @@ int sipd_cmd_run(int argc, char **argv)
 		sipd_config_free(cfg);
 		return 1;
 	}
+	/* Events are written after each batch's verdicts (sink_flush). */
+	sipd_set_event_batching(ctx.d, 1);
 
 	if (cfg->metrics.listen[0]) {
 		struct sipd_metrics_opts mo = {

@@ -248,6 +248,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sipd-tput: sipd_new: %s\n", ev ? err : "no event sink");
 		goto out;
 	}
+	sipd_set_event_batching(d, 1); /* as `sipd run` */
 
 	now = 1000000000ull * 1000000; /* a clock of our own, far from CLOCK_MONOTONIC */
 	for (r = 0; r < rounds; r++) {
@@ -273,6 +274,8 @@ int main(int argc, char **argv)
 					}
 					if (msgs[k].answer)
 						lat[nlat++] = mono_ns() - a;
+					/* what the packet loops do after verdicts */
+					sipd_flush(d);
 				}
 				t1 = mono_ns();
 				sipd_rate[r] = n / ((t1 - t0) / 1e9);
