@@ -35,11 +35,15 @@ static struct sipd_call *call_alloc(void)
 
 	if (!c)
 		return NULL;
-	c->dlg = calloc(SIPD_MAX_DIALOGS, sizeof(*c->dlg));
+	/* Most calls have one dialog; forks grow the array (add_dialog). A
+	 * dialog is ~2 KB, so allocating (and cloning) all SIPD_MAX_DIALOGS
+	 * slots for every call was a large part of a call's cost. */
+	c->dlg = calloc(1, sizeof(*c->dlg));
 	if (!c->dlg) {
 		free(c);
 		return NULL;
 	}
+	c->dlg_cap = 1;
 	return c;
 }
 
@@ -92,7 +96,8 @@ struct sipd_call *sipd_call_clone(const struct sipd_call *c)
 		return NULL;
 	*n = *c;
 	n->next = NULL;
-	n->dlg = malloc(SIPD_MAX_DIALOGS * sizeof(*n->dlg));
+	n->dlg_cap = c->n_dlg ? c->n_dlg : 1;
+	n->dlg = malloc(n->dlg_cap * sizeof(*n->dlg));
 	n->ph = c->n_ph ? malloc(c->n_ph * sizeof(*n->ph)) : NULL;
 	if (!n->dlg || (c->n_ph && !n->ph)) {
 		free(n->dlg);
@@ -100,7 +105,8 @@ struct sipd_call *sipd_call_clone(const struct sipd_call *c)
 		free(n);
 		return NULL;
 	}
-	memcpy(n->dlg, c->dlg, SIPD_MAX_DIALOGS * sizeof(*n->dlg));
+	if (c->n_dlg)
+		memcpy(n->dlg, c->dlg, c->n_dlg * sizeof(*n->dlg));
 	if (c->n_ph)
 		memcpy(n->ph, c->ph, c->n_ph * sizeof(*n->ph));
 	return n;
@@ -153,6 +159,17 @@ static struct sipd_dialog *add_dialog(struct sipd_call *c, const char *tag)
 
 	if (c->n_dlg >= SIPD_MAX_DIALOGS)
 		return NULL;
+	if (c->n_dlg >= c->dlg_cap) {
+		unsigned int cap = c->dlg_cap ? c->dlg_cap * 2 : 1;
+
+		if (cap > SIPD_MAX_DIALOGS)
+			cap = SIPD_MAX_DIALOGS;
+		d = realloc(c->dlg, cap * sizeof(*d));
+		if (!d)
+			return NULL;
+		c->dlg = d;
+		c->dlg_cap = cap;
+	}
 	d = &c->dlg[c->n_dlg++];
 	memset(d, 0, sizeof(*d));
 	snprintf(d->tag, sizeof(d->tag), "%s", tag);
@@ -261,6 +278,10 @@ unsigned int sipd_dialog_update(struct sipd_call *c, const struct sip_msg *m,
 			return 0;
 		sender = strcmp(m->from_tag, c->caller_tag) ? SIPD_CALLEE
 							    : SIPD_CALLER;
+		if (sender == SIPD_CALLEE && !c->have_callee_sig) {
+			c->callee_sig = m->src;
+			c->have_callee_sig = 1;
+		}
 		dtag = sender == SIPD_CALLER ? m->to_tag : m->from_tag;
 		if (!strcmp(m->method, "BYE")) {
 			c->end_at_ns = now_ns + bye_grace_ns;
@@ -276,6 +297,10 @@ unsigned int sipd_dialog_update(struct sipd_call *c, const struct sip_msg *m,
 	if (!m->to_tag[0])
 		return 0; /* 100 Trying */
 	sender = strcmp(m->from_tag, c->caller_tag) ? SIPD_CALLER : SIPD_CALLEE;
+	if (sender == SIPD_CALLEE && !c->have_callee_sig) {
+		c->callee_sig = m->src;
+		c->have_callee_sig = 1;
+	}
 	dtag = sender == SIPD_CALLEE ? m->to_tag : m->from_tag;
 	is_initial = sender == SIPD_CALLEE && !strcmp(m->method, "INVITE") &&
 		     m->cseq == c->invite_cseq;

@@ -41,6 +41,11 @@ struct sipd_dialog {
 struct sipd_ph {
 	struct sw_pinhole_key key;
 	struct sw_pinhole val;
+	/* The SDP naming this destination came from a party whose SIP
+	 * signalling source address is the destination's address (a UA
+	 * speaking for itself): it may take the destination over from
+	 * another live call (pinhole.c, docs/sipd-config.md). */
+	uint8_t self_named;
 };
 
 struct sipd_call {
@@ -50,6 +55,8 @@ struct sipd_call {
 	char caller[2 * SIP_TOKEN_LEN + 2]; /* user@host of From */
 	char callee[2 * SIP_TOKEN_LEN + 2]; /* user@host of To */
 	struct sip_addr caller_sig;	/* where the initial INVITE came from */
+	struct sip_addr callee_sig;	/* where the callee's first message came from */
+	int have_callee_sig;
 	unsigned int direction;		/* SIPD_DIR_* of the initial INVITE */
 	uint32_t invite_cseq;
 	int has_init_offer;
@@ -58,8 +65,8 @@ struct sipd_call {
 	int status;			/* final status of the initial INVITE */
 	uint64_t start_ns, confirm_ns, last_sip_ns;
 	uint64_t end_at_ns;		/* BYE seen: close at this time */
-	unsigned int n_dlg;
-	struct sipd_dialog *dlg;	/* SIPD_MAX_DIALOGS slots */
+	unsigned int n_dlg, dlg_cap;
+	struct sipd_dialog *dlg;	/* dlg_cap slots, grown up to SIPD_MAX_DIALOGS */
 	unsigned int n_ph;
 	struct sipd_ph *ph;		/* pinholes in the map */
 	/* media activity (idle timeout), in the now_ns clock */

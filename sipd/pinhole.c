@@ -53,7 +53,8 @@ static int src_equal(const struct sw_source *a, const struct sw_source *b)
 static void plan_add(struct sipd_ph_plan *p, const struct sipd_call *c,
 		     const uint8_t dst[16], uint16_t dport, uint8_t kind,
 		     const uint8_t src[16], uint16_t sport, uint8_t check,
-		     unsigned int media_idx, unsigned int side, uint64_t now_ns)
+		     unsigned int media_idx, unsigned int side, uint64_t now_ns,
+		     const uint8_t *named_by)
 {
 	struct sw_pinhole_key k;
 	struct sw_source s;
@@ -99,6 +100,7 @@ static void plan_add(struct sipd_ph_plan *p, const struct sipd_call *c,
 	e->val.kind = kind;
 	e->val.media_idx = (uint8_t)media_idx;
 	e->val.side = (uint8_t)side;
+	e->self_named = named_by && !memcmp(named_by, dst, 16);
 }
 
 static int receives_rtp(enum sdp_dir own, enum sdp_dir peer)
@@ -114,6 +116,11 @@ static void plan_party(struct sipd_ph_plan *p, const struct sipd_call *c,
 {
 	const struct sdp_session *own = &d->neg[party], *peer = &d->neg[!party];
 	unsigned int side = party == d->neg_offerer ? 0 : 1;
+	/* Signalling address of the party whose SDP names these destinations
+	 * (NULL when not known: an adopted call, or no message of it yet). */
+	const uint8_t *sig = party == SIPD_CALLER
+				     ? (c->adopted ? NULL : c->caller_sig.addr)
+				     : (c->have_callee_sig ? c->callee_sig.addr : NULL);
 	int i, n = own->n_media < peer->n_media ? own->n_media : peer->n_media;
 
 	if (n > SDP_MAX_MEDIA)
@@ -146,13 +153,13 @@ static void plan_party(struct sipd_ph_plan *p, const struct sipd_call *c,
 			if (mux) {
 				plan_add(p, c, om->addr, dport,
 					 SW_KIND_RTP_RTCP_MUX, pm->addr, sport,
-					 check, i, side, now_ns);
+					 check, i, side, now_ns, sig);
 				continue;
 			}
 			if (rtp)
 				plan_add(p, c, om->addr, dport, SW_KIND_RTP,
 					 pm->addr, sport, check, i, side,
-					 now_ns);
+					 now_ns, sig);
 			/* a=rtcp applies to the first port of the m= line. */
 			drtcp = (uint16_t)(dport + 1);
 			if (j == 0 && om->rtcp_port) {
@@ -165,7 +172,7 @@ static void plan_party(struct sipd_ph_plan *p, const struct sipd_call *c,
 				srtcp = pm->rtcp_port;
 			plan_add(p, c, drtcp_addr, drtcp, SW_KIND_RTCP,
 				 j == 0 ? prtcp_addr : pm->addr, srtcp, check,
-				 i, side, now_ns);
+				 i, side, now_ns, sig);
 		}
 	}
 }
@@ -283,28 +290,20 @@ void sipd_ph_index_del(struct sipd_ph_index *x, const struct sw_pinhole_key *k)
 
 static void ev_sources(struct sipd_events *ev, const struct sw_pinhole *v)
 {
-	char buf[SW_MAX_SOURCES * 64 + 4], a[64];
-	size_t off = 0;
-	unsigned int i;
+	unsigned int i, n = 0;
 
-	buf[off++] = '[';
+	ev_key(ev, "src");
+	ev_put_raw(ev, "[");
 	for (i = 0; i < SW_MAX_SOURCES; i++) {
 		const struct sw_source *s = &v->src[i];
 
 		if (!(s->flags & SW_SRC_ACTIVE))
 			continue;
-		sw_addr_format(s->addr, a, sizeof(a));
-		off += (size_t)snprintf(buf + off, sizeof(buf) - off,
-					"%s\"%s%s%s:%u\"", off > 1 ? "," : "",
-					sw_addr_is_v4(s->addr) ? "" : "[", a,
-					sw_addr_is_v4(s->addr) ? "" : "]",
-					ntohs(s->port));
-		if (off >= sizeof(buf) - 2)
-			break;
+		if (n++)
+			ev_put_raw(ev, ",");
+		ev_put_addr(ev, s->addr, ntohs(s->port));
 	}
-	buf[off++] = ']';
-	buf[off] = '\0';
-	ev_raw(ev, "src", buf);
+	ev_put_raw(ev, "]");
 }
 
 static void ev_pinhole(struct sipd_events *ev, const char *name,
@@ -402,7 +401,15 @@ int sipd_ph_apply(struct sipd_ph_ctx *x, struct sipd_call *c,
 		}
 		struct sipd_call *o = sipd_ph_index_get(x->idx, &want->key);
 
-		if (o && o != c && !o->end_at_ns) {
+		/*
+		 * A destination another live call owns is refused, unless the
+		 * SDP naming it came from the destination's own address (the
+		 * UA reusing its media port for a new call: the old pinhole is
+		 * stale, the UA says so itself). An outside party never gets
+		 * an inside destination this way: it would have to send SIP
+		 * from that inside address.
+		 */
+		if (o && o != c && !o->end_at_ns && !want->self_named) {
 			sw_addr_format(want->key.addr, a, sizeof(a));
 			snprintf(detail, len,
 				 "media destination %s port %u is owned by call %.48s",

@@ -572,25 +572,56 @@ static void test_conflicts(void **state)
 	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 	assert_int_equal(map_count(e), 4);
 
-	/* another call answering onto Bob's live destination is refused */
+	/* An outside party naming Bob's live destination in its own SDP is
+	 * refused: cf-2's INVITE comes from Alice and says it receives at
+	 * Bob's 12000 (its answer would let Bob's media in from anywhere
+	 * Bob's SDP says, into cf-1's destination). */
 	t_req(&m, "INVITE", "cf-2", 0, NULL, 1);
-	t_with_sdp(&m, ALICE, 16100, SDP_SENDRECV);
+	t_with_sdp(&m, BOB, 12000, SDP_SENDRECV);
 	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 	t_resp(&m, 200, "INVITE", "cf-2", 0, BTAG, 1);
-	t_with_sdp(&m, BOB, 12000, SDP_SENDRECV);
+	t_with_sdp(&m, BOB, 12100, SDP_SENDRECV);
 	assert_int_equal(msg(e, &m, T0), SW_SIP_R_PINHOLE_FAILED);
 	assert_int_equal(map_count(e), 4);
 	assert_int_equal(map_get(e, BOB, 12000, &got), 0);
 	assert_int_equal(ntohs(got.src[0].port), 16000); /* still cf-1's */
-	/* ...until cf-1 is in its BYE grace: then cf-2 takes it over */
-	bye(e, "cf-1", T0 + S);
-	assert_int_equal(msg(e, &m, T0 + S), SW_SIP_R_ACCEPTED);
+	assert_int_equal(got.call_hash, sw_fnv1a64("cf-1", 4));
+
+	/* Bob himself answering a new call with the media port cf-1 still
+	 * holds (a UA reusing its port while the old pinhole lingers): the
+	 * SDP comes from Bob's own address, so cf-3 takes it over. */
+	t_req(&m, "INVITE", "cf-3", 0, NULL, 1);
+	t_with_sdp(&m, ALICE, 16100, SDP_SENDRECV);
+	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	t_resp(&m, 200, "INVITE", "cf-3", 0, BTAG, 1);
+	t_with_sdp(&m, BOB, 12000, SDP_SENDRECV);
+	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 	assert_int_equal(map_get(e, BOB, 12000, &got), 0);
 	assert_int_equal(ntohs(got.src[0].port), 16100);
-	sipd_tick(e->d, T0 + 4 * S); /* cf-1 closes, not touching cf-2's */
+	assert_int_equal(got.call_hash, sw_fnv1a64("cf-3", 4));
+	/* cf-1 keeps Alice's side; Bob's two went to cf-3 (2 + 4) */
+	assert_int_equal(map_count(e), 6);
+	/* cf-1 ending does not touch what cf-3 took over */
+	bye(e, "cf-1", T0 + S);
+	sipd_tick(e->d, T0 + 4 * S);
 	assert_int_equal(map_get(e, BOB, 12000, &got), 0);
-	assert_int_equal(got.call_hash, sw_fnv1a64("cf-2", 4));
+	assert_int_equal(got.call_hash, sw_fnv1a64("cf-3", 4));
 	assert_int_equal(map_count(e), 4);
+
+	/* A destination of a call in its BYE grace is taken over by anyone
+	 * (as before): cf-3 says BYE, cf-4 from Alice names Bob's 12000. */
+	bye(e, "cf-3", T0 + 5 * S);
+	t_req(&m, "INVITE", "cf-4", 0, NULL, 1);
+	t_with_sdp(&m, BOB, 12000, SDP_SENDRECV);
+	assert_int_equal(msg(e, &m, T0 + 5 * S), SW_SIP_R_ACCEPTED);
+	t_resp(&m, 200, "INVITE", "cf-4", 0, BTAG, 1);
+	t_with_sdp(&m, BOB, 12100, SDP_SENDRECV);
+	assert_int_equal(msg(e, &m, T0 + 5 * S), SW_SIP_R_ACCEPTED);
+	assert_int_equal(map_get(e, BOB, 12000, &got), 0);
+	assert_int_equal(got.call_hash, sw_fnv1a64("cf-4", 4));
+	sipd_tick(e->d, T0 + 9 * S); /* cf-3 closes, not touching cf-4's */
+	assert_int_equal(map_get(e, BOB, 12000, &got), 0);
+	assert_int_equal(got.call_hash, sw_fnv1a64("cf-4", 4));
 }
 
 static void test_map_full_rolls_back(void **state)
