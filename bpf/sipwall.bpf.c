@@ -72,7 +72,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 64);
-	__type(key, __u32);
+	__type(key, struct sw_iface_key);
 	__type(value, struct sw_iface_info);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sw_ifaces SEC(".maps");

@@ -9,12 +9,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "lib/swmap.h"
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71 /* asm-generic/socket.h, Linux 5.14 */
+#endif
 
 #ifndef ENOTSUPP
 #define ENOTSUPP 524 /* kernel-internal, returned by some BPF commands */
@@ -200,26 +206,96 @@ int sw_config_read(const struct sw_maps *m, struct sw_config *c)
 	return bpf_map_lookup_elem(m->config, &zero, c) ? -errno : 0;
 }
 
-int sw_iface_get(const struct sw_maps *m, uint32_t ifindex, struct sw_iface_info *info)
+int sw_netns_self(struct sw_netns *ns)
 {
-	return bpf_map_lookup_elem(m->ifaces, &ifindex, info) ? -errno : 0;
+	uint64_t cookie = 0;
+	socklen_t len = sizeof(cookie);
+	struct stat st;
+	int fd;
+
+	if (stat("/proc/self/ns/net", &st))
+		return -errno;
+	ns->ino = (uint32_t)st.st_ino;
+	ns->cookie = 0;
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* ENOPROTOOPT before Linux 5.14: the inode alone names the netns. */
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) == 0 &&
+	    len == sizeof(cookie))
+		ns->cookie = cookie;
+	close(fd);
+	return 0;
+}
+
+uint64_t sw_netns_id(const struct sw_netns *ns)
+{
+	return ns->cookie ? ns->cookie : ns->ino;
+}
+
+int sw_iface_in_netns(const struct sw_iface_info *info, const struct sw_netns *ns)
+{
+	if (!info->netns_cookie && !info->netns_ino)
+		return -1;
+	if (info->netns_cookie && ns->cookie)
+		return info->netns_cookie == ns->cookie;
+	return info->netns_ino == ns->ino;
+}
+
+void sw_iface_key_init(struct sw_iface_key *k, uint64_t netns, uint32_t ifindex)
+{
+	memset(k, 0, sizeof(*k));
+	k->netns = netns;
+	k->ifindex = ifindex;
+}
+
+void sw_iface_key_of(const struct sw_iface_info *info, struct sw_iface_key *k)
+{
+	sw_iface_key_init(k, info->netns_cookie ? info->netns_cookie : info->netns_ino,
+			  info->ifindex);
+}
+
+int sw_iface_get(const struct sw_maps *m, const struct sw_iface_key *k, struct sw_iface_info *info)
+{
+	return bpf_map_lookup_elem(m->ifaces, k, info) ? -errno : 0;
+}
+
+int sw_iface_legacy(const struct sw_maps *m)
+{
+	struct bpf_map_info mi = {};
+	__u32 len = sizeof(mi);
+
+	if (bpf_obj_get_info_by_fd(m->ifaces, &mi, &len))
+		return -errno;
+	if (mi.key_size == sizeof(struct sw_iface_key) &&
+	    mi.value_size == sizeof(struct sw_iface_info))
+		return 0;
+	if (mi.key_size == sizeof(__u32) && mi.value_size <= sizeof(struct sw_iface_info))
+		return 1;
+	return -EPROTO;
 }
 
 int sw_iface_foreach(const struct sw_maps *m, sw_iface_cb cb, void *ctx)
 {
 	struct sw_iface_info info;
-	__u32 key, next;
+	struct sw_iface_key key, next; /* large enough for either layout */
 	void *prev = NULL;
-	int ret;
+	int ret, legacy;
 
+	legacy = sw_iface_legacy(m);
+	if (legacy < 0)
+		return legacy;
 	while (bpf_map_get_next_key(m->ifaces, prev, &next) == 0) {
 		key = next;
 		prev = &key;
+		memset(&info, 0, sizeof(info)); /* schema 1 values are shorter */
 		if (bpf_map_lookup_elem(m->ifaces, &key, &info)) {
 			if (errno == ENOENT)
 				continue;
 			return -errno;
 		}
+		if (legacy)
+			info.netns_cookie = info.netns_ino = info.pad = 0;
 		ret = cb(&info, ctx);
 		if (ret)
 			return ret;

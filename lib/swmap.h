@@ -50,10 +50,31 @@ int sw_pinhole_count(const struct sw_maps *m, unsigned int *count);
 /* Key for a UDP media destination; port in host order. */
 void sw_pinhole_key_init(struct sw_pinhole_key *k, const uint8_t addr[16], uint16_t port);
 
-/* Attached interfaces (sw_ifaces), written by the loader. */
-int sw_iface_get(const struct sw_maps *m, uint32_t ifindex, struct sw_iface_info *info);
+/*
+ * Attached interfaces (sw_ifaces), written by the loader, keyed by network
+ * namespace and ifindex. A network namespace is named by its cookie
+ * (SO_NETNS_COOKIE, Linux 5.14+; 0 where the kernel has none) and the inode
+ * of its nsfs file; sw_netns_id() is what keys use (the cookie, else the inode).
+ */
+struct sw_netns {
+	uint64_t cookie;
+	uint32_t ino;
+};
+/* The calling thread's network namespace. */
+int sw_netns_self(struct sw_netns *ns);
+uint64_t sw_netns_id(const struct sw_netns *ns);
+/* The namespace a record was written in: 1 ours, 0 another, -1 unknown (netns 0). */
+int sw_iface_in_netns(const struct sw_iface_info *info, const struct sw_netns *ns);
+void sw_iface_key_init(struct sw_iface_key *k, uint64_t netns, uint32_t ifindex);
+/* The key info is stored under. */
+void sw_iface_key_of(const struct sw_iface_info *info, struct sw_iface_key *k);
+int sw_iface_get(const struct sw_maps *m, const struct sw_iface_key *k, struct sw_iface_info *info);
 typedef int (*sw_iface_cb)(const struct sw_iface_info *info, void *ctx);
+/* Every record. A pin root of schema 1 (key: ifindex alone) is read too, its
+ * records with netns_cookie and netns_ino 0; sw_iface_legacy() tells which. */
 int sw_iface_foreach(const struct sw_maps *m, sw_iface_cb cb, void *ctx);
+/* 1 if sw_ifaces has the schema 1 layout, 0 if current, negative errno. */
+int sw_iface_legacy(const struct sw_maps *m);
 
 /* Verdict counters summed over CPUs, indexed by enum sw_reason. */
 int sw_stats_read(const struct sw_maps *m, struct sw_stat out[SW_R_MAX]);

@@ -198,29 +198,161 @@ static __u32 prog_id_of(int fd)
 	return info.id;
 }
 
-/* The sipwall XDP program on ifindex, if any (from any pin root). */
-static __u32 xdp_find_ours(int ifindex, bool *legacy)
+/*
+ * What runs in XDP on ifindex: *found is want_id if that program is attached
+ * there, or (want_id 0) the id of any sipwall_xdp program (from any pin
+ * root); 0 if none. Returns 0 or a negative errno: an interface without XDP
+ * is verified through netlink, which needs no capability, but looking into
+ * what is attached means BPF_PROG_GET_FD_BY_ID, which needs CAP_SYS_ADMIN
+ * (-EPERM without it). Callers must not take "unknown" for "gone".
+ */
+static int xdp_lookup(int ifindex, __u32 want_id, __u32 *found, bool *legacy)
 {
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
 	struct xdp_multiprog *mp;
 	struct xdp_program *p;
-	__u32 id = 0;
+	int err;
 
-	mp = xdp_multiprog__get_from_ifindex(ifindex);
-	if (libxdp_get_error(mp) || !mp)
+	*found = 0;
+	if (legacy)
+		*legacy = true;
+	err = bpf_xdp_query(ifindex, 0, &q);
+	if (err)
+		return err;
+	if (!q.prog_id && !q.drv_prog_id && !q.skb_prog_id && !q.hw_prog_id)
 		return 0;
+	mp = xdp_multiprog__get_from_ifindex(ifindex);
+	err = libxdp_get_error(mp);
+	if (err)
+		return err;
+	if (!mp)
+		return -ENOENT;
 	if (legacy)
 		*legacy = xdp_multiprog__is_legacy(mp);
 	if (xdp_multiprog__is_legacy(mp)) {
 		p = xdp_multiprog__main_prog(mp);
-		if (p && !strcmp(xdp_program__name(p), "sipwall_xdp"))
-			id = xdp_program__id(p);
+		if (p && (want_id ? xdp_program__id(p) == want_id
+				  : !strcmp(xdp_program__name(p), "sipwall_xdp")))
+			*found = xdp_program__id(p);
 	} else {
 		for (p = xdp_multiprog__next_prog(NULL, mp); p; p = xdp_multiprog__next_prog(p, mp))
-			if (!strcmp(xdp_program__name(p), "sipwall_xdp"))
-				id = xdp_program__id(p);
+			if (want_id ? xdp_program__id(p) == want_id
+				    : !strcmp(xdp_program__name(p), "sipwall_xdp"))
+				*found = xdp_program__id(p);
 	}
 	xdp_multiprog__close(mp);
-	return id;
+	return 0;
+}
+
+int sw_xdp_lookup(int ifindex, __u32 prog_id, __u32 *found, bool *legacy)
+{
+	return xdp_lookup(ifindex, prog_id, found, legacy);
+}
+
+/* Is the enforcement program of info (and its egress learner) still on its
+ * interface, which must be in this namespace? 1 yes, 0 verified not, -errno. */
+static int iface_live(const struct sw_iface_info *info)
+{
+	__u32 found;
+	int err;
+
+	if (info->mode == SW_MODE_TC) {
+		if (sw_tc_prog_id((int)info->ifindex, true) != info->prog_id)
+			return 0;
+	} else {
+		err = xdp_lookup((int)info->ifindex, info->prog_id, &found, NULL);
+		if (err)
+			return err;
+		if (!found)
+			return 0;
+	}
+	if ((info->flags & SW_IF_EGRESS) &&
+	    sw_tc_prog_id((int)info->ifindex, false) != info->egress_prog_id)
+		return 0;
+	return 1;
+}
+
+/* Does prog_id still exist anywhere? 1 yes, 0 no, -EPERM without CAP_SYS_ADMIN. */
+static int prog_exists(__u32 prog_id)
+{
+	int fd = bpf_prog_get_fd_by_id(prog_id);
+
+	if (fd >= 0) {
+		close(fd);
+		return 1;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+static void report_no_sys_admin(const char *iface, const char *what, int err)
+{
+	if (err == -EPERM || err == -EACCES)
+		pr_err("cannot %s on %s: %s (needs CAP_SYS_ADMIN to look BPF programs up by "
+		       "id); nothing changed",
+		       what, iface, strerror(-err));
+	else
+		pr_err("cannot %s on %s: %s; nothing changed", what, iface, strerror(-err));
+}
+
+/*
+ * The record for (this namespace, ifindex). Failing that, a record carried
+ * over from a schema 1 pin root (netns 0) with the same ifindex and name
+ * counts as ours if its program verifiably runs on this ifindex here.
+ * 0 found (*key is where it lives), -ENOENT none, other -errno.
+ */
+static int iface_find(int fd, const struct sw_netns *ns, __u32 ifindex, const char *name,
+		      struct sw_iface_key *key, struct sw_iface_info *info)
+{
+	int live;
+
+	sw_iface_key_init(key, sw_netns_id(ns), ifindex);
+	if (bpf_map_lookup_elem(fd, key, info) == 0)
+		return 0;
+	if (errno != ENOENT)
+		return -errno;
+	sw_iface_key_init(key, 0, ifindex);
+	if (bpf_map_lookup_elem(fd, key, info))
+		return errno == ENOENT ? -ENOENT : -errno;
+	if (strncmp(info->name, name, sizeof(info->name)))
+		return -ENOENT;
+	live = iface_live(info);
+	return live > 0 ? 0 : live == 0 ? -ENOENT : live;
+}
+
+/* Records named name: the one in this namespace, and in others. */
+struct by_name_ctx {
+	const char *name;
+	const struct sw_netns *ns;
+	struct sw_iface_info here, other;
+	bool found_here, found_other;
+};
+
+static int by_name_cb(const struct sw_iface_info *info, void *vctx)
+{
+	struct by_name_ctx *c = vctx;
+
+	if (strncmp(info->name, c->name, sizeof(info->name)))
+		return 0;
+	if (sw_iface_in_netns(info, c->ns) == 1) {
+		c->here = *info;
+		c->found_here = true;
+	} else {
+		c->other = *info;
+		c->found_other = true;
+	}
+	return 0;
+}
+
+static void report_other_ns(const char *iface, const char *pin_path, const struct sw_iface_info *o)
+{
+	if (o->netns_ino)
+		pr_err("%s is not attached in this network namespace; the %s attached under %s "
+		       "is in another one (netns inode %u): run the command there",
+		       iface, o->name, pin_path, o->netns_ino);
+	else
+		pr_err("%s is not attached in this network namespace; a %s recorded under %s "
+		       "by an older sipwall runs in another one: run the command there",
+		       iface, o->name, pin_path);
 }
 
 static int pinned_fd(const char *root, const char *name)
@@ -236,10 +368,8 @@ static int pinned_fd(const char *root, const char *name)
  * command line names them; a command line that contradicts the pinned
  * state is refused (the pinned maps cannot be resized or re-ranged in place).
  */
-static int resolve_config(const struct sw_args *a, int ifindex, uint16_t *lo, uint16_t *hi,
-			  uint32_t *max)
+static int resolve_config(const struct sw_args *a, uint16_t *lo, uint16_t *hi, uint32_t *max)
 {
-	struct sw_iface_info info;
 	struct sw_config cfg = {};
 	struct bpf_map_info mi = {};
 	__u32 len = sizeof(mi), zero = 0;
@@ -249,18 +379,6 @@ static int resolve_config(const struct sw_args *a, int ifindex, uint16_t *lo, ui
 	*lo = a->media_set ? a->media_lo : SW_MEDIA_LO_DEFAULT;
 	*hi = a->media_set ? a->media_hi : SW_MEDIA_HI_DEFAULT;
 	*max = a->max_set ? a->max_pinholes : SW_MAX_PINHOLES_DEFAULT;
-
-	fd = pinned_fd(a->pin_path, SW_MAP_IFACES);
-	if (fd >= 0) {
-		err = bpf_map_lookup_elem(fd, &ifindex, &info) ? 0 : -EEXIST;
-		close(fd);
-		if (err) {
-			pr_err("%s is already attached (mode %s, program id %u) under %s; "
-			       "detach it first",
-			       a->iface, sw_mode_name(info.mode), info.prog_id, a->pin_path);
-			return err;
-		}
-	}
 
 	fd = pinned_fd(a->pin_path, SW_MAP_PINHOLES);
 	if (fd >= 0) {
@@ -316,6 +434,194 @@ static void report_load_error(const char *what, int err)
 		pr_err("%s: %s (-v shows libbpf's log)", what, strerror(-err));
 }
 
+/*
+ * Is iface already attached under this pin root in this namespace? 0 no;
+ * 1 yes, live, with the settings asked for, and --if-not-attached (said so);
+ * otherwise a reported error. The media range and map size were compared by
+ * resolve_config.
+ */
+static int check_attached(const struct sw_args *a, const struct sw_netns *ns, __u32 ifindex)
+{
+	struct sw_iface_info info;
+	struct sw_iface_key key;
+	bool same_mode, want_eg = !a->no_egress;
+	int fd, err, live;
+
+	fd = pinned_fd(a->pin_path, SW_MAP_IFACES);
+	if (fd < 0)
+		return 0;
+	err = iface_find(fd, ns, ifindex, a->iface, &key, &info);
+	if (!err && !key.netns) {
+		/* A schema 1 record verified to run here: it is ours now. */
+		struct sw_iface_key k;
+
+		info.netns_cookie = ns->cookie;
+		info.netns_ino = ns->ino;
+		sw_iface_key_of(&info, &k);
+		if (bpf_map_update_elem(fd, &k, &info, BPF_NOEXIST) == 0)
+			bpf_map_delete_elem(fd, &key);
+	}
+	close(fd);
+	if (err == -ENOENT)
+		return 0;
+	if (err) {
+		report_no_sys_admin(a->iface, "check the recorded attachment", err);
+		return err;
+	}
+	if (!a->if_not_attached) {
+		pr_err("%s is already attached (mode %s, program id %u) under %s; detach it first",
+		       a->iface, sw_mode_name(info.mode), info.prog_id, a->pin_path);
+		return -EEXIST;
+	}
+	switch (a->mode) {
+	case SW_CLI_MODE_NATIVE:
+		same_mode = info.mode == SW_MODE_NATIVE;
+		break;
+	case SW_CLI_MODE_GENERIC:
+		same_mode = info.mode == SW_MODE_GENERIC;
+		break;
+	case SW_CLI_MODE_TC:
+		same_mode = info.mode == SW_MODE_TC;
+		break;
+	default:
+		same_mode = info.mode != SW_MODE_TC;
+	}
+	if (!same_mode || want_eg != !!(info.flags & SW_IF_EGRESS)) {
+		pr_err("%s is already attached under %s with other settings (mode %s, egress "
+		       "learner %s); detach it first to change them",
+		       a->iface, a->pin_path, sw_mode_name(info.mode),
+		       info.flags & SW_IF_EGRESS ? "on" : "off");
+		return -EEXIST;
+	}
+	live = iface_live(&info);
+	if (live < 0) {
+		report_no_sys_admin(a->iface, "check the recorded attachment", live);
+		return live;
+	}
+	if (!live) {
+		pr_err("%s is recorded under %s (program id %u) but that program is no longer "
+		       "attached; run 'sipwall detach %s' first",
+		       a->iface, a->pin_path, info.prog_id, a->iface);
+		return -ESTALE;
+	}
+	printf("sipwall: %s is already attached under %s (%s, program id %u); nothing to do\n",
+	       a->iface, a->pin_path, sw_mode_name(info.mode), info.prog_id);
+	return 1;
+}
+
+/*
+ * A pin root written by schema 1 keys sw_ifaces by ifindex alone. Replace
+ * that map by one of the current layout, carrying its records over: a
+ * record whose interface (same ifindex and name) runs its program in this
+ * namespace is stamped with this namespace; any other keeps netns 0 and is
+ * claimed by whoever later finds it attached in theirs. Runs under the pin
+ * root lock; on failure the old map is pinned back and nothing changed.
+ */
+static int ifaces_upgrade(const char *pin_path, const struct sw_netns *ns)
+{
+	struct sw_iface_info recs[64];
+	struct bpf_map_info mi = {};
+	__u32 len = sizeof(mi), key, next, max = 0;
+	struct sipwall *skel = NULL;
+	struct bpf_program *prog;
+	char path[PATH_MAX];
+	unsigned int n = 0, mine = 0, i;
+	void *prev = NULL;
+	int fd, pfd, err;
+
+	snprintf(path, sizeof(path), "%s/%s", pin_path, SW_MAP_IFACES);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0; /* nothing pinned yet: attach creates it */
+	if (bpf_obj_get_info_by_fd(fd, &mi, &len)) {
+		err = -errno;
+		pr_err("cannot inspect %s: %s", path, strerror(-err));
+		close(fd);
+		return err;
+	}
+	if (mi.key_size == sizeof(struct sw_iface_key)) {
+		close(fd);
+		return 0;
+	}
+	if (mi.key_size != sizeof(__u32) || mi.value_size > sizeof(struct sw_iface_info)) {
+		pr_err("%s has an unknown layout (key %u bytes, value %u bytes)", path, mi.key_size,
+		       mi.value_size);
+		close(fd);
+		return -EPROTO;
+	}
+	while (bpf_map_get_next_key(fd, prev, &next) == 0 && n < 64) {
+		key = next;
+		prev = &key;
+		memset(&recs[n], 0, sizeof(recs[n]));
+		if (bpf_map_lookup_elem(fd, &key, &recs[n]))
+			continue;
+		{
+			char name[IF_NAMESIZE];
+			struct sw_iface_info *r = &recs[n];
+
+			r->netns_cookie = r->netns_ino = r->pad = 0;
+			if (if_indextoname(r->ifindex, name) &&
+			    !strncmp(name, r->name, sizeof(r->name)) && iface_live(r) > 0) {
+				r->netns_cookie = ns->cookie;
+				r->netns_ino = ns->ino;
+				mine++;
+			}
+		}
+		n++;
+	}
+
+	pfd = pinned_fd(pin_path, SW_MAP_PINHOLES);
+	if (pfd >= 0) {
+		struct bpf_map_info pi = {};
+		__u32 plen = sizeof(pi);
+
+		if (!bpf_obj_get_info_by_fd(pfd, &pi, &plen))
+			max = pi.max_entries;
+		close(pfd);
+	}
+	if (unlink(path)) {
+		err = -errno;
+		pr_err("cannot replace %s: %s", path, strerror(-err));
+		close(fd);
+		return err;
+	}
+	{
+		LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = pin_path);
+
+		skel = sipwall__open_opts(&oo);
+		err = skel ? 0 : -errno;
+	}
+	/* Maps only: the pinned ones are reused, sw_ifaces is created. */
+	if (!err) {
+		bpf_object__for_each_program(prog, skel->obj)
+			bpf_program__set_autoload(prog, false);
+		if (max)
+			err = bpf_map__set_max_entries(skel->maps.sw_pinholes, max);
+	}
+	if (!err)
+		err = sipwall__load(skel);
+	for (i = 0; !err && i < n; i++) {
+		struct sw_iface_key k;
+
+		sw_iface_key_of(&recs[i], &k);
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.sw_ifaces), &k, &recs[i], BPF_ANY))
+			err = -errno;
+	}
+	if (err) {
+		report_load_error("cannot upgrade sw_ifaces to the current layout", err);
+		unlink(path);
+		if (bpf_obj_pin(fd, path))
+			pr_err("cannot pin the old %s back: %s", path, strerror(errno));
+	} else {
+		printf("sipwall: upgraded %s to schema %d (keyed by network namespace and "
+		       "ifindex): %u record(s), %u verified in this network namespace\n",
+		       path, SW_SCHEMA_VERSION, n, mine);
+	}
+	sipwall__destroy(skel);
+	close(fd);
+	return err;
+}
+
 int do_attach(const struct sw_args *a)
 {
 	bool want_xdp = a->mode != SW_CLI_MODE_TC, want_eg = !a->no_egress;
@@ -323,6 +629,8 @@ int do_attach(const struct sw_args *a)
 	bool tc_in_attached = false, tc_eg_attached = false, legacy = true;
 	enum xdp_attach_mode xmode = XDP_MODE_UNSPEC;
 	struct sw_iface_info info = {};
+	struct sw_iface_key ikey;
+	struct sw_netns ns;
 	struct sw_config cfg = {};
 	struct xdp_program *xprog = NULL;
 	struct sipwall *skel = NULL;
@@ -345,15 +653,34 @@ int do_attach(const struct sw_args *a)
 		pr_err("unknown interface '%s'", a->iface);
 		return SW_EXIT_FAIL;
 	}
+	err = sw_netns_self(&ns);
+	if (err) {
+		pr_err("cannot identify this network namespace: %s", strerror(-err));
+		return SW_EXIT_FAIL;
+	}
 
 	err = pin_root_prepare(a->pin_path, &pr, true);
 	if (err)
 		goto out;
-	err = resolve_config(a, ifindex, &lo, &hi, &max);
+	err = ifaces_upgrade(a->pin_path, &ns);
+	if (err)
+		goto out;
+	err = resolve_config(a, &lo, &hi, &max);
+	if (err)
+		goto out;
+	err = check_attached(a, &ns, (__u32)ifindex);
+	if (err == 1) { /* --if-not-attached and it is */
+		err = 0;
+		goto out;
+	}
 	if (err)
 		goto out;
 
-	id = xdp_find_ours(ifindex, NULL);
+	err = xdp_lookup(ifindex, 0, &id, NULL);
+	if (err) {
+		report_no_sys_admin(a->iface, "look up the XDP programs", err);
+		goto out;
+	}
 	if (id) {
 		pr_err("%s already runs sipwall_xdp (program id %u), attached under another pin "
 		       "path?",
@@ -506,8 +833,11 @@ int do_attach(const struct sw_args *a)
 	}
 	info.ifindex = (__u32)ifindex;
 	info.attached_ns = sw_monotonic_ns();
+	info.netns_cookie = ns.cookie;
+	info.netns_ino = ns.ino;
 	snprintf(info.name, sizeof(info.name), "%s", a->iface);
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.sw_ifaces), &ifindex, &info, BPF_NOEXIST)) {
+	sw_iface_key_of(&info, &ikey);
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.sw_ifaces), &ikey, &info, BPF_NOEXIST)) {
 		err = -errno;
 		pr_err("cannot record %s in sw_ifaces: %s", a->iface,
 		       err == -E2BIG ? "sw_ifaces is full" : strerror(-err));
@@ -530,7 +860,7 @@ out:
 	if (err) {
 		/* Undo in reverse order; the kernel objects die with their last reference. */
 		if (iface_written)
-			bpf_map_delete_elem(bpf_map__fd(skel->maps.sw_ifaces), &ifindex);
+			bpf_map_delete_elem(bpf_map__fd(skel->maps.sw_ifaces), &ikey);
 		if (tc_eg_attached)
 			tc_detach(ifindex, BPF_TC_EGRESS, info.egress_prog_id);
 		if (tc_in_attached)
@@ -552,59 +882,84 @@ out:
 	return err ? SW_EXIT_FAIL : SW_EXIT_OK;
 }
 
-struct find_name_ctx {
-	const char *name;
-	struct sw_iface_info info;
-	bool found;
-};
-
-static int find_name_cb(const struct sw_iface_info *info, void *ctx)
-{
-	struct find_name_ctx *c = ctx;
-
-	if (strncmp(info->name, c->name, sizeof(info->name)))
-		return 0;
-	c->info = *info;
-	c->found = true;
-	return 1;
-}
-
 int do_detach(const struct sw_args *a)
 {
 	struct pin_root pr = {.lock_fd = -1};
-	struct find_name_ctx fc = {.name = a->iface};
 	struct sw_iface_info info;
+	struct sw_iface_key key;
 	struct sw_maps m = SW_MAPS_INIT;
+	struct sw_netns ns;
+	struct by_name_ctx bn = {.name = a->iface, .ns = &ns};
 	__u32 ifindex;
 	int err, eg_err = 0, ret = SW_EXIT_FAIL;
 
 	if (sw_need_root())
 		return SW_EXIT_FAIL;
+	err = sw_netns_self(&ns);
+	if (err) {
+		pr_err("cannot identify this network namespace: %s", strerror(-err));
+		return SW_EXIT_FAIL;
+	}
 	if (sw_open_maps_or_report(a->pin_path, &m))
 		return SW_EXIT_FAIL;
+	sw_maps_close(&m);
 	if (pin_root_prepare(a->pin_path, &pr, false))
 		goto out;
+	if (ifaces_upgrade(a->pin_path, &ns) || sw_open_maps_or_report(a->pin_path, &m))
+		goto out;
+	err = sw_iface_foreach(&m, by_name_cb, &bn);
+	if (err) {
+		pr_err("cannot read sw_ifaces: %s", strerror(-err));
+		goto out;
+	}
 
 	ifindex = if_nametoindex(a->iface);
 	if (!ifindex) {
-		/* Gone with its programs; drop the stale record if we have one. */
-		sw_iface_foreach(&m, find_name_cb, &fc);
-		if (!fc.found) {
-			pr_err("unknown interface '%s'", a->iface);
+		char now[IF_NAMESIZE];
+		int exists;
+
+		if (!bn.found_here) {
+			if (bn.found_other)
+				report_other_ns(a->iface, a->pin_path, &bn.other);
+			else
+				pr_err("unknown interface '%s'", a->iface);
 			goto out;
 		}
-		bpf_map_delete_elem(m.ifaces, &fc.info.ifindex);
+		/* Recorded here, gone from here: deleted, renamed or moved. */
+		if (if_indextoname(bn.here.ifindex, now)) {
+			pr_err("%s (ifindex %u) is now called %s: detach %s", a->iface,
+			       bn.here.ifindex, now, now);
+			goto out;
+		}
+		exists = prog_exists(bn.here.prog_id);
+		if (exists < 0) {
+			report_no_sys_admin(a->iface, "verify that the program is gone", exists);
+			goto out;
+		}
+		if (exists) {
+			pr_err("%s no longer exists here but its program id %u still runs (the "
+			       "interface moved to another network namespace?); record kept",
+			       a->iface, bn.here.prog_id);
+			goto out;
+		}
+		sw_iface_key_of(&bn.here, &key);
+		if (bpf_map_delete_elem(m.ifaces, &key)) {
+			pr_err("cannot delete the record of %s: %s", a->iface, strerror(errno));
+			goto out;
+		}
 		printf("sipwall: %s no longer exists; removed its record (ifindex %u)\n", a->iface,
-		       fc.info.ifindex);
+		       bn.here.ifindex);
 		ret = SW_EXIT_OK;
 		goto out;
 	}
-	err = sw_iface_get(&m, ifindex, &info);
+	err = iface_find(m.ifaces, &ns, ifindex, a->iface, &key, &info);
 	if (err) {
-		if (err == -ENOENT)
-			pr_err("%s is not attached (under %s)", a->iface, a->pin_path);
+		if (err != -ENOENT)
+			report_no_sys_admin(a->iface, "check the recorded attachment", err);
+		else if (bn.found_other && !bn.found_here)
+			report_other_ns(a->iface, a->pin_path, &bn.other);
 		else
-			pr_err("cannot read sw_ifaces: %s", strerror(-err));
+			pr_err("%s is not attached (under %s)", a->iface, a->pin_path);
 		goto out;
 	}
 
@@ -618,28 +973,38 @@ int do_detach(const struct sw_args *a)
 			goto out;
 		}
 	} else {
-		struct xdp_program *p = xdp_program__from_id(info.prog_id);
-		bool legacy;
+		struct xdp_program *p;
+		__u32 found;
 
-		err = libxdp_get_error(p);
-		if (err || xdp_find_ours((int)ifindex, &legacy) != info.prog_id) {
+		/* Only a verified absence lets the record go: without
+		 * CAP_SYS_ADMIN nothing can be verified, so nothing changes. */
+		err = xdp_lookup((int)ifindex, info.prog_id, &found, NULL);
+		if (err) {
+			report_no_sys_admin(a->iface, "look up the XDP programs", err);
+			goto out;
+		}
+		if (!found) {
 			pr_info("%s: XDP program id %u is no longer attached", a->iface,
 				info.prog_id);
 		} else {
+			p = xdp_program__from_id(info.prog_id);
+			err = libxdp_get_error(p);
+			if (err) {
+				report_no_sys_admin(a->iface, "open XDP program by id", err);
+				goto out;
+			}
 			err = xdp_program__detach(
 				p, (int)ifindex,
 				info.mode == SW_MODE_GENERIC ? XDP_MODE_SKB : XDP_MODE_NATIVE, 0);
+			xdp_program__close(p);
 			if (err) {
 				char buf[256];
 
 				libxdp_strerror(err, buf, sizeof(buf));
 				pr_err("cannot detach XDP from %s: %s", a->iface, buf);
-				xdp_program__close(p);
 				goto out;
 			}
 		}
-		if (!libxdp_get_error(p))
-			xdp_program__close(p);
 	}
 	if (info.flags & SW_IF_EGRESS) {
 		eg_err = tc_detach((int)ifindex, BPF_TC_EGRESS, info.egress_prog_id);
@@ -653,7 +1018,7 @@ int do_detach(const struct sw_args *a)
 			       a->iface, strerror(-eg_err));
 		}
 	}
-	bpf_map_delete_elem(m.ifaces, &ifindex);
+	bpf_map_delete_elem(m.ifaces, &key);
 	if (eg_err)
 		goto out;
 	printf("sipwall: detached from %s; maps and pinholes stay pinned under %s\n", a->iface,

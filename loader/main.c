@@ -26,6 +26,7 @@ enum opt_id {
 	O_MEDIA,
 	O_MAX,
 	O_NO_EGRESS,
+	O_IF_NOT_ATTACHED,
 	O_JSON,
 	O_DST,
 	O_SRC,
@@ -57,6 +58,9 @@ static const struct opt_def opt_defs[] = {
 	 "size of the pinhole map (default 65536, or the pinned map's size)"},
 	{O_NO_EGRESS, "no-egress", NULL,
 	 "do not attach the TC egress learner (symmetric pinholes then never learn)"},
+	{O_IF_NOT_ATTACHED, "if-not-attached", NULL,
+	 "succeed without change if IFACE is already attached here alike (same mode and "
+	 "egress learner, program running)"},
 	{O_DST, "dst", "IP:PORT", "protected media destination; [v6]:port for IPv6"},
 	{O_SRC, "src", "IP[:PORT]",
 	 "allowed source, repeat for up to 4 (port required for strict)"},
@@ -97,7 +101,7 @@ static const struct cmd_def cmd_defs[] = {
 	 "attach the data path to IFACE (XDP or TC ingress, TC egress learner)",
 	 do_attach,
 	 false,
-	 {O_MODE, O_MEDIA, O_MAX, O_NO_EGRESS, COMMON_OPTS}},
+	 {O_MODE, O_MEDIA, O_MAX, O_NO_EGRESS, O_IF_NOT_ATTACHED, COMMON_OPTS}},
 	{"detach",
 	 "IFACE",
 	 "detach what attach put on IFACE; pinned maps and pinholes stay",
@@ -391,6 +395,9 @@ static int apply_opt(struct sw_args *a, enum opt_id id, const char *arg)
 		return 0;
 	case O_NO_EGRESS:
 		a->no_egress = true;
+		return 0;
+	case O_IF_NOT_ATTACHED:
+		a->if_not_attached = true;
 		return 0;
 	case O_JSON:
 		a->json = true;

@@ -33,6 +33,7 @@ struct sw_args {
 	bool max_set;
 	uint32_t max_pinholes;
 	bool no_egress;
+	bool if_not_attached; /* attach: exit 0 if already attached alike */
 	bool json;
 	const char *dst;
 	const char *src[SW_MAX_SOURCES];
@@ -88,5 +89,8 @@ const char *sw_mode_name(uint32_t mode);
 void sw_dos_stats(const struct sw_maps *m);
 /* Program id of sipwall's clsact filter on ifindex (attach.c), 0 if none. */
 uint32_t sw_tc_prog_id(int ifindex, bool ingress);
+/* XDP on ifindex (attach.c): *found = prog_id if attached there, else 0 (with
+ * prog_id 0: any sipwall_xdp). 0 or -errno; -EPERM without CAP_SYS_ADMIN. */
+int sw_xdp_lookup(int ifindex, uint32_t prog_id, uint32_t *found, bool *legacy);
 
 #endif /* SW_LOADER_SIPWALL_H */

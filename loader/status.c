@@ -12,59 +12,101 @@
 
 struct live {
 	const char *attach; /* what libxdp (or tc) says now */
+	char buf[96];
 	__u32 dispatcher_id;
-	bool present;
+	int present;	/* 1 attached, 0 not, -1 cannot tell from here */
+	int this_netns; /* 1 this namespace, 0 another, -1 unknown (schema 1) */
 };
 
-/* The attachment as the kernel sees it now, not as recorded. */
-static void live_state(const struct sw_iface_info *info, struct live *l)
+/*
+ * The attachment as the kernel sees it now, not as recorded. Read-only: a
+ * record of another network namespace is reported as such (its ifindex
+ * means nothing here), never looked up, never touched.
+ */
+static void live_state(const struct sw_iface_info *info, const struct sw_netns *ns, struct live *l)
 {
 	struct xdp_multiprog *mp;
 	struct xdp_program *p;
 	char name[IF_NAMESIZE];
+	__u32 found;
+	int err;
 
 	memset(l, 0, sizeof(*l));
+	l->present = -1;
+	l->this_netns = sw_iface_in_netns(info, ns);
+	if (l->this_netns == 0) {
+		snprintf(l->buf, sizeof(l->buf), "in another network namespace (netns inode %u)",
+			 info->netns_ino);
+		l->attach = l->buf;
+		return;
+	}
 	if (!if_indextoname(info->ifindex, name) || strncmp(name, info->name, sizeof(info->name))) {
-		l->attach = "interface gone (or renamed; status runs in the interface's netns)";
+		l->attach = l->this_netns == 1
+				    ? "interface gone (deleted, renamed or moved to another netns)"
+				    : "network namespace not recorded (older sipwall); not here";
+		if (l->this_netns == 1)
+			l->present = 0;
 		return;
 	}
 	if (info->mode == SW_MODE_TC) {
 		l->present = sw_tc_prog_id((int)info->ifindex, true) == info->prog_id;
 		l->attach = l->present ? "tc clsact ingress" : "not attached (TC filter gone)";
+		goto out;
+	}
+	err = sw_xdp_lookup((int)info->ifindex, info->prog_id, &found, NULL);
+	if (err) {
+		snprintf(l->buf, sizeof(l->buf), "unknown (cannot look up XDP programs: %s%s)",
+			 strerror(-err), err == -EPERM ? ", needs CAP_SYS_ADMIN" : "");
+		l->attach = l->buf;
 		return;
 	}
+	if (!found) {
+		l->present = 0;
+		l->attach = "not attached (XDP program gone)";
+		goto out;
+	}
+	l->present = 1;
 	mp = xdp_multiprog__get_from_ifindex((int)info->ifindex);
 	if (libxdp_get_error(mp) || !mp) {
-		l->attach = "not attached (XDP program gone)";
-		return;
-	}
-	if (xdp_multiprog__is_legacy(mp)) {
-		p = xdp_multiprog__main_prog(mp);
-		l->present = p && xdp_program__id(p) == info->prog_id;
+		l->attach = "attached";
+	} else if (xdp_multiprog__is_legacy(mp)) {
 		l->attach = "single program (dispatcher unavailable)";
+		xdp_multiprog__close(mp);
 	} else {
-		l->dispatcher_id = xdp_program__id(xdp_multiprog__main_prog(mp));
-		for (p = xdp_multiprog__next_prog(NULL, mp); p; p = xdp_multiprog__next_prog(p, mp))
-			if (xdp_program__id(p) == info->prog_id)
-				l->present = true;
+		p = xdp_multiprog__main_prog(mp);
+		l->dispatcher_id = p ? xdp_program__id(p) : 0;
 		l->attach = "libxdp dispatcher";
+		xdp_multiprog__close(mp);
 	}
-	if (!l->present)
-		l->attach = "not attached (XDP program gone)";
-	xdp_multiprog__close(mp);
+out:
+	if (l->this_netns < 0 && l->present == 1) {
+		/* A schema 1 record that does run here: say so. */
+		snprintf(l->buf, sizeof(l->buf), "%s (network namespace not recorded)", l->attach);
+		l->attach = l->buf;
+	} else if (l->this_netns < 0) {
+		/* Not here, but it may well run in the namespace that wrote it. */
+		l->present = -1;
+		l->attach = "network namespace not recorded (older sipwall); not attached here";
+	}
 }
 
 struct status_ctx {
 	json_object *arr;
+	const struct sw_netns *ns;
 	unsigned int n;
 };
+
+static json_object *tristate(int v)
+{
+	return v < 0 ? NULL : json_object_new_boolean(v);
+}
 
 static int status_iface_cb(const struct sw_iface_info *info, void *vctx)
 {
 	struct status_ctx *c = vctx;
 	struct live l;
 
-	live_state(info, &l);
+	live_state(info, c->ns, &l);
 	if (c->arr) {
 		json_object *o = json_object_new_object();
 
@@ -72,7 +114,11 @@ static int status_iface_cb(const struct sw_iface_info *info, void *vctx)
 		json_object_object_add(o, "ifindex", json_object_new_int64(info->ifindex));
 		json_object_object_add(o, "mode", json_object_new_string(sw_mode_name(info->mode)));
 		json_object_object_add(o, "attach", json_object_new_string(l.attach));
-		json_object_object_add(o, "attached", json_object_new_boolean(l.present));
+		json_object_object_add(o, "attached", tristate(l.present));
+		json_object_object_add(o, "this_netns", tristate(l.this_netns));
+		json_object_object_add(o, "netns_ino", json_object_new_int64(info->netns_ino));
+		json_object_object_add(o, "netns_cookie",
+				       json_object_new_uint64(info->netns_cookie));
 		json_object_object_add(o, "prog_id", json_object_new_int64(info->prog_id));
 		json_object_object_add(o, "egress_prog_id",
 				       json_object_new_int64(info->egress_prog_id));
@@ -102,12 +148,19 @@ static int status_iface_cb(const struct sw_iface_info *info, void *vctx)
 int do_status(const struct sw_args *a)
 {
 	struct status_ctx c = {0};
+	struct sw_netns ns;
 	struct sw_config cfg = {};
 	struct sw_maps m;
 	unsigned int count = 0;
 	json_object *root = NULL;
 	int err, ret = SW_EXIT_FAIL;
 
+	err = sw_netns_self(&ns);
+	if (err) {
+		pr_err("cannot identify this network namespace: %s", strerror(-err));
+		return SW_EXIT_FAIL;
+	}
+	c.ns = &ns;
 	if (sw_open_maps_or_report(a->pin_path, &m))
 		return SW_EXIT_FAIL;
 	err = sw_config_read(&m, &cfg);

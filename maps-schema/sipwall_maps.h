@@ -261,7 +261,22 @@ enum sw_attach_mode {
 #define SW_IF_DISPATCHER (1u << 0) /* attached through libxdp's dispatcher */
 #define SW_IF_EGRESS (1u << 1)	   /* TC egress learner attached */
 
-/* Attached interfaces (BPF_MAP_TYPE_HASH, key = __u32 ifindex). */
+/*
+ * Attached interfaces (BPF_MAP_TYPE_HASH). An ifindex is unique only within
+ * its network namespace, and one pin root may serve interfaces of several
+ * namespaces (containers, labs), so the key names both.
+ *
+ * netns: the namespace's cookie (getsockopt SO_NETNS_COOKIE, Linux 5.14+:
+ * never reused while the system runs), or on older kernels the inode number
+ * of its nsfs file (/proc/PID/ns/net). 0 only in records carried over from
+ * a schema 1 pin root whose namespace could not be verified.
+ */
+struct sw_iface_key {
+	__u64 netns;
+	__u32 ifindex;
+	__u32 pad;
+};
+
 struct sw_iface_info {
 	__u32 ifindex;
 	__u32 mode;		/* enum sw_attach_mode */
@@ -271,9 +286,12 @@ struct sw_iface_info {
 	__u32 flags;		/* SW_IF_* */
 	__u64 attached_ns;	/* CLOCK_MONOTONIC */
 	char name[16];		/* IFNAMSIZ */
+	__u64 netns_cookie;	/* SO_NETNS_COOKIE of the namespace, 0 if unknown */
+	__u32 netns_ino;	/* inode of its nsfs file (ls -l /proc/PID/ns/net, lsns) */
+	__u32 pad;
 };
 
-#define SW_SCHEMA_VERSION 1
+#define SW_SCHEMA_VERSION 2 /* 2: sw_ifaces keyed by (netns, ifindex) */
 #define SW_XDP_PRIORITY 10 /* runs before the default priority 50 */
 
 _Static_assert(sizeof(struct sw_pinhole_key) == 20, "sw_pinhole_key layout");
@@ -288,6 +306,7 @@ _Static_assert(sizeof(struct sw_ban) == 32, "sw_ban layout");
 _Static_assert(sizeof(struct sw_flood_key) == 16, "sw_flood_key layout");
 _Static_assert(sizeof(struct sw_bucket) == 24, "sw_bucket layout");
 _Static_assert(sizeof(struct sw_lpm_key) == 20, "sw_lpm_key layout");
-_Static_assert(sizeof(struct sw_iface_info) == 48, "sw_iface_info layout");
+_Static_assert(sizeof(struct sw_iface_key) == 16, "sw_iface_key layout");
+_Static_assert(sizeof(struct sw_iface_info) == 64, "sw_iface_info layout");
 
 #endif /* SIPWALL_MAPS_H */

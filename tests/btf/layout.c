@@ -65,13 +65,17 @@ S(sw_lpm_key, F(sw_lpm_key, prefixlen), F(sw_lpm_key, addr));
 S(sw_iface_info, F(sw_iface_info, ifindex), F(sw_iface_info, mode),
   F(sw_iface_info, prog_id), F(sw_iface_info, egress_prog_id),
   F(sw_iface_info, priority), F(sw_iface_info, flags),
-  F(sw_iface_info, attached_ns), F(sw_iface_info, name));
+  F(sw_iface_info, attached_ns), F(sw_iface_info, name),
+  F(sw_iface_info, netns_cookie), F(sw_iface_info, netns_ino),
+  F(sw_iface_info, pad));
+S(sw_iface_key, F(sw_iface_key, netns), F(sw_iface_key, ifindex),
+  F(sw_iface_key, pad));
 
 static const struct sdesc *structs[] = {
 	&sw_pinhole_key_d, &sw_source_d,  &sw_pinhole_d, &sw_frag_key_d,
 	&sw_frag_val_d,	   &sw_stat_d,	  &sw_config_d,	 &sw_iface_info_d,
 	&sw_ban_key_d,	   &sw_ban_d,	  &sw_flood_key_d, &sw_bucket_d,
-	&sw_lpm_key_d,
+	&sw_lpm_key_d,	   &sw_iface_key_d,
 };
 
 /* key/value "u32" means the BTF integer type of 4 bytes, unsigned */
@@ -85,7 +89,7 @@ static const struct mdesc {
 	{ SW_MAP_STATS, BPF_MAP_TYPE_PERCPU_ARRAY, "u32", "sw_stat" },
 	{ SW_MAP_FRAGS, BPF_MAP_TYPE_LRU_HASH, "sw_frag_key", "sw_frag_val" },
 	{ SW_MAP_CONFIG, BPF_MAP_TYPE_ARRAY, "u32", "sw_config" },
-	{ SW_MAP_IFACES, BPF_MAP_TYPE_HASH, "u32", "sw_iface_info" },
+	{ SW_MAP_IFACES, BPF_MAP_TYPE_HASH, "sw_iface_key", "sw_iface_info" },
 	{ SW_MAP_BANS, BPF_MAP_TYPE_HASH, "sw_ban_key", "sw_ban" },
 	{ SW_MAP_FLOOD, BPF_MAP_TYPE_LRU_HASH, "sw_flood_key", "sw_bucket" },
 	{ SW_MAP_TRUSTED, BPF_MAP_TYPE_LPM_TRIE, "sw_lpm_key", "u8" },
