@@ -171,7 +171,8 @@ bl_sipd_config() {
   "pin_path": "$BL_PIN",
   "queue": { "num": $BL_QUEUE, "count": 1, "fail_open": false },
   "networks": { "inside": [ "10.202.2.0/24", "10.203.0.0/16" ], "default_check": "address" },
-  "timeouts": { "bye_grace_s": 1 }
+  "timeouts": { "bye_grace_s": 1 }${BL_SIPD_EXTRA:+,
+  $BL_SIPD_EXTRA}
 }
 EOF2
 	echo "$BL_TMP/sipd.json"
