@@ -15,6 +15,11 @@ done
 [ "$(nproc)" -ge 2 ] || { echo "skip: needs 2 CPUs"; exit 77; }
 
 T=${SW_TEST_TMP:-$(mktemp -d)}
+# Pin directories present before this run belong to someone else.
+ourpins() { ls -d /sys/fs/bpf/sipwall-bench-* /sys/fs/bpf/sipwall-tput-* 2>/dev/null | sort; }
+ourpins >"$T/pins.before"
+labns() { ip netns list | awk '{print $1}' | grep -E -- '-b[ofi]$' | sort; }
+labns >"$T/ns.before"
 out=$T/compare.out
 timeout 240 bench/compare --quick --out "$T/compare.md" >"$out" 2>"$T/compare.err"
 rc=$?
@@ -45,9 +50,10 @@ check "pinhole install p50/p99" grep -Eq "^pinhole install .* p50 [0-9.]+ us, p9
 check "SIPp inline calls with 0 failed" grep -Eq "^highest rate with 0 failed calls: [0-9]+ calls/s" "$out"
 
 # Nothing left behind: no lab namespace, no pin directory of ours.
-left=$(ip netns list | grep -Ec -- '-b[ofi]( |$)')
-expect_eq "lab namespaces removed" "$left" 0
-check "pins removed" bash -c "! ls -d /sys/fs/bpf/sipwall-bench-* /sys/fs/bpf/sipwall-tput-* 2>/dev/null | grep -q ."
+labns >"$T/ns.after"
+expect_eq "lab namespaces removed" "$(comm -13 "$T/ns.before" "$T/ns.after" | tr '\n' ' ')" ""
+ourpins >"$T/pins.after"
+expect_eq "pins removed" "$(comm -13 "$T/pins.before" "$T/pins.after" | tr '\n' ' ')" ""
 
 check "bad option refused with exit 2" bash -c "bench/compare --reps 0 2>/dev/null; [ \$? -eq 2 ]"
 check "unknown option named" bash -c "bench/compare --bogus 2>&1 | grep -q \"unknown option '--bogus'\""
