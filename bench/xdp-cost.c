@@ -29,10 +29,10 @@
 #include "sipwall_maps.h"
 #include "pktbuild.h"
 
-#define N_SIZES 3
+#define N_SIZES	   3
 #define MAX_ROUNDS 31
 
-static const unsigned int sizes[N_SIZES] = { 1, 1000, 1000000 };
+static const unsigned int sizes[N_SIZES] = {1, 1000, 1000000};
 
 enum cfg_mode {
 	CFG_PLAIN,	/* signalling ports 5060/5061, no flood guard, no bans */
@@ -63,20 +63,42 @@ static const struct bcase {
 	struct pb_spec pkt;
 	enum cfg_mode cfg;
 } cases[N_CASES] = {
-	[C_FLOOR] = { "empty XDP program (floor)", { .src = "10.9.9.9", .sport = 4000, .dst = "10.0.0.1", .dport = 10000 } },
-	[C_HIT4] = { "pinhole hit, IPv4", { .src = "10.9.9.9", .sport = 4000, .dst = "10.0.0.1", .dport = 10000 } },
-	[C_HIT6] = { "pinhole hit, IPv6", { .v6 = 1, .src = "fd00::9", .sport = 4000, .dst = "fd00::1", .dport = 10000 } },
-	[C_MISS] = { "miss (no pinhole)", { .src = "10.9.9.9", .sport = 4000, .dst = "10.0.0.1", .dport = 20000 } },
-	[C_BADSRC] = { "bad source", { .src = "10.9.9.9", .sport = 4001, .dst = "10.0.0.1", .dport = 10000 } },
-	[C_NONMEDIA] = { "non-media (UDP 53)", { .src = "10.9.9.9", .sport = 53, .dst = "10.0.0.1", .dport = 53 } },
-	[C_SIG] = { "signalling, no flood guard", { .src = "10.9.9.9", .sport = 5060, .dst = "10.0.0.1", .dport = 5060 } },
-	[C_HIT4_BANS] = { "pinhole hit, bans active", { .src = "10.9.9.9", .sport = 4000, .dst = "10.0.0.1", .dport = 10000 }, CFG_BANS },
-	[C_BAN_MEDIA] = { "ban hit, media", { .src = "10.66.6.6", .sport = 4000, .dst = "10.0.0.1", .dport = 10000 }, CFG_BANS },
-	[C_BAN_SIG] = { "ban hit, signalling", { .src = "10.66.6.6", .sport = 5060, .dst = "10.0.0.1", .dport = 5060 }, CFG_BANS },
-	[C_FLOOD_PASS] = { "flood guard, within rate", { .src = "10.9.9.9", .sport = 5060, .dst = "10.0.0.1", .dport = 5060 }, CFG_FLOOD },
-	[C_FLOOD_PASS6] = { "flood guard, within, IPv6", { .v6 = 1, .src = "fd00::9", .sport = 5060, .dst = "fd00::1", .dport = 5060 }, CFG_FLOOD },
-	[C_FLOOD_DROP] = { "flood guard, over limit", { .src = "10.7.7.7", .sport = 5060, .dst = "10.0.0.1", .dport = 5060 }, CFG_FLOOD_OVER },
-	[C_TRUSTED] = { "flood guard, trusted src", { .src = "10.8.1.1", .sport = 5060, .dst = "10.0.0.1", .dport = 5060 }, CFG_FLOOD },
+	[C_FLOOR] = {"empty XDP program (floor)",
+		     {.src = "10.9.9.9", .sport = 4000, .dst = "10.0.0.1", .dport = 10000}},
+	[C_HIT4] = {"pinhole hit, IPv4",
+		    {.src = "10.9.9.9", .sport = 4000, .dst = "10.0.0.1", .dport = 10000}},
+	[C_HIT6] = {"pinhole hit, IPv6",
+		    {.v6 = 1, .src = "fd00::9", .sport = 4000, .dst = "fd00::1", .dport = 10000}},
+	[C_MISS] = {"miss (no pinhole)",
+		    {.src = "10.9.9.9", .sport = 4000, .dst = "10.0.0.1", .dport = 20000}},
+	[C_BADSRC] = {"bad source",
+		      {.src = "10.9.9.9", .sport = 4001, .dst = "10.0.0.1", .dport = 10000}},
+	[C_NONMEDIA] = {"non-media (UDP 53)",
+			{.src = "10.9.9.9", .sport = 53, .dst = "10.0.0.1", .dport = 53}},
+	[C_SIG] = {"signalling, no flood guard",
+		   {.src = "10.9.9.9", .sport = 5060, .dst = "10.0.0.1", .dport = 5060}},
+	[C_HIT4_BANS] = {"pinhole hit, bans active",
+			 {.src = "10.9.9.9", .sport = 4000, .dst = "10.0.0.1", .dport = 10000},
+			 CFG_BANS},
+	[C_BAN_MEDIA] = {"ban hit, media",
+			 {.src = "10.66.6.6", .sport = 4000, .dst = "10.0.0.1", .dport = 10000},
+			 CFG_BANS},
+	[C_BAN_SIG] = {"ban hit, signalling",
+		       {.src = "10.66.6.6", .sport = 5060, .dst = "10.0.0.1", .dport = 5060},
+		       CFG_BANS},
+	[C_FLOOD_PASS] = {"flood guard, within rate",
+			  {.src = "10.9.9.9", .sport = 5060, .dst = "10.0.0.1", .dport = 5060},
+			  CFG_FLOOD},
+	[C_FLOOD_PASS6] =
+		{"flood guard, within, IPv6",
+		 {.v6 = 1, .src = "fd00::9", .sport = 5060, .dst = "fd00::1", .dport = 5060},
+		 CFG_FLOOD},
+	[C_FLOOD_DROP] = {"flood guard, over limit",
+			  {.src = "10.7.7.7", .sport = 5060, .dst = "10.0.0.1", .dport = 5060},
+			  CFG_FLOOD_OVER},
+	[C_TRUSTED] = {"flood guard, trusted src",
+		       {.src = "10.8.1.1", .sport = 5060, .dst = "10.0.0.1", .dport = 5060},
+		       CFG_FLOOD},
 };
 
 #define MAX_OBJS 4
@@ -143,8 +165,8 @@ out:
 static int dos_fill(const struct inst *in)
 {
 	struct sw_ban_key bk = {};
-	struct sw_ban b = { .reason = SW_BAN_MANUAL, .prefixlen = 128 };
-	struct sw_lpm_key lk = { .prefixlen = 96 + 16 };
+	struct sw_ban b = {.reason = SW_BAN_MANUAL, .prefixlen = 128};
+	struct sw_lpm_key lk = {.prefixlen = 96 + 16};
 	__u8 one = 1;
 
 	pb_addr16("10.66.6.6", bk.addr);
@@ -158,10 +180,14 @@ static int dos_fill(const struct inst *in)
 static int set_cfg(const struct inst *in, enum cfg_mode mode)
 {
 	struct sw_config c = {
-		.media_lo = SW_MEDIA_LO_DEFAULT, .media_hi = SW_MEDIA_HI_DEFAULT,
-		.version = SW_SCHEMA_VERSION, .sig_ports = { 5060, 5061 },
-		.flood_prefix_v4 = 32, .flood_prefix_v6 = 64,
-		.ban_prefix_v4 = 32, .ban_prefix_v6 = 128,
+		.media_lo = SW_MEDIA_LO_DEFAULT,
+		.media_hi = SW_MEDIA_HI_DEFAULT,
+		.version = SW_SCHEMA_VERSION,
+		.sig_ports = {5060, 5061},
+		.flood_prefix_v4 = 32,
+		.flood_prefix_v6 = 64,
+		.ban_prefix_v4 = 32,
+		.ban_prefix_v6 = 128,
 	};
 	__u32 zero = 0;
 
@@ -235,18 +261,17 @@ static int inst_open(struct inst *in, const char *path, unsigned int n)
 static int floor_prog(void)
 {
 	struct bpf_insn insns[] = {
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS },
-		{ .code = BPF_JMP | BPF_EXIT },
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS},
+		{.code = BPF_JMP | BPF_EXIT},
 	};
 
 	return bpf_prog_load(BPF_PROG_TYPE_XDP, "sw_floor", "GPL", insns, 2, NULL);
 }
 
-static int measure(int prog, const struct pb_pkt *p, unsigned int repeat,
-		   double *ns)
+static int measure(int prog, const struct pb_pkt *p, unsigned int repeat, double *ns)
 {
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->b,
-		    .data_size_in = p->len, .repeat = repeat);
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->b, .data_size_in = p->len,
+		    .repeat = repeat);
 
 	if (bpf_prog_test_run_opts(prog, &o))
 		return -errno;
@@ -299,8 +324,7 @@ int main(int argc, char **argv)
 		pb_build(&cases[c].pkt, &pkt[c]);
 	fl = floor_prog();
 	if (fl < 0) {
-		fprintf(stderr, "xdp-cost: load empty program: %s (root?)\n",
-			strerror(errno));
+		fprintf(stderr, "xdp-cost: load empty program: %s (root?)\n", strerror(errno));
 		return 1;
 	}
 	for (o = 0; o < nobj; o++) {
@@ -309,7 +333,8 @@ int main(int argc, char **argv)
 
 			if (e) {
 				fprintf(stderr, "xdp-cost: %s, %u pinholes: %s\n",
-					objs[o] ? objs[o] : "built-in object", sizes[s], strerror(-e));
+					objs[o] ? objs[o] : "built-in object", sizes[s],
+					strerror(-e));
 				goto out;
 			}
 		}

@@ -128,13 +128,13 @@ struct sw_frag6_hdr {
 	__be32 id;
 };
 
-#define SW_IP_MF 0x2000
-#define SW_IP_OFFSET 0x1fff
+#define SW_IP_MF      0x2000
+#define SW_IP_OFFSET  0x1fff
 #define SW_IP6_OFFSET 0xfff8
-#define SW_IP6_MF 0x0001
+#define SW_IP6_MF     0x0001
 
-#define SW_VLAN_MAX 2
-#define SW_IP6_EXT_MAX 8     /* extension headers walked before giving up */
+#define SW_VLAN_MAX	2
+#define SW_IP6_EXT_MAX	8    /* extension headers walked before giving up */
 #define SW_IP6_EXT_SPAN 1024 /* bytes of extension headers walked at most */
 /* Later fragments follow a first fragment seen at most this long ago (the
  * kernel's default reassembly timeout, net.ipv4.ipfrag_time). */
@@ -142,9 +142,9 @@ struct sw_frag6_hdr {
 /* Token bucket: tokens are packets << 16; elapsed time is clamped so that
  * elapsed * rate fits 64 bits (2^40 ns ~ 18 min, rates up to 2^20 pps; the
  * loader refuses more and a bucket deeper than 1,000 s of its rate). */
-#define SW_TOKEN_ONE (1ULL << 16)
+#define SW_TOKEN_ONE	     (1ULL << 16)
 #define SW_FLOOD_MAX_ELAPSED (1ULL << 40)
-#define SW_FLOOD_RATE_MAX (1U << 20)
+#define SW_FLOOD_RATE_MAX    (1U << 20)
 /* TC: bytes made linear before parsing when the skb is paged. */
 #define SW_TC_PULL 256
 
@@ -171,11 +171,9 @@ struct sw_pkt {
 
 static __always_inline int sw_passes(__u32 reason)
 {
-	return reason == SW_R_PASSED_NOT_MEDIA ||
-	       reason == SW_R_PASSED_PINHOLE ||
+	return reason == SW_R_PASSED_NOT_MEDIA || reason == SW_R_PASSED_PINHOLE ||
 	       reason == SW_R_PASSED_FRAGMENT || reason == SW_R_EGRESS_LEARNED ||
-	       reason == SW_R_EGRESS_PASSED ||
-	       reason == SW_R_PASSED_SIGNALLING ||
+	       reason == SW_R_EGRESS_PASSED || reason == SW_R_PASSED_SIGNALLING ||
 	       reason == SW_R_PASSED_TRUSTED;
 }
 
@@ -193,9 +191,8 @@ static __always_inline int sw_count(__u32 reason, __u64 bytes)
 
 static __always_inline int sw_is_ip6_ext(__u8 nh)
 {
-	return nh == IPPROTO_HOPOPTS || nh == IPPROTO_ROUTING ||
-	       nh == IPPROTO_FRAGMENT || nh == IPPROTO_DSTOPTS ||
-	       nh == IPPROTO_AH;
+	return nh == IPPROTO_HOPOPTS || nh == IPPROTO_ROUTING || nh == IPPROTO_FRAGMENT ||
+	       nh == IPPROTO_DSTOPTS || nh == IPPROTO_AH;
 }
 
 static __always_inline int sw_parse_udp(void *l4, void *end, struct sw_pkt *pkt)
@@ -219,11 +216,9 @@ static __always_inline int sw_parse_ip4(void *l3, void *end, struct sw_pkt *pkt)
 		return SW_P_OTHER;
 	pkt->proto = iph->protocol;
 	if ((void *)(iph + 1) > end)
-		return iph->protocol == IPPROTO_UDP ? SW_P_MALFORMED :
-						      SW_P_OTHER;
+		return iph->protocol == IPPROTO_UDP ? SW_P_MALFORMED : SW_P_OTHER;
 	if (iph->version != 4 || iph->ihl < 5)
-		return iph->protocol == IPPROTO_UDP ? SW_P_MALFORMED :
-						      SW_P_OTHER;
+		return iph->protocol == IPPROTO_UDP ? SW_P_MALFORMED : SW_P_OTHER;
 
 	pkt->saddr[2] = bpf_htonl(0xffff);
 	pkt->saddr[3] = iph->saddr;
@@ -257,8 +252,7 @@ static __always_inline int sw_parse_ip6(void *l3, void *end, struct sw_pkt *pkt)
 	nh = ip6->nexthdr;
 	pkt->proto = nh;
 	if ((void *)(ip6 + 1) > end)
-		return nh == IPPROTO_UDP || sw_is_ip6_ext(nh) ? SW_P_MALFORMED :
-								SW_P_OTHER;
+		return nh == IPPROTO_UDP || sw_is_ip6_ext(nh) ? SW_P_MALFORMED : SW_P_OTHER;
 	__builtin_memcpy(pkt->saddr, &ip6->saddr, 16);
 	__builtin_memcpy(pkt->daddr, &ip6->daddr, 16);
 	pkt->l3_len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
@@ -289,9 +283,7 @@ static __always_inline int sw_parse_ip6(void *l3, void *end, struct sw_pkt *pkt)
 					 * with more extension headers that
 					 * lead to UDP: only a final protocol
 					 * other than UDP is safe. */
-					pkt->later_safe =
-						nh != IPPROTO_UDP &&
-						!sw_is_ip6_ext(nh);
+					pkt->later_safe = nh != IPPROTO_UDP && !sw_is_ip6_ext(nh);
 					return SW_P_LATER;
 				}
 				pkt->first_frag = 1;
@@ -335,8 +327,7 @@ static __always_inline int sw_parse(void *data, void *end, struct sw_pkt *pkt)
 	for (i = 0; i < SW_VLAN_MAX; i++) {
 		struct sw_vlan_hdr *vh = p;
 
-		if (proto != bpf_htons(ETH_P_8021Q) &&
-		    proto != bpf_htons(ETH_P_8021AD))
+		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
 			break;
 		if ((void *)(vh + 1) > end)
 			return SW_P_OTHER;
@@ -361,12 +352,10 @@ static __always_inline int sw_addr_eq(const __u8 *a, const __u32 *b)
 {
 	const __u32 *w = (const __u32 *)a; /* sw_source.addr is 4-aligned */
 
-	return ((w[0] ^ b[0]) | (w[1] ^ b[1]) | (w[2] ^ b[2]) |
-		(w[3] ^ b[3])) == 0;
+	return ((w[0] ^ b[0]) | (w[1] ^ b[1]) | (w[2] ^ b[2]) | (w[3] ^ b[3])) == 0;
 }
 
-static __always_inline int sw_source_ok(const struct sw_source *s,
-					const struct sw_pkt *pkt)
+static __always_inline int sw_source_ok(const struct sw_source *s, const struct sw_pkt *pkt)
 {
 	if (!(s->flags & SW_SRC_ACTIVE) || !sw_addr_eq(s->addr, pkt->saddr))
 		return 0;
@@ -425,8 +414,8 @@ static __always_inline int sw_is_sig_port(const struct sw_config *c, __be16 port
 {
 	__u16 p = bpf_ntohs(port);
 
-	return p && (p == c->sig_ports[0] || p == c->sig_ports[1] ||
-		     p == c->sig_ports[2] || p == c->sig_ports[3]);
+	return p && (p == c->sig_ports[0] || p == c->sig_ports[1] || p == c->sig_ports[2] ||
+		     p == c->sig_ports[3]);
 }
 
 static __always_inline int sw_is_v4mapped(const __u32 *a)
@@ -463,8 +452,7 @@ static __always_inline void sw_masked(__u32 *out, const __u32 *a, __u32 plen)
 
 /* An unexpired ban on the source's prefix drops the packet. The clock is
  * read only on a hit, so an empty or non-matching list costs one lookup. */
-static __always_inline int sw_banned(const struct sw_config *c,
-				     const struct sw_pkt *pkt)
+static __always_inline int sw_banned(const struct sw_config *c, const struct sw_pkt *pkt)
 {
 	struct sw_ban_key k;
 	struct sw_ban *b;
@@ -488,10 +476,9 @@ static __always_inline int sw_banned(const struct sw_config *c,
  * CPUs judging the same source at once may lose a refill or a spend, which
  * moves the limit by a packet, not the verdict's meaning.
  */
-static __always_inline __u32 sw_flood_judge(const struct sw_config *c,
-					    const struct sw_pkt *pkt)
+static __always_inline __u32 sw_flood_judge(const struct sw_config *c, const struct sw_pkt *pkt)
 {
-	struct sw_lpm_key lk = { .prefixlen = 128 };
+	struct sw_lpm_key lk = {.prefixlen = 128};
 	struct sw_flood_key fk;
 	struct sw_bucket *b;
 	__u64 now, cap, tokens;
@@ -511,8 +498,7 @@ static __always_inline __u32 sw_flood_judge(const struct sw_config *c,
 	now = bpf_ktime_get_coarse_ns();
 	b = bpf_map_lookup_elem(&sw_flood, &fk);
 	if (!b) {
-		struct sw_bucket nb = { .tokens = cap - SW_TOKEN_ONE,
-					.last_ns = now };
+		struct sw_bucket nb = {.tokens = cap - SW_TOKEN_ONE, .last_ns = now};
 
 		/* A full bucket, this packet spent. Another CPU may have
 		 * made it meanwhile: then keep theirs. */
@@ -566,8 +552,7 @@ static __always_inline __u32 sw_judge_udp(struct sw_pkt *pkt)
 	return sw_flood_judge(c, pkt);
 }
 
-static __always_inline void sw_frag_key(struct sw_frag_key *k,
-					const struct sw_pkt *pkt)
+static __always_inline void sw_frag_key(struct sw_frag_key *k, const struct sw_pkt *pkt)
 {
 	__builtin_memcpy(k->saddr, pkt->saddr, 16);
 	__builtin_memcpy(k->daddr, pkt->daddr, 16);
@@ -575,8 +560,7 @@ static __always_inline void sw_frag_key(struct sw_frag_key *k,
 	k->proto = pkt->proto;
 }
 
-static __always_inline void sw_frag_remember(const struct sw_pkt *pkt,
-					     __u32 reason)
+static __always_inline void sw_frag_remember(const struct sw_pkt *pkt, __u32 reason)
 {
 	struct sw_frag_key k = {};
 	struct sw_frag_val v = {};
@@ -653,8 +637,7 @@ int sipwall_tc_in(struct __sk_buff *skb)
 	__u32 reason;
 
 	sw_tc_linearize(skb);
-	reason = sw_judge((void *)(long)skb->data,
-			  (void *)(long)skb->data_end);
+	reason = sw_judge((void *)(long)skb->data, (void *)(long)skb->data_end);
 	return sw_count(reason, skb->len) ? TC_ACT_OK : TC_ACT_SHOT;
 }
 
@@ -683,8 +666,7 @@ static __always_inline __u32 sw_learn(struct sw_pkt *pkt)
 		struct sw_source *s = &ph->src[i];
 		int r;
 
-		if (!(s->flags & SW_SRC_ACTIVE) ||
-		    s->check != SW_CHECK_SYMMETRIC)
+		if (!(s->flags & SW_SRC_ACTIVE) || s->check != SW_CHECK_SYMMETRIC)
 			continue;
 		nsym++;
 		if (!sw_addr_eq(s->addr, pkt->daddr))
@@ -719,8 +701,7 @@ int sipwall_tc_eg(struct __sk_buff *skb)
 	__u32 reason = SW_R_EGRESS_PASSED;
 
 	sw_tc_linearize(skb);
-	if (sw_parse((void *)(long)skb->data, (void *)(long)skb->data_end,
-		     &pkt) == SW_P_UDP)
+	if (sw_parse((void *)(long)skb->data, (void *)(long)skb->data_end, &pkt) == SW_P_UDP)
 		reason = sw_learn(&pkt);
 	sw_count(reason, skb->len);
 	return TC_ACT_OK;

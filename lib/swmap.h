@@ -26,10 +26,10 @@ struct sw_maps {
 
 /* Open the pinned maps under pin_root (NULL = SW_PIN_ROOT_DEFAULT). On
  * error every fd is -1; SW_MAPS_INIT gives a closed set for early exits. */
-#define SW_MAPS_INIT                                                                               \
-	{                                                                                          \
-		.pinholes = -1, .stats = -1, .frags = -1, .config = -1, .ifaces = -1, .bans = -1,  \
-		.flood = -1, .trusted = -1                                                         \
+#define SW_MAPS_INIT                                                                              \
+	{                                                                                         \
+		.pinholes = -1, .stats = -1, .frags = -1, .config = -1, .ifaces = -1, .bans = -1, \
+		.flood = -1, .trusted = -1                                                        \
 	}
 int sw_maps_open(const char *pin_root, struct sw_maps *m);
 void sw_maps_close(struct sw_maps *m);
@@ -118,7 +118,7 @@ int sw_ban_foreach(const struct sw_maps *m, sw_ban_cb cb, void *ctx);
 /* Delete bans that expired before now_ns (XDP already ignores them) and
  * clear SW_CFG_BANS_ACTIVE when none is left. removed may be NULL. */
 int sw_ban_gc(const struct sw_maps *m, uint64_t now_ns, unsigned int *removed);
-const char *sw_ban_reason_name(unsigned int reason);	   /* "?" if out of range */
+const char *sw_ban_reason_name(unsigned int reason);	      /* "?" if out of range */
 int sw_ban_reason_parse(const char *s, unsigned int *reason); /* -EINVAL if unknown */
 
 /*

@@ -17,49 +17,49 @@
 
 /* Map names (also the pin file names under the pin root). */
 #define SW_MAP_PINHOLES "sw_pinholes"
-#define SW_MAP_STATS "sw_stats"
-#define SW_MAP_FRAGS "sw_frags"
-#define SW_MAP_CONFIG "sw_config"
-#define SW_MAP_IFACES "sw_ifaces"
-#define SW_MAP_BANS "sw_bans"
-#define SW_MAP_FLOOD "sw_flood"
-#define SW_MAP_TRUSTED "sw_trusted"
+#define SW_MAP_STATS	"sw_stats"
+#define SW_MAP_FRAGS	"sw_frags"
+#define SW_MAP_CONFIG	"sw_config"
+#define SW_MAP_IFACES	"sw_ifaces"
+#define SW_MAP_BANS	"sw_bans"
+#define SW_MAP_FLOOD	"sw_flood"
+#define SW_MAP_TRUSTED	"sw_trusted"
 
-#define SW_MEDIA_LO_DEFAULT 10000
-#define SW_MEDIA_HI_DEFAULT 20000
+#define SW_MEDIA_LO_DEFAULT	10000
+#define SW_MEDIA_HI_DEFAULT	20000
 #define SW_MAX_PINHOLES_DEFAULT 65536
-#define SW_FRAGS_MAX 16384
-#define SW_MAX_SOURCES 4
-#define SW_CALL_ID_LEN 48
-#define SW_BANS_MAX 65536
-#define SW_FLOOD_MAX 65536
-#define SW_TRUSTED_MAX 1024
-#define SW_SIG_PORTS 4
+#define SW_FRAGS_MAX		16384
+#define SW_MAX_SOURCES		4
+#define SW_CALL_ID_LEN		48
+#define SW_BANS_MAX		65536
+#define SW_FLOOD_MAX		65536
+#define SW_TRUSTED_MAX		1024
+#define SW_SIG_PORTS		4
 
 /*
  * Packet verdict reasons. One list feeds the enum, the string table in
  * userspace, counters, logs and tests, so a name is spelled once.
  */
-#define SW_REASONS(X)                                                         \
-	X(PASSED_NOT_MEDIA, "passed_not_media")                               \
-	X(PASSED_PINHOLE, "passed_pinhole")                                   \
-	X(PASSED_FRAGMENT, "passed_fragment")                                 \
-	X(DROPPED_NO_PINHOLE, "dropped_no_pinhole")                           \
-	X(DROPPED_BAD_SOURCE, "dropped_bad_source")                           \
-	X(DROPPED_FRAGMENT, "dropped_fragment")                               \
-	X(DROPPED_MALFORMED, "dropped_malformed")                             \
-	X(DROPPED_BANNED, "dropped_banned")                                   \
-	X(DROPPED_FLOOD, "dropped_flood")                                     \
-	X(EGRESS_LEARNED, "egress_learned")                                   \
-	X(EGRESS_PASSED, "egress_passed")                                     \
-	X(PASSED_SIGNALLING, "passed_signalling")                             \
+#define SW_REASONS(X)                               \
+	X(PASSED_NOT_MEDIA, "passed_not_media")     \
+	X(PASSED_PINHOLE, "passed_pinhole")         \
+	X(PASSED_FRAGMENT, "passed_fragment")       \
+	X(DROPPED_NO_PINHOLE, "dropped_no_pinhole") \
+	X(DROPPED_BAD_SOURCE, "dropped_bad_source") \
+	X(DROPPED_FRAGMENT, "dropped_fragment")     \
+	X(DROPPED_MALFORMED, "dropped_malformed")   \
+	X(DROPPED_BANNED, "dropped_banned")         \
+	X(DROPPED_FLOOD, "dropped_flood")           \
+	X(EGRESS_LEARNED, "egress_learned")         \
+	X(EGRESS_PASSED, "egress_passed")           \
+	X(PASSED_SIGNALLING, "passed_signalling")   \
 	X(PASSED_TRUSTED, "passed_trusted")
 
 enum sw_reason {
 #define SW_X_ENUM(name, str) SW_R_##name,
 	SW_REASONS(SW_X_ENUM)
 #undef SW_X_ENUM
-	SW_R_MAX,
+		SW_R_MAX,
 };
 
 /*
@@ -67,44 +67,44 @@ enum sw_reason {
  * string table, the event log, `sipd check` output and the tests. Code 0 is
  * "accepted"; parse/validate stages return -SW_SIP_R_x.
  */
-#define SW_SIP_REASONS(X)                                                     \
-	X(ACCEPTED, "accepted")                                               \
-	X(PARSE_ERROR, "sip_parse_error")                                     \
-	X(TOO_LARGE, "sip_too_large")                                         \
-	X(TOO_MANY_HEADERS, "sip_too_many_headers")                           \
-	X(LINE_TOO_LONG, "sip_line_too_long")                                 \
-	X(BAD_START_LINE, "sip_bad_start_line")                               \
-	X(BAD_VERSION, "sip_bad_version")                                     \
-	X(BAD_STATUS, "sip_bad_status")                                       \
-	X(BAD_CSEQ, "sip_bad_cseq")                                           \
-	X(CSEQ_METHOD_MISMATCH, "sip_cseq_method_mismatch")                   \
-	X(BAD_CONTENT_LENGTH, "sip_bad_content_length")                       \
-	X(BODY_TRUNCATED, "sip_body_truncated")                               \
-	X(MISSING_HEADER, "sip_missing_header")                               \
-	X(DUPLICATE_HEADER, "sip_duplicate_header")                           \
-	X(BAD_HEADER, "sip_bad_header")                                       \
-	X(BAD_MAX_FORWARDS, "sip_bad_max_forwards")                           \
-	X(BAD_VIA, "sip_bad_via")                                             \
-	X(BAD_URI, "sip_bad_uri")                                             \
-	X(BAD_FROM_TO, "sip_bad_from_to")                                     \
-	X(VIA_LOOP, "sip_via_loop")                                           \
-	X(BAD_SDP, "sip_bad_sdp")                                             \
-	X(FILTER_DROP, "sip_filter_drop")                                     \
-	X(NOT_WHITELISTED, "sip_not_whitelisted")                             \
-	X(PINHOLE_FAILED, "sip_pinhole_failed")                               \
-	X(RATE_LIMITED, "sip_rate_limited")                                   \
-	X(DIALOG_LIMIT, "sip_dialog_limit")                                   \
-	X(BAD_PACKET, "sip_bad_packet")                                       \
-	X(TRAILING_DATA, "sip_trailing_data")                                 \
-	X(BANNED, "sip_banned")                                               \
-	X(SCANNER, "sip_scanner")                                             \
+#define SW_SIP_REASONS(X)                                   \
+	X(ACCEPTED, "accepted")                             \
+	X(PARSE_ERROR, "sip_parse_error")                   \
+	X(TOO_LARGE, "sip_too_large")                       \
+	X(TOO_MANY_HEADERS, "sip_too_many_headers")         \
+	X(LINE_TOO_LONG, "sip_line_too_long")               \
+	X(BAD_START_LINE, "sip_bad_start_line")             \
+	X(BAD_VERSION, "sip_bad_version")                   \
+	X(BAD_STATUS, "sip_bad_status")                     \
+	X(BAD_CSEQ, "sip_bad_cseq")                         \
+	X(CSEQ_METHOD_MISMATCH, "sip_cseq_method_mismatch") \
+	X(BAD_CONTENT_LENGTH, "sip_bad_content_length")     \
+	X(BODY_TRUNCATED, "sip_body_truncated")             \
+	X(MISSING_HEADER, "sip_missing_header")             \
+	X(DUPLICATE_HEADER, "sip_duplicate_header")         \
+	X(BAD_HEADER, "sip_bad_header")                     \
+	X(BAD_MAX_FORWARDS, "sip_bad_max_forwards")         \
+	X(BAD_VIA, "sip_bad_via")                           \
+	X(BAD_URI, "sip_bad_uri")                           \
+	X(BAD_FROM_TO, "sip_bad_from_to")                   \
+	X(VIA_LOOP, "sip_via_loop")                         \
+	X(BAD_SDP, "sip_bad_sdp")                           \
+	X(FILTER_DROP, "sip_filter_drop")                   \
+	X(NOT_WHITELISTED, "sip_not_whitelisted")           \
+	X(PINHOLE_FAILED, "sip_pinhole_failed")             \
+	X(RATE_LIMITED, "sip_rate_limited")                 \
+	X(DIALOG_LIMIT, "sip_dialog_limit")                 \
+	X(BAD_PACKET, "sip_bad_packet")                     \
+	X(TRAILING_DATA, "sip_trailing_data")               \
+	X(BANNED, "sip_banned")                             \
+	X(SCANNER, "sip_scanner")                           \
 	X(PINHOLE_LIMIT, "sip_pinhole_limit")
 
 enum sw_sip_reason {
 #define SW_X_ENUM(name, str) SW_SIP_R_##name,
 	SW_SIP_REASONS(SW_X_ENUM)
 #undef SW_X_ENUM
-	SW_SIP_R_MAX,
+		SW_SIP_R_MAX,
 };
 
 /* Source check modes of one allowed source. */
@@ -117,7 +117,7 @@ enum sw_check {
 };
 
 /* sw_source.flags */
-#define SW_SRC_ACTIVE (1u << 0)	 /* slot in use */
+#define SW_SRC_ACTIVE  (1u << 0) /* slot in use */
 #define SW_SRC_LEARNED (1u << 1) /* symmetric: addr/port learned on egress */
 
 /* sw_pinhole.kind */
@@ -130,31 +130,31 @@ enum sw_kind {
 
 /* Pinhole map (BPF_MAP_TYPE_HASH, never LRU): protected media destination. */
 struct sw_pinhole_key {
-	__u8 addr[16];	/* protected endpoint's media address (v4-mapped) */
-	__be16 port;	/* protected endpoint's media port */
-	__u8 proto;	/* IPPROTO_UDP */
+	__u8 addr[16]; /* protected endpoint's media address (v4-mapped) */
+	__be16 port;   /* protected endpoint's media port */
+	__u8 proto;    /* IPPROTO_UDP */
 	__u8 pad;
 };
 
 struct sw_source {
-	__u8 addr[16];	/* allowed peer address (v4-mapped) */
-	__be16 port;	/* allowed peer port; ignored for SW_CHECK_ADDRESS */
-	__u8 check;	/* enum sw_check */
-	__u8 flags;	/* SW_SRC_* */
+	__u8 addr[16]; /* allowed peer address (v4-mapped) */
+	__be16 port;   /* allowed peer port; ignored for SW_CHECK_ADDRESS */
+	__u8 check;    /* enum sw_check */
+	__u8 flags;    /* SW_SRC_* */
 };
 
 struct sw_pinhole {
 	struct sw_source src[SW_MAX_SOURCES]; /* several for forked early media */
-	__u64 packets;		/* passed packets (atomic add in BPF) */
-	__u64 bytes;		/* passed bytes, L3 length */
-	__u64 drops;		/* bad-source drops aimed at this destination */
-	__u64 last_seen_ns;	/* CLOCK_MONOTONIC of last passed packet */
-	__u64 created_ns;	/* CLOCK_MONOTONIC at creation (userspace) */
-	__u64 call_hash;	/* FNV-1a 64 of the full Call-ID; 0 = manual */
-	char call_id[SW_CALL_ID_LEN]; /* owner Call-ID, truncated, NUL-padded */
-	__u8 kind;		/* enum sw_kind */
-	__u8 media_idx;		/* m= line index in the SDP */
-	__u8 side;		/* 0 = offerer's media, 1 = answerer's media */
+	__u64 packets;			      /* passed packets (atomic add in BPF) */
+	__u64 bytes;			      /* passed bytes, L3 length */
+	__u64 drops;			      /* bad-source drops aimed at this destination */
+	__u64 last_seen_ns;		      /* CLOCK_MONOTONIC of last passed packet */
+	__u64 created_ns;		      /* CLOCK_MONOTONIC at creation (userspace) */
+	__u64 call_hash;		      /* FNV-1a 64 of the full Call-ID; 0 = manual */
+	char call_id[SW_CALL_ID_LEN];	      /* owner Call-ID, truncated, NUL-padded */
+	__u8 kind;			      /* enum sw_kind */
+	__u8 media_idx;			      /* m= line index in the SDP */
+	__u8 side;			      /* 0 = offerer's media, 1 = answerer's media */
 	__u8 pad[5];
 };
 
@@ -162,14 +162,14 @@ struct sw_pinhole {
 struct sw_frag_key {
 	__u8 saddr[16];
 	__u8 daddr[16];
-	__u32 id;	/* IPv4 id (16 bit) or IPv6 fragment id */
-	__u8 proto;	/* upper-layer protocol */
+	__u32 id;   /* IPv4 id (16 bit) or IPv6 fragment id */
+	__u8 proto; /* upper-layer protocol */
 	__u8 pad[3];
 };
 
 struct sw_frag_val {
-	__u64 seen_ns;	/* when the first fragment was judged */
-	__u8 verdict;	/* 1 = first fragment passed, 0 = dropped */
+	__u64 seen_ns; /* when the first fragment was judged */
+	__u8 verdict;  /* 1 = first fragment passed, 0 = dropped */
 	__u8 pad[7];
 };
 
@@ -182,17 +182,17 @@ struct sw_stat {
 /* Pin-root-wide configuration (BPF_MAP_TYPE_ARRAY, one entry, key 0).
  * Written by the loader; sipd reads the media range from here. */
 struct sw_config {
-	__u16 media_lo;		/* host order */
-	__u16 media_hi;		/* host order */
+	__u16 media_lo; /* host order */
+	__u16 media_hi; /* host order */
 	__u32 max_pinholes;
-	__u32 version;		/* SW_SCHEMA_VERSION of the writer */
-	__u32 flags;		/* SW_CFG_* */
+	__u32 version;		       /* SW_SCHEMA_VERSION of the writer */
+	__u32 flags;		       /* SW_CFG_* */
 	__u16 sig_ports[SW_SIG_PORTS]; /* SIP signalling UDP ports, host order, 0 = unused */
-	__u32 flood_rate;	/* flood guard: packets/s per source (bucket); 0 = off */
-	__u32 flood_burst;	/* flood guard: bucket depth in packets */
-	__u8 flood_prefix_v4;	/* sources aggregated per prefix (32 = per address) */
-	__u8 flood_prefix_v6;	/* e.g. 64 */
-	__u8 ban_prefix_v4;	/* bans are keyed by the source masked to this */
+	__u32 flood_rate;	       /* flood guard: packets/s per source (bucket); 0 = off */
+	__u32 flood_burst;	       /* flood guard: bucket depth in packets */
+	__u8 flood_prefix_v4;	       /* sources aggregated per prefix (32 = per address) */
+	__u8 flood_prefix_v6;	       /* e.g. 64 */
+	__u8 ban_prefix_v4;	       /* bans are keyed by the source masked to this */
 	__u8 ban_prefix_v6;
 	__u32 pad;
 };
@@ -204,44 +204,44 @@ struct sw_config {
 /*
  * Ban reasons (who or what banned a source). Same X-macro rule.
  */
-#define SW_BAN_REASONS(X)                                                     \
-	X(MANUAL, "manual")                                                   \
-	X(SCANNER_UA, "scanner_user_agent")                                   \
-	X(MALFORMED, "malformed_messages")                                    \
-	X(AUTH_FAILURES, "auth_failures")                                     \
-	X(NOT_FOUND, "user_enumeration")                                      \
+#define SW_BAN_REASONS(X)                   \
+	X(MANUAL, "manual")                 \
+	X(SCANNER_UA, "scanner_user_agent") \
+	X(MALFORMED, "malformed_messages")  \
+	X(AUTH_FAILURES, "auth_failures")   \
+	X(NOT_FOUND, "user_enumeration")    \
 	X(FLOOD, "flood")
 
 enum sw_ban_reason {
 #define SW_X_ENUM(name, str) SW_BAN_##name,
 	SW_BAN_REASONS(SW_X_ENUM)
 #undef SW_X_ENUM
-	SW_BAN_MAX,
+		SW_BAN_MAX,
 };
 
 /* Ban list (BPF_MAP_TYPE_HASH): source masked to ban_prefix_v4/v6. */
 struct sw_ban_key {
-	__u8 addr[16];	/* v4-mapped, host bits beyond the ban prefix zeroed */
+	__u8 addr[16]; /* v4-mapped, host bits beyond the ban prefix zeroed */
 };
 
 struct sw_ban {
-	__u64 expires_ns;	/* CLOCK_MONOTONIC; 0 = never */
+	__u64 expires_ns; /* CLOCK_MONOTONIC; 0 = never */
 	__u64 created_ns;
-	__u64 packets;		/* dropped packets from this source */
-	__u32 reason;		/* enum sw_ban_reason */
-	__u8 prefixlen;		/* in v4-mapped terms: 96 + v4 prefix for IPv4 */
+	__u64 packets;	/* dropped packets from this source */
+	__u32 reason;	/* enum sw_ban_reason */
+	__u8 prefixlen; /* in v4-mapped terms: 96 + v4 prefix for IPv4 */
 	__u8 pad[3];
 };
 
 /* Flood guard state (BPF_MAP_TYPE_LRU_HASH: rate state, not call state). */
 struct sw_flood_key {
-	__u8 addr[16];	/* source masked to flood_prefix_v4/v6 */
+	__u8 addr[16]; /* source masked to flood_prefix_v4/v6 */
 };
 
 struct sw_bucket {
-	__u64 tokens;	/* fixed point: packets << 16 */
-	__u64 last_ns;	/* last refill */
-	__u64 dropped;	/* over-limit packets from this source */
+	__u64 tokens;  /* fixed point: packets << 16 */
+	__u64 last_ns; /* last refill */
+	__u64 dropped; /* over-limit packets from this source */
 };
 
 /* Trusted networks (BPF_MAP_TYPE_LPM_TRIE): exempt from the flood guard. */
@@ -259,7 +259,7 @@ enum sw_attach_mode {
 
 /* sw_iface_info.flags */
 #define SW_IF_DISPATCHER (1u << 0) /* attached through libxdp's dispatcher */
-#define SW_IF_EGRESS (1u << 1)	   /* TC egress learner attached */
+#define SW_IF_EGRESS	 (1u << 1) /* TC egress learner attached */
 
 /*
  * Attached interfaces (BPF_MAP_TYPE_HASH). An ifindex is unique only within
@@ -279,20 +279,20 @@ struct sw_iface_key {
 
 struct sw_iface_info {
 	__u32 ifindex;
-	__u32 mode;		/* enum sw_attach_mode */
-	__u32 prog_id;		/* enforcement program id */
-	__u32 egress_prog_id;	/* TC egress learner id, 0 if none */
-	__u32 priority;		/* libxdp run priority (XDP modes) */
-	__u32 flags;		/* SW_IF_* */
-	__u64 attached_ns;	/* CLOCK_MONOTONIC */
-	char name[16];		/* IFNAMSIZ */
-	__u64 netns_cookie;	/* SO_NETNS_COOKIE of the namespace, 0 if unknown */
-	__u32 netns_ino;	/* inode of its nsfs file (ls -l /proc/PID/ns/net, lsns) */
+	__u32 mode;	      /* enum sw_attach_mode */
+	__u32 prog_id;	      /* enforcement program id */
+	__u32 egress_prog_id; /* TC egress learner id, 0 if none */
+	__u32 priority;	      /* libxdp run priority (XDP modes) */
+	__u32 flags;	      /* SW_IF_* */
+	__u64 attached_ns;    /* CLOCK_MONOTONIC */
+	char name[16];	      /* IFNAMSIZ */
+	__u64 netns_cookie;   /* SO_NETNS_COOKIE of the namespace, 0 if unknown */
+	__u32 netns_ino;      /* inode of its nsfs file (ls -l /proc/PID/ns/net, lsns) */
 	__u32 pad;
 };
 
-#define SW_SCHEMA_VERSION 2 /* 2: sw_ifaces keyed by (netns, ifindex) */
-#define SW_XDP_PRIORITY 10 /* runs before the default priority 50 */
+#define SW_SCHEMA_VERSION 2  /* 2: sw_ifaces keyed by (netns, ifindex) */
+#define SW_XDP_PRIORITY	  10 /* runs before the default priority 50 */
 
 _Static_assert(sizeof(struct sw_pinhole_key) == 20, "sw_pinhole_key layout");
 _Static_assert(sizeof(struct sw_source) == 20, "sw_source layout");

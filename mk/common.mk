@@ -23,7 +23,7 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 ALL_TARGETS :=
-FORMAT_SRCS = $(wildcard maps-schema/*.h bpf/*.c bpf/*.h loader/*.c loader/*.h sipd/*.c sipd/*.h tests/*/*.c tests/*/*.h)
+FORMAT_SRCS = $(wildcard maps-schema/*.h bpf/*.c bpf/*.h lib/*.c lib/*.h loader/*.c loader/*.h sipd/*.c sipd/*.h tests/*/*.c tests/*/*.h bench/*.c bench/*/*.c bench/*/*.h vmtest/*.c)
 
 $(BUILD)/gen $(BIN) $(OBJ):
 	mkdir -p $@

@@ -60,10 +60,10 @@ static const struct {
 	const char *name;
 	unsigned int bit;
 } dir_names[] = {
-	{ "inbound", SIPD_DIR_INBOUND },
-	{ "outbound", SIPD_DIR_OUTBOUND },
-	{ "internal", SIPD_DIR_INTERNAL },
-	{ "transit", SIPD_DIR_TRANSIT },
+	{"inbound", SIPD_DIR_INBOUND},
+	{"outbound", SIPD_DIR_OUTBOUND},
+	{"internal", SIPD_DIR_INTERNAL},
+	{"transit", SIPD_DIR_TRANSIT},
 };
 
 const char *sipd_direction_name(unsigned int dir_bit)
@@ -133,8 +133,8 @@ int sipd_config_is_inside(const struct sipd_config *c, const uint8_t addr[16])
 	return 0;
 }
 
-unsigned int sipd_config_direction(const struct sipd_config *c,
-				   const uint8_t src[16], const uint8_t dst[16])
+unsigned int sipd_config_direction(const struct sipd_config *c, const uint8_t src[16],
+				   const uint8_t dst[16])
 {
 	int si = sipd_config_is_inside(c, src), di = sipd_config_is_inside(c, dst);
 
@@ -143,16 +143,14 @@ unsigned int sipd_config_direction(const struct sipd_config *c,
 	return di ? SIPD_DIR_INBOUND : SIPD_DIR_TRANSIT;
 }
 
-uint8_t sipd_config_check_for(const struct sipd_config *c,
-			      const uint8_t addr[16])
+uint8_t sipd_config_check_for(const struct sipd_config *c, const uint8_t addr[16])
 {
 	int best = -1;
 	unsigned int i;
 	uint8_t check = c->default_check;
 
 	for (i = 0; i < c->n_peers; i++) {
-		if (c->peers[i].net.plen > best &&
-		    sipd_cidr_match(&c->peers[i].net, addr)) {
+		if (c->peers[i].net.plen > best && sipd_cidr_match(&c->peers[i].net, addr)) {
 			best = c->peers[i].net.plen;
 			check = c->peers[i].check;
 		}
@@ -163,14 +161,13 @@ uint8_t sipd_config_check_for(const struct sipd_config *c,
 /* --- parsing --- */
 
 struct pctx {
-	char path[256];	/* JSON path of the value being parsed */
+	char path[256]; /* JSON path of the value being parsed */
 	char *err;
 	size_t errlen;
 	int failed;
 };
 
-static int perr(struct pctx *p, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static int perr(struct pctx *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int perr(struct pctx *p, const char *fmt, ...)
 {
@@ -182,8 +179,7 @@ static int perr(struct pctx *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	snprintf(p->err, p->errlen, "%s: %s", p->path[0] ? p->path : "(top)",
-		 msg);
+	snprintf(p->err, p->errlen, "%s: %s", p->path[0] ? p->path : "(top)", msg);
 	p->failed = 1;
 	return -EINVAL;
 }
@@ -211,8 +207,7 @@ static void pop(struct pctx *p, size_t n)
 }
 
 /* Every key of obj must be in the NULL-terminated list. */
-static int check_keys(struct pctx *p, struct json_object *obj,
-		      const char *const *allowed)
+static int check_keys(struct pctx *p, struct json_object *obj, const char *const *allowed)
 {
 	json_object_object_foreach(obj, key, val)
 	{
@@ -240,8 +235,7 @@ static int want_object(struct pctx *p, struct json_object *v)
 	return 0;
 }
 
-static int get_uint(struct pctx *p, struct json_object *v, uint64_t max,
-		    uint64_t *out)
+static int get_uint(struct pctx *p, struct json_object *v, uint64_t max, uint64_t *out)
 {
 	int64_t x;
 
@@ -255,8 +249,7 @@ static int get_uint(struct pctx *p, struct json_object *v, uint64_t max,
 	return 0;
 }
 
-static int get_u32(struct pctx *p, struct json_object *v, uint32_t max,
-		   uint32_t *out)
+static int get_u32(struct pctx *p, struct json_object *v, uint32_t max, uint32_t *out)
 {
 	uint64_t x = 0;
 	int err = get_uint(p, v, max, &x);
@@ -274,8 +267,7 @@ static int get_bool(struct pctx *p, struct json_object *v, int *out)
 	return 0;
 }
 
-static int get_str(struct pctx *p, struct json_object *v, char *out,
-		   size_t len, int allow_empty)
+static int get_str(struct pctx *p, struct json_object *v, char *out, size_t len, int allow_empty)
 {
 	const char *s;
 
@@ -298,8 +290,7 @@ static int get_str(struct pctx *p, struct json_object *v, char *out,
  */
 typedef int (*str_cb)(struct pctx *p, const char *s, void *ctx);
 
-static int each_str(struct pctx *p, struct json_object *v, str_cb cb,
-		    void *ctx)
+static int each_str(struct pctx *p, struct json_object *v, str_cb cb, void *ctx)
 {
 	size_t i, n, old;
 	int err;
@@ -371,8 +362,7 @@ static int add_cidr(struct pctx *p, const char *s, void *ctx)
 	struct sipd_cidr c, *nv;
 
 	if (sipd_cidr_parse(s, &c))
-		return perr(p, "bad network \"%s\" (want ADDR/LEN, host bits zero)",
-			    s);
+		return perr(p, "bad network \"%s\" (want ADDR/LEN, host bits zero)", s);
 	nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
 	if (!nv)
 		return perr(p, "out of memory");
@@ -401,8 +391,7 @@ static int add_direction(struct pctx *p, const char *s, void *ctx)
 			return 0;
 		}
 	}
-	return perr(p, "unknown direction \"%s\" (inbound, outbound, internal, transit)",
-		    s);
+	return perr(p, "unknown direction \"%s\" (inbound, outbound, internal, transit)", s);
 }
 
 static int get_check(struct pctx *p, struct json_object *v, uint8_t *out)
@@ -413,8 +402,7 @@ static int get_check(struct pctx *p, struct json_object *v, uint8_t *out)
 	if (get_str(p, v, s, sizeof(s), 0))
 		return -EINVAL;
 	if (sw_check_parse(s, &c))
-		return perr(p, "unknown check mode \"%s\" (strict, address, symmetric)",
-			    s);
+		return perr(p, "unknown check mode \"%s\" (strict, address, symmetric)", s);
 	*out = (uint8_t)c;
 	return 0;
 }
@@ -436,10 +424,9 @@ static int get_action(struct pctx *p, struct json_object *v, int *out)
 
 #define FIELD(name) (!strcmp(key, name))
 
-static int parse_queue(struct pctx *p, struct json_object *o,
-		       struct sipd_config *c)
+static int parse_queue(struct pctx *p, struct json_object *o, struct sipd_config *c)
 {
-	static const char *const keys[] = { "num", "count", "fail_open", NULL };
+	static const char *const keys[] = {"num", "count", "fail_open", NULL};
 	uint32_t x;
 	size_t old;
 	int err = 0;
@@ -470,10 +457,9 @@ static int parse_queue(struct pctx *p, struct json_object *o,
 	return 0;
 }
 
-static int parse_peers(struct pctx *p, struct json_object *v,
-		       struct sipd_config *c)
+static int parse_peers(struct pctx *p, struct json_object *v, struct sipd_config *c)
 {
-	static const char *const keys[] = { "cidr", "check", NULL };
+	static const char *const keys[] = {"cidr", "check", NULL};
 	size_t i, n, old, old2;
 	int err = 0;
 
@@ -516,11 +502,9 @@ static int parse_peers(struct pctx *p, struct json_object *v,
 	return err;
 }
 
-static int parse_networks(struct pctx *p, struct json_object *o,
-			  struct sipd_config *c)
+static int parse_networks(struct pctx *p, struct json_object *o, struct sipd_config *c)
 {
-	static const char *const keys[] = { "inside", "default_check", "peers",
-					    NULL };
+	static const char *const keys[] = {"inside", "default_check", "peers", NULL};
 	size_t old;
 	int err = 0;
 
@@ -530,7 +514,7 @@ static int parse_networks(struct pctx *p, struct json_object *o,
 	{
 		old = push_key(p, key);
 		if (FIELD("inside")) {
-			struct cidr_list l = { c->inside, c->n_inside };
+			struct cidr_list l = {c->inside, c->n_inside};
 
 			err = each_str(p, val, add_cidr, &l);
 			c->inside = l.v;
@@ -547,16 +531,20 @@ static int parse_networks(struct pctx *p, struct json_object *o,
 	return 0;
 }
 
-static int parse_limits(struct pctx *p, struct json_object *o,
-			struct sipd_config *c)
+static int parse_limits(struct pctx *p, struct json_object *o, struct sipd_config *c)
 {
-	static const char *const keys[] = { "max_msg_len", "max_headers",
-					    "max_line_len", "max_via",
-					    "strict", "allow_trailing",
-					    "max_calls", "max_calls_per_source",
-					    "max_pinholes_per_call",
-					    "max_msg_rate", "max_msg_burst",
-					    NULL };
+	static const char *const keys[] = {"max_msg_len",
+					   "max_headers",
+					   "max_line_len",
+					   "max_via",
+					   "strict",
+					   "allow_trailing",
+					   "max_calls",
+					   "max_calls_per_source",
+					   "max_pinholes_per_call",
+					   "max_msg_rate",
+					   "max_msg_burst",
+					   NULL};
 	size_t old;
 	int err = 0;
 
@@ -566,14 +554,11 @@ static int parse_limits(struct pctx *p, struct json_object *o,
 	{
 		old = push_key(p, key);
 		if (FIELD("max_msg_len"))
-			err = get_u32(p, val, SIP_MAX_MSG_LEN,
-				      &c->limits.max_msg_len);
+			err = get_u32(p, val, SIP_MAX_MSG_LEN, &c->limits.max_msg_len);
 		else if (FIELD("max_headers"))
-			err = get_u32(p, val, SIP_MAX_HEADERS,
-				      &c->limits.max_headers);
+			err = get_u32(p, val, SIP_MAX_HEADERS, &c->limits.max_headers);
 		else if (FIELD("max_line_len"))
-			err = get_u32(p, val, SIP_MAX_LINE_LEN,
-				      &c->limits.max_line_len);
+			err = get_u32(p, val, SIP_MAX_LINE_LEN, &c->limits.max_line_len);
 		else if (FIELD("max_via"))
 			err = get_u32(p, val, SIP_MAX_VIA, &c->limits.max_via);
 		else if (FIELD("strict"))
@@ -583,8 +568,7 @@ static int parse_limits(struct pctx *p, struct json_object *o,
 		else if (FIELD("max_calls"))
 			err = get_u32(p, val, 10000000, &c->max_calls);
 		else if (FIELD("max_calls_per_source"))
-			err = get_u32(p, val, 10000000,
-				      &c->max_calls_per_source);
+			err = get_u32(p, val, 10000000, &c->max_calls_per_source);
 		else if (FIELD("max_pinholes_per_call"))
 			err = get_u32(p, val, SIPD_MAX_PINHOLES_PER_CALL,
 				      &c->max_pinholes_per_call);
@@ -604,12 +588,10 @@ static int parse_limits(struct pctx *p, struct json_object *o,
 	return 0;
 }
 
-static int parse_timeouts(struct pctx *p, struct json_object *o,
-			  struct sipd_config *c)
+static int parse_timeouts(struct pctx *p, struct json_object *o, struct sipd_config *c)
 {
-	static const char *const keys[] = { "bye_grace_s", "idle_s",
-					    "max_call_s", "silent_dialog_s",
-					    "early_dialog_s", NULL };
+	static const char *const keys[] = {"bye_grace_s",     "idle_s",		"max_call_s",
+					   "silent_dialog_s", "early_dialog_s", NULL};
 	const uint32_t day = 86400;
 	size_t old;
 	int err = 0;
@@ -626,8 +608,7 @@ static int parse_timeouts(struct pctx *p, struct json_object *o,
 		else if (FIELD("max_call_s"))
 			err = get_u32(p, val, 7 * day, &c->timeouts.max_call_s);
 		else if (FIELD("silent_dialog_s"))
-			err = get_u32(p, val, 7 * day,
-				      &c->timeouts.silent_dialog_s);
+			err = get_u32(p, val, 7 * day, &c->timeouts.silent_dialog_s);
 		else if (FIELD("early_dialog_s"))
 			err = get_u32(p, val, day, &c->timeouts.early_dialog_s);
 		pop(p, old);
@@ -637,14 +618,11 @@ static int parse_timeouts(struct pctx *p, struct json_object *o,
 	return 0;
 }
 
-static int parse_match(struct pctx *p, struct json_object *o,
-		       struct sipd_match *m)
+static int parse_match(struct pctx *p, struct json_object *o, struct sipd_match *m)
 {
-	static const char *const keys[] = {
-		"source", "direction", "method", "message", "content_type",
-		"from_user", "from_domain", "to_user", "to_domain",
-		"user_agent", "header", NULL
-	};
+	static const char *const keys[] = {"source",	   "direction",	 "method",	"message",
+					   "content_type", "from_user",	 "from_domain", "to_user",
+					   "to_domain",	   "user_agent", "header",	NULL};
 	size_t old;
 	int err = 0;
 
@@ -654,7 +632,7 @@ static int parse_match(struct pctx *p, struct json_object *o,
 	{
 		old = push_key(p, key);
 		if (FIELD("source")) {
-			struct cidr_list l = { m->source, m->n_source };
+			struct cidr_list l = {m->source, m->n_source};
 
 			err = each_str(p, val, add_cidr, &l);
 			m->source = l.v;
@@ -674,8 +652,7 @@ static int parse_match(struct pctx *p, struct json_object *o,
 			else if (!strcmp(s, "response"))
 				m->kind = SIPD_KIND_RESPONSE;
 			else
-				err = perr(p, "unknown message kind \"%s\" (request, response)",
-					   s);
+				err = perr(p, "unknown message kind \"%s\" (request, response)", s);
 		} else if (FIELD("content_type")) {
 			err = each_str(p, val, add_glob, &m->content_type);
 		} else if (FIELD("from_user")) {
@@ -698,10 +675,9 @@ static int parse_match(struct pctx *p, struct json_object *o,
 	return 0;
 }
 
-static int parse_filters(struct pctx *p, struct json_object *v,
-			 struct sipd_config *c)
+static int parse_filters(struct pctx *p, struct json_object *v, struct sipd_config *c)
 {
-	static const char *const keys[] = { "name", "match", "action", NULL };
+	static const char *const keys[] = {"name", "match", "action", NULL};
 	size_t i, n, old, old2;
 	int err = 0;
 
@@ -742,17 +718,15 @@ static int parse_filters(struct pctx *p, struct json_object *v,
 	return err;
 }
 
-static int parse_whitelist(struct pctx *p, struct json_object *o,
-			   struct sipd_config *c)
+static int parse_whitelist(struct pctx *p, struct json_object *o, struct sipd_config *c)
 {
-	static const char *const keys[] = { "enabled", "allow_from", NULL };
+	static const char *const keys[] = {"enabled", "allow_from", NULL};
 	size_t n = 0, old, old2;
 	int err = 0;
 
 	if (want_object(p, o))
 		return -EINVAL;
-	c->whitelist = calloc(json_object_object_length(o) + 1,
-			      sizeof(*c->whitelist));
+	c->whitelist = calloc(json_object_object_length(o) + 1, sizeof(*c->whitelist));
 	if (!c->whitelist)
 		return perr(p, "out of memory");
 	json_object_object_foreach(o, key, val)
@@ -787,11 +761,9 @@ static int parse_whitelist(struct pctx *p, struct json_object *o,
 	return 0;
 }
 
-static int parse_events(struct pctx *p, struct json_object *o,
-			struct sipd_config *c)
+static int parse_events(struct pctx *p, struct json_object *o, struct sipd_config *c)
 {
-	static const char *const keys[] = { "output", "drop_log_per_s",
-					    "drop_summary_s", NULL };
+	static const char *const keys[] = {"output", "drop_log_per_s", "drop_summary_s", NULL};
 	size_t old;
 	int err = 0;
 
@@ -801,8 +773,7 @@ static int parse_events(struct pctx *p, struct json_object *o,
 	{
 		old = push_key(p, key);
 		if (FIELD("output"))
-			err = get_str(p, val, c->events.output,
-				      sizeof(c->events.output), 1);
+			err = get_str(p, val, c->events.output, sizeof(c->events.output), 1);
 		else if (FIELD("drop_log_per_s"))
 			err = get_u32(p, val, 100000, &c->events.drop_log_per_s);
 		else if (FIELD("drop_summary_s"))
@@ -817,15 +788,13 @@ static int parse_events(struct pctx *p, struct json_object *o,
 /* Scanner User-Agents banned on their first request unless
  * guard.scanner_user_agents says otherwise (docs/dos.md). */
 static const char *const default_scanner_ua[] = {
-	"friendly-scanner*", "sipvicious*", "sipcli*", "sip-scan*",
-	"VaxSIPUserAgent*", "sundayddr*", "iWar*", "SIVuS*", "smap *",
-	"SIPScan*", "pplsip*", NULL
-};
+	"friendly-scanner*", "sipvicious*", "sipcli*", "sip-scan*", "VaxSIPUserAgent*",
+	"sundayddr*",	     "iWar*",	    "SIVuS*",  "smap *",    "SIPScan*",
+	"pplsip*",	     NULL};
 
-static int parse_trigger(struct pctx *p, struct json_object *o,
-			 struct sipd_trigger *t)
+static int parse_trigger(struct pctx *p, struct json_object *o, struct sipd_trigger *t)
 {
-	static const char *const keys[] = { "count", "window_s", NULL };
+	static const char *const keys[] = {"count", "window_s", NULL};
 	size_t old;
 	int err = 0;
 
@@ -848,11 +817,10 @@ static int parse_trigger(struct pctx *p, struct json_object *o,
 	return 0;
 }
 
-static int parse_flood(struct pctx *p, struct json_object *o,
-		       struct sipd_guard_cfg *g)
+static int parse_flood(struct pctx *p, struct json_object *o, struct sipd_guard_cfg *g)
 {
-	static const char *const keys[] = { "rate", "burst", "prefix_v4",
-					    "prefix_v6", "ports", NULL };
+	static const char *const keys[] = {"rate",	"burst", "prefix_v4",
+					   "prefix_v6", "ports", NULL};
 	uint32_t x;
 	size_t old, i, n;
 	int err = 0;
@@ -882,21 +850,16 @@ static int parse_flood(struct pctx *p, struct json_object *o,
 		} else if (FIELD("ports")) {
 			if (!json_object_is_type(val, json_type_array)) {
 				err = perr(p, "expected an array of ports");
-			} else if (!(n = json_object_array_length(val)) ||
-				   n > SW_SIG_PORTS) {
+			} else if (!(n = json_object_array_length(val)) || n > SW_SIG_PORTS) {
 				err = perr(p, "1 to %d ports", SW_SIG_PORTS);
 			} else {
-				memset(g->flood.ports, 0,
-				       sizeof(g->flood.ports));
+				memset(g->flood.ports, 0, sizeof(g->flood.ports));
 				for (i = 0; i < n && !err; i++) {
 					size_t o2 = push_idx(p, i);
-					struct json_object *e =
-						json_object_array_get_idx(val,
-									  i);
+					struct json_object *e = json_object_array_get_idx(val, i);
 
 					x = 0;
-					if (!json_object_is_type(e,
-								 json_type_int) ||
+					if (!json_object_is_type(e, json_type_int) ||
 					    json_object_get_int64(e) < 1 ||
 					    json_object_get_int64(e) > 65535)
 						err = perr(p, "expected a port number 1-65535");
@@ -916,15 +879,21 @@ static int parse_flood(struct pctx *p, struct json_object *o,
 
 static void free_globs(struct sipd_globs *g);
 
-static int parse_guard(struct pctx *p, struct json_object *o,
-		       struct sipd_config *c)
+static int parse_guard(struct pctx *p, struct json_object *o, struct sipd_config *c)
 {
-	static const char *const keys[] = {
-		"enabled", "trusted", "ban_inside", "ban_ttl_s",
-		"ban_prefix_v4", "ban_prefix_v6", "scanner_user_agents",
-		"malformed", "auth_failures", "not_found", "max_sources",
-		"flood", NULL
-	};
+	static const char *const keys[] = {"enabled",
+					   "trusted",
+					   "ban_inside",
+					   "ban_ttl_s",
+					   "ban_prefix_v4",
+					   "ban_prefix_v6",
+					   "scanner_user_agents",
+					   "malformed",
+					   "auth_failures",
+					   "not_found",
+					   "max_sources",
+					   "flood",
+					   NULL};
 	struct sipd_guard_cfg *g = &c->guard;
 	uint32_t x;
 	size_t old;
@@ -938,7 +907,7 @@ static int parse_guard(struct pctx *p, struct json_object *o,
 		if (FIELD("enabled")) {
 			err = get_bool(p, val, &g->enabled);
 		} else if (FIELD("trusted")) {
-			struct cidr_list l = { g->trusted, g->n_trusted };
+			struct cidr_list l = {g->trusted, g->n_trusted};
 
 			err = each_str(p, val, add_cidr, &l);
 			g->trusted = l.v;
@@ -963,8 +932,7 @@ static int parse_guard(struct pctx *p, struct json_object *o,
 			memset(&g->scanner_ua, 0, sizeof(g->scanner_ua));
 			if (!json_object_is_type(val, json_type_array) ||
 			    json_object_array_length(val))
-				err = each_str(p, val, add_glob,
-					       &g->scanner_ua);
+				err = each_str(p, val, add_glob, &g->scanner_ua);
 		} else if (FIELD("malformed")) {
 			err = parse_trigger(p, val, &g->malformed);
 		} else if (FIELD("auth_failures")) {
@@ -993,9 +961,9 @@ static int set_guard_defaults(struct sipd_guard_cfg *g)
 	g->ban_ttl_s = 3600;
 	g->ban_prefix_v4 = 32;
 	g->ban_prefix_v6 = 128;
-	g->malformed = (struct sipd_trigger){ 5, 60 };
-	g->auth_failures = (struct sipd_trigger){ 10, 60 };
-	g->not_found = (struct sipd_trigger){ 20, 60 };
+	g->malformed = (struct sipd_trigger){5, 60};
+	g->auth_failures = (struct sipd_trigger){10, 60};
+	g->not_found = (struct sipd_trigger){20, 60};
 	g->max_sources = 65536;
 	g->flood.rate = 50;
 	g->flood.burst = 100;
@@ -1004,8 +972,7 @@ static int set_guard_defaults(struct sipd_guard_cfg *g)
 	g->flood.ports[0] = 5060;
 	g->flood.ports[1] = 5061;
 	for (s = default_scanner_ua; *s; s++) {
-		char **nv = realloc(g->scanner_ua.v,
-				    (g->scanner_ua.n + 1) * sizeof(*nv));
+		char **nv = realloc(g->scanner_ua.v, (g->scanner_ua.n + 1) * sizeof(*nv));
 
 		if (!nv)
 			return -ENOMEM;
@@ -1057,7 +1024,8 @@ int sipd_listen_parse(const char *s, int allow_remote, struct sockaddr_storage *
 	host[hl] = '\0';
 	errno = 0;
 	port = strtoul(colon + 1, &end, 10);
-	if (!colon[1] || *end || errno || port == 0 || port > 65535 || !isdigit((unsigned char)colon[1])) {
+	if (!colon[1] || *end || errno || port == 0 || port > 65535 ||
+	    !isdigit((unsigned char)colon[1])) {
 		snprintf(err, errlen, "\"%s\": port must be 1-65535", s);
 		return -EINVAL;
 	}
@@ -1100,10 +1068,9 @@ int sipd_listen_parse(const char *s, int allow_remote, struct sockaddr_storage *
 	return 0;
 }
 
-static int parse_metrics(struct pctx *p, struct json_object *o,
-			 struct sipd_config *c)
+static int parse_metrics(struct pctx *p, struct json_object *o, struct sipd_config *c)
 {
-	static const char *const keys[] = { "listen", "allow_remote", NULL };
+	static const char *const keys[] = {"listen", "allow_remote", NULL};
 	struct sockaddr_storage ss;
 	unsigned int sl;
 	char why[160];
@@ -1116,8 +1083,7 @@ static int parse_metrics(struct pctx *p, struct json_object *o,
 	{
 		old = push_key(p, key);
 		if (FIELD("listen"))
-			err = get_str(p, val, c->metrics.listen,
-				      sizeof(c->metrics.listen), 1);
+			err = get_str(p, val, c->metrics.listen, sizeof(c->metrics.listen), 1);
 		else if (FIELD("allow_remote"))
 			err = get_bool(p, val, &c->metrics.allow_remote);
 		pop(p, old);
@@ -1125,9 +1091,8 @@ static int parse_metrics(struct pctx *p, struct json_object *o,
 			return err;
 	}
 	/* Checked once both keys are known: allow_remote may come second. */
-	if (c->metrics.listen[0] &&
-	    sipd_listen_parse(c->metrics.listen, c->metrics.allow_remote, &ss,
-			      &sl, why, sizeof(why))) {
+	if (c->metrics.listen[0] && sipd_listen_parse(c->metrics.listen, c->metrics.allow_remote,
+						      &ss, &sl, why, sizeof(why))) {
 		old = push_key(p, "listen");
 		err = perr(p, "%s", why);
 		pop(p, old);
@@ -1165,14 +1130,11 @@ static void set_defaults(struct sipd_config *c)
 	c->events.drop_summary_s = 60;
 }
 
-static int parse_top(struct pctx *p, struct json_object *o,
-		     struct sipd_config *c)
+static int parse_top(struct pctx *p, struct json_object *o, struct sipd_config *c)
 {
-	static const char *const keys[] = { "pin_path", "queue", "networks",
-					    "limits", "timeouts", "filters",
-					    "default_action", "whitelist",
-					    "events", "guard", "metrics",
-					    NULL };
+	static const char *const keys[] = {"pin_path", "queue",	  "networks",	    "limits",
+					   "timeouts", "filters", "default_action", "whitelist",
+					   "events",   "guard",	  "metrics",	    NULL};
 	size_t old;
 	int err = 0;
 
@@ -1271,13 +1233,13 @@ static void line_col(const char *s, size_t off, int *line, int *col)
 	}
 }
 
-int sipd_config_parse(const char *json, const char *origin,
-		      struct sipd_config **out, char *err, size_t errlen)
+int sipd_config_parse(const char *json, const char *origin, struct sipd_config **out, char *err,
+		      size_t errlen)
 {
 	struct json_tokener *tok;
 	struct json_object *root;
 	struct sipd_config *c;
-	struct pctx p = { .err = err, .errlen = errlen };
+	struct pctx p = {.err = err, .errlen = errlen};
 	size_t len = strlen(json);
 	int line, col, ret;
 
@@ -1301,12 +1263,10 @@ int sipd_config_parse(const char *json, const char *origin,
 			at++;
 		if (!root || at < len) {
 			line_col(json, at, &line, &col);
-			snprintf(err, errlen, "%s: line %d column %d: %s", origin,
-				 line, col,
-				 root ? "text after the JSON document"
-				 : je == json_tokener_continue
-					 ? "unexpected end of input"
-					 : json_tokener_error_desc(je));
+			snprintf(err, errlen, "%s: line %d column %d: %s", origin, line, col,
+				 root			       ? "text after the JSON document"
+				 : je == json_tokener_continue ? "unexpected end of input"
+							       : json_tokener_error_desc(je));
 			json_object_put(root);
 			json_tokener_free(tok);
 			return -EINVAL;
@@ -1351,8 +1311,7 @@ int sipd_config_parse(const char *json, const char *origin,
 	return 0;
 }
 
-int sipd_config_load(const char *path, struct sipd_config **out, char *err,
-		     size_t errlen)
+int sipd_config_load(const char *path, struct sipd_config **out, char *err, size_t errlen)
 {
 	char *buf = NULL;
 	size_t len = 0, cap = 0, n;
@@ -1372,8 +1331,7 @@ int sipd_config_load(const char *path, struct sipd_config **out, char *err,
 
 			cap = cap ? cap * 2 : 8192;
 			if (cap > (16u << 20)) {
-				snprintf(err, errlen, "%s: larger than 16 MiB",
-					 path);
+				snprintf(err, errlen, "%s: larger than 16 MiB", path);
 				ret = -EFBIG;
 				goto out;
 			}

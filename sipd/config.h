@@ -28,16 +28,18 @@ enum sipd_direction {
 };
 
 /* Methods known to filters (bit = 1 << index in sipd_method_names). */
+/* clang-format off */
 #define SIPD_METHODS(X)                                                       \
 	X(INVITE) X(ACK) X(BYE) X(CANCEL) X(OPTIONS) X(REGISTER) X(PRACK)     \
 	X(UPDATE) X(SUBSCRIBE) X(NOTIFY) X(PUBLISH) X(INFO) X(REFER)          \
 	X(MESSAGE)
+/* clang-format on */
 
 enum sipd_method {
 #define SIPD_X_M(m) SIPD_M_##m,
 	SIPD_METHODS(SIPD_X_M)
 #undef SIPD_X_M
-	SIPD_M_MAX,
+		SIPD_M_MAX,
 	SIPD_M_OTHER = SIPD_M_MAX, /* extension methods; matched by "OTHER" */
 };
 
@@ -60,34 +62,34 @@ struct sipd_globs {
 
 /* Every present criterion must match (AND); a list matches if any entry does. */
 struct sipd_match {
-	struct sipd_cidr *source;	/* source network(s) of the datagram */
+	struct sipd_cidr *source; /* source network(s) of the datagram */
 	unsigned int n_source;
 	unsigned int directions;	/* SIPD_DIR_* mask; 0 = any */
 	uint32_t methods;		/* 1 << enum sipd_method; 0 = any */
 	int kind;			/* enum sipd_msg_kind */
-	struct sipd_globs content_type;	/* fnmatch on "type/subtype" */
+	struct sipd_globs content_type; /* fnmatch on "type/subtype" */
 	struct sipd_globs from_user, from_domain, to_user, to_domain;
 	struct sipd_globs user_agent;
-	struct sipd_globs header;	/* header present (name, case-insensitive) */
+	struct sipd_globs header; /* header present (name, case-insensitive) */
 };
 
 struct sipd_rule {
-	char name[64];			/* for events; "filters[N]" when unnamed */
+	char name[64]; /* for events; "filters[N]" when unnamed */
 	struct sipd_match match;
-	int action;			/* enum sipd_action */
+	int action; /* enum sipd_action */
 };
 
 /* Inbound caller whitelist of one protected user (the To user). */
 struct sipd_wl_entry {
 	char user[SIP_TOKEN_LEN];
 	int enabled;
-	struct sipd_globs allow_from;	/* fnmatch on "user@domain" of From */
+	struct sipd_globs allow_from; /* fnmatch on "user@domain" of From */
 };
 
 /* Source check mode of the allowed source, chosen by the peer's network. */
 struct sipd_peer_net {
 	struct sipd_cidr net;
-	uint8_t check;			/* enum sw_check */
+	uint8_t check; /* enum sw_check */
 };
 
 /* Upper bound of limits.max_pinholes_per_call (pinhole.h SIPD_PLAN_MAX). */
@@ -101,18 +103,18 @@ struct sipd_trigger {
 
 /* "guard": ban triggers and the data path's flood settings (guard.h). */
 struct sipd_guard_cfg {
-	int enabled;			/* false: no bans, no per-source bounds */
-	struct sipd_cidr *trusted;	/* never banned, not bounded per source */
+	int enabled;		   /* false: no bans, no per-source bounds */
+	struct sipd_cidr *trusted; /* never banned, not bounded per source */
 	unsigned int n_trusted;
-	int ban_inside;			/* networks.inside may be banned */
-	uint32_t ban_ttl_s;		/* 0 = until removed by hand */
-	uint8_t ban_prefix_v4;		/* 1..32 */
-	uint8_t ban_prefix_v6;		/* 1..128 */
-	struct sipd_globs scanner_ua;	/* fnmatch, case-insensitive */
+	int ban_inside;		      /* networks.inside may be banned */
+	uint32_t ban_ttl_s;	      /* 0 = until removed by hand */
+	uint8_t ban_prefix_v4;	      /* 1..32 */
+	uint8_t ban_prefix_v6;	      /* 1..128 */
+	struct sipd_globs scanner_ua; /* fnmatch, case-insensitive */
 	struct sipd_trigger malformed, auth_failures, not_found;
-	uint32_t max_sources;		/* per-source state table entries */
+	uint32_t max_sources; /* per-source state table entries */
 	struct {
-		int set;		/* "flood" present: sipd writes sw_config */
+		int set; /* "flood" present: sipd writes sw_config */
 		uint32_t rate, burst;
 		uint8_t prefix_v4, prefix_v6;
 		uint16_t ports[SW_SIG_PORTS];
@@ -122,69 +124,68 @@ struct sipd_guard_cfg {
 struct sipd_config {
 	char pin_path[256];
 	struct {
-		uint16_t num;		/* first NFQUEUE number */
-		uint16_t count;		/* queues num..num+count-1 (--queue-balance) */
-		int fail_open;		/* NFQA_CFG_F_FAIL_OPEN + --queue-bypass */
+		uint16_t num;	/* first NFQUEUE number */
+		uint16_t count; /* queues num..num+count-1 (--queue-balance) */
+		int fail_open;	/* NFQA_CFG_F_FAIL_OPEN + --queue-bypass */
 	} queue;
 
-	struct sipd_cidr *inside;	/* the protected side */
+	struct sipd_cidr *inside; /* the protected side */
 	unsigned int n_inside;
-	uint8_t default_check;		/* enum sw_check; strict unless set */
-	struct sipd_peer_net *peers;	/* per-network overrides, longest prefix wins */
+	uint8_t default_check;	     /* enum sw_check; strict unless set */
+	struct sipd_peer_net *peers; /* per-network overrides, longest prefix wins */
 	unsigned int n_peers;
 
 	struct sip_limits limits;
 	uint32_t max_calls;		/* dialog table bound (sip_dialog_limit) */
 	uint32_t max_calls_per_source;	/* sip_dialog_limit per source */
-	uint32_t max_pinholes_per_call;	/* sip_pinhole_limit */
+	uint32_t max_pinholes_per_call; /* sip_pinhole_limit */
 	uint32_t max_msg_rate;		/* messages/s per source; 0 = off */
 	uint32_t max_msg_burst;		/* bucket depth of max_msg_rate */
 
 	struct sipd_guard_cfg guard;
 
 	struct {
-		uint32_t bye_grace_s;	/* pinholes stay this long after BYE (RTCP) */
-		uint32_t idle_s;	/* no media on any pinhole of a call */
-		uint32_t max_call_s;	/* hard cap on a call's duration */
+		uint32_t bye_grace_s;	  /* pinholes stay this long after BYE (RTCP) */
+		uint32_t idle_s;	  /* no media on any pinhole of a call */
+		uint32_t max_call_s;	  /* hard cap on a call's duration */
 		uint32_t silent_dialog_s; /* no SIP and no pinholes */
-		uint32_t early_dialog_s; /* INVITE without a 2xx */
+		uint32_t early_dialog_s;  /* INVITE without a 2xx */
 	} timeouts;
 
-	struct sipd_rule *rules;	/* ordered; first match wins */
+	struct sipd_rule *rules; /* ordered; first match wins */
 	unsigned int n_rules;
-	int default_action;		/* enum sipd_action when no rule matches */
+	int default_action; /* enum sipd_action when no rule matches */
 
 	struct sipd_wl_entry *whitelist;
 	unsigned int n_whitelist;
 
 	struct {
-		char output[256];	/* "-" = stdout, "" = off, else a file (append) */
+		char output[256];	 /* "-" = stdout, "" = off, else a file (append) */
 		uint32_t drop_log_per_s; /* message_drop lines per second, then counted */
 		uint32_t drop_summary_s; /* period of the drop_summary line */
 	} events;
 
 	struct {
-		char listen[64];	/* "" = off; "127.0.0.1:9870", "[::1]:9870" */
-		int allow_remote;	/* a non-loopback listen address is allowed */
-	} metrics;			/* Prometheus endpoint (metrics.h) */
+		char listen[64];  /* "" = off; "127.0.0.1:9870", "[::1]:9870" */
+		int allow_remote; /* a non-loopback listen address is allowed */
+	} metrics;		  /* Prometheus endpoint (metrics.h) */
 
-	char *json_text;		/* the source text (sipd_config_dup re-parses it) */
-	char origin[256];		/* file name or "<string>", for messages */
+	char *json_text;  /* the source text (sipd_config_dup re-parses it) */
+	char origin[256]; /* file name or "<string>", for messages */
 };
 
 /* Load and validate a file. 0, or -errno with err = "PATH: json.path: what". */
-int sipd_config_load(const char *path, struct sipd_config **out, char *err,
-		     size_t errlen);
+int sipd_config_load(const char *path, struct sipd_config **out, char *err, size_t errlen);
 /* Same from a string; origin names it in errors (NULL = "<string>"). */
-int sipd_config_parse(const char *json, const char *origin,
-		      struct sipd_config **out, char *err, size_t errlen);
+int sipd_config_parse(const char *json, const char *origin, struct sipd_config **out, char *err,
+		      size_t errlen);
 /* The built-in defaults (same as parsing "{}"). */
 int sipd_config_default(struct sipd_config **out);
 struct sipd_config *sipd_config_dup(const struct sipd_config *c);
 void sipd_config_free(struct sipd_config *c);
 
-const char *sipd_method_name(unsigned int m);	/* "?" out of range */
-int sipd_method_parse(const char *s);		/* enum sipd_method, -1 if unknown */
+const char *sipd_method_name(unsigned int m); /* "?" out of range */
+int sipd_method_parse(const char *s);	      /* enum sipd_method, -1 if unknown */
 /* Bit for a message's method string; unknown methods map to SIPD_M_OTHER. */
 uint32_t sipd_method_bit(const char *method);
 const char *sipd_direction_name(unsigned int dir_bit);
@@ -193,11 +194,10 @@ int sipd_cidr_parse(const char *s, struct sipd_cidr *out);
 int sipd_cidr_match(const struct sipd_cidr *c, const uint8_t addr[16]);
 int sipd_config_is_inside(const struct sipd_config *c, const uint8_t addr[16]);
 /* SIPD_DIR_* of a datagram from src to dst. */
-unsigned int sipd_config_direction(const struct sipd_config *c,
-				   const uint8_t src[16], const uint8_t dst[16]);
+unsigned int sipd_config_direction(const struct sipd_config *c, const uint8_t src[16],
+				   const uint8_t dst[16]);
 /* Check mode for media allowed from a peer at addr. */
-uint8_t sipd_config_check_for(const struct sipd_config *c,
-			      const uint8_t addr[16]);
+uint8_t sipd_config_check_for(const struct sipd_config *c, const uint8_t addr[16]);
 
 /* metrics.listen ("127.0.0.1:9870", "[::1]:9870") -> socket address; only
  * loopback unless allow_remote. 0, or -EINVAL with err saying what is wrong. */

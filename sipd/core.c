@@ -25,7 +25,7 @@
 #include "sipd/sipmsg.h"
 
 #define CALL_BUCKETS 16384
-#define NS 1000000000ull
+#define NS	     1000000000ull
 
 struct sipd {
 	struct sipd_config *cfg;
@@ -40,9 +40,9 @@ struct sipd {
 	struct sipd_stats st;
 	struct sip_msg msg; /* scratch: one message at a time */
 	struct sipd_guard *guard;
-	struct sipd_cidr *trusted_set;	/* what sipd put into sw_trusted */
+	struct sipd_cidr *trusted_set; /* what sipd put into sw_trusted */
 	unsigned int n_trusted_set;
-	uint64_t next_ban_gc_ns;	/* CLOCK_MONOTONIC */
+	uint64_t next_ban_gc_ns; /* CLOCK_MONOTONIC */
 };
 
 /* --- call table --- */
@@ -60,8 +60,7 @@ static struct sipd_call *call_find(struct sipd *d, const struct sip_msg *m)
 		if (c->hash != m->call_hash)
 			continue;
 		/* Adopted calls only know the truncated Call-ID. */
-		if (c->adopted ? !strncmp(c->call_id, m->call_id,
-					  strlen(c->call_id))
+		if (c->adopted ? !strncmp(c->call_id, m->call_id, strlen(c->call_id))
 			       : !strcmp(c->call_id, m->call_id))
 			return c;
 	}
@@ -102,8 +101,8 @@ static void call_unlink(struct sipd *d, struct sipd_call *c)
 
 /* --- events --- */
 
-static void ev_call_start(struct sipd *d, const struct sipd_call *c,
-			  uint64_t now_ns, const char *how)
+static void ev_call_start(struct sipd *d, const struct sipd_call *c, uint64_t now_ns,
+			  const char *how)
 {
 	struct sipd_events *ev = d->ev;
 
@@ -121,8 +120,8 @@ static void ev_call_start(struct sipd *d, const struct sipd_call *c,
 }
 
 /* The CDR: parties, duration, per-pinhole counters read before deletion. */
-static void ev_call_end(struct sipd *d, const struct sipd_call *c,
-			uint64_t now_ns, const char *reason)
+static void ev_call_end(struct sipd *d, const struct sipd_call *c, uint64_t now_ns,
+			const char *reason)
 {
 	struct sipd_events *ev = d->ev;
 	uint64_t pk = c->closed_pkts, by = c->closed_bytes;
@@ -140,16 +139,12 @@ static void ev_call_end(struct sipd *d, const struct sipd_call *c,
 	ev_str(ev, "from", c->caller);
 	ev_str(ev, "to", c->callee);
 	if (!c->adopted)
-		ev_addr(ev, "signalling_src", c->caller_sig.addr,
-			c->caller_sig.port);
+		ev_addr(ev, "signalling_src", c->caller_sig.addr, c->caller_sig.port);
 	if (c->status)
 		ev_i64(ev, "status", c->status);
-	ev_u64(ev, "duration_ms",
-	       now_ns > c->start_ns ? (now_ns - c->start_ns) / 1000000 : 0);
+	ev_u64(ev, "duration_ms", now_ns > c->start_ns ? (now_ns - c->start_ns) / 1000000 : 0);
 	ev_u64(ev, "talk_ms",
-	       c->confirm_ns && now_ns > c->confirm_ns
-		       ? (now_ns - c->confirm_ns) / 1000000
-		       : 0);
+	       c->confirm_ns && now_ns > c->confirm_ns ? (now_ns - c->confirm_ns) / 1000000 : 0);
 	if (c->adopted)
 		ev_raw(ev, "adopted", "true");
 	ev_u64(ev, "packets", pk);
@@ -177,8 +172,7 @@ static void ev_call_end(struct sipd *d, const struct sipd_call *c,
 	ev_end(ev);
 }
 
-static void end_call(struct sipd *d, struct sipd_call *c, uint64_t now_ns,
-		     const char *reason)
+static void end_call(struct sipd *d, struct sipd_call *c, uint64_t now_ns, const char *reason)
 {
 	sipd_ph_close_all(&d->phx, c, now_ns, reason);
 	ev_call_end(d, c, now_ns, reason);
@@ -191,8 +185,7 @@ static void end_call(struct sipd *d, struct sipd_call *c, uint64_t now_ns,
 
 /* --- DoS guard: bans into sw_bans, settings into sw_config/sw_trusted --- */
 
-static void ev_net(struct sipd_events *ev, const char *key,
-		   const uint8_t a[16], unsigned int plen)
+static void ev_net(struct sipd_events *ev, const char *key, const uint8_t a[16], unsigned int plen)
 {
 	char buf[64];
 
@@ -201,15 +194,13 @@ static void ev_net(struct sipd_events *ev, const char *key,
 }
 
 /* The guard's ban callback: one map write, one "ban" event. */
-static int guard_ban(void *ctx, const struct sipd_guard_ban *b,
-		     uint64_t now_ns)
+static int guard_ban(void *ctx, const struct sipd_guard_ban *b, uint64_t now_ns)
 {
 	struct sipd *d = ctx;
 	int err = -ENOENT;
 
 	if (d->maps.bans >= 0)
-		err = sw_ban_add(&d->maps, b->addr, (uint64_t)b->ttl_s * NS,
-				 b->reason);
+		err = sw_ban_add(&d->maps, b->addr, (uint64_t)b->ttl_s * NS, b->reason);
 	ev_begin(d->ev, "ban", now_ns);
 	ev_net(d->ev, "src", b->addr, b->plen);
 	ev_str(d->ev, "reason", sw_ban_reason_name(b->reason));
@@ -225,8 +216,7 @@ static int guard_ban(void *ctx, const struct sipd_guard_ban *b,
 	return err;
 }
 
-static int cidr_in(const struct sipd_cidr *l, unsigned int n,
-		   const struct sipd_cidr *c)
+static int cidr_in(const struct sipd_cidr *l, unsigned int n, const struct sipd_cidr *c)
 {
 	unsigned int i;
 
@@ -253,13 +243,11 @@ static void guard_sync_datapath(struct sipd *d, uint64_t now_ns)
 
 	if (d->maps.trusted >= 0) {
 		for (i = 0; i < d->n_trusted_set; i++)
-			if (!cidr_in(g->trusted, g->n_trusted,
-				     &d->trusted_set[i]))
+			if (!cidr_in(g->trusted, g->n_trusted, &d->trusted_set[i]))
 				sw_trusted_del(&d->maps, d->trusted_set[i].addr,
 					       d->trusted_set[i].plen);
 		for (i = 0; i < g->n_trusted; i++) {
-			e = sw_trusted_add(&d->maps, g->trusted[i].addr,
-					   g->trusted[i].plen);
+			e = sw_trusted_add(&d->maps, g->trusted[i].addr, g->trusted[i].plen);
 			if (e && !err) {
 				err = e;
 				what = "sw_trusted";
@@ -279,8 +267,7 @@ static void guard_sync_datapath(struct sipd *d, uint64_t now_ns)
 	if (g->flood.set) {
 		e = sw_config_read(&d->maps, &sc);
 		if (!e) {
-			memcpy(sc.sig_ports, g->flood.ports,
-			       sizeof(sc.sig_ports));
+			memcpy(sc.sig_ports, g->flood.ports, sizeof(sc.sig_ports));
 			sc.flood_rate = g->flood.rate;
 			sc.flood_burst = g->flood.burst;
 			sc.flood_prefix_v4 = g->flood.prefix_v4;
@@ -317,8 +304,7 @@ struct ban_gc_ctx {
 	unsigned int seen;
 };
 
-static int ban_gc_one(const struct sw_ban_key *k, const struct sw_ban *v,
-		      void *ctx)
+static int ban_gc_one(const struct sw_ban_key *k, const struct sw_ban *v, void *ctx)
 {
 	struct ban_gc_ctx *g = ctx;
 
@@ -336,7 +322,7 @@ static int ban_gc_one(const struct sw_ban_key *k, const struct sw_ban *v,
  * them) with a ban_expire event each. */
 static void ban_gc(struct sipd *d, uint64_t now_ns)
 {
-	struct ban_gc_ctx g = { .d = d, .now_ns = now_ns };
+	struct ban_gc_ctx g = {.d = d, .now_ns = now_ns};
 
 	if (d->maps.bans < 0)
 		return;
@@ -356,8 +342,7 @@ struct adopt_ctx {
 	int err;
 };
 
-static int adopt_one(const struct sw_pinhole_key *k, const struct sw_pinhole *v,
-		     void *ctx)
+static int adopt_one(const struct sw_pinhole_key *k, const struct sw_pinhole *v, void *ctx)
 {
 	struct adopt_ctx *a = ctx;
 	struct sipd *d = a->d;
@@ -406,7 +391,7 @@ static int adopt_one(const struct sw_pinhole_key *k, const struct sw_pinhole *v,
 
 static int adopt(struct sipd *d, char *err, size_t errlen)
 {
-	struct adopt_ctx a = { .d = d };
+	struct adopt_ctx a = {.d = d};
 	struct sipd_call *c;
 	unsigned int i;
 	int ret;
@@ -415,8 +400,8 @@ static int adopt(struct sipd *d, char *err, size_t errlen)
 	if (a.err)
 		ret = a.err;
 	if (ret < 0) {
-		snprintf(err, errlen, "adopting pinholes under %s: %s",
-			 d->maps.root, strerror(-ret));
+		snprintf(err, errlen, "adopting pinholes under %s: %s", d->maps.root,
+			 strerror(-ret));
 		return ret;
 	}
 	for (i = 0; i < CALL_BUCKETS; i++) {
@@ -433,9 +418,8 @@ static int adopt(struct sipd *d, char *err, size_t errlen)
 	return 0;
 }
 
-struct sipd *sipd_new(const struct sipd_config *cfg,
-		      const char *pin_root_override, struct sipd_events *ev,
-		      char *err, size_t errlen)
+struct sipd *sipd_new(const struct sipd_config *cfg, const char *pin_root_override,
+		      struct sipd_events *ev, char *err, size_t errlen)
 {
 	const char *root;
 	struct sipd *d;
@@ -459,7 +443,8 @@ struct sipd *sipd_new(const struct sipd_config *cfg,
 	ret = sw_maps_open(root, &d->maps);
 	if (ret) {
 		snprintf(err, errlen,
-			 "opening the pinned maps under %s: %s (is `sipwall attach` done with this pin path?)",
+			 "opening the pinned maps under %s: %s (is `sipwall attach` done with this "
+			 "pin path?)",
 			 root, strerror(-ret));
 		goto fail;
 	}
@@ -520,8 +505,7 @@ static void add_restart(char *buf, size_t len, const char *what)
 	snprintf(buf + l, len - l, "%s\"%s\"", l > 1 ? "," : "", what);
 }
 
-int sipd_reload(struct sipd *d, const struct sipd_config *cfg, char *err,
-		size_t errlen)
+int sipd_reload(struct sipd *d, const struct sipd_config *cfg, char *err, size_t errlen)
 {
 	struct sipd_config *n = sipd_config_dup(cfg);
 	char restart[128] = "[";
@@ -537,16 +521,14 @@ int sipd_reload(struct sipd *d, const struct sipd_config *cfg, char *err,
 	}
 	if (strcmp(n->pin_path, d->cfg->pin_path))
 		add_restart(restart, sizeof(restart), "pin_path");
-	if (n->queue.num != d->cfg->queue.num ||
-	    n->queue.count != d->cfg->queue.count ||
+	if (n->queue.num != d->cfg->queue.num || n->queue.count != d->cfg->queue.count ||
 	    n->queue.fail_open != d->cfg->queue.fail_open)
 		add_restart(restart, sizeof(restart), "queue");
 	if (strcmp(n->events.output, d->cfg->events.output))
 		add_restart(restart, sizeof(restart), "events.output");
 	strcat(restart, "]");
 	if (sipd_guard_reconfig(d->guard, n)) {
-		snprintf(err, errlen,
-			 "reload: cannot allocate guard.max_sources entries");
+		snprintf(err, errlen, "reload: cannot allocate guard.max_sources entries");
 		ev_begin(d->ev, "config_reload", now);
 		ev_raw(d->ev, "ok", "false");
 		ev_str(d->ev, "error", err);
@@ -556,8 +538,7 @@ int sipd_reload(struct sipd *d, const struct sipd_config *cfg, char *err,
 	}
 	sipd_config_free(d->cfg);
 	d->cfg = n;
-	sipd_events_set_drop_limit(d->ev, n->events.drop_log_per_s,
-				   n->events.drop_summary_s);
+	sipd_events_set_drop_limit(d->ev, n->events.drop_log_per_s, n->events.drop_summary_s);
 	ev_begin(d->ev, "config_reload", now);
 	ev_raw(d->ev, "ok", "true");
 	ev_str(d->ev, "origin", n->origin);
@@ -569,8 +550,7 @@ int sipd_reload(struct sipd *d, const struct sipd_config *cfg, char *err,
 	return 0;
 }
 
-int sipd_reload_file(struct sipd *d, const char *path, char *err,
-		     size_t errlen)
+int sipd_reload_file(struct sipd *d, const char *path, char *err, size_t errlen)
 {
 	struct sipd_config *cfg;
 	int ret;
@@ -614,10 +594,10 @@ void sipd_get_stats(const struct sipd *d, struct sipd_stats *out)
 /* --- the message path --- */
 
 /* IP + UDP headers of a whole datagram -> payload. 0 or a detail string. */
-static const char *ip_udp(const uint8_t *ip, size_t len, struct sip_addr *src,
-			  struct sip_addr *dst, const uint8_t **pl, size_t *plen)
+static const char *ip_udp(const uint8_t *ip, size_t len, struct sip_addr *src, struct sip_addr *dst,
+			  const uint8_t **pl, size_t *plen)
 {
-	static const uint8_t v4map[12] = { [10] = 0xff, [11] = 0xff };
+	static const uint8_t v4map[12] = {[10] = 0xff, [11] = 0xff};
 	const uint8_t *udp;
 	size_t l3len, off, ulen;
 	uint8_t next;
@@ -655,8 +635,8 @@ static const char *ip_udp(const uint8_t *ip, size_t len, struct sip_addr *src,
 		for (hops = 0; hops < 8 && next != IPPROTO_UDP; hops++) {
 			if (next == IPPROTO_FRAGMENT)
 				return "IPv6 fragment (defragmentation is off)";
-			if (next != IPPROTO_HOPOPTS &&
-			    next != IPPROTO_ROUTING && next != IPPROTO_DSTOPTS)
+			if (next != IPPROTO_HOPOPTS && next != IPPROTO_ROUTING &&
+			    next != IPPROTO_DSTOPTS)
 				return "not UDP";
 			if (off + 8 > l3len)
 				return "truncated IPv6 extension header";
@@ -681,18 +661,16 @@ static const char *ip_udp(const uint8_t *ip, size_t len, struct sip_addr *src,
 	return NULL;
 }
 
-static enum sipd_verdict handle_msg(struct sipd *d, const struct sip_msg *m,
-				    uint64_t now_ns, enum sw_sip_reason *why);
+static enum sipd_verdict handle_msg(struct sipd *d, const struct sip_msg *m, uint64_t now_ns,
+				    enum sw_sip_reason *why);
 
-static enum sipd_verdict drop(struct sipd *d, uint64_t now_ns,
-			      enum sw_sip_reason r, const struct sip_msg *m,
-			      const char *detail, enum sw_sip_reason *why)
+static enum sipd_verdict drop(struct sipd *d, uint64_t now_ns, enum sw_sip_reason r,
+			      const struct sip_msg *m, const char *detail, enum sw_sip_reason *why)
 {
 	if ((unsigned int)r < SW_SIP_R_MAX)
 		d->st.dropped[r]++;
-	ev_message_drop(d->ev, now_ns, r, m ? m->src.addr : NULL,
-			m ? m->src.port : 0, m ? m->method : NULL,
-			m ? m->call_id : NULL, detail);
+	ev_message_drop(d->ev, now_ns, r, m ? m->src.addr : NULL, m ? m->src.port : 0,
+			m ? m->method : NULL, m ? m->call_id : NULL, detail);
 	*why = r;
 	return SIPD_DROP;
 }
@@ -715,12 +693,11 @@ static int is_midcall_offer(const struct sip_msg *m)
 	       (!strcmp(m->method, "INVITE") || !strcmp(m->method, "UPDATE"));
 }
 
-enum sipd_verdict sipd_handle_packet(struct sipd *d, const uint8_t *ip,
-				     size_t len, uint64_t now_ns,
+enum sipd_verdict sipd_handle_packet(struct sipd *d, const uint8_t *ip, size_t len, uint64_t now_ns,
 				     enum sw_sip_reason *why)
 {
 	struct sip_msg *m = &d->msg;
-	struct sip_addr src = { 0 }, dst = { 0 };
+	struct sip_addr src = {0}, dst = {0};
 	const uint8_t *pl;
 	const char *bad;
 	size_t plen;
@@ -735,14 +712,12 @@ enum sipd_verdict sipd_handle_packet(struct sipd *d, const uint8_t *ip,
 	m->src = src;
 	m->dst = dst;
 	/* Bounded before parsing: a flood costs a table lookup each. */
-	ret = sipd_guard_admit(d->guard, src.addr, now_ns, m->err_detail,
-			       sizeof(m->err_detail));
+	ret = sipd_guard_admit(d->guard, src.addr, now_ns, m->err_detail, sizeof(m->err_detail));
 	if (ret) {
 		d->st.messages++;
 		return drop(d, now_ns, ret, m, m->err_detail, why);
 	}
-	ret = sipmsg_parse_datagram((const char *)pl, plen, &d->cfg->limits, m,
-				    NULL);
+	ret = sipmsg_parse_datagram((const char *)pl, plen, &d->cfg->limits, m, NULL);
 	if (ret) {
 		d->st.messages++;
 		ret = -ret;
@@ -754,14 +729,13 @@ enum sipd_verdict sipd_handle_packet(struct sipd *d, const uint8_t *ip,
 	return handle_msg(d, m, now_ns, why);
 }
 
-enum sipd_verdict sipd_handle_msg(struct sipd *d, const struct sip_msg *m,
-				  uint64_t now_ns, enum sw_sip_reason *why)
+enum sipd_verdict sipd_handle_msg(struct sipd *d, const struct sip_msg *m, uint64_t now_ns,
+				  enum sw_sip_reason *why)
 {
 	char detail[256];
 	int ret;
 
-	ret = sipd_guard_admit(d->guard, m->src.addr, now_ns, detail,
-			       sizeof(detail));
+	ret = sipd_guard_admit(d->guard, m->src.addr, now_ns, detail, sizeof(detail));
 	if (ret) {
 		d->st.messages++;
 		return drop(d, now_ns, ret, m, detail, why);
@@ -769,8 +743,8 @@ enum sipd_verdict sipd_handle_msg(struct sipd *d, const struct sip_msg *m,
 	return handle_msg(d, m, now_ns, why);
 }
 
-static enum sipd_verdict handle_msg(struct sipd *d, const struct sip_msg *m,
-				    uint64_t now_ns, enum sw_sip_reason *why)
+static enum sipd_verdict handle_msg(struct sipd *d, const struct sip_msg *m, uint64_t now_ns,
+				    enum sw_sip_reason *why)
 {
 	struct sipd_call *c, *snap = NULL;
 	struct sipd_ph_plan *plan = NULL;
@@ -793,21 +767,18 @@ static enum sipd_verdict handle_msg(struct sipd *d, const struct sip_msg *m,
 		if (sipd_is_initial_invite(m) || is_midcall_offer(m)) {
 			if (d->n_calls >= d->cfg->max_calls) {
 				snprintf(detail, sizeof(detail),
-					 "%u calls tracked (limits.max_calls)",
-					 d->n_calls);
-				return drop(d, now_ns, SW_SIP_R_DIALOG_LIMIT, m,
-					    detail, why);
+					 "%u calls tracked (limits.max_calls)", d->n_calls);
+				return drop(d, now_ns, SW_SIP_R_DIALOG_LIMIT, m, detail, why);
 			}
-			ret = sipd_guard_call_start(d->guard, m->src.addr,
-						    now_ns, detail,
+			ret = sipd_guard_call_start(d->guard, m->src.addr, now_ns, detail,
 						    sizeof(detail));
 			if (ret)
 				return drop(d, now_ns, ret, m, detail, why);
 			c = sipd_call_new(m, dir, now_ns);
 			if (!c) {
 				sipd_guard_call_end(d->guard, m->src.addr);
-				return drop(d, now_ns, SW_SIP_R_DIALOG_LIMIT, m,
-					    "out of memory", why);
+				return drop(d, now_ns, SW_SIP_R_DIALOG_LIMIT, m, "out of memory",
+					    why);
 			}
 			if (!sipd_is_initial_invite(m)) {
 				/* Mid-call offer of a call we do not know
@@ -819,21 +790,17 @@ static enum sipd_verdict handle_msg(struct sipd *d, const struct sip_msg *m,
 			}
 			call_insert(d, c);
 			d->st.calls_started++;
-			ev_call_start(d, c, now_ns,
-				      sipd_is_initial_invite(m) ? NULL
-								: "midcall");
+			ev_call_start(d, c, now_ns, sipd_is_initial_invite(m) ? NULL : "midcall");
 		} else {
 			goto accept; /* not a call we track */
 		}
 	} else if (m->has_sdp) {
 		snap = sipd_call_clone(c);
 		if (!snap)
-			return drop(d, now_ns, SW_SIP_R_PINHOLE_FAILED, m,
-				    "out of memory", why);
+			return drop(d, now_ns, SW_SIP_R_PINHOLE_FAILED, m, "out of memory", why);
 	}
 
-	flags = sipd_dialog_update(c, m, now_ns,
-				   d->cfg->timeouts.bye_grace_s * NS, &reason);
+	flags = sipd_dialog_update(c, m, now_ns, d->cfg->timeouts.bye_grace_s * NS, &reason);
 	if (flags & SIPD_DLG_END) {
 		end_call(d, c, now_ns, reason);
 		goto accept;
@@ -848,20 +815,17 @@ static enum sipd_verdict handle_msg(struct sipd *d, const struct sip_msg *m,
 			ret = -ENOMEM;
 			snprintf(detail, sizeof(detail), "out of memory");
 		} else {
-			cause = !m->has_sdp ? "fork_ended"
-				: c->n_ph   ? "renegotiated"
-					    : "answer";
+			cause = !m->has_sdp ? "fork_ended" : c->n_ph ? "renegotiated" : "answer";
 			sipd_ph_plan(c, d->cfg, now_ns, plan);
 			if (plan->n > d->cfg->max_pinholes_per_call) {
 				snprintf(detail, sizeof(detail),
-					 "%u pinholes for one call (limits.max_pinholes_per_call %u)",
-					 plan->n,
-					 d->cfg->max_pinholes_per_call);
+					 "%u pinholes for one call (limits.max_pinholes_per_call "
+					 "%u)",
+					 plan->n, d->cfg->max_pinholes_per_call);
 				ret = -E2BIG;
 				limit = 1;
 			} else {
-				ret = sipd_ph_apply(&d->phx, c, plan, now_ns,
-						    cause, detail,
+				ret = sipd_ph_apply(&d->phx, c, plan, now_ns, cause, detail,
 						    sizeof(detail));
 			}
 			free(plan);
@@ -872,9 +836,8 @@ static enum sipd_verdict handle_msg(struct sipd *d, const struct sip_msg *m,
 				snap = NULL;
 			}
 			return drop(d, now_ns,
-				    limit ? SW_SIP_R_PINHOLE_LIMIT
-					  : SW_SIP_R_PINHOLE_FAILED,
-				    m, detail, why);
+				    limit ? SW_SIP_R_PINHOLE_LIMIT : SW_SIP_R_PINHOLE_FAILED, m,
+				    detail, why);
 		}
 	}
 accept:
@@ -887,8 +850,7 @@ accept:
 
 /* --- time --- */
 
-static const char *expired(struct sipd *d, struct sipd_call *c,
-			   uint64_t now_ns)
+static const char *expired(struct sipd *d, struct sipd_call *c, uint64_t now_ns)
 {
 	const struct sipd_config *cfg = d->cfg;
 	uint64_t pk, seen;
@@ -898,13 +860,11 @@ static const char *expired(struct sipd *d, struct sipd_call *c,
 	if (!c->confirmed && cfg->timeouts.early_dialog_s &&
 	    now_ns - c->start_ns >= cfg->timeouts.early_dialog_s * NS)
 		return "early_timeout";
-	if (cfg->timeouts.max_call_s &&
-	    now_ns - c->start_ns >= cfg->timeouts.max_call_s * NS)
+	if (cfg->timeouts.max_call_s && now_ns - c->start_ns >= cfg->timeouts.max_call_s * NS)
 		return "max_duration";
 	if (!c->n_ph) {
 		if (cfg->timeouts.silent_dialog_s &&
-		    now_ns - c->last_sip_ns >=
-			    cfg->timeouts.silent_dialog_s * NS)
+		    now_ns - c->last_sip_ns >= cfg->timeouts.silent_dialog_s * NS)
 			return "silent";
 		return NULL;
 	}
@@ -918,9 +878,7 @@ static const char *expired(struct sipd *d, struct sipd_call *c,
 	sipd_ph_activity(&d->phx, c, &pk, &seen);
 	if (pk != c->media_pkts) {
 		c->media_pkts = pk;
-		c->last_media_ns = seen >= c->last_media_ns && seen <= now_ns
-					   ? seen
-					   : now_ns;
+		c->last_media_ns = seen >= c->last_media_ns && seen <= now_ns ? seen : now_ns;
 	}
 	if (now_ns - c->last_media_ns >= cfg->timeouts.idle_s * NS)
 		return "idle";

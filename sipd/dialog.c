@@ -20,8 +20,7 @@ int sipd_is_initial_invite(const struct sip_msg *m)
 	return m->is_request && !m->to_tag[0] && !strcmp(m->method, "INVITE");
 }
 
-static void user_at_host(char *out, size_t len, const char *user,
-			 const char *host)
+static void user_at_host(char *out, size_t len, const char *user, const char *host)
 {
 	if (user[0])
 		snprintf(out, len, "%s@%s", user, host);
@@ -47,8 +46,7 @@ static struct sipd_call *call_alloc(void)
 	return c;
 }
 
-struct sipd_call *sipd_call_new(const struct sip_msg *m, unsigned int dir,
-				uint64_t now_ns)
+struct sipd_call *sipd_call_new(const struct sip_msg *m, unsigned int dir, uint64_t now_ns)
 {
 	struct sipd_call *c = call_alloc();
 
@@ -70,8 +68,7 @@ struct sipd_call *sipd_call_new(const struct sip_msg *m, unsigned int dir,
 	return c;
 }
 
-struct sipd_call *sipd_call_adopted(uint64_t hash, const char *call_id,
-				    uint64_t created_ns)
+struct sipd_call *sipd_call_adopted(uint64_t hash, const char *call_id, uint64_t created_ns)
 {
 	struct sipd_call *c = call_alloc();
 
@@ -123,12 +120,11 @@ void sipd_call_free(struct sipd_call *c)
 
 static int media_equal(const struct sdp_media *a, const struct sdp_media *b)
 {
-	return !strncmp(a->type, b->type, sizeof(a->type)) &&
-	       !memcmp(a->addr, b->addr, 16) && a->hold_addr == b->hold_addr &&
-	       a->port == b->port && a->port_count == b->port_count &&
-	       a->rtcp_port == b->rtcp_port &&
-	       !memcmp(a->rtcp_addr, b->rtcp_addr, 16) &&
-	       a->rtcp_mux == b->rtcp_mux && a->dir == b->dir;
+	return !strncmp(a->type, b->type, sizeof(a->type)) && !memcmp(a->addr, b->addr, 16) &&
+	       a->hold_addr == b->hold_addr && a->port == b->port &&
+	       a->port_count == b->port_count && a->rtcp_port == b->rtcp_port &&
+	       !memcmp(a->rtcp_addr, b->rtcp_addr, 16) && a->rtcp_mux == b->rtcp_mux &&
+	       a->dir == b->dir;
 }
 
 int sipd_sdp_equal(const struct sdp_session *a, const struct sdp_session *b)
@@ -182,8 +178,7 @@ static void set_method(char dst[SIP_TOKEN_LEN], const char *m)
 }
 
 /* One message with SDP from party p in dialog d. */
-static unsigned int offer_answer(struct sipd_dialog *d, int p,
-				 const struct sip_msg *m)
+static unsigned int offer_answer(struct sipd_dialog *d, int p, const struct sip_msg *m)
 {
 	if (d->pending && d->pending_party != p) {
 		/* The answer: the exchange is complete. */
@@ -222,8 +217,7 @@ static unsigned int offer_answer(struct sipd_dialog *d, int p,
 }
 
 /* A 2xx ends the other forks' early dialogs (confirmed ones stay). */
-static unsigned int drop_other_early(struct sipd_call *c,
-				     const struct sipd_dialog *keep)
+static unsigned int drop_other_early(struct sipd_call *c, const struct sipd_dialog *keep)
 {
 	unsigned int i, j = 0, media = 0;
 
@@ -240,9 +234,8 @@ static unsigned int drop_other_early(struct sipd_call *c,
 	return media;
 }
 
-unsigned int sipd_dialog_update(struct sipd_call *c, const struct sip_msg *m,
-				uint64_t now_ns, uint64_t bye_grace_ns,
-				const char **reason)
+unsigned int sipd_dialog_update(struct sipd_call *c, const struct sip_msg *m, uint64_t now_ns,
+				uint64_t bye_grace_ns, const char **reason)
 {
 	struct sipd_dialog *d;
 	unsigned int flags = 0;
@@ -255,8 +248,7 @@ unsigned int sipd_dialog_update(struct sipd_call *c, const struct sip_msg *m,
 	if (!c->caller_tag[0] && m->from_tag[0]) {
 		/* Adopted call: whoever speaks first is "caller"; the labels
 		 * are only relative. */
-		snprintf(c->caller_tag, sizeof(c->caller_tag), "%s",
-			 m->from_tag);
+		snprintf(c->caller_tag, sizeof(c->caller_tag), "%s", m->from_tag);
 	}
 
 	if (m->is_request) {
@@ -276,8 +268,7 @@ unsigned int sipd_dialog_update(struct sipd_call *c, const struct sip_msg *m,
 		}
 		if (!m->to_tag[0])
 			return 0;
-		sender = strcmp(m->from_tag, c->caller_tag) ? SIPD_CALLEE
-							    : SIPD_CALLER;
+		sender = strcmp(m->from_tag, c->caller_tag) ? SIPD_CALLEE : SIPD_CALLER;
 		if (sender == SIPD_CALLEE && !c->have_callee_sig) {
 			c->callee_sig = m->src;
 			c->have_callee_sig = 1;
@@ -302,8 +293,8 @@ unsigned int sipd_dialog_update(struct sipd_call *c, const struct sip_msg *m,
 		c->have_callee_sig = 1;
 	}
 	dtag = sender == SIPD_CALLEE ? m->to_tag : m->from_tag;
-	is_initial = sender == SIPD_CALLEE && !strcmp(m->method, "INVITE") &&
-		     m->cseq == c->invite_cseq;
+	is_initial =
+		sender == SIPD_CALLEE && !strcmp(m->method, "INVITE") && m->cseq == c->invite_cseq;
 	d = find_dialog(c, dtag);
 	if (!d) {
 		if (m->status >= 300)
@@ -343,8 +334,8 @@ final_error:
 		return SIPD_DLG_END;
 	}
 	/* A rejected offer (488/491 to a re-INVITE or UPDATE) is void. */
-	if (d && d->pending && d->pending_party != sender &&
-	    d->pending_cseq == m->cseq && !strcmp(d->pending_method, m->method))
+	if (d && d->pending && d->pending_party != sender && d->pending_cseq == m->cseq &&
+	    !strcmp(d->pending_method, m->method))
 		d->pending = 0;
 	return 0;
 }

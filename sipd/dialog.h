@@ -21,13 +21,13 @@ enum sipd_party {
 };
 
 struct sipd_dialog {
-	char tag[SIP_TOKEN_LEN];	/* the callee's tag */
-	int confirmed;			/* a 2xx to the initial INVITE came */
+	char tag[SIP_TOKEN_LEN]; /* the callee's tag */
+	int confirmed;		 /* a 2xx to the initial INVITE came */
 	/* Last completed offer/answer: each party's SDP. */
 	int have_neg;
-	struct sdp_session neg[2];	/* [enum sipd_party] */
-	int neg_offerer;		/* party whose SDP was the offer */
-	uint32_t ans_cseq;		/* transaction that carried the answer */
+	struct sdp_session neg[2]; /* [enum sipd_party] */
+	int neg_offerer;	   /* party whose SDP was the offer */
+	uint32_t ans_cseq;	   /* transaction that carried the answer */
 	char ans_method[SIP_TOKEN_LEN];
 	/* An offer waiting for its answer. */
 	int pending;
@@ -49,47 +49,45 @@ struct sipd_ph {
 };
 
 struct sipd_call {
-	uint64_t hash;			/* sw_fnv1a64(call_id) */
-	char call_id[256];		/* adopted calls: the truncated map copy */
+	uint64_t hash;	   /* sw_fnv1a64(call_id) */
+	char call_id[256]; /* adopted calls: the truncated map copy */
 	char caller_tag[SIP_TOKEN_LEN];
 	char caller[2 * SIP_TOKEN_LEN + 2]; /* user@host of From */
 	char callee[2 * SIP_TOKEN_LEN + 2]; /* user@host of To */
-	struct sip_addr caller_sig;	/* where the initial INVITE came from */
-	struct sip_addr callee_sig;	/* where the callee's first message came from */
+	struct sip_addr caller_sig;	    /* where the initial INVITE came from */
+	struct sip_addr callee_sig;	    /* where the callee's first message came from */
 	int have_callee_sig;
-	unsigned int direction;		/* SIPD_DIR_* of the initial INVITE */
+	unsigned int direction; /* SIPD_DIR_* of the initial INVITE */
 	uint32_t invite_cseq;
 	int has_init_offer;
-	struct sdp_session init_offer;	/* SDP of the initial INVITE */
+	struct sdp_session init_offer; /* SDP of the initial INVITE */
 	int confirmed, adopted;
-	int status;			/* final status of the initial INVITE */
+	int status; /* final status of the initial INVITE */
 	uint64_t start_ns, confirm_ns, last_sip_ns;
-	uint64_t end_at_ns;		/* BYE seen: close at this time */
+	uint64_t end_at_ns; /* BYE seen: close at this time */
 	unsigned int n_dlg, dlg_cap;
-	struct sipd_dialog *dlg;	/* dlg_cap slots, grown up to SIPD_MAX_DIALOGS */
+	struct sipd_dialog *dlg; /* dlg_cap slots, grown up to SIPD_MAX_DIALOGS */
 	unsigned int n_ph;
-	struct sipd_ph *ph;		/* pinholes in the map */
+	struct sipd_ph *ph; /* pinholes in the map */
 	/* media activity (idle timeout), in the now_ns clock */
 	uint64_t media_pkts, last_media_ns, next_idle_ns;
 	/* counters of pinholes already closed (moved media), for the CDR */
 	uint64_t closed_pkts, closed_bytes;
-	struct sipd_call *next;		/* hash chain */
+	struct sipd_call *next; /* hash chain */
 };
 
 /* What a message did to its call (dialog_update flags). */
-#define SIPD_DLG_MEDIA (1u << 0)     /* negotiated media changed: re-plan */
-#define SIPD_DLG_END (1u << 1)	     /* the call ends now (*reason) */
+#define SIPD_DLG_MEDIA	   (1u << 0) /* negotiated media changed: re-plan */
+#define SIPD_DLG_END	   (1u << 1) /* the call ends now (*reason) */
 #define SIPD_DLG_CONFIRMED (1u << 2) /* first 2xx to the initial INVITE */
-#define SIPD_DLG_BYE (1u << 3)	     /* BYE: end_at_ns set */
+#define SIPD_DLG_BYE	   (1u << 3) /* BYE: end_at_ns set */
 
 /* A request that creates a call: INVITE without To tag. */
 int sipd_is_initial_invite(const struct sip_msg *m);
 
-struct sipd_call *sipd_call_new(const struct sip_msg *m, unsigned int dir,
-				uint64_t now_ns);
+struct sipd_call *sipd_call_new(const struct sip_msg *m, unsigned int dir, uint64_t now_ns);
 /* An empty record for pinholes found in the map on start. */
-struct sipd_call *sipd_call_adopted(uint64_t hash, const char *call_id,
-				    uint64_t created_ns);
+struct sipd_call *sipd_call_adopted(uint64_t hash, const char *call_id, uint64_t created_ns);
 struct sipd_call *sipd_call_clone(const struct sipd_call *c);
 void sipd_call_free(struct sipd_call *c);
 
@@ -98,9 +96,8 @@ void sipd_call_free(struct sipd_call *c);
  * after a BYE. Returns SIPD_DLG_* flags; with SIPD_DLG_END, *reason says why
  * ("cancel", "rejected").
  */
-unsigned int sipd_dialog_update(struct sipd_call *c, const struct sip_msg *m,
-				uint64_t now_ns, uint64_t bye_grace_ns,
-				const char **reason);
+unsigned int sipd_dialog_update(struct sipd_call *c, const struct sip_msg *m, uint64_t now_ns,
+				uint64_t bye_grace_ns, const char **reason);
 
 int sipd_sdp_equal(const struct sdp_session *a, const struct sdp_session *b);
 

@@ -42,8 +42,7 @@ struct sipd_events {
 	uint64_t suppressed_total;
 };
 
-struct sipd_events *sipd_events_open(const char *path, char *err,
-				     size_t errlen)
+struct sipd_events *sipd_events_open(const char *path, char *err, size_t errlen)
 {
 	struct sipd_events *ev;
 	FILE *f;
@@ -56,8 +55,7 @@ struct sipd_events *sipd_events_open(const char *path, char *err,
 	}
 	f = fopen(path, "a");
 	if (!f) {
-		snprintf(err, errlen, "events output %s: %s", path,
-			 strerror(errno));
+		snprintf(err, errlen, "events output %s: %s", path, strerror(errno));
 		return NULL;
 	}
 	ev = sipd_events_open_stream(f);
@@ -112,8 +110,7 @@ void sipd_events_close(struct sipd_events *ev)
 	free(ev);
 }
 
-void sipd_events_set_drop_limit(struct sipd_events *ev, uint32_t per_s,
-				uint32_t summary_s)
+void sipd_events_set_drop_limit(struct sipd_events *ev, uint32_t per_s, uint32_t summary_s)
 {
 	if (!ev)
 		return;
@@ -270,8 +267,7 @@ void ev_i64(struct sipd_events *ev, const char *key, int64_t val)
 	}
 }
 
-void ev_addr(struct sipd_events *ev, const char *key, const uint8_t addr[16],
-	     uint16_t port)
+void ev_addr(struct sipd_events *ev, const char *key, const uint8_t addr[16], uint16_t port)
 {
 	if (!ev)
 		return;
@@ -345,16 +341,14 @@ void ev_end(struct sipd_events *ev)
 	ev->len = 0;
 }
 
-int ev_message_drop(struct sipd_events *ev, uint64_t now_ns,
-		    enum sw_sip_reason why, const uint8_t src[16],
-		    uint16_t sport, const char *method, const char *call_id,
+int ev_message_drop(struct sipd_events *ev, uint64_t now_ns, enum sw_sip_reason why,
+		    const uint8_t src[16], uint16_t sport, const char *method, const char *call_id,
 		    const char *detail)
 {
 	if (!ev)
 		return 0;
 	ev_tick(ev, now_ns);
-	if (now_ns - ev->window_start_ns >= 1000000000ull ||
-	    now_ns < ev->window_start_ns) {
+	if (now_ns - ev->window_start_ns >= 1000000000ull || now_ns < ev->window_start_ns) {
 		ev->window_start_ns = now_ns;
 		ev->logged_in_window = 0;
 	}
@@ -388,8 +382,7 @@ void ev_tick(struct sipd_events *ev, uint64_t now_ns)
 		return;
 	if (!ev->summary_start_ns || now_ns < ev->summary_start_ns)
 		ev->summary_start_ns = now_ns;
-	if (!ev->summary_s ||
-	    now_ns - ev->summary_start_ns < ev->summary_s * 1000000000ull)
+	if (!ev->summary_s || now_ns - ev->summary_start_ns < ev->summary_s * 1000000000ull)
 		return;
 	ev->summary_start_ns = now_ns;
 	if (!ev->suppressed_total)

@@ -21,8 +21,7 @@ struct sipd_events *sipd_events_open_stream(FILE *f);
 void sipd_events_close(struct sipd_events *ev);
 /* per_s: message_drop lines per second (0 = none); summary_s: period of
  * the drop_summary line (0 = never). */
-void sipd_events_set_drop_limit(struct sipd_events *ev, uint32_t per_s,
-				uint32_t summary_s);
+void sipd_events_set_drop_limit(struct sipd_events *ev, uint32_t per_s, uint32_t summary_s);
 
 /*
  * One event line: ev_begin() starts {"event":NAME,"ts_ns":NOW, then ev_str/
@@ -32,8 +31,7 @@ void ev_begin(struct sipd_events *ev, const char *name, uint64_t now_ns);
 void ev_str(struct sipd_events *ev, const char *key, const char *val);
 void ev_u64(struct sipd_events *ev, const char *key, uint64_t val);
 void ev_i64(struct sipd_events *ev, const char *key, int64_t val);
-void ev_addr(struct sipd_events *ev, const char *key, const uint8_t addr[16],
-	     uint16_t port);
+void ev_addr(struct sipd_events *ev, const char *key, const uint8_t addr[16], uint16_t port);
 void ev_raw(struct sipd_events *ev, const char *key, const char *json);
 void ev_end(struct sipd_events *ev);
 
@@ -52,9 +50,8 @@ void sipd_events_set_batch(struct sipd_events *ev, int on);
 void sipd_events_flush(struct sipd_events *ev);
 
 /* A dropped SIP message; rate-limited. Returns 1 if it was logged. */
-int ev_message_drop(struct sipd_events *ev, uint64_t now_ns,
-		    enum sw_sip_reason why, const uint8_t src[16],
-		    uint16_t sport, const char *method, const char *call_id,
+int ev_message_drop(struct sipd_events *ev, uint64_t now_ns, enum sw_sip_reason why,
+		    const uint8_t src[16], uint16_t sport, const char *method, const char *call_id,
 		    const char *detail);
 /* Emits drop_summary when the period elapsed and something was suppressed. */
 void ev_tick(struct sipd_events *ev, uint64_t now_ns);

@@ -31,8 +31,7 @@ static int header_present(const struct sipd_globs *g, const char *names)
 	return 0;
 }
 
-int sipd_match(const struct sipd_match *m, const struct sip_msg *msg,
-	       unsigned int dir)
+int sipd_match(const struct sipd_match *m, const struct sip_msg *msg, unsigned int dir)
 {
 	unsigned int i;
 	int hit;
@@ -51,29 +50,25 @@ int sipd_match(const struct sipd_match *m, const struct sip_msg *msg,
 		if (!hit)
 			return 0;
 	}
-	if (m->content_type.n &&
-	    !glob_any(&m->content_type, msg->content_type, FNM_CASEFOLD))
+	if (m->content_type.n && !glob_any(&m->content_type, msg->content_type, FNM_CASEFOLD))
 		return 0;
 	if (m->from_user.n && !glob_any(&m->from_user, msg->from_user, 0))
 		return 0;
-	if (m->from_domain.n &&
-	    !glob_any(&m->from_domain, msg->from_host, FNM_CASEFOLD))
+	if (m->from_domain.n && !glob_any(&m->from_domain, msg->from_host, FNM_CASEFOLD))
 		return 0;
 	if (m->to_user.n && !glob_any(&m->to_user, msg->to_user, 0))
 		return 0;
-	if (m->to_domain.n &&
-	    !glob_any(&m->to_domain, msg->to_host, FNM_CASEFOLD))
+	if (m->to_domain.n && !glob_any(&m->to_domain, msg->to_host, FNM_CASEFOLD))
 		return 0;
-	if (m->user_agent.n &&
-	    !glob_any(&m->user_agent, msg->user_agent, FNM_CASEFOLD))
+	if (m->user_agent.n && !glob_any(&m->user_agent, msg->user_agent, FNM_CASEFOLD))
 		return 0;
 	if (m->header.n && !header_present(&m->header, msg->header_names))
 		return 0;
 	return 1;
 }
 
-int sipd_filter_eval(const struct sipd_config *c, const struct sip_msg *msg,
-		     unsigned int dir, int *rule)
+int sipd_filter_eval(const struct sipd_config *c, const struct sip_msg *msg, unsigned int dir,
+		     int *rule)
 {
 	unsigned int i;
 
@@ -87,8 +82,7 @@ int sipd_filter_eval(const struct sipd_config *c, const struct sip_msg *msg,
 	return c->default_action;
 }
 
-int sipd_whitelist_ok(const struct sipd_config *c, const struct sip_msg *msg,
-		      unsigned int dir)
+int sipd_whitelist_ok(const struct sipd_config *c, const struct sip_msg *msg, unsigned int dir)
 {
 	char from[2 * SIP_TOKEN_LEN + 2];
 	unsigned int i;
@@ -101,21 +95,19 @@ int sipd_whitelist_ok(const struct sipd_config *c, const struct sip_msg *msg,
 
 		if (!w->enabled || strcmp(w->user, msg->to_user))
 			continue;
-		snprintf(from, sizeof(from), "%s@%s", msg->from_user,
-			 msg->from_host);
+		snprintf(from, sizeof(from), "%s@%s", msg->from_user, msg->from_host);
 		return glob_any(&w->allow_from, from, FNM_CASEFOLD);
 	}
 	return 1;
 }
 
-int sipd_policy(const struct sipd_config *c, const struct sip_msg *msg,
-		unsigned int dir, char *detail, size_t len)
+int sipd_policy(const struct sipd_config *c, const struct sip_msg *msg, unsigned int dir,
+		char *detail, size_t len)
 {
 	int rule;
 
 	if (sipd_filter_eval(c, msg, dir, &rule) != SIPD_ACT_ALLOW) {
-		snprintf(detail, len, "%s",
-			 rule < 0 ? "default_action" : c->rules[rule].name);
+		snprintf(detail, len, "%s", rule < 0 ? "default_action" : c->rules[rule].name);
 		return -SW_SIP_R_FILTER_DROP;
 	}
 	if (!sipd_whitelist_ok(c, msg, dir)) {

@@ -17,20 +17,20 @@
 #include "lib/swmap.h"
 #include "sipd/guard.h"
 
-#define NS 1000000000ull
-#define PROBE 16		/* slots looked at per key: bounds the cost */
-#define TOKEN_ONE (1ull << 16)	/* fixed point of the message bucket */
+#define NS	  1000000000ull
+#define PROBE	  16	       /* slots looked at per key: bounds the cost */
+#define TOKEN_ONE (1ull << 16) /* fixed point of the message bucket */
 
 enum trig { T_MALFORMED, T_AUTH, T_NOTFOUND, T_MAX };
 
 struct src {
-	uint8_t key[16];	/* masked to the ban prefix */
+	uint8_t key[16]; /* masked to the ban prefix */
 	uint8_t used;
-	uint32_t calls;		/* live calls started by this source */
-	uint64_t last_ns;	/* last time anything touched the entry */
-	uint64_t tokens;	/* message bucket, TOKEN_ONE per message */
+	uint32_t calls;	  /* live calls started by this source */
+	uint64_t last_ns; /* last time anything touched the entry */
+	uint64_t tokens;  /* message bucket, TOKEN_ONE per message */
 	uint64_t tok_ns;
-	uint64_t banned_until;	/* sipd's clock; 0 = not banned */
+	uint64_t banned_until; /* sipd's clock; 0 = not banned */
 	uint32_t cnt[T_MAX];
 	uint64_t win_ns[T_MAX];
 };
@@ -40,7 +40,7 @@ struct sipd_guard {
 	sipd_guard_ban_fn fn;
 	void *ctx;
 	struct src *tab;
-	size_t size;		/* power of two */
+	size_t size; /* power of two */
 	uint32_t max_sources;
 	struct sipd_guard_stats st;
 };
@@ -75,8 +75,7 @@ static int alloc_table(struct sipd_guard *g, uint32_t max_sources)
 	return 0;
 }
 
-struct sipd_guard *sipd_guard_new(const struct sipd_config *cfg,
-				  sipd_guard_ban_fn fn, void *ctx)
+struct sipd_guard *sipd_guard_new(const struct sipd_config *cfg, sipd_guard_ban_fn fn, void *ctx)
 {
 	struct sipd_guard *g = calloc(1, sizeof(*g));
 
@@ -111,8 +110,7 @@ int sipd_guard_reconfig(struct sipd_guard *g, const struct sipd_config *cfg)
 	return err;
 }
 
-static int in_list(const struct sipd_cidr *l, unsigned int n,
-		   const uint8_t addr[16])
+static int in_list(const struct sipd_cidr *l, unsigned int n, const uint8_t addr[16])
 {
 	unsigned int i;
 
@@ -127,16 +125,15 @@ int sipd_guard_trusted(const struct sipd_config *cfg, const uint8_t addr[16])
 	return in_list(cfg->guard.trusted, cfg->guard.n_trusted, addr);
 }
 
-uint8_t sipd_guard_mask(const struct sipd_config *cfg, const uint8_t src[16],
-			uint8_t out[16])
+uint8_t sipd_guard_mask(const struct sipd_config *cfg, const uint8_t src[16], uint8_t out[16])
 {
-	uint8_t plen = sw_addr_is_v4(src) ? 96 + cfg->guard.ban_prefix_v4
-					  : cfg->guard.ban_prefix_v6;
+	uint8_t plen =
+		sw_addr_is_v4(src) ? 96 + cfg->guard.ban_prefix_v4 : cfg->guard.ban_prefix_v6;
 	unsigned int i;
 
 	memcpy(out, src, 16);
 	for (i = plen; i < 128; i++)
-		out[i / 8] &= (uint8_t)~(0x80 >> (i % 8));
+		out[i / 8] &= (uint8_t) ~(0x80 >> (i % 8));
 	return plen;
 }
 
@@ -150,8 +147,7 @@ static int idle(const struct src *s, uint64_t now_ns)
  * slot or the stalest idle one among PROBE slots; NULL when all of them hold
  * live calls or bans (the message then goes untracked, never unbounded).
  */
-static struct src *lookup(struct sipd_guard *g, const uint8_t src[16],
-			  uint64_t now_ns, int create)
+static struct src *lookup(struct sipd_guard *g, const uint8_t src[16], uint64_t now_ns, int create)
 {
 	uint8_t key[16];
 	struct src *s, *victim = NULL;
@@ -168,8 +164,7 @@ static struct src *lookup(struct sipd_guard *g, const uint8_t src[16],
 		}
 		if (!memcmp(s->key, key, 16))
 			return s;
-		if (idle(s, now_ns) && (!victim || (victim->used &&
-						    s->last_ns < victim->last_ns)))
+		if (idle(s, now_ns) && (!victim || (victim->used && s->last_ns < victim->last_ns)))
 			victim = s;
 	}
 	if (!create)
@@ -201,12 +196,11 @@ static int bannable(const struct sipd_guard *g, const uint8_t addr[16])
 	return 1;
 }
 
-static void ban(struct sipd_guard *g, struct src *s, const uint8_t addr[16],
-		uint16_t port, enum sw_ban_reason reason, uint64_t now_ns,
-		const char *detail)
+static void ban(struct sipd_guard *g, struct src *s, const uint8_t addr[16], uint16_t port,
+		enum sw_ban_reason reason, uint64_t now_ns, const char *detail)
 {
 	const struct sipd_config *c = g->cfg;
-	struct sipd_guard_ban b = { 0 };
+	struct sipd_guard_ban b = {0};
 
 	if (sipd_guard_trusted(c, addr)) {
 		g->st.trusted_spared++;
@@ -227,8 +221,8 @@ static void ban(struct sipd_guard *g, struct src *s, const uint8_t addr[16],
 }
 
 /* One event of trigger t from addr; bans when the count is reached. */
-static void count(struct sipd_guard *g, const uint8_t addr[16], uint16_t port,
-		  enum trig t, uint64_t now_ns, const char *what)
+static void count(struct sipd_guard *g, const uint8_t addr[16], uint16_t port, enum trig t,
+		  uint64_t now_ns, const char *what)
 {
 	static const enum sw_ban_reason reasons[T_MAX] = {
 		[T_MALFORMED] = SW_BAN_MALFORMED,
@@ -243,8 +237,7 @@ static void count(struct sipd_guard *g, const uint8_t addr[16], uint16_t port,
 	char detail[192];
 	struct src *s;
 
-	if (!tr[t]->count || !bannable(g, addr) ||
-	    sipd_guard_trusted(g->cfg, addr))
+	if (!tr[t]->count || !bannable(g, addr) || sipd_guard_trusted(g->cfg, addr))
 		return;
 	s = lookup(g, addr, now_ns, 1);
 	if (!s)
@@ -252,23 +245,21 @@ static void count(struct sipd_guard *g, const uint8_t addr[16], uint16_t port,
 	s->last_ns = now_ns;
 	if (s->banned_until && now_ns < s->banned_until)
 		return; /* already banned: nothing more to learn */
-	if (!s->cnt[t] || now_ns < s->win_ns[t] ||
-	    now_ns - s->win_ns[t] >= tr[t]->window_s * NS) {
+	if (!s->cnt[t] || now_ns < s->win_ns[t] || now_ns - s->win_ns[t] >= tr[t]->window_s * NS) {
 		s->cnt[t] = 0;
 		s->win_ns[t] = now_ns;
 	}
 	if (++s->cnt[t] < tr[t]->count)
 		return;
-	snprintf(detail, sizeof(detail), "%u %s within %u s (last: %s)",
-		 s->cnt[t], t == T_MALFORMED ? "malformed messages"
-			    : t == T_AUTH    ? "authentication failures"
-					     : "requests answered 404",
+	snprintf(detail, sizeof(detail), "%u %s within %u s (last: %s)", s->cnt[t],
+		 t == T_MALFORMED ? "malformed messages"
+		 : t == T_AUTH	  ? "authentication failures"
+				  : "requests answered 404",
 		 tr[t]->window_s, what);
 	ban(g, s, addr, port, reasons[t], now_ns, detail);
 }
 
-enum sw_sip_reason sipd_guard_admit(struct sipd_guard *g,
-				    const uint8_t src[16], uint64_t now_ns,
+enum sw_sip_reason sipd_guard_admit(struct sipd_guard *g, const uint8_t src[16], uint64_t now_ns,
 				    char *detail, size_t len)
 {
 	const struct sipd_config *c = g->cfg;
@@ -290,8 +281,7 @@ enum sw_sip_reason sipd_guard_admit(struct sipd_guard *g,
 	}
 	if (!c->max_msg_rate)
 		return SW_SIP_R_ACCEPTED;
-	cap = (uint64_t)(c->max_msg_burst ? c->max_msg_burst
-					  : c->max_msg_rate) * TOKEN_ONE;
+	cap = (uint64_t)(c->max_msg_burst ? c->max_msg_burst : c->max_msg_rate) * TOKEN_ONE;
 	if (!s->tok_ns || now_ns < s->tok_ns) {
 		s->tokens = cap;
 	} else {
@@ -300,22 +290,20 @@ enum sw_sip_reason sipd_guard_admit(struct sipd_guard *g,
 
 		add = dt / NS * c->max_msg_rate * TOKEN_ONE +
 		      dt % NS * c->max_msg_rate / (NS / TOKEN_ONE);
-		s->tokens = s->tokens + add > cap || add > cap ? cap
-							       : s->tokens + add;
+		s->tokens = s->tokens + add > cap || add > cap ? cap : s->tokens + add;
 	}
 	s->tok_ns = now_ns;
 	if (s->tokens < TOKEN_ONE) {
-		snprintf(detail, len, "more than %u messages/s (burst %u)",
-			 c->max_msg_rate, c->max_msg_burst);
+		snprintf(detail, len, "more than %u messages/s (burst %u)", c->max_msg_rate,
+			 c->max_msg_burst);
 		return SW_SIP_R_RATE_LIMITED;
 	}
 	s->tokens -= TOKEN_ONE;
 	return SW_SIP_R_ACCEPTED;
 }
 
-void sipd_guard_malformed(struct sipd_guard *g, const uint8_t src[16],
-			  uint16_t sport, enum sw_sip_reason why,
-			  uint64_t now_ns)
+void sipd_guard_malformed(struct sipd_guard *g, const uint8_t src[16], uint16_t sport,
+			  enum sw_sip_reason why, uint64_t now_ns)
 {
 	count(g, src, sport, T_MALFORMED, now_ns, sw_sip_reason_name(why));
 }
@@ -325,9 +313,8 @@ static int is_auth_method(const char *m)
 	return !strcmp(m, "REGISTER") || !strcmp(m, "INVITE");
 }
 
-enum sw_sip_reason sipd_guard_message(struct sipd_guard *g,
-				      const struct sip_msg *m, uint64_t now_ns,
-				      char *detail, size_t len)
+enum sw_sip_reason sipd_guard_message(struct sipd_guard *g, const struct sip_msg *m,
+				      uint64_t now_ns, char *detail, size_t len)
 {
 	const struct sipd_config *c = g->cfg;
 	const struct sipd_globs *ua = &c->guard.scanner_ua;
@@ -342,12 +329,10 @@ enum sw_sip_reason sipd_guard_message(struct sipd_guard *g,
 		for (i = 0; i < ua->n; i++) {
 			if (fnmatch(ua->v[i], m->user_agent, FNM_CASEFOLD))
 				continue;
-			snprintf(detail, len,
-				 "User-Agent \"%.100s\" matches \"%.60s\"",
+			snprintf(detail, len, "User-Agent \"%.100s\" matches \"%.60s\"",
 				 m->user_agent, ua->v[i]);
 			if (bannable(g, m->src.addr))
-				ban(g, lookup(g, m->src.addr, now_ns, 1),
-				    m->src.addr, m->src.port,
+				ban(g, lookup(g, m->src.addr, now_ns, 1), m->src.addr, m->src.port,
 				    SW_BAN_SCANNER_UA, now_ns, detail);
 			return SW_SIP_R_SCANNER;
 		}
@@ -355,17 +340,15 @@ enum sw_sip_reason sipd_guard_message(struct sipd_guard *g,
 	}
 	/* A response goes back to the requester: its destination. */
 	snprintf(what, sizeof(what), "%d to %.40s", m->status, m->method);
-	if ((m->status == 401 || m->status == 407 || m->status == 403) &&
-	    is_auth_method(m->method))
+	if ((m->status == 401 || m->status == 407 || m->status == 403) && is_auth_method(m->method))
 		count(g, m->dst.addr, m->dst.port, T_AUTH, now_ns, what);
 	else if (m->status == 404)
 		count(g, m->dst.addr, m->dst.port, T_NOTFOUND, now_ns, what);
 	return SW_SIP_R_ACCEPTED;
 }
 
-enum sw_sip_reason sipd_guard_call_start(struct sipd_guard *g,
-					 const uint8_t src[16], uint64_t now_ns,
-					 char *detail, size_t len)
+enum sw_sip_reason sipd_guard_call_start(struct sipd_guard *g, const uint8_t src[16],
+					 uint64_t now_ns, char *detail, size_t len)
 {
 	const struct sipd_config *c = g->cfg;
 	struct src *s;
@@ -378,8 +361,7 @@ enum sw_sip_reason sipd_guard_call_start(struct sipd_guard *g,
 		return SW_SIP_R_ACCEPTED;
 	s->last_ns = now_ns;
 	if (s->calls >= c->max_calls_per_source) {
-		snprintf(detail, len,
-			 "%u calls from this source (limits.max_calls_per_source)",
+		snprintf(detail, len, "%u calls from this source (limits.max_calls_per_source)",
 			 s->calls);
 		return SW_SIP_R_DIALOG_LIMIT;
 	}
@@ -395,8 +377,7 @@ void sipd_guard_call_end(struct sipd_guard *g, const uint8_t src[16])
 		s->calls--;
 }
 
-void sipd_guard_get_stats(const struct sipd_guard *g,
-			  struct sipd_guard_stats *out)
+void sipd_guard_get_stats(const struct sipd_guard *g, struct sipd_guard_stats *out)
 {
 	*out = g->st;
 }

@@ -32,32 +32,30 @@ struct sipd_guard;
 
 /* What the guard asks the daemon to ban. */
 struct sipd_guard_ban {
-	uint8_t addr[16];	/* source masked to plen (v4-mapped) */
-	uint8_t plen;		/* in v4-mapped terms (96 + v4 prefix) */
+	uint8_t addr[16]; /* source masked to plen (v4-mapped) */
+	uint8_t plen;	  /* in v4-mapped terms (96 + v4 prefix) */
 	enum sw_ban_reason reason;
-	uint32_t ttl_s;		/* 0 = never expires */
-	uint16_t port;		/* the offending message's source port */
-	char detail[192];	/* what triggered it, for the event log */
+	uint32_t ttl_s;	  /* 0 = never expires */
+	uint16_t port;	  /* the offending message's source port */
+	char detail[192]; /* what triggered it, for the event log */
 };
 
 /* Returns 0 or -errno (the ban is remembered in sipd either way). */
-typedef int (*sipd_guard_ban_fn)(void *ctx, const struct sipd_guard_ban *b,
-				 uint64_t now_ns);
+typedef int (*sipd_guard_ban_fn)(void *ctx, const struct sipd_guard_ban *b, uint64_t now_ns);
 
 struct sipd_guard_stats {
-	uint64_t bans[SW_BAN_MAX];	/* bans asked for, by reason */
-	uint64_t ban_errors;		/* ban callback failed */
-	uint64_t trusted_spared;	/* a trigger fired for a trusted source */
-	uint64_t sources;		/* entries in use now */
-	uint64_t evictions;		/* idle entries reused for new sources */
-	uint64_t untracked;		/* table full around a key: not tracked */
-	uint64_t table_size;		/* entries allocated */
+	uint64_t bans[SW_BAN_MAX]; /* bans asked for, by reason */
+	uint64_t ban_errors;	   /* ban callback failed */
+	uint64_t trusted_spared;   /* a trigger fired for a trusted source */
+	uint64_t sources;	   /* entries in use now */
+	uint64_t evictions;	   /* idle entries reused for new sources */
+	uint64_t untracked;	   /* table full around a key: not tracked */
+	uint64_t table_size;	   /* entries allocated */
 };
 
 /* NULL on out of memory. cfg is read at each call (the caller owns it and
  * calls sipd_guard_reconfig after replacing it). */
-struct sipd_guard *sipd_guard_new(const struct sipd_config *cfg,
-				  sipd_guard_ban_fn fn, void *ctx);
+struct sipd_guard *sipd_guard_new(const struct sipd_config *cfg, sipd_guard_ban_fn fn, void *ctx);
 void sipd_guard_free(struct sipd_guard *g);
 /* New config: counters and bans stay; a new max_sources reallocates the
  * table (per-source state is then forgotten). -ENOMEM keeps the old table. */
@@ -71,37 +69,31 @@ int sipd_guard_trusted(const struct sipd_config *cfg, const uint8_t addr[16]);
  * reason to drop it with (sip_banned while sipd's own ban runs,
  * sip_rate_limited past limits.max_msg_rate). detail says why.
  */
-enum sw_sip_reason sipd_guard_admit(struct sipd_guard *g,
-				    const uint8_t src[16], uint64_t now_ns,
+enum sw_sip_reason sipd_guard_admit(struct sipd_guard *g, const uint8_t src[16], uint64_t now_ns,
 				    char *detail, size_t len);
 
 /* A datagram from src:sport failed parsing or validation (why). */
-void sipd_guard_malformed(struct sipd_guard *g, const uint8_t src[16],
-			  uint16_t sport, enum sw_sip_reason why,
-			  uint64_t now_ns);
+void sipd_guard_malformed(struct sipd_guard *g, const uint8_t src[16], uint16_t sport,
+			  enum sw_sip_reason why, uint64_t now_ns);
 
 /*
  * A parsed message. Requests with a scanner User-Agent ban their source and
  * return sip_scanner (drop it). 401/407/403 answers to REGISTER/INVITE and
  * 404 answers count against the response's destination (the requester).
  */
-enum sw_sip_reason sipd_guard_message(struct sipd_guard *g,
-				      const struct sip_msg *m, uint64_t now_ns,
-				      char *detail, size_t len);
+enum sw_sip_reason sipd_guard_message(struct sipd_guard *g, const struct sip_msg *m,
+				      uint64_t now_ns, char *detail, size_t len);
 
 /* A new call from src: sip_dialog_limit past limits.max_calls_per_source,
  * else counted until sipd_guard_call_end. */
-enum sw_sip_reason sipd_guard_call_start(struct sipd_guard *g,
-					 const uint8_t src[16], uint64_t now_ns,
-					 char *detail, size_t len);
+enum sw_sip_reason sipd_guard_call_start(struct sipd_guard *g, const uint8_t src[16],
+					 uint64_t now_ns, char *detail, size_t len);
 void sipd_guard_call_end(struct sipd_guard *g, const uint8_t src[16]);
 
-void sipd_guard_get_stats(const struct sipd_guard *g,
-			  struct sipd_guard_stats *out);
+void sipd_guard_get_stats(const struct sipd_guard *g, struct sipd_guard_stats *out);
 
 /* src masked to the ban prefix of its family (32 -> 128 for v4-mapped). */
-uint8_t sipd_guard_mask(const struct sipd_config *cfg, const uint8_t src[16],
-			uint8_t out[16]);
+uint8_t sipd_guard_mask(const struct sipd_config *cfg, const uint8_t src[16], uint8_t out[16]);
 
 const char *sipd_ban_reason_name(unsigned int reason); /* "?" if out of range */
 

@@ -22,11 +22,14 @@ static void usage(FILE *out)
 		"\n"
 		"Commands:\n"
 		"  run -c CONFIG [--passive IFACE]   inspect SIP inline on NFQUEUE (or passively)\n"
-		"  replay [-c CONFIG] CAPTURE        feed a pcap/pcapng through sipd and the XDP program\n"
+		"  replay [-c CONFIG] CAPTURE        feed a pcap/pcapng through sipd and the XDP "
+		"program\n"
 		"  rules install|remove|show         manage the iptables NFQUEUE rule\n"
 		"  check [--lax] [--no-trailing] FILE...\n"
-		"                                    classify raw SIP messages (one UDP payload per\n"
-		"                                    file, '-' = stdin): one JSON line per message\n"
+		"                                    classify raw SIP messages (one UDP payload "
+		"per\n"
+		"                                    file, '-' = stdin): one JSON line per "
+		"message\n"
 		"  --check-config FILE               validate a sipd.json\n"
 		"  --help                            this text\n"
 		"\n"
@@ -70,10 +73,11 @@ static int cmd_check_config(int argc, char **argv)
 			bad = 1;
 			continue;
 		}
-		printf("%s: ok (%u filter rules, default %s, %u inside networks, %u whitelisted users)\n",
+		printf("%s: ok (%u filter rules, default %s, %u inside networks, %u whitelisted "
+		       "users)\n",
 		       argv[i], cfg->n_rules,
-		       cfg->default_action == SIPD_ACT_ALLOW ? "allow" : "drop",
-		       cfg->n_inside, cfg->n_whitelist);
+		       cfg->default_action == SIPD_ACT_ALLOW ? "allow" : "drop", cfg->n_inside,
+		       cfg->n_whitelist);
 		sipd_config_free(cfg);
 	}
 	return bad;
@@ -129,18 +133,13 @@ static json_object *media_json(const struct sip_msg *m)
 		sw_addr_format(md->addr, a, sizeof(a));
 		json_object_object_add(o, "addr", json_object_new_string(a));
 		json_object_object_add(o, "port", json_object_new_int(md->port));
-		json_object_object_add(o, "port_count",
-				       json_object_new_int(md->port_count));
-		json_object_object_add(o, "rtcp_port",
-				       json_object_new_int(md->rtcp_port));
+		json_object_object_add(o, "port_count", json_object_new_int(md->port_count));
+		json_object_object_add(o, "rtcp_port", json_object_new_int(md->rtcp_port));
 		sw_addr_format(md->rtcp_addr, a, sizeof(a));
 		json_object_object_add(o, "rtcp_addr", json_object_new_string(a));
-		json_object_object_add(o, "rtcp_mux",
-				       json_object_new_boolean(md->rtcp_mux));
-		json_object_object_add(o, "dir",
-				       json_object_new_string(sdp_dir_name(md->dir)));
-		json_object_object_add(o, "hold_addr",
-				       json_object_new_boolean(md->hold_addr));
+		json_object_object_add(o, "rtcp_mux", json_object_new_boolean(md->rtcp_mux));
+		json_object_object_add(o, "dir", json_object_new_string(sdp_dir_name(md->dir)));
+		json_object_object_add(o, "hold_addr", json_object_new_boolean(md->hold_addr));
 		json_object_array_add(arr, o);
 	}
 	return arr;
@@ -190,8 +189,7 @@ static int cmd_check(int argc, char **argv)
 		}
 		buf = slurp(argv[i], lim.max_msg_len, &len);
 		if (!buf) {
-			fprintf(stderr, "sipd check: %s: %s\n", argv[i],
-				strerror(errno));
+			fprintf(stderr, "sipd check: %s: %s\n", argv[i], strerror(errno));
 			free(m);
 			rc = 2;
 			continue;
@@ -199,18 +197,13 @@ static int cmd_check(int argc, char **argv)
 		r = sipmsg_parse_datagram(buf, len, &lim, m, &used);
 		o = json_object_new_object();
 		json_object_object_add(o, "file", json_object_new_string(argv[i]));
-		json_object_object_add(o, "verdict",
-				       json_object_new_string(r ? "drop" : "accept"));
-		json_object_object_add(o, "reason",
-				       json_object_new_string(sw_sip_reason_name(-r)));
-		json_object_object_add(o, "detail",
-				       json_object_new_string(m->err_detail));
+		json_object_object_add(o, "verdict", json_object_new_string(r ? "drop" : "accept"));
+		json_object_object_add(o, "reason", json_object_new_string(sw_sip_reason_name(-r)));
+		json_object_object_add(o, "detail", json_object_new_string(m->err_detail));
 		json_object_object_add(o, "method", json_object_new_string(m->method));
 		if (!r && !m->is_request)
-			json_object_object_add(o, "status",
-					       json_object_new_int(m->status));
-		json_object_object_add(o, "call_id",
-				       json_object_new_string(m->call_id));
+			json_object_object_add(o, "status", json_object_new_int(m->status));
+		json_object_object_add(o, "call_id", json_object_new_string(m->call_id));
 		json_object_object_add(o, "media", media_json(m));
 		if (m->trailing_len)
 			json_object_object_add(o, "trailing",
@@ -220,17 +213,18 @@ static int cmd_check(int argc, char **argv)
 			/* RFC 3261 18.1.1: one message per UDP datagram. The
 			 * rest is not parsed; a receiver ignores it too. */
 			o = json_object_new_object();
-			json_object_object_add(o, "file",
-					       json_object_new_string(argv[i]));
+			json_object_object_add(o, "file", json_object_new_string(argv[i]));
 			json_object_object_add(o, "index", json_object_new_int(1));
-			json_object_object_add(o, "verdict",
-					       json_object_new_string("ignore"));
-			json_object_object_add(o, "reason",
-					       json_object_new_string(sw_sip_reason_name(SW_SIP_R_TRAILING_DATA)));
-			json_object_object_add(o, "detail",
-					       json_object_new_string("octets after the first message of a UDP datagram are not parsed (RFC 3261 18.1.1)"));
-			json_object_object_add(o, "offset",
-					       json_object_new_int64((int64_t)used));
+			json_object_object_add(o, "verdict", json_object_new_string("ignore"));
+			json_object_object_add(
+				o, "reason",
+				json_object_new_string(sw_sip_reason_name(SW_SIP_R_TRAILING_DATA)));
+			json_object_object_add(
+				o, "detail",
+				json_object_new_string(
+					"octets after the first message of a UDP datagram are not "
+					"parsed (RFC 3261 18.1.1)"));
+			json_object_object_add(o, "offset", json_object_new_int64((int64_t)used));
 			print_line(o);
 		}
 		free(buf);

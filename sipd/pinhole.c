@@ -39,21 +39,19 @@ static const uint8_t zero16[16];
 static int addr_unset(const uint8_t a[16])
 {
 	/* 0.0.0.0 is ::ffff:0.0.0.0 in the mapped form; :: is all zero. */
-	static const uint8_t mapped_any[16] = { [10] = 0xff, [11] = 0xff };
+	static const uint8_t mapped_any[16] = {[10] = 0xff, [11] = 0xff};
 
 	return !memcmp(a, zero16, 16) || !memcmp(a, mapped_any, 16);
 }
 
 static int src_equal(const struct sw_source *a, const struct sw_source *b)
 {
-	return !memcmp(a->addr, b->addr, 16) && a->port == b->port &&
-	       a->check == b->check;
+	return !memcmp(a->addr, b->addr, 16) && a->port == b->port && a->check == b->check;
 }
 
-static void plan_add(struct sipd_ph_plan *p, const struct sipd_call *c,
-		     const uint8_t dst[16], uint16_t dport, uint8_t kind,
-		     const uint8_t src[16], uint16_t sport, uint8_t check,
-		     unsigned int media_idx, unsigned int side, uint64_t now_ns,
+static void plan_add(struct sipd_ph_plan *p, const struct sipd_call *c, const uint8_t dst[16],
+		     uint16_t dport, uint8_t kind, const uint8_t src[16], uint16_t sport,
+		     uint8_t check, unsigned int media_idx, unsigned int side, uint64_t now_ns,
 		     const uint8_t *named_by)
 {
 	struct sw_pinhole_key k;
@@ -95,8 +93,7 @@ static void plan_add(struct sipd_ph_plan *p, const struct sipd_call *c,
 	e->val.created_ns = now_ns;
 	e->val.call_hash = c->hash;
 	/* NUL-padded, truncated: the map copy names the call for humans. */
-	memcpy(e->val.call_id, c->call_id,
-	       strnlen(c->call_id, SW_CALL_ID_LEN - 1));
+	memcpy(e->val.call_id, c->call_id, strnlen(c->call_id, SW_CALL_ID_LEN - 1));
 	e->val.kind = kind;
 	e->val.media_idx = (uint8_t)media_idx;
 	e->val.side = (uint8_t)side;
@@ -111,8 +108,8 @@ static int receives_rtp(enum sdp_dir own, enum sdp_dir peer)
 
 /* Pinholes protecting party p's media of one exchange. */
 static void plan_party(struct sipd_ph_plan *p, const struct sipd_call *c,
-		       const struct sipd_config *cfg,
-		       const struct sipd_dialog *d, int party, uint64_t now_ns)
+		       const struct sipd_config *cfg, const struct sipd_dialog *d, int party,
+		       uint64_t now_ns)
 {
 	const struct sdp_session *own = &d->neg[party], *peer = &d->neg[!party];
 	unsigned int side = party == d->neg_offerer ? 0 : 1;
@@ -151,15 +148,13 @@ static void plan_party(struct sipd_ph_plan *p, const struct sipd_call *c,
 			const uint8_t *drtcp_addr = om->addr;
 
 			if (mux) {
-				plan_add(p, c, om->addr, dport,
-					 SW_KIND_RTP_RTCP_MUX, pm->addr, sport,
-					 check, i, side, now_ns, sig);
+				plan_add(p, c, om->addr, dport, SW_KIND_RTP_RTCP_MUX, pm->addr,
+					 sport, check, i, side, now_ns, sig);
 				continue;
 			}
 			if (rtp)
-				plan_add(p, c, om->addr, dport, SW_KIND_RTP,
-					 pm->addr, sport, check, i, side,
-					 now_ns, sig);
+				plan_add(p, c, om->addr, dport, SW_KIND_RTP, pm->addr, sport, check,
+					 i, side, now_ns, sig);
 			/* a=rtcp applies to the first port of the m= line. */
 			drtcp = (uint16_t)(dport + 1);
 			if (j == 0 && om->rtcp_port) {
@@ -171,14 +166,14 @@ static void plan_party(struct sipd_ph_plan *p, const struct sipd_call *c,
 			if (j == 0 && pm->rtcp_port)
 				srtcp = pm->rtcp_port;
 			plan_add(p, c, drtcp_addr, drtcp, SW_KIND_RTCP,
-				 j == 0 ? prtcp_addr : pm->addr, srtcp, check,
-				 i, side, now_ns, sig);
+				 j == 0 ? prtcp_addr : pm->addr, srtcp, check, i, side, now_ns,
+				 sig);
 		}
 	}
 }
 
-void sipd_ph_plan(const struct sipd_call *c, const struct sipd_config *cfg,
-		  uint64_t now_ns, struct sipd_ph_plan *out)
+void sipd_ph_plan(const struct sipd_call *c, const struct sipd_config *cfg, uint64_t now_ns,
+		  struct sipd_ph_plan *out)
 {
 	unsigned int i, j;
 
@@ -195,10 +190,8 @@ void sipd_ph_plan(const struct sipd_call *c, const struct sipd_config *cfg,
 	/* A pinhole that survives keeps its birth time. */
 	for (i = 0; i < out->n; i++)
 		for (j = 0; j < c->n_ph; j++)
-			if (!memcmp(&out->ph[i].key, &c->ph[j].key,
-				    sizeof(out->ph[i].key)))
-				out->ph[i].val.created_ns =
-					c->ph[j].val.created_ns;
+			if (!memcmp(&out->ph[i].key, &c->ph[j].key, sizeof(out->ph[i].key)))
+				out->ph[i].val.created_ns = c->ph[j].val.created_ns;
 }
 
 /* --- key -> owner index --- */
@@ -240,8 +233,7 @@ void sipd_ph_index_free(struct sipd_ph_index *x)
 	free(x);
 }
 
-struct sipd_call *sipd_ph_index_get(const struct sipd_ph_index *x,
-				    const struct sw_pinhole_key *k)
+struct sipd_call *sipd_ph_index_get(const struct sipd_ph_index *x, const struct sw_pinhole_key *k)
 {
 	const struct idx_ent *e;
 
@@ -306,9 +298,8 @@ static void ev_sources(struct sipd_events *ev, const struct sw_pinhole *v)
 	ev_put_raw(ev, "]");
 }
 
-static void ev_pinhole(struct sipd_events *ev, const char *name,
-		       const struct sipd_call *c, const struct sipd_ph *ph,
-		       uint64_t now_ns, const char *why, int counters)
+static void ev_pinhole(struct sipd_events *ev, const char *name, const struct sipd_call *c,
+		       const struct sipd_ph *ph, uint64_t now_ns, const char *why, int counters)
 {
 	if (!ev)
 		return;
@@ -350,25 +341,23 @@ static int ph_same(const struct sw_pinhole *a, const struct sw_pinhole *b)
 }
 
 /* Remove key from call o's list (a takeover); emits pinhole_close. */
-static void steal(struct sipd_ph_ctx *x, struct sipd_call *o,
-		  const struct sw_pinhole_key *k, uint64_t now_ns)
+static void steal(struct sipd_ph_ctx *x, struct sipd_call *o, const struct sw_pinhole_key *k,
+		  uint64_t now_ns)
 {
 	unsigned int i;
 
 	for (i = 0; i < o->n_ph; i++) {
 		if (memcmp(&o->ph[i].key, k, sizeof(*k)))
 			continue;
-		ev_pinhole(x->ev, "pinhole_close", o, &o->ph[i], now_ns,
-			   "taken_over", 0);
+		ev_pinhole(x->ev, "pinhole_close", o, &o->ph[i], now_ns, "taken_over", 0);
 		o->ph[i] = o->ph[--o->n_ph];
 		x->cnt->closed++;
 		return;
 	}
 }
 
-int sipd_ph_apply(struct sipd_ph_ctx *x, struct sipd_call *c,
-		  const struct sipd_ph_plan *plan, uint64_t now_ns,
-		  const char *why, char *detail, size_t len)
+int sipd_ph_apply(struct sipd_ph_ctx *x, struct sipd_call *c, const struct sipd_ph_plan *plan,
+		  uint64_t now_ns, const char *why, char *detail, size_t len)
 {
 	struct sw_pinhole_key wk[SIPD_PLAN_MAX];
 	struct sw_pinhole wv[SIPD_PLAN_MAX];
@@ -411,8 +400,7 @@ int sipd_ph_apply(struct sipd_ph_ctx *x, struct sipd_call *c,
 		 */
 		if (o && o != c && !o->end_at_ns && !want->self_named) {
 			sw_addr_format(want->key.addr, a, sizeof(a));
-			snprintf(detail, len,
-				 "media destination %s port %u is owned by call %.48s",
+			snprintf(detail, len, "media destination %s port %u is owned by call %.48s",
 				 a, ntohs(want->key.port), o->call_id);
 			return -EEXIST;
 		}
@@ -420,9 +408,8 @@ int sipd_ph_apply(struct sipd_ph_ctx *x, struct sipd_call *c,
 			/* Manual (call_hash 0) or another daemon's: not ours. */
 			sw_addr_format(want->key.addr, a, sizeof(a));
 			snprintf(detail, len,
-				 "media destination %s port %u already has a %s pinhole",
-				 a, ntohs(want->key.port),
-				 cur.call_hash ? "foreign" : "manual");
+				 "media destination %s port %u already has a %s pinhole", a,
+				 ntohs(want->key.port), cur.call_hash ? "foreign" : "manual");
 			return -EEXIST;
 		}
 		wk[nw] = want->key;
@@ -453,8 +440,7 @@ int sipd_ph_apply(struct sipd_ph_ctx *x, struct sipd_call *c,
 				o = sipd_ph_index_get(x->idx, &wk[i]);
 			old = find_ph(o->ph, o->n_ph, &wk[i]);
 			if (old)
-				sw_pinhole_put(x->maps, &wk[i], &old->val,
-					       BPF_ANY);
+				sw_pinhole_put(x->maps, &wk[i], &old->val, BPF_ANY);
 		}
 		x->cnt->map_errors++;
 		snprintf(detail, len, "%s",
@@ -473,13 +459,13 @@ int sipd_ph_apply(struct sipd_ph_ctx *x, struct sipd_call *c,
 	/* 3. Written: take over keys of calls in their BYE grace, record. */
 	for (i = 0; i < nw; i++) {
 		struct sipd_call *o = sipd_ph_index_get(x->idx, &wk[i]);
-		struct sipd_ph ph = { .key = wk[i], .val = wv[i] };
+		struct sipd_ph ph = {.key = wk[i], .val = wv[i]};
 
 		if (o && o != c)
 			steal(x, o, &wk[i], now_ns);
 		sipd_ph_index_add(x->idx, &wk[i], c);
-		ev_pinhole(x->ev, is_new[i] ? "pinhole_open" : "pinhole_update",
-			   c, &ph, now_ns, why, 0);
+		ev_pinhole(x->ev, is_new[i] ? "pinhole_open" : "pinhole_update", c, &ph, now_ns,
+			   why, 0);
 		if (is_new[i])
 			x->cnt->opened++;
 		else
@@ -510,8 +496,7 @@ int sipd_ph_apply(struct sipd_ph_ctx *x, struct sipd_call *c,
 
 	/* 5. The call now owns exactly the plan (values as written). */
 	for (i = 0; i < plan->n; i++) {
-		const struct sipd_ph *have = find_ph(c->ph, c->n_ph,
-						     &plan->ph[i].key);
+		const struct sipd_ph *have = find_ph(c->ph, c->n_ph, &plan->ph[i].key);
 		unsigned int j;
 
 		nph[i] = plan->ph[i];
@@ -527,8 +512,7 @@ int sipd_ph_apply(struct sipd_ph_ctx *x, struct sipd_call *c,
 	return 0;
 }
 
-void sipd_ph_close_all(struct sipd_ph_ctx *x, struct sipd_call *c,
-		       uint64_t now_ns, const char *why)
+void sipd_ph_close_all(struct sipd_ph_ctx *x, struct sipd_call *c, uint64_t now_ns, const char *why)
 {
 	unsigned int i;
 	int err;
@@ -556,8 +540,8 @@ void sipd_ph_close_all(struct sipd_ph_ctx *x, struct sipd_call *c,
 	}
 }
 
-int sipd_ph_activity(struct sipd_ph_ctx *x, const struct sipd_call *c,
-		     uint64_t *packets, uint64_t *last_seen_ns)
+int sipd_ph_activity(struct sipd_ph_ctx *x, const struct sipd_call *c, uint64_t *packets,
+		     uint64_t *last_seen_ns)
 {
 	unsigned int i;
 	int found = 0;

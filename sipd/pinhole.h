@@ -19,25 +19,24 @@
 #include "sipd/dialog.h"
 #include "sipd/events.h"
 
-#define SIPD_PLAN_MAX 64	/* pinholes per call */
-#define SIPD_PORTS_MAX 4	/* m=audio P/N: at most this many RTP ports */
+#define SIPD_PLAN_MAX  64 /* pinholes per call */
+#define SIPD_PORTS_MAX 4  /* m=audio P/N: at most this many RTP ports */
 
 struct sipd_ph_plan {
 	unsigned int n;
 	struct sipd_ph ph[SIPD_PLAN_MAX];
-	unsigned int dropped_sources; /* forks beyond SW_MAX_SOURCES */
+	unsigned int dropped_sources;  /* forks beyond SW_MAX_SOURCES */
 	unsigned int dropped_pinholes; /* beyond SIPD_PLAN_MAX */
 };
 
-void sipd_ph_plan(const struct sipd_call *c, const struct sipd_config *cfg,
-		  uint64_t now_ns, struct sipd_ph_plan *out);
+void sipd_ph_plan(const struct sipd_call *c, const struct sipd_config *cfg, uint64_t now_ns,
+		  struct sipd_ph_plan *out);
 
 /* Which call owns which map key (all calls of one sipd). */
 struct sipd_ph_index;
 struct sipd_ph_index *sipd_ph_index_new(void);
 void sipd_ph_index_free(struct sipd_ph_index *x);
-struct sipd_call *sipd_ph_index_get(const struct sipd_ph_index *x,
-				    const struct sw_pinhole_key *k);
+struct sipd_call *sipd_ph_index_get(const struct sipd_ph_index *x, const struct sw_pinhole_key *k);
 int sipd_ph_index_add(struct sipd_ph_index *x, const struct sw_pinhole_key *k,
 		      struct sipd_call *owner);
 void sipd_ph_index_del(struct sipd_ph_index *x, const struct sw_pinhole_key *k);
@@ -60,18 +59,17 @@ struct sipd_ph_ctx {
  * grace is taken over. -E2BIG: map full. On any error nothing changed and
  * detail says what happened.
  */
-int sipd_ph_apply(struct sipd_ph_ctx *x, struct sipd_call *c,
-		  const struct sipd_ph_plan *plan, uint64_t now_ns,
-		  const char *why, char *detail, size_t len);
+int sipd_ph_apply(struct sipd_ph_ctx *x, struct sipd_call *c, const struct sipd_ph_plan *plan,
+		  uint64_t now_ns, const char *why, char *detail, size_t len);
 
 /* Read each pinhole's counters into c->ph[i].val, delete it, emit
  * pinhole_close; c->ph stays for the CDR (n_ph unchanged). */
-void sipd_ph_close_all(struct sipd_ph_ctx *x, struct sipd_call *c,
-		       uint64_t now_ns, const char *why);
+void sipd_ph_close_all(struct sipd_ph_ctx *x, struct sipd_call *c, uint64_t now_ns,
+		       const char *why);
 
 /* Sum of packets and the latest last_seen_ns over the call's pinholes. */
-int sipd_ph_activity(struct sipd_ph_ctx *x, const struct sipd_call *c,
-		     uint64_t *packets, uint64_t *last_seen_ns);
+int sipd_ph_activity(struct sipd_ph_ctx *x, const struct sipd_call *c, uint64_t *packets,
+		     uint64_t *last_seen_ns);
 
 const char *sipd_kind_name(unsigned int kind);
 

@@ -72,7 +72,7 @@ static int libbpf_quiet(enum libbpf_print_level lvl, const char *fmt, va_list ap
 
 static void unpin_all(struct replay *r)
 {
-	static const char *const names[] = {SW_MAP_PINHOLES, SW_MAP_STATS, SW_MAP_FRAGS,
+	static const char *const names[] = {SW_MAP_PINHOLES, SW_MAP_STATS,  SW_MAP_FRAGS,
 					    SW_MAP_CONFIG,   SW_MAP_IFACES, SW_MAP_BANS,
 					    SW_MAP_FLOOD,    SW_MAP_TRUSTED};
 	char p[128];

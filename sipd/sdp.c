@@ -14,8 +14,7 @@
 #include "sipwall_maps.h"
 #include "sdp.h"
 
-static int bad(char *det, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static int bad(char *det, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int bad(char *det, const char *fmt, ...)
 {
@@ -100,16 +99,16 @@ static int is_token_str(const char *s, size_t n)
 	for (i = 0; i < n; i++) {
 		unsigned char c = s[i];
 
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || (c && strchr("-.!%*_+`'~", c))))
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      (c && strchr("-.!%*_+`'~", c))))
 			return 0;
 	}
 	return 1;
 }
 
 /* "IN IP4 a.b.c.d[/ttl[/n]]" or "IN IP6 addr[/n]" (also the tail of a=rtcp). */
-static int conn_addr(const char **f, size_t *fl, uint8_t addr[16], int *v4,
-		     int *hold, const char *what, char *det)
+static int conn_addr(const char **f, size_t *fl, uint8_t addr[16], int *v4, int *hold,
+		     const char *what, char *det)
 {
 	char a[64];
 	size_t al = fl[2];
@@ -137,8 +136,7 @@ static int conn_addr(const char **f, size_t *fl, uint8_t addr[16], int *v4,
 			return bad(det, "%s: '%s' is not an IPv6 address", what, a);
 		/* ::ffff:a.b.c.d (RFC 5118 4.9) is IPv4 media on the wire */
 		*v4 = !memcmp(addr, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12);
-		*hold = !memcmp(addr, zero, 16) ||
-			(*v4 && !memcmp(addr + 12, "\0\0\0\0", 4));
+		*hold = !memcmp(addr, zero, 16) || (*v4 && !memcmp(addr + 12, "\0\0\0\0", 4));
 	} else {
 		return bad(det, "%s: address type is not IP4 or IP6", what);
 	}
@@ -148,15 +146,15 @@ static int conn_addr(const char **f, size_t *fl, uint8_t addr[16], int *v4,
 struct level {
 	int has_c, c_v4, c_hold;
 	uint8_t c[16];
-	int dir; /* -1 = none */
+	int dir;       /* -1 = none */
 	int rtcp_port; /* -1 = none */
 	int rtcp_has_addr, rtcp_v4, rtcp_hold;
 	uint8_t rtcp_addr[16];
 	int mux;
 };
 
-static int resolve(struct sdp_session *out, const struct level *sess,
-		   const struct level *lv, char *det)
+static int resolve(struct sdp_session *out, const struct level *sess, const struct level *lv,
+		   char *det)
 {
 	int i;
 
@@ -169,8 +167,8 @@ static int resolve(struct sdp_session *out, const struct level *sess,
 			m->addr_is_v4 = c->c_v4;
 			m->hold_addr = c->c_hold;
 		} else if (m->port) {
-			return bad(det, "m=%s (media %d) has no c= at either level",
-				   m->type, i + 1);
+			return bad(det, "m=%s (media %d) has no c= at either level", m->type,
+				   i + 1);
 		}
 		m->rtcp_mux = lv[i].mux;
 		if (!m->port || m->rtcp_mux)
@@ -193,8 +191,7 @@ static int resolve(struct sdp_session *out, const struct level *sess,
 	return 0;
 }
 
-int sdp_parse_detail(const char *body, size_t len, struct sdp_session *out,
-		     char *det)
+int sdp_parse_detail(const char *body, size_t len, struct sdp_session *out, char *det)
 {
 	struct level sess, lv[SDP_MAX_MEDIA], *cur = &sess;
 	size_t p = 0, line_no = 0;
@@ -233,8 +230,7 @@ int sdp_parse_detail(const char *body, size_t len, struct sdp_session *out,
 			unsigned char c = v[k];
 
 			if ((c < 0x20 && c != '\t') || c == 0x7f)
-				return bad(det, "control octet 0x%02x in line %zu",
-					   c, line_no);
+				return bad(det, "control octet 0x%02x in line %zu", c, line_no);
 		}
 		if (line_no == 1) {
 			if (l[0] != 'v' || vl != 1 || v[0] != '0')
@@ -255,8 +251,7 @@ int sdp_parse_detail(const char *body, size_t len, struct sdp_session *out,
 			int v4, hold;
 
 			if (cur->has_c)
-				return bad(det, "two c= lines at one level (line %zu)",
-					   line_no);
+				return bad(det, "two c= lines at one level (line %zu)", line_no);
 			if (fields(v, vl, f, fl, 8) != 3)
 				return bad(det, "c= line %zu needs 3 fields", line_no);
 			i = conn_addr(f, fl, cur->c, &v4, &hold, "c=", det);
@@ -274,8 +269,7 @@ int sdp_parse_detail(const char *body, size_t len, struct sdp_session *out,
 			size_t pl;
 
 			if (out->n_media >= SDP_MAX_MEDIA)
-				return bad(det, "more than %d m= lines",
-					   SDP_MAX_MEDIA);
+				return bad(det, "more than %d m= lines", SDP_MAX_MEDIA);
 			nf = fields(v, vl, f, fl, 8);
 			if (nf < 4)
 				return bad(det, "m= line %zu needs media, port, proto and a format",
@@ -290,8 +284,7 @@ int sdp_parse_detail(const char *body, size_t len, struct sdp_session *out,
 			if (sl && (num(sl + 1, fl[1] - pl - 1, 65535, &cnt) || !cnt))
 				return bad(det, "m= port count is not a number >= 1");
 			if (port && port + 2 * (cnt - 1) + 1 > 65535)
-				return bad(det, "m= ports %lu/%lu run past 65535",
-					   port, cnt);
+				return bad(det, "m= ports %lu/%lu run past 65535", port, cnt);
 			m = &out->media[out->n_media];
 			cur = &lv[out->n_media++];
 			memset(cur, 0, sizeof(*cur));
@@ -321,11 +314,12 @@ int sdp_parse_detail(const char *body, size_t len, struct sdp_session *out,
 				d = SDP_INACTIVE;
 			if (d >= 0) {
 				if (colon)
-					return bad(det, "a=%.*s takes no value",
-						   (int)nl, v);
+					return bad(det, "a=%.*s takes no value", (int)nl, v);
 				if (cur->dir >= 0)
-					return bad(det, "two direction attributes at one level (line %zu)",
-						   line_no);
+					return bad(
+						det,
+						"two direction attributes at one level (line %zu)",
+						line_no);
 				cur->dir = d;
 			} else if (nl == 8 && !memcmp(v, "rtcp-mux", 8)) {
 				if (colon)
@@ -337,17 +331,14 @@ int sdp_parse_detail(const char *body, size_t len, struct sdp_session *out,
 				if (!colon)
 					return bad(det, "a=rtcp without a port");
 				nf = fields(colon + 1, vl - nl - 1, f, fl, 8);
-				if ((nf != 1 && nf != 4) ||
-				    num(f[0], fl[0], 65535, &rp) || !rp)
+				if ((nf != 1 && nf != 4) || num(f[0], fl[0], 65535, &rp) || !rp)
 					return bad(det, "a=rtcp: is not 'port [IN IP4|IP6 addr]'");
 				if (cur->rtcp_port >= 0)
 					return bad(det, "two a=rtcp lines at one level");
 				cur->rtcp_port = (int)rp;
 				if (nf == 4) {
-					i = conn_addr(f + 1, fl + 1, cur->rtcp_addr,
-						      &cur->rtcp_v4,
-						      &cur->rtcp_hold, "a=rtcp",
-						      det);
+					i = conn_addr(f + 1, fl + 1, cur->rtcp_addr, &cur->rtcp_v4,
+						      &cur->rtcp_hold, "a=rtcp", det);
 					if (i)
 						return i;
 					cur->rtcp_has_addr = 1;

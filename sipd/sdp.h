@@ -18,16 +18,16 @@ enum sdp_dir {
 };
 
 struct sdp_media {
-	char type[16];		/* audio, video, ... */
-	uint8_t addr[16];	/* effective c= (media-level, else session), v4-mapped */
+	char type[16];	  /* audio, video, ... */
+	uint8_t addr[16]; /* effective c= (media-level, else session), v4-mapped */
 	int addr_is_v4;
-	int hold_addr;		/* c= was 0.0.0.0 or :: (RFC 2543 hold) */
-	uint16_t port;		/* m= port; 0 = stream off */
-	uint16_t port_count;	/* m=audio 49170/2 -> 2; default 1 */
-	uint16_t rtcp_port;	/* a=rtcp: port, else port+1; 0 with rtcp-mux */
-	uint8_t rtcp_addr[16];	/* a=rtcp: address when given, else addr */
-	int rtcp_mux;		/* a=rtcp-mux */
-	enum sdp_dir dir;	/* media-level attribute, else session-level */
+	int hold_addr;	       /* c= was 0.0.0.0 or :: (RFC 2543 hold) */
+	uint16_t port;	       /* m= port; 0 = stream off */
+	uint16_t port_count;   /* m=audio 49170/2 -> 2; default 1 */
+	uint16_t rtcp_port;    /* a=rtcp: port, else port+1; 0 with rtcp-mux */
+	uint8_t rtcp_addr[16]; /* a=rtcp: address when given, else addr */
+	int rtcp_mux;	       /* a=rtcp-mux */
+	enum sdp_dir dir;      /* media-level attribute, else session-level */
 };
 
 struct sdp_session {
@@ -43,8 +43,7 @@ int sdp_parse(const char *body, size_t len, struct sdp_session *out);
 
 /* Same, and det (SDP_DET octets, may be NULL) says what was wrong. */
 #define SDP_DET 128
-int sdp_parse_detail(const char *body, size_t len, struct sdp_session *out,
-		     char *det);
+int sdp_parse_detail(const char *body, size_t len, struct sdp_session *out, char *det);
 
 /* "sendrecv", "sendonly", "recvonly", "inactive". */
 const char *sdp_dir_name(enum sdp_dir d);

@@ -13,15 +13,15 @@
 
 #include "sipwall_maps.h"
 
-struct sipd;		/* daemon state: config, dialogs, maps, event sink */
-struct sipd_config;	/* parsed sipd.json (config.h) */
+struct sipd;	    /* daemon state: config, dialogs, maps, event sink */
+struct sipd_config; /* parsed sipd.json (config.h) */
 
 enum sipd_verdict {
 	SIPD_ACCEPT = 1,
 	SIPD_DROP = 0,
 };
 
-struct sipd_events;	/* event sink (events.h) */
+struct sipd_events; /* event sink (events.h) */
 
 /*
  * Create the daemon state. cfg is copied (the caller may free it at once).
@@ -30,9 +30,8 @@ struct sipd_events;	/* event sink (events.h) */
  * Opens the pinned maps and adopts the pinholes already there (call_hash != 0),
  * so a restart loses no call. NULL on error with err filled.
  */
-struct sipd *sipd_new(const struct sipd_config *cfg,
-		      const char *pin_root_override, struct sipd_events *ev,
-		      char *err, size_t errlen);
+struct sipd *sipd_new(const struct sipd_config *cfg, const char *pin_root_override,
+		      struct sipd_events *ev, char *err, size_t errlen);
 /* Frees memory only: pinholes stay in the map for the next sipd to adopt. */
 void sipd_free(struct sipd *d);
 /*
@@ -40,12 +39,10 @@ void sipd_free(struct sipd *d);
  * timeouts apply from now on. pin_path and queue changes need a restart (the
  * config_reload event lists them). On error the old config stays, -errno.
  */
-int sipd_reload(struct sipd *d, const struct sipd_config *cfg, char *err,
-		size_t errlen);
+int sipd_reload(struct sipd *d, const struct sipd_config *cfg, char *err, size_t errlen);
 /* Load PATH and reload; a bad file is reported (err, config_reload event
  * with "ok":false) and the running config stays. SIGHUP does this. */
-int sipd_reload_file(struct sipd *d, const char *path, char *err,
-		     size_t errlen);
+int sipd_reload_file(struct sipd *d, const char *path, char *err, size_t errlen);
 const struct sipd_config *sipd_get_config(const struct sipd *d);
 
 /* Close every call now (call_end reason "shutdown"), deleting its pinholes:
@@ -53,11 +50,11 @@ const struct sipd_config *sipd_get_config(const struct sipd *d);
 void sipd_close_all(struct sipd *d, uint64_t now_ns);
 
 struct sipd_stats {
-	uint64_t messages;		/* SIP messages seen */
+	uint64_t messages; /* SIP messages seen */
 	uint64_t accepted;
-	uint64_t dropped[SW_SIP_R_MAX];	/* by reason; [0] unused */
+	uint64_t dropped[SW_SIP_R_MAX]; /* by reason; [0] unused */
 	uint64_t calls_started;
-	uint64_t calls_adopted;		/* rebuilt from the map on start */
+	uint64_t calls_adopted; /* rebuilt from the map on start */
 	uint64_t calls_ended;
 	uint64_t calls_active;
 	uint64_t pinholes_opened;
@@ -76,8 +73,7 @@ void sipd_get_guard_stats(const struct sipd *d, struct sipd_guard_stats *out);
  * now_ns: CLOCK_MONOTONIC, or the capture's clock in replay.
  * *why is set to the named reason (SW_SIP_R_ACCEPTED when accepted).
  */
-enum sipd_verdict sipd_handle_packet(struct sipd *d, const uint8_t *ip,
-				     size_t len, uint64_t now_ns,
+enum sipd_verdict sipd_handle_packet(struct sipd *d, const uint8_t *ip, size_t len, uint64_t now_ns,
 				     enum sw_sip_reason *why);
 
 /*
@@ -85,8 +81,8 @@ enum sipd_verdict sipd_handle_packet(struct sipd *d, const uint8_t *ip,
  * stream reassembler (SIP over TCP) and the unit tests feed.
  */
 struct sip_msg;
-enum sipd_verdict sipd_handle_msg(struct sipd *d, const struct sip_msg *m,
-				  uint64_t now_ns, enum sw_sip_reason *why);
+enum sipd_verdict sipd_handle_msg(struct sipd *d, const struct sip_msg *m, uint64_t now_ns,
+				  enum sw_sip_reason *why);
 
 /*
  * Events are queued (one write per batch instead of one per event) once

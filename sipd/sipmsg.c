@@ -30,8 +30,8 @@ void sip_limits_default(struct sip_limits *lim)
 
 static pthread_once_t osip_once = PTHREAD_ONCE_INIT;
 
-static void osip_trace_sink(const char *fi, int li, osip_trace_level_t level,
-			    const char *fmt, va_list ap)
+static void osip_trace_sink(const char *fi, int li, osip_trace_level_t level, const char *fmt,
+			    va_list ap)
 {
 	(void)fi;
 	(void)li;
@@ -122,8 +122,8 @@ static void header_names(const struct sip_frame *f, char *out, size_t olen)
 }
 
 /* The first application/sdp part of a multipart body (RFC 2046), or NULL. */
-static const char *multipart_sdp(const char *body, size_t len, const char *bd,
-				 size_t bdl, size_t *plen)
+static const char *multipart_sdp(const char *body, size_t len, const char *bd, size_t bdl,
+				 size_t *plen)
 {
 	char delim[80];
 	const char *p, *end = body + len;
@@ -168,8 +168,7 @@ static const char *multipart_sdp(const char *body, size_t len, const char *bd,
 					v++;
 					vl--;
 				}
-				if (sipv_content_type(v, vl, type, sizeof(type), &b,
-						      &bl, NULL))
+				if (sipv_content_type(v, vl, type, sizeof(type), &b, &bl, NULL))
 					type[0] = 0;
 			}
 			h = lf + 1;
@@ -220,12 +219,11 @@ static int is_sip_scheme(const char *s)
  */
 static int osip_wanted(uint8_t id)
 {
-	return id == SIP_H_VIA || id == SIP_H_FROM || id == SIP_H_TO ||
-	       id == SIP_H_CALL_ID || id == SIP_H_CSEQ || id == SIP_H_CONTACT;
+	return id == SIP_H_VIA || id == SIP_H_FROM || id == SIP_H_TO || id == SIP_H_CALL_ID ||
+	       id == SIP_H_CSEQ || id == SIP_H_CONTACT;
 }
 
-static const char *osip_input(const struct sip_frame *f,
-			      const struct sip_start *st, int fake_ruri,
+static const char *osip_input(const struct sip_frame *f, const struct sip_start *st, int fake_ruri,
 			      size_t *len)
 {
 	const char *blank = f->body - 1; /* the empty line's LF */
@@ -266,9 +264,8 @@ static const char *osip_input(const struct sip_frame *f,
 	return tl_copy;
 }
 
-static void extract(osip_message_t *m, const struct sip_frame *f,
-		    const struct sip_start *st, const struct sip_checked *c,
-		    int fake_ruri, struct sip_msg *out)
+static void extract(osip_message_t *m, const struct sip_frame *f, const struct sip_start *st,
+		    const struct sip_checked *c, int fake_ruri, struct sip_msg *out)
 {
 	osip_generic_param_t *tag = NULL;
 	osip_via_t *via;
@@ -276,8 +273,7 @@ static void extract(osip_message_t *m, const struct sip_frame *f,
 
 	out->is_request = st->is_request;
 	out->status = st->is_request ? 0 : m->status_code;
-	copy_str(out->cseq_method, sizeof(out->cseq_method), c->cseq_method,
-		 c->cseq_method_len);
+	copy_str(out->cseq_method, sizeof(out->cseq_method), c->cseq_method, c->cseq_method_len);
 	if (st->is_request)
 		copy_cstr(out->method, sizeof(out->method), m->sip_method);
 	else
@@ -285,21 +281,17 @@ static void extract(osip_message_t *m, const struct sip_frame *f,
 	if (m->call_id) {
 		if (m->call_id->host)
 			snprintf(out->call_id, sizeof(out->call_id), "%s@%s",
-				 m->call_id->number ? m->call_id->number : "",
-				 m->call_id->host);
+				 m->call_id->number ? m->call_id->number : "", m->call_id->host);
 		else
-			copy_cstr(out->call_id, sizeof(out->call_id),
-				  m->call_id->number);
+			copy_cstr(out->call_id, sizeof(out->call_id), m->call_id->number);
 	}
 	out->call_hash = sw_fnv1a64(out->call_id, strlen(out->call_id));
 	if (m->from) {
 		if (osip_from_get_tag(m->from, &tag) == 0 && tag)
 			copy_cstr(out->from_tag, sizeof(out->from_tag), tag->gvalue);
 		if (m->from->url) {
-			copy_cstr(out->from_user, sizeof(out->from_user),
-				  m->from->url->username);
-			copy_cstr(out->from_host, sizeof(out->from_host),
-				  m->from->url->host);
+			copy_cstr(out->from_user, sizeof(out->from_user), m->from->url->username);
+			copy_cstr(out->from_host, sizeof(out->from_host), m->from->url->host);
 		}
 	}
 	tag = NULL;
@@ -307,24 +299,17 @@ static void extract(osip_message_t *m, const struct sip_frame *f,
 		if (osip_to_get_tag(m->to, &tag) == 0 && tag)
 			copy_cstr(out->to_tag, sizeof(out->to_tag), tag->gvalue);
 		if (m->to->url) {
-			copy_cstr(out->to_user, sizeof(out->to_user),
-				  m->to->url->username);
-			copy_cstr(out->to_host, sizeof(out->to_host),
-				  m->to->url->host);
+			copy_cstr(out->to_user, sizeof(out->to_user), m->to->url->username);
+			copy_cstr(out->to_host, sizeof(out->to_host), m->to->url->host);
 		}
 	}
-	copy_cstr(out->from_uri_scheme, sizeof(out->from_uri_scheme),
-		  c->from.uri.scheme);
-	copy_cstr(out->to_uri_scheme, sizeof(out->to_uri_scheme),
-		  c->to.uri.scheme);
+	copy_cstr(out->from_uri_scheme, sizeof(out->from_uri_scheme), c->from.uri.scheme);
+	copy_cstr(out->to_uri_scheme, sizeof(out->to_uri_scheme), c->to.uri.scheme);
 	if (st->is_request && !fake_ruri && m->req_uri)
-		copy_cstr(out->ruri_user, sizeof(out->ruri_user),
-			  m->req_uri->username);
-	ua = f->first[SIP_H_USER_AGENT] >= 0 ? &f->hdr[f->first[SIP_H_USER_AGENT]]
-					     : NULL;
+		copy_cstr(out->ruri_user, sizeof(out->ruri_user), m->req_uri->username);
+	ua = f->first[SIP_H_USER_AGENT] >= 0 ? &f->hdr[f->first[SIP_H_USER_AGENT]] : NULL;
 	if (ua)
-		copy_str(out->user_agent, sizeof(out->user_agent), ua->val,
-			 ua->val_len);
+		copy_str(out->user_agent, sizeof(out->user_agent), ua->val, ua->val_len);
 	copy_cstr(out->content_type, sizeof(out->content_type), c->content_type);
 	out->cseq = c->cseq;
 	out->max_forwards = c->max_forwards;
@@ -334,15 +319,13 @@ static void extract(osip_message_t *m, const struct sip_frame *f,
 		osip_generic_param_t *br = NULL;
 
 		if (osip_via_param_get_byname(via, "branch", &br) == 0 && br)
-			copy_cstr(out->via_branch, sizeof(out->via_branch),
-				  br->gvalue);
+			copy_cstr(out->via_branch, sizeof(out->via_branch), br->gvalue);
 	}
 	header_names(f, out->header_names, sizeof(out->header_names));
 }
 
-int sipmsg_parse_datagram(const char *buf, size_t len,
-			  const struct sip_limits *lim, struct sip_msg *out,
-			  size_t *consumed)
+int sipmsg_parse_datagram(const char *buf, size_t len, const struct sip_limits *lim,
+			  struct sip_msg *out, size_t *consumed)
 {
 	struct sip_frame *f = &tl_frame;
 	struct sip_limits deflim;
@@ -378,8 +361,7 @@ int sipmsg_parse_datagram(const char *buf, size_t len,
 	out->trailing_len = f->trailing;
 	out->body = f->body;
 	out->body_len = f->body_len;
-	r = sipv_start_line(f->start, f->start_len, lim->strict, &st,
-			    out->err_detail);
+	r = sipv_start_line(f->start, f->start_len, lim->strict, &st, out->err_detail);
 	if (r)
 		return r;
 	r = sipv_headers(f, &st, lim, &c, out->err_detail);
@@ -387,8 +369,7 @@ int sipmsg_parse_datagram(const char *buf, size_t len,
 		return r;
 	if (f->trailing && !lim->allow_trailing) {
 		snprintf(out->err_detail, sizeof(out->err_detail),
-			 "%zu octets after the message in one datagram",
-			 f->trailing);
+			 "%zu octets after the message in one datagram", f->trailing);
 		return -SW_SIP_R_TRAILING_DATA;
 	}
 
@@ -400,8 +381,7 @@ int sipmsg_parse_datagram(const char *buf, size_t len,
 	}
 	in = osip_input(f, &st, fake_ruri, &in_len);
 	if (!in || osip_message_init(&m) != 0) {
-		snprintf(out->err_detail, sizeof(out->err_detail),
-			 "out of memory");
+		snprintf(out->err_detail, sizeof(out->err_detail), "out of memory");
 		return -SW_SIP_R_PARSE_ERROR;
 	}
 	if (osip_message_parse(m, in, in_len) != 0) {
@@ -414,8 +394,7 @@ int sipmsg_parse_datagram(const char *buf, size_t len,
 	osip_message_free(m);
 
 	if (out->body_len && !strcmp(out->content_type, "application/sdp")) {
-		r = sdp_parse_detail(out->body, out->body_len, &out->sdp,
-				     out->err_detail);
+		r = sdp_parse_detail(out->body, out->body_len, &out->sdp, out->err_detail);
 		if (r)
 			return r;
 		out->has_sdp = 1;
@@ -423,11 +402,9 @@ int sipmsg_parse_datagram(const char *buf, size_t len,
 		const char *part;
 		size_t plen = 0;
 
-		part = multipart_sdp(out->body, out->body_len, c.boundary,
-				     c.boundary_len, &plen);
+		part = multipart_sdp(out->body, out->body_len, c.boundary, c.boundary_len, &plen);
 		if (part) {
-			r = sdp_parse_detail(part, plen, &out->sdp,
-					     out->err_detail);
+			r = sdp_parse_detail(part, plen, &out->sdp, out->err_detail);
 			if (r)
 				return r;
 			out->has_sdp = 1;

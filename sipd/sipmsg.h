@@ -17,63 +17,63 @@
 #include "sdp.h"
 
 /* Limits enforced before and after libosip2 sees a message (config may lower). */
-#define SIP_MAX_MSG_LEN 65535
-#define SIP_MAX_HEADERS 128
+#define SIP_MAX_MSG_LEN	 65535
+#define SIP_MAX_HEADERS	 128
 #define SIP_MAX_LINE_LEN 4096
-#define SIP_MAX_VIA 70	/* RFC 4475 longreq carries 34 Vias; 70 = usual Max-Forwards */
-#define SIP_TOKEN_LEN 128 /* longest kept tag / user / host / method */
+#define SIP_MAX_VIA	 70  /* RFC 4475 longreq carries 34 Vias; 70 = usual Max-Forwards */
+#define SIP_TOKEN_LEN	 128 /* longest kept tag / user / host / method */
 
 struct sip_limits {
 	uint32_t max_msg_len;
 	uint32_t max_headers;
 	uint32_t max_line_len;
-	uint32_t max_via;	/* loop/depth bound on the Via list */
-	int strict;		/* 1: reject what RFC 4475 allows liberally */
-	int allow_trailing;	/* 1: octets after the first message of a datagram
+	uint32_t max_via;   /* loop/depth bound on the Via list */
+	int strict;	    /* 1: reject what RFC 4475 allows liberally */
+	int allow_trailing; /* 1: octets after the first message of a datagram
 				 * are ignored (RFC 3261 18.3, RFC 4475 dblreq);
 				 * 0: such a datagram is dropped (sip_trailing_data) */
 };
 
 /* One endpoint of a message: address the datagram came from / went to. */
 struct sip_addr {
-	uint8_t addr[16];	/* v4-mapped for IPv4 */
-	uint16_t port;		/* host order */
+	uint8_t addr[16]; /* v4-mapped for IPv4 */
+	uint16_t port;	  /* host order */
 };
 
 struct sip_msg {
 	int is_request;
-	char method[SIP_TOKEN_LEN];	/* request method; for responses the CSeq method */
-	int status;			/* responses: 100..699; requests: 0 */
-	char call_id[256];		/* full Call-ID (validated non-empty, bounded) */
-	uint64_t call_hash;		/* sw_fnv1a64(call_id) (lib/swmap.h), as in pinholes */
+	char method[SIP_TOKEN_LEN]; /* request method; for responses the CSeq method */
+	int status;		    /* responses: 100..699; requests: 0 */
+	char call_id[256];	    /* full Call-ID (validated non-empty, bounded) */
+	uint64_t call_hash;	    /* sw_fnv1a64(call_id) (lib/swmap.h), as in pinholes */
 	char from_tag[SIP_TOKEN_LEN];
-	char to_tag[SIP_TOKEN_LEN];	/* empty when absent */
+	char to_tag[SIP_TOKEN_LEN]; /* empty when absent */
 	char from_user[SIP_TOKEN_LEN];
 	char from_host[SIP_TOKEN_LEN];
 	char to_user[SIP_TOKEN_LEN];
 	char to_host[SIP_TOKEN_LEN];
-	char ruri_user[SIP_TOKEN_LEN];	/* requests only */
-	char user_agent[256];		/* empty when absent */
+	char ruri_user[SIP_TOKEN_LEN];	  /* requests only */
+	char user_agent[256];		  /* empty when absent */
 	char content_type[SIP_TOKEN_LEN]; /* "type/subtype", lowercase; empty when absent */
 	uint32_t cseq;
-	int max_forwards;		/* -1 when absent */
+	int max_forwards; /* -1 when absent */
 	int via_count;
-	char via_branch[SIP_TOKEN_LEN];	/* top Via branch */
+	char via_branch[SIP_TOKEN_LEN]; /* top Via branch */
 	const char *body;		/* points into the datagram; not NUL-terminated */
 	size_t body_len;
-	int has_sdp;			/* body parsed as application/sdp */
+	int has_sdp; /* body parsed as application/sdp */
 	struct sdp_session sdp;
 	/* Names of every header present, lowercase long form, for "header present"
 	 * filter matches; NUL-separated list, double NUL at the end. */
 	char header_names[1024];
-	struct sip_addr src, dst;	/* from the IP/UDP headers */
+	struct sip_addr src, dst; /* from the IP/UDP headers */
 
 	/* Added by the parser (docs/sip-validation.md). */
-	char err_detail[128];		/* what was wrong when parsing failed; "" if ok */
-	size_t trailing_len;		/* octets after this message in the datagram,
+	char err_detail[128];		 /* what was wrong when parsing failed; "" if ok */
+	size_t trailing_len;		 /* octets after this message in the datagram,
 					 * ignored (0 when none but CR/LF padding) */
-	char cseq_method[SIP_TOKEN_LEN];/* CSeq method (== method for requests) */
-	char from_uri_scheme[16];	/* "sip", "sips", "tel", ... lowercase */
+	char cseq_method[SIP_TOKEN_LEN]; /* CSeq method (== method for requests) */
+	char from_uri_scheme[16];	 /* "sip", "sips", "tel", ... lowercase */
 	char to_uri_scheme[16];
 };
 
@@ -99,9 +99,8 @@ void sip_limits_default(struct sip_limits *lim);
  * e.g. "CSeq method OPTIONS != request method INVITE". Thread-safe after the
  * first call (libosip2's parser_init runs once under pthread_once).
  */
-int sipmsg_parse_datagram(const char *buf, size_t len,
-			  const struct sip_limits *lim, struct sip_msg *out,
-			  size_t *consumed);
+int sipmsg_parse_datagram(const char *buf, size_t len, const struct sip_limits *lim,
+			  struct sip_msg *out, size_t *consumed);
 
 /* libosip2's global init; sipmsg_parse_datagram calls it itself. Call it from
  * main before starting threads if you want the cost paid up front. */

@@ -241,7 +241,9 @@ int sipd_cmd_run(int argc, char **argv)
 			.allow_remote = cfg->metrics.allow_remote,
 			.pin_root = pin ? pin : cfg->pin_path,
 			.queue = have_queue ? queue : cfg->queue.num,
-			.nqueues = passive ? 0 : have_queues ? queues : cfg->queue.count,
+			.nqueues = passive	 ? 0
+				   : have_queues ? queues
+						 : cfg->queue.count,
 			.mode = passive ? "passive" : "inline",
 		};
 
@@ -254,7 +256,8 @@ int sipd_cmd_run(int argc, char **argv)
 		}
 		sink.aux = &aux;
 		if (verbose)
-			fprintf(stderr, "sipd: metrics on http://%s/metrics\n", cfg->metrics.listen);
+			fprintf(stderr, "sipd: metrics on http://%s/metrics\n",
+				cfg->metrics.listen);
 	}
 	if (passive) {
 		struct sipd_passive_opts po = {

@@ -15,8 +15,7 @@
 
 #include "validate.h"
 
-static int fail(char *det, int reason, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static int fail(char *det, int reason, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static int fail(char *det, int reason, const char *fmt, ...)
 {
@@ -51,19 +50,19 @@ static const char *excerpt(const char *s, size_t n, char *buf, size_t blen)
 	return buf;
 }
 
-#define EX(s, n) excerpt((s), (n), (char[48]){ 0 }, 48)
+#define EX(s, n) excerpt((s), (n), (char[48]){0}, 48)
 
 /* RFC 3261 character classes, one table lookup each (this runs per octet). */
 enum {
 	C_ALNUM = 1 << 0,
-	C_TOKEN = 1 << 1,	/* alphanum - . ! % * _ + ` ' ~ */
-	C_MARK = 1 << 2,	/* - _ . ! ~ * ' ( ) */
-	C_CALLID = 1 << 3,	/* word: token chars + ( ) < > : \ / " [ ] ? { } */
+	C_TOKEN = 1 << 1,  /* alphanum - . ! % * _ + ` ' ~ */
+	C_MARK = 1 << 2,   /* - _ . ! ~ * ' ( ) */
+	C_CALLID = 1 << 3, /* word: token chars + ( ) < > : \ / " [ ] ? { } */
 	C_HEX = 1 << 4,
 	C_DIGIT = 1 << 5,
 };
 
-#define ALNUM_RANGES(v)                                                       	['a' ... 'z'] = (v), ['A' ... 'Z'] = (v), ['0' ... '9'] = (v) | C_DIGIT
+#define ALNUM_RANGES(v) ['a' ... 'z'] = (v), ['A' ... 'Z'] = (v), ['0' ... '9'] = (v) | C_DIGIT
 
 static const uint8_t cls[256] = {
 	ALNUM_RANGES(C_ALNUM | C_TOKEN | C_CALLID),
@@ -79,10 +78,17 @@ static const uint8_t cls[256] = {
 	['~'] = C_TOKEN | C_MARK | C_CALLID,
 	['('] = C_MARK | C_CALLID,
 	[')'] = C_MARK | C_CALLID,
-	['<'] = C_CALLID, ['>'] = C_CALLID, [':'] = C_CALLID,
-	['\\'] = C_CALLID, ['/'] = C_CALLID, ['"'] = C_CALLID,
-	['['] = C_CALLID, [']'] = C_CALLID, ['?'] = C_CALLID,
-	['{'] = C_CALLID, ['}'] = C_CALLID,
+	['<'] = C_CALLID,
+	['>'] = C_CALLID,
+	[':'] = C_CALLID,
+	['\\'] = C_CALLID,
+	['/'] = C_CALLID,
+	['"'] = C_CALLID,
+	['['] = C_CALLID,
+	[']'] = C_CALLID,
+	['?'] = C_CALLID,
+	['{'] = C_CALLID,
+	['}'] = C_CALLID,
 };
 
 static inline int is_alnum(unsigned char c)
@@ -142,34 +148,34 @@ static const struct {
 	const char *name, *compact;
 	uint8_t id;
 } hdr_table[] = {
-	{ "via", "v", SIP_H_VIA },
-	{ "from", "f", SIP_H_FROM },
-	{ "to", "t", SIP_H_TO },
-	{ "call-id", "i", SIP_H_CALL_ID },
-	{ "cseq", NULL, SIP_H_CSEQ },
-	{ "max-forwards", NULL, SIP_H_MAX_FORWARDS },
-	{ "content-length", "l", SIP_H_CONTENT_LENGTH },
-	{ "content-type", "c", SIP_H_CONTENT_TYPE },
-	{ "contact", "m", SIP_H_CONTACT },
-	{ "route", NULL, SIP_H_ROUTE },
-	{ "record-route", NULL, SIP_H_RECORD_ROUTE },
-	{ "date", NULL, SIP_H_DATE },
-	{ "user-agent", NULL, SIP_H_USER_AGENT },
+	{"via", "v", SIP_H_VIA},
+	{"from", "f", SIP_H_FROM},
+	{"to", "t", SIP_H_TO},
+	{"call-id", "i", SIP_H_CALL_ID},
+	{"cseq", NULL, SIP_H_CSEQ},
+	{"max-forwards", NULL, SIP_H_MAX_FORWARDS},
+	{"content-length", "l", SIP_H_CONTENT_LENGTH},
+	{"content-type", "c", SIP_H_CONTENT_TYPE},
+	{"contact", "m", SIP_H_CONTACT},
+	{"route", NULL, SIP_H_ROUTE},
+	{"record-route", NULL, SIP_H_RECORD_ROUTE},
+	{"date", NULL, SIP_H_DATE},
+	{"user-agent", NULL, SIP_H_USER_AGENT},
 	/* compact forms of headers sipd does not check (RFC 3261 7.3.3 and
 	 * the IANA SIP parameters registry) */
-	{ "subject", "s", SIP_H_OTHER },
-	{ "supported", "k", SIP_H_OTHER },
-	{ "content-encoding", "e", SIP_H_OTHER },
-	{ "event", "o", SIP_H_OTHER },
-	{ "refer-to", "r", SIP_H_OTHER },
-	{ "referred-by", "b", SIP_H_OTHER },
-	{ "allow-events", "u", SIP_H_OTHER },
-	{ "session-expires", "x", SIP_H_OTHER },
-	{ "identity", "y", SIP_H_OTHER },
-	{ "identity-info", "n", SIP_H_OTHER },
-	{ "accept-contact", "a", SIP_H_OTHER },
-	{ "reject-contact", "j", SIP_H_OTHER },
-	{ "request-disposition", "d", SIP_H_OTHER },
+	{"subject", "s", SIP_H_OTHER},
+	{"supported", "k", SIP_H_OTHER},
+	{"content-encoding", "e", SIP_H_OTHER},
+	{"event", "o", SIP_H_OTHER},
+	{"refer-to", "r", SIP_H_OTHER},
+	{"referred-by", "b", SIP_H_OTHER},
+	{"allow-events", "u", SIP_H_OTHER},
+	{"session-expires", "x", SIP_H_OTHER},
+	{"identity", "y", SIP_H_OTHER},
+	{"identity-info", "n", SIP_H_OTHER},
+	{"accept-contact", "a", SIP_H_OTHER},
+	{"reject-contact", "j", SIP_H_OTHER},
+	{"request-disposition", "d", SIP_H_OTHER},
 };
 
 const char *sipv_header_long_name(const char *name, size_t len, uint8_t *id)
@@ -200,8 +206,8 @@ static void hdr_finish(struct sip_frame *f)
 		h->val_len--;
 }
 
-int sipv_frame(const char *buf, size_t len, const struct sip_limits *lim,
-	       struct sip_frame *f, char *det)
+int sipv_frame(const char *buf, size_t len, const struct sip_limits *lim, struct sip_frame *f,
+	       char *det)
 {
 	size_t max_hdr = lim->max_headers, p = 0, line_no = 0, hdr_end = 0;
 	size_t avail, rest, i;
@@ -219,8 +225,7 @@ int sipv_frame(const char *buf, size_t len, const struct sip_limits *lim,
 		f->count[i] = 0;
 	}
 	if (len > lim->max_msg_len || len > SIP_MAX_MSG_LEN)
-		return fail(det, SW_SIP_R_TOO_LARGE,
-			    "message is %zu octets, limit %u", len,
+		return fail(det, SW_SIP_R_TOO_LARGE, "message is %zu octets, limit %u", len,
 			    lim->max_msg_len < SIP_MAX_MSG_LEN ? lim->max_msg_len
 							       : SIP_MAX_MSG_LEN);
 	/* RFC 3261 7.5: CRLFs before the start line are ignored. */
@@ -241,15 +246,13 @@ int sipv_frame(const char *buf, size_t len, const struct sip_limits *lim,
 			ll--;
 		line_no++;
 		if (ll > lim->max_line_len)
-			return fail(det, SW_SIP_R_LINE_TOO_LONG,
-				    "line %zu is %zu octets, limit %u", line_no,
-				    ll, lim->max_line_len);
+			return fail(det, SW_SIP_R_LINE_TOO_LONG, "line %zu is %zu octets, limit %u",
+				    line_no, ll, lim->max_line_len);
 		if (!lf)
-			return fail(det, SW_SIP_R_PARSE_ERROR,
-				    "no empty line after the headers");
+			return fail(det, SW_SIP_R_PARSE_ERROR, "no empty line after the headers");
 		if (memchr(line, '\r', ll))
-			return fail(det, line_no == 1 ? SW_SIP_R_BAD_START_LINE
-						      : SW_SIP_R_BAD_HEADER,
+			return fail(det,
+				    line_no == 1 ? SW_SIP_R_BAD_START_LINE : SW_SIP_R_BAD_HEADER,
 				    "bare CR in line %zu", line_no);
 		if (memchr(line, 0, ll))
 			f->hdr_nul = 1;
@@ -285,12 +288,11 @@ int sipv_frame(const char *buf, size_t len, const struct sip_limits *lim,
 		}
 		hdr_finish(f);
 		if (f->n_hdr >= max_hdr)
-			return fail(det, SW_SIP_R_TOO_MANY_HEADERS,
-				    "more than %zu header fields", max_hdr);
+			return fail(det, SW_SIP_R_TOO_MANY_HEADERS, "more than %zu header fields",
+				    max_hdr);
 		colon = memchr(line, ':', ll);
 		if (!colon)
-			return fail(det, SW_SIP_R_BAD_HEADER,
-				    "line %zu has no ':' (%s)", line_no,
+			return fail(det, SW_SIP_R_BAD_HEADER, "line %zu has no ':' (%s)", line_no,
 				    EX(line, ll));
 		{
 			struct sip_hdr *h = &f->hdr[f->n_hdr];
@@ -300,8 +302,7 @@ int sipv_frame(const char *buf, size_t len, const struct sip_limits *lim,
 				nl--;
 			if (!nl)
 				return fail(det, SW_SIP_R_BAD_HEADER,
-					    "line %zu has an empty header name",
-					    line_no);
+					    "line %zu has an empty header name", line_no);
 			for (j = 0; j < nl; j++)
 				if (!is_token(line[j]))
 					return fail(det, SW_SIP_R_BAD_HEADER,
@@ -324,22 +325,19 @@ int sipv_frame(const char *buf, size_t len, const struct sip_limits *lim,
 		}
 	}
 	if (!got_end)
-		return fail(det, SW_SIP_R_PARSE_ERROR,
-			    "no empty line after the headers");
+		return fail(det, SW_SIP_R_PARSE_ERROR, "no empty line after the headers");
 
 	avail = len - hdr_end;
 	f->body = buf + hdr_end;
 	if (f->count[SIP_H_CONTENT_LENGTH] > 1)
-		return fail(det, SW_SIP_R_BAD_CONTENT_LENGTH,
-			    "%u Content-Length headers",
+		return fail(det, SW_SIP_R_BAD_CONTENT_LENGTH, "%u Content-Length headers",
 			    f->count[SIP_H_CONTENT_LENGTH]);
 	if (f->count[SIP_H_CONTENT_LENGTH] == 1) {
 		const struct sip_hdr *h = &f->hdr[f->first[SIP_H_CONTENT_LENGTH]];
 		unsigned long long cl = 0;
 
 		if (!h->val_len)
-			return fail(det, SW_SIP_R_BAD_CONTENT_LENGTH,
-				    "empty Content-Length");
+			return fail(det, SW_SIP_R_BAD_CONTENT_LENGTH, "empty Content-Length");
 		for (i = 0; i < h->val_len; i++) {
 			if (!is_digit(h->val[i]))
 				return fail(det, SW_SIP_R_BAD_CONTENT_LENGTH,
@@ -350,8 +348,8 @@ int sipv_frame(const char *buf, size_t len, const struct sip_limits *lim,
 		}
 		if (cl > avail)
 			return fail(det, SW_SIP_R_BODY_TRUNCATED,
-				    "Content-Length %s but %zu body octets",
-				    EX(h->val, h->val_len), avail);
+				    "Content-Length %s but %zu body octets", EX(h->val, h->val_len),
+				    avail);
 		f->body_len = cl;
 	} else {
 		/* RFC 3261 18.3: over UDP the body runs to the end of the datagram */
@@ -376,12 +374,10 @@ static int check_version(const char *s, size_t n, char *det)
 {
 	if (n == 7 && strncasecmp(s, "SIP/2.0", 7) == 0)
 		return 0;
-	return fail(det, SW_SIP_R_BAD_VERSION, "SIP version '%s' is not SIP/2.0",
-		    EX(s, n));
+	return fail(det, SW_SIP_R_BAD_VERSION, "SIP version '%s' is not SIP/2.0", EX(s, n));
 }
 
-int sipv_start_line(const char *s, size_t n, int strict, struct sip_start *st,
-		    char *det)
+int sipv_start_line(const char *s, size_t n, int strict, struct sip_start *st, char *det)
 {
 	size_t i, e[4], el[4], ne = 0, empty = 0;
 
@@ -393,8 +389,7 @@ int sipv_start_line(const char *s, size_t n, int strict, struct sip_start *st,
 		int r;
 
 		if (!sp)
-			return fail(det, SW_SIP_R_BAD_START_LINE,
-				    "status line has no status code");
+			return fail(det, SW_SIP_R_BAD_START_LINE, "status line has no status code");
 		r = check_version(s, sp - s, det);
 		if (r)
 			return r;
@@ -412,8 +407,7 @@ int sipv_start_line(const char *s, size_t n, int strict, struct sip_start *st,
 				return fail(det, SW_SIP_R_BAD_START_LINE,
 					    "no SP after the status code");
 		} else if (s[j] != ' ') {
-			return fail(det, SW_SIP_R_BAD_STATUS,
-				    "status code followed by '%s'",
+			return fail(det, SW_SIP_R_BAD_STATUS, "status code followed by '%s'",
 				    EX(s + j, n - j));
 		}
 		for (; j < n; j++) {
@@ -421,8 +415,7 @@ int sipv_start_line(const char *s, size_t n, int strict, struct sip_start *st,
 
 			if ((c < 0x20 && c != '\t') || c == 0x7f)
 				return fail(det, SW_SIP_R_BAD_START_LINE,
-					    "control octet 0x%02x in reason phrase",
-					    c);
+					    "control octet 0x%02x in reason phrase", c);
 		}
 		st->status = (int)code;
 		return 0;
@@ -455,8 +448,7 @@ int sipv_start_line(const char *s, size_t n, int strict, struct sip_start *st,
 			    "request line has extra SP (leading, doubled or trailing)");
 	if (ne != 3)
 		return fail(det, SW_SIP_R_BAD_START_LINE,
-			    "request line has %zu elements, not 3 (%s)", ne,
-			    EX(s, n));
+			    "request line has %zu elements, not 3 (%s)", ne, EX(s, n));
 	for (i = 0; i < n; i++) {
 		unsigned char c = s[i];
 
@@ -466,8 +458,7 @@ int sipv_start_line(const char *s, size_t n, int strict, struct sip_start *st,
 	}
 	for (i = 0; i < el[0]; i++)
 		if (!is_token(s[e[0] + i]))
-			return fail(det, SW_SIP_R_BAD_START_LINE,
-				    "method '%s' is not a token",
+			return fail(det, SW_SIP_R_BAD_START_LINE, "method '%s' is not a token",
 				    EX(s + e[0], el[0]));
 	{
 		int r = check_version(s + e[2], el[2], det);
@@ -482,13 +473,11 @@ int sipv_start_line(const char *s, size_t n, int strict, struct sip_start *st,
 	st->uri_len = el[1];
 	if (st->uri[0] == '<') {
 		if (strict || st->uri_len < 2 || st->uri[st->uri_len - 1] != '>')
-			return fail(det, SW_SIP_R_BAD_URI,
-				    "Request-URI enclosed in <>");
+			return fail(det, SW_SIP_R_BAD_URI, "Request-URI enclosed in <>");
 		st->uri++;
 		st->uri_len -= 2;
 	}
-	return sipv_uri(st->uri, st->uri_len, strict ? SIPV_URI_NO_HEADERS : 0,
-			NULL, det);
+	return sipv_uri(st->uri, st->uri_len, strict ? SIPV_URI_NO_HEADERS : 0, NULL, det);
 }
 
 /* --- URIs -------------------------------------------------------------- */
@@ -528,8 +517,7 @@ static int ipv6_ok(const char *s, size_t n)
  * host = hostname / IPv4address / IPv6reference at s[*i]; advances past it.
  * Sets h and hl to the host without brackets.
  */
-static int parse_host(const char *s, size_t n, size_t *i, const char **h,
-		      size_t *hl)
+static int parse_host(const char *s, size_t n, size_t *i, const char **h, size_t *hl)
 {
 	size_t b = *i, j;
 	int all_num = 1, dots = 0;
@@ -566,8 +554,8 @@ static int parse_host(const char *s, size_t n, size_t *i, const char **h,
 		size_t k;
 
 		for (k = b + 1; k < j; k++)
-			if (s[k] == '.' && (s[k - 1] == '.' || s[k - 1] == '-' ||
-					    (k + 1 < j && s[k + 1] == '-')))
+			if (s[k] == '.' &&
+			    (s[k - 1] == '.' || s[k - 1] == '-' || (k + 1 < j && s[k + 1] == '-')))
 				return -1;
 	}
 	*h = s + b;
@@ -593,8 +581,7 @@ static int parse_port(const char *s, size_t n, size_t *i, uint16_t *port)
 	return 0;
 }
 
-int sipv_uri(const char *s, size_t n, unsigned int flags, struct sip_uri_view *u,
-	     char *det)
+int sipv_uri(const char *s, size_t n, unsigned int flags, struct sip_uri_view *u, char *det)
 {
 	struct sip_uri_view tmp;
 	size_t i = 0, sl, at, j;
@@ -605,14 +592,11 @@ int sipv_uri(const char *s, size_t n, unsigned int flags, struct sip_uri_view *u
 		u = &tmp;
 	memset(u, 0, sizeof(*u));
 	if (!n || !((s[0] | 0x20) >= 'a' && (s[0] | 0x20) <= 'z'))
-		return fail(det, SW_SIP_R_BAD_URI, "URI '%s' has no scheme",
-			    EX(s, n));
-	while (i < n && (is_alnum(s[i]) || s[i] == '+' || s[i] == '-' ||
-			 s[i] == '.'))
+		return fail(det, SW_SIP_R_BAD_URI, "URI '%s' has no scheme", EX(s, n));
+	while (i < n && (is_alnum(s[i]) || s[i] == '+' || s[i] == '-' || s[i] == '.'))
 		i++;
 	if (i == n || s[i] != ':')
-		return fail(det, SW_SIP_R_BAD_URI, "URI '%s' has no scheme",
-			    EX(s, n));
+		return fail(det, SW_SIP_R_BAD_URI, "URI '%s' has no scheme", EX(s, n));
 	sl = i < sizeof(u->scheme) - 1 ? i : sizeof(u->scheme) - 1;
 	for (j = 0; j < sl; j++)
 		u->scheme[j] = tolower((unsigned char)s[j]);
@@ -630,15 +614,14 @@ int sipv_uri(const char *s, size_t n, unsigned int flags, struct sip_uri_view *u
 			if (c == '%') {
 				if (!escaped(r, n, &j))
 					return fail(det, SW_SIP_R_BAD_URI,
-						    "bad %% escape in URI '%s'",
-						    EX(s, i + 1 + n));
+						    "bad %% escape in URI '%s'", EX(s, i + 1 + n));
 				j--;
 				continue;
 			}
 			if (!is_alnum(c) && !in_set(c, "-._~:/?#[]@!$&'()*+,;="))
 				return fail(det, SW_SIP_R_BAD_URI,
-					    "octet 0x%02x not allowed in URI '%s'",
-					    c, EX(s, i + 1 + n));
+					    "octet 0x%02x not allowed in URI '%s'", c,
+					    EX(s, i + 1 + n));
 		}
 		return 0;
 	}
@@ -673,8 +656,8 @@ int sipv_uri(const char *s, size_t n, unsigned int flags, struct sip_uri_view *u
 			if (is_unreserved(c) || in_set(c, in_pass ? "&=+$," : "&=+$,;?/"))
 				continue;
 			return fail(det, SW_SIP_R_BAD_URI,
-				    "octet 0x%02x not allowed in user part of '%s'",
-				    c, EX(s, i + 1 + n));
+				    "octet 0x%02x not allowed in user part of '%s'", c,
+				    EX(s, i + 1 + n));
 		}
 		if (!in_pass)
 			u->user_len = at;
@@ -684,14 +667,12 @@ int sipv_uri(const char *s, size_t n, unsigned int flags, struct sip_uri_view *u
 		j = at + 1;
 	}
 	if (parse_host(r, n, &j, &u->host, &u->host_len))
-		return fail(det, SW_SIP_R_BAD_URI, "bad host in URI '%s'",
-			    EX(s, i + 1 + n));
+		return fail(det, SW_SIP_R_BAD_URI, "bad host in URI '%s'", EX(s, i + 1 + n));
 	if (j < n && r[j] == ':') {
 		j++;
 		if (parse_port(r, n, &j, &u->port))
 			return fail(det, SW_SIP_R_BAD_URI,
-				    "port in URI '%s' is not a number 0..65535",
-				    EX(s, i + 1 + n));
+				    "port in URI '%s' is not a number 0..65535", EX(s, i + 1 + n));
 	}
 	while (j < n && r[j] == ';') {
 		size_t b = ++j;
@@ -711,44 +692,41 @@ int sipv_uri(const char *s, size_t n, unsigned int flags, struct sip_uri_view *u
 			if (c == '%') {
 				if (!escaped(r, n, &j))
 					return fail(det, SW_SIP_R_BAD_URI,
-						    "bad %% escape in URI '%s'",
-						    EX(s, i + 1 + n));
+						    "bad %% escape in URI '%s'", EX(s, i + 1 + n));
 				j--;
 				continue;
 			}
 			if (!is_unreserved(c) && !in_set(c, "[]/:&+$"))
 				return fail(det, SW_SIP_R_BAD_URI,
-					    "octet 0x%02x not allowed in parameters of '%s'",
-					    c, EX(s, i + 1 + n));
+					    "octet 0x%02x not allowed in parameters of '%s'", c,
+					    EX(s, i + 1 + n));
 		}
 		if (j == b)
-			return fail(det, SW_SIP_R_BAD_URI,
-				    "empty parameter in URI '%s'", EX(s, i + 1 + n));
+			return fail(det, SW_SIP_R_BAD_URI, "empty parameter in URI '%s'",
+				    EX(s, i + 1 + n));
 	}
 	if (j < n && r[j] == '?') {
 		if (flags & SIPV_URI_NO_HEADERS)
-			return fail(det, SW_SIP_R_BAD_URI,
-				    "URI headers (?...) not allowed here");
+			return fail(det, SW_SIP_R_BAD_URI, "URI headers (?...) not allowed here");
 		for (j++; j < n; j++) {
 			unsigned char c = r[j];
 
 			if (c == '%') {
 				if (!escaped(r, n, &j))
 					return fail(det, SW_SIP_R_BAD_URI,
-						    "bad %% escape in URI '%s'",
-						    EX(s, i + 1 + n));
+						    "bad %% escape in URI '%s'", EX(s, i + 1 + n));
 				j--;
 				continue;
 			}
 			if (!is_unreserved(c) && !in_set(c, "[]/?:+$&="))
 				return fail(det, SW_SIP_R_BAD_URI,
-					    "octet 0x%02x not allowed in headers of '%s'",
-					    c, EX(s, i + 1 + n));
+					    "octet 0x%02x not allowed in headers of '%s'", c,
+					    EX(s, i + 1 + n));
 		}
 	}
 	if (j != n)
-		return fail(det, SW_SIP_R_BAD_URI, "unexpected '%c' in URI '%s'",
-			    r[j], EX(s, i + 1 + n));
+		return fail(det, SW_SIP_R_BAD_URI, "unexpected '%c' in URI '%s'", r[j],
+			    EX(s, i + 1 + n));
 	return 0;
 }
 
@@ -787,8 +765,7 @@ static int gen_value(const char *s, size_t n, size_t *i)
 
 	if (b < n && s[b] == '"')
 		return quoted(s, n, i);
-	while (*i < n && (is_token(s[*i]) || s[*i] == ':' || s[*i] == '[' ||
-			  s[*i] == ']'))
+	while (*i < n && (is_token(s[*i]) || s[*i] == ':' || s[*i] == '[' || s[*i] == ']'))
 		(*i)++;
 	return *i == b ? -1 : 0;
 }
@@ -797,9 +774,8 @@ static int gen_value(const char *s, size_t n, size_t *i)
  * *( SEMI generic-param ) after an address or a Via; stops at ',' or end.
  * tag/branch: when name matches, the value is returned there (token only).
  */
-static int params(const char *s, size_t n, size_t *i, const char *want,
-		  const char **val, size_t *vlen, const char *what, int bad,
-		  char *det)
+static int params(const char *s, size_t n, size_t *i, const char *want, const char **val,
+		  size_t *vlen, const char *what, int bad, char *det)
 {
 	for (;;) {
 		size_t b, nb, ne;
@@ -808,8 +784,7 @@ static int params(const char *s, size_t n, size_t *i, const char *want,
 		if (*i >= n || s[*i] == ',')
 			return 0;
 		if (s[*i] != ';')
-			return fail(det, bad, "%s: unexpected '%s'", what,
-				    EX(s + *i, n - *i));
+			return fail(det, bad, "%s: unexpected '%s'", what, EX(s + *i, n - *i));
 		(*i)++;
 		skip_lws(s, n, i);
 		nb = *i;
@@ -824,32 +799,28 @@ static int params(const char *s, size_t n, size_t *i, const char *want,
 			skip_lws(s, n, i);
 			b = *i;
 			if (gen_value(s, n, i))
-				return fail(det, bad,
-					    "%s: bad value of parameter '%s'",
-					    what, EX(s + nb, ne - nb));
+				return fail(det, bad, "%s: bad value of parameter '%s'", what,
+					    EX(s + nb, ne - nb));
 			if (want && ieq(s + nb, ne - nb, want)) {
 				size_t k;
 
 				for (k = b; k < *i; k++)
 					if (!is_token(s[k]))
-						return fail(det, bad,
-							    "%s: %s is not a token",
-							    what, want);
+						return fail(det, bad, "%s: %s is not a token", what,
+							    want);
 				if (*val)
-					return fail(det, bad, "%s: two %s parameters",
-						    what, want);
+					return fail(det, bad, "%s: two %s parameters", what, want);
 				*val = s + b;
 				*vlen = *i - b;
 			}
 		} else if (want && ieq(s + nb, ne - nb, want)) {
-			return fail(det, bad, "%s: %s without a value", what,
-				    want);
+			return fail(det, bad, "%s: %s without a value", what, want);
 		}
 	}
 }
 
-int sipv_name_addr(const char *s, size_t n, size_t *pos, int strict, int bad,
-		   const char *what, struct sip_nameaddr *na, char *det)
+int sipv_name_addr(const char *s, size_t n, size_t *pos, int strict, int bad, const char *what,
+		   struct sip_nameaddr *na, char *det)
 {
 	size_t i = *pos, j, ub, ue;
 	int r;
@@ -860,12 +831,10 @@ int sipv_name_addr(const char *s, size_t n, size_t *pos, int strict, int bad,
 		return fail(det, bad, "%s: empty", what);
 	if (s[i] == '"') {
 		if (quoted(s, n, &i))
-			return fail(det, bad, "%s: unterminated quoted display name",
-				    what);
+			return fail(det, bad, "%s: unterminated quoted display name", what);
 		skip_lws(s, n, &i);
 		if (i >= n || s[i] != '<')
-			return fail(det, bad, "%s: no <URI> after the display name",
-				    what);
+			return fail(det, bad, "%s: no <URI> after the display name", what);
 	} else if (s[i] != '<') {
 		/* display-name = *(token LWS), or an addr-spec */
 		for (j = i; j < n && (is_token(s[j]) || is_wsp(s[j])); j++)
@@ -880,16 +849,15 @@ int sipv_name_addr(const char *s, size_t n, size_t *pos, int strict, int bad,
 				i++;
 			ue = i;
 			if (strict && memchr(s + ub, '?', ue - ub))
-				return fail(det, bad,
-					    "%s: URI with '?' must be enclosed in <>",
+				return fail(det, bad, "%s: URI with '?' must be enclosed in <>",
 					    what);
-			r = sipv_uri(s + ub, ue - ub,
-				     strict ? SIPV_URI_NO_HEADERS : 0, &na->uri,
+			r = sipv_uri(s + ub, ue - ub, strict ? SIPV_URI_NO_HEADERS : 0, &na->uri,
 				     det);
 			if (r && memchr(s + ub, '<', n - ub))
-				return fail(det, bad,
-					    "%s: display name with non-token characters is not quoted",
-					    what);
+				return fail(
+					det, bad,
+					"%s: display name with non-token characters is not quoted",
+					what);
 			if (r)
 				return r;
 			goto params;
@@ -922,8 +890,7 @@ params:
 	return 0;
 }
 
-int sipv_addr_list(const char *s, size_t n, int strict, int star_ok,
-		   const char *what, char *det)
+int sipv_addr_list(const char *s, size_t n, int strict, int star_ok, const char *what, char *det)
 {
 	struct sip_nameaddr na;
 	size_t i = 0;
@@ -936,14 +903,12 @@ int sipv_addr_list(const char *s, size_t n, int strict, int star_ok,
 			skip_lws(s, n, &i);
 			if (i == n)
 				return 0;
-			return fail(det, SW_SIP_R_BAD_HEADER,
-				    "%s: '*' followed by more", what);
+			return fail(det, SW_SIP_R_BAD_HEADER, "%s: '*' followed by more", what);
 		}
 		i = 0;
 	}
 	for (;;) {
-		r = sipv_name_addr(s, n, &i, strict, SW_SIP_R_BAD_HEADER, what,
-				   &na, det);
+		r = sipv_name_addr(s, n, &i, strict, SW_SIP_R_BAD_HEADER, what, &na, det);
 		if (r)
 			return r;
 		if (i >= n)
@@ -985,16 +950,13 @@ int sipv_via(const char *s, size_t n, struct sip_via_list *vl, char *det)
 			while (i < n && is_token(s[i]))
 				i++;
 			if (i == b)
-				return fail(det, SW_SIP_R_BAD_VIA,
-					    "Via: bad sent-protocol at '%s'",
+				return fail(det, SW_SIP_R_BAD_VIA, "Via: bad sent-protocol at '%s'",
 					    EX(s + b, n - b));
 			if (k == 0 && !ieq(s + b, i - b, "SIP"))
-				return fail(det, SW_SIP_R_BAD_VIA,
-					    "Via: protocol '%s' is not SIP",
+				return fail(det, SW_SIP_R_BAD_VIA, "Via: protocol '%s' is not SIP",
 					    EX(s + b, i - b));
 			if (k == 1 && !ieq(s + b, i - b, "2.0"))
-				return fail(det, SW_SIP_R_BAD_VIA,
-					    "Via: version '%s' is not 2.0",
+				return fail(det, SW_SIP_R_BAD_VIA, "Via: version '%s' is not 2.0",
 					    EX(s + b, i - b));
 			te = i;
 			skip_lws(s, n, &i);
@@ -1007,8 +969,7 @@ int sipv_via(const char *s, size_t n, struct sip_via_list *vl, char *det)
 			}
 		}
 		if (i == te)
-			return fail(det, SW_SIP_R_BAD_VIA,
-				    "Via: no white space before sent-by");
+			return fail(det, SW_SIP_R_BAD_VIA, "Via: no white space before sent-by");
 		b = i;
 		if (parse_host(s, n, &i, &host, &hl))
 			return fail(det, SW_SIP_R_BAD_VIA, "Via: bad sent-by host '%s'",
@@ -1021,8 +982,7 @@ int sipv_via(const char *s, size_t n, struct sip_via_list *vl, char *det)
 				return fail(det, SW_SIP_R_BAD_VIA,
 					    "Via: sent-by port is not a number 0..65535");
 		}
-		r = params(s, n, &i, "branch", &br, &brl, "Via",
-			   SW_SIP_R_BAD_VIA, det);
+		r = params(s, n, &i, "branch", &br, &brl, "Via", SW_SIP_R_BAD_VIA, det);
 		if (r)
 			return r;
 		if (vl->n == 0) {
@@ -1057,8 +1017,8 @@ int sipv_via(const char *s, size_t n, struct sip_via_list *vl, char *det)
 
 /* --- scalar headers ---------------------------------------------------- */
 
-int sipv_cseq(const char *s, size_t n, uint32_t *num, const char **method,
-	      size_t *method_len, char *det)
+int sipv_cseq(const char *s, size_t n, uint32_t *num, const char **method, size_t *method_len,
+	      char *det)
 {
 	size_t i = 0, b;
 	uint64_t v = 0;
@@ -1066,23 +1026,20 @@ int sipv_cseq(const char *s, size_t n, uint32_t *num, const char **method,
 	while (i < n && is_digit(s[i])) {
 		v = v * 10 + (s[i] - '0');
 		if (v >= (1ULL << 31))
-			return fail(det, SW_SIP_R_BAD_CSEQ,
-				    "CSeq number '%s' is not below 2^31", EX(s, n));
+			return fail(det, SW_SIP_R_BAD_CSEQ, "CSeq number '%s' is not below 2^31",
+				    EX(s, n));
 		i++;
 	}
 	if (!i)
-		return fail(det, SW_SIP_R_BAD_CSEQ, "CSeq '%s' has no number",
-			    EX(s, n));
+		return fail(det, SW_SIP_R_BAD_CSEQ, "CSeq '%s' has no number", EX(s, n));
 	if (i >= n || !is_wsp(s[i]))
-		return fail(det, SW_SIP_R_BAD_CSEQ, "CSeq '%s' has no method",
-			    EX(s, n));
+		return fail(det, SW_SIP_R_BAD_CSEQ, "CSeq '%s' has no method", EX(s, n));
 	skip_lws(s, n, &i);
 	b = i;
 	while (i < n && is_token(s[i]))
 		i++;
 	if (i == b || i != n)
-		return fail(det, SW_SIP_R_BAD_CSEQ, "CSeq method in '%s' is not a token",
-			    EX(s, n));
+		return fail(det, SW_SIP_R_BAD_CSEQ, "CSeq method in '%s' is not a token", EX(s, n));
 	*num = (uint32_t)v;
 	*method = s + b;
 	*method_len = i - b;
@@ -1116,19 +1073,16 @@ int sipv_call_id(const char *s, size_t n, char *det)
 	if (!n)
 		return fail(det, SW_SIP_R_BAD_HEADER, "empty Call-ID");
 	if (n > 255)
-		return fail(det, SW_SIP_R_BAD_HEADER,
-			    "Call-ID is %zu octets, limit 255", n);
+		return fail(det, SW_SIP_R_BAD_HEADER, "Call-ID is %zu octets, limit 255", n);
 	for (i = 0; i < n; i++) {
 		if (s[i] == '@') {
 			if (ats++ || i == 0 || i == n - 1)
 				return fail(det, SW_SIP_R_BAD_HEADER,
-					    "Call-ID '%s' is not word[@word]",
-					    EX(s, n));
+					    "Call-ID '%s' is not word[@word]", EX(s, n));
 			continue;
 		}
 		if (!is_callid(s[i]))
-			return fail(det, SW_SIP_R_BAD_HEADER,
-				    "octet 0x%02x not allowed in Call-ID",
+			return fail(det, SW_SIP_R_BAD_HEADER, "octet 0x%02x not allowed in Call-ID",
 				    (unsigned char)s[i]);
 	}
 	return 0;
@@ -1137,11 +1091,9 @@ int sipv_call_id(const char *s, size_t n, char *det)
 /* rfc1123-date = wkday "," SP date1 SP time SP "GMT" (RFC 3261 20.17) */
 int sipv_date(const char *s, size_t n, char *det)
 {
-	static const char *const wk[] = { "Mon", "Tue", "Wed", "Thu",
-					  "Fri", "Sat", "Sun" };
-	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr",
-					   "May", "Jun", "Jul", "Aug",
-					   "Sep", "Oct", "Nov", "Dec" };
+	static const char *const wk[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+	static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 	/* "Sat, 15 Oct 2005 04:44:56 GMT" */
 	static const char pat[] = "www, dd mmm yyyy dd:dd:dd GMT";
 	size_t i;
@@ -1168,12 +1120,11 @@ int sipv_date(const char *s, size_t n, char *det)
 	}
 	return 0;
 bad:
-	return fail(det, SW_SIP_R_BAD_HEADER,
-		    "Date '%s' is not an RFC 1123 date in GMT", EX(s, n));
+	return fail(det, SW_SIP_R_BAD_HEADER, "Date '%s' is not an RFC 1123 date in GMT", EX(s, n));
 }
 
-int sipv_content_type(const char *s, size_t n, char *type, size_t type_len,
-		      const char **boundary, size_t *boundary_len, char *det)
+int sipv_content_type(const char *s, size_t n, char *type, size_t type_len, const char **boundary,
+		      size_t *boundary_len, char *det)
 {
 	size_t i = 0, tb, te, sb, se, o = 0, k;
 
@@ -1240,8 +1191,7 @@ int sipv_content_type(const char *s, size_t n, char *type, size_t type_len,
 		}
 	}
 bad:
-	return fail(det, SW_SIP_R_BAD_HEADER, "Content-Type '%s' is malformed",
-		    EX(s, n));
+	return fail(det, SW_SIP_R_BAD_HEADER, "Content-Type '%s' is malformed", EX(s, n));
 }
 
 int sipv_header_text(const struct sip_hdr *h, char *det)
@@ -1259,13 +1209,12 @@ int sipv_header_text(const struct sip_hdr *h, char *det)
 		if (c == '"')
 			inq = !inq;
 		else if (((c < 0x20 && c != '\t') || c == 0x7f) && !inq)
-			return fail(det, SW_SIP_R_BAD_HEADER,
-				    "control octet 0x%02x in header %s", c,
-				    EX(h->raw_name, h->raw_name_len));
+			return fail(det, SW_SIP_R_BAD_HEADER, "control octet 0x%02x in header %s",
+				    c, EX(h->raw_name, h->raw_name_len));
 		else if (((c < 0x20 && c != '\t') || c == 0x7f) && inq)
 			return fail(det, SW_SIP_R_BAD_HEADER,
-				    "unescaped control octet 0x%02x in a quoted string of %s",
-				    c, EX(h->raw_name, h->raw_name_len));
+				    "unescaped control octet 0x%02x in a quoted string of %s", c,
+				    EX(h->raw_name, h->raw_name_len));
 	}
 	return 0;
 }
@@ -1283,18 +1232,21 @@ int sipv_headers(const struct sip_frame *f, const struct sip_start *st,
 	static const struct {
 		uint8_t id;
 		const char *name;
-	} single[] = {
-		{ SIP_H_CALL_ID, "Call-ID" },	{ SIP_H_CSEQ, "CSeq" },
-		{ SIP_H_FROM, "From" },		{ SIP_H_TO, "To" },
-		{ SIP_H_MAX_FORWARDS, "Max-Forwards" },
-		{ SIP_H_CONTENT_TYPE, "Content-Type" },
-	}, required[] = {
-		/* RFC 3261 8.1.1 also requires Max-Forwards, but RFC 2543
+	} single[] =
+		{
+			{SIP_H_CALL_ID, "Call-ID"},
+			{SIP_H_CSEQ, "CSeq"},
+			{SIP_H_FROM, "From"},
+			{SIP_H_TO, "To"},
+			{SIP_H_MAX_FORWARDS, "Max-Forwards"},
+			{SIP_H_CONTENT_TYPE, "Content-Type"},
+		},
+	  required[] = {
+		  /* RFC 3261 8.1.1 also requires Max-Forwards, but RFC 2543
 		 * messages (RFC 4475 inv2543) lack it and are legal */
-		{ SIP_H_TO, "To" },	    { SIP_H_FROM, "From" },
-		{ SIP_H_CALL_ID, "Call-ID" }, { SIP_H_CSEQ, "CSeq" },
-		{ SIP_H_VIA, "Via" },
-	};
+		  {SIP_H_TO, "To"},	{SIP_H_FROM, "From"}, {SIP_H_CALL_ID, "Call-ID"},
+		  {SIP_H_CSEQ, "CSeq"}, {SIP_H_VIA, "Via"},
+	  };
 	const struct sip_hdr *h;
 	unsigned int i, k, max_via;
 	int r;
@@ -1303,13 +1255,11 @@ int sipv_headers(const struct sip_frame *f, const struct sip_start *st,
 	c->max_forwards = -1;
 	for (i = 0; i < sizeof(single) / sizeof(single[0]); i++)
 		if (f->count[single[i].id] > 1)
-			return fail(det, SW_SIP_R_DUPLICATE_HEADER,
-				    "%u %s headers", f->count[single[i].id],
-				    single[i].name);
+			return fail(det, SW_SIP_R_DUPLICATE_HEADER, "%u %s headers",
+				    f->count[single[i].id], single[i].name);
 	for (i = 0; i < sizeof(required) / sizeof(required[0]); i++)
 		if (!f->count[required[i].id])
-			return fail(det, SW_SIP_R_MISSING_HEADER, "no %s header",
-				    required[i].name);
+			return fail(det, SW_SIP_R_MISSING_HEADER, "no %s header", required[i].name);
 	for (i = 0; i < f->n_hdr; i++) {
 		r = sipv_header_text(&f->hdr[i], det);
 		if (r)
@@ -1317,17 +1267,14 @@ int sipv_headers(const struct sip_frame *f, const struct sip_start *st,
 	}
 
 	h = hget(f, SIP_H_CSEQ);
-	r = sipv_cseq(h->val, h->val_len, &c->cseq, &c->cseq_method,
-		      &c->cseq_method_len, det);
+	r = sipv_cseq(h->val, h->val_len, &c->cseq, &c->cseq_method, &c->cseq_method_len, det);
 	if (r)
 		return r;
-	if (st->is_request &&
-	    (c->cseq_method_len != st->method_len ||
-	     memcmp(c->cseq_method, st->method, st->method_len)))
+	if (st->is_request && (c->cseq_method_len != st->method_len ||
+			       memcmp(c->cseq_method, st->method, st->method_len)))
 		return fail(det, SW_SIP_R_CSEQ_METHOD_MISMATCH,
 			    "CSeq method %s != request method %s",
-			    EX(c->cseq_method, c->cseq_method_len),
-			    EX(st->method, st->method_len));
+			    EX(c->cseq_method, c->cseq_method_len), EX(st->method, st->method_len));
 
 	h = hget(f, SIP_H_MAX_FORWARDS);
 	if (h) {
@@ -1349,17 +1296,15 @@ int sipv_headers(const struct sip_frame *f, const struct sip_start *st,
 		struct sip_nameaddr *na = k ? &c->to : &c->from;
 
 		h = hget(f, k ? SIP_H_TO : SIP_H_FROM);
-		r = sipv_name_addr(h->val, h->val_len, &pos, lim->strict,
-				   SW_SIP_R_BAD_FROM_TO, k ? "To" : "From", na,
-				   det);
+		r = sipv_name_addr(h->val, h->val_len, &pos, lim->strict, SW_SIP_R_BAD_FROM_TO,
+				   k ? "To" : "From", na, det);
 		if (r)
 			return r;
 		if (pos != h->val_len)
-			return fail(det, SW_SIP_R_BAD_FROM_TO,
-				    "%s: more than one address", k ? "To" : "From");
-		if (na->tag && !na->tag_len)
-			return fail(det, SW_SIP_R_BAD_FROM_TO, "%s: empty tag",
+			return fail(det, SW_SIP_R_BAD_FROM_TO, "%s: more than one address",
 				    k ? "To" : "From");
+		if (na->tag && !na->tag_len)
+			return fail(det, SW_SIP_R_BAD_FROM_TO, "%s: empty tag", k ? "To" : "From");
 	}
 
 	h = hget(f, SIP_H_CALL_ID);
@@ -1371,14 +1316,11 @@ int sipv_headers(const struct sip_frame *f, const struct sip_start *st,
 		const struct sip_hdr *x = &f->hdr[i];
 
 		if (x->id == SIP_H_CONTACT)
-			r = sipv_addr_list(x->val, x->val_len, lim->strict, 1,
-					   "Contact", det);
+			r = sipv_addr_list(x->val, x->val_len, lim->strict, 1, "Contact", det);
 		else if (x->id == SIP_H_ROUTE)
-			r = sipv_addr_list(x->val, x->val_len, lim->strict, 0,
-					   "Route", det);
+			r = sipv_addr_list(x->val, x->val_len, lim->strict, 0, "Route", det);
 		else if (x->id == SIP_H_RECORD_ROUTE)
-			r = sipv_addr_list(x->val, x->val_len, lim->strict, 0,
-					   "Record-Route", det);
+			r = sipv_addr_list(x->val, x->val_len, lim->strict, 0, "Record-Route", det);
 		else if (x->id == SIP_H_DATE && lim->strict)
 			r = sipv_date(x->val, x->val_len, det);
 		else
@@ -1389,26 +1331,22 @@ int sipv_headers(const struct sip_frame *f, const struct sip_start *st,
 
 	h = hget(f, SIP_H_CONTENT_TYPE);
 	if (h) {
-		r = sipv_content_type(h->val, h->val_len, c->content_type,
-				      sizeof(c->content_type), &c->boundary,
-				      &c->boundary_len, det);
+		r = sipv_content_type(h->val, h->val_len, c->content_type, sizeof(c->content_type),
+				      &c->boundary, &c->boundary_len, det);
 		if (r)
 			return r;
-		if (f->body_len && !c->boundary &&
-		    !strncmp(c->content_type, "multipart/", 10))
+		if (f->body_len && !c->boundary && !strncmp(c->content_type, "multipart/", 10))
 			return fail(det, SW_SIP_R_BAD_HEADER,
 				    "multipart body without a boundary parameter");
 	} else if (f->body_len) {
-		return fail(det, SW_SIP_R_MISSING_HEADER,
-			    "no Content-Type for a %zu-octet body", f->body_len);
+		return fail(det, SW_SIP_R_MISSING_HEADER, "no Content-Type for a %zu-octet body",
+			    f->body_len);
 	}
 
 	if (st->is_request) {
-		max_via = lim->max_via < SIPV_VIA_KEEP ? lim->max_via
-						       : SIPV_VIA_KEEP;
+		max_via = lim->max_via < SIPV_VIA_KEEP ? lim->max_via : SIPV_VIA_KEEP;
 		if (c->via.n > max_via)
-			return fail(det, SW_SIP_R_VIA_LOOP,
-				    "%u Via values, limit %u", c->via.n,
+			return fail(det, SW_SIP_R_VIA_LOOP, "%u Via values, limit %u", c->via.n,
 				    max_via);
 		for (i = 1; i < c->via.n; i++) {
 			if (!c->via.key[i])

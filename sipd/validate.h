@@ -37,54 +37,54 @@ enum sip_hid {
 };
 
 struct sip_hdr {
-	const char *name;	/* lowercase long form (static) or NULL if unknown */
-	const char *raw_name;	/* as written, points into the datagram */
+	const char *name;     /* lowercase long form (static) or NULL if unknown */
+	const char *raw_name; /* as written, points into the datagram */
 	size_t raw_name_len;
-	const char *val;	/* unfolded (CRLF+WSP -> SP), trimmed; in scratch */
+	const char *val; /* unfolded (CRLF+WSP -> SP), trimmed; in scratch */
 	size_t val_len;
-	uint8_t id;		/* enum sip_hid */
+	uint8_t id; /* enum sip_hid */
 };
 
 /* One message framed out of a datagram. */
 struct sip_frame {
-	const char *msg;	/* first octet of the start line */
-	const char *start;	/* start line without CRLF */
+	const char *msg;   /* first octet of the start line */
+	const char *start; /* start line without CRLF */
 	size_t start_len;
-	const char *body;	/* after the empty line; points into the datagram */
-	size_t body_len;	/* Content-Length, or the rest of the datagram */
-	size_t msg_len;		/* start line .. end of body */
-	size_t consumed;	/* leading CRLFs + msg_len */
-	size_t trailing;	/* octets after the body that are not CR/LF/SP/HT */
-	int hdr_nul;		/* a NUL octet somewhere in the header section */
+	const char *body; /* after the empty line; points into the datagram */
+	size_t body_len;  /* Content-Length, or the rest of the datagram */
+	size_t msg_len;	  /* start line .. end of body */
+	size_t consumed;  /* leading CRLFs + msg_len */
+	size_t trailing;  /* octets after the body that are not CR/LF/SP/HT */
+	int hdr_nul;	  /* a NUL octet somewhere in the header section */
 	unsigned int n_hdr;
 	struct sip_hdr hdr[SIP_MAX_HEADERS];
-	int16_t first[SIP_H__N];	/* index of the first occurrence, -1 */
-	uint16_t count[SIP_H__N];	/* header fields (not comma-separated values) */
+	int16_t first[SIP_H__N];  /* index of the first occurrence, -1 */
+	uint16_t count[SIP_H__N]; /* header fields (not comma-separated values) */
 	size_t scratch_len;
 	char scratch[SIP_MAX_MSG_LEN + 1];
 };
 
 struct sip_start {
 	int is_request;
-	const char *method;	/* requests */
+	const char *method; /* requests */
 	size_t method_len;
-	const char *uri;	/* requests, without <> when non-strict stripped them */
+	const char *uri; /* requests, without <> when non-strict stripped them */
 	size_t uri_len;
-	int status;		/* responses */
+	int status; /* responses */
 };
 
 struct sip_uri_view {
-	char scheme[16];	/* lowercase, truncated */
-	const char *user;	/* sip/sips: user part, escaped as written */
+	char scheme[16];  /* lowercase, truncated */
+	const char *user; /* sip/sips: user part, escaped as written */
 	size_t user_len;
-	const char *host;	/* sip/sips: host (IPv6 without the brackets) */
+	const char *host; /* sip/sips: host (IPv6 without the brackets) */
 	size_t host_len;
-	uint16_t port;		/* 0 when absent */
+	uint16_t port; /* 0 when absent */
 };
 
 struct sip_nameaddr {
 	struct sip_uri_view uri;
-	const char *tag;	/* tag parameter value, NULL when absent */
+	const char *tag; /* tag parameter value, NULL when absent */
 	size_t tag_len;
 };
 
@@ -92,9 +92,9 @@ struct sip_nameaddr {
 #define SIPV_VIA_KEEP 256
 
 struct sip_via_list {
-	unsigned int n;				/* Via values seen (all headers) */
-	uint64_t key[SIPV_VIA_KEEP];		/* hash of sent-by + branch, 0 = no branch */
-	const char *top_branch;			/* branch of the first Via, NULL if none */
+	unsigned int n;		     /* Via values seen (all headers) */
+	uint64_t key[SIPV_VIA_KEEP]; /* hash of sent-by + branch, 0 = no branch */
+	const char *top_branch;	     /* branch of the first Via, NULL if none */
 	size_t top_branch_len;
 };
 
@@ -103,45 +103,42 @@ struct sip_checked {
 	uint32_t cseq;
 	const char *cseq_method;
 	size_t cseq_method_len;
-	int max_forwards;	/* -1 when absent */
+	int max_forwards; /* -1 when absent */
 	struct sip_nameaddr from, to;
 	struct sip_via_list via;
 	char content_type[SIP_TOKEN_LEN]; /* lowercase type/subtype, "" when absent */
-	const char *boundary;	/* multipart boundary parameter, NULL if none */
+	const char *boundary;		  /* multipart boundary parameter, NULL if none */
 	size_t boundary_len;
 };
 
 #define SIPV_DET 128
 
 /* Framing: limits, lines, header fields, Content-Length, body, trailing data. */
-int sipv_frame(const char *buf, size_t len, const struct sip_limits *lim,
-	       struct sip_frame *f, char *det);
-int sipv_start_line(const char *s, size_t n, int strict, struct sip_start *st,
-		    char *det);
+int sipv_frame(const char *buf, size_t len, const struct sip_limits *lim, struct sip_frame *f,
+	       char *det);
+int sipv_start_line(const char *s, size_t n, int strict, struct sip_start *st, char *det);
 
 #define SIPV_URI_NO_HEADERS (1u << 0) /* ?headers not allowed (Request-URI) */
 /* The whole of s must be one URI; -SW_SIP_R_BAD_URI otherwise. */
-int sipv_uri(const char *s, size_t n, unsigned int flags, struct sip_uri_view *u,
-	     char *det);
+int sipv_uri(const char *s, size_t n, unsigned int flags, struct sip_uri_view *u, char *det);
 /*
  * One name-addr / addr-spec with its parameters, starting at *pos, stopping
  * before a top-level ',' (lists) or at the end. bad = the reason for a
  * structural error (BAD_FROM_TO, BAD_HEADER); a bad URI is BAD_URI.
  */
-int sipv_name_addr(const char *s, size_t n, size_t *pos, int strict, int bad,
-		   const char *what, struct sip_nameaddr *na, char *det);
+int sipv_name_addr(const char *s, size_t n, size_t *pos, int strict, int bad, const char *what,
+		   struct sip_nameaddr *na, char *det);
 /* A whole Contact / Route / Record-Route value (comma list; Contact may be "*"). */
-int sipv_addr_list(const char *s, size_t n, int strict, int star_ok,
-		   const char *what, char *det);
+int sipv_addr_list(const char *s, size_t n, int strict, int star_ok, const char *what, char *det);
 /* One Via header value (possibly comma-separated), appended to vl. */
 int sipv_via(const char *s, size_t n, struct sip_via_list *vl, char *det);
-int sipv_cseq(const char *s, size_t n, uint32_t *num, const char **method,
-	      size_t *method_len, char *det);
+int sipv_cseq(const char *s, size_t n, uint32_t *num, const char **method, size_t *method_len,
+	      char *det);
 int sipv_max_forwards(const char *s, size_t n, int *mf, char *det);
 int sipv_call_id(const char *s, size_t n, char *det);
 int sipv_date(const char *s, size_t n, char *det);
-int sipv_content_type(const char *s, size_t n, char *type, size_t type_len,
-		      const char **boundary, size_t *boundary_len, char *det);
+int sipv_content_type(const char *s, size_t n, char *type, size_t type_len, const char **boundary,
+		      size_t *boundary_len, char *det);
 /* Control octets outside quoted strings in any header value. */
 int sipv_header_text(const struct sip_hdr *h, char *det);
 

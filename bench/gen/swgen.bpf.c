@@ -44,7 +44,7 @@ int swgen_xdp(struct xdp_md *ctx)
 	if (data + SWGEN_FRAME_LEN > end)
 		return XDP_ABORTED;
 
-	/* 60 bytes: seven 8-byte words and one 4-byte word. */
+		/* 60 bytes: seven 8-byte words and one 4-byte word. */
 #pragma unroll
 	for (k = 0; k < 7; k++)
 		((__u64 *)data)[k] = ((const volatile __u64 *)swgen.frame)[k];
@@ -102,8 +102,7 @@ int swgen_sink(struct xdp_md *ctx)
 
 	if ((void *)(magic + 1) > end)
 		return XDP_PASS;
-	if (eth->h_proto != bpf_htons(ETH_P_IP) || ip->ihl != 5 ||
-	    ip->protocol != IPPROTO_UDP)
+	if (eth->h_proto != bpf_htons(ETH_P_IP) || ip->ihl != 5 || ip->protocol != IPPROTO_UDP)
 		return XDP_PASS;
 	return *magic == SWGEN_MAGIC ? XDP_DROP : XDP_PASS;
 }

@@ -78,23 +78,21 @@ static int parse_u64(const char *what, const char *s, uint64_t max, uint64_t *ou
 
 static int parse_args(int argc, char **argv, struct args *a)
 {
-	static const struct option opts[] = {
-		{ "dev", required_argument, NULL, 'i' },
-		{ "dst-mac", required_argument, NULL, 'm' },
-		{ "src", required_argument, NULL, 's' },
-		{ "dst", required_argument, NULL, 'd' },
-		{ "dport", required_argument, NULL, 'P' },
-		{ "n", required_argument, NULL, 'n' },
-		{ "per-addr", required_argument, NULL, 'a' },
-		{ "sport", required_argument, NULL, 'S' },
-		{ "sport-span", required_argument, NULL, 'R' },
-		{ "packets", required_argument, NULL, 'c' },
-		{ "seconds", required_argument, NULL, 't' },
-		{ "batch", required_argument, NULL, 'b' },
-		{ "table", required_argument, NULL, 'T' },
-		{ "set", required_argument, NULL, 'E' },
-		{}
-	};
+	static const struct option opts[] = {{"dev", required_argument, NULL, 'i'},
+					     {"dst-mac", required_argument, NULL, 'm'},
+					     {"src", required_argument, NULL, 's'},
+					     {"dst", required_argument, NULL, 'd'},
+					     {"dport", required_argument, NULL, 'P'},
+					     {"n", required_argument, NULL, 'n'},
+					     {"per-addr", required_argument, NULL, 'a'},
+					     {"sport", required_argument, NULL, 'S'},
+					     {"sport-span", required_argument, NULL, 'R'},
+					     {"packets", required_argument, NULL, 'c'},
+					     {"seconds", required_argument, NULL, 't'},
+					     {"batch", required_argument, NULL, 'b'},
+					     {"table", required_argument, NULL, 'T'},
+					     {"set", required_argument, NULL, 'E'},
+					     {}};
 	uint64_t v;
 	char *e;
 	int c;
@@ -110,12 +108,24 @@ static int parse_args(int argc, char **argv, struct args *a)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'i': a->dev = optarg; break;
-		case 'm': a->dst_mac = optarg; break;
-		case 's': a->src = optarg; break;
-		case 'd': a->dst = optarg; break;
-		case 'T': a->table = optarg; break;
-		case 'E': a->set = optarg; break;
+		case 'i':
+			a->dev = optarg;
+			break;
+		case 'm':
+			a->dst_mac = optarg;
+			break;
+		case 's':
+			a->src = optarg;
+			break;
+		case 'd':
+			a->dst = optarg;
+			break;
+		case 'T':
+			a->table = optarg;
+			break;
+		case 'E':
+			a->set = optarg;
+			break;
 		case 'P':
 			if (parse_u64("--dport", optarg, 65535, &v))
 				return -1;
@@ -160,7 +170,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case 't':
 			a->seconds = strtod(optarg, &e);
 			if (e == optarg || *e || !(a->seconds > 0 && a->seconds <= 600)) {
-				fprintf(stderr, "swgen: --seconds must be in (0, 600]: '%s'\n", optarg);
+				fprintf(stderr, "swgen: --seconds must be in (0, 600]: '%s'\n",
+					optarg);
 				return -1;
 			}
 			break;
@@ -182,7 +193,8 @@ static int parse_v4(const char *what, const char *s, uint32_t *host)
 	struct in_addr in;
 
 	if (!s || inet_pton(AF_INET, s, &in) != 1) {
-		fprintf(stderr, "swgen: %s: not an IPv4 address: '%s'\n", what, s ? s : "(missing)");
+		fprintf(stderr, "swgen: %s: not an IPv4 address: '%s'\n", what,
+			s ? s : "(missing)");
 		return -1;
 	}
 	*host = ntohl(in.s_addr);
@@ -194,8 +206,10 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	unsigned int b[6];
 	int i, len = 0;
 
-	if (!s || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%n", &b[0], &b[1], &b[2], &b[3], &b[4],
-			 &b[5], &len) != 6 || s[len]) {
+	if (!s ||
+	    sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%n", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+		   &len) != 6 ||
+	    s[len]) {
 		fprintf(stderr, "swgen: --dst-mac: not a MAC address: '%s'\n", s ? s : "(missing)");
 		return -1;
 	}
@@ -236,8 +250,7 @@ static int build_frame(const struct args *a, int ifindex, uint8_t f[64])
 		return -1;
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	memset(&ifr, 0, sizeof(ifr));
-	if (!if_indextoname(ifindex, ifr.ifr_name) || fd < 0 ||
-	    ioctl(fd, SIOCGIFHWADDR, &ifr)) {
+	if (!if_indextoname(ifindex, ifr.ifr_name) || fd < 0 || ioctl(fd, SIOCGIFHWADDR, &ifr)) {
 		fprintf(stderr, "swgen: MAC address of %s: %s\n", a->dev, strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -245,12 +258,12 @@ static int build_frame(const struct args *a, int ifindex, uint8_t f[64])
 	}
 	close(fd);
 	memcpy(f + 6, ifr.ifr_hwaddr.sa_data, 6);
-	f[12] = 0x08;	/* ETH_P_IP */
+	f[12] = 0x08; /* ETH_P_IP */
 	f[13] = 0x00;
 	ip[0] = 0x45;
 	ip[3] = 20 + 8 + SWGEN_PAYLOAD_LEN;
-	ip[6] = 0x40;	/* DF */
-	ip[8] = 64;	/* TTL */
+	ip[6] = 0x40; /* DF */
+	ip[8] = 64;   /* TTL */
 	ip[9] = IPPROTO_UDP;
 	saddr = htonl(saddr);
 	daddr = htonl(daddr);
@@ -258,7 +271,7 @@ static int build_frame(const struct args *a, int ifindex, uint8_t f[64])
 	memcpy(ip + 16, &daddr, 4);
 	udp[5] = 8 + SWGEN_PAYLOAD_LEN;
 	memcpy(pl, "SWGN", 4);
-	pl[4] = 0x80;	/* looks like RTP v2 after the magic */
+	pl[4] = 0x80; /* looks like RTP v2 after the magic */
 	return 0;
 }
 
@@ -316,8 +329,7 @@ static int cmd_send(int argc, char **argv)
 	t = t0;
 	while (!stop && sent < a.packets && t - t0 < a.seconds) {
 		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p.frame,
-			    .data_size_in = SWGEN_FRAME_LEN,
-			    .flags = BPF_F_TEST_XDP_LIVE_FRAMES,
+			    .data_size_in = SWGEN_FRAME_LEN, .flags = BPF_F_TEST_XDP_LIVE_FRAMES,
 			    .batch_size = a.batch);
 		uint64_t chunk = a.packets - sent;
 
@@ -397,16 +409,14 @@ static int cmd_detach(int argc, char **argv)
 }
 
 /* Destination i of the spread, as swgen_xdp computes it. */
-static void dest_of(const struct args *a, uint32_t base, uint32_t i, uint32_t *addr,
-		    uint16_t *port)
+static void dest_of(const struct args *a, uint32_t base, uint32_t i, uint32_t *addr, uint16_t *port)
 {
 	*addr = base + i / a->per_addr;
 	*port = a->dport + i % a->per_addr;
 }
 
 /* One batch syscall where the kernel has it, else one update per pinhole. */
-static int put_many(int fd, const struct sw_pinhole_key *k, const struct sw_pinhole *v,
-		    uint32_t n)
+static int put_many(int fd, const struct sw_pinhole_key *k, const struct sw_pinhole *v, uint32_t n)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, o, .elem_flags = BPF_ANY);
 	uint32_t cnt = n, i;
@@ -460,7 +470,7 @@ static int cmd_fill(int argc, char **argv)
 	memcpy(src16 + 12, &src, 4);
 	for (i = 0; i < n; i += j) {
 		for (j = 0; j < CHUNK && i + j < n; j++) {
-			uint8_t a16[16] = { [10] = 0xff, [11] = 0xff };
+			uint8_t a16[16] = {[10] = 0xff, [11] = 0xff};
 			uint32_t addr;
 			uint16_t port;
 
@@ -516,7 +526,8 @@ static int cmd_elems(int argc, char **argv)
 		inet_ntop(AF_INET, &in, d, sizeof(d));
 		if (i % 1000 == 0)
 			printf("add element inet %s %s { ", a.table, a.set);
-		printf("%s . %u . %s%s", d, port, s, (i % 1000 == 999 || i + 1 == n) ? " }\n" : ", ");
+		printf("%s . %u . %s%s", d, port, s,
+		       (i % 1000 == 999 || i + 1 == n) ? " }\n" : ", ");
 	}
 	return 0;
 }

@@ -10,19 +10,19 @@
 
 #include <linux/types.h>
 
-#define SWGEN_FRAME_LEN 60	/* 14 Ethernet + 20 IPv4 + 8 UDP + 18 payload */
+#define SWGEN_FRAME_LEN	  60 /* 14 Ethernet + 20 IPv4 + 8 UDP + 18 payload */
 #define SWGEN_PAYLOAD_LEN 18
-#define SWGEN_MAGIC 0x4e475753u	/* "SWGN" in memory order: the sink drops it */
+#define SWGEN_MAGIC	  0x4e475753u /* "SWGN" in memory order: the sink drops it */
 
 struct swgen_params {
-	__u8 frame[64];		/* template; checksums are recomputed per frame */
-	__u32 ifindex;		/* redirect target (the generator's veth) */
-	__u32 n;		/* destinations to spread over (>= 1) */
-	__u32 per_addr;		/* destinations per address (ports), >= 1 */
-	__u32 daddr;		/* first destination address, host order */
-	__u16 dport;		/* first destination port, host order */
-	__u16 sport;		/* source port, host order */
-	__u16 sport_span;	/* 0: fixed source port */
+	__u8 frame[64];	  /* template; checksums are recomputed per frame */
+	__u32 ifindex;	  /* redirect target (the generator's veth) */
+	__u32 n;	  /* destinations to spread over (>= 1) */
+	__u32 per_addr;	  /* destinations per address (ports), >= 1 */
+	__u32 daddr;	  /* first destination address, host order */
+	__u16 dport;	  /* first destination port, host order */
+	__u16 sport;	  /* source port, host order */
+	__u16 sport_span; /* 0: fixed source port */
 	__u16 pad;
 };
 

@@ -34,8 +34,8 @@
 #include "sipwall.skel.h"
 
 #define MSGS_PER_CALL 6
-#define MAX_ROUNDS 31
-#define DGRAM_MAX 1500
+#define MAX_ROUNDS    31
+#define DGRAM_MAX     1500
 
 struct dgram {
 	uint8_t b[DGRAM_MAX];
@@ -106,32 +106,31 @@ static void make_call(struct dgram *d, unsigned int r, unsigned int c)
 		 A, A, port);
 	snprintf(sdp_b, sizeof(sdp_b),
 		 "v=0\r\no=bob 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"
-		 "m=audio %u RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n", B, B, port);
+		 "m=audio %u RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n",
+		 B, B, port);
 	snprintf(via, sizeof(via), "Via: SIP/2.0/UDP %s:5060;branch=z9hG4bK%u.%u.1\r\n", A, r, c);
-	snprintf(hd, sizeof(hd),
-		 "From: \"alice\" <sip:alice@%s>;tag=a%u.%u\r\nCall-ID: %s\r\n", A, r, c, cid);
+	snprintf(hd, sizeof(hd), "From: \"alice\" <sip:alice@%s>;tag=a%u.%u\r\nCall-ID: %s\r\n", A,
+		 r, c, cid);
 
-#define REQ(i, m, cseq, body, totag)                                                       \
-	do {                                                                               \
-		snprintf(msg, sizeof(msg),                                                 \
-			 "%s sip:bob@%s SIP/2.0\r\n%sMax-Forwards: 70\r\n%s"               \
-			 "To: <sip:bob@%s>%s\r\nCSeq: %u %s\r\n"                           \
-			 "Contact: <sip:alice@%s:5060>\r\n%sContent-Length: %zu\r\n\r\n%s", \
-			 m, B, via, hd, B, totag, cseq, m, A,                              \
-			 *(body) ? "Content-Type: application/sdp\r\n" : "",               \
-			 strlen(body), body);                                              \
-		ip_udp(&d[i], a, b, msg);                                                  \
+#define REQ(i, m, cseq, body, totag)                                                              \
+	do {                                                                                      \
+		snprintf(msg, sizeof(msg),                                                        \
+			 "%s sip:bob@%s SIP/2.0\r\n%sMax-Forwards: 70\r\n%s"                      \
+			 "To: <sip:bob@%s>%s\r\nCSeq: %u %s\r\n"                                  \
+			 "Contact: <sip:alice@%s:5060>\r\n%sContent-Length: %zu\r\n\r\n%s",       \
+			 m, B, via, hd, B, totag, cseq, m, A,                                     \
+			 *(body) ? "Content-Type: application/sdp\r\n" : "", strlen(body), body); \
+		ip_udp(&d[i], a, b, msg);                                                         \
 	} while (0)
-#define RESP(i, st, cseq, m, body)                                                       \
-	do {                                                                             \
-		snprintf(msg, sizeof(msg),                                               \
-			 "SIP/2.0 %s\r\n%s%sTo: <sip:bob@%s>;tag=b%u.%u\r\n"             \
-			 "CSeq: %u %s\r\nContact: <sip:bob@%s:5060>\r\n%s"               \
-			 "Content-Length: %zu\r\n\r\n%s",                                \
-			 st, via, hd, B, r, c, cseq, m, B,                               \
-			 *(body) ? "Content-Type: application/sdp\r\n" : "",             \
-			 strlen(body), body);                                            \
-		ip_udp(&d[i], b, a, msg);                                                \
+#define RESP(i, st, cseq, m, body)                                                                \
+	do {                                                                                      \
+		snprintf(msg, sizeof(msg),                                                        \
+			 "SIP/2.0 %s\r\n%s%sTo: <sip:bob@%s>;tag=b%u.%u\r\n"                      \
+			 "CSeq: %u %s\r\nContact: <sip:bob@%s:5060>\r\n%s"                        \
+			 "Content-Length: %zu\r\n\r\n%s",                                         \
+			 st, via, hd, B, r, c, cseq, m, B,                                        \
+			 *(body) ? "Content-Type: application/sdp\r\n" : "", strlen(body), body); \
+		ip_udp(&d[i], b, a, msg);                                                         \
 	} while (0)
 
 	char tt[64];
@@ -167,8 +166,8 @@ static int cmp_dbl(const void *a, const void *b)
 static void unpin(const char *root)
 {
 	char p[300];
-	const char *names[] = { SW_MAP_PINHOLES, SW_MAP_STATS, SW_MAP_FRAGS, SW_MAP_CONFIG,
-				SW_MAP_IFACES, SW_MAP_BANS, SW_MAP_FLOOD, SW_MAP_TRUSTED };
+	const char *names[] = {SW_MAP_PINHOLES, SW_MAP_STATS, SW_MAP_FRAGS, SW_MAP_CONFIG,
+			       SW_MAP_IFACES,	SW_MAP_BANS,  SW_MAP_FLOOD, SW_MAP_TRUSTED};
 	size_t i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -197,8 +196,12 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "c:n:")) != -1) {
 		switch (opt) {
-		case 'c': calls = strtoul(optarg, NULL, 10); break;
-		case 'n': rounds = strtoul(optarg, NULL, 10); break;
+		case 'c':
+			calls = strtoul(optarg, NULL, 10);
+			break;
+		case 'n':
+			rounds = strtoul(optarg, NULL, 10);
+			break;
 		default:
 			fprintf(stderr, "usage: sipd-tput [-c calls] [-n rounds]\n");
 			return 2;
@@ -268,7 +271,8 @@ int main(int argc, char **argv)
 						a = mono_ns();
 					if (sipd_handle_packet(d, msgs[k].b, msgs[k].len, now + k,
 							       &why) != SIPD_ACCEPT) {
-						fprintf(stderr, "sipd-tput: message %u dropped: %s\n", k,
+						fprintf(stderr,
+							"sipd-tput: message %u dropped: %s\n", k,
 							sw_sip_reason_name(why));
 						goto out;
 					}
@@ -287,7 +291,9 @@ int main(int argc, char **argv)
 					if (osip_message_init(&m) ||
 					    osip_message_parse(m, (const char *)msgs[k].b + 28,
 							       msgs[k].len - 28)) {
-						fprintf(stderr, "sipd-tput: libosip2 refused message %u\n", k);
+						fprintf(stderr,
+							"sipd-tput: libosip2 refused message %u\n",
+							k);
 						goto out;
 					}
 					osip_message_free(m);
@@ -302,7 +308,9 @@ int main(int argc, char **argv)
 	}
 	sipd_get_stats(d, &st);
 	if (st.pinholes_opened < (uint64_t)calls * rounds * 2 || st.calls_active) {
-		fprintf(stderr, "sipd-tput: expected %u calls with pinholes, saw %llu opened, %llu active\n",
+		fprintf(stderr,
+			"sipd-tput: expected %u calls with pinholes, saw %llu opened, %llu "
+			"active\n",
 			calls * rounds, (unsigned long long)st.pinholes_opened,
 			(unsigned long long)st.calls_active);
 		goto out;

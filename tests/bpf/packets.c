@@ -56,8 +56,7 @@ static void result(int good, const char *fmt, ...)
 	putchar('\n');
 }
 
-static int libbpf_quiet(enum libbpf_print_level lvl, const char *fmt,
-			va_list ap)
+static int libbpf_quiet(enum libbpf_print_level lvl, const char *fmt, va_list ap)
 {
 	if (lvl == LIBBPF_WARN || verbose > 1)
 		return vfprintf(stderr, fmt, ap);
@@ -67,7 +66,7 @@ static int libbpf_quiet(enum libbpf_print_level lvl, const char *fmt,
 /* ---- the loaded object ---------------------------------------------- */
 
 enum hook { H_XDP, H_TC_IN, H_TC_EG };
-static const char *hook_name[] = { "xdp", "tc_in", "tc_eg" };
+static const char *hook_name[] = {"xdp", "tc_in", "tc_eg"};
 
 struct env {
 	struct sipwall *skel;
@@ -79,10 +78,8 @@ struct env {
 
 static void rm_pin_root(void)
 {
-	static const char *maps[] = { SW_MAP_PINHOLES, SW_MAP_STATS,
-				      SW_MAP_FRAGS,    SW_MAP_CONFIG,
-				      SW_MAP_IFACES,   SW_MAP_BANS,
-				      SW_MAP_FLOOD,    SW_MAP_TRUSTED };
+	static const char *maps[] = {SW_MAP_PINHOLES, SW_MAP_STATS, SW_MAP_FRAGS, SW_MAP_CONFIG,
+				     SW_MAP_IFACES,   SW_MAP_BANS,  SW_MAP_FLOOD, SW_MAP_TRUSTED};
 	char path[128];
 	unsigned int i;
 
@@ -103,8 +100,7 @@ static void on_signal(int sig)
 }
 
 /* max_pinholes 0 keeps the object's default; media_lo 0 too. */
-static int env_open(struct env *e, unsigned int max_pinholes,
-		    uint16_t media_lo, uint16_t media_hi)
+static int env_open(struct env *e, unsigned int max_pinholes, uint16_t media_lo, uint16_t media_hi)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_root);
 	int err;
@@ -115,8 +111,7 @@ static int env_open(struct env *e, unsigned int max_pinholes,
 		fprintf(stderr, "open skeleton: %s\n", strerror(errno));
 		return -1;
 	}
-	if (max_pinholes &&
-	    bpf_map__set_max_entries(e->skel->maps.sw_pinholes, max_pinholes)) {
+	if (max_pinholes && bpf_map__set_max_entries(e->skel->maps.sw_pinholes, max_pinholes)) {
 		fprintf(stderr, "set max_entries %u failed\n", max_pinholes);
 		goto fail;
 	}
@@ -174,11 +169,9 @@ static void stats_read(const struct env *e, struct sw_stat out[SW_R_MAX])
 	}
 }
 
-static int run(const struct env *e, enum hook h, const struct pb_pkt *p,
-	       int *retval)
+static int run(const struct env *e, enum hook h, const struct pb_pkt *p, int *retval)
 {
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->b,
-		    .data_size_in = p->len, .repeat = 1);
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->b, .data_size_in = p->len, .repeat = 1);
 	int err = bpf_prog_test_run_opts(e->prog[h], &o);
 
 	*retval = o.retval;
@@ -220,16 +213,14 @@ static int ph_put(const struct env *e, const struct ph_spec *s)
 		pb_addr16(s->src[i].addr, v.src[i].addr);
 		v.src[i].port = htons(s->src[i].port);
 		v.src[i].check = s->src[i].check;
-		v.src[i].flags = s->src[i].flags ? s->src[i].flags :
-						   SW_SRC_ACTIVE;
+		v.src[i].flags = s->src[i].flags ? s->src[i].flags : SW_SRC_ACTIVE;
 	}
 	snprintf(v.call_id, sizeof(v.call_id), "test-%s-%u", s->dst, s->port);
 	v.kind = SW_KIND_MANUAL;
 	return bpf_map_update_elem(e->pinholes, &k, &v, BPF_ANY);
 }
 
-static int ph_get(const struct env *e, const char *dst, uint16_t port,
-		  struct sw_pinhole *v)
+static int ph_get(const struct env *e, const char *dst, uint16_t port, struct sw_pinhole *v)
 {
 	struct sw_pinhole_key k;
 
@@ -237,19 +228,24 @@ static int ph_get(const struct env *e, const char *dst, uint16_t port,
 	return bpf_map_lookup_elem(e->pinholes, &k, v);
 }
 
-#define A(a, p, c) { a, p, SW_CHECK_##c, 0 }
+#define A(a, p, c)                    \
+	{                             \
+		a, p, SW_CHECK_##c, 0 \
+	}
 /* The fixture every main-table case meets. */
 static const struct ph_spec fixture[] = {
-	{ "10.0.0.2", 10000, { A("10.9.9.9", 4000, STRICT) } },
-	{ "10.0.0.2", 20000, { A("10.9.9.9", 0, ADDRESS) } },
-	{ "10.0.0.2", 15000, { A("10.9.9.9", 4000, SYMMETRIC) } },
-	{ "10.0.0.3", 16000,
-	  { A("10.9.9.1", 5000, STRICT), A("10.9.9.2", 5002, STRICT),
-	    A("10.9.9.3", 0, ADDRESS),
-	    { "10.9.9.4", 5004, SW_CHECK_STRICT, SW_SRC_LEARNED } } },
-	{ "fd00::2", 12000, { A("fd00::9", 4000, STRICT) } },
-	{ "fd00::2", 12002, { A("fd00::9", 0, ADDRESS) } },
-	{ "fd00::2", 12004, { A("fd00::9", 4000, SYMMETRIC) } },
+	{"10.0.0.2", 10000, {A("10.9.9.9", 4000, STRICT)}},
+	{"10.0.0.2", 20000, {A("10.9.9.9", 0, ADDRESS)}},
+	{"10.0.0.2", 15000, {A("10.9.9.9", 4000, SYMMETRIC)}},
+	{"10.0.0.3",
+	 16000,
+	 {A("10.9.9.1", 5000, STRICT),
+	  A("10.9.9.2", 5002, STRICT),
+	  A("10.9.9.3", 0, ADDRESS),
+	  {"10.9.9.4", 5004, SW_CHECK_STRICT, SW_SRC_LEARNED}}},
+	{"fd00::2", 12000, {A("fd00::9", 4000, STRICT)}},
+	{"fd00::2", 12002, {A("fd00::9", 0, ADDRESS)}},
+	{"fd00::2", 12004, {A("fd00::9", 4000, SYMMETRIC)}},
 };
 
 static int fixture_put(const struct env *e)
@@ -274,15 +270,14 @@ static int want_action(enum hook h, int pass)
 static int reason_passes(unsigned int r)
 {
 	return r == SW_R_PASSED_NOT_MEDIA || r == SW_R_PASSED_PINHOLE ||
-	       r == SW_R_PASSED_FRAGMENT || r == SW_R_EGRESS_LEARNED ||
-	       r == SW_R_EGRESS_PASSED || r == SW_R_PASSED_SIGNALLING ||
-	       r == SW_R_PASSED_TRUSTED;
+	       r == SW_R_PASSED_FRAGMENT || r == SW_R_EGRESS_LEARNED || r == SW_R_EGRESS_PASSED ||
+	       r == SW_R_PASSED_SIGNALLING || r == SW_R_PASSED_TRUSTED;
 }
 
 /* Run one packet and check the action and that exactly the expected reason
  * counter moved by one packet and the frame's bytes. */
-static void expect(const struct env *e, enum hook h, const char *name,
-		   const struct pb_spec *spec, unsigned int want)
+static void expect(const struct env *e, enum hook h, const char *name, const struct pb_spec *spec,
+		   unsigned int want)
 {
 	struct sw_stat before[SW_R_MAX], after[SW_R_MAX];
 	int rv, act, other = -1;
@@ -295,8 +290,7 @@ static void expect(const struct env *e, enum hook h, const char *name,
 	}
 	stats_read(e, before);
 	if (run(e, h, &p, &rv)) {
-		result(0, "%s: %s: test run failed: %s", hook_name[h], name,
-		       strerror(errno));
+		result(0, "%s: %s: test run failed: %s", hook_name[h], name, strerror(errno));
 		return;
 	}
 	stats_read(e, after);
@@ -315,8 +309,7 @@ static void expect(const struct env *e, enum hook h, const char *name,
 	for (r = 0; r < SW_R_MAX; r++)
 		if (after[r].packets != before[r].packets)
 			break;
-	result(0, "%s: %s: action %d want %d; counted %s want %s",
-	       hook_name[h], name, rv, act,
+	result(0, "%s: %s: action %d want %d; counted %s want %s", hook_name[h], name, rv, act,
 	       r < SW_R_MAX ? reason_names[r] : "nothing", reason_names[want]);
 }
 
@@ -333,29 +326,46 @@ struct pcase {
 
 #define V4(s, sp, d, dp) .src = s, .sport = sp, .dst = d, .dport = dp
 #define V6(s, sp, d, dp) .v6 = 1, V4(s, sp, d, dp)
-#define R(x) SW_R_##x
-#define CASE(n, w, ...) { .name = n, .want = w, .pkt = { __VA_ARGS__ } }
-#define XDP_ONLY(n, w, ...) \
-	{ .name = n, .want = w, .xdp_only = 1, .pkt = { __VA_ARGS__ } }
+#define R(x)		 SW_R_##x
+#define CASE(n, w, ...)                                      \
+	{                                                    \
+		.name = n, .want = w, .pkt = { __VA_ARGS__ } \
+	}
+#define XDP_ONLY(n, w, ...)                                                 \
+	{                                                                   \
+		.name = n, .want = w, .xdp_only = 1, .pkt = { __VA_ARGS__ } \
+	}
 
 static const struct pcase main_cases[] = {
 	/* IPv4, each check mode */
 	CASE("v4 strict hit", R(PASSED_PINHOLE), V4("10.9.9.9", 4000, "10.0.0.2", 10000)),
-	CASE("v4 strict wrong port", R(DROPPED_BAD_SOURCE), V4("10.9.9.9", 4001, "10.0.0.2", 10000)),
-	CASE("v4 strict wrong addr", R(DROPPED_BAD_SOURCE), V4("10.9.9.8", 4000, "10.0.0.2", 10000)),
-	CASE("v4 no pinhole (port)", R(DROPPED_NO_PINHOLE), V4("10.9.9.9", 4000, "10.0.0.2", 10002)),
-	CASE("v4 no pinhole (addr)", R(DROPPED_NO_PINHOLE), V4("10.9.9.9", 4000, "10.0.0.4", 10000)),
-	CASE("v4 address mode any port", R(PASSED_PINHOLE), V4("10.9.9.9", 55555, "10.0.0.2", 20000)),
-	CASE("v4 address mode wrong addr", R(DROPPED_BAD_SOURCE), V4("10.9.9.7", 4000, "10.0.0.2", 20000)),
-	CASE("v4 symmetric unlearned: SDP addr", R(PASSED_PINHOLE), V4("10.9.9.9", 4000, "10.0.0.2", 15000)),
-	CASE("v4 symmetric unlearned: SDP addr other port", R(PASSED_PINHOLE), V4("10.9.9.9", 6000, "10.0.0.2", 15000)),
-	CASE("v4 symmetric unlearned: other addr", R(DROPPED_BAD_SOURCE), V4("10.9.9.6", 4000, "10.0.0.2", 15000)),
+	CASE("v4 strict wrong port", R(DROPPED_BAD_SOURCE),
+	     V4("10.9.9.9", 4001, "10.0.0.2", 10000)),
+	CASE("v4 strict wrong addr", R(DROPPED_BAD_SOURCE),
+	     V4("10.9.9.8", 4000, "10.0.0.2", 10000)),
+	CASE("v4 no pinhole (port)", R(DROPPED_NO_PINHOLE),
+	     V4("10.9.9.9", 4000, "10.0.0.2", 10002)),
+	CASE("v4 no pinhole (addr)", R(DROPPED_NO_PINHOLE),
+	     V4("10.9.9.9", 4000, "10.0.0.4", 10000)),
+	CASE("v4 address mode any port", R(PASSED_PINHOLE),
+	     V4("10.9.9.9", 55555, "10.0.0.2", 20000)),
+	CASE("v4 address mode wrong addr", R(DROPPED_BAD_SOURCE),
+	     V4("10.9.9.7", 4000, "10.0.0.2", 20000)),
+	CASE("v4 symmetric unlearned: SDP addr", R(PASSED_PINHOLE),
+	     V4("10.9.9.9", 4000, "10.0.0.2", 15000)),
+	CASE("v4 symmetric unlearned: SDP addr other port", R(PASSED_PINHOLE),
+	     V4("10.9.9.9", 6000, "10.0.0.2", 15000)),
+	CASE("v4 symmetric unlearned: other addr", R(DROPPED_BAD_SOURCE),
+	     V4("10.9.9.6", 4000, "10.0.0.2", 15000)),
 	/* several sources for one destination */
 	CASE("multi: source 1", R(PASSED_PINHOLE), V4("10.9.9.1", 5000, "10.0.0.3", 16000)),
 	CASE("multi: source 2", R(PASSED_PINHOLE), V4("10.9.9.2", 5002, "10.0.0.3", 16000)),
-	CASE("multi: source 2 wrong port", R(DROPPED_BAD_SOURCE), V4("10.9.9.2", 5000, "10.0.0.3", 16000)),
-	CASE("multi: source 3 (address)", R(PASSED_PINHOLE), V4("10.9.9.3", 1234, "10.0.0.3", 16000)),
-	CASE("multi: inactive slot", R(DROPPED_BAD_SOURCE), V4("10.9.9.4", 5004, "10.0.0.3", 16000)),
+	CASE("multi: source 2 wrong port", R(DROPPED_BAD_SOURCE),
+	     V4("10.9.9.2", 5000, "10.0.0.3", 16000)),
+	CASE("multi: source 3 (address)", R(PASSED_PINHOLE),
+	     V4("10.9.9.3", 1234, "10.0.0.3", 16000)),
+	CASE("multi: inactive slot", R(DROPPED_BAD_SOURCE),
+	     V4("10.9.9.4", 5004, "10.0.0.3", 16000)),
 	/* IPv6 */
 	CASE("v6 strict hit", R(PASSED_PINHOLE), V6("fd00::9", 4000, "fd00::2", 12000)),
 	CASE("v6 strict wrong port", R(DROPPED_BAD_SOURCE), V6("fd00::9", 4002, "fd00::2", 12000)),
@@ -363,59 +373,104 @@ static const struct pcase main_cases[] = {
 	CASE("v6 no pinhole", R(DROPPED_NO_PINHOLE), V6("fd00::9", 4000, "fd00::2", 12006)),
 	CASE("v6 address mode", R(PASSED_PINHOLE), V6("fd00::9", 9, "fd00::2", 12002)),
 	CASE("v6 symmetric unlearned", R(PASSED_PINHOLE), V6("fd00::9", 7, "fd00::2", 12004)),
-	CASE("v6 v4-mapped dst is not v4", R(DROPPED_NO_PINHOLE), V6("::ffff:10.9.9.9", 4000, "fd00::3", 10000)),
+	CASE("v6 v4-mapped dst is not v4", R(DROPPED_NO_PINHOLE),
+	     V6("::ffff:10.9.9.9", 4000, "fd00::3", 10000)),
 	/* media range boundaries (default 10000-20000) */
-	CASE("port lo-1 passes untouched", R(PASSED_NOT_MEDIA), V4("10.9.9.9", 4000, "10.0.0.5", 9999)),
+	CASE("port lo-1 passes untouched", R(PASSED_NOT_MEDIA),
+	     V4("10.9.9.9", 4000, "10.0.0.5", 9999)),
 	CASE("port lo is media", R(DROPPED_NO_PINHOLE), V4("10.9.9.9", 4000, "10.0.0.5", 10000)),
 	CASE("port hi is media", R(DROPPED_NO_PINHOLE), V4("10.9.9.9", 4000, "10.0.0.5", 20000)),
-	CASE("port hi+1 passes untouched", R(PASSED_NOT_MEDIA), V4("10.9.9.9", 4000, "10.0.0.5", 20001)),
+	CASE("port hi+1 passes untouched", R(PASSED_NOT_MEDIA),
+	     V4("10.9.9.9", 4000, "10.0.0.5", 20001)),
 	CASE("v6 port hi+1", R(PASSED_NOT_MEDIA), V6("fd00::9", 4000, "fd00::5", 20001)),
 	/* VLAN */
 	CASE("802.1Q hit", R(PASSED_PINHOLE), V4("10.9.9.9", 4000, "10.0.0.2", 10000), .vlans = 1),
-	CASE("802.1Q miss", R(DROPPED_NO_PINHOLE), V4("10.9.9.9", 4000, "10.0.0.2", 10002), .vlans = 1),
-	CASE("QinQ hit", R(PASSED_PINHOLE), V4("10.9.9.9", 4000, "10.0.0.2", 10000), .vlans = 2, .qinq = 1),
-	CASE("QinQ miss", R(DROPPED_NO_PINHOLE), V4("10.9.9.9", 4000, "10.0.0.2", 10002), .vlans = 2, .qinq = 1),
-	CASE("double 802.1Q v6 bad source", R(DROPPED_BAD_SOURCE), V6("fd00::9", 1, "fd00::2", 12000), .vlans = 2),
-	CASE("three tags: not parsed, passes", R(PASSED_NOT_MEDIA), V4("10.9.9.9", 4000, "10.0.0.2", 10002), .vlans = 3),
+	CASE("802.1Q miss", R(DROPPED_NO_PINHOLE), V4("10.9.9.9", 4000, "10.0.0.2", 10002),
+	     .vlans = 1),
+	CASE("QinQ hit", R(PASSED_PINHOLE), V4("10.9.9.9", 4000, "10.0.0.2", 10000), .vlans = 2,
+	     .qinq = 1),
+	CASE("QinQ miss", R(DROPPED_NO_PINHOLE), V4("10.9.9.9", 4000, "10.0.0.2", 10002),
+	     .vlans = 2, .qinq = 1),
+	CASE("double 802.1Q v6 bad source", R(DROPPED_BAD_SOURCE),
+	     V6("fd00::9", 1, "fd00::2", 12000), .vlans = 2),
+	CASE("three tags: not parsed, passes", R(PASSED_NOT_MEDIA),
+	     V4("10.9.9.9", 4000, "10.0.0.2", 10002), .vlans = 3),
 	/* IPv4 options */
-	CASE("v4 options (ihl 6) hit", R(PASSED_PINHOLE), V4("10.9.9.9", 4000, "10.0.0.2", 10000), .ip4_opt_words = 1),
-	CASE("v4 options (ihl 15) miss", R(DROPPED_NO_PINHOLE), V4("10.9.9.9", 4000, "10.0.0.2", 10002), .ip4_opt_words = 10),
-	CASE("v4 options (ihl 15) bad source", R(DROPPED_BAD_SOURCE), V4("10.9.9.9", 4001, "10.0.0.2", 10000), .ip4_opt_words = 10),
+	CASE("v4 options (ihl 6) hit", R(PASSED_PINHOLE), V4("10.9.9.9", 4000, "10.0.0.2", 10000),
+	     .ip4_opt_words = 1),
+	CASE("v4 options (ihl 15) miss", R(DROPPED_NO_PINHOLE),
+	     V4("10.9.9.9", 4000, "10.0.0.2", 10002), .ip4_opt_words = 10),
+	CASE("v4 options (ihl 15) bad source", R(DROPPED_BAD_SOURCE),
+	     V4("10.9.9.9", 4001, "10.0.0.2", 10000), .ip4_opt_words = 10),
 	/* IPv6 extension headers */
-	CASE("v6 hop-by-hop hit", R(PASSED_PINHOLE), V6("fd00::9", 4000, "fd00::2", 12000), .ext = { IPPROTO_HOPOPTS }, .n_ext = 1),
-	CASE("v6 hbh+dst+routing miss", R(DROPPED_NO_PINHOLE), V6("fd00::9", 4000, "fd00::2", 12006), .ext = { IPPROTO_HOPOPTS, IPPROTO_DSTOPTS, IPPROTO_ROUTING }, .n_ext = 3),
-	CASE("v6 AH hit", R(PASSED_PINHOLE), V6("fd00::9", 4000, "fd00::2", 12000), .ext = { IPPROTO_AH }, .n_ext = 1),
-	CASE("v6 hbh+AH+dst bad source", R(DROPPED_BAD_SOURCE), V6("fd00::9", 4001, "fd00::2", 12000), .ext = { IPPROTO_HOPOPTS, IPPROTO_AH, IPPROTO_DSTOPTS }, .n_ext = 3),
-	CASE("v6 8 ext headers hit", R(PASSED_PINHOLE), V6("fd00::9", 4000, "fd00::2", 12000), .ext = { 60, 60, 60, 60, 60, 60, 60, 60 }, .n_ext = 8),
-	CASE("v6 9 ext headers: beyond the walk", R(DROPPED_MALFORMED), V6("fd00::9", 4000, "fd00::2", 12000), .ext = { 60, 60, 60, 60, 60, 60, 60, 60, 60 }, .n_ext = 9),
-	CASE("v6 ext chain to TCP", R(PASSED_NOT_MEDIA), V6("fd00::9", 4000, "fd00::2", 12000), .ext = { IPPROTO_HOPOPTS }, .n_ext = 1, .l4 = IPPROTO_TCP),
-	CASE("v6 ESP passes (opaque)", R(PASSED_NOT_MEDIA), V6("fd00::9", 4000, "fd00::2", 12000), .l4 = IPPROTO_ESP),
-	CASE("v6 atomic fragment hit", R(PASSED_PINHOLE), V6("fd00::9", 4000, "fd00::2", 12000), .frag = PB_ATOMIC, .frag_id = 77),
-	CASE("v6 atomic fragment miss", R(DROPPED_NO_PINHOLE), V6("fd00::9", 4000, "fd00::2", 12006), .frag = PB_ATOMIC, .frag_id = 78),
+	CASE("v6 hop-by-hop hit", R(PASSED_PINHOLE), V6("fd00::9", 4000, "fd00::2", 12000),
+	     .ext = {IPPROTO_HOPOPTS}, .n_ext = 1),
+	CASE("v6 hbh+dst+routing miss", R(DROPPED_NO_PINHOLE),
+	     V6("fd00::9", 4000, "fd00::2", 12006),
+	     .ext = {IPPROTO_HOPOPTS, IPPROTO_DSTOPTS, IPPROTO_ROUTING}, .n_ext = 3),
+	CASE("v6 AH hit", R(PASSED_PINHOLE), V6("fd00::9", 4000, "fd00::2", 12000),
+	     .ext = {IPPROTO_AH}, .n_ext = 1),
+	CASE("v6 hbh+AH+dst bad source", R(DROPPED_BAD_SOURCE),
+	     V6("fd00::9", 4001, "fd00::2", 12000),
+	     .ext = {IPPROTO_HOPOPTS, IPPROTO_AH, IPPROTO_DSTOPTS}, .n_ext = 3),
+	CASE("v6 8 ext headers hit", R(PASSED_PINHOLE), V6("fd00::9", 4000, "fd00::2", 12000),
+	     .ext = {60, 60, 60, 60, 60, 60, 60, 60}, .n_ext = 8),
+	CASE("v6 9 ext headers: beyond the walk", R(DROPPED_MALFORMED),
+	     V6("fd00::9", 4000, "fd00::2", 12000), .ext = {60, 60, 60, 60, 60, 60, 60, 60, 60},
+	     .n_ext = 9),
+	CASE("v6 ext chain to TCP", R(PASSED_NOT_MEDIA), V6("fd00::9", 4000, "fd00::2", 12000),
+	     .ext = {IPPROTO_HOPOPTS}, .n_ext = 1, .l4 = IPPROTO_TCP),
+	CASE("v6 ESP passes (opaque)", R(PASSED_NOT_MEDIA), V6("fd00::9", 4000, "fd00::2", 12000),
+	     .l4 = IPPROTO_ESP),
+	CASE("v6 atomic fragment hit", R(PASSED_PINHOLE), V6("fd00::9", 4000, "fd00::2", 12000),
+	     .frag = PB_ATOMIC, .frag_id = 77),
+	CASE("v6 atomic fragment miss", R(DROPPED_NO_PINHOLE),
+	     V6("fd00::9", 4000, "fd00::2", 12006), .frag = PB_ATOMIC, .frag_id = 78),
 	/* non-media traffic passes untouched */
-	CASE("v4 TCP to media port", R(PASSED_NOT_MEDIA), V4("10.9.9.9", 4000, "10.0.0.2", 10002), .l4 = IPPROTO_TCP),
+	CASE("v4 TCP to media port", R(PASSED_NOT_MEDIA), V4("10.9.9.9", 4000, "10.0.0.2", 10002),
+	     .l4 = IPPROTO_TCP),
 	CASE("v4 ICMP", R(PASSED_NOT_MEDIA), V4("10.9.9.9", 0, "10.0.0.2", 0), .l4 = IPPROTO_ICMP),
-	CASE("v4 SIP 5060", R(PASSED_NOT_MEDIA), V4("10.9.9.9", 5060, "10.0.0.2", 5060), .payload = 400),
-	CASE("v6 SIP 5060", R(PASSED_NOT_MEDIA), V6("fd00::9", 5060, "fd00::2", 5060), .payload = 400),
-	CASE("v6 ICMPv6", R(PASSED_NOT_MEDIA), V6("fd00::9", 0, "fd00::2", 0), .l4 = IPPROTO_ICMPV6),
+	CASE("v4 SIP 5060", R(PASSED_NOT_MEDIA), V4("10.9.9.9", 5060, "10.0.0.2", 5060),
+	     .payload = 400),
+	CASE("v6 SIP 5060", R(PASSED_NOT_MEDIA), V6("fd00::9", 5060, "fd00::2", 5060),
+	     .payload = 400),
+	CASE("v6 ICMPv6", R(PASSED_NOT_MEDIA), V6("fd00::9", 0, "fd00::2", 0),
+	     .l4 = IPPROTO_ICMPV6),
 	CASE("ARP", R(PASSED_NOT_MEDIA), .ethertype = ETH_P_ARP),
 	CASE("ARP in VLAN", R(PASSED_NOT_MEDIA), .ethertype = ETH_P_ARP, .vlans = 1),
 	/* truncated and malformed */
-	XDP_ONLY("eth header only (IPv4 type)", R(PASSED_NOT_MEDIA), V4("10.9.9.9", 4000, "10.0.0.2", 10002), .cut = 14),
-	CASE("VLAN tag cut", R(PASSED_NOT_MEDIA), V4("10.9.9.9", 4000, "10.0.0.2", 10002), .vlans = 1, .cut = 16),
-	XDP_ONLY("v4 header cut, proto UDP", R(DROPPED_MALFORMED), V4("10.9.9.9", 4000, "10.0.0.2", 10002), .cut = 14 + 15),
-	XDP_ONLY("v4 header cut, proto TCP", R(PASSED_NOT_MEDIA), V4("10.9.9.9", 4000, "10.0.0.2", 10002), .l4 = IPPROTO_TCP, .cut = 14 + 15),
-	XDP_ONLY("v4 header cut before proto", R(PASSED_NOT_MEDIA), V4("10.9.9.9", 4000, "10.0.0.2", 10002), .cut = 14 + 6),
-	CASE("v4 options cut, UDP", R(DROPPED_MALFORMED), V4("10.9.9.9", 4000, "10.0.0.2", 10000), .ip4_opt_words = 10, .cut = 14 + 40),
-	CASE("v4 UDP header cut", R(DROPPED_MALFORMED), V4("10.9.9.9", 4000, "10.0.0.2", 10000), .cut = 14 + 20 + 4),
-	CASE("v4 ihl 4 claims UDP", R(DROPPED_MALFORMED), V4("10.9.9.9", 4000, "10.0.0.2", 10000), .ip4_ihl = 4),
-	CASE("v4 ihl 2 claims TCP", R(PASSED_NOT_MEDIA), V4("10.9.9.9", 4000, "10.0.0.2", 10000), .ip4_ihl = 2, .l4 = IPPROTO_TCP),
-	XDP_ONLY("v6 header cut, next UDP", R(DROPPED_MALFORMED), V6("fd00::9", 4000, "fd00::2", 12000), .cut = 14 + 30),
-	XDP_ONLY("v6 header cut, next ext", R(DROPPED_MALFORMED), V6("fd00::9", 4000, "fd00::2", 12000), .ext = { IPPROTO_HOPOPTS }, .n_ext = 1, .cut = 14 + 30),
-	XDP_ONLY("v6 header cut, next TCP", R(PASSED_NOT_MEDIA), V6("fd00::9", 4000, "fd00::2", 12000), .l4 = IPPROTO_TCP, .cut = 14 + 30),
-	CASE("v6 ext header cut", R(DROPPED_MALFORMED), V6("fd00::9", 4000, "fd00::2", 12000), .ext = { IPPROTO_HOPOPTS, IPPROTO_DSTOPTS }, .n_ext = 2, .cut = 14 + 40 + 8 + 1),
-	CASE("v6 UDP header cut", R(DROPPED_MALFORMED), V6("fd00::9", 4000, "fd00::2", 12000), .cut = 14 + 40 + 6),
-	CASE("v6 UDP header cut after hbh", R(DROPPED_MALFORMED), V6("fd00::9", 4000, "fd00::2", 12000), .ext = { IPPROTO_HOPOPTS }, .n_ext = 1, .cut = 14 + 48 + 7),
+	XDP_ONLY("eth header only (IPv4 type)", R(PASSED_NOT_MEDIA),
+		 V4("10.9.9.9", 4000, "10.0.0.2", 10002), .cut = 14),
+	CASE("VLAN tag cut", R(PASSED_NOT_MEDIA), V4("10.9.9.9", 4000, "10.0.0.2", 10002),
+	     .vlans = 1, .cut = 16),
+	XDP_ONLY("v4 header cut, proto UDP", R(DROPPED_MALFORMED),
+		 V4("10.9.9.9", 4000, "10.0.0.2", 10002), .cut = 14 + 15),
+	XDP_ONLY("v4 header cut, proto TCP", R(PASSED_NOT_MEDIA),
+		 V4("10.9.9.9", 4000, "10.0.0.2", 10002), .l4 = IPPROTO_TCP, .cut = 14 + 15),
+	XDP_ONLY("v4 header cut before proto", R(PASSED_NOT_MEDIA),
+		 V4("10.9.9.9", 4000, "10.0.0.2", 10002), .cut = 14 + 6),
+	CASE("v4 options cut, UDP", R(DROPPED_MALFORMED), V4("10.9.9.9", 4000, "10.0.0.2", 10000),
+	     .ip4_opt_words = 10, .cut = 14 + 40),
+	CASE("v4 UDP header cut", R(DROPPED_MALFORMED), V4("10.9.9.9", 4000, "10.0.0.2", 10000),
+	     .cut = 14 + 20 + 4),
+	CASE("v4 ihl 4 claims UDP", R(DROPPED_MALFORMED), V4("10.9.9.9", 4000, "10.0.0.2", 10000),
+	     .ip4_ihl = 4),
+	CASE("v4 ihl 2 claims TCP", R(PASSED_NOT_MEDIA), V4("10.9.9.9", 4000, "10.0.0.2", 10000),
+	     .ip4_ihl = 2, .l4 = IPPROTO_TCP),
+	XDP_ONLY("v6 header cut, next UDP", R(DROPPED_MALFORMED),
+		 V6("fd00::9", 4000, "fd00::2", 12000), .cut = 14 + 30),
+	XDP_ONLY("v6 header cut, next ext", R(DROPPED_MALFORMED),
+		 V6("fd00::9", 4000, "fd00::2", 12000), .ext = {IPPROTO_HOPOPTS}, .n_ext = 1,
+		 .cut = 14 + 30),
+	XDP_ONLY("v6 header cut, next TCP", R(PASSED_NOT_MEDIA),
+		 V6("fd00::9", 4000, "fd00::2", 12000), .l4 = IPPROTO_TCP, .cut = 14 + 30),
+	CASE("v6 ext header cut", R(DROPPED_MALFORMED), V6("fd00::9", 4000, "fd00::2", 12000),
+	     .ext = {IPPROTO_HOPOPTS, IPPROTO_DSTOPTS}, .n_ext = 2, .cut = 14 + 40 + 8 + 1),
+	CASE("v6 UDP header cut", R(DROPPED_MALFORMED), V6("fd00::9", 4000, "fd00::2", 12000),
+	     .cut = 14 + 40 + 6),
+	CASE("v6 UDP header cut after hbh", R(DROPPED_MALFORMED),
+	     V6("fd00::9", 4000, "fd00::2", 12000), .ext = {IPPROTO_HOPOPTS}, .n_ext = 1,
+	     .cut = 14 + 48 + 7),
 };
 
 static void run_main_table(const struct env *e, enum hook h)
@@ -431,8 +486,7 @@ static void run_main_table(const struct env *e, enum hook h)
 				       hook_name[h], main_cases[i].name);
 			continue;
 		}
-		expect(e, h, main_cases[i].name, &main_cases[i].pkt,
-		       main_cases[i].want);
+		expect(e, h, main_cases[i].name, &main_cases[i].pkt, main_cases[i].want);
 	}
 }
 
@@ -449,52 +503,73 @@ struct fcase {
 	int n;
 };
 
-#define FIRST .frag = PB_FIRST, .payload = 64
+#define FIRST	 .frag = PB_FIRST, .payload = 64
 #define LATER(o) .frag = PB_LATER, .frag_off = (o), .payload = 64
 
 static const struct fcase frag_cases[] = {
-	{ "v4 in order, pinhole", {
-		{ { V4("10.9.9.9", 4000, "10.0.0.2", 10000), FIRST }, R(PASSED_PINHOLE) },
-		{ { V4("10.9.9.9", 4000, "10.0.0.2", 10000), LATER(9) }, R(PASSED_FRAGMENT) },
-		{ { V4("10.9.9.9", 4000, "10.0.0.2", 10000), LATER(17) }, R(PASSED_FRAGMENT) } }, 3 },
-	{ "v4 in order, no pinhole", {
-		{ { V4("10.9.9.9", 4000, "10.0.0.2", 10002), FIRST }, R(DROPPED_NO_PINHOLE) },
-		{ { V4("10.9.9.9", 4000, "10.0.0.2", 10002), LATER(9) }, R(DROPPED_FRAGMENT) } }, 2 },
-	{ "v4 in order, bad source", {
-		{ { V4("10.9.9.9", 4001, "10.0.0.2", 10000), FIRST }, R(DROPPED_BAD_SOURCE) },
-		{ { V4("10.9.9.9", 4001, "10.0.0.2", 10000), LATER(9) }, R(DROPPED_FRAGMENT) } }, 2 },
-	{ "v4 later before first", {
-		{ { V4("10.9.9.9", 4000, "10.0.0.2", 10000), LATER(9) }, R(DROPPED_FRAGMENT) },
-		{ { V4("10.9.9.9", 4000, "10.0.0.2", 10000), FIRST }, R(PASSED_PINHOLE) },
-		{ { V4("10.9.9.9", 4000, "10.0.0.2", 10000), LATER(17) }, R(PASSED_FRAGMENT) } }, 3 },
-	{ "v4 SIP INVITE over the MTU (5060)", {
-		{ { V4("10.9.9.9", 5060, "10.0.0.2", 5060), .frag = PB_FIRST, .payload = 1200 }, R(PASSED_NOT_MEDIA) },
-		{ { V4("10.9.9.9", 5060, "10.0.0.2", 5060), LATER(151) }, R(PASSED_FRAGMENT) } }, 2 },
-	{ "v4 first fragment UDP header cut", {
-		{ { V4("10.9.9.9", 4000, "10.0.0.2", 10000), FIRST, .cut = 14 + 20 + 4 }, R(DROPPED_MALFORMED) },
-		{ { V4("10.9.9.9", 4000, "10.0.0.2", 10000), LATER(9) }, R(DROPPED_FRAGMENT) } }, 2 },
-	{ "v4 later ICMP fragment alone", {
-		{ { V4("10.9.9.9", 0, "10.0.0.2", 0), LATER(9), .l4 = IPPROTO_ICMP }, R(PASSED_NOT_MEDIA) } }, 1 },
-	{ "v4 other datagram id", {
-		{ { V4("10.9.9.9", 4000, "10.0.0.2", 10000), FIRST }, R(PASSED_PINHOLE) },
-		{ { V4("10.9.9.9", 4000, "10.0.0.2", 10000), LATER(9), .frag_id = 1 }, R(DROPPED_FRAGMENT) } }, 2 },
-	{ "v6 in order, pinhole", {
-		{ { V6("fd00::9", 4000, "fd00::2", 12000), FIRST }, R(PASSED_PINHOLE) },
-		{ { V6("fd00::9", 4000, "fd00::2", 12000), LATER(9) }, R(PASSED_FRAGMENT) } }, 2 },
-	{ "v6 in order, no pinhole", {
-		{ { V6("fd00::9", 4000, "fd00::2", 12006), FIRST }, R(DROPPED_NO_PINHOLE) },
-		{ { V6("fd00::9", 4000, "fd00::2", 12006), LATER(9) }, R(DROPPED_FRAGMENT) } }, 2 },
-	{ "v6 later before first, hbh", {
-		{ { V6("fd00::9", 4000, "fd00::2", 12000), LATER(9), .ext = { IPPROTO_HOPOPTS }, .n_ext = 1 }, R(DROPPED_FRAGMENT) },
-		{ { V6("fd00::9", 4000, "fd00::2", 12000), FIRST, .ext = { IPPROTO_HOPOPTS }, .n_ext = 1 }, R(PASSED_PINHOLE) },
-		{ { V6("fd00::9", 4000, "fd00::2", 12000), LATER(17), .ext = { IPPROTO_HOPOPTS }, .n_ext = 1 }, R(PASSED_FRAGMENT) } }, 3 },
-	{ "v6 SIP INVITE over the MTU (5060)", {
-		{ { V6("fd00::9", 5060, "fd00::2", 5060), .frag = PB_FIRST, .payload = 1200 }, R(PASSED_NOT_MEDIA) },
-		{ { V6("fd00::9", 5060, "fd00::2", 5060), LATER(151) }, R(PASSED_FRAGMENT) } }, 2 },
-	{ "v6 later TCP fragment alone", {
-		{ { V6("fd00::9", 0, "fd00::2", 0), LATER(9), .l4 = IPPROTO_TCP }, R(PASSED_NOT_MEDIA) } }, 1 },
-	{ "v6 later fragment starting with dst opts", {
-		{ { V6("fd00::9", 0, "fd00::2", 0), LATER(9), .frag_nh = IPPROTO_DSTOPTS }, R(DROPPED_FRAGMENT) } }, 1 },
+	{"v4 in order, pinhole",
+	 {{{V4("10.9.9.9", 4000, "10.0.0.2", 10000), FIRST}, R(PASSED_PINHOLE)},
+	  {{V4("10.9.9.9", 4000, "10.0.0.2", 10000), LATER(9)}, R(PASSED_FRAGMENT)},
+	  {{V4("10.9.9.9", 4000, "10.0.0.2", 10000), LATER(17)}, R(PASSED_FRAGMENT)}},
+	 3},
+	{"v4 in order, no pinhole",
+	 {{{V4("10.9.9.9", 4000, "10.0.0.2", 10002), FIRST}, R(DROPPED_NO_PINHOLE)},
+	  {{V4("10.9.9.9", 4000, "10.0.0.2", 10002), LATER(9)}, R(DROPPED_FRAGMENT)}},
+	 2},
+	{"v4 in order, bad source",
+	 {{{V4("10.9.9.9", 4001, "10.0.0.2", 10000), FIRST}, R(DROPPED_BAD_SOURCE)},
+	  {{V4("10.9.9.9", 4001, "10.0.0.2", 10000), LATER(9)}, R(DROPPED_FRAGMENT)}},
+	 2},
+	{"v4 later before first",
+	 {{{V4("10.9.9.9", 4000, "10.0.0.2", 10000), LATER(9)}, R(DROPPED_FRAGMENT)},
+	  {{V4("10.9.9.9", 4000, "10.0.0.2", 10000), FIRST}, R(PASSED_PINHOLE)},
+	  {{V4("10.9.9.9", 4000, "10.0.0.2", 10000), LATER(17)}, R(PASSED_FRAGMENT)}},
+	 3},
+	{"v4 SIP INVITE over the MTU (5060)",
+	 {{{V4("10.9.9.9", 5060, "10.0.0.2", 5060), .frag = PB_FIRST, .payload = 1200},
+	   R(PASSED_NOT_MEDIA)},
+	  {{V4("10.9.9.9", 5060, "10.0.0.2", 5060), LATER(151)}, R(PASSED_FRAGMENT)}},
+	 2},
+	{"v4 first fragment UDP header cut",
+	 {{{V4("10.9.9.9", 4000, "10.0.0.2", 10000), FIRST, .cut = 14 + 20 + 4},
+	   R(DROPPED_MALFORMED)},
+	  {{V4("10.9.9.9", 4000, "10.0.0.2", 10000), LATER(9)}, R(DROPPED_FRAGMENT)}},
+	 2},
+	{"v4 later ICMP fragment alone",
+	 {{{V4("10.9.9.9", 0, "10.0.0.2", 0), LATER(9), .l4 = IPPROTO_ICMP}, R(PASSED_NOT_MEDIA)}},
+	 1},
+	{"v4 other datagram id",
+	 {{{V4("10.9.9.9", 4000, "10.0.0.2", 10000), FIRST}, R(PASSED_PINHOLE)},
+	  {{V4("10.9.9.9", 4000, "10.0.0.2", 10000), LATER(9), .frag_id = 1}, R(DROPPED_FRAGMENT)}},
+	 2},
+	{"v6 in order, pinhole",
+	 {{{V6("fd00::9", 4000, "fd00::2", 12000), FIRST}, R(PASSED_PINHOLE)},
+	  {{V6("fd00::9", 4000, "fd00::2", 12000), LATER(9)}, R(PASSED_FRAGMENT)}},
+	 2},
+	{"v6 in order, no pinhole",
+	 {{{V6("fd00::9", 4000, "fd00::2", 12006), FIRST}, R(DROPPED_NO_PINHOLE)},
+	  {{V6("fd00::9", 4000, "fd00::2", 12006), LATER(9)}, R(DROPPED_FRAGMENT)}},
+	 2},
+	{"v6 later before first, hbh",
+	 {{{V6("fd00::9", 4000, "fd00::2", 12000), LATER(9), .ext = {IPPROTO_HOPOPTS}, .n_ext = 1},
+	   R(DROPPED_FRAGMENT)},
+	  {{V6("fd00::9", 4000, "fd00::2", 12000), FIRST, .ext = {IPPROTO_HOPOPTS}, .n_ext = 1},
+	   R(PASSED_PINHOLE)},
+	  {{V6("fd00::9", 4000, "fd00::2", 12000), LATER(17), .ext = {IPPROTO_HOPOPTS}, .n_ext = 1},
+	   R(PASSED_FRAGMENT)}},
+	 3},
+	{"v6 SIP INVITE over the MTU (5060)",
+	 {{{V6("fd00::9", 5060, "fd00::2", 5060), .frag = PB_FIRST, .payload = 1200},
+	   R(PASSED_NOT_MEDIA)},
+	  {{V6("fd00::9", 5060, "fd00::2", 5060), LATER(151)}, R(PASSED_FRAGMENT)}},
+	 2},
+	{"v6 later TCP fragment alone",
+	 {{{V6("fd00::9", 0, "fd00::2", 0), LATER(9), .l4 = IPPROTO_TCP}, R(PASSED_NOT_MEDIA)}},
+	 1},
+	{"v6 later fragment starting with dst opts",
+	 {{{V6("fd00::9", 0, "fd00::2", 0), LATER(9), .frag_nh = IPPROTO_DSTOPTS},
+	   R(DROPPED_FRAGMENT)}},
+	 1},
 };
 
 static void run_frag_table(const struct env *e, enum hook h)
@@ -512,8 +587,7 @@ static void run_frag_table(const struct env *e, enum hook h)
 			struct pb_spec s = frag_cases[i].step[j].pkt;
 
 			s.frag_id += id;
-			snprintf(name, sizeof(name), "%s: step %d",
-				 frag_cases[i].name, j + 1);
+			snprintf(name, sizeof(name), "%s: step %d", frag_cases[i].name, j + 1);
 			expect(e, h, name, &s, frag_cases[i].step[j].want);
 		}
 	}
@@ -536,10 +610,9 @@ static uint64_t mono_ns(void)
 
 static void test_pinhole_counters(const struct env *e, enum hook h)
 {
-	static const struct ph_spec ph = {
-		"10.0.0.8", 11000, { A("10.9.9.9", 4000, STRICT) } };
-	struct pb_spec hit = { V4("10.9.9.9", 4000, "10.0.0.8", 11000) };
-	struct pb_spec bad = { V4("10.9.9.9", 4001, "10.0.0.8", 11000) };
+	static const struct ph_spec ph = {"10.0.0.8", 11000, {A("10.9.9.9", 4000, STRICT)}};
+	struct pb_spec hit = {V4("10.9.9.9", 4000, "10.0.0.8", 11000)};
+	struct pb_spec bad = {V4("10.9.9.9", 4001, "10.0.0.8", 11000)};
 	struct sw_pinhole v;
 	uint64_t bytes = 0, t0, t1;
 	struct pb_pkt p;
@@ -568,31 +641,32 @@ static void test_pinhole_counters(const struct env *e, enum hook h)
 	}
 	result(v.packets == 3, "%s: pinhole packets %llu want 3", hook_name[h],
 	       (unsigned long long)v.packets);
-	result(v.bytes == bytes, "%s: pinhole bytes %llu want %llu (L3)",
-	       hook_name[h], (unsigned long long)v.bytes,
-	       (unsigned long long)bytes);
+	result(v.bytes == bytes, "%s: pinhole bytes %llu want %llu (L3)", hook_name[h],
+	       (unsigned long long)v.bytes, (unsigned long long)bytes);
 	result(v.drops == 2, "%s: pinhole drops %llu want 2", hook_name[h],
 	       (unsigned long long)v.drops);
 	result(v.last_seen_ns >= t0 && v.last_seen_ns <= t1,
-	       "%s: last_seen_ns within the hits (CLOCK_MONOTONIC base)",
-	       hook_name[h]);
-	result(strcmp(v.call_id, "test-10.0.0.8-11000") == 0 &&
-		       v.kind == SW_KIND_MANUAL,
+	       "%s: last_seen_ns within the hits (CLOCK_MONOTONIC base)", hook_name[h]);
+	result(strcmp(v.call_id, "test-10.0.0.8-11000") == 0 && v.kind == SW_KIND_MANUAL,
 	       "%s: owner fields untouched", hook_name[h]);
 }
 
 /* ---- DoS: flood guard, trusted networks, ban list ------------------- */
 
-static int cfg_put(const struct env *e, uint32_t flags, uint32_t rate,
-		   uint32_t burst, uint8_t fp4, uint8_t fp6, uint8_t bp4,
-		   uint8_t bp6)
+static int cfg_put(const struct env *e, uint32_t flags, uint32_t rate, uint32_t burst, uint8_t fp4,
+		   uint8_t fp6, uint8_t bp4, uint8_t bp6)
 {
 	struct sw_config c = {
-		.media_lo = SW_MEDIA_LO_DEFAULT, .media_hi = SW_MEDIA_HI_DEFAULT,
-		.version = SW_SCHEMA_VERSION, .flags = flags,
-		.sig_ports = { 5060, 5061 }, .flood_rate = rate,
-		.flood_burst = burst, .flood_prefix_v4 = fp4,
-		.flood_prefix_v6 = fp6, .ban_prefix_v4 = bp4,
+		.media_lo = SW_MEDIA_LO_DEFAULT,
+		.media_hi = SW_MEDIA_HI_DEFAULT,
+		.version = SW_SCHEMA_VERSION,
+		.flags = flags,
+		.sig_ports = {5060, 5061},
+		.flood_rate = rate,
+		.flood_burst = burst,
+		.flood_prefix_v4 = fp4,
+		.flood_prefix_v6 = fp6,
+		.ban_prefix_v4 = bp4,
 		.ban_prefix_v6 = bp6,
 	};
 	__u32 zero = 0;
@@ -604,7 +678,7 @@ static int cfg_put(const struct env *e, uint32_t flags, uint32_t rate,
 static int ban_put(const struct env *e, const char *key, uint64_t expires_ns)
 {
 	struct sw_ban_key k;
-	struct sw_ban b = { .expires_ns = expires_ns, .reason = SW_BAN_MANUAL };
+	struct sw_ban b = {.expires_ns = expires_ns, .reason = SW_BAN_MANUAL};
 
 	memset(&k, 0, sizeof(k));
 	pb_addr16(key, k.addr);
@@ -623,7 +697,7 @@ static uint64_t ban_packets(const struct env *e, const char *key)
 
 static int trusted_put(const struct env *e, const char *net, unsigned int plen)
 {
-	struct sw_lpm_key k = { .prefixlen = plen };
+	struct sw_lpm_key k = {.prefixlen = plen};
 	__u8 one = 1;
 
 	pb_addr16(net, k.addr);
@@ -658,8 +732,8 @@ static int bucket_age(const struct env *e, const char *key, uint64_t ns)
 #define SIG6(s) V6(s, 5060, "fd00::2", 5060)
 
 /* n packets from spec, each with the expected reason */
-static void expect_n(const struct env *e, enum hook h, const char *name,
-		     const struct pb_spec *s, unsigned int want, int n)
+static void expect_n(const struct env *e, enum hook h, const char *name, const struct pb_spec *s,
+		     unsigned int want, int n)
 {
 	char buf[160];
 	int i;
@@ -680,32 +754,31 @@ static void test_flood(enum hook h)
 
 	/* 1 packet/s: slow enough that no token arrives between two test
 	 * runs even in an emulated (TCG) vmtest guest */
-	if (env_open(&e, 0, 0, 0) ||
-	    cfg_put(&e, SW_CFG_FLOOD_GUARD, 1, 3, 32, 64, 32, 128)) {
+	if (env_open(&e, 0, 0, 0) || cfg_put(&e, SW_CFG_FLOOD_GUARD, 1, 3, 32, 64, 32, 128)) {
 		result(0, "%s: flood: load", hn);
 		env_close(&e);
 		return;
 	}
 	/* burst passes, excess dropped, per source */
-	s = (struct pb_spec){ SIG4("10.20.0.1") };
+	s = (struct pb_spec){SIG4("10.20.0.1")};
 	expect_n(&e, h, "flood: burst of 3 passes", &s, R(PASSED_SIGNALLING), 3);
 	expect_n(&e, h, "flood: 4th and 5th over the limit", &s, R(DROPPED_FLOOD), 2);
-	result(!bucket_get(&e, "10.20.0.1", &b) && b.dropped == 2 &&
-		       b.tokens < (1u << 16),
-	       "%s: flood: bucket 10.20.0.1 counted 2 drops (%llu), empty",
-	       hn, (unsigned long long)b.dropped);
+	result(!bucket_get(&e, "10.20.0.1", &b) && b.dropped == 2 && b.tokens < (1u << 16),
+	       "%s: flood: bucket 10.20.0.1 counted 2 drops (%llu), empty", hn,
+	       (unsigned long long)b.dropped);
 	s.dport = 5061;
 	expect(&e, h, "flood: the bucket is per source, 5061 too", &s, R(DROPPED_FLOOD));
 	s.dport = 5062;
 	expect(&e, h, "flood: 5062 is not a signalling port", &s, R(PASSED_NOT_MEDIA));
-	s = (struct pb_spec){ SIG4("10.20.0.2") };
+	s = (struct pb_spec){SIG4("10.20.0.2")};
 	expect(&e, h, "flood: another source has its own bucket", &s, R(PASSED_SIGNALLING));
-	s = (struct pb_spec){ V4("10.20.0.1", 4000, "10.0.0.2", 10000) };
-	ph_put(&e, &(struct ph_spec){ "10.0.0.2", 10000, { A("10.20.0.1", 4000, STRICT) } });
-	expect(&e, h, "flood: media from a flooding source still passes its pinhole", &s, R(PASSED_PINHOLE));
+	s = (struct pb_spec){V4("10.20.0.1", 4000, "10.0.0.2", 10000)};
+	ph_put(&e, &(struct ph_spec){"10.0.0.2", 10000, {A("10.20.0.1", 4000, STRICT)}});
+	expect(&e, h, "flood: media from a flooding source still passes its pinhole", &s,
+	       R(PASSED_PINHOLE));
 
 	/* refill: rewrite the bucket's last refill time */
-	s = (struct pb_spec){ SIG4("10.20.0.1") };
+	s = (struct pb_spec){SIG4("10.20.0.1")};
 	bucket_age(&e, "10.20.0.1", 1500000000ull); /* 1.5 s at 1/s: 1.5 */
 	expect(&e, h, "flood: 1.5 s later one packet passes", &s, R(PASSED_SIGNALLING));
 	expect(&e, h, "flood: and the next is over", &s, R(DROPPED_FLOOD));
@@ -732,7 +805,7 @@ static void test_flood(enum hook h)
 	cfg_put(&e, SW_CFG_FLOOD_GUARD, 1, 3, 32, 64, 32, 128);
 
 	/* IPv6 sources aggregated per /64 */
-	s = (struct pb_spec){ SIG6("fd00:20::1") };
+	s = (struct pb_spec){SIG6("fd00:20::1")};
 	expect(&e, h, "flood v6: fd00:20::1", &s, R(PASSED_SIGNALLING));
 	s.src = "fd00:20::2";
 	expect(&e, h, "flood v6: fd00:20::2, same /64", &s, R(PASSED_SIGNALLING));
@@ -747,7 +820,7 @@ static void test_flood(enum hook h)
 
 	/* IPv4 sources aggregated per /24 */
 	cfg_put(&e, SW_CFG_FLOOD_GUARD, 1, 2, 24, 64, 32, 128);
-	s = (struct pb_spec){ SIG4("10.30.0.1") };
+	s = (struct pb_spec){SIG4("10.30.0.1")};
 	expect(&e, h, "flood /24: 10.30.0.1", &s, R(PASSED_SIGNALLING));
 	s.src = "10.30.0.200";
 	expect(&e, h, "flood /24: 10.30.0.200", &s, R(PASSED_SIGNALLING));
@@ -759,29 +832,29 @@ static void test_flood(enum hook h)
 	/* trusted networks are exempt */
 	trusted_put(&e, "10.40.0.0", 96 + 16);
 	trusted_put(&e, "fd00:40::", 48);
-	s = (struct pb_spec){ SIG4("10.40.7.7") };
+	s = (struct pb_spec){SIG4("10.40.7.7")};
 	expect_n(&e, h, "trusted v4: never limited", &s, R(PASSED_TRUSTED), 4);
-	s = (struct pb_spec){ SIG6("fd00:40:0:9::1") };
+	s = (struct pb_spec){SIG6("fd00:40:0:9::1")};
 	expect_n(&e, h, "trusted v6: never limited", &s, R(PASSED_TRUSTED), 4);
-	s = (struct pb_spec){ SIG4("10.41.0.1") };
+	s = (struct pb_spec){SIG4("10.41.0.1")};
 	expect_n(&e, h, "untrusted neighbour: limited", &s, R(PASSED_SIGNALLING), 2);
 	expect(&e, h, "untrusted neighbour: over", &s, R(DROPPED_FLOOD));
 
 	/* signalling fragments follow their first fragment */
-	s = (struct pb_spec){ SIG4("10.30.2.1"), .frag = PB_FIRST, .payload = 1200, .frag_id = 9001 };
+	s = (struct pb_spec){SIG4("10.30.2.1"), .frag = PB_FIRST, .payload = 1200, .frag_id = 9001};
 	expect(&e, h, "flood frag: first within budget", &s, R(PASSED_SIGNALLING));
-	s = (struct pb_spec){ SIG4("10.30.2.1"), LATER(151), .frag_id = 9001 };
+	s = (struct pb_spec){SIG4("10.30.2.1"), LATER(151), .frag_id = 9001};
 	expect(&e, h, "flood frag: its later fragment", &s, R(PASSED_FRAGMENT));
-	s = (struct pb_spec){ SIG4("10.30.2.1"), .frag = PB_FIRST, .payload = 1200, .frag_id = 9002 };
+	s = (struct pb_spec){SIG4("10.30.2.1"), .frag = PB_FIRST, .payload = 1200, .frag_id = 9002};
 	expect(&e, h, "flood frag: second datagram within", &s, R(PASSED_SIGNALLING));
 	s.frag_id = 9003;
 	expect(&e, h, "flood frag: third first fragment over", &s, R(DROPPED_FLOOD));
-	s = (struct pb_spec){ SIG4("10.30.2.1"), LATER(151), .frag_id = 9003 };
+	s = (struct pb_spec){SIG4("10.30.2.1"), LATER(151), .frag_id = 9003};
 	expect(&e, h, "flood frag: its later fragment dropped", &s, R(DROPPED_FRAGMENT));
 
 	/* guard off: signalling is counted, never limited */
 	cfg_put(&e, 0, 1, 1, 32, 64, 32, 128);
-	s = (struct pb_spec){ SIG4("10.20.0.1") };
+	s = (struct pb_spec){SIG4("10.20.0.1")};
 	expect_n(&e, h, "flood off: passes", &s, R(PASSED_SIGNALLING), 3);
 	cfg_put(&e, SW_CFG_FLOOD_GUARD, 0, 1, 32, 64, 32, 128);
 	expect(&e, h, "flood rate 0: off", &s, R(PASSED_SIGNALLING));
@@ -791,16 +864,15 @@ static void test_flood(enum hook h)
 static void test_bans(enum hook h)
 {
 	uint64_t now = mono_ns();
-	struct pb_spec media = { V4("10.50.0.1", 4000, "10.0.0.9", 10010) };
-	struct pb_spec sig = { SIG4("10.50.0.1") };
+	struct pb_spec media = {V4("10.50.0.1", 4000, "10.0.0.9", 10010)};
+	struct pb_spec sig = {SIG4("10.50.0.1")};
 	struct pb_spec s;
 	struct env e;
 	const char *hn = hook_name[h];
 
-	if (env_open(&e, 0, 0, 0) ||
-	    cfg_put(&e, SW_CFG_FLOOD_GUARD, 1000, 1000, 32, 64, 32, 128) ||
-	    ph_put(&e, &(struct ph_spec){ "10.0.0.9", 10010, { A("10.50.0.1", 4000, STRICT) } }) ||
-	    ph_put(&e, &(struct ph_spec){ "fd00::9", 10010, { A("fd00:50::77", 0, ADDRESS) } }) ||
+	if (env_open(&e, 0, 0, 0) || cfg_put(&e, SW_CFG_FLOOD_GUARD, 1000, 1000, 32, 64, 32, 128) ||
+	    ph_put(&e, &(struct ph_spec){"10.0.0.9", 10010, {A("10.50.0.1", 4000, STRICT)}}) ||
+	    ph_put(&e, &(struct ph_spec){"fd00::9", 10010, {A("fd00:50::77", 0, ADDRESS)}}) ||
 	    ban_put(&e, "10.50.0.1", 0)) {
 		result(0, "%s: bans: load", hn);
 		env_close(&e);
@@ -814,20 +886,20 @@ static void test_bans(enum hook h)
 	expect(&e, h, "ban: signalling dropped", &sig, R(DROPPED_BANNED));
 	sig.dport = 5061;
 	expect(&e, h, "ban: signalling 5061 dropped", &sig, R(DROPPED_BANNED));
-	s = (struct pb_spec){ V4("10.50.0.1", 4000, "10.0.0.2", 10002) };
+	s = (struct pb_spec){V4("10.50.0.1", 4000, "10.0.0.2", 10002)};
 	expect(&e, h, "ban: media without pinhole: banned first", &s, R(DROPPED_BANNED));
-	result(ban_packets(&e, "10.50.0.1") == 4, "%s: ban counted its 4 drops (%llu)",
-	       hn, (unsigned long long)ban_packets(&e, "10.50.0.1"));
-	s = (struct pb_spec){ V4("10.50.0.1", 53, "10.0.0.2", 53) };
+	result(ban_packets(&e, "10.50.0.1") == 4, "%s: ban counted its 4 drops (%llu)", hn,
+	       (unsigned long long)ban_packets(&e, "10.50.0.1"));
+	s = (struct pb_spec){V4("10.50.0.1", 53, "10.0.0.2", 53)};
 	expect(&e, h, "ban: other UDP from a banned source is not ours", &s, R(PASSED_NOT_MEDIA));
-	s = (struct pb_spec){ V4("10.50.0.1", 4000, "10.0.0.2", 5060), .l4 = IPPROTO_TCP };
+	s = (struct pb_spec){V4("10.50.0.1", 4000, "10.0.0.2", 5060), .l4 = IPPROTO_TCP};
 	expect(&e, h, "ban: TCP from a banned source is not ours", &s, R(PASSED_NOT_MEDIA));
-	s = (struct pb_spec){ SIG4("10.50.0.2") };
+	s = (struct pb_spec){SIG4("10.50.0.2")};
 	expect(&e, h, "ban: the neighbour address is not banned", &s, R(PASSED_SIGNALLING));
 	/* fragments: the first is judged, the later follow */
-	s = (struct pb_spec){ SIG4("10.50.0.1"), .frag = PB_FIRST, .payload = 1200, .frag_id = 7001 };
+	s = (struct pb_spec){SIG4("10.50.0.1"), .frag = PB_FIRST, .payload = 1200, .frag_id = 7001};
 	expect(&e, h, "ban frag: first fragment banned", &s, R(DROPPED_BANNED));
-	s = (struct pb_spec){ SIG4("10.50.0.1"), LATER(151), .frag_id = 7001 };
+	s = (struct pb_spec){SIG4("10.50.0.1"), LATER(151), .frag_id = 7001};
 	expect(&e, h, "ban frag: later fragment dropped", &s, R(DROPPED_FRAGMENT));
 	/* expiry (CLOCK_MONOTONIC) */
 	ban_put(&e, "10.50.0.1", now + 60ull * 1000000000ull);
@@ -839,14 +911,14 @@ static void test_bans(enum hook h)
 	/* bans come before the trusted exemption (nobody bans trusted) */
 	trusted_put(&e, "10.51.0.0", 96 + 16);
 	ban_put(&e, "10.51.0.5", 0);
-	s = (struct pb_spec){ SIG4("10.51.0.5") };
+	s = (struct pb_spec){SIG4("10.51.0.5")};
 	expect(&e, h, "ban: checked before trusted", &s, R(DROPPED_BANNED));
 	s.src = "10.51.0.6";
 	expect(&e, h, "ban: trusted neighbour", &s, R(PASSED_TRUSTED));
 	/* a banned flooder: banned, its bucket untouched */
 	cfg_put(&e, SW_CFG_FLOOD_GUARD | SW_CFG_BANS_ACTIVE, 1, 1, 32, 64, 32, 128);
 	ban_put(&e, "10.52.0.1", 0);
-	s = (struct pb_spec){ SIG4("10.52.0.1") };
+	s = (struct pb_spec){SIG4("10.52.0.1")};
 	expect_n(&e, h, "ban: flooder banned before its bucket", &s, R(DROPPED_BANNED), 2);
 	{
 		struct sw_bucket b;
@@ -857,21 +929,21 @@ static void test_bans(enum hook h)
 	/* IPv4 bans per /24, IPv6 per /64 */
 	cfg_put(&e, SW_CFG_BANS_ACTIVE, 0, 0, 32, 64, 24, 64);
 	ban_put(&e, "10.60.1.0", 0);
-	s = (struct pb_spec){ SIG4("10.60.1.200") };
+	s = (struct pb_spec){SIG4("10.60.1.200")};
 	expect(&e, h, "ban /24: 10.60.1.200 in the banned /24", &s, R(DROPPED_BANNED));
 	s.src = "10.60.2.1";
 	expect(&e, h, "ban /24: 10.60.2.1 not", &s, R(PASSED_SIGNALLING));
 	ban_put(&e, "fd00:50::", 0);
-	s = (struct pb_spec){ V6("fd00:50::77", 4000, "fd00::9", 10010) };
+	s = (struct pb_spec){V6("fd00:50::77", 4000, "fd00::9", 10010)};
 	expect(&e, h, "ban v6 /64: media dropped", &s, R(DROPPED_BANNED));
-	s = (struct pb_spec){ SIG6("fd00:50::1:2:3") };
+	s = (struct pb_spec){SIG6("fd00:50::1:2:3")};
 	expect(&e, h, "ban v6 /64: signalling from the /64 dropped", &s, R(DROPPED_BANNED));
 	s.src = "fd00:51::77";
 	expect(&e, h, "ban v6 /64: next /64 passes", &s, R(PASSED_SIGNALLING));
 	/* full-length v6 bans */
 	cfg_put(&e, SW_CFG_BANS_ACTIVE, 0, 0, 32, 64, 32, 128);
 	ban_put(&e, "fd00:52::5", 0);
-	s = (struct pb_spec){ SIG6("fd00:52::5") };
+	s = (struct pb_spec){SIG6("fd00:52::5")};
 	expect(&e, h, "ban v6 /128: dropped", &s, R(DROPPED_BANNED));
 	s.src = "fd00:52::6";
 	expect(&e, h, "ban v6 /128: neighbour passes", &s, R(PASSED_SIGNALLING));
@@ -880,9 +952,8 @@ static void test_bans(enum hook h)
 
 /* ---- egress learner --------------------------------------------------- */
 
-static void expect_src(const struct env *e, const char *what, const char *dst,
-		       uint16_t port, int slot, const char *addr,
-		       uint16_t sport, uint8_t flags)
+static void expect_src(const struct env *e, const char *what, const char *dst, uint16_t port,
+		       int slot, const char *addr, uint16_t sport, uint8_t flags)
 {
 	struct sw_pinhole v;
 	uint8_t a[16];
@@ -892,80 +963,96 @@ static void expect_src(const struct env *e, const char *what, const char *dst,
 		result(0, "tc_eg: %s: pinhole missing", what);
 		return;
 	}
-	result(!memcmp(v.src[slot].addr, a, 16) &&
-		       v.src[slot].port == htons(sport) &&
+	result(!memcmp(v.src[slot].addr, a, 16) && v.src[slot].port == htons(sport) &&
 		       v.src[slot].flags == flags,
-	       "tc_eg: %s: slot %d holds %s:%u flags %u", what, slot, addr,
-	       sport, flags);
+	       "tc_eg: %s: slot %d holds %s:%u flags %u", what, slot, addr, sport, flags);
 }
 
 static void test_egress(const struct env *e)
 {
 	static const struct ph_spec sym2 = {
-		"10.0.0.2", 15010,
-		{ A("10.9.9.1", 4000, SYMMETRIC), A("10.9.9.2", 4000, SYMMETRIC) } };
+		"10.0.0.2",
+		15010,
+		{A("10.9.9.1", 4000, SYMMETRIC), A("10.9.9.2", 4000, SYMMETRIC)}};
 	const uint8_t learned = SW_SRC_ACTIVE | SW_SRC_LEARNED;
 	struct pb_spec s;
 
-#define EG(name, sa, sp, da, dp, r)                                          \
-	do {                                                                 \
-		s = (struct pb_spec){ V4(sa, sp, da, dp) };                  \
-		expect(e, H_TC_EG, name, &s, r);                             \
+#define EG(name, sa, sp, da, dp, r)                       \
+	do {                                              \
+		s = (struct pb_spec){V4(sa, sp, da, dp)}; \
+		expect(e, H_TC_EG, name, &s, r);          \
 	} while (0)
-#define IN(h, name, sa, sp, da, dp, r)                                       \
-	do {                                                                 \
-		s = (struct pb_spec){ V4(sa, sp, da, dp) };                  \
-		expect(e, h, name, &s, r);                                   \
+#define IN(h, name, sa, sp, da, dp, r)                    \
+	do {                                              \
+		s = (struct pb_spec){V4(sa, sp, da, dp)}; \
+		expect(e, h, name, &s, r);                \
 	} while (0)
 
 	/* before learning: the SDP address, any port (address mode) */
-	IN(H_XDP, "sym before learning: SDP addr", "10.9.9.9", 4444, "10.0.0.2", 15000, R(PASSED_PINHOLE));
-	IN(H_XDP, "sym before learning: NAT addr", "10.7.7.7", 31000, "10.0.0.2", 15000, R(DROPPED_BAD_SOURCE));
+	IN(H_XDP, "sym before learning: SDP addr", "10.9.9.9", 4444, "10.0.0.2", 15000,
+	   R(PASSED_PINHOLE));
+	IN(H_XDP, "sym before learning: NAT addr", "10.7.7.7", 31000, "10.0.0.2", 15000,
+	   R(DROPPED_BAD_SOURCE));
 	/* the endpoint sends to the peer's NAT address: learned */
 	EG("learn NAT peer", "10.0.0.2", 15000, "10.7.7.7", 31000, R(EGRESS_LEARNED));
 	expect_src(e, "after learning", "10.0.0.2", 15000, 0, "10.7.7.7", 31000, learned);
-	IN(H_XDP, "sym learned: from learned", "10.7.7.7", 31000, "10.0.0.2", 15000, R(PASSED_PINHOLE));
-	IN(H_TC_IN, "sym learned: from learned", "10.7.7.7", 31000, "10.0.0.2", 15000, R(PASSED_PINHOLE));
-	IN(H_XDP, "sym learned: learned addr other port", "10.7.7.7", 31001, "10.0.0.2", 15000, R(DROPPED_BAD_SOURCE));
-	IN(H_XDP, "sym learned: SDP addr and port", "10.9.9.9", 4000, "10.0.0.2", 15000, R(DROPPED_BAD_SOURCE));
-	IN(H_TC_IN, "sym learned: SDP addr other port", "10.9.9.9", 4444, "10.0.0.2", 15000, R(DROPPED_BAD_SOURCE));
+	IN(H_XDP, "sym learned: from learned", "10.7.7.7", 31000, "10.0.0.2", 15000,
+	   R(PASSED_PINHOLE));
+	IN(H_TC_IN, "sym learned: from learned", "10.7.7.7", 31000, "10.0.0.2", 15000,
+	   R(PASSED_PINHOLE));
+	IN(H_XDP, "sym learned: learned addr other port", "10.7.7.7", 31001, "10.0.0.2", 15000,
+	   R(DROPPED_BAD_SOURCE));
+	IN(H_XDP, "sym learned: SDP addr and port", "10.9.9.9", 4000, "10.0.0.2", 15000,
+	   R(DROPPED_BAD_SOURCE));
+	IN(H_TC_IN, "sym learned: SDP addr other port", "10.9.9.9", 4444, "10.0.0.2", 15000,
+	   R(DROPPED_BAD_SOURCE));
 	EG("refresh same peer", "10.0.0.2", 15000, "10.7.7.7", 31000, R(EGRESS_LEARNED));
 	expect_src(e, "after refresh", "10.0.0.2", 15000, 0, "10.7.7.7", 31000, learned);
 	/* the endpoint moves (e.g. peer re-NATed): the single slot follows */
 	EG("relearn single slot", "10.0.0.2", 15000, "10.7.7.8", 31002, R(EGRESS_LEARNED));
-	IN(H_XDP, "sym relearned: new peer", "10.7.7.8", 31002, "10.0.0.2", 15000, R(PASSED_PINHOLE));
-	IN(H_XDP, "sym relearned: old peer", "10.7.7.7", 31000, "10.0.0.2", 15000, R(DROPPED_BAD_SOURCE));
+	IN(H_XDP, "sym relearned: new peer", "10.7.7.8", 31002, "10.0.0.2", 15000,
+	   R(PASSED_PINHOLE));
+	IN(H_XDP, "sym relearned: old peer", "10.7.7.7", 31000, "10.0.0.2", 15000,
+	   R(DROPPED_BAD_SOURCE));
 	/* nothing to learn */
 	EG("no pinhole for source port", "10.0.0.2", 15002, "10.7.7.7", 31000, R(EGRESS_PASSED));
 	EG("source port outside media", "10.0.0.2", 5060, "10.7.7.7", 5060, R(EGRESS_PASSED));
 	EG("strict pinhole is not learned", "10.0.0.2", 10000, "10.7.7.7", 31000, R(EGRESS_PASSED));
-	expect_src(e, "strict slot untouched", "10.0.0.2", 10000, 0, "10.9.9.9", 4000, SW_SRC_ACTIVE);
-	s = (struct pb_spec){ V4("10.0.0.2", 15000, "10.7.7.9", 31000), .l4 = IPPROTO_TCP };
+	expect_src(e, "strict slot untouched", "10.0.0.2", 10000, 0, "10.9.9.9", 4000,
+		   SW_SRC_ACTIVE);
+	s = (struct pb_spec){V4("10.0.0.2", 15000, "10.7.7.9", 31000), .l4 = IPPROTO_TCP};
 	expect(e, H_TC_EG, "TCP is not learned", &s, R(EGRESS_PASSED));
-	s = (struct pb_spec){ .ethertype = ETH_P_ARP };
+	s = (struct pb_spec){.ethertype = ETH_P_ARP};
 	expect(e, H_TC_EG, "ARP", &s, R(EGRESS_PASSED));
 	/* two symmetric slots (forked early media): the one naming the peer */
 	if (ph_put(e, &sym2))
 		result(0, "tc_eg: install two-slot pinhole");
-	EG("two slots: learn slot naming peer", "10.0.0.2", 15010, "10.9.9.2", 7000, R(EGRESS_LEARNED));
+	EG("two slots: learn slot naming peer", "10.0.0.2", 15010, "10.9.9.2", 7000,
+	   R(EGRESS_LEARNED));
 	expect_src(e, "two slots: slot 1 learned", "10.0.0.2", 15010, 1, "10.9.9.2", 7000, learned);
-	expect_src(e, "two slots: slot 0 untouched", "10.0.0.2", 15010, 0, "10.9.9.1", 4000, SW_SRC_ACTIVE);
-	IN(H_XDP, "two slots: slot 0 still address mode", "10.9.9.1", 1, "10.0.0.2", 15010, R(PASSED_PINHOLE));
-	IN(H_XDP, "two slots: learned slot strict", "10.9.9.2", 4000, "10.0.0.2", 15010, R(DROPPED_BAD_SOURCE));
-	EG("two slots: NAT peer takes the unlearned", "10.0.0.2", 15010, "10.7.7.7", 9000, R(EGRESS_LEARNED));
-	expect_src(e, "two slots: slot 0 learned NAT", "10.0.0.2", 15010, 0, "10.7.7.7", 9000, learned);
-	EG("two slots: both learned, third peer", "10.0.0.2", 15010, "10.7.7.6", 9000, R(EGRESS_PASSED));
+	expect_src(e, "two slots: slot 0 untouched", "10.0.0.2", 15010, 0, "10.9.9.1", 4000,
+		   SW_SRC_ACTIVE);
+	IN(H_XDP, "two slots: slot 0 still address mode", "10.9.9.1", 1, "10.0.0.2", 15010,
+	   R(PASSED_PINHOLE));
+	IN(H_XDP, "two slots: learned slot strict", "10.9.9.2", 4000, "10.0.0.2", 15010,
+	   R(DROPPED_BAD_SOURCE));
+	EG("two slots: NAT peer takes the unlearned", "10.0.0.2", 15010, "10.7.7.7", 9000,
+	   R(EGRESS_LEARNED));
+	expect_src(e, "two slots: slot 0 learned NAT", "10.0.0.2", 15010, 0, "10.7.7.7", 9000,
+		   learned);
+	EG("two slots: both learned, third peer", "10.0.0.2", 15010, "10.7.7.6", 9000,
+	   R(EGRESS_PASSED));
 	expect_src(e, "two slots: slot 1 kept", "10.0.0.2", 15010, 1, "10.9.9.2", 7000, learned);
 	/* IPv6 */
-	s = (struct pb_spec){ V6("fd00::2", 12004, "fd00::77", 5555) };
+	s = (struct pb_spec){V6("fd00::2", 12004, "fd00::77", 5555)};
 	expect(e, H_TC_EG, "v6 learn", &s, R(EGRESS_LEARNED));
 	expect_src(e, "v6 learned", "fd00::2", 12004, 0, "fd00::77", 5555, learned);
-	s = (struct pb_spec){ V6("fd00::77", 5555, "fd00::2", 12004) };
+	s = (struct pb_spec){V6("fd00::77", 5555, "fd00::2", 12004)};
 	expect(e, H_XDP, "v6 sym learned: from learned", &s, R(PASSED_PINHOLE));
-	s = (struct pb_spec){ V6("fd00::9", 4000, "fd00::2", 12004) };
+	s = (struct pb_spec){V6("fd00::9", 4000, "fd00::2", 12004)};
 	expect(e, H_XDP, "v6 sym learned: SDP source", &s, R(DROPPED_BAD_SOURCE));
 	/* VLAN-tagged egress */
-	s = (struct pb_spec){ V6("fd00::2", 12004, "fd00::78", 5556), .vlans = 1 };
+	s = (struct pb_spec){V6("fd00::2", 12004, "fd00::78", 5556), .vlans = 1};
 	expect(e, H_TC_EG, "v6 learn in VLAN", &s, R(EGRESS_LEARNED));
 	expect_src(e, "v6 relearned", "fd00::2", 12004, 0, "fd00::78", 5556, learned);
 #undef EG
@@ -976,7 +1063,7 @@ static void test_egress(const struct env *e)
 
 static void test_media_range(void)
 {
-	struct pb_spec s = { V4("10.9.9.9", 4000, "10.0.0.5", 0) };
+	struct pb_spec s = {V4("10.9.9.9", 4000, "10.0.0.5", 0)};
 	struct env e;
 
 	if (env_open(&e, 0, 30000, 30010)) {
@@ -1020,7 +1107,7 @@ static void test_million(void)
 	struct sw_pinhole *vals = calloc(CHUNK, sizeof(*vals));
 	struct bpf_map_info info = {};
 	__u32 info_len = sizeof(info);
-	struct pb_spec s = { V4("10.9.9.9", 4000, "", 0) };
+	struct pb_spec s = {V4("10.9.9.9", 4000, "", 0)};
 	unsigned int i, j, n = 0;
 	char dst[32];
 	struct env e;
@@ -1032,8 +1119,7 @@ static void test_million(void)
 		goto out;
 	}
 	bpf_obj_get_info_by_fd(e.pinholes, &info, &info_len);
-	result(info.max_entries == BIG, "1,000,000 pinholes: max_entries %u",
-	       info.max_entries);
+	result(info.max_entries == BIG, "1,000,000 pinholes: max_entries %u", info.max_entries);
 	t0 = mono_ns();
 	for (i = 0; i < BIG && !err; i += CHUNK) {
 		LIBBPF_OPTS(bpf_map_batch_opts, bo);
@@ -1049,9 +1135,8 @@ static void test_million(void)
 		err = bpf_map_update_batch(e.pinholes, keys, vals, &cnt, &bo);
 		n += cnt;
 	}
-	result(!err && n == BIG, "1,000,000 pinholes: inserted %u in %.1f s%s%s",
-	       n, (mono_ns() - t0) / 1e9, err ? ": " : "",
-	       err ? strerror(-err) : "");
+	result(!err && n == BIG, "1,000,000 pinholes: inserted %u in %.1f s%s%s", n,
+	       (mono_ns() - t0) / 1e9, err ? ": " : "", err ? strerror(-err) : "");
 	/* the last, the first and one in the middle are found; one more is not */
 	for (i = 0; i < 3; i++) {
 		unsigned int idx = i == 0 ? BIG - 1 : i == 1 ? 0 : BIG / 2 + 7;
@@ -1087,11 +1172,10 @@ int main(int argc, char **argv)
 		printf("test-bpf-packets: needs root (BPF_PROG_TEST_RUN)\n");
 		return 77;
 	}
-	snprintf(pin_root, sizeof(pin_root), "/sys/fs/bpf/sw-test-%d",
-		 (int)getpid());
+	snprintf(pin_root, sizeof(pin_root), "/sys/fs/bpf/sw-test-%d", (int)getpid());
 	if (mkdir(pin_root, 0700) && errno != EEXIST) {
-		printf("test-bpf-packets: mkdir %s: %s (bpffs mounted?)\n",
-		       pin_root, strerror(errno));
+		printf("test-bpf-packets: mkdir %s: %s (bpffs mounted?)\n", pin_root,
+		       strerror(errno));
 		return 1;
 	}
 	if (verbose)
@@ -1122,7 +1206,6 @@ int main(int argc, char **argv)
 	test_media_range();
 	test_million();
 
-	printf("test-bpf-packets: %d passed, %d failed, %d skipped\n", n_pass,
-	       n_fail, n_skip);
+	printf("test-bpf-packets: %d passed, %d failed, %d skipped\n", n_pass, n_fail, n_skip);
 	return n_fail ? 1 : 0;
 }

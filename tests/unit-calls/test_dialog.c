@@ -17,8 +17,8 @@
 #include "sipd/dialog.h"
 #include "sipd/pinhole.h"
 
-#define CID "call-1@test"
-#define NOW 1000000000000ull
+#define CID   "call-1@test"
+#define NOW   1000000000000ull
 #define GRACE 2000000000ull
 
 static struct sipd_config *g_cfg;
@@ -50,8 +50,7 @@ static void plan(struct sipd_ph_plan *p)
 }
 
 /* The plan entry for dst addr:port, or NULL. */
-static const struct sipd_ph *find(const struct sipd_ph_plan *p,
-				  const char *addr, uint16_t port)
+static const struct sipd_ph *find(const struct sipd_ph_plan *p, const char *addr, uint16_t port)
 {
 	struct sw_pinhole_key k;
 	uint8_t a[16];
@@ -65,8 +64,8 @@ static const struct sipd_ph *find(const struct sipd_ph_plan *p,
 	return NULL;
 }
 
-static void expect_src(const struct sipd_ph *ph, unsigned int i,
-		       const char *addr, uint16_t port, uint8_t check)
+static void expect_src(const struct sipd_ph *ph, unsigned int i, const char *addr, uint16_t port,
+		       uint8_t check)
 {
 	uint8_t a[16];
 
@@ -390,10 +389,8 @@ static void test_sdp_variants(void **state)
 	assert_int_equal(find(&p, ALICE, 16299)->val.media_idx, 2);
 	expect_src(find(&p, ALICE, 16299), 0, "203.0.113.7", 12201,
 		   SW_CHECK_ADDRESS); /* peer network configured "address" */
-	expect_src(find(&p, "203.0.113.7", 12201), 0, ALICE, 16299,
-		   SW_CHECK_STRICT);
-	assert_int_equal(find(&p, "203.0.113.7", 12000)->val.kind,
-			 SW_KIND_RTP_RTCP_MUX);
+	expect_src(find(&p, "203.0.113.7", 12201), 0, ALICE, 16299, SW_CHECK_STRICT);
+	assert_int_equal(find(&p, "203.0.113.7", 12000)->val.kind, SW_KIND_RTP_RTCP_MUX);
 }
 
 static void test_cancel_486_bye(void **state)
@@ -448,10 +445,14 @@ static void test_clone(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_invite_200_ack),	   T(test_offer_in_200_answer_in_ack),
-		T(test_early_media_forking), T(test_prack_update),
-		T(test_reinvite_move),	   T(test_hold),
-		T(test_sdp_variants),	   T(test_cancel_486_bye),
+		T(test_invite_200_ack),
+		T(test_offer_in_200_answer_in_ack),
+		T(test_early_media_forking),
+		T(test_prack_update),
+		T(test_reinvite_move),
+		T(test_hold),
+		T(test_sdp_variants),
+		T(test_cancel_486_bye),
 		T(test_clone),
 	};
 

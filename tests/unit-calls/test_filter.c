@@ -42,7 +42,7 @@ static int verdict(const char *match, const struct sip_msg *m)
 }
 
 #define DROPPED(match, m) assert_int_equal(verdict(match, m), -SW_SIP_R_FILTER_DROP)
-#define PASSED(match, m) assert_int_equal(verdict(match, m), 0)
+#define PASSED(match, m)  assert_int_equal(verdict(match, m), 0)
 
 static void test_match_kinds(void **state)
 {
@@ -62,14 +62,14 @@ static void test_match_kinds(void **state)
 	PASSED("{\"message\": \"request\"}", &r);
 	DROPPED("{\"message\": \"response\"}", &r);
 	DROPPED("{\"direction\": \"inbound\"}", &m); /* alice -> bob */
-	PASSED("{\"direction\": \"inbound\"}", &r);   /* bob -> alice */
+	PASSED("{\"direction\": \"inbound\"}", &r);  /* bob -> alice */
 	DROPPED("{\"direction\": [\"outbound\", \"internal\"]}", &r);
 	DROPPED("{\"source\": \"198.51.100.0/24\"}", &m);
 	PASSED("{\"source\": [\"192.0.2.0/24\", \"2001:db8::/32\"]}", &m);
 	DROPPED("{\"content_type\": \"application/*\"}", &m);
 	PASSED("{\"content_type\": \"text/*\"}", &m);
 	DROPPED("{\"from_user\": \"ali*\"}", &m);
-	PASSED("{\"from_user\": \"ALICE\"}", &m); /* users are case-sensitive */
+	PASSED("{\"from_user\": \"ALICE\"}", &m);	       /* users are case-sensitive */
 	DROPPED("{\"from_domain\": \"OUTSIDE.example\"}", &m); /* hosts are not */
 	DROPPED("{\"to_user\": [\"carol\", \"b?b\"]}", &m);
 	PASSED("{\"to_domain\": \"*.other\"}", &m);
@@ -90,27 +90,25 @@ static void test_first_match_and_default(void **state)
 
 	(void)state;
 	c = cfg("{\"filters\": ["
-		" {\"name\": \"allow-alice\", \"match\": {\"from_user\": \"alice\"}, \"action\": \"allow\"},"
-		" {\"name\": \"drop-invite\", \"match\": {\"method\": \"INVITE\"}, \"action\": \"drop\"}],"
+		" {\"name\": \"allow-alice\", \"match\": {\"from_user\": \"alice\"}, \"action\": "
+		"\"allow\"},"
+		" {\"name\": \"drop-invite\", \"match\": {\"method\": \"INVITE\"}, \"action\": "
+		"\"drop\"}],"
 		" \"default_action\": \"drop\"}");
 	t_req(&m, "INVITE", "c1", 0, NULL, 1);
-	assert_int_equal(sipd_filter_eval(c, &m, SIPD_DIR_TRANSIT, &rule),
-			 SIPD_ACT_ALLOW);
+	assert_int_equal(sipd_filter_eval(c, &m, SIPD_DIR_TRANSIT, &rule), SIPD_ACT_ALLOW);
 	assert_int_equal(rule, 0); /* first match wins over the later drop */
 	snprintf(m.from_user, sizeof(m.from_user), "mallory");
-	assert_int_equal(sipd_filter_eval(c, &m, SIPD_DIR_TRANSIT, &rule),
-			 SIPD_ACT_DROP);
+	assert_int_equal(sipd_filter_eval(c, &m, SIPD_DIR_TRANSIT, &rule), SIPD_ACT_DROP);
 	assert_int_equal(rule, 1);
 	t_req(&m, "OPTIONS", "c2", 0, NULL, 1);
 	snprintf(m.from_user, sizeof(m.from_user), "mallory");
-	assert_int_equal(sipd_filter_eval(c, &m, SIPD_DIR_TRANSIT, &rule),
-			 SIPD_ACT_DROP);
+	assert_int_equal(sipd_filter_eval(c, &m, SIPD_DIR_TRANSIT, &rule), SIPD_ACT_DROP);
 	assert_int_equal(rule, -1); /* the default */
 	sipd_config_free(c);
 
 	c = cfg("{}");
-	assert_int_equal(sipd_filter_eval(c, &m, SIPD_DIR_TRANSIT, &rule),
-			 SIPD_ACT_ALLOW);
+	assert_int_equal(sipd_filter_eval(c, &m, SIPD_DIR_TRANSIT, &rule), SIPD_ACT_ALLOW);
 	assert_int_equal(rule, -1);
 	sipd_config_free(c);
 }
@@ -127,17 +125,14 @@ static void test_whitelist(void **state)
 		"   \"dave\": {\"enabled\": false, \"allow_from\": \"nobody@x\"}}}");
 	/* alice@outside.example calls bob: not on his list */
 	t_req(&m, "INVITE", "c1", 0, NULL, 1);
-	assert_int_equal(sipd_policy(c, &m, SIPD_DIR_INBOUND, detail,
-				     sizeof(detail)),
+	assert_int_equal(sipd_policy(c, &m, SIPD_DIR_INBOUND, detail, sizeof(detail)),
 			 -SW_SIP_R_NOT_WHITELISTED);
 	assert_string_equal(detail, "whitelist of bob");
 	snprintf(m.from_host, sizeof(m.from_host), "trusted.example");
-	assert_int_equal(sipd_policy(c, &m, SIPD_DIR_INBOUND, detail,
-				     sizeof(detail)), 0);
+	assert_int_equal(sipd_policy(c, &m, SIPD_DIR_INBOUND, detail, sizeof(detail)), 0);
 	snprintf(m.from_user, sizeof(m.from_user), "carol");
 	snprintf(m.from_host, sizeof(m.from_host), "anywhere");
-	assert_int_equal(sipd_policy(c, &m, SIPD_DIR_INBOUND, detail,
-				     sizeof(detail)), 0);
+	assert_int_equal(sipd_policy(c, &m, SIPD_DIR_INBOUND, detail, sizeof(detail)), 0);
 	/* only inbound initial INVITEs are judged */
 	t_req(&m, "INVITE", "c1", 0, NULL, 1);
 	assert_true(sipd_whitelist_ok(c, &m, SIPD_DIR_OUTBOUND));

@@ -61,10 +61,9 @@ static const char *cfg_json =
 
 static void unpin(const char *root)
 {
-	static const char *const names[] = { SW_MAP_PINHOLES, SW_MAP_STATS,
-					     SW_MAP_FRAGS,    SW_MAP_CONFIG,
-					     SW_MAP_IFACES,   SW_MAP_BANS,
-					     SW_MAP_FLOOD,    SW_MAP_TRUSTED };
+	static const char *const names[] = {SW_MAP_PINHOLES, SW_MAP_STATS,  SW_MAP_FRAGS,
+					    SW_MAP_CONFIG,   SW_MAP_IFACES, SW_MAP_BANS,
+					    SW_MAP_FLOOD,    SW_MAP_TRUSTED};
 	char p[256];
 	size_t i;
 
@@ -82,8 +81,7 @@ static int env_up(struct env *e, unsigned int max_pinholes)
 	char err[512];
 
 	memset(e, 0, sizeof(*e));
-	snprintf(e->root, sizeof(e->root), "/sys/fs/bpf/sw-ut-%d-%d",
-		 (int)getpid(), seq++);
+	snprintf(e->root, sizeof(e->root), "/sys/fs/bpf/sw-ut-%d-%d", (int)getpid(), seq++);
 	if (mkdir(e->root, 0700) && errno != EEXIST)
 		return -errno;
 	opts.pin_root_path = e->root;
@@ -91,8 +89,7 @@ static int env_up(struct env *e, unsigned int max_pinholes)
 	if (!e->skel)
 		return -errno;
 	if (max_pinholes)
-		bpf_map__set_max_entries(e->skel->maps.sw_pinholes,
-					 max_pinholes);
+		bpf_map__set_max_entries(e->skel->maps.sw_pinholes, max_pinholes);
 	if (sipwall__load(e->skel))
 		return -1;
 	if (sw_maps_open(e->root, &e->maps))
@@ -158,12 +155,12 @@ static int teardown(void **state)
 	return 0;
 }
 
-#define NEED_ENV(e)                                                        \
-	do {                                                               \
-		if (!(e)) {                                                \
-			fprintf(stderr, "needs root and BPF: skipped\n");  \
-			skip();                                            \
-		}                                                          \
+#define NEED_ENV(e)                                                       \
+	do {                                                              \
+		if (!(e)) {                                               \
+			fprintf(stderr, "needs root and BPF: skipped\n"); \
+			skip();                                           \
+		}                                                         \
 	} while (0)
 
 static unsigned int map_count(struct env *e)
@@ -174,8 +171,7 @@ static unsigned int map_count(struct env *e)
 	return n;
 }
 
-static int map_get(struct env *e, const char *addr, uint16_t port,
-		   struct sw_pinhole *v)
+static int map_get(struct env *e, const char *addr, uint16_t port, struct sw_pinhole *v)
 {
 	struct sw_pinhole_key k;
 	uint8_t a[16];
@@ -186,12 +182,14 @@ static int map_get(struct env *e, const char *addr, uint16_t port,
 }
 
 /* The real XDP program's verdict on one UDP packet. */
-static int xdp(struct env *e, const char *src, uint16_t sport, const char *dst,
-	       uint16_t dport)
+static int xdp(struct env *e, const char *src, uint16_t sport, const char *dst, uint16_t dport)
 {
-	struct pb_spec s = { .src = src, .dst = dst, .sport = sport,
-			     .dport = dport, .payload = 160,
-			     .v6 = strchr(src, ':') != NULL };
+	struct pb_spec s = {.src = src,
+			    .dst = dst,
+			    .sport = sport,
+			    .dport = dport,
+			    .payload = 160,
+			    .v6 = strchr(src, ':') != NULL};
 	struct pb_pkt p;
 	LIBBPF_OPTS(bpf_test_run_opts, o);
 
@@ -199,14 +197,12 @@ static int xdp(struct env *e, const char *src, uint16_t sport, const char *dst,
 	o.data_in = p.b;
 	o.data_size_in = (uint32_t)p.len;
 	o.repeat = 1;
-	assert_int_equal(bpf_prog_test_run_opts(
-				 bpf_program__fd(e->skel->progs.sipwall_xdp), &o),
+	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(e->skel->progs.sipwall_xdp), &o),
 			 0);
 	return (int)o.retval;
 }
 
-static enum sw_sip_reason msg(struct env *e, const struct sip_msg *m,
-			      uint64_t now)
+static enum sw_sip_reason msg(struct env *e, const struct sip_msg *m, uint64_t now)
 {
 	enum sw_sip_reason why;
 
@@ -215,8 +211,7 @@ static enum sw_sip_reason msg(struct env *e, const struct sip_msg *m,
 }
 
 /* Alice's INVITE (port aport), Bob's 200 (port bport), ACK. */
-static void establish2(struct env *e, const char *cid, uint16_t aport,
-		       uint16_t bport, uint64_t now)
+static void establish2(struct env *e, const char *cid, uint16_t aport, uint16_t bport, uint64_t now)
 {
 	struct sip_msg m;
 
@@ -230,8 +225,7 @@ static void establish2(struct env *e, const char *cid, uint16_t aport,
 	assert_int_equal(msg(e, &m, now), SW_SIP_R_ACCEPTED);
 }
 
-static void establish(struct env *e, const char *cid, uint16_t bport,
-		      uint64_t now)
+static void establish(struct env *e, const char *cid, uint16_t bport, uint64_t now)
 {
 	establish2(e, cid, 16000, bport, now);
 }
@@ -246,10 +240,9 @@ static void bye(struct env *e, const char *cid, uint64_t now)
 
 /* --- SIP text in IP/UDP datagrams --- */
 
-static size_t sip_text(char *buf, size_t cap, const char *start,
-		       const char *via_host, const char *ftag, const char *ttag,
-		       unsigned int cseq, const char *method, const char *cid,
-		       const char *sdp_ip, int sdp_v6, unsigned int sdp_port)
+static size_t sip_text(char *buf, size_t cap, const char *start, const char *via_host,
+		       const char *ftag, const char *ttag, unsigned int cseq, const char *method,
+		       const char *cid, const char *sdp_ip, int sdp_v6, unsigned int sdp_port)
 {
 	char body[512] = "";
 	size_t n;
@@ -258,24 +251,21 @@ static size_t sip_text(char *buf, size_t cap, const char *start,
 		snprintf(body, sizeof(body),
 			 "v=0\r\no=- 1 1 IN IP%d %s\r\ns=-\r\nc=IN IP%d %s\r\n"
 			 "t=0 0\r\nm=audio %u RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n",
-			 sdp_v6 ? 6 : 4, sdp_ip, sdp_v6 ? 6 : 4, sdp_ip,
-			 sdp_port);
-	n = (size_t)snprintf(
-		buf, cap,
-		"%s\r\n"
-		"Via: SIP/2.0/UDP %s:5060;branch=z9hG4bK-%s-%u-%s\r\n"
-		"Max-Forwards: 70\r\n"
-		"From: <sip:alice@outside.example>;tag=%s\r\n"
-		"To: <sip:bob@inside.example>%s%s\r\n"
-		"Call-ID: %s\r\n"
-		"CSeq: %u %s\r\n"
-		"Contact: <sip:alice@%s>\r\n"
-		"%s"
-		"Content-Length: %zu\r\n\r\n%s",
-		start, via_host, ftag, cseq, method, ftag,
-		ttag ? ";tag=" : "", ttag ? ttag : "", cid, cseq, method,
-		via_host, sdp_ip ? "Content-Type: application/sdp\r\n" : "",
-		strlen(body), body);
+			 sdp_v6 ? 6 : 4, sdp_ip, sdp_v6 ? 6 : 4, sdp_ip, sdp_port);
+	n = (size_t)snprintf(buf, cap,
+			     "%s\r\n"
+			     "Via: SIP/2.0/UDP %s:5060;branch=z9hG4bK-%s-%u-%s\r\n"
+			     "Max-Forwards: 70\r\n"
+			     "From: <sip:alice@outside.example>;tag=%s\r\n"
+			     "To: <sip:bob@inside.example>%s%s\r\n"
+			     "Call-ID: %s\r\n"
+			     "CSeq: %u %s\r\n"
+			     "Contact: <sip:alice@%s>\r\n"
+			     "%s"
+			     "Content-Length: %zu\r\n\r\n%s",
+			     start, via_host, ftag, cseq, method, ftag, ttag ? ";tag=" : "",
+			     ttag ? ttag : "", cid, cseq, method, via_host,
+			     sdp_ip ? "Content-Type: application/sdp\r\n" : "", strlen(body), body);
 	return n;
 }
 
@@ -294,8 +284,7 @@ static uint16_t csum16(const uint8_t *p, size_t n)
 }
 
 /* IPv4 or IPv6 + UDP around payload (no L2: what NFQUEUE hands sipd). */
-static size_t ip_udp(uint8_t *out, const char *src, const char *dst,
-		     const char *pl, size_t plen)
+static size_t ip_udp(uint8_t *out, const char *src, const char *dst, const char *pl, size_t plen)
 {
 	uint8_t s[16], d[16];
 	size_t hl, ulen = 8 + plen;
@@ -338,9 +327,8 @@ static size_t ip_udp(uint8_t *out, const char *src, const char *dst,
 	return hl + ulen;
 }
 
-static enum sw_sip_reason send_sip(struct env *e, const char *src,
-				   const char *dst, const char *text,
-				   size_t n, uint64_t now)
+static enum sw_sip_reason send_sip(struct env *e, const char *src, const char *dst,
+				   const char *text, size_t n, uint64_t now)
 {
 	uint8_t pkt[4096];
 	enum sw_sip_reason why;
@@ -360,12 +348,12 @@ static void test_datagram_call_v4(void **state)
 	uint64_t h = sw_fnv1a64(cid, strlen(cid));
 
 	NEED_ENV(e);
-	n = sip_text(t, sizeof(t), "INVITE sip:bob@inside.example SIP/2.0",
-		     ALICE, ATAG, NULL, 1, "INVITE", cid, ALICE, 0, 16000);
+	n = sip_text(t, sizeof(t), "INVITE sip:bob@inside.example SIP/2.0", ALICE, ATAG, NULL, 1,
+		     "INVITE", cid, ALICE, 0, 16000);
 	assert_int_equal(send_sip(e, ALICE, BOB, t, n, T0), SW_SIP_R_ACCEPTED);
 	assert_int_equal(map_count(e), 0); /* an offer opens nothing */
-	n = sip_text(t, sizeof(t), "SIP/2.0 200 OK", ALICE, ATAG, BTAG, 1,
-		     "INVITE", cid, BOB, 0, 12000);
+	n = sip_text(t, sizeof(t), "SIP/2.0 200 OK", ALICE, ATAG, BTAG, 1, "INVITE", cid, BOB, 0,
+		     12000);
 	assert_int_equal(send_sip(e, BOB, ALICE, t, n, T0), SW_SIP_R_ACCEPTED);
 	/* written before the 200 was released */
 	assert_int_equal(map_count(e), 4);
@@ -384,10 +372,9 @@ static void test_datagram_call_v4(void **state)
 	assert_int_equal(xdp(e, "198.51.100.66", 16000, BOB, 12000), XDP_DROP);
 	assert_int_equal(xdp(e, ALICE, 16002, BOB, 12000), XDP_DROP);
 
-	n = sip_text(t, sizeof(t), "BYE sip:bob@inside.example SIP/2.0", ALICE,
-		     ATAG, BTAG, 2, "BYE", cid, NULL, 0, 0);
-	assert_int_equal(send_sip(e, ALICE, BOB, t, n, T0 + 10 * S),
-			 SW_SIP_R_ACCEPTED);
+	n = sip_text(t, sizeof(t), "BYE sip:bob@inside.example SIP/2.0", ALICE, ATAG, BTAG, 2,
+		     "BYE", cid, NULL, 0, 0);
+	assert_int_equal(send_sip(e, ALICE, BOB, t, n, T0 + 10 * S), SW_SIP_R_ACCEPTED);
 	sipd_tick(e->d, T0 + 11 * S);
 	assert_int_equal(map_count(e), 4); /* grace: trailing RTCP */
 	assert_int_equal(xdp(e, BOB, 12001, ALICE, 16001), XDP_PASS);
@@ -408,18 +395,17 @@ static void test_datagram_v6_and_bad(void **state)
 	const char *a6 = "2001:db8::10", *b6 = "fd00:1::5";
 	const char *cid = "dgram-v6@outside.example";
 	struct sipd_stats st;
-	uint8_t junk[64] = { 0x45, 0, 0, 200 };
+	uint8_t junk[64] = {0x45, 0, 0, 200};
 	enum sw_sip_reason why;
 	char t[2048];
 	size_t n;
 
 	NEED_ENV(e);
-	n = sip_text(t, sizeof(t), "INVITE sip:bob@inside.example SIP/2.0",
-		     "[2001:db8::10]", ATAG, NULL, 1, "INVITE", cid, a6, 1,
-		     16000);
+	n = sip_text(t, sizeof(t), "INVITE sip:bob@inside.example SIP/2.0", "[2001:db8::10]", ATAG,
+		     NULL, 1, "INVITE", cid, a6, 1, 16000);
 	assert_int_equal(send_sip(e, a6, b6, t, n, T0), SW_SIP_R_ACCEPTED);
-	n = sip_text(t, sizeof(t), "SIP/2.0 200 OK", "[2001:db8::10]", ATAG,
-		     BTAG, 1, "INVITE", cid, b6, 1, 12000);
+	n = sip_text(t, sizeof(t), "SIP/2.0 200 OK", "[2001:db8::10]", ATAG, BTAG, 1, "INVITE", cid,
+		     b6, 1, 12000);
 	assert_int_equal(send_sip(e, b6, a6, t, n, T0), SW_SIP_R_ACCEPTED);
 	assert_int_equal(map_count(e), 4);
 	assert_int_equal(xdp(e, a6, 16000, b6, 12000), XDP_PASS);
@@ -430,13 +416,11 @@ static void test_datagram_v6_and_bad(void **state)
 	assert_int_equal(why, SW_SIP_R_BAD_PACKET);
 	sipd_handle_packet(e->d, junk, 3, T0, &why);
 	assert_int_equal(why, SW_SIP_R_BAD_PACKET);
-	assert_int_not_equal(send_sip(e, ALICE, BOB, "hello", 5, T0),
-			     SW_SIP_R_ACCEPTED);
+	assert_int_not_equal(send_sip(e, ALICE, BOB, "hello", 5, T0), SW_SIP_R_ACCEPTED);
 	/* OPTIONS is forbidden by the config's filter */
-	n = sip_text(t, sizeof(t), "OPTIONS sip:bob@inside.example SIP/2.0",
-		     ALICE, ATAG, NULL, 1, "OPTIONS", "o1", NULL, 0, 0);
-	assert_int_equal(send_sip(e, ALICE, BOB, t, n, T0),
-			 SW_SIP_R_FILTER_DROP);
+	n = sip_text(t, sizeof(t), "OPTIONS sip:bob@inside.example SIP/2.0", ALICE, ATAG, NULL, 1,
+		     "OPTIONS", "o1", NULL, 0, 0);
+	assert_int_equal(send_sip(e, ALICE, BOB, t, n, T0), SW_SIP_R_FILTER_DROP);
 	sipd_get_stats(e->d, &st);
 	assert_int_equal(st.dropped[SW_SIP_R_BAD_PACKET], 2);
 	assert_int_equal(st.dropped[SW_SIP_R_FILTER_DROP], 1);
@@ -469,9 +453,8 @@ static void test_idle_and_max_duration(void **state)
 
 	/* max duration, set by a reload that keeps the running call */
 	establish(e, "max-1", 12000, T0);
-	assert_int_equal(sipd_config_parse(
-				 "{\"timeouts\": {\"idle_s\": 0, \"max_call_s\": 100}}",
-				 "t2", &c, err, sizeof(err)),
+	assert_int_equal(sipd_config_parse("{\"timeouts\": {\"idle_s\": 0, \"max_call_s\": 100}}",
+					   "t2", &c, err, sizeof(err)),
 			 0);
 	assert_int_equal(sipd_reload(e->d, c, err, sizeof(err)), 0);
 	sipd_config_free(c);
@@ -495,8 +478,7 @@ static void test_bad_reload_keeps_config(void **state)
 	NEED_ENV(e);
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
-	assert_true(write(fd, "{\"filters\": [{\"action\": \"maybe\"}]}", 34) ==
-		    34);
+	assert_true(write(fd, "{\"filters\": [{\"action\": \"maybe\"}]}", 34) == 34);
 	close(fd);
 	establish(e, "reload-1", 12000, T0);
 	assert_int_not_equal(sipd_reload_file(e->d, path, err, sizeof(err)), 0);
@@ -544,7 +526,7 @@ static void test_conflicts(void **state)
 {
 	struct env *e = *state;
 	struct sw_pinhole_key k;
-	struct sw_pinhole v = { 0 }, got;
+	struct sw_pinhole v = {0}, got;
 	struct sip_msg m;
 	uint8_t a[16];
 
@@ -653,7 +635,7 @@ static void test_adoption_after_restart(void **state)
 {
 	struct env *e = *state;
 	struct sw_pinhole_key k;
-	struct sw_pinhole v = { 0 };
+	struct sw_pinhole v = {0};
 	struct sipd_stats st;
 	char err[512];
 	uint8_t a[16];
@@ -700,14 +682,10 @@ int main(void)
 {
 	T0 = (sw_monotonic_ns() / S + 1000000) * S;
 	const struct CMUnitTest tests[] = {
-		T(test_datagram_call_v4),
-		T(test_datagram_v6_and_bad),
-		T(test_idle_and_max_duration),
-		T(test_bad_reload_keeps_config),
-		T(test_reinvite_moves_map),
-		T(test_conflicts),
-		T(test_map_full_rolls_back),
-		T(test_adoption_after_restart),
+		T(test_datagram_call_v4),      T(test_datagram_v6_and_bad),
+		T(test_idle_and_max_duration), T(test_bad_reload_keeps_config),
+		T(test_reinvite_moves_map),    T(test_conflicts),
+		T(test_map_full_rolls_back),   T(test_adoption_after_restart),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

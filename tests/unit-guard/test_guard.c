@@ -20,8 +20,8 @@
 #include "sipd/config.h"
 #include "sipd/guard.h"
 
-#define S 1000000000ull
-#define T0 (1000 * S)
+#define S    1000000000ull
+#define T0   (1000 * S)
 #define EVIL "203.0.113.66"
 
 struct rec {
@@ -46,16 +46,15 @@ struct env {
 	struct rec rec;
 };
 
-static const char *base_json =
-	"{\"networks\": {\"inside\": [\"10.1.0.0/16\"]},"
-	" \"limits\": {\"max_msg_rate\": 10, \"max_msg_burst\": 20,"
-	"   \"max_calls_per_source\": 3},"
-	" \"guard\": {\"trusted\": [\"192.0.2.0/24\", \"2001:db8:7::/48\"],"
-	"   \"ban_ttl_s\": 30, \"ban_prefix_v6\": 64,"
-	"   \"malformed\": {\"count\": 3, \"window_s\": 10},"
-	"   \"auth_failures\": {\"count\": 4, \"window_s\": 10},"
-	"   \"not_found\": {\"count\": 5, \"window_s\": 10},"
-	"   \"max_sources\": %u}}";
+static const char *base_json = "{\"networks\": {\"inside\": [\"10.1.0.0/16\"]},"
+			       " \"limits\": {\"max_msg_rate\": 10, \"max_msg_burst\": 20,"
+			       "   \"max_calls_per_source\": 3},"
+			       " \"guard\": {\"trusted\": [\"192.0.2.0/24\", \"2001:db8:7::/48\"],"
+			       "   \"ban_ttl_s\": 30, \"ban_prefix_v6\": 64,"
+			       "   \"malformed\": {\"count\": 3, \"window_s\": 10},"
+			       "   \"auth_failures\": {\"count\": 4, \"window_s\": 10},"
+			       "   \"not_found\": {\"count\": 5, \"window_s\": 10},"
+			       "   \"max_sources\": %u}}";
 
 static void env_up(struct env *e, unsigned int max_sources)
 {
@@ -105,15 +104,13 @@ static void req_from(struct sip_msg *m, const char *src, const char *ua)
 }
 
 /* A response with status to method, sent to dst (the requester). */
-static void resp_to(struct sip_msg *m, const char *dst, int status,
-		    const char *method)
+static void resp_to(struct sip_msg *m, const char *dst, int status, const char *method)
 {
 	t_resp(m, status, method, "cid-auth", 0, BTAG, 1);
 	addr(dst, m->dst.addr);
 }
 
-static enum sw_sip_reason message(struct env *e, const struct sip_msg *m,
-				  uint64_t now)
+static enum sw_sip_reason message(struct env *e, const struct sip_msg *m, uint64_t now)
 {
 	char d[256] = "";
 
@@ -162,11 +159,9 @@ static void test_scanner_ua_bans_first_message(void **state)
 
 static void test_scanner_ua_globs_case_insensitive(void **state)
 {
-	static const char *const bad[] = { "SIPVicious 0.3.4", "sipcli/v1.8",
-					   "VaxSIPUserAgent/3.1",
-					   "Friendly-Scanner" };
-	static const char *const good[] = { "Asterisk PBX 20.1", "sipp",
-					     "Linphone/5.2 (friendly)" };
+	static const char *const bad[] = {"SIPVicious 0.3.4", "sipcli/v1.8", "VaxSIPUserAgent/3.1",
+					  "Friendly-Scanner"};
+	static const char *const good[] = {"Asterisk PBX 20.1", "sipp", "Linphone/5.2 (friendly)"};
 	struct env *e = *state;
 	struct sip_msg m;
 	size_t i;
@@ -189,29 +184,25 @@ static void test_scanner_ua_configurable(void **state)
 {
 	struct sipd_config *cfg;
 	struct sipd_guard *g;
-	struct rec r = { 0 };
+	struct rec r = {0};
 	struct sip_msg m;
 	char err[256], d[256];
 
 	(void)state;
-	assert_int_equal(sipd_config_parse(
-				 "{\"guard\": {\"scanner_user_agents\": [\"evil-*\"]}}",
-				 "t", &cfg, err, sizeof(err)),
+	assert_int_equal(sipd_config_parse("{\"guard\": {\"scanner_user_agents\": [\"evil-*\"]}}",
+					   "t", &cfg, err, sizeof(err)),
 			 0);
 	g = sipd_guard_new(cfg, rec_ban, &r);
 	req_from(&m, EVIL, "friendly-scanner");
-	assert_int_equal(sipd_guard_message(g, &m, T0, d, sizeof(d)),
-			 SW_SIP_R_ACCEPTED);
+	assert_int_equal(sipd_guard_message(g, &m, T0, d, sizeof(d)), SW_SIP_R_ACCEPTED);
 	req_from(&m, EVIL, "evil-bot 1.0");
-	assert_int_equal(sipd_guard_message(g, &m, T0, d, sizeof(d)),
-			 SW_SIP_R_SCANNER);
+	assert_int_equal(sipd_guard_message(g, &m, T0, d, sizeof(d)), SW_SIP_R_SCANNER);
 	assert_int_equal(r.n, 1);
 	sipd_guard_free(g);
 	sipd_config_free(cfg);
 	/* [] turns the trigger off */
-	assert_int_equal(sipd_config_parse(
-				 "{\"guard\": {\"scanner_user_agents\": []}}",
-				 "t", &cfg, err, sizeof(err)),
+	assert_int_equal(sipd_config_parse("{\"guard\": {\"scanner_user_agents\": []}}", "t", &cfg,
+					   err, sizeof(err)),
 			 0);
 	assert_int_equal(cfg->guard.scanner_ua.n, 0);
 	sipd_config_free(cfg);
@@ -290,8 +281,7 @@ static void test_not_found_enumeration(void **state)
 	message(e, &m, T0 + 5 * S);
 	assert_int_equal(e->rec.n, 1);
 	assert_int_equal(e->rec.last.reason, SW_BAN_NOT_FOUND);
-	assert_string_equal(sipd_ban_reason_name(e->rec.last.reason),
-			    "user_enumeration");
+	assert_string_equal(sipd_ban_reason_name(e->rec.last.reason), "user_enumeration");
 }
 
 static void test_trusted_never_banned(void **state)
@@ -325,7 +315,7 @@ static void test_inside_not_banned_unless_configured(void **state)
 	struct env *e = *state;
 	struct sipd_config *cfg;
 	struct sipd_guard *g;
-	struct rec r = { 0 };
+	struct rec r = {0};
 	char err[256];
 	uint8_t a[16];
 	int i;
@@ -333,10 +323,9 @@ static void test_inside_not_banned_unless_configured(void **state)
 	for (i = 0; i < 10; i++)
 		malformed(e, BOB, T0);
 	assert_int_equal(e->rec.n, 0);
-	assert_int_equal(sipd_config_parse(
-				 "{\"networks\": {\"inside\": [\"10.1.0.0/16\"]},"
-				 " \"guard\": {\"ban_inside\": true}}",
-				 "t", &cfg, err, sizeof(err)),
+	assert_int_equal(sipd_config_parse("{\"networks\": {\"inside\": [\"10.1.0.0/16\"]},"
+					   " \"guard\": {\"ban_inside\": true}}",
+					   "t", &cfg, err, sizeof(err)),
 			 0);
 	g = sipd_guard_new(cfg, rec_ban, &r);
 	addr(BOB, a);
@@ -360,34 +349,30 @@ static void test_v6_ban_prefix(void **state)
 	addr("2001:db8:99:1::", want);
 	assert_memory_equal(e->rec.last.addr, want, 16);
 	/* another host of the same /64 is covered by sipd's ban too */
-	assert_int_equal(admit(e, "2001:db8:99:1::77", T0 + S),
-			 SW_SIP_R_BANNED);
-	assert_int_equal(admit(e, "2001:db8:99:2::77", T0 + S),
-			 SW_SIP_R_ACCEPTED);
+	assert_int_equal(admit(e, "2001:db8:99:1::77", T0 + S), SW_SIP_R_BANNED);
+	assert_int_equal(admit(e, "2001:db8:99:2::77", T0 + S), SW_SIP_R_ACCEPTED);
 }
 
 static void test_disabled_guard(void **state)
 {
 	struct sipd_config *cfg;
 	struct sipd_guard *g;
-	struct rec r = { 0 };
+	struct rec r = {0};
 	struct sip_msg m;
 	char err[256], d[256];
 	uint8_t a[16];
 	int i;
 
 	(void)state;
-	assert_int_equal(sipd_config_parse("{\"guard\": {\"enabled\": false}}",
-					   "t", &cfg, err, sizeof(err)),
-			 0);
+	assert_int_equal(
+		sipd_config_parse("{\"guard\": {\"enabled\": false}}", "t", &cfg, err, sizeof(err)),
+		0);
 	g = sipd_guard_new(cfg, rec_ban, &r);
 	req_from(&m, EVIL, "friendly-scanner");
-	assert_int_equal(sipd_guard_message(g, &m, T0, d, sizeof(d)),
-			 SW_SIP_R_ACCEPTED);
+	assert_int_equal(sipd_guard_message(g, &m, T0, d, sizeof(d)), SW_SIP_R_ACCEPTED);
 	addr(EVIL, a);
 	for (i = 0; i < 5000; i++)
-		assert_int_equal(sipd_guard_admit(g, a, T0, d, sizeof(d)),
-				 SW_SIP_R_ACCEPTED);
+		assert_int_equal(sipd_guard_admit(g, a, T0, d, sizeof(d)), SW_SIP_R_ACCEPTED);
 	assert_int_equal(r.n, 0);
 	sipd_guard_free(g);
 	sipd_config_free(cfg);
@@ -442,14 +427,13 @@ static void test_rate_bound_off(void **state)
 	int i;
 
 	(void)state;
-	assert_int_equal(sipd_config_parse("{\"limits\": {\"max_msg_rate\": 0}}",
-					   "t", &cfg, err, sizeof(err)),
+	assert_int_equal(sipd_config_parse("{\"limits\": {\"max_msg_rate\": 0}}", "t", &cfg, err,
+					   sizeof(err)),
 			 0);
 	g = sipd_guard_new(cfg, rec_ban, NULL);
 	addr(EVIL, a);
 	for (i = 0; i < 10000; i++)
-		assert_int_equal(sipd_guard_admit(g, a, T0, d, sizeof(d)),
-				 SW_SIP_R_ACCEPTED);
+		assert_int_equal(sipd_guard_admit(g, a, T0, d, sizeof(d)), SW_SIP_R_ACCEPTED);
 	sipd_guard_free(g);
 	sipd_config_free(cfg);
 }
@@ -465,12 +449,10 @@ static void test_dialogs_per_source(void **state)
 	for (i = 0; i < 3; i++)
 		assert_int_equal(sipd_guard_call_start(e->g, a, T0, d, sizeof(d)),
 				 SW_SIP_R_ACCEPTED);
-	assert_int_equal(sipd_guard_call_start(e->g, a, T0, d, sizeof(d)),
-			 SW_SIP_R_DIALOG_LIMIT);
+	assert_int_equal(sipd_guard_call_start(e->g, a, T0, d, sizeof(d)), SW_SIP_R_DIALOG_LIMIT);
 	assert_non_null(strstr(d, "max_calls_per_source"));
 	sipd_guard_call_end(e->g, a);
-	assert_int_equal(sipd_guard_call_start(e->g, a, T0, d, sizeof(d)),
-			 SW_SIP_R_ACCEPTED);
+	assert_int_equal(sipd_guard_call_start(e->g, a, T0, d, sizeof(d)), SW_SIP_R_ACCEPTED);
 	/* trusted sources are not bounded per source */
 	addr("192.0.2.1", t);
 	for (i = 0; i < 100; i++)
@@ -489,8 +471,8 @@ static void test_source_table_bounded(void **state)
 	env_up(&e, 64);
 	/* 100,000 distinct sources through a 64-entry table */
 	for (i = 0; i < 100000; i++) {
-		snprintf(src, sizeof(src), "100.%u.%u.%u", (i >> 16) & 255,
-			 (i >> 8) & 255, i & 255);
+		snprintf(src, sizeof(src), "100.%u.%u.%u", (i >> 16) & 255, (i >> 8) & 255,
+			 i & 255);
 		admit(&e, src, T0 + i);
 	}
 	sipd_guard_get_stats(e.g, &st);
@@ -506,8 +488,8 @@ static void test_source_table_bounded(void **state)
 		for (i = 0; i < 3; i++)
 			sipd_guard_call_start(e.g, a, T0, d, sizeof(d));
 		for (i = 0; i < 100000; i++) {
-			snprintf(src, sizeof(src), "100.%u.%u.%u",
-				 (i >> 16) & 255, (i >> 8) & 255, i & 255);
+			snprintf(src, sizeof(src), "100.%u.%u.%u", (i >> 16) & 255, (i >> 8) & 255,
+				 i & 255);
 			admit(&e, src, T0 + S + i);
 		}
 		assert_int_equal(sipd_guard_call_start(e.g, a, T0, d, sizeof(d)),
@@ -525,19 +507,19 @@ static void test_reconfig_keeps_or_resizes(void **state)
 
 	malformed(e, EVIL, T0);
 	malformed(e, EVIL, T0);
-	assert_int_equal(sipd_config_parse(
-				 "{\"guard\": {\"malformed\": {\"count\": 3, \"window_s\": 10},"
-				 " \"max_sources\": 1024}}",
-				 "t", &n, err, sizeof(err)),
-			 0);
+	assert_int_equal(
+		sipd_config_parse("{\"guard\": {\"malformed\": {\"count\": 3, \"window_s\": 10},"
+				  " \"max_sources\": 1024}}",
+				  "t", &n, err, sizeof(err)),
+		0);
 	assert_int_equal(sipd_guard_reconfig(e->g, n), 0);
 	sipd_config_free(e->cfg);
 	e->cfg = n;
 	malformed(e, EVIL, T0 + S); /* same table: the third one bans */
 	assert_int_equal(e->rec.n, 1);
-	assert_int_equal(sipd_config_parse("{\"guard\": {\"max_sources\": 100}}",
-					   "t", &n, err, sizeof(err)),
-			 0);
+	assert_int_equal(
+		sipd_config_parse("{\"guard\": {\"max_sources\": 100}}", "t", &n, err, sizeof(err)),
+		0);
 	assert_int_equal(sipd_guard_reconfig(e->g, n), 0);
 	sipd_config_free(e->cfg);
 	e->cfg = n;
@@ -572,10 +554,9 @@ static void test_config_flood(void **state)
 	char err[256];
 
 	(void)state;
-	assert_int_equal(sipd_config_parse(
-				 "{\"guard\": {\"flood\": {\"rate\": 20, \"burst\": 40,"
-				 " \"prefix_v6\": 56, \"ports\": [5060, 5080]}}}",
-				 "t", &c, err, sizeof(err)),
+	assert_int_equal(sipd_config_parse("{\"guard\": {\"flood\": {\"rate\": 20, \"burst\": 40,"
+					   " \"prefix_v6\": 56, \"ports\": [5060, 5080]}}}",
+					   "t", &c, err, sizeof(err)),
 			 0);
 	assert_true(c->guard.flood.set);
 	assert_int_equal(c->guard.flood.rate, 20);
@@ -593,39 +574,34 @@ static void test_config_errors(void **state)
 	static const struct {
 		const char *json, *want;
 	} bad[] = {
-		{ "{\"guard\": {\"nope\": 1}}", "t: guard.nope: unknown key" },
-		{ "{\"guard\": {\"enabled\": 1}}",
-		  "t: guard.enabled: expected true or false" },
-		{ "{\"guard\": {\"trusted\": [\"10.0.0.1/8\"]}}",
-		  "t: guard.trusted[0]: bad network" },
-		{ "{\"guard\": {\"malformed\": {\"count\": 3, \"window_s\": 0}}}",
-		  "t: guard.malformed.window_s: must be at least 1" },
-		{ "{\"guard\": {\"auth_failures\": {\"every\": 3}}}",
-		  "t: guard.auth_failures.every: unknown key" },
-		{ "{\"guard\": {\"not_found\": 20}}",
-		  "t: guard.not_found: expected an object" },
-		{ "{\"guard\": {\"ban_prefix_v4\": 4}}",
-		  "t: guard.ban_prefix_v4: must be 8-32" },
-		{ "{\"guard\": {\"ban_prefix_v6\": 129}}",
-		  "t: guard.ban_prefix_v6: out of range 0..128" },
-		{ "{\"guard\": {\"max_sources\": 2}}",
-		  "t: guard.max_sources: must be at least 16" },
-		{ "{\"guard\": {\"scanner_user_agents\": [\"a\", 7]}}",
-		  "t: guard.scanner_user_agents[1]: expected a string" },
-		{ "{\"guard\": {\"flood\": {\"ports\": [5060, 0]}}}",
-		  "t: guard.flood.ports[1]: expected a port number 1-65535" },
-		{ "{\"guard\": {\"flood\": {\"ports\": [1, 2, 3, 4, 5]}}}",
-		  "t: guard.flood.ports: 1 to 4 ports" },
-		{ "{\"guard\": {\"flood\": {\"burst\": 0}}}",
-		  "t: guard.flood.burst: must be at least 1" },
-		{ "{\"guard\": {\"flood\": {\"prefix_v4\": 33}}}",
-		  "t: guard.flood.prefix_v4: out of range 0..32" },
-		{ "{\"limits\": {\"max_pinholes_per_call\": 65}}",
-		  "t: limits.max_pinholes_per_call: out of range 0..64" },
-		{ "{\"limits\": {\"max_calls_per_source\": 0}}",
-		  "t: limits.max_calls_per_source: must be at least 1" },
-		{ "{\"limits\": {\"max_msg_burst\": -1}}",
-		  "t: limits.max_msg_burst: out of range" },
+		{"{\"guard\": {\"nope\": 1}}", "t: guard.nope: unknown key"},
+		{"{\"guard\": {\"enabled\": 1}}", "t: guard.enabled: expected true or false"},
+		{"{\"guard\": {\"trusted\": [\"10.0.0.1/8\"]}}",
+		 "t: guard.trusted[0]: bad network"},
+		{"{\"guard\": {\"malformed\": {\"count\": 3, \"window_s\": 0}}}",
+		 "t: guard.malformed.window_s: must be at least 1"},
+		{"{\"guard\": {\"auth_failures\": {\"every\": 3}}}",
+		 "t: guard.auth_failures.every: unknown key"},
+		{"{\"guard\": {\"not_found\": 20}}", "t: guard.not_found: expected an object"},
+		{"{\"guard\": {\"ban_prefix_v4\": 4}}", "t: guard.ban_prefix_v4: must be 8-32"},
+		{"{\"guard\": {\"ban_prefix_v6\": 129}}",
+		 "t: guard.ban_prefix_v6: out of range 0..128"},
+		{"{\"guard\": {\"max_sources\": 2}}", "t: guard.max_sources: must be at least 16"},
+		{"{\"guard\": {\"scanner_user_agents\": [\"a\", 7]}}",
+		 "t: guard.scanner_user_agents[1]: expected a string"},
+		{"{\"guard\": {\"flood\": {\"ports\": [5060, 0]}}}",
+		 "t: guard.flood.ports[1]: expected a port number 1-65535"},
+		{"{\"guard\": {\"flood\": {\"ports\": [1, 2, 3, 4, 5]}}}",
+		 "t: guard.flood.ports: 1 to 4 ports"},
+		{"{\"guard\": {\"flood\": {\"burst\": 0}}}",
+		 "t: guard.flood.burst: must be at least 1"},
+		{"{\"guard\": {\"flood\": {\"prefix_v4\": 33}}}",
+		 "t: guard.flood.prefix_v4: out of range 0..32"},
+		{"{\"limits\": {\"max_pinholes_per_call\": 65}}",
+		 "t: limits.max_pinholes_per_call: out of range 0..64"},
+		{"{\"limits\": {\"max_calls_per_source\": 0}}",
+		 "t: limits.max_calls_per_source: must be at least 1"},
+		{"{\"limits\": {\"max_msg_burst\": -1}}", "t: limits.max_msg_burst: out of range"},
 	};
 	struct sipd_config *c;
 	char err[512];
@@ -634,13 +610,10 @@ static void test_config_errors(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
-		assert_int_not_equal(sipd_config_parse(bad[i].json, "t", &c, err,
-						       sizeof(err)),
-				     0);
+		assert_int_not_equal(sipd_config_parse(bad[i].json, "t", &c, err, sizeof(err)), 0);
 		assert_null(c);
 		if (strncmp(err, bad[i].want, strlen(bad[i].want)))
-			fail_msg("%s: got \"%s\", want \"%s...\"", bad[i].json,
-				 err, bad[i].want);
+			fail_msg("%s: got \"%s\", want \"%s...\"", bad[i].json, err, bad[i].want);
 	}
 }
 

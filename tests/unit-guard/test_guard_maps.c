@@ -35,8 +35,8 @@
 #include "sipd/sipd.h"
 #include "sipwall.skel.h"
 
-#define S 1000000000ull
-#define EVIL "203.0.113.66"
+#define S      1000000000ull
+#define EVIL   "203.0.113.66"
 #define FRIEND "192.0.2.10"
 
 struct env {
@@ -63,10 +63,9 @@ static const char *cfg_json =
 
 static void unpin(const char *root)
 {
-	static const char *const names[] = {
-		SW_MAP_PINHOLES, SW_MAP_STATS, SW_MAP_FRAGS, SW_MAP_CONFIG,
-		SW_MAP_IFACES,	 SW_MAP_BANS,  SW_MAP_FLOOD, SW_MAP_TRUSTED
-	};
+	static const char *const names[] = {SW_MAP_PINHOLES, SW_MAP_STATS,  SW_MAP_FRAGS,
+					    SW_MAP_CONFIG,   SW_MAP_IFACES, SW_MAP_BANS,
+					    SW_MAP_FLOOD,    SW_MAP_TRUSTED};
 	char p[256];
 	size_t i;
 
@@ -85,8 +84,7 @@ static int env_up(struct env *e, const char *json)
 
 	memset(e, 0, sizeof(*e));
 	e->maps = (struct sw_maps)SW_MAPS_INIT;
-	snprintf(e->root, sizeof(e->root), "/sys/fs/bpf/sw-ug-%d-%d",
-		 (int)getpid(), seq++);
+	snprintf(e->root, sizeof(e->root), "/sys/fs/bpf/sw-ug-%d-%d", (int)getpid(), seq++);
 	if (mkdir(e->root, 0700) && errno != EEXIST)
 		return -errno;
 	opts.pin_root_path = e->root;
@@ -176,12 +174,14 @@ static uint64_t stat_pkts(struct env *e, unsigned int reason)
 }
 
 /* The real XDP program's verdict on one UDP packet. */
-static int xdp(struct env *e, const char *src, uint16_t sport, const char *dst,
-	       uint16_t dport)
+static int xdp(struct env *e, const char *src, uint16_t sport, const char *dst, uint16_t dport)
 {
-	struct pb_spec s = { .src = src, .dst = dst, .sport = sport,
-			     .dport = dport, .payload = 160,
-			     .v6 = strchr(src, ':') != NULL };
+	struct pb_spec s = {.src = src,
+			    .dst = dst,
+			    .sport = sport,
+			    .dport = dport,
+			    .payload = 160,
+			    .v6 = strchr(src, ':') != NULL};
 	struct pb_pkt p;
 	LIBBPF_OPTS(bpf_test_run_opts, o);
 
@@ -189,19 +189,21 @@ static int xdp(struct env *e, const char *src, uint16_t sport, const char *dst,
 	o.data_in = p.b;
 	o.data_size_in = (uint32_t)p.len;
 	o.repeat = 1;
-	assert_int_equal(bpf_prog_test_run_opts(
-				 bpf_program__fd(e->skel->progs.sipwall_xdp), &o),
+	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(e->skel->progs.sipwall_xdp), &o),
 			 0);
 	return (int)o.retval;
 }
 
 /* SIP text from src:5060 to dst:5060 as the IP datagram NFQUEUE hands sipd. */
-static enum sw_sip_reason datagram(struct env *e, const char *src,
-				   const char *dst, const char *text)
+static enum sw_sip_reason datagram(struct env *e, const char *src, const char *dst,
+				   const char *text)
 {
-	struct pb_spec s = { .src = src, .dst = dst, .sport = 5060,
-			     .dport = 5060, .payload = (int)strlen(text),
-			     .v6 = strchr(src, ':') != NULL };
+	struct pb_spec s = {.src = src,
+			    .dst = dst,
+			    .sport = 5060,
+			    .dport = 5060,
+			    .payload = (int)strlen(text),
+			    .v6 = strchr(src, ':') != NULL};
 	enum sw_sip_reason why;
 	struct pb_pkt p;
 	size_t l2 = 14, l3 = s.v6 ? 40 : 20;
@@ -212,8 +214,7 @@ static enum sw_sip_reason datagram(struct env *e, const char *src,
 	return why;
 }
 
-static void options_text(char *buf, size_t cap, const char *src,
-			 const char *ua)
+static void options_text(char *buf, size_t cap, const char *src, const char *ua)
 {
 	snprintf(buf, cap,
 		 "OPTIONS sip:100@10.1.0.5 SIP/2.0\r\n"
@@ -270,7 +271,7 @@ static void test_ban_expires_and_is_removed(void **state)
 {
 	struct env *e = *state;
 	struct sw_ban b;
-	struct timespec ts = { 1, 200000000 };
+	struct timespec ts = {1, 200000000};
 	uint64_t before;
 	uint8_t a[16];
 	char text[1024];
@@ -302,8 +303,7 @@ static void test_malformed_ban_through_datagrams(void **state)
 	NEED_ENV(e);
 	t_addr("203.0.113.80", a);
 	for (i = 0; i < 2; i++)
-		assert_int_equal(datagram(e, "203.0.113.80", BOB,
-					  "INVITE garbage\r\n\r\n"),
+		assert_int_equal(datagram(e, "203.0.113.80", BOB, "INVITE garbage\r\n\r\n"),
 				 SW_SIP_R_BAD_START_LINE);
 	assert_int_equal(sw_ban_get(&e->maps, a, &b), -ENOENT);
 	datagram(e, "203.0.113.80", BOB, "INVITE garbage\r\n\r\n");
@@ -343,10 +343,9 @@ static void test_trusted_and_flood_written(void **state)
 	}
 
 	/* reload: the old trusted network leaves sw_trusted, flood off */
-	assert_int_equal(sipd_config_parse(
-				 "{\"guard\": {\"trusted\": [\"198.18.0.0/15\"],"
-				 " \"flood\": {\"rate\": 0}}}",
-				 "t", &n, err, sizeof(err)),
+	assert_int_equal(sipd_config_parse("{\"guard\": {\"trusted\": [\"198.18.0.0/15\"],"
+					   " \"flood\": {\"rate\": 0}}}",
+					   "t", &n, err, sizeof(err)),
 			 0);
 	assert_int_equal(sipd_reload(e->d, n, err, sizeof(err)), 0);
 	sipd_config_free(n);
@@ -392,8 +391,7 @@ static void test_dialogs_per_source_bound(void **state)
 		snprintf(cid, sizeof(cid), "cid-lim-%d", i);
 		t_req(&m, "INVITE", cid, 0, NULL, 1);
 		sipd_handle_msg(e->d, &m, sw_monotonic_ns(), &why);
-		assert_int_equal(why, i < 2 ? SW_SIP_R_ACCEPTED
-					    : SW_SIP_R_DIALOG_LIMIT);
+		assert_int_equal(why, i < 2 ? SW_SIP_R_ACCEPTED : SW_SIP_R_DIALOG_LIMIT);
 	}
 	/* one call ends (rejected): the source may start another */
 	t_resp(&m, 486, "INVITE", "cid-lim-0", 0, BTAG, 1);

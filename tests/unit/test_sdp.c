@@ -15,7 +15,7 @@ static int sdp(const char *text)
 
 static void v4(const struct sdp_media *m, const char *a)
 {
-	uint8_t want[16] = { 0 };
+	uint8_t want[16] = {0};
 
 	want[10] = want[11] = 0xff;
 	assert_int_equal(inet_pton(AF_INET, a, want + 12), 1);
@@ -45,8 +45,9 @@ static void t_v6_and_media_c_overrides(void **st)
 
 	(void)st;
 	assert_int_equal(sdp(HEAD "c=IN IP4 192.0.2.10\r\n"
-			     "m=audio 22334 RTP/AVP 0\r\n"
-			     "m=video 6024 RTP/AVP 107\r\nc=IN IP6 2001:db8::1\r\n"), 0);
+				  "m=audio 22334 RTP/AVP 0\r\n"
+				  "m=video 6024 RTP/AVP 107\r\nc=IN IP6 2001:db8::1\r\n"),
+			 0);
 	assert_int_equal(s.n_media, 2);
 	v4(&s.media[0], "192.0.2.10");
 	inet_pton(AF_INET6, "2001:db8::1", want);
@@ -61,39 +62,46 @@ static void t_media_c_only(void **st)
 {
 	(void)st;
 	assert_int_equal(sdp(HEAD "m=audio 4000 RTP/AVP 0\r\nc=IN IP4 192.0.2.7\r\n"
-			     "m=audio 5000 RTP/AVP 0\r\nc=IN IP4 192.0.2.8\r\n"), 0);
+				  "m=audio 5000 RTP/AVP 0\r\nc=IN IP4 192.0.2.8\r\n"),
+			 0);
 	v4(&s.media[0], "192.0.2.7");
 	v4(&s.media[1], "192.0.2.8");
 }
 
 static void t_rtcp(void **st)
 {
-	uint8_t want[16] = { 0 };
+	uint8_t want[16] = {0};
 
 	(void)st;
 	assert_int_equal(sdp(HEAD "c=IN IP4 192.0.2.1\r\nm=audio 49170 RTP/AVP 0\r\n"
-			     "a=rtcp:53020\r\n"), 0);
+				  "a=rtcp:53020\r\n"),
+			 0);
 	assert_int_equal(s.media[0].rtcp_port, 53020);
 	assert_memory_equal(s.media[0].rtcp_addr, s.media[0].addr, 16);
 	assert_int_equal(sdp(HEAD "c=IN IP4 192.0.2.1\r\nm=audio 49170 RTP/AVP 0\r\n"
-			     "a=rtcp:53020 IN IP6 2001:db8::5\r\n"), 0);
+				  "a=rtcp:53020 IN IP6 2001:db8::5\r\n"),
+			 0);
 	inet_pton(AF_INET6, "2001:db8::5", want);
 	assert_memory_equal(s.media[0].rtcp_addr, want, 16);
 	assert_int_equal(sdp(HEAD "c=IN IP4 192.0.2.1\r\nm=audio 49170 RTP/AVP 0\r\n"
-			     "a=rtcp:x\r\n"), -SW_SIP_R_BAD_SDP);
+				  "a=rtcp:x\r\n"),
+			 -SW_SIP_R_BAD_SDP);
 	assert_int_equal(sdp(HEAD "c=IN IP4 192.0.2.1\r\nm=audio 49170 RTP/AVP 0\r\n"
-			     "a=rtcp:5 IN IP4\r\n"), -SW_SIP_R_BAD_SDP);
+				  "a=rtcp:5 IN IP4\r\n"),
+			 -SW_SIP_R_BAD_SDP);
 }
 
 static void t_rtcp_mux(void **st)
 {
 	(void)st;
 	assert_int_equal(sdp(HEAD "c=IN IP4 192.0.2.1\r\nm=audio 49170 RTP/AVP 0\r\n"
-			     "a=rtcp-mux\r\na=rtcp:49170\r\n"), 0);
+				  "a=rtcp-mux\r\na=rtcp:49170\r\n"),
+			 0);
 	assert_true(s.media[0].rtcp_mux);
 	assert_int_equal(s.media[0].rtcp_port, 0);
 	assert_int_equal(sdp(HEAD "c=IN IP4 192.0.2.1\r\nm=audio 49170 RTP/AVP 0\r\n"
-			     "a=rtcp-mux:1\r\n"), -SW_SIP_R_BAD_SDP);
+				  "a=rtcp-mux:1\r\n"),
+			 -SW_SIP_R_BAD_SDP);
 }
 
 static void t_port_zero(void **st)
@@ -115,7 +123,8 @@ static void t_hold(void **st)
 	assert_int_equal(sdp(HEAD "c=IN IP6 ::\r\nm=audio 4000 RTP/AVP 0\r\n"), 0);
 	assert_true(s.media[0].hold_addr);
 	assert_int_equal(sdp(HEAD "c=IN IP4 192.0.2.1\r\nm=audio 4000 RTP/AVP 0\r\n"
-			     "a=inactive\r\n"), 0);
+				  "a=inactive\r\n"),
+			 0);
 	assert_false(s.media[0].hold_addr);
 	assert_int_equal(s.media[0].dir, SDP_INACTIVE);
 }
@@ -124,15 +133,17 @@ static void t_directions(void **st)
 {
 	(void)st;
 	assert_int_equal(sdp(HEAD "a=sendonly\r\nc=IN IP4 192.0.2.1\r\n"
-			     "m=audio 4000 RTP/AVP 0\r\n"
-			     "m=video 4002 RTP/AVP 31\r\na=recvonly\r\n"
-			     "m=video 4004 RTP/AVP 31\r\na=sendrecv\r\n"), 0);
+				  "m=audio 4000 RTP/AVP 0\r\n"
+				  "m=video 4002 RTP/AVP 31\r\na=recvonly\r\n"
+				  "m=video 4004 RTP/AVP 31\r\na=sendrecv\r\n"),
+			 0);
 	assert_int_equal(s.media[0].dir, SDP_SENDONLY); /* session level */
 	assert_int_equal(s.media[1].dir, SDP_RECVONLY); /* media level wins */
 	assert_int_equal(s.media[2].dir, SDP_SENDRECV);
 	assert_string_equal(sdp_dir_name(SDP_INACTIVE), "inactive");
 	assert_int_equal(sdp(HEAD "c=IN IP4 192.0.2.1\r\nm=audio 4000 RTP/AVP 0\r\n"
-			     "a=sendonly\r\na=recvonly\r\n"), -SW_SIP_R_BAD_SDP);
+				  "a=sendonly\r\na=recvonly\r\n"),
+			 -SW_SIP_R_BAD_SDP);
 }
 
 static void t_port_counts(void **st)
@@ -180,26 +191,21 @@ static void t_garbage(void **st)
 	assert_int_equal(sdp("v=0\r\ns=-\r\n"), -SW_SIP_R_BAD_SDP); /* no o= */
 	o = snprintf(many, sizeof(many), HEAD "c=IN IP4 192.0.2.1\r\n");
 	for (i = 0; i < SDP_MAX_MEDIA + 1; i++)
-		o += snprintf(many + o, sizeof(many) - o, "m=audio %d RTP/AVP 0\r\n",
-			      4000 + 2 * i);
+		o += snprintf(many + o, sizeof(many) - o, "m=audio %d RTP/AVP 0\r\n", 4000 + 2 * i);
 	assert_int_equal(sdp(many), -SW_SIP_R_BAD_SDP);
 	/* a last line without CRLF is fine (Content-Length cut, RFC 5118 4.8) */
-	assert_int_equal(sdp(HEAD "c=IN IP4 192.0.2.1\r\nm=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PC"), 0);
+	assert_int_equal(sdp(HEAD "c=IN IP4 192.0.2.1\r\nm=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PC"),
+			 0);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(t_v4_session_c),
-		cmocka_unit_test(t_v6_and_media_c_overrides),
-		cmocka_unit_test(t_media_c_only),
-		cmocka_unit_test(t_rtcp),
-		cmocka_unit_test(t_rtcp_mux),
-		cmocka_unit_test(t_port_zero),
-		cmocka_unit_test(t_hold),
-		cmocka_unit_test(t_directions),
-		cmocka_unit_test(t_port_counts),
-		cmocka_unit_test(t_multicast_ttl),
+		cmocka_unit_test(t_v4_session_c), cmocka_unit_test(t_v6_and_media_c_overrides),
+		cmocka_unit_test(t_media_c_only), cmocka_unit_test(t_rtcp),
+		cmocka_unit_test(t_rtcp_mux),	  cmocka_unit_test(t_port_zero),
+		cmocka_unit_test(t_hold),	  cmocka_unit_test(t_directions),
+		cmocka_unit_test(t_port_counts),  cmocka_unit_test(t_multicast_ttl),
 		cmocka_unit_test(t_garbage),
 	};
 

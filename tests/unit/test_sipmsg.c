@@ -15,27 +15,26 @@ static int has_name(const char *list, const char *name)
 
 static void t_request_fields(void **st)
 {
-	static const char m[] =
-		"INVITE sip:bob;x=1@biloxi.example.com:5062 SIP/2.0\r\n"
-		"Via: SIP/2.0/UDP pc33.example.org;branch=z9hG4bKnashds8\r\n"
-		"v: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK77ef4c2312983.1\r\n"
-		"Max-Forwards: 69\r\n"
-		"t: Bob <sip:bob@biloxi.example.com>\r\n"
-		"f: \"Alice\" <sip:alice@atlanta.example.com>;tag=1928301774\r\n"
-		"i: a84b4c76e66710@pc33.atlanta.example.com\r\n"
-		"CSeq: 314159 INVITE\r\n"
-		"m: <sip:alice@pc33.atlanta.example.com>\r\n"
-		"User-Agent: SoftPhone/1.0 (test)\r\n"
-		"X-Custom: yes\r\n"
-		"c: Application/SDP\r\n"
-		"l: 110\r\n"
-		"\r\n"
-		"v=0\r\n"
-		"o=alice 2890844526 2890844526 IN IP4 192.0.2.1\r\n"
-		"s=-\r\n"
-		"c=IN IP4 192.0.2.1\r\n"
-		"t=0 0\r\n"
-		"m=audio 49170 RTP/AVP 0\r\n";
+	static const char m[] = "INVITE sip:bob;x=1@biloxi.example.com:5062 SIP/2.0\r\n"
+				"Via: SIP/2.0/UDP pc33.example.org;branch=z9hG4bKnashds8\r\n"
+				"v: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK77ef4c2312983.1\r\n"
+				"Max-Forwards: 69\r\n"
+				"t: Bob <sip:bob@biloxi.example.com>\r\n"
+				"f: \"Alice\" <sip:alice@atlanta.example.com>;tag=1928301774\r\n"
+				"i: a84b4c76e66710@pc33.atlanta.example.com\r\n"
+				"CSeq: 314159 INVITE\r\n"
+				"m: <sip:alice@pc33.atlanta.example.com>\r\n"
+				"User-Agent: SoftPhone/1.0 (test)\r\n"
+				"X-Custom: yes\r\n"
+				"c: Application/SDP\r\n"
+				"l: 110\r\n"
+				"\r\n"
+				"v=0\r\n"
+				"o=alice 2890844526 2890844526 IN IP4 192.0.2.1\r\n"
+				"s=-\r\n"
+				"c=IN IP4 192.0.2.1\r\n"
+				"t=0 0\r\n"
+				"m=audio 49170 RTP/AVP 0\r\n";
 	struct sip_msg *x = &test_msg;
 
 	(void)st;
@@ -77,14 +76,13 @@ static void t_request_fields(void **st)
 
 static void t_response_fields(void **st)
 {
-	static const char m[] =
-		"SIP/2.0 180 Ringing\r\n"
-		"Via: SIP/2.0/UDP pc33.example.org;branch=z9hG4bKnashds8\r\n"
-		"To: Bob <sip:bob@example.com>;tag=a6c85cf\r\n"
-		"From: Alice <sip:alice@example.org>;tag=1928301774\r\n"
-		"Call-ID: a84b4c76e66710\r\n"
-		"CSeq: 314159 INVITE\r\n"
-		"Content-Length: 0\r\n\r\n";
+	static const char m[] = "SIP/2.0 180 Ringing\r\n"
+				"Via: SIP/2.0/UDP pc33.example.org;branch=z9hG4bKnashds8\r\n"
+				"To: Bob <sip:bob@example.com>;tag=a6c85cf\r\n"
+				"From: Alice <sip:alice@example.org>;tag=1928301774\r\n"
+				"Call-ID: a84b4c76e66710\r\n"
+				"CSeq: 314159 INVITE\r\n"
+				"Content-Length: 0\r\n\r\n";
 
 	(void)st;
 	assert_int_equal(parse(m), 0);
@@ -109,9 +107,9 @@ static void t_src_dst_kept(void **st)
 	test_msg.dst.port = 5080;
 	test_msg.src.addr[15] = 7;
 	sip_limits_default(&lim);
-	assert_int_equal(sipmsg_parse_datagram(L_INV STD L_CL0 END,
-					       strlen(L_INV STD L_CL0 END), &lim,
-					       &test_msg, NULL), 0);
+	assert_int_equal(sipmsg_parse_datagram(L_INV STD L_CL0 END, strlen(L_INV STD L_CL0 END),
+					       &lim, &test_msg, NULL),
+			 0);
 	assert_int_equal(test_msg.src.port, 5060);
 	assert_int_equal(test_msg.dst.port, 5080);
 	assert_int_equal(test_msg.src.addr[15], 7);
@@ -121,14 +119,11 @@ static void t_src_dst_kept(void **st)
 
 static void t_multipart(void **st)
 {
-	static const char body[] =
-		"--b1\r\n"
-		"Content-Type: text/plain\r\n\r\n"
-		"hello\r\n"
-		"--b1\r\n"
-		"Content-Type: application/sdp\r\n\r\n"
-		SDP_V4
-		"\r\n--b1--\r\n";
+	static const char body[] = "--b1\r\n"
+				   "Content-Type: text/plain\r\n\r\n"
+				   "hello\r\n"
+				   "--b1\r\n"
+				   "Content-Type: application/sdp\r\n\r\n" SDP_V4 "\r\n--b1--\r\n";
 
 	(void)st;
 	assert_int_equal(parse_body(L_INV STD, "multipart/mixed;boundary=b1", body), 0);
@@ -137,7 +132,8 @@ static void t_multipart(void **st)
 	assert_string_equal(test_msg.content_type, "multipart/mixed");
 	/* no SDP part: accepted, nothing to plan */
 	assert_int_equal(parse_body(L_INV STD, "multipart/mixed; boundary=\"b1\"",
-				    "--b1\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b1--\r\n"), 0);
+				    "--b1\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b1--\r\n"),
+			 0);
 	assert_false(test_msg.has_sdp);
 }
 
@@ -153,7 +149,7 @@ static void t_no_content_length(void **st)
 static void t_short_content_length(void **st)
 {
 	static const char m[] = L_INV STD "Content-Type: text/plain\r\n"
-				"Content-Length: 2\r\n\r\nabcdef";
+					  "Content-Length: 2\r\n\r\nabcdef";
 
 	(void)st;
 	assert_int_equal(parse(m), 0);
@@ -163,14 +159,13 @@ static void t_short_content_length(void **st)
 
 static void t_folding_and_compact(void **st)
 {
-	static const char m[] =
-		"OPTIONS sip:bob@example.com SIP/2.0\r\n"
-		"Via  : SIP/2.0/UDP\r\n  192.0.2.1;branch=z9hG4bKf\r\n"
-		"TO :\r\n sip:bob@example.com ;   tag    = 99\r\n"
-		"f: <sip:a@example.com>\r\n   ;tag=7\r\n"
-		"i: x@y\r\n"
-		"cseq: 0009\r\n  OPTIONS\r\n"
-		"l: 0\r\n\r\n";
+	static const char m[] = "OPTIONS sip:bob@example.com SIP/2.0\r\n"
+				"Via  : SIP/2.0/UDP\r\n  192.0.2.1;branch=z9hG4bKf\r\n"
+				"TO :\r\n sip:bob@example.com ;   tag    = 99\r\n"
+				"f: <sip:a@example.com>\r\n   ;tag=7\r\n"
+				"i: x@y\r\n"
+				"cseq: 0009\r\n  OPTIONS\r\n"
+				"l: 0\r\n\r\n";
 
 	(void)st;
 	assert_int_equal(parse(m), 0);
@@ -195,14 +190,10 @@ static void t_leading_crlf(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(t_request_fields),
-		cmocka_unit_test(t_response_fields),
-		cmocka_unit_test(t_src_dst_kept),
-		cmocka_unit_test(t_multipart),
-		cmocka_unit_test(t_no_content_length),
-		cmocka_unit_test(t_short_content_length),
-		cmocka_unit_test(t_folding_and_compact),
-		cmocka_unit_test(t_leading_crlf),
+		cmocka_unit_test(t_request_fields),	 cmocka_unit_test(t_response_fields),
+		cmocka_unit_test(t_src_dst_kept),	 cmocka_unit_test(t_multipart),
+		cmocka_unit_test(t_no_content_length),	 cmocka_unit_test(t_short_content_length),
+		cmocka_unit_test(t_folding_and_compact), cmocka_unit_test(t_leading_crlf),
 	};
 
 	return cmocka_run_group_tests_name("sipd-sipmsg", tests, NULL, NULL);

@@ -35,8 +35,7 @@ static void t_too_large(void **st)
 	sip_limits_default(&lim);
 	assert_int_equal(parse_lim(big, 70000, &lim), -SW_SIP_R_TOO_LARGE);
 	lim.max_msg_len = 100;
-	assert_int_equal(parse_lim(L_INV STD L_CL0 END,
-				   strlen(L_INV STD L_CL0 END), &lim),
+	assert_int_equal(parse_lim(L_INV STD L_CL0 END, strlen(L_INV STD L_CL0 END), &lim),
 			 -SW_SIP_R_TOO_LARGE);
 	free(big);
 }
@@ -99,14 +98,13 @@ static void t_bad_status(void **st)
 static void t_bad_cseq(void **st)
 {
 	(void)st;
-	EXPECT(BAD_CSEQ, L_INV L_VIA L_MF L_TO L_FROM L_CID
-	       "CSeq: 2147483648 INVITE\r\n" L_CL0 END);
-	EXPECT(BAD_CSEQ, L_INV L_VIA L_MF L_TO L_FROM L_CID
-	       "CSeq: INVITE\r\n" L_CL0 END);
-	EXPECT(BAD_CSEQ, L_INV L_VIA L_MF L_TO L_FROM L_CID
-	       "CSeq: 12\r\n" L_CL0 END);
-	assert_int_equal(parse(L_INV L_VIA L_MF L_TO L_FROM L_CID
-			       "CSeq: 2147483647 INVITE\r\n" L_CL0 END), 0);
+	EXPECT(BAD_CSEQ,
+	       L_INV L_VIA L_MF L_TO L_FROM L_CID "CSeq: 2147483648 INVITE\r\n" L_CL0 END);
+	EXPECT(BAD_CSEQ, L_INV L_VIA L_MF L_TO L_FROM L_CID "CSeq: INVITE\r\n" L_CL0 END);
+	EXPECT(BAD_CSEQ, L_INV L_VIA L_MF L_TO L_FROM L_CID "CSeq: 12\r\n" L_CL0 END);
+	assert_int_equal(
+		parse(L_INV L_VIA L_MF L_TO L_FROM L_CID "CSeq: 2147483647 INVITE\r\n" L_CL0 END),
+		0);
 	assert_int_equal(test_msg.cseq, 2147483647u);
 }
 
@@ -116,8 +114,8 @@ static void t_cseq_method_mismatch(void **st)
 	EXPECT(CSEQ_METHOD_MISMATCH, "OPTIONS sip:bob@example.com SIP/2.0\r\n" STD L_CL0 END);
 	assert_non_null(strstr(test_msg.err_detail, "OPTIONS"));
 	/* methods are case-sensitive (RFC 3261 7.1) */
-	EXPECT(CSEQ_METHOD_MISMATCH, L_INV L_VIA L_MF L_TO L_FROM L_CID
-	       "CSeq: 1 invite\r\n" L_CL0 END);
+	EXPECT(CSEQ_METHOD_MISMATCH,
+	       L_INV L_VIA L_MF L_TO L_FROM L_CID "CSeq: 1 invite\r\n" L_CL0 END);
 }
 
 static void t_bad_content_length(void **st)
@@ -132,7 +130,7 @@ static void t_body_truncated(void **st)
 {
 	(void)st;
 	EXPECT(BODY_TRUNCATED, L_INV STD "Content-Type: text/plain\r\n"
-	       "Content-Length: 10\r\n" END "abc");
+					 "Content-Length: 10\r\n" END "abc");
 	EXPECT(BODY_TRUNCATED, L_INV STD "Content-Length: 99999999999999999999\r\n" END);
 }
 
@@ -159,8 +157,8 @@ static void t_duplicate_header(void **st)
 	EXPECT(DUPLICATE_HEADER, L_INV STD "Max-Forwards: 5\r\n" L_CL0 END);
 	/* Via and Contact may repeat */
 	assert_int_equal(parse(L_INV STD L_CONTACT
-			       "Via: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bKx\r\n"
-			       L_CL0 END), 0);
+			       "Via: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bKx\r\n" L_CL0 END),
+			 0);
 }
 
 static void t_bad_header(void **st)
@@ -171,45 +169,44 @@ static void t_bad_header(void **st)
 	EXPECT(BAD_HEADER, L_INV STD "Date: Fri, 01 Jan 2010 16:00:00 EST\r\n" L_CL0 END);
 	EXPECT(BAD_HEADER, L_INV STD "Contact: sip:a@b?Route=x\r\n" L_CL0 END);
 	EXPECT(BAD_HEADER, L_INV STD "Contact: <sip:a@b>;;\r\n" L_CL0 END);
-	EXPECT(BAD_HEADER, L_INV L_VIA L_MF L_TO L_FROM "Call-ID: a b\r\n"
-	       L_CSEQ L_CL0 END);
+	EXPECT(BAD_HEADER, L_INV L_VIA L_MF L_TO L_FROM "Call-ID: a b\r\n" L_CSEQ L_CL0 END);
 	EXPECT(BAD_HEADER, L_INV STD "Content-Type: sdp\r\nContent-Length: 3\r\n" END "v=0");
 	EXPECT(BAD_HEADER, L_INV STD "Content-Type: multipart/mixed\r\n"
-	       "Content-Length: 3\r\n" END "abc");
+				     "Content-Length: 3\r\n" END "abc");
 	{
 		static const char ctl[] = L_INV STD "Subject: a\x01z\r\n" L_CL0 END;
 
 		EXPECT(BAD_HEADER, ctl);
 	}
 	assert_int_equal(parse(L_INV STD "Date: Sat, 13 Nov 2010 23:29:00 GMT\r\n"
-			       "Contact: *\r\n" L_CL0 END), 0);
+					 "Contact: *\r\n" L_CL0 END),
+			 0);
 }
 
 static void t_bad_max_forwards(void **st)
 {
 	(void)st;
-	EXPECT(BAD_MAX_FORWARDS, L_INV L_VIA "Max-Forwards: 256\r\n" L_TO L_FROM
-	       L_CID L_CSEQ L_CL0 END);
-	EXPECT(BAD_MAX_FORWARDS, L_INV L_VIA "Max-Forwards: -1\r\n" L_TO L_FROM
-	       L_CID L_CSEQ L_CL0 END);
-	assert_int_equal(parse(L_INV L_VIA "Max-Forwards: 0255\r\n" L_TO L_FROM
-			       L_CID L_CSEQ L_CL0 END), 0);
+	EXPECT(BAD_MAX_FORWARDS,
+	       L_INV L_VIA "Max-Forwards: 256\r\n" L_TO L_FROM L_CID L_CSEQ L_CL0 END);
+	EXPECT(BAD_MAX_FORWARDS,
+	       L_INV L_VIA "Max-Forwards: -1\r\n" L_TO L_FROM L_CID L_CSEQ L_CL0 END);
+	assert_int_equal(
+		parse(L_INV L_VIA "Max-Forwards: 0255\r\n" L_TO L_FROM L_CID L_CSEQ L_CL0 END), 0);
 	assert_int_equal(test_msg.max_forwards, 255);
 }
 
 static void t_bad_via(void **st)
 {
 	(void)st;
-	EXPECT(BAD_VIA, L_INV "Via: SIP/2.0/UDP 192.0.2.15;;,;,,\r\n" L_MF L_TO
-	       L_FROM L_CID L_CSEQ L_CL0 END);
-	EXPECT(BAD_VIA, L_INV "Via: SIP/1.0/UDP host;branch=z9hG4bK1\r\n" L_MF
-	       L_TO L_FROM L_CID L_CSEQ L_CL0 END);
-	EXPECT(BAD_VIA, L_INV "Via: SIP/2.0/UDP\r\n" L_MF L_TO L_FROM L_CID
-	       L_CSEQ L_CL0 END);
-	EXPECT(BAD_VIA, L_INV "Via: SIP/2.0/UDP host:99999\r\n" L_MF L_TO L_FROM
-	       L_CID L_CSEQ L_CL0 END);
-	EXPECT(BAD_VIA, L_INV "Via: SIP/2.0/UDP host;branch=\r\n" L_MF L_TO
-	       L_FROM L_CID L_CSEQ L_CL0 END);
+	EXPECT(BAD_VIA, L_INV
+	       "Via: SIP/2.0/UDP 192.0.2.15;;,;,,\r\n" L_MF L_TO L_FROM L_CID L_CSEQ L_CL0 END);
+	EXPECT(BAD_VIA, L_INV
+	       "Via: SIP/1.0/UDP host;branch=z9hG4bK1\r\n" L_MF L_TO L_FROM L_CID L_CSEQ L_CL0 END);
+	EXPECT(BAD_VIA, L_INV "Via: SIP/2.0/UDP\r\n" L_MF L_TO L_FROM L_CID L_CSEQ L_CL0 END);
+	EXPECT(BAD_VIA,
+	       L_INV "Via: SIP/2.0/UDP host:99999\r\n" L_MF L_TO L_FROM L_CID L_CSEQ L_CL0 END);
+	EXPECT(BAD_VIA,
+	       L_INV "Via: SIP/2.0/UDP host;branch=\r\n" L_MF L_TO L_FROM L_CID L_CSEQ L_CL0 END);
 }
 
 static void t_bad_uri(void **st)
@@ -222,27 +219,25 @@ static void t_bad_uri(void **st)
 	EXPECT(BAD_URI, "INVITE sip:b%4@example.com SIP/2.0\r\n" STD L_CL0 END);
 	EXPECT(BAD_URI, "INVITE bob SIP/2.0\r\n" STD L_CL0 END);
 	/* a bad URI inside From/To is BAD_URI too */
-	EXPECT(BAD_URI, L_INV L_VIA L_MF "To: <sip:bob@exa mple.com>\r\n" L_FROM
-	       L_CID L_CSEQ L_CL0 END);
+	EXPECT(BAD_URI,
+	       L_INV L_VIA L_MF "To: <sip:bob@exa mple.com>\r\n" L_FROM L_CID L_CSEQ L_CL0 END);
 }
 
 static void t_bad_from_to(void **st)
 {
 	(void)st;
-	EXPECT(BAD_FROM_TO, L_INV L_VIA L_MF "To: \"Bob <sip:bob@example.com>\r\n"
-	       L_FROM L_CID L_CSEQ L_CL0 END);
-	EXPECT(BAD_FROM_TO, L_INV L_VIA L_MF "To: < sip:bob@example.com >\r\n"
-	       L_FROM L_CID L_CSEQ L_CL0 END);
+	EXPECT(BAD_FROM_TO, L_INV L_VIA L_MF
+	       "To: \"Bob <sip:bob@example.com>\r\n" L_FROM L_CID L_CSEQ L_CL0 END);
+	EXPECT(BAD_FROM_TO,
+	       L_INV L_VIA L_MF "To: < sip:bob@example.com >\r\n" L_FROM L_CID L_CSEQ L_CL0 END);
 	EXPECT(BAD_FROM_TO, L_INV L_VIA L_MF L_TO
-	       "From: Bell, Alexander <sip:a@example.com>;tag=4\r\n" L_CID L_CSEQ
-	       L_CL0 END);
-	EXPECT(BAD_FROM_TO, L_INV L_VIA L_MF L_TO
-	       "From: <sip:a@example.com>;tag=\r\n" L_CID L_CSEQ L_CL0 END);
+	       "From: Bell, Alexander <sip:a@example.com>;tag=4\r\n" L_CID L_CSEQ L_CL0 END);
+	EXPECT(BAD_FROM_TO,
+	       L_INV L_VIA L_MF L_TO "From: <sip:a@example.com>;tag=\r\n" L_CID L_CSEQ L_CL0 END);
 	EXPECT(BAD_FROM_TO, L_INV L_VIA L_MF L_TO
 	       "From: <sip:a@example.com>;tag=1;tag=2\r\n" L_CID L_CSEQ L_CL0 END);
 	EXPECT(BAD_FROM_TO, L_INV L_VIA L_MF
-	       "To: <sip:a@example.com>, <sip:b@example.com>\r\n" L_FROM L_CID
-	       L_CSEQ L_CL0 END);
+	       "To: <sip:a@example.com>, <sip:b@example.com>\r\n" L_FROM L_CID L_CSEQ L_CL0 END);
 }
 
 static void t_via_loop(void **st)
@@ -253,29 +248,28 @@ static void t_via_loop(void **st)
 	int i;
 
 	(void)st;
-	EXPECT(VIA_LOOP, L_INV L_VIA "Via: SIP/2.0/UDP 192.0.2.7;branch=z9hG4bKa\r\n"
-	       L_VIA L_MF L_TO L_FROM L_CID L_CSEQ L_CL0 END);
+	EXPECT(VIA_LOOP, L_INV L_VIA "Via: SIP/2.0/UDP 192.0.2.7;branch=z9hG4bKa\r\n" L_VIA L_MF
+				 L_TO L_FROM L_CID L_CSEQ L_CL0 END);
 	assert_non_null(strstr(test_msg.err_detail, "repeats"));
 	/* same sent-by, other branch: a spiral, not a loop */
 	assert_int_equal(parse(L_INV L_VIA
-			       "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKb\r\n"
-			       L_MF L_TO L_FROM L_CID L_CSEQ L_CL0 END), 0);
+			       "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKb\r\n" L_MF L_TO
+				       L_FROM L_CID L_CSEQ L_CL0 END),
+			 0);
 	/* depth */
 	o = snprintf(buf, sizeof(buf), "%s", L_INV);
 	for (i = 0; i < 12; i++)
 		o += snprintf(buf + o, sizeof(buf) - o,
-			      "Via: SIP/2.0/UDP h%d.example.com;branch=z9hG4bK%d\r\n",
-			      i, i);
-	snprintf(buf + o, sizeof(buf) - o, "%s",
-		 L_MF L_TO L_FROM L_CID L_CSEQ L_CL0 END);
+			      "Via: SIP/2.0/UDP h%d.example.com;branch=z9hG4bK%d\r\n", i, i);
+	snprintf(buf + o, sizeof(buf) - o, "%s", L_MF L_TO L_FROM L_CID L_CSEQ L_CL0 END);
 	sip_limits_default(&lim);
 	assert_int_equal(parse_lim(buf, strlen(buf), &lim), 0);
 	assert_int_equal(test_msg.via_count, 12);
 	lim.max_via = 10;
 	assert_int_equal(parse_lim(buf, strlen(buf), &lim), -SW_SIP_R_VIA_LOOP);
 	/* responses carry the request's Vias: no loop check */
-	assert_int_equal(parse("SIP/2.0 200 OK\r\n" L_VIA L_VIA L_TO L_FROM L_CID
-			       L_CSEQ L_CL0 END), 0);
+	assert_int_equal(parse("SIP/2.0 200 OK\r\n" L_VIA L_VIA L_TO L_FROM L_CID L_CSEQ L_CL0 END),
+			 0);
 }
 
 static void t_bad_sdp(void **st)
@@ -298,17 +292,16 @@ static void t_trailing_data(void **st)
 
 	(void)st;
 	sip_limits_default(&lim);
-	assert_int_equal(sipmsg_parse_datagram(two, strlen(two), &lim, &test_msg,
-					       &used), 0);
+	assert_int_equal(sipmsg_parse_datagram(two, strlen(two), &lim, &test_msg, &used), 0);
 	assert_int_equal(used, strlen(L_INV STD L_CL0 END));
 	assert_int_equal(test_msg.trailing_len, strlen(two) - used);
 	lim.allow_trailing = 0;
-	assert_int_equal(parse_lim(two, strlen(two), &lim),
-			 -SW_SIP_R_TRAILING_DATA);
+	assert_int_equal(parse_lim(two, strlen(two), &lim), -SW_SIP_R_TRAILING_DATA);
 	/* CRLF keep-alive padding is not trailing data */
 	lim.allow_trailing = 0;
 	assert_int_equal(parse_lim(L_INV STD L_CL0 END "\r\n\r\n",
-				   strlen(L_INV STD L_CL0 END "\r\n\r\n"), &lim), 0);
+				   strlen(L_INV STD L_CL0 END "\r\n\r\n"), &lim),
+			 0);
 }
 
 static void t_lax(void **st)
@@ -335,8 +328,8 @@ static void t_uri_helper(void **st)
 	char det[SIPV_DET];
 
 	(void)st;
-	assert_int_equal(sipv_uri("sips:alice:pw@[2001:db8::1]:5061;transport=tls",
-				  46, 0, &u, det), 0);
+	assert_int_equal(sipv_uri("sips:alice:pw@[2001:db8::1]:5061;transport=tls", 46, 0, &u, det),
+			 0);
 	assert_string_equal(u.scheme, "sips");
 	assert_int_equal(u.user_len, 5);
 	assert_memory_equal(u.host, "2001:db8::1", 11);
@@ -344,10 +337,8 @@ static void t_uri_helper(void **st)
 	/* RFC 5118 4.10: three colons are tolerated */
 	assert_int_equal(sipv_uri("sip:[2001:db8:::192.0.2.1]", 26, 0, &u, det), 0);
 	assert_int_equal(sipv_uri("tel:+1-201-555-0123", 19, 0, &u, det), 0);
-	assert_int_equal(sipv_uri("sip:host:70000", 14, 0, &u, det),
-			 -SW_SIP_R_BAD_URI);
-	assert_int_equal(sipv_uri("sip:a@256.1.1.1", 15, 0, &u, det),
-			 -SW_SIP_R_BAD_URI);
+	assert_int_equal(sipv_uri("sip:host:70000", 14, 0, &u, det), -SW_SIP_R_BAD_URI);
+	assert_int_equal(sipv_uri("sip:a@256.1.1.1", 15, 0, &u, det), -SW_SIP_R_BAD_URI);
 	assert_int_equal(sipv_uri("sip:@host", 9, 0, &u, det), -SW_SIP_R_BAD_URI);
 	assert_int_equal(sipv_uri("sip:h;=x", 8, 0, &u, det), -SW_SIP_R_BAD_URI);
 }
@@ -377,8 +368,8 @@ static void t_name_addr_helper(void **st)
 	size_t pos = 0;
 
 	(void)st;
-	assert_int_equal(sipv_name_addr(a, strlen(a), &pos, 1,
-					 SW_SIP_R_BAD_FROM_TO, "To", &na, det), 0);
+	assert_int_equal(
+		sipv_name_addr(a, strlen(a), &pos, 1, SW_SIP_R_BAD_FROM_TO, "To", &na, det), 0);
 	assert_int_equal(pos, strlen(a));
 	assert_int_equal(na.tag_len, 3);
 	assert_memory_equal(na.tag, "abc", 3);
@@ -390,8 +381,7 @@ static void t_header_names(void **st)
 	(void)st;
 	assert_string_equal(sipv_header_long_name("i", 1, NULL), "call-id");
 	assert_string_equal(sipv_header_long_name("V", 1, NULL), "via");
-	assert_string_equal(sipv_header_long_name("CONTENT-LENGTH", 14, NULL),
-			    "content-length");
+	assert_string_equal(sipv_header_long_name("CONTENT-LENGTH", 14, NULL), "content-length");
 	assert_null(sipv_header_long_name("X-Foo", 5, NULL));
 }
 
