@@ -3,7 +3,7 @@
 # Run a command as root inside a guest booted from another kernel, with the
 # host's root filesystem shared read-only, like virtme-ng's `vng --run`.
 #
-#   vmtest/run.sh [-k KERNEL] [-m MEM] [-p CPUS] [-t SECS] [-o DIR] -- COMMAND...
+#   vmtest/run.sh [-k KERNEL] [-m MEM] [-p CPUS] [-t SECS] [-o DIR] [-a ARGS] -- COMMAND...
 #
 #   -k KERNEL  a vmlinuz path, a cached name (6.1, 6.12; fetched on first use)
 #              or "host" (the running kernel's /boot/vmlinuz); default: host
@@ -11,26 +11,29 @@
 #   -p CPUS    guest CPUs, default 2
 #   -t SECS    whole-run timeout, default 900
 #   -o DIR     copy the guest's result share (logs/, status, timings) to DIR
+#   -a ARGS    more kernel command line (e.g. rdinit=/none makes it panic)
 #
 # Exit status: COMMAND's. 124 on timeout; 125 when the guest gave no status
 # (panic, crash, failed boot) or vmtest itself failed; the console tail is shown.
 # Environment: SW_VMTEST_BACKEND=qemu|vng (default: vng when installed),
-# SW_VMTEST_ACCEL=kvm|tcg (default: probed once, cached), SW_VMTEST_CACHE.
+# SW_VMTEST_ACCEL=kvm|tcg (default: probed once, cached), SW_VMTEST_CACHE,
+# SW_VMTEST_PVH=0 (boot the compressed vmlinuz, not the PVH vmlinux).
 # In the guest, SW_TEST_LOGDIR points into the result share, the host's SW_*
 # and CI variables and PATH are kept, and the working directory is the host's.
 set -euo pipefail
 VMT_DIR=$(cd "$(dirname "$0")" && pwd)
 . "$VMT_DIR/common.sh"
 
-kernel=host mem=1G cpus=2 tmo=900 outdir=
-usage() { sed -n '3,20s/^# \{0,1\}//p' "$0" >&2; exit 2; }
-while getopts "k:m:p:t:o:h" opt; do
+kernel=host mem=1G cpus=2 tmo=900 outdir= kargs=
+usage() { sed -n '3,22s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+while getopts "k:m:p:t:o:a:h" opt; do
 	case "$opt" in
 	k) kernel=$OPTARG ;;
 	m) mem=$OPTARG ;;
 	p) cpus=$OPTARG ;;
 	t) tmo=$OPTARG ;;
 	o) outdir=$OPTARG ;;
+	a) kargs=$OPTARG ;;
 	*) usage ;;
 	esac
 done
@@ -72,6 +75,12 @@ host)
 esac
 moddir=$ktree/lib/modules/$krel
 [ -d "$moddir" ] || moddir=
+# What qemu boots: the same kernel, uncompressed, through its PVH entry
+# point when it has one (no emulated firmware and decompressor under TCG).
+bootimg=$kimg
+if [ "${SW_VMTEST_PVH:-1}" != 0 ] && pvh=$(vmt_pvh_image "$kimg"); then
+	bootimg=$pvh
+fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/sw-vmtest.XXXXXX")
 qpid=
@@ -133,7 +142,7 @@ build_initramfs() {
 qemu_base() {
 	local accel=$1
 	QEMU=(qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot
-		-machine pc -m "$mem" -smp "$cpus" -kernel "$kimg")
+		-machine pc -m "$mem" -smp "$cpus" -kernel "$bootimg")
 	if [ "$accel" = kvm ]; then
 		QEMU+=(-accel kvm -cpu host)
 	else
@@ -200,7 +209,10 @@ gres=/run/vmtest/result
 
 accel=$(probe_accel)
 start=$(date +%s.%N)
-vmt_log "kernel $krel ($kernel), backend $backend, accel $accel, ${cpus} CPUs, $mem"
+bootkind=bzImage
+[ "$bootimg" = "$kimg" ] || bootkind=PVH
+[ "$backend" = qemu ] || bootkind=$backend
+vmt_log "kernel $krel ($kernel), backend $backend, accel $accel, ${cpus} CPUs, $mem, $bootkind boot"
 
 rc=0
 case "$backend" in
@@ -208,6 +220,7 @@ vng)
 	# virtme-ng does all of the above itself and carries the exit status back.
 	vargs=(--run "$kimg" --user root --cpus "$cpus" --memory "$mem" --rwdir "$res")
 	[ "$accel" = kvm ] || vargs+=(--disable-kvm)
+	[ -z "$kargs" ] || vargs+=(--append "$kargs")
 	timeout -k 10 "$tmo" vng "${vargs[@]}" -- \
 		bash -c ". $res/env && exec bash $res/cmd" </dev/null &
 	qpid=$!
@@ -225,7 +238,7 @@ qemu)
 		-virtfs "local,path=/,mount_tag=swroot,security_model=none,readonly=on,multidevs=remap"
 		-virtfs "local,path=$res,mount_tag=swresult,security_model=none"
 		-device virtio-rng-pci
-		-append "console=ttyS0 panic=-1 quiet swvm.mods=$ktree")
+		-append "console=ttyS0 panic=-1 quiet swvm.mods=$ktree${kargs:+ $kargs}")
 	# qemu makes its stdio non-blocking: give it a pipe of its own so the
 	# caller's (maybe shared) stdout is left alone. Run it in the background
 	# so that a signal to us stops it at once (see cleanup).
