@@ -11,11 +11,23 @@
       --raw the IP and UDP headers are built here and sent on a raw socket,
       so --src may be any address (spoofing) and --sport any port, even
       one another socket holds.
+  udp.py serve --ctl FIFO --reply FIFO --log FILE [--timeout S]
+      One long-lived process for a whole test run (a process start costs
+      seconds in a TCG guest): reads requests "ID CMD ARGS..." (shell
+      words) from --ctl, answers on --reply with lines "o TEXT" (output),
+      "e TEXT" (error) and a last line "@@end ID RC". CMD is
+        send NETNS SEND-ARGS...   what "send" does, from /run/netns/NETNS
+        got DPORT SRC [SPORT]     datagrams FILE (the recv log) holds so far
+                                  (SRC "*": from anywhere)
+        wait DPORT SRC SPORT N S  until FILE holds N of them, at most S s
+        json FILE EXPR            print(EXPR) with d = the JSON in FILE
+      Exits at EOF on --ctl or after --timeout seconds.
 """
 import argparse
 import ipaddress
 import os
 import select
+import shlex
 import socket
 import struct
 import sys
@@ -114,6 +126,116 @@ def send(args):
     return 0
 
 
+CLONE_NEWNET = 0x40000000
+
+
+def setns(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if hasattr(os, "setns"):
+            os.setns(fd, CLONE_NEWNET)
+            return
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.setns(fd, CLONE_NEWNET) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, "setns %s: %s" % (path, os.strerror(err)))
+    finally:
+        os.close(fd)
+
+
+def count_log(path, dport, src, sport=None):
+    """Lines "DPORT SRC SPORT" in the recv log; SRC "*" is any source."""
+    n = 0
+    with open(path) as f:
+        for line in f:
+            w = line.split()
+            if (len(w) == 3 and w[0] == dport and src in ("*", w[1])
+                    and sport in (None, w[2])):
+                n += 1
+    return n
+
+
+class Failed(Exception):
+    pass
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting (serve keeps running)."""
+
+    def error(self, message):
+        raise Failed("udp.py: " + message)
+
+
+def serve_one(words, args, sendp, out):
+    cmd, rest = words[0], words[1:]
+    if cmd == "send":
+        if not rest:
+            raise Failed("udp.py: send needs a namespace")
+        setns("/run/netns/" + rest[0])
+        try:
+            return send(sendp.parse_args(rest[1:]))
+        except SystemExit as e:
+            raise Failed(str(e.code))
+    if cmd == "got" and len(rest) in (2, 3):
+        out.append(str(count_log(args.log, *rest)))
+        return 0
+    if cmd == "wait" and len(rest) == 5:
+        deadline = time.monotonic() + float(rest[4])
+        while count_log(args.log, *rest[:3]) < int(rest[3]):
+            if time.monotonic() >= deadline:
+                return 1
+            time.sleep(0.01)
+        return 0
+    if cmd == "json" and len(rest) == 2:
+        import json
+        with open(rest[0]) as f:
+            d = json.load(f)
+        out.extend(str(eval(rest[1], {"d": d})).split("\n"))
+        return 0
+    raise Failed("udp.py: bad request %r" % " ".join(words))
+
+
+def serve(args, sendp):
+    ctl = open(args.ctl, "r")
+    reply = open(args.reply, "w", buffering=1)
+    deadline = time.monotonic() + args.timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([ctl], [], [], 1.0)
+        if not ready:
+            continue
+        line = ctl.readline()
+        if not line:
+            return 0
+        try:
+            words = shlex.split(line)
+        except ValueError as e:
+            reply.write("e udp.py: unparsable request: %s\n@@end ? 2\n" % e)
+            continue
+        if len(words) < 2:
+            reply.write("e udp.py: empty request\n@@end ? 2\n")
+            continue
+        out, rc = [], 1
+        try:
+            rc = serve_one(words[1:], args, sendp, out)
+        except Failed as e:
+            out.append("\0" + str(e))
+        except (OSError, ValueError, LookupError, TypeError, NameError, SyntaxError) as e:
+            out.append("\0udp.py: %s: %s: %s" % (words[1], type(e).__name__, e))
+        reply.write("".join("e %s\n" % o[1:] if o.startswith("\0") else "o %s\n" % o
+                            for o in out) + "@@end %s %d\n" % (words[0], rc))
+    return 0
+
+
+def add_send_args(s):
+    s.add_argument("--dst", required=True)
+    s.add_argument("--dport", type=int, required=True)
+    s.add_argument("--src")
+    s.add_argument("--sport", type=int, default=0)
+    s.add_argument("--count", type=int, default=1)
+    s.add_argument("--raw", action="store_true")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -121,14 +243,17 @@ def main():
     r.add_argument("--ports", required=True)
     r.add_argument("--log", required=True)
     r.add_argument("--timeout", type=float, default=300)
-    s = sub.add_parser("send")
-    s.add_argument("--dst", required=True)
-    s.add_argument("--dport", type=int, required=True)
-    s.add_argument("--src")
-    s.add_argument("--sport", type=int, default=0)
-    s.add_argument("--count", type=int, default=1)
-    s.add_argument("--raw", action="store_true")
+    add_send_args(sub.add_parser("send"))
+    v = sub.add_parser("serve")
+    v.add_argument("--ctl", required=True)
+    v.add_argument("--reply", required=True)
+    v.add_argument("--log", required=True)
+    v.add_argument("--timeout", type=float, default=300)
     args = p.parse_args()
+    if args.cmd == "serve":
+        sendp = Parser(prog="udp.py send", add_help=False)
+        add_send_args(sendp)
+        return serve(args, sendp)
     return recv(args) if args.cmd == "recv" else send(args)
 
 
