@@ -22,14 +22,19 @@ LOGDIR=${SW_TEST_LOGDIR:-build/test-logs}
 mkdir -p "$LOGDIR"
 
 for suite in tests/suites/*.sh; do
-	name=$(basename "$suite" .sh)
+	name=${suite##*/}
+	name=${name%.sh}
 	if [ $# -gt 0 ]; then
 		want=0
 		for w in "$@"; do [[ "$name" == *"$w"* ]] && want=1; done
 		[ $want -eq 1 ] || continue
 	fi
-	if [ -n "$mark" ] && ! head -n 20 "$suite" | grep -q "^# $mark: yes"; then
-		continue
+	if [ -n "$mark" ]; then
+		# bash builtins only: a process start costs up to a second in a TCG guest
+		marked=0
+		mapfile -n 20 -t head <"$suite"
+		for l in "${head[@]}"; do [[ "$l" != "# $mark: yes"* ]] || marked=1; done
+		[ $marked = 1 ] || continue
 	fi
 	echo "=== suite $name"
 	start=$(date +%s)
