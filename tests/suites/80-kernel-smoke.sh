@@ -59,22 +59,23 @@ ip netns add "$ns1" && ip netns add "$ns2" || { fail "create namespaces"; finish
 # veth is a module on distribution kernels: this proves the modprobe path too.
 check "veth pair across two namespaces" \
 	ip link add "$if1" netns "$ns1" type veth peer name "$if2" netns "$ns2"
-in1 ip addr add 10.201.0.1/24 dev "$if1"
-in2 ip addr add 10.201.0.2/24 dev "$if2"
-in1 ip link set "$if1" up
-in2 ip link set "$if2" up
-in1 ip link set lo up
-in2 ip link set lo up
+# One ip process per namespace: a process start costs up to a second under TCG.
+ip -n "$ns1" -batch - <<<"addr add 10.201.0.1/24 dev $if1
+link set $if1 up
+link set lo up"
+ip -n "$ns2" -batch - <<<"addr add 10.201.0.2/24 dev $if2
+link set $if2 up
+link set lo up"
 
 check "native XDP program loads and attaches on veth" \
-	in2 ip link set dev "$if2" xdpdrv obj "$obj" sec xdp
-xdp_id=$(in2 ip -d link show dev "$if2" | sed -n 's/.*prog\/xdp id \([0-9]*\).*/\1/p')
+	ip -n "$ns2" link set dev "$if2" xdpdrv obj "$obj" sec xdp
+xdp_id=$(ip -n "$ns2" -d link show dev "$if2" | sed -n 's/.*prog\/xdp id \([0-9]*\).*/\1/p')
 check "veth reports the attached XDP program" test -n "$xdp_id"
 
-check "clsact qdisc (sch_ingress)" in2 tc qdisc add dev "$if2" clsact
+check "clsact qdisc (sch_ingress)" tc -n "$ns2" qdisc add dev "$if2" clsact
 check "TC ingress program loads and attaches (cls_bpf)" \
-	in2 tc filter add dev "$if2" ingress bpf direct-action obj "$obj" sec tc
-tc_id=$(in2 tc filter show dev "$if2" ingress | sed -n 's/.* id \([0-9]*\).*/\1/p' | head -n 1)
+	tc -n "$ns2" filter add dev "$if2" ingress bpf direct-action obj "$obj" sec tc
+tc_id=$(tc -n "$ns2" filter show dev "$if2" ingress | sed -n 's/.* id \([0-9]*\).*/\1/p' | head -n 1)
 
 check "ping across the veth with both programs attached" \
 	in1 busybox ping -c 3 -W 2 -q 10.201.0.2
@@ -85,5 +86,5 @@ xdp_n=0 tc_n=0
 check "XDP program counted the pings (${xdp_n:-none})" test "${xdp_n:-0}" -ge 3
 check "TC program counted the pings (${tc_n:-none})" test "${tc_n:-0}" -ge 3
 
-check "XDP program detaches" in2 ip link set dev "$if2" xdpdrv off
+check "XDP program detaches" ip -n "$ns2" link set dev "$if2" xdpdrv off
 finish
