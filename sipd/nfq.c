@@ -29,7 +29,19 @@
 
 #define NFQ_MAX_QUEUES 64
 #define NFQ_COPY_RANGE 0xffff
-#define NFQ_RCVBUF     (8u << 20)
+/*
+ * The kernel's default queue holds 1,024 packets; a queue that is full drops
+ * (fail-closed) what arrives. sipd needs a few tens of microseconds per
+ * message, but on a loaded machine it can be off the CPU for a few hundred
+ * milliseconds: at 1,300 calls/s with SIPp on the same two CPUs the default
+ * queue overflowed (queue_dropped in /proc/net/netfilter/nfnetlink_queue)
+ * and the lost BYEs and 200s became failed calls. 8,192 packets is about a
+ * second of signalling at that rate, well within SIP's retransmission
+ * timers, and the socket buffer is sized to hold all of them (a packet
+ * costs ~2-4 KB of socket memory), so neither overflows first.
+ */
+#define NFQ_MAXLEN_DEFAULT 8192
+#define NFQ_RCVBUF	   (32u << 20)
 
 struct nfq_loop {
 	const struct sipd_sink *sink;
@@ -176,6 +188,7 @@ int sipd_nfq_run(const struct sipd_nfq_opts *o, const struct sipd_sink *s)
 	for (unsigned int i = 0; i < nq; i++) {
 		uint16_t qn = o->queue + i;
 		uint32_t flags = o->fail_open ? NFQA_CFG_F_FAIL_OPEN : 0;
+		uint32_t maxlen = o->maxlen ? o->maxlen : NFQ_MAXLEN_DEFAULT;
 
 		l.qh[i] = nfq_create_queue(h, qn, nfq_cb, &l);
 		if (!l.qh[i]) {
@@ -197,7 +210,7 @@ int sipd_nfq_run(const struct sipd_nfq_opts *o, const struct sipd_sink *s)
 			fprintf(stderr, "sipd: queue %u flags: %s\n", qn, strerror(-err));
 			goto out;
 		}
-		if (o->maxlen && nfq_set_queue_maxlen(l.qh[i], o->maxlen) < 0) {
+		if (nfq_set_queue_maxlen(l.qh[i], maxlen) < 0) {
 			err = -errno ? -errno : -EIO;
 			fprintf(stderr, "sipd: queue %u maxlen: %s\n", qn, strerror(-err));
 			goto out;
@@ -206,7 +219,10 @@ int sipd_nfq_run(const struct sipd_nfq_opts *o, const struct sipd_sink *s)
 	fd = nfq_fd(h);
 	/* A burst must not cost us the socket: a lost packet is dropped by
 	 * the kernel anyway (or passed, fail-open) and we keep going. */
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf));
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) < 0)
+		fprintf(stderr, "sipd: netlink receive buffer: %s (keeping the default)\n",
+			strerror(errno));
 	setsockopt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, &one, sizeof(one));
 
 	err = sipd_loop_fds(&set, o->tick_ms, &sfd, &tfd);

@@ -62,7 +62,7 @@ struct sipd_nfq_opts {
 	uint16_t queue;	      /* first queue number */
 	uint16_t nqueues;     /* >1: --queue-balance queue:queue+nqueues-1 */
 	int fail_open;	      /* NFQA_CFG_F_FAIL_OPEN when the queue is full */
-	uint32_t maxlen;      /* kernel queue length, 0 = default */
+	uint32_t maxlen;      /* kernel queue length, 0 = 8192 (nfq.c) */
 	unsigned int tick_ms; /* sipd_tick period */
 	int verbose;
 };
