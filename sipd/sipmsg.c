@@ -80,6 +80,22 @@ static void copy_cstr(char *dst, size_t dlen, const char *src)
 	copy_str(dst, dlen, src, src ? strlen(src) : 0);
 }
 
+/* snprintf(dst, dlen, "%s@%s", a ? a : "", b) without stdio. */
+static void join_at(char *dst, size_t dlen, const char *a, const char *b)
+{
+	const char *part[3] = {a ? a : "", "@", b};
+	size_t o = 0, n, k;
+
+	for (k = 0; k < 3; k++) {
+		n = strlen(part[k]);
+		if (n > dlen - 1 - o)
+			n = dlen - 1 - o;
+		memcpy(dst + o, part[k], n);
+		o += n;
+	}
+	dst[o] = 0;
+}
+
 static void header_names(const struct sip_frame *f, char *out, size_t olen)
 {
 	size_t o = 0;
@@ -91,6 +107,10 @@ static void header_names(const struct sip_frame *f, char *out, size_t olen)
 		size_t nl, k, p;
 		int dup = 0;
 
+		/* A header sipd knows by id is a repeat unless it is the first
+		 * of its id (one id, one long name); others compare names. */
+		if (h->id != SIP_H_OTHER && f->first[h->id] != (int)i)
+			continue;
 		if (h->name) {
 			nl = strlen(h->name);
 			if (nl >= sizeof(name))
@@ -106,7 +126,7 @@ static void header_names(const struct sip_frame *f, char *out, size_t olen)
 			}
 		}
 		name[nl] = 0;
-		for (p = 0; p < o; p += strlen(out + p) + 1)
+		for (p = 0; h->id == SIP_H_OTHER && p < o; p += strlen(out + p) + 1)
 			if (!strcmp(out + p, name)) {
 				dup = 1;
 				break;
@@ -280,8 +300,8 @@ static void extract(osip_message_t *m, const struct sip_frame *f, const struct s
 		copy_cstr(out->method, sizeof(out->method), out->cseq_method);
 	if (m->call_id) {
 		if (m->call_id->host)
-			snprintf(out->call_id, sizeof(out->call_id), "%s@%s",
-				 m->call_id->number ? m->call_id->number : "", m->call_id->host);
+			join_at(out->call_id, sizeof(out->call_id), m->call_id->number,
+				m->call_id->host);
 		else
 			copy_cstr(out->call_id, sizeof(out->call_id), m->call_id->number);
 	}

@@ -91,6 +91,40 @@ static const uint8_t cls[256] = {
 	['}'] = C_CALLID,
 };
 
+/* The punctuation each part of a URI allows besides its classes above. */
+enum {
+	U_ABS = 1 << 0,	  /* absoluteURI: - . _ ~ : / ? # [ ] @ ! $ & ' ( ) * + , ; = */
+	U_USER = 1 << 1,  /* user: & = + $ , ; ? / */
+	U_PASS = 1 << 2,  /* password: & = + $ , */
+	U_PARAM = 1 << 3, /* param-unreserved: [ ] / : & + $ */
+	U_HNV = 1 << 4,	  /* hnv-unreserved: [ ] / ? : + $ & = */
+};
+
+static const uint8_t uri_punct[256] = {
+	['-'] = U_ABS,
+	['.'] = U_ABS,
+	['_'] = U_ABS,
+	['~'] = U_ABS,
+	[':'] = U_ABS | U_PARAM | U_HNV,
+	['/'] = U_ABS | U_USER | U_PARAM | U_HNV,
+	['?'] = U_ABS | U_USER | U_HNV,
+	['#'] = U_ABS,
+	['['] = U_ABS | U_PARAM | U_HNV,
+	[']'] = U_ABS | U_PARAM | U_HNV,
+	['@'] = U_ABS,
+	['!'] = U_ABS,
+	['$'] = U_ABS | U_USER | U_PASS | U_PARAM | U_HNV,
+	['&'] = U_ABS | U_USER | U_PASS | U_PARAM | U_HNV,
+	['\''] = U_ABS,
+	['('] = U_ABS,
+	[')'] = U_ABS,
+	['*'] = U_ABS,
+	['+'] = U_ABS | U_USER | U_PASS | U_PARAM | U_HNV,
+	[','] = U_ABS | U_USER | U_PASS,
+	[';'] = U_ABS | U_USER,
+	['='] = U_ABS | U_USER | U_PASS | U_HNV,
+};
+
 static inline int is_alnum(unsigned char c)
 {
 	return cls[c] & C_ALNUM;
@@ -126,11 +160,6 @@ static inline int is_callid(unsigned char c)
 	return cls[c] & C_CALLID;
 }
 
-static inline int in_set(unsigned char c, const char *set)
-{
-	return c && strchr(set, c);
-}
-
 static void skip_lws(const char *s, size_t n, size_t *i)
 {
 	while (*i < n && is_wsp(s[*i]))
@@ -144,47 +173,61 @@ static int ieq(const char *s, size_t n, const char *lit)
 
 /* --- framing ----------------------------------------------------------- */
 
+/*
+ * Header names sipd knows, with their lengths so a name as written is
+ * compared only with the entries of its length (this runs per header).
+ */
+#define HDR(n, c, id)                   \
+	{                               \
+		n, sizeof(n) - 1, c, id \
+	}
 static const struct {
-	const char *name, *compact;
+	const char *name;
+	uint8_t len;
+	char compact; /* 0: none */
 	uint8_t id;
 } hdr_table[] = {
-	{"via", "v", SIP_H_VIA},
-	{"from", "f", SIP_H_FROM},
-	{"to", "t", SIP_H_TO},
-	{"call-id", "i", SIP_H_CALL_ID},
-	{"cseq", NULL, SIP_H_CSEQ},
-	{"max-forwards", NULL, SIP_H_MAX_FORWARDS},
-	{"content-length", "l", SIP_H_CONTENT_LENGTH},
-	{"content-type", "c", SIP_H_CONTENT_TYPE},
-	{"contact", "m", SIP_H_CONTACT},
-	{"route", NULL, SIP_H_ROUTE},
-	{"record-route", NULL, SIP_H_RECORD_ROUTE},
-	{"date", NULL, SIP_H_DATE},
-	{"user-agent", NULL, SIP_H_USER_AGENT},
+	HDR("via", 'v', SIP_H_VIA),
+	HDR("from", 'f', SIP_H_FROM),
+	HDR("to", 't', SIP_H_TO),
+	HDR("call-id", 'i', SIP_H_CALL_ID),
+	HDR("cseq", 0, SIP_H_CSEQ),
+	HDR("max-forwards", 0, SIP_H_MAX_FORWARDS),
+	HDR("content-length", 'l', SIP_H_CONTENT_LENGTH),
+	HDR("content-type", 'c', SIP_H_CONTENT_TYPE),
+	HDR("contact", 'm', SIP_H_CONTACT),
+	HDR("route", 0, SIP_H_ROUTE),
+	HDR("record-route", 0, SIP_H_RECORD_ROUTE),
+	HDR("date", 0, SIP_H_DATE),
+	HDR("user-agent", 0, SIP_H_USER_AGENT),
 	/* compact forms of headers sipd does not check (RFC 3261 7.3.3 and
 	 * the IANA SIP parameters registry) */
-	{"subject", "s", SIP_H_OTHER},
-	{"supported", "k", SIP_H_OTHER},
-	{"content-encoding", "e", SIP_H_OTHER},
-	{"event", "o", SIP_H_OTHER},
-	{"refer-to", "r", SIP_H_OTHER},
-	{"referred-by", "b", SIP_H_OTHER},
-	{"allow-events", "u", SIP_H_OTHER},
-	{"session-expires", "x", SIP_H_OTHER},
-	{"identity", "y", SIP_H_OTHER},
-	{"identity-info", "n", SIP_H_OTHER},
-	{"accept-contact", "a", SIP_H_OTHER},
-	{"reject-contact", "j", SIP_H_OTHER},
-	{"request-disposition", "d", SIP_H_OTHER},
+	HDR("subject", 's', SIP_H_OTHER),
+	HDR("supported", 'k', SIP_H_OTHER),
+	HDR("content-encoding", 'e', SIP_H_OTHER),
+	HDR("event", 'o', SIP_H_OTHER),
+	HDR("refer-to", 'r', SIP_H_OTHER),
+	HDR("referred-by", 'b', SIP_H_OTHER),
+	HDR("allow-events", 'u', SIP_H_OTHER),
+	HDR("session-expires", 'x', SIP_H_OTHER),
+	HDR("identity", 'y', SIP_H_OTHER),
+	HDR("identity-info", 'n', SIP_H_OTHER),
+	HDR("accept-contact", 'a', SIP_H_OTHER),
+	HDR("reject-contact", 'j', SIP_H_OTHER),
+	HDR("request-disposition", 'd', SIP_H_OTHER),
 };
+#undef HDR
 
 const char *sipv_header_long_name(const char *name, size_t len, uint8_t *id)
 {
+	unsigned char c0 = len ? name[0] | 0x20 : 0;
 	size_t i;
 
-	for (i = 0; i < sizeof(hdr_table) / sizeof(hdr_table[0]); i++) {
-		if (ieq(name, len, hdr_table[i].name) ||
-		    (hdr_table[i].compact && ieq(name, len, hdr_table[i].compact))) {
+	for (i = 0; len && i < sizeof(hdr_table) / sizeof(hdr_table[0]); i++) {
+		if (len == 1 ? hdr_table[i].compact && c0 == (unsigned char)hdr_table[i].compact
+			     : len == hdr_table[i].len &&
+				       c0 == (unsigned char)hdr_table[i].name[0] &&
+				       strncasecmp(name, hdr_table[i].name, len) == 0) {
 			if (id)
 				*id = hdr_table[i].id;
 			return hdr_table[i].name;
@@ -514,6 +557,34 @@ static int ipv6_ok(const char *s, size_t n)
 }
 
 /*
+ * Dotted-quad digits and dots as inet_pton(AF_INET) takes them (four decimal
+ * octets 0..255, no leading zeros, no empty octet), without the copy.
+ */
+static int ipv4_ok(const char *s, size_t n)
+{
+	unsigned int octets = 0, val = 0, digits = 0;
+	size_t k;
+
+	for (k = 0; k < n; k++) {
+		if (is_digit(s[k])) {
+			if (digits && !val)
+				return 0;
+			val = val * 10 + (s[k] - '0');
+			if (val > 255)
+				return 0;
+			digits++;
+		} else if (s[k] == '.' && digits) {
+			if (++octets == 4)
+				return 0;
+			val = digits = 0;
+		} else {
+			return 0;
+		}
+	}
+	return digits && octets == 3;
+}
+
+/*
  * host = hostname / IPv4address / IPv6reference at s[*i]; advances past it.
  * Sets h and hl to the host without brackets.
  */
@@ -541,14 +612,7 @@ static int parse_host(const char *s, size_t n, size_t *i, const char **h, size_t
 	if (j == b || s[b] == '.' || s[b] == '-' || s[j - 1] == '-')
 		return -1;
 	if (all_num) {
-		char a[16];
-		unsigned char out[4];
-
-		if (j - b >= sizeof(a) || dots != 3)
-			return -1;
-		memcpy(a, s + b, j - b);
-		a[j - b] = 0;
-		if (inet_pton(AF_INET, a, out) != 1)
+		if (j - b >= 16 || dots != 3 || !ipv4_ok(s + b, j - b))
 			return -1;
 	} else {
 		size_t k;
@@ -618,7 +682,7 @@ int sipv_uri(const char *s, size_t n, unsigned int flags, struct sip_uri_view *u
 				j--;
 				continue;
 			}
-			if (!is_alnum(c) && !in_set(c, "-._~:/?#[]@!$&'()*+,;="))
+			if (!is_alnum(c) && !(uri_punct[c] & U_ABS))
 				return fail(det, SW_SIP_R_BAD_URI,
 					    "octet 0x%02x not allowed in URI '%s'", c,
 					    EX(s, i + 1 + n));
@@ -653,7 +717,7 @@ int sipv_uri(const char *s, size_t n, unsigned int flags, struct sip_uri_view *u
 				j--;
 				continue;
 			}
-			if (is_unreserved(c) || in_set(c, in_pass ? "&=+$," : "&=+$,;?/"))
+			if (is_unreserved(c) || (uri_punct[c] & (in_pass ? U_PASS : U_USER)))
 				continue;
 			return fail(det, SW_SIP_R_BAD_URI,
 				    "octet 0x%02x not allowed in user part of '%s'", c,
@@ -696,7 +760,7 @@ int sipv_uri(const char *s, size_t n, unsigned int flags, struct sip_uri_view *u
 				j--;
 				continue;
 			}
-			if (!is_unreserved(c) && !in_set(c, "[]/:&+$"))
+			if (!is_unreserved(c) && !(uri_punct[c] & U_PARAM))
 				return fail(det, SW_SIP_R_BAD_URI,
 					    "octet 0x%02x not allowed in parameters of '%s'", c,
 					    EX(s, i + 1 + n));
@@ -718,7 +782,7 @@ int sipv_uri(const char *s, size_t n, unsigned int flags, struct sip_uri_view *u
 				j--;
 				continue;
 			}
-			if (!is_unreserved(c) && !in_set(c, "[]/?:+$&="))
+			if (!is_unreserved(c) && !(uri_punct[c] & U_HNV))
 				return fail(det, SW_SIP_R_BAD_URI,
 					    "octet 0x%02x not allowed in headers of '%s'", c,
 					    EX(s, i + 1 + n));
@@ -993,8 +1057,17 @@ int sipv_via(const char *s, size_t n, struct sip_via_list *vl, char *det)
 			uint64_t h = 0;
 
 			if (br) {
-				char pb[8];
-				int pl = snprintf(pb, sizeof(pb), ":%u", port);
+				char pb[8], d[5];
+				unsigned int v = port, nd = 0, pl = 0;
+
+				/* ":%u" of the port, without stdio */
+				do {
+					d[nd++] = '0' + v % 10;
+					v /= 10;
+				} while (v);
+				pb[pl++] = ':';
+				while (nd)
+					pb[pl++] = d[--nd];
 
 				h = fnv(0xcbf29ce484222325ULL, host, hl);
 				h = fnv(h, pb, pl);
@@ -1194,6 +1267,11 @@ bad:
 	return fail(det, SW_SIP_R_BAD_HEADER, "Content-Type '%s' is malformed", EX(s, n));
 }
 
+/* Octets sipv_header_text() must look at: controls, DEL, '"' and '\\'. */
+static const uint8_t text_special[256] = {
+	[0x00 ... 0x08] = 1, [0x0a ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x7f] = 1,
+};
+
 int sipv_header_text(const struct sip_hdr *h, char *det)
 {
 	size_t i;
@@ -1202,6 +1280,8 @@ int sipv_header_text(const struct sip_hdr *h, char *det)
 	for (i = 0; i < h->val_len; i++) {
 		unsigned char c = h->val[i];
 
+		if (!text_special[c])
+			continue;
 		if (inq && c == '\\') {
 			i++;
 			continue;
