@@ -235,6 +235,32 @@ static int want_object(struct pctx *p, struct json_object *v)
 	return 0;
 }
 
+typedef int (*key_cb)(struct pctx *p, const char *key, struct json_object *val, void *ctx);
+
+/*
+ * The object walk every section shares: o must be an object whose keys are
+ * all in the NULL-terminated list; then cb(p, key, val, ctx) runs for each
+ * key with the path pointing at it, stopping at the first error.
+ */
+static int walk_object(struct pctx *p, struct json_object *o, const char *const *allowed, key_cb cb,
+		       void *ctx)
+{
+	size_t old;
+	int err;
+
+	if (want_object(p, o) || check_keys(p, o, allowed))
+		return -EINVAL;
+	json_object_object_foreach(o, key, val)
+	{
+		old = push_key(p, key);
+		err = cb(p, key, val, ctx);
+		pop(p, old);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 static int get_uint(struct pctx *p, struct json_object *v, uint64_t max, uint64_t *out)
 {
 	int64_t x;
@@ -424,33 +450,32 @@ static int get_action(struct pctx *p, struct json_object *v, int *out)
 
 #define FIELD(name) (!strcmp(key, name))
 
+static int queue_key(struct pctx *p, const char *key, struct json_object *val, void *ctx)
+{
+	struct sipd_config *c = ctx;
+	uint32_t x;
+	int err = 0;
+
+	if (FIELD("num")) {
+		err = get_u32(p, val, 65535, &x);
+		c->queue.num = (uint16_t)x;
+	} else if (FIELD("count")) {
+		err = get_u32(p, val, 64, &x);
+		if (!err && x == 0)
+			err = perr(p, "must be at least 1");
+		c->queue.count = (uint16_t)x;
+	} else if (FIELD("fail_open")) {
+		err = get_bool(p, val, &c->queue.fail_open);
+	}
+	return err;
+}
+
 static int parse_queue(struct pctx *p, struct json_object *o, struct sipd_config *c)
 {
 	static const char *const keys[] = {"num", "count", "fail_open", NULL};
-	uint32_t x;
-	size_t old;
-	int err = 0;
 
-	if (want_object(p, o) || check_keys(p, o, keys))
+	if (walk_object(p, o, keys, queue_key, c))
 		return -EINVAL;
-	json_object_object_foreach(o, key, val)
-	{
-		old = push_key(p, key);
-		if (FIELD("num")) {
-			err = get_u32(p, val, 65535, &x);
-			c->queue.num = (uint16_t)x;
-		} else if (FIELD("count")) {
-			err = get_u32(p, val, 64, &x);
-			if (!err && x == 0)
-				err = perr(p, "must be at least 1");
-			c->queue.count = (uint16_t)x;
-		} else if (FIELD("fail_open")) {
-			err = get_bool(p, val, &c->queue.fail_open);
-		}
-		pop(p, old);
-		if (err)
-			return err;
-	}
 	if ((uint32_t)c->queue.num + c->queue.count - 1 > 65535)
 		return perr(p, "queues %u..%u exceed 65535", c->queue.num,
 			    c->queue.num + c->queue.count - 1);
@@ -502,33 +527,65 @@ static int parse_peers(struct pctx *p, struct json_object *v, struct sipd_config
 	return err;
 }
 
+static int networks_key(struct pctx *p, const char *key, struct json_object *val, void *ctx)
+{
+	struct sipd_config *c = ctx;
+	int err = 0;
+
+	if (FIELD("inside")) {
+		struct cidr_list l = {c->inside, c->n_inside};
+
+		err = each_str(p, val, add_cidr, &l);
+		c->inside = l.v;
+		c->n_inside = l.n;
+	} else if (FIELD("default_check")) {
+		err = get_check(p, val, &c->default_check);
+	} else if (FIELD("peers")) {
+		err = parse_peers(p, val, c);
+	}
+	return err;
+}
+
 static int parse_networks(struct pctx *p, struct json_object *o, struct sipd_config *c)
 {
 	static const char *const keys[] = {"inside", "default_check", "peers", NULL};
-	size_t old;
+
+	return walk_object(p, o, keys, networks_key, c);
+}
+
+static int limits_key(struct pctx *p, const char *key, struct json_object *val, void *ctx)
+{
+	struct sipd_config *c = ctx;
 	int err = 0;
 
-	if (want_object(p, o) || check_keys(p, o, keys))
-		return -EINVAL;
-	json_object_object_foreach(o, key, val)
-	{
-		old = push_key(p, key);
-		if (FIELD("inside")) {
-			struct cidr_list l = {c->inside, c->n_inside};
-
-			err = each_str(p, val, add_cidr, &l);
-			c->inside = l.v;
-			c->n_inside = l.n;
-		} else if (FIELD("default_check")) {
-			err = get_check(p, val, &c->default_check);
-		} else if (FIELD("peers")) {
-			err = parse_peers(p, val, c);
-		}
-		pop(p, old);
-		if (err)
-			return err;
-	}
-	return 0;
+	if (FIELD("max_msg_len"))
+		err = get_u32(p, val, SIP_MAX_MSG_LEN, &c->limits.max_msg_len);
+	else if (FIELD("max_headers"))
+		err = get_u32(p, val, SIP_MAX_HEADERS, &c->limits.max_headers);
+	else if (FIELD("max_line_len"))
+		err = get_u32(p, val, SIP_MAX_LINE_LEN, &c->limits.max_line_len);
+	else if (FIELD("max_via"))
+		err = get_u32(p, val, SIP_MAX_VIA, &c->limits.max_via);
+	else if (FIELD("strict"))
+		err = get_bool(p, val, &c->limits.strict);
+	else if (FIELD("allow_trailing"))
+		err = get_bool(p, val, &c->limits.allow_trailing);
+	else if (FIELD("max_calls"))
+		err = get_u32(p, val, 10000000, &c->max_calls);
+	else if (FIELD("max_calls_per_source"))
+		err = get_u32(p, val, 10000000, &c->max_calls_per_source);
+	else if (FIELD("max_pinholes_per_call"))
+		err = get_u32(p, val, SIPD_MAX_PINHOLES_PER_CALL, &c->max_pinholes_per_call);
+	else if (FIELD("max_msg_rate"))
+		err = get_u32(p, val, 1000000, &c->max_msg_rate);
+	else if (FIELD("max_msg_burst"))
+		err = get_u32(p, val, 1000000, &c->max_msg_burst);
+	/* A limit of 0 would drop every message: say so now
+	 * (max_msg_rate 0 means no rate bound). */
+	if (!err && !FIELD("strict") && !FIELD("allow_trailing") && !FIELD("max_msg_rate") &&
+	    json_object_get_int64(val) == 0)
+		err = perr(p, "must be at least 1");
+	return err;
 }
 
 static int parse_limits(struct pctx *p, struct json_object *o, struct sipd_config *c)
@@ -545,77 +602,80 @@ static int parse_limits(struct pctx *p, struct json_object *o, struct sipd_confi
 					   "max_msg_rate",
 					   "max_msg_burst",
 					   NULL};
-	size_t old;
+
+	return walk_object(p, o, keys, limits_key, c);
+}
+
+static int timeouts_key(struct pctx *p, const char *key, struct json_object *val, void *ctx)
+{
+	struct sipd_config *c = ctx;
+	const uint32_t day = 86400;
 	int err = 0;
 
-	if (want_object(p, o) || check_keys(p, o, keys))
-		return -EINVAL;
-	json_object_object_foreach(o, key, val)
-	{
-		old = push_key(p, key);
-		if (FIELD("max_msg_len"))
-			err = get_u32(p, val, SIP_MAX_MSG_LEN, &c->limits.max_msg_len);
-		else if (FIELD("max_headers"))
-			err = get_u32(p, val, SIP_MAX_HEADERS, &c->limits.max_headers);
-		else if (FIELD("max_line_len"))
-			err = get_u32(p, val, SIP_MAX_LINE_LEN, &c->limits.max_line_len);
-		else if (FIELD("max_via"))
-			err = get_u32(p, val, SIP_MAX_VIA, &c->limits.max_via);
-		else if (FIELD("strict"))
-			err = get_bool(p, val, &c->limits.strict);
-		else if (FIELD("allow_trailing"))
-			err = get_bool(p, val, &c->limits.allow_trailing);
-		else if (FIELD("max_calls"))
-			err = get_u32(p, val, 10000000, &c->max_calls);
-		else if (FIELD("max_calls_per_source"))
-			err = get_u32(p, val, 10000000, &c->max_calls_per_source);
-		else if (FIELD("max_pinholes_per_call"))
-			err = get_u32(p, val, SIPD_MAX_PINHOLES_PER_CALL,
-				      &c->max_pinholes_per_call);
-		else if (FIELD("max_msg_rate"))
-			err = get_u32(p, val, 1000000, &c->max_msg_rate);
-		else if (FIELD("max_msg_burst"))
-			err = get_u32(p, val, 1000000, &c->max_msg_burst);
-		/* A limit of 0 would drop every message: say so now
-		 * (max_msg_rate 0 means no rate bound). */
-		if (!err && !FIELD("strict") && !FIELD("allow_trailing") &&
-		    !FIELD("max_msg_rate") && json_object_get_int64(val) == 0)
-			err = perr(p, "must be at least 1");
-		pop(p, old);
-		if (err)
-			return err;
-	}
-	return 0;
+	if (FIELD("bye_grace_s"))
+		err = get_u32(p, val, 60, &c->timeouts.bye_grace_s);
+	else if (FIELD("idle_s"))
+		err = get_u32(p, val, day, &c->timeouts.idle_s);
+	else if (FIELD("max_call_s"))
+		err = get_u32(p, val, 7 * day, &c->timeouts.max_call_s);
+	else if (FIELD("silent_dialog_s"))
+		err = get_u32(p, val, 7 * day, &c->timeouts.silent_dialog_s);
+	else if (FIELD("early_dialog_s"))
+		err = get_u32(p, val, day, &c->timeouts.early_dialog_s);
+	return err;
 }
 
 static int parse_timeouts(struct pctx *p, struct json_object *o, struct sipd_config *c)
 {
 	static const char *const keys[] = {"bye_grace_s",     "idle_s",		"max_call_s",
 					   "silent_dialog_s", "early_dialog_s", NULL};
-	const uint32_t day = 86400;
-	size_t old;
+
+	return walk_object(p, o, keys, timeouts_key, c);
+}
+
+static int match_key(struct pctx *p, const char *key, struct json_object *val, void *ctx)
+{
+	struct sipd_match *m = ctx;
 	int err = 0;
 
-	if (want_object(p, o) || check_keys(p, o, keys))
-		return -EINVAL;
-	json_object_object_foreach(o, key, val)
-	{
-		old = push_key(p, key);
-		if (FIELD("bye_grace_s"))
-			err = get_u32(p, val, 60, &c->timeouts.bye_grace_s);
-		else if (FIELD("idle_s"))
-			err = get_u32(p, val, day, &c->timeouts.idle_s);
-		else if (FIELD("max_call_s"))
-			err = get_u32(p, val, 7 * day, &c->timeouts.max_call_s);
-		else if (FIELD("silent_dialog_s"))
-			err = get_u32(p, val, 7 * day, &c->timeouts.silent_dialog_s);
-		else if (FIELD("early_dialog_s"))
-			err = get_u32(p, val, day, &c->timeouts.early_dialog_s);
-		pop(p, old);
+	if (FIELD("source")) {
+		struct cidr_list l = {m->source, m->n_source};
+
+		err = each_str(p, val, add_cidr, &l);
+		m->source = l.v;
+		m->n_source = l.n;
+	} else if (FIELD("direction")) {
+		err = each_str(p, val, add_direction, &m->directions);
+	} else if (FIELD("method")) {
+		err = each_str(p, val, add_method, &m->methods);
+	} else if (FIELD("message")) {
+		char s[16];
+
+		err = get_str(p, val, s, sizeof(s), 0);
 		if (err)
-			return err;
+			;
+		else if (!strcmp(s, "request"))
+			m->kind = SIPD_KIND_REQUEST;
+		else if (!strcmp(s, "response"))
+			m->kind = SIPD_KIND_RESPONSE;
+		else
+			err = perr(p, "unknown message kind \"%s\" (request, response)", s);
+	} else if (FIELD("content_type")) {
+		err = each_str(p, val, add_glob, &m->content_type);
+	} else if (FIELD("from_user")) {
+		err = each_str(p, val, add_glob, &m->from_user);
+	} else if (FIELD("from_domain")) {
+		err = each_str(p, val, add_glob, &m->from_domain);
+	} else if (FIELD("to_user")) {
+		err = each_str(p, val, add_glob, &m->to_user);
+	} else if (FIELD("to_domain")) {
+		err = each_str(p, val, add_glob, &m->to_domain);
+	} else if (FIELD("user_agent")) {
+		err = each_str(p, val, add_glob, &m->user_agent);
+	} else if (FIELD("header")) {
+		err = each_str(p, val, add_header, &m->header);
 	}
-	return 0;
+	return err;
 }
 
 static int parse_match(struct pctx *p, struct json_object *o, struct sipd_match *m)
@@ -623,56 +683,8 @@ static int parse_match(struct pctx *p, struct json_object *o, struct sipd_match 
 	static const char *const keys[] = {"source",	   "direction",	 "method",	"message",
 					   "content_type", "from_user",	 "from_domain", "to_user",
 					   "to_domain",	   "user_agent", "header",	NULL};
-	size_t old;
-	int err = 0;
 
-	if (want_object(p, o) || check_keys(p, o, keys))
-		return -EINVAL;
-	json_object_object_foreach(o, key, val)
-	{
-		old = push_key(p, key);
-		if (FIELD("source")) {
-			struct cidr_list l = {m->source, m->n_source};
-
-			err = each_str(p, val, add_cidr, &l);
-			m->source = l.v;
-			m->n_source = l.n;
-		} else if (FIELD("direction")) {
-			err = each_str(p, val, add_direction, &m->directions);
-		} else if (FIELD("method")) {
-			err = each_str(p, val, add_method, &m->methods);
-		} else if (FIELD("message")) {
-			char s[16];
-
-			err = get_str(p, val, s, sizeof(s), 0);
-			if (err)
-				;
-			else if (!strcmp(s, "request"))
-				m->kind = SIPD_KIND_REQUEST;
-			else if (!strcmp(s, "response"))
-				m->kind = SIPD_KIND_RESPONSE;
-			else
-				err = perr(p, "unknown message kind \"%s\" (request, response)", s);
-		} else if (FIELD("content_type")) {
-			err = each_str(p, val, add_glob, &m->content_type);
-		} else if (FIELD("from_user")) {
-			err = each_str(p, val, add_glob, &m->from_user);
-		} else if (FIELD("from_domain")) {
-			err = each_str(p, val, add_glob, &m->from_domain);
-		} else if (FIELD("to_user")) {
-			err = each_str(p, val, add_glob, &m->to_user);
-		} else if (FIELD("to_domain")) {
-			err = each_str(p, val, add_glob, &m->to_domain);
-		} else if (FIELD("user_agent")) {
-			err = each_str(p, val, add_glob, &m->user_agent);
-		} else if (FIELD("header")) {
-			err = each_str(p, val, add_header, &m->header);
-		}
-		pop(p, old);
-		if (err)
-			return err;
-	}
-	return 0;
+	return walk_object(p, o, keys, match_key, m);
 }
 
 static int parse_filters(struct pctx *p, struct json_object *v, struct sipd_config *c)
@@ -761,28 +773,25 @@ static int parse_whitelist(struct pctx *p, struct json_object *o, struct sipd_co
 	return 0;
 }
 
+static int events_key(struct pctx *p, const char *key, struct json_object *val, void *ctx)
+{
+	struct sipd_config *c = ctx;
+	int err = 0;
+
+	if (FIELD("output"))
+		err = get_str(p, val, c->events.output, sizeof(c->events.output), 1);
+	else if (FIELD("drop_log_per_s"))
+		err = get_u32(p, val, 100000, &c->events.drop_log_per_s);
+	else if (FIELD("drop_summary_s"))
+		err = get_u32(p, val, 86400, &c->events.drop_summary_s);
+	return err;
+}
+
 static int parse_events(struct pctx *p, struct json_object *o, struct sipd_config *c)
 {
 	static const char *const keys[] = {"output", "drop_log_per_s", "drop_summary_s", NULL};
-	size_t old;
-	int err = 0;
 
-	if (want_object(p, o) || check_keys(p, o, keys))
-		return -EINVAL;
-	json_object_object_foreach(o, key, val)
-	{
-		old = push_key(p, key);
-		if (FIELD("output"))
-			err = get_str(p, val, c->events.output, sizeof(c->events.output), 1);
-		else if (FIELD("drop_log_per_s"))
-			err = get_u32(p, val, 100000, &c->events.drop_log_per_s);
-		else if (FIELD("drop_summary_s"))
-			err = get_u32(p, val, 86400, &c->events.drop_summary_s);
-		pop(p, old);
-		if (err)
-			return err;
-	}
-	return 0;
+	return walk_object(p, o, keys, events_key, c);
 }
 
 /* Scanner User-Agents banned on their first request unless
@@ -792,92 +801,138 @@ static const char *const default_scanner_ua[] = {
 	"sundayddr*",	     "iWar*",	    "SIVuS*",  "smap *",    "SIPScan*",
 	"pplsip*",	     NULL};
 
+static int trigger_key(struct pctx *p, const char *key, struct json_object *val, void *ctx)
+{
+	struct sipd_trigger *t = ctx;
+	int err = 0;
+
+	if (FIELD("count")) {
+		err = get_u32(p, val, 1000000, &t->count);
+	} else if (FIELD("window_s")) {
+		err = get_u32(p, val, 86400, &t->window_s);
+		if (!err && !t->window_s)
+			err = perr(p, "must be at least 1");
+	}
+	return err;
+}
+
 static int parse_trigger(struct pctx *p, struct json_object *o, struct sipd_trigger *t)
 {
 	static const char *const keys[] = {"count", "window_s", NULL};
-	size_t old;
+
+	return walk_object(p, o, keys, trigger_key, t);
+}
+
+static int flood_key(struct pctx *p, const char *key, struct json_object *val, void *ctx)
+{
+	struct sipd_guard_cfg *g = ctx;
+	uint32_t x;
+	size_t i, n;
 	int err = 0;
 
-	if (want_object(p, o) || check_keys(p, o, keys))
-		return -EINVAL;
-	json_object_object_foreach(o, key, val)
-	{
-		old = push_key(p, key);
-		if (FIELD("count")) {
-			err = get_u32(p, val, 1000000, &t->count);
-		} else if (FIELD("window_s")) {
-			err = get_u32(p, val, 86400, &t->window_s);
-			if (!err && !t->window_s)
-				err = perr(p, "must be at least 1");
+	if (FIELD("rate")) {
+		err = get_u32(p, val, 10000000, &g->flood.rate);
+	} else if (FIELD("burst")) {
+		err = get_u32(p, val, 10000000, &g->flood.burst);
+		if (!err && !g->flood.burst)
+			err = perr(p, "must be at least 1");
+	} else if (FIELD("prefix_v4")) {
+		err = get_u32(p, val, 32, &x);
+		if (!err && !x)
+			err = perr(p, "must be 1-32");
+		g->flood.prefix_v4 = (uint8_t)x;
+	} else if (FIELD("prefix_v6")) {
+		err = get_u32(p, val, 128, &x);
+		if (!err && !x)
+			err = perr(p, "must be 1-128");
+		g->flood.prefix_v6 = (uint8_t)x;
+	} else if (FIELD("ports")) {
+		if (!json_object_is_type(val, json_type_array)) {
+			err = perr(p, "expected an array of ports");
+		} else if (!(n = json_object_array_length(val)) || n > SW_SIG_PORTS) {
+			err = perr(p, "1 to %d ports", SW_SIG_PORTS);
+		} else {
+			memset(g->flood.ports, 0, sizeof(g->flood.ports));
+			for (i = 0; i < n && !err; i++) {
+				size_t o2 = push_idx(p, i);
+				struct json_object *e = json_object_array_get_idx(val, i);
+
+				x = 0;
+				if (!json_object_is_type(e, json_type_int) ||
+				    json_object_get_int64(e) < 1 ||
+				    json_object_get_int64(e) > 65535)
+					err = perr(p, "expected a port number 1-65535");
+				else
+					x = (uint32_t)json_object_get_int64(e);
+				g->flood.ports[i] = (uint16_t)x;
+				pop(p, o2);
+			}
 		}
-		pop(p, old);
-		if (err)
-			return err;
 	}
-	return 0;
+	return err;
 }
 
 static int parse_flood(struct pctx *p, struct json_object *o, struct sipd_guard_cfg *g)
 {
 	static const char *const keys[] = {"rate",	"burst", "prefix_v4",
 					   "prefix_v6", "ports", NULL};
-	uint32_t x;
-	size_t old, i, n;
-	int err = 0;
 
-	if (want_object(p, o) || check_keys(p, o, keys))
-		return -EINVAL;
 	g->flood.set = 1;
-	json_object_object_foreach(o, key, val)
-	{
-		old = push_key(p, key);
-		if (FIELD("rate")) {
-			err = get_u32(p, val, 10000000, &g->flood.rate);
-		} else if (FIELD("burst")) {
-			err = get_u32(p, val, 10000000, &g->flood.burst);
-			if (!err && !g->flood.burst)
-				err = perr(p, "must be at least 1");
-		} else if (FIELD("prefix_v4")) {
-			err = get_u32(p, val, 32, &x);
-			if (!err && !x)
-				err = perr(p, "must be 1-32");
-			g->flood.prefix_v4 = (uint8_t)x;
-		} else if (FIELD("prefix_v6")) {
-			err = get_u32(p, val, 128, &x);
-			if (!err && !x)
-				err = perr(p, "must be 1-128");
-			g->flood.prefix_v6 = (uint8_t)x;
-		} else if (FIELD("ports")) {
-			if (!json_object_is_type(val, json_type_array)) {
-				err = perr(p, "expected an array of ports");
-			} else if (!(n = json_object_array_length(val)) || n > SW_SIG_PORTS) {
-				err = perr(p, "1 to %d ports", SW_SIG_PORTS);
-			} else {
-				memset(g->flood.ports, 0, sizeof(g->flood.ports));
-				for (i = 0; i < n && !err; i++) {
-					size_t o2 = push_idx(p, i);
-					struct json_object *e = json_object_array_get_idx(val, i);
-
-					x = 0;
-					if (!json_object_is_type(e, json_type_int) ||
-					    json_object_get_int64(e) < 1 ||
-					    json_object_get_int64(e) > 65535)
-						err = perr(p, "expected a port number 1-65535");
-					else
-						x = (uint32_t)json_object_get_int64(e);
-					g->flood.ports[i] = (uint16_t)x;
-					pop(p, o2);
-				}
-			}
-		}
-		pop(p, old);
-		if (err)
-			return err;
-	}
-	return 0;
+	return walk_object(p, o, keys, flood_key, g);
 }
 
 static void free_globs(struct sipd_globs *g);
+
+static int guard_key(struct pctx *p, const char *key, struct json_object *val, void *ctx)
+{
+	struct sipd_config *c = ctx;
+	struct sipd_guard_cfg *g = &c->guard;
+	uint32_t x;
+	int err = 0;
+
+	if (FIELD("enabled")) {
+		err = get_bool(p, val, &g->enabled);
+	} else if (FIELD("trusted")) {
+		struct cidr_list l = {g->trusted, g->n_trusted};
+
+		err = each_str(p, val, add_cidr, &l);
+		g->trusted = l.v;
+		g->n_trusted = l.n;
+	} else if (FIELD("ban_inside")) {
+		err = get_bool(p, val, &g->ban_inside);
+	} else if (FIELD("ban_ttl_s")) {
+		err = get_u32(p, val, 365 * 86400, &g->ban_ttl_s);
+	} else if (FIELD("ban_prefix_v4")) {
+		err = get_u32(p, val, 32, &x);
+		if (!err && x < 8)
+			err = perr(p, "must be 8-32");
+		g->ban_prefix_v4 = (uint8_t)x;
+	} else if (FIELD("ban_prefix_v6")) {
+		err = get_u32(p, val, 128, &x);
+		if (!err && x < 16)
+			err = perr(p, "must be 16-128");
+		g->ban_prefix_v6 = (uint8_t)x;
+	} else if (FIELD("scanner_user_agents")) {
+		/* Replaces the built-in list; [] turns it off. */
+		free_globs(&g->scanner_ua);
+		memset(&g->scanner_ua, 0, sizeof(g->scanner_ua));
+		if (!json_object_is_type(val, json_type_array) || json_object_array_length(val))
+			err = each_str(p, val, add_glob, &g->scanner_ua);
+	} else if (FIELD("malformed")) {
+		err = parse_trigger(p, val, &g->malformed);
+	} else if (FIELD("auth_failures")) {
+		err = parse_trigger(p, val, &g->auth_failures);
+	} else if (FIELD("not_found")) {
+		err = parse_trigger(p, val, &g->not_found);
+	} else if (FIELD("max_sources")) {
+		err = get_u32(p, val, 1u << 22, &g->max_sources);
+		if (!err && g->max_sources < 16)
+			err = perr(p, "must be at least 16");
+	} else if (FIELD("flood")) {
+		err = parse_flood(p, val, g);
+	}
+	return err;
+}
 
 static int parse_guard(struct pctx *p, struct json_object *o, struct sipd_config *c)
 {
@@ -894,63 +949,8 @@ static int parse_guard(struct pctx *p, struct json_object *o, struct sipd_config
 					   "max_sources",
 					   "flood",
 					   NULL};
-	struct sipd_guard_cfg *g = &c->guard;
-	uint32_t x;
-	size_t old;
-	int err = 0;
 
-	if (want_object(p, o) || check_keys(p, o, keys))
-		return -EINVAL;
-	json_object_object_foreach(o, key, val)
-	{
-		old = push_key(p, key);
-		if (FIELD("enabled")) {
-			err = get_bool(p, val, &g->enabled);
-		} else if (FIELD("trusted")) {
-			struct cidr_list l = {g->trusted, g->n_trusted};
-
-			err = each_str(p, val, add_cidr, &l);
-			g->trusted = l.v;
-			g->n_trusted = l.n;
-		} else if (FIELD("ban_inside")) {
-			err = get_bool(p, val, &g->ban_inside);
-		} else if (FIELD("ban_ttl_s")) {
-			err = get_u32(p, val, 365 * 86400, &g->ban_ttl_s);
-		} else if (FIELD("ban_prefix_v4")) {
-			err = get_u32(p, val, 32, &x);
-			if (!err && x < 8)
-				err = perr(p, "must be 8-32");
-			g->ban_prefix_v4 = (uint8_t)x;
-		} else if (FIELD("ban_prefix_v6")) {
-			err = get_u32(p, val, 128, &x);
-			if (!err && x < 16)
-				err = perr(p, "must be 16-128");
-			g->ban_prefix_v6 = (uint8_t)x;
-		} else if (FIELD("scanner_user_agents")) {
-			/* Replaces the built-in list; [] turns it off. */
-			free_globs(&g->scanner_ua);
-			memset(&g->scanner_ua, 0, sizeof(g->scanner_ua));
-			if (!json_object_is_type(val, json_type_array) ||
-			    json_object_array_length(val))
-				err = each_str(p, val, add_glob, &g->scanner_ua);
-		} else if (FIELD("malformed")) {
-			err = parse_trigger(p, val, &g->malformed);
-		} else if (FIELD("auth_failures")) {
-			err = parse_trigger(p, val, &g->auth_failures);
-		} else if (FIELD("not_found")) {
-			err = parse_trigger(p, val, &g->not_found);
-		} else if (FIELD("max_sources")) {
-			err = get_u32(p, val, 1u << 22, &g->max_sources);
-			if (!err && g->max_sources < 16)
-				err = perr(p, "must be at least 16");
-		} else if (FIELD("flood")) {
-			err = parse_flood(p, val, g);
-		}
-		pop(p, old);
-		if (err)
-			return err;
-	}
-	return 0;
+	return walk_object(p, o, keys, guard_key, c);
 }
 
 static int set_guard_defaults(struct sipd_guard_cfg *g)
@@ -1068,6 +1068,18 @@ int sipd_listen_parse(const char *s, int allow_remote, struct sockaddr_storage *
 	return 0;
 }
 
+static int metrics_key(struct pctx *p, const char *key, struct json_object *val, void *ctx)
+{
+	struct sipd_config *c = ctx;
+	int err = 0;
+
+	if (FIELD("listen"))
+		err = get_str(p, val, c->metrics.listen, sizeof(c->metrics.listen), 1);
+	else if (FIELD("allow_remote"))
+		err = get_bool(p, val, &c->metrics.allow_remote);
+	return err;
+}
+
 static int parse_metrics(struct pctx *p, struct json_object *o, struct sipd_config *c)
 {
 	static const char *const keys[] = {"listen", "allow_remote", NULL};
@@ -1075,21 +1087,10 @@ static int parse_metrics(struct pctx *p, struct json_object *o, struct sipd_conf
 	unsigned int sl;
 	char why[160];
 	size_t old;
-	int err = 0;
+	int err;
 
-	if (want_object(p, o) || check_keys(p, o, keys))
+	if (walk_object(p, o, keys, metrics_key, c))
 		return -EINVAL;
-	json_object_object_foreach(o, key, val)
-	{
-		old = push_key(p, key);
-		if (FIELD("listen"))
-			err = get_str(p, val, c->metrics.listen, sizeof(c->metrics.listen), 1);
-		else if (FIELD("allow_remote"))
-			err = get_bool(p, val, &c->metrics.allow_remote);
-		pop(p, old);
-		if (err)
-			return err;
-	}
 	/* Checked once both keys are known: allow_remote may come second. */
 	if (c->metrics.listen[0] && sipd_listen_parse(c->metrics.listen, c->metrics.allow_remote,
 						      &ss, &sl, why, sizeof(why))) {
@@ -1130,49 +1131,46 @@ static void set_defaults(struct sipd_config *c)
 	c->events.drop_summary_s = 60;
 }
 
+static int top_key(struct pctx *p, const char *key, struct json_object *val, void *ctx)
+{
+	struct sipd_config *c = ctx;
+	int err = 0;
+
+	if (FIELD("pin_path")) {
+		err = get_str(p, val, c->pin_path, sizeof(c->pin_path), 0);
+		if (!err && c->pin_path[0] != '/')
+			err = perr(p, "must be an absolute path");
+	} else if (FIELD("queue")) {
+		err = parse_queue(p, val, c);
+	} else if (FIELD("networks")) {
+		err = parse_networks(p, val, c);
+	} else if (FIELD("limits")) {
+		err = parse_limits(p, val, c);
+	} else if (FIELD("timeouts")) {
+		err = parse_timeouts(p, val, c);
+	} else if (FIELD("filters")) {
+		err = parse_filters(p, val, c);
+	} else if (FIELD("default_action")) {
+		err = get_action(p, val, &c->default_action);
+	} else if (FIELD("whitelist")) {
+		err = parse_whitelist(p, val, c);
+	} else if (FIELD("events")) {
+		err = parse_events(p, val, c);
+	} else if (FIELD("guard")) {
+		err = parse_guard(p, val, c);
+	} else if (FIELD("metrics")) {
+		err = parse_metrics(p, val, c);
+	}
+	return err;
+}
+
 static int parse_top(struct pctx *p, struct json_object *o, struct sipd_config *c)
 {
 	static const char *const keys[] = {"pin_path", "queue",	  "networks",	    "limits",
 					   "timeouts", "filters", "default_action", "whitelist",
 					   "events",   "guard",	  "metrics",	    NULL};
-	size_t old;
-	int err = 0;
 
-	if (want_object(p, o) || check_keys(p, o, keys))
-		return -EINVAL;
-	json_object_object_foreach(o, key, val)
-	{
-		old = push_key(p, key);
-		if (FIELD("pin_path")) {
-			err = get_str(p, val, c->pin_path, sizeof(c->pin_path), 0);
-			if (!err && c->pin_path[0] != '/')
-				err = perr(p, "must be an absolute path");
-		} else if (FIELD("queue")) {
-			err = parse_queue(p, val, c);
-		} else if (FIELD("networks")) {
-			err = parse_networks(p, val, c);
-		} else if (FIELD("limits")) {
-			err = parse_limits(p, val, c);
-		} else if (FIELD("timeouts")) {
-			err = parse_timeouts(p, val, c);
-		} else if (FIELD("filters")) {
-			err = parse_filters(p, val, c);
-		} else if (FIELD("default_action")) {
-			err = get_action(p, val, &c->default_action);
-		} else if (FIELD("whitelist")) {
-			err = parse_whitelist(p, val, c);
-		} else if (FIELD("events")) {
-			err = parse_events(p, val, c);
-		} else if (FIELD("guard")) {
-			err = parse_guard(p, val, c);
-		} else if (FIELD("metrics")) {
-			err = parse_metrics(p, val, c);
-		}
-		pop(p, old);
-		if (err)
-			return err;
-	}
-	return 0;
+	return walk_object(p, o, keys, top_key, c);
 }
 
 static void free_globs(struct sipd_globs *g)
