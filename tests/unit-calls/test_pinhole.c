@@ -31,26 +31,13 @@
 #include "sipd/events.h"
 #include "sipd/sipd.h"
 #include "sipwall.skel.h"
+#include "tests/common/bpfenv.h"
 
 #define S 1000000000ull
 /* The test clock runs far ahead of CLOCK_MONOTONIC, so the map's
  * last_seen_ns (stamped by the XDP program) never falls inside it and the
  * idle logic sees media only as counter changes, as in replay. */
 static uint64_t T0;
-
-struct env {
-	char root[128];
-	struct sipwall *skel;
-	struct sw_maps maps;
-	struct sipd_config *cfg;
-	struct sipd_events *ev;
-	char *evbuf;
-	size_t evlen;
-	FILE *evf;
-	struct sipd *d;
-};
-
-static int can_run = -1;
 
 static const char *cfg_json =
 	"{\"networks\": {\"inside\": [\"10.1.0.0/16\", \"fd00:1::/64\"]},"
@@ -59,111 +46,12 @@ static const char *cfg_json =
 	" \"filters\": [{\"name\": \"no-options\", \"match\": {\"method\": \"OPTIONS\"},"
 	"   \"action\": \"drop\"}]}";
 
-static void unpin(const char *root)
-{
-	static const char *const names[] = {SW_MAP_PINHOLES, SW_MAP_STATS,  SW_MAP_FRAGS,
-					    SW_MAP_CONFIG,   SW_MAP_IFACES, SW_MAP_BANS,
-					    SW_MAP_FLOOD,    SW_MAP_TRUSTED};
-	char p[256];
-	size_t i;
-
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		snprintf(p, sizeof(p), "%s/%s", root, names[i]);
-		unlink(p);
-	}
-	rmdir(root);
-}
-
-static int env_up(struct env *e, unsigned int max_pinholes)
-{
-	LIBBPF_OPTS(bpf_object_open_opts, opts);
-	static int seq;
-	char err[512];
-
-	memset(e, 0, sizeof(*e));
-	snprintf(e->root, sizeof(e->root), "/sys/fs/bpf/sw-ut-%d-%d", (int)getpid(), seq++);
-	if (mkdir(e->root, 0700) && errno != EEXIST)
-		return -errno;
-	opts.pin_root_path = e->root;
-	e->skel = sipwall__open_opts(&opts);
-	if (!e->skel)
-		return -errno;
-	if (max_pinholes)
-		bpf_map__set_max_entries(e->skel->maps.sw_pinholes, max_pinholes);
-	if (sipwall__load(e->skel))
-		return -1;
-	if (sw_maps_open(e->root, &e->maps))
-		return -1;
-	if (sipd_config_parse(cfg_json, "t", &e->cfg, err, sizeof(err))) {
-		fprintf(stderr, "%s\n", err);
-		return -1;
-	}
-	e->evf = open_memstream(&e->evbuf, &e->evlen);
-	e->ev = sipd_events_open_stream(e->evf);
-	e->d = sipd_new(e->cfg, e->root, e->ev, err, sizeof(err));
-	if (!e->d) {
-		fprintf(stderr, "sipd_new: %s\n", err);
-		return -1;
-	}
-	return 0;
-}
-
-static void env_down(struct env *e)
-{
-	sipd_free(e->d);
-	sipd_events_close(e->ev);
-	if (e->evf)
-		fclose(e->evf);
-	if (getenv("SW_TEST_EVENTS") && e->evbuf)
-		fputs(e->evbuf, stderr);
-	free(e->evbuf);
-	sipd_config_free(e->cfg);
-	sw_maps_close(&e->maps);
-	sipwall__destroy(e->skel);
-	unpin(e->root);
-}
-
 static int setup(void **state)
 {
-	struct env *e = calloc(1, sizeof(*e));
-
-	if (can_run == -1) {
-		can_run = geteuid() == 0;
-		if (can_run) {
-			struct env probe;
-
-			libbpf_set_print(NULL);
-			can_run = env_up(&probe, 0) == 0;
-			env_down(&probe);
-		}
-	}
-	if (!can_run || env_up(e, 0)) {
-		free(e);
-		*state = NULL;
-		return 0;
-	}
-	*state = e;
-	return 0;
+	return bpfenv_setup(state, "sw-ut", cfg_json);
 }
 
-static int teardown(void **state)
-{
-	if (*state) {
-		env_down(*state);
-		free(*state);
-	}
-	return 0;
-}
-
-#define NEED_ENV(e)                                                       \
-	do {                                                              \
-		if (!(e)) {                                               \
-			fprintf(stderr, "needs root and BPF: skipped\n"); \
-			skip();                                           \
-		}                                                         \
-	} while (0)
-
-static unsigned int map_count(struct env *e)
+static unsigned int map_count(struct bpfenv *e)
 {
 	unsigned int n = 0;
 
@@ -171,7 +59,7 @@ static unsigned int map_count(struct env *e)
 	return n;
 }
 
-static int map_get(struct env *e, const char *addr, uint16_t port, struct sw_pinhole *v)
+static int map_get(struct bpfenv *e, const char *addr, uint16_t port, struct sw_pinhole *v)
 {
 	struct sw_pinhole_key k;
 	uint8_t a[16];
@@ -181,28 +69,7 @@ static int map_get(struct env *e, const char *addr, uint16_t port, struct sw_pin
 	return sw_pinhole_get(&e->maps, &k, v);
 }
 
-/* The real XDP program's verdict on one UDP packet. */
-static int xdp(struct env *e, const char *src, uint16_t sport, const char *dst, uint16_t dport)
-{
-	struct pb_spec s = {.src = src,
-			    .dst = dst,
-			    .sport = sport,
-			    .dport = dport,
-			    .payload = 160,
-			    .v6 = strchr(src, ':') != NULL};
-	struct pb_pkt p;
-	LIBBPF_OPTS(bpf_test_run_opts, o);
-
-	assert_int_equal(pb_build(&s, &p), 0);
-	o.data_in = p.b;
-	o.data_size_in = (uint32_t)p.len;
-	o.repeat = 1;
-	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(e->skel->progs.sipwall_xdp), &o),
-			 0);
-	return (int)o.retval;
-}
-
-static enum sw_sip_reason msg(struct env *e, const struct sip_msg *m, uint64_t now)
+static enum sw_sip_reason msg(struct bpfenv *e, const struct sip_msg *m, uint64_t now)
 {
 	enum sw_sip_reason why;
 
@@ -211,7 +78,8 @@ static enum sw_sip_reason msg(struct env *e, const struct sip_msg *m, uint64_t n
 }
 
 /* Alice's INVITE (port aport), Bob's 200 (port bport), ACK. */
-static void establish2(struct env *e, const char *cid, uint16_t aport, uint16_t bport, uint64_t now)
+static void establish2(struct bpfenv *e, const char *cid, uint16_t aport, uint16_t bport,
+		       uint64_t now)
 {
 	struct sip_msg m;
 
@@ -225,12 +93,12 @@ static void establish2(struct env *e, const char *cid, uint16_t aport, uint16_t 
 	assert_int_equal(msg(e, &m, now), SW_SIP_R_ACCEPTED);
 }
 
-static void establish(struct env *e, const char *cid, uint16_t bport, uint64_t now)
+static void establish(struct bpfenv *e, const char *cid, uint16_t bport, uint64_t now)
 {
 	establish2(e, cid, 16000, bport, now);
 }
 
-static void bye(struct env *e, const char *cid, uint64_t now)
+static void bye(struct bpfenv *e, const char *cid, uint64_t now)
 {
 	struct sip_msg m;
 
@@ -327,7 +195,7 @@ static size_t ip_udp(uint8_t *out, const char *src, const char *dst, const char 
 	return hl + ulen;
 }
 
-static enum sw_sip_reason send_sip(struct env *e, const char *src, const char *dst,
+static enum sw_sip_reason send_sip(struct bpfenv *e, const char *src, const char *dst,
 				   const char *text, size_t n, uint64_t now)
 {
 	uint8_t pkt[4096];
@@ -340,7 +208,7 @@ static enum sw_sip_reason send_sip(struct env *e, const char *src, const char *d
 
 static void test_datagram_call_v4(void **state)
 {
-	struct env *e = *state;
+	struct bpfenv *e = *state;
 	struct sw_pinhole v;
 	char t[2048];
 	size_t n;
@@ -366,21 +234,21 @@ static void test_datagram_call_v4(void **state)
 	assert_int_equal(map_get(e, ALICE, 16001, &v), 0);
 	assert_int_equal(ntohs(v.src[0].port), 12001);
 	/* the real data path agrees */
-	assert_int_equal(xdp(e, ALICE, 16000, BOB, 12000), XDP_PASS);
-	assert_int_equal(xdp(e, ALICE, 16000, BOB, 12000), XDP_PASS);
-	assert_int_equal(xdp(e, BOB, 12000, ALICE, 16000), XDP_PASS);
-	assert_int_equal(xdp(e, "198.51.100.66", 16000, BOB, 12000), XDP_DROP);
-	assert_int_equal(xdp(e, ALICE, 16002, BOB, 12000), XDP_DROP);
+	assert_int_equal(bpfenv_xdp(e, ALICE, 16000, BOB, 12000), XDP_PASS);
+	assert_int_equal(bpfenv_xdp(e, ALICE, 16000, BOB, 12000), XDP_PASS);
+	assert_int_equal(bpfenv_xdp(e, BOB, 12000, ALICE, 16000), XDP_PASS);
+	assert_int_equal(bpfenv_xdp(e, "198.51.100.66", 16000, BOB, 12000), XDP_DROP);
+	assert_int_equal(bpfenv_xdp(e, ALICE, 16002, BOB, 12000), XDP_DROP);
 
 	n = sip_text(t, sizeof(t), "BYE sip:bob@inside.example SIP/2.0", ALICE, ATAG, BTAG, 2,
 		     "BYE", cid, NULL, 0, 0);
 	assert_int_equal(send_sip(e, ALICE, BOB, t, n, T0 + 10 * S), SW_SIP_R_ACCEPTED);
 	sipd_tick(e->d, T0 + 11 * S);
 	assert_int_equal(map_count(e), 4); /* grace: trailing RTCP */
-	assert_int_equal(xdp(e, BOB, 12001, ALICE, 16001), XDP_PASS);
+	assert_int_equal(bpfenv_xdp(e, BOB, 12001, ALICE, 16001), XDP_PASS);
 	sipd_tick(e->d, T0 + 12 * S);
 	assert_int_equal(map_count(e), 0);
-	assert_int_equal(xdp(e, ALICE, 16000, BOB, 12000), XDP_DROP);
+	assert_int_equal(bpfenv_xdp(e, ALICE, 16000, BOB, 12000), XDP_DROP);
 	/* the CDR carries the counters read before deletion */
 	fflush(e->evf);
 	assert_non_null(strstr(e->evbuf, "\"event\":\"call_end\""));
@@ -391,7 +259,7 @@ static void test_datagram_call_v4(void **state)
 
 static void test_datagram_v6_and_bad(void **state)
 {
-	struct env *e = *state;
+	struct bpfenv *e = *state;
 	const char *a6 = "2001:db8::10", *b6 = "fd00:1::5";
 	const char *cid = "dgram-v6@outside.example";
 	struct sipd_stats st;
@@ -408,8 +276,8 @@ static void test_datagram_v6_and_bad(void **state)
 		     b6, 1, 12000);
 	assert_int_equal(send_sip(e, b6, a6, t, n, T0), SW_SIP_R_ACCEPTED);
 	assert_int_equal(map_count(e), 4);
-	assert_int_equal(xdp(e, a6, 16000, b6, 12000), XDP_PASS);
-	assert_int_equal(xdp(e, "2001:db8::99", 16000, b6, 12000), XDP_DROP);
+	assert_int_equal(bpfenv_xdp(e, a6, 16000, b6, 12000), XDP_PASS);
+	assert_int_equal(bpfenv_xdp(e, "2001:db8::99", 16000, b6, 12000), XDP_DROP);
 
 	/* malformed IP, and a datagram that is not SIP */
 	sipd_handle_packet(e->d, junk, sizeof(junk), T0, &why);
@@ -433,7 +301,7 @@ static void test_datagram_v6_and_bad(void **state)
 
 static void test_idle_and_max_duration(void **state)
 {
-	struct env *e = *state;
+	struct bpfenv *e = *state;
 	struct sipd_config *c;
 	char err[512];
 
@@ -441,7 +309,7 @@ static void test_idle_and_max_duration(void **state)
 	establish(e, "idle-1", 12000, T0);
 	sipd_tick(e->d, T0 + 29 * S);
 	assert_int_equal(map_count(e), 4);
-	assert_int_equal(xdp(e, ALICE, 16000, BOB, 12000), XDP_PASS);
+	assert_int_equal(bpfenv_xdp(e, ALICE, 16000, BOB, 12000), XDP_PASS);
 	sipd_tick(e->d, T0 + 30 * S); /* media moved since: not idle */
 	assert_int_equal(map_count(e), 4);
 	sipd_tick(e->d, T0 + 59 * S);
@@ -470,7 +338,7 @@ static void test_idle_and_max_duration(void **state)
 
 static void test_bad_reload_keeps_config(void **state)
 {
-	struct env *e = *state;
+	struct bpfenv *e = *state;
 	char path[] = "/tmp/sw-reload-XXXXXX", err[512];
 	struct sip_msg m;
 	int fd;
@@ -494,13 +362,13 @@ static void test_bad_reload_keeps_config(void **state)
 
 static void test_reinvite_moves_map(void **state)
 {
-	struct env *e = *state;
+	struct bpfenv *e = *state;
 	struct sw_pinhole v;
 	struct sip_msg m;
 
 	NEED_ENV(e);
 	establish(e, "move-1", 12000, T0);
-	assert_int_equal(xdp(e, ALICE, 16000, BOB, 12000), XDP_PASS);
+	assert_int_equal(bpfenv_xdp(e, ALICE, 16000, BOB, 12000), XDP_PASS);
 	t_req(&m, "INVITE", "move-1", 1, BTAG, 1);
 	t_with_sdp(&m, BOB, 12020, SDP_SENDRECV);
 	assert_int_equal(msg(e, &m, T0 + S), SW_SIP_R_ACCEPTED);
@@ -516,15 +384,15 @@ static void test_reinvite_moves_map(void **state)
 	assert_int_equal(map_get(e, ALICE, 16000, &v), 0);
 	assert_int_equal(ntohs(v.src[0].port), 12020);
 	assert_int_equal(v.created_ns, T0);
-	assert_int_equal(xdp(e, ALICE, 16000, BOB, 12020), XDP_PASS);
-	assert_int_equal(xdp(e, ALICE, 16000, BOB, 12000), XDP_DROP);
+	assert_int_equal(bpfenv_xdp(e, ALICE, 16000, BOB, 12020), XDP_PASS);
+	assert_int_equal(bpfenv_xdp(e, ALICE, 16000, BOB, 12000), XDP_DROP);
 	fflush(e->evf);
 	assert_non_null(strstr(e->evbuf, "\"event\":\"pinhole_update\""));
 }
 
 static void test_conflicts(void **state)
 {
-	struct env *e = *state;
+	struct bpfenv *e = *state;
 	struct sw_pinhole_key k;
 	struct sw_pinhole v = {0}, got;
 	struct sip_msg m;
@@ -608,13 +476,13 @@ static void test_conflicts(void **state)
 
 static void test_map_full_rolls_back(void **state)
 {
-	struct env small;
+	struct bpfenv small;
 	struct sipd_stats st;
 	struct sip_msg m;
 
 	(void)state;
 	NEED_ENV(*state);
-	assert_int_equal(env_up(&small, 6), 0);
+	assert_int_equal(bpfenv_up(&small, "sw-ut", cfg_json, 6), 0);
 	establish(&small, "full-1", 12000, T0);
 	assert_int_equal(map_count(&small), 4);
 	t_req(&m, "INVITE", "full-2", 0, NULL, 1);
@@ -628,12 +496,12 @@ static void test_map_full_rolls_back(void **state)
 	assert_int_equal(st.map_errors, 1);
 	fflush(small.evf);
 	assert_non_null(strstr(small.evbuf, "pinhole map full"));
-	env_down(&small);
+	bpfenv_down(&small);
 }
 
 static void test_adoption_after_restart(void **state)
 {
-	struct env *e = *state;
+	struct bpfenv *e = *state;
 	struct sw_pinhole_key k;
 	struct sw_pinhole v = {0};
 	struct sipd_stats st;
@@ -658,7 +526,7 @@ static void test_adoption_after_restart(void **state)
 	assert_int_equal(st.calls_adopted, 2);
 	assert_int_equal(st.pinholes_active, 8);
 	assert_int_equal(map_count(e), 9);
-	assert_int_equal(xdp(e, ALICE, 16000, BOB, 12000), XDP_PASS);
+	assert_int_equal(bpfenv_xdp(e, ALICE, 16000, BOB, 12000), XDP_PASS);
 
 	/* a later BYE closes the adopted call after the grace */
 	bye(e, "adopt-1@outside.example", T0 + 5 * S);
@@ -666,7 +534,7 @@ static void test_adoption_after_restart(void **state)
 	assert_int_equal(map_count(e), 9);
 	sipd_tick(e->d, T0 + 7 * S);
 	assert_int_equal(map_count(e), 5);
-	assert_int_equal(xdp(e, ALICE, 16000, BOB, 12000), XDP_DROP);
+	assert_int_equal(bpfenv_xdp(e, ALICE, 16000, BOB, 12000), XDP_DROP);
 	/* the other expires on idle (no media for idle_s); manual stays */
 	sipd_tick(e->d, T0 + 31 * S);
 	assert_int_equal(map_count(e), 1);
@@ -676,7 +544,7 @@ static void test_adoption_after_restart(void **state)
 	assert_non_null(strstr(e->evbuf, "\"adopted\":true"));
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, bpfenv_teardown)
 
 int main(void)
 {

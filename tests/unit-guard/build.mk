@@ -10,8 +10,8 @@ UG_LIBS = $(LIBSW) -ljson-c -lcmocka $(LIBSW_LDLIBS)
 $(BIN)/test-guard: $(UG_DIR)/test_guard.c sipd/guard.c sipd/guard.h sipd/config.c sipd/config.h $(LIBSW) | $(BIN)
 	$(CC) $(UG_CFLAGS) $(UG_DIR)/test_guard.c sipd/guard.c sipd/config.c -o $@ $(UG_LIBS)
 
-$(BIN)/test-guard-maps: $(BPF_SKEL) $(UG_DIR)/test_guard_maps.c $(SIPD_LIB_OBJS) $(LIBSW) tests/bpf/pktbuild.c | $(BIN)
-	$(CC) $(UG_CFLAGS) $(UG_DIR)/test_guard_maps.c tests/bpf/pktbuild.c $(SIPD_LIB_OBJS) -o $@ \
+$(BIN)/test-guard-maps: $(BPF_SKEL) $(UG_DIR)/test_guard_maps.c $(SIPD_LIB_OBJS) $(LIBSW) tests/bpf/pktbuild.c tests/common/bpfenv.c tests/common/bpfenv.h | $(BIN)
+	$(CC) $(UG_CFLAGS) $(UG_DIR)/test_guard_maps.c tests/bpf/pktbuild.c tests/common/bpfenv.c $(SIPD_LIB_OBJS) -o $@ \
 		$(LIBSW) $(SIPD_LDLIBS) -lcmocka $(LIBSW_LDLIBS)
 
 ALL_TARGETS += $(BIN)/test-guard $(BIN)/test-guard-maps

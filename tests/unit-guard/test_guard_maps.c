@@ -34,24 +34,11 @@
 #include "sipd/guard.h"
 #include "sipd/sipd.h"
 #include "sipwall.skel.h"
+#include "tests/common/bpfenv.h"
 
 #define S      1000000000ull
 #define EVIL   "203.0.113.66"
 #define FRIEND "192.0.2.10"
-
-struct env {
-	char root[128];
-	struct sipwall *skel;
-	struct sw_maps maps;
-	struct sipd_config *cfg;
-	struct sipd_events *ev;
-	char *evbuf;
-	size_t evlen;
-	FILE *evf;
-	struct sipd *d;
-};
-
-static int can_run = -1;
 
 static const char *cfg_json =
 	"{\"networks\": {\"inside\": [\"10.1.0.0/16\"]},"
@@ -61,111 +48,12 @@ static const char *cfg_json =
 	"   \"malformed\": {\"count\": 3, \"window_s\": 10},"
 	"   \"flood\": {\"rate\": 20, \"burst\": 40, \"ports\": [5060, 5080]}}}";
 
-static void unpin(const char *root)
-{
-	static const char *const names[] = {SW_MAP_PINHOLES, SW_MAP_STATS,  SW_MAP_FRAGS,
-					    SW_MAP_CONFIG,   SW_MAP_IFACES, SW_MAP_BANS,
-					    SW_MAP_FLOOD,    SW_MAP_TRUSTED};
-	char p[256];
-	size_t i;
-
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		snprintf(p, sizeof(p), "%s/%s", root, names[i]);
-		unlink(p);
-	}
-	rmdir(root);
-}
-
-static int env_up(struct env *e, const char *json)
-{
-	LIBBPF_OPTS(bpf_object_open_opts, opts);
-	static int seq;
-	char err[512];
-
-	memset(e, 0, sizeof(*e));
-	e->maps = (struct sw_maps)SW_MAPS_INIT;
-	snprintf(e->root, sizeof(e->root), "/sys/fs/bpf/sw-ug-%d-%d", (int)getpid(), seq++);
-	if (mkdir(e->root, 0700) && errno != EEXIST)
-		return -errno;
-	opts.pin_root_path = e->root;
-	e->skel = sipwall__open_opts(&opts);
-	if (!e->skel)
-		return -errno;
-	if (sipwall__load(e->skel))
-		return -1;
-	if (sw_maps_open(e->root, &e->maps))
-		return -1;
-	if (sipd_config_parse(json, "t", &e->cfg, err, sizeof(err))) {
-		fprintf(stderr, "%s\n", err);
-		return -1;
-	}
-	e->evf = open_memstream(&e->evbuf, &e->evlen);
-	e->ev = sipd_events_open_stream(e->evf);
-	e->d = sipd_new(e->cfg, e->root, e->ev, err, sizeof(err));
-	if (!e->d) {
-		fprintf(stderr, "sipd_new: %s\n", err);
-		return -1;
-	}
-	return 0;
-}
-
-static void env_down(struct env *e)
-{
-	sipd_free(e->d);
-	sipd_events_close(e->ev);
-	if (e->evf)
-		fclose(e->evf);
-	if (getenv("SW_TEST_EVENTS") && e->evbuf)
-		fputs(e->evbuf, stderr);
-	free(e->evbuf);
-	sipd_config_free(e->cfg);
-	sw_maps_close(&e->maps);
-	if (e->skel)
-		sipwall__destroy(e->skel);
-	unpin(e->root);
-}
-
 static int setup(void **state)
 {
-	struct env *e = calloc(1, sizeof(*e));
-
-	if (can_run == -1) {
-		can_run = geteuid() == 0;
-		if (can_run) {
-			struct env probe;
-
-			libbpf_set_print(NULL);
-			can_run = env_up(&probe, cfg_json) == 0;
-			env_down(&probe);
-		}
-	}
-	if (!can_run || env_up(e, cfg_json)) {
-		free(e);
-		*state = NULL;
-		return 0;
-	}
-	*state = e;
-	return 0;
+	return bpfenv_setup(state, "sw-ug", cfg_json);
 }
 
-static int teardown(void **state)
-{
-	if (*state) {
-		env_down(*state);
-		free(*state);
-	}
-	return 0;
-}
-
-#define NEED_ENV(e)                                                       \
-	do {                                                              \
-		if (!(e)) {                                               \
-			fprintf(stderr, "needs root and BPF: skipped\n"); \
-			skip();                                           \
-		}                                                         \
-	} while (0)
-
-static uint64_t stat_pkts(struct env *e, unsigned int reason)
+static uint64_t stat_pkts(struct bpfenv *e, unsigned int reason)
 {
 	struct sw_stat st[SW_R_MAX];
 
@@ -173,29 +61,8 @@ static uint64_t stat_pkts(struct env *e, unsigned int reason)
 	return st[reason].packets;
 }
 
-/* The real XDP program's verdict on one UDP packet. */
-static int xdp(struct env *e, const char *src, uint16_t sport, const char *dst, uint16_t dport)
-{
-	struct pb_spec s = {.src = src,
-			    .dst = dst,
-			    .sport = sport,
-			    .dport = dport,
-			    .payload = 160,
-			    .v6 = strchr(src, ':') != NULL};
-	struct pb_pkt p;
-	LIBBPF_OPTS(bpf_test_run_opts, o);
-
-	assert_int_equal(pb_build(&s, &p), 0);
-	o.data_in = p.b;
-	o.data_size_in = (uint32_t)p.len;
-	o.repeat = 1;
-	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(e->skel->progs.sipwall_xdp), &o),
-			 0);
-	return (int)o.retval;
-}
-
 /* SIP text from src:5060 to dst:5060 as the IP datagram NFQUEUE hands sipd. */
-static enum sw_sip_reason datagram(struct env *e, const char *src, const char *dst,
+static enum sw_sip_reason datagram(struct bpfenv *e, const char *src, const char *dst,
 				   const char *text)
 {
 	struct pb_spec s = {.src = src,
@@ -229,7 +96,7 @@ static void options_text(char *buf, size_t cap, const char *src, const char *ua)
 		 src, src, src, ua);
 }
 
-static int events_have(struct env *e, const char *needle)
+static int events_have(struct bpfenv *e, const char *needle)
 {
 	fflush(e->evf);
 	return e->evbuf && strstr(e->evbuf, needle) != NULL;
@@ -237,7 +104,7 @@ static int events_have(struct env *e, const char *needle)
 
 static void test_scanner_banned_in_map_and_xdp_drops(void **state)
 {
-	struct env *e = *state;
+	struct bpfenv *e = *state;
 	struct sw_ban b;
 	uint64_t before, now;
 	uint8_t a[16];
@@ -245,7 +112,7 @@ static void test_scanner_banned_in_map_and_xdp_drops(void **state)
 
 	NEED_ENV(e);
 	/* before: media from EVIL meets no pinhole */
-	assert_int_equal(xdp(e, EVIL, 4000, BOB, 16000), XDP_DROP);
+	assert_int_equal(bpfenv_xdp(e, EVIL, 4000, BOB, 16000), XDP_DROP);
 	before = stat_pkts(e, SW_R_DROPPED_BANNED);
 
 	options_text(text, sizeof(text), EVIL, "friendly-scanner");
@@ -259,8 +126,8 @@ static void test_scanner_banned_in_map_and_xdp_drops(void **state)
 	assert_true(events_have(e, "\"reason\":\"scanner_user_agent\""));
 
 	/* the XDP program now drops the source: media and signalling */
-	assert_int_equal(xdp(e, EVIL, 4000, BOB, 16000), XDP_DROP);
-	assert_int_equal(xdp(e, EVIL, 5060, BOB, 5060), XDP_DROP);
+	assert_int_equal(bpfenv_xdp(e, EVIL, 4000, BOB, 16000), XDP_DROP);
+	assert_int_equal(bpfenv_xdp(e, EVIL, 5060, BOB, 5060), XDP_DROP);
 	assert_int_equal(stat_pkts(e, SW_R_DROPPED_BANNED) - before, 2);
 	/* sipd refuses what still reaches it */
 	options_text(text, sizeof(text), EVIL, "Asterisk");
@@ -269,7 +136,7 @@ static void test_scanner_banned_in_map_and_xdp_drops(void **state)
 
 static void test_ban_expires_and_is_removed(void **state)
 {
-	struct env *e = *state;
+	struct bpfenv *e = *state;
 	struct sw_ban b;
 	struct timespec ts = {1, 200000000};
 	uint64_t before;
@@ -284,7 +151,7 @@ static void test_ban_expires_and_is_removed(void **state)
 	nanosleep(&ts, NULL); /* ban_ttl_s is 1 */
 	before = stat_pkts(e, SW_R_DROPPED_BANNED);
 	/* expired: XDP ignores it even before sipd removes it */
-	xdp(e, EVIL, 5060, BOB, 5060);
+	bpfenv_xdp(e, EVIL, 5060, BOB, 5060);
 	assert_int_equal(stat_pkts(e, SW_R_DROPPED_BANNED), before);
 	sipd_tick(e->d, sw_monotonic_ns());
 	assert_int_equal(sw_ban_get(&e->maps, a, &b), -ENOENT);
@@ -295,7 +162,7 @@ static void test_ban_expires_and_is_removed(void **state)
 
 static void test_malformed_ban_through_datagrams(void **state)
 {
-	struct env *e = *state;
+	struct bpfenv *e = *state;
 	struct sw_ban b;
 	uint8_t a[16];
 	int i;
@@ -313,7 +180,7 @@ static void test_malformed_ban_through_datagrams(void **state)
 
 static void test_trusted_and_flood_written(void **state)
 {
-	struct env *e = *state;
+	struct bpfenv *e = *state;
 	struct sw_config c;
 	struct sipd_config *n;
 	char err[512], text[1024];
@@ -358,7 +225,7 @@ static void test_trusted_and_flood_written(void **state)
 
 static void test_pinholes_per_call_bound(void **state)
 {
-	struct env *e = *state;
+	struct bpfenv *e = *state;
 	enum sw_sip_reason why;
 	struct sip_msg m;
 	unsigned int n = 0;
@@ -380,7 +247,7 @@ static void test_pinholes_per_call_bound(void **state)
 
 static void test_dialogs_per_source_bound(void **state)
 {
-	struct env *e = *state;
+	struct bpfenv *e = *state;
 	enum sw_sip_reason why;
 	struct sip_msg m;
 	char cid[32];
@@ -405,7 +272,7 @@ static void test_dialogs_per_source_bound(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, bpfenv_teardown)
 		T(test_scanner_banned_in_map_and_xdp_drops),
 		T(test_ban_expires_and_is_removed),
 		T(test_malformed_ban_through_datagrams),
