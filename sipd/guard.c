@@ -45,15 +45,10 @@ struct sipd_guard {
 	struct sipd_guard_stats st;
 };
 
-static const char *const ban_names[] = {
-#define SW_X_STR(name, str) str,
-	SW_BAN_REASONS(SW_X_STR)
-#undef SW_X_STR
-};
-
+/* The names libsw gives sw_bans (lib/dos.c): one list for sipd and sipwall. */
 const char *sipd_ban_reason_name(unsigned int reason)
 {
-	return reason < SW_BAN_MAX ? ban_names[reason] : "?";
+	return sw_ban_reason_name(reason);
 }
 
 static int alloc_table(struct sipd_guard *g, uint32_t max_sources)
