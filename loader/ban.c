@@ -86,6 +86,32 @@ static int parse_ban_target(const struct sw_args *a, const struct sw_config *c, 
 	return 0;
 }
 
+/*
+ * What ban add and del do first: the DoS maps opened, sw_config read, the
+ * target parsed and masked to the ban prefix, net its text. On success the
+ * caller closes m; on failure m is closed and the exit code returned.
+ */
+static int open_ban_target(const struct sw_args *a, struct sw_maps *m, uint8_t addr[16],
+			   unsigned int *plen, char *net, size_t netlen)
+{
+	struct sw_config c;
+	int ret;
+
+	if (open_dos_maps(a, m))
+		return SW_EXIT_FAIL;
+	if (read_config(a, m, &c)) {
+		sw_maps_close(m);
+		return SW_EXIT_FAIL;
+	}
+	ret = parse_ban_target(a, &c, addr, plen);
+	if (ret) {
+		sw_maps_close(m);
+		return ret;
+	}
+	sw_cidr_format(addr, *plen, net, netlen);
+	return 0;
+}
+
 struct trusted_hit {
 	const uint8_t *a;
 	unsigned int plen;
@@ -111,22 +137,16 @@ static int trusted_hit_cb(const uint8_t addr[16], unsigned int prefixlen, void *
 int do_ban_add(const struct sw_args *a)
 {
 	struct trusted_hit th;
-	struct sw_config c;
 	struct sw_maps m;
 	uint8_t addr[16];
 	unsigned int plen;
 	char net[64];
-	int err, ret = SW_EXIT_FAIL;
+	int err, ret;
 
-	if (open_dos_maps(a, &m))
-		return SW_EXIT_FAIL;
-	if (read_config(a, &m, &c))
-		goto out;
-	ret = parse_ban_target(a, &c, addr, &plen);
+	ret = open_ban_target(a, &m, addr, &plen, net, sizeof(net));
 	if (ret)
-		goto out;
+		return ret;
 	ret = SW_EXIT_FAIL;
-	sw_cidr_format(addr, plen, net, sizeof(net));
 	th = (struct trusted_hit){.a = addr, .plen = plen};
 	if (sw_trusted_foreach(&m, trusted_hit_cb, &th) == 1) {
 		pr_err("%s overlaps the trusted network %s; trusted networks are never banned "
@@ -159,22 +179,16 @@ out:
 
 int do_ban_del(const struct sw_args *a)
 {
-	struct sw_config c;
 	struct sw_maps m;
 	uint8_t addr[16];
 	unsigned int plen;
 	char net[64];
-	int err, ret = SW_EXIT_FAIL;
+	int err, ret;
 
-	if (open_dos_maps(a, &m))
-		return SW_EXIT_FAIL;
-	if (read_config(a, &m, &c))
-		goto out;
-	ret = parse_ban_target(a, &c, addr, &plen);
+	ret = open_ban_target(a, &m, addr, &plen, net, sizeof(net));
 	if (ret)
-		goto out;
+		return ret;
 	ret = SW_EXIT_FAIL;
-	sw_cidr_format(addr, plen, net, sizeof(net));
 	err = sw_ban_del(&m, addr);
 	if (err == -ENOENT) {
 		pr_err("no ban for %s", net);
