@@ -206,6 +206,15 @@ static void pop(struct pctx *p, size_t n)
 	p->path[n] = '\0';
 }
 
+/* The error of expr, evaluated with ".key" on the path (errors name it). */
+#define AT_KEY(p, key, expr)                           \
+	({                                             \
+		size_t at_key_old_ = push_key(p, key); \
+		int at_key_err_ = (expr);              \
+		pop(p, at_key_old_);                   \
+		at_key_err_;                           \
+	})
+
 /* Every key of obj must be in the NULL-terminated list. */
 static int check_keys(struct pctx *p, struct json_object *obj, const char *const *allowed)
 {
@@ -482,10 +491,21 @@ static int parse_queue(struct pctx *p, struct json_object *o, struct sipd_config
 	return 0;
 }
 
+static int get_cidr(struct pctx *p, struct json_object *v, struct sipd_cidr *out)
+{
+	char s[64];
+
+	if (get_str(p, v, s, sizeof(s), 0))
+		return -EINVAL;
+	if (sipd_cidr_parse(s, out))
+		return perr(p, "bad network \"%s\" (want ADDR/LEN, host bits zero)", s);
+	return 0;
+}
+
 static int parse_peers(struct pctx *p, struct json_object *v, struct sipd_config *c)
 {
 	static const char *const keys[] = {"cidr", "check", NULL};
-	size_t i, n, old, old2;
+	size_t i, n, old;
 	int err = 0;
 
 	if (!json_object_is_type(v, json_type_array))
@@ -497,7 +517,6 @@ static int parse_peers(struct pctx *p, struct json_object *v, struct sipd_config
 	for (i = 0; i < n && !err; i++) {
 		struct json_object *e = json_object_array_get_idx(v, i), *x;
 		struct sipd_peer_net *pn = &c->peers[i];
-		char s[64];
 
 		old = push_idx(p, i);
 		if (want_object(p, e) || check_keys(p, e, keys)) {
@@ -508,17 +527,10 @@ static int parse_peers(struct pctx *p, struct json_object *v, struct sipd_config
 			err = perr(p, "missing \"check\"");
 		} else {
 			json_object_object_get_ex(e, "cidr", &x);
-			old2 = push_key(p, "cidr");
-			err = get_str(p, x, s, sizeof(s), 0);
-			if (!err && sipd_cidr_parse(s, &pn->net))
-				err = perr(p, "bad network \"%s\" (want ADDR/LEN, host bits zero)",
-					   s);
-			pop(p, old2);
+			err = AT_KEY(p, "cidr", get_cidr(p, x, &pn->net));
 			if (!err) {
 				json_object_object_get_ex(e, "check", &x);
-				old2 = push_key(p, "check");
-				err = get_check(p, x, &pn->check);
-				pop(p, old2);
+				err = AT_KEY(p, "check", get_check(p, x, &pn->check));
 			}
 		}
 		pop(p, old);
@@ -690,7 +702,7 @@ static int parse_match(struct pctx *p, struct json_object *o, struct sipd_match 
 static int parse_filters(struct pctx *p, struct json_object *v, struct sipd_config *c)
 {
 	static const char *const keys[] = {"name", "match", "action", NULL};
-	size_t i, n, old, old2;
+	size_t i, n, old;
 	int err = 0;
 
 	if (!json_object_is_type(v, json_type_array))
@@ -711,19 +723,11 @@ static int parse_filters(struct pctx *p, struct json_object *v, struct sipd_conf
 		} else if (!json_object_object_get_ex(e, "action", &x)) {
 			err = perr(p, "missing \"action\"");
 		} else {
-			old2 = push_key(p, "action");
-			err = get_action(p, x, &r->action);
-			pop(p, old2);
-			if (!err && json_object_object_get_ex(e, "name", &x)) {
-				old2 = push_key(p, "name");
-				err = get_str(p, x, r->name, sizeof(r->name), 0);
-				pop(p, old2);
-			}
-			if (!err && json_object_object_get_ex(e, "match", &x)) {
-				old2 = push_key(p, "match");
-				err = parse_match(p, x, &r->match);
-				pop(p, old2);
-			}
+			err = AT_KEY(p, "action", get_action(p, x, &r->action));
+			if (!err && json_object_object_get_ex(e, "name", &x))
+				err = AT_KEY(p, "name", get_str(p, x, r->name, sizeof(r->name), 0));
+			if (!err && json_object_object_get_ex(e, "match", &x))
+				err = AT_KEY(p, "match", parse_match(p, x, &r->match));
 		}
 		pop(p, old);
 	}
@@ -733,7 +737,7 @@ static int parse_filters(struct pctx *p, struct json_object *v, struct sipd_conf
 static int parse_whitelist(struct pctx *p, struct json_object *o, struct sipd_config *c)
 {
 	static const char *const keys[] = {"enabled", "allow_from", NULL};
-	size_t n = 0, old, old2;
+	size_t n = 0, old;
 	int err = 0;
 
 	if (want_object(p, o))
@@ -757,15 +761,10 @@ static int parse_whitelist(struct pctx *p, struct json_object *o, struct sipd_co
 			err = perr(p, "missing \"allow_from\"");
 		if (!err) {
 			strcpy(w->user, key);
-			old2 = push_key(p, "allow_from");
-			err = each_str(p, x, add_glob, &w->allow_from);
-			pop(p, old2);
+			err = AT_KEY(p, "allow_from", each_str(p, x, add_glob, &w->allow_from));
 		}
-		if (!err && json_object_object_get_ex(val, "enabled", &x)) {
-			old2 = push_key(p, "enabled");
-			err = get_bool(p, x, &w->enabled);
-			pop(p, old2);
-		}
+		if (!err && json_object_object_get_ex(val, "enabled", &x))
+			err = AT_KEY(p, "enabled", get_bool(p, x, &w->enabled));
 		pop(p, old);
 		if (err)
 			return err;
@@ -1086,19 +1085,13 @@ static int parse_metrics(struct pctx *p, struct json_object *o, struct sipd_conf
 	struct sockaddr_storage ss;
 	unsigned int sl;
 	char why[160];
-	size_t old;
-	int err;
 
 	if (walk_object(p, o, keys, metrics_key, c))
 		return -EINVAL;
 	/* Checked once both keys are known: allow_remote may come second. */
 	if (c->metrics.listen[0] && sipd_listen_parse(c->metrics.listen, c->metrics.allow_remote,
-						      &ss, &sl, why, sizeof(why))) {
-		old = push_key(p, "listen");
-		err = perr(p, "%s", why);
-		pop(p, old);
-		return err;
-	}
+						      &ss, &sl, why, sizeof(why)))
+		return AT_KEY(p, "listen", perr(p, "%s", why));
 	return 0;
 }
 
