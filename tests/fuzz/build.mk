@@ -3,21 +3,29 @@
 #   make fuzz                       long run (FUZZ_TIME seconds, default 3600),
 #                                   corpus kept in build/fuzz/corpus
 #   make fuzz FUZZ_TIME=86400 FUZZ_JOBS=2   a day on both cores
+#   make fuzz FUZZ_SAN=undefined FUZZ_RUNS=50000000 FUZZ_JOBS=2
+#                                   10^8 executions (runs are per job) with
+#                                   UBSan only: ~4x the speed of ASan+UBSan
 # tests/suites/48-sip-fuzz.sh runs it briefly (45 s) in make check.
+comma := ,
+FUZZ_SAN ?= address,undefined
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -I. -Imaps-schema \
-	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-fsanitize=fuzzer,$(FUZZ_SAN) -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
+# The default build keeps the historical name; other sanitizer sets get their own.
+FUZZ_BIN := $(BIN)/fuzz-sipmsg$(if $(filter address$(comma)undefined,$(FUZZ_SAN)),,-$(subst $(comma),-,$(FUZZ_SAN)))
 FUZZ_TIME ?= 3600
+FUZZ_RUNS ?= -1
 FUZZ_JOBS ?= 1
 FUZZ_DIR := $(BUILD)/fuzz
 
-$(BIN)/fuzz-sipmsg: tests/fuzz/fuzz_sipmsg.c $(SIPD_PARSE_SRCS) $(LIB_SRCS) \
+$(FUZZ_BIN): tests/fuzz/fuzz_sipmsg.c $(SIPD_PARSE_SRCS) $(LIB_SRCS) \
 		sipd/sipmsg.h sipd/validate.h sipd/sdp.h lib/swmap.h | $(BIN)
 	$(CLANG) $(FUZZ_CFLAGS) $(filter %.c,$^) -o $@ $(SIPD_PARSE_LDLIBS) \
 		$(LIBSW_LDLIBS)
 
 .PHONY: fuzz
-fuzz: $(BIN)/fuzz-sipmsg
+fuzz: $(FUZZ_BIN)
 	mkdir -p $(FUZZ_DIR)/corpus $(FUZZ_DIR)/artifacts
 	cp -n tests/unit/msgs/*.sip $(FUZZ_DIR)/corpus/
 	if [ -d ../shared/corpora ]; then \
@@ -26,8 +34,8 @@ fuzz: $(BIN)/fuzz-sipmsg
 			cp -n "$$f" $(FUZZ_DIR)/corpus/seed-$$(basename "$$f"); \
 		done; \
 	fi
-	cd $(FUZZ_DIR) && $(abspath $(BIN))/fuzz-sipmsg \
-		-max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 \
+	cd $(FUZZ_DIR) && $(abspath $(FUZZ_BIN)) \
+		-max_total_time=$(FUZZ_TIME) -runs=$(FUZZ_RUNS) -timeout=10 -rss_limit_mb=2048 \
 		-max_len=66000 -jobs=$(FUZZ_JOBS) -workers=$(FUZZ_JOBS) \
 		-artifact_prefix=artifacts/ corpus
 	@echo "fuzz: logs in $(FUZZ_DIR)/fuzz-*.log; crashes would be in $(FUZZ_DIR)/artifacts/"
