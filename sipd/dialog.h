@@ -21,8 +21,8 @@ enum sipd_party {
 };
 
 struct sipd_dialog {
-	char tag[SIP_TOKEN_LEN]; /* the callee's tag */
-	int confirmed;		 /* a 2xx to the initial INVITE came */
+	char tag[SIP_TAG_LEN]; /* the callee's tag */
+	int confirmed;	       /* a 2xx to the initial INVITE came */
 	/* Last completed offer/answer: each party's SDP. */
 	int have_neg;
 	struct sdp_session neg[2]; /* [enum sipd_party] */
@@ -51,7 +51,7 @@ struct sipd_ph {
 struct sipd_call {
 	uint64_t hash;	   /* sw_fnv1a64(call_id) */
 	char call_id[256]; /* adopted calls: the truncated map copy */
-	char caller_tag[SIP_TOKEN_LEN];
+	char caller_tag[SIP_TAG_LEN];
 	char caller[2 * SIP_TOKEN_LEN + 2]; /* user@host of From */
 	char callee[2 * SIP_TOKEN_LEN + 2]; /* user@host of To */
 	struct sip_addr caller_sig;	    /* where the initial INVITE came from */

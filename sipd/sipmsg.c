@@ -221,36 +221,40 @@ static int is_sip_scheme(const char *s)
 }
 
 /*
- * What libosip2 parses: the start line and the headers sipd takes from its
- * parse (extract() below): Via, From, To, Call-ID and CSeq. validate.c has
- * checked the grammar of every header already; the others (Contact, Route,
- * Max-Forwards, Content-Type, unknown ones...) are not handed to libosip2,
- * whose structures for them sipd never read and which cost about a third of
- * its parse time. sipd frames the body itself (Content-Length checked in
- * validate.c) and finds the SDP itself, so libosip2's MIME parser, which
- * leaks on malformed multipart bodies (found by tests/fuzz), never runs: no
- * Content-Length and no body follow the empty line.
+ * What libosip2 parses: the start line and the headers that identify the
+ * transaction and the call, Via, Call-ID and CSeq; sipd takes the method,
+ * status, Call-ID and top Via branch from its parse (extract() below).
+ * validate.c has checked the grammar of every header already, and its
+ * name-addr parser, which the strict From/To checks need anyway, gives the
+ * tags, users and hosts of From and To (the same values libosip2 would give:
+ * tests/suites/45-sip-corpus.sh compares both parsers over the corpora).
+ * The other headers are not handed to libosip2, whose structures for them
+ * sipd never reads and which cost about half of its parse time. sipd frames
+ * the body itself (Content-Length checked in validate.c) and finds the SDP
+ * itself, so libosip2's MIME parser, which leaks on malformed multipart
+ * bodies (found by tests/fuzz), never runs: no Content-Length and no body
+ * follow the empty line.
  *
- * Two legal things libosip2 rejects are adjusted in the copy as well: a NUL in
- * a quoted-pair (RFC 4475 intmeth) becomes '?', and a Request-URI with a
- * scheme other than sip/sips (novelsc: "soap.beep://...") becomes
+ * Each header goes to libosip2 as "name: unfolded value" CRLF, rebuilt from
+ * the views validate.c made, so both parsers see the same header lines
+ * whatever line ends the datagram used (lax mode accepts a bare LF, which
+ * libosip2 would read as part of the line before: found by tests/fuzz).
+ * Two legal things libosip2 rejects are adjusted as well: a NUL in a
+ * quoted-pair (RFC 4475 intmeth) becomes '?', and a Request-URI with a scheme
+ * other than sip/sips (novelsc: "soap.beep://...") becomes
  * "sip:invalid.invalid"; validate.c has checked both already and sipd uses
  * neither.
  */
 static int osip_wanted(uint8_t id)
 {
-	return id == SIP_H_VIA || id == SIP_H_FROM || id == SIP_H_TO || id == SIP_H_CALL_ID ||
-	       id == SIP_H_CSEQ || id == SIP_H_CONTACT;
+	return id == SIP_H_VIA || id == SIP_H_CALL_ID || id == SIP_H_CSEQ;
 }
 
 static const char *osip_input(const struct sip_frame *f, const struct sip_start *st, int fake_ruri,
 			      size_t *len)
 {
-	const char *blank = f->body - 1; /* the empty line's LF */
 	size_t o, i, k, start;
 
-	if (blank > f->start && blank[-1] == '\r')
-		blank--;
 	if (fake_ruri) {
 		o = snprintf(tl_copy, sizeof(tl_copy), "%.*s sip:invalid.invalid SIP/2.0",
 			     (int)st->method_len, st->method);
@@ -261,18 +265,21 @@ static const char *osip_input(const struct sip_frame *f, const struct sip_start 
 	tl_copy[o++] = '\r';
 	tl_copy[o++] = '\n';
 	start = o;
-	/* A header's raw text (its line, folded continuations and line end)
-	 * runs up to the next header's name, the last one's to the empty line. */
 	for (i = 0; i < f->n_hdr; i++) {
-		const char *from = f->hdr[i].raw_name;
-		const char *to = i + 1 < f->n_hdr ? f->hdr[i + 1].raw_name : blank;
+		const struct sip_hdr *h = &f->hdr[i];
 
-		if (!osip_wanted(f->hdr[i].id) || to < from)
+		if (!osip_wanted(h->id))
 			continue;
-		if (o + (size_t)(to - from) + 2 > sizeof(tl_copy))
+		if (o + h->raw_name_len + h->val_len + 6 > sizeof(tl_copy))
 			return NULL;
-		memcpy(tl_copy + o, from, to - from);
-		o += to - from;
+		memcpy(tl_copy + o, h->raw_name, h->raw_name_len);
+		o += h->raw_name_len;
+		tl_copy[o++] = ':';
+		tl_copy[o++] = ' ';
+		memcpy(tl_copy + o, h->val, h->val_len);
+		o += h->val_len;
+		tl_copy[o++] = '\r';
+		tl_copy[o++] = '\n';
 	}
 	tl_copy[o++] = '\r';
 	tl_copy[o++] = '\n';
@@ -284,10 +291,45 @@ static const char *osip_input(const struct sip_frame *f, const struct sip_start 
 	return tl_copy;
 }
 
-static void extract(osip_message_t *m, const struct sip_frame *f, const struct sip_start *st,
-		    const struct sip_checked *c, int fake_ruri, struct sip_msg *out)
+static int hexval(char c)
 {
-	osip_generic_param_t *tag = NULL;
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* A URI user part with %XX escapes decoded (RFC 3261 19.1.4: "%61lice" is
+ * "alice"), as filters and whitelists compare it; NUL becomes '?'. */
+static void copy_unescaped(char *dst, size_t dlen, const char *src, size_t n)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n && o + 1 < dlen; i++) {
+		char c = src[i];
+
+		if (c == '%' && i + 2 < n && hexval(src[i + 1]) >= 0 && hexval(src[i + 2]) >= 0) {
+			c = (char)(hexval(src[i + 1]) << 4 | hexval(src[i + 2]));
+			i += 2;
+		}
+		dst[o++] = c ? c : '?';
+	}
+	dst[o] = 0;
+}
+
+static void copy_nameaddr(const struct sip_nameaddr *na, char *tag, char *user, char *host,
+			  char *scheme)
+{
+	copy_str(tag, SIP_TAG_LEN, na->tag, na->tag_len);
+	copy_unescaped(user, SIP_TOKEN_LEN, na->uri.user, na->uri.user ? na->uri.user_len : 0);
+	copy_str(host, SIP_TOKEN_LEN, na->uri.host, na->uri.host_len);
+	copy_cstr(scheme, sizeof(((struct sip_msg *)0)->from_uri_scheme), na->uri.scheme);
+}
+
+static void extract(osip_message_t *m, const struct sip_frame *f, const struct sip_start *st,
+		    const struct sip_checked *c, const struct sip_uri_view *ruri,
+		    struct sip_msg *out)
+{
 	osip_via_t *via;
 	const struct sip_hdr *ua;
 
@@ -306,27 +348,11 @@ static void extract(osip_message_t *m, const struct sip_frame *f, const struct s
 			copy_cstr(out->call_id, sizeof(out->call_id), m->call_id->number);
 	}
 	out->call_hash = sw_fnv1a64(out->call_id, strlen(out->call_id));
-	if (m->from) {
-		if (osip_from_get_tag(m->from, &tag) == 0 && tag)
-			copy_cstr(out->from_tag, sizeof(out->from_tag), tag->gvalue);
-		if (m->from->url) {
-			copy_cstr(out->from_user, sizeof(out->from_user), m->from->url->username);
-			copy_cstr(out->from_host, sizeof(out->from_host), m->from->url->host);
-		}
-	}
-	tag = NULL;
-	if (m->to) {
-		if (osip_to_get_tag(m->to, &tag) == 0 && tag)
-			copy_cstr(out->to_tag, sizeof(out->to_tag), tag->gvalue);
-		if (m->to->url) {
-			copy_cstr(out->to_user, sizeof(out->to_user), m->to->url->username);
-			copy_cstr(out->to_host, sizeof(out->to_host), m->to->url->host);
-		}
-	}
-	copy_cstr(out->from_uri_scheme, sizeof(out->from_uri_scheme), c->from.uri.scheme);
-	copy_cstr(out->to_uri_scheme, sizeof(out->to_uri_scheme), c->to.uri.scheme);
-	if (st->is_request && !fake_ruri && m->req_uri)
-		copy_cstr(out->ruri_user, sizeof(out->ruri_user), m->req_uri->username);
+	copy_nameaddr(&c->from, out->from_tag, out->from_user, out->from_host,
+		      out->from_uri_scheme);
+	copy_nameaddr(&c->to, out->to_tag, out->to_user, out->to_host, out->to_uri_scheme);
+	if (ruri && ruri->user)
+		copy_unescaped(out->ruri_user, sizeof(out->ruri_user), ruri->user, ruri->user_len);
 	ua = f->first[SIP_H_USER_AGENT] >= 0 ? &f->hdr[f->first[SIP_H_USER_AGENT]] : NULL;
 	if (ua)
 		copy_str(out->user_agent, sizeof(out->user_agent), ua->val, ua->val_len);
@@ -344,6 +370,32 @@ static void extract(osip_message_t *m, const struct sip_frame *f, const struct s
 	header_names(f, out->header_names, sizeof(out->header_names));
 }
 
+/*
+ * libosip2 and validate.c read the same header lines; a message on which they
+ * disagree about what identifies its call and transaction is one that two
+ * implementations downstream could read differently too, so it is dropped.
+ */
+static int parsers_agree(const struct sip_frame *f, const struct sip_checked *c,
+			 struct sip_msg *out)
+{
+	const struct sip_hdr *h = &f->hdr[f->first[SIP_H_CALL_ID]];
+	char v[sizeof(out->call_id)];
+	const char *what = NULL;
+
+	copy_str(v, sizeof(v), h->val, h->val_len);
+	if (!out->call_id[0] || strcmp(v, out->call_id))
+		what = "Call-ID";
+	copy_str(v, sizeof(out->via_branch), c->via.top_branch,
+		 c->via.top_branch ? c->via.top_branch_len : 0);
+	if (!what && strcmp(v, out->via_branch))
+		what = "the top Via branch";
+	if (!what)
+		return 0;
+	snprintf(out->err_detail, sizeof(out->err_detail),
+		 "libosip2 and the strict checks read %s differently", what);
+	return -SW_SIP_R_PARSE_ERROR;
+}
+
 int sipmsg_parse_datagram(const char *buf, size_t len, const struct sip_limits *lim,
 			  struct sip_msg *out, size_t *consumed)
 {
@@ -355,6 +407,7 @@ int sipmsg_parse_datagram(const char *buf, size_t len, const struct sip_limits *
 	osip_message_t *m = NULL;
 	const char *in;
 	size_t in_len;
+	struct sip_uri_view ruri;
 	int r, fake_ruri = 0;
 
 	sipmsg_global_init();
@@ -394,10 +447,8 @@ int sipmsg_parse_datagram(const char *buf, size_t len, const struct sip_limits *
 	}
 
 	if (st.is_request) {
-		struct sip_uri_view u;
-
-		sipv_uri(st.uri, st.uri_len, 0, &u, NULL);
-		fake_ruri = !is_sip_scheme(u.scheme);
+		sipv_uri(st.uri, st.uri_len, 0, &ruri, NULL);
+		fake_ruri = !is_sip_scheme(ruri.scheme);
 	}
 	in = osip_input(f, &st, fake_ruri, &in_len);
 	if (!in || osip_message_init(&m) != 0) {
@@ -410,8 +461,11 @@ int sipmsg_parse_datagram(const char *buf, size_t len, const struct sip_limits *
 			 "libosip2 could not parse the message");
 		return -SW_SIP_R_PARSE_ERROR;
 	}
-	extract(m, f, &st, &c, fake_ruri, out);
+	extract(m, f, &st, &c, st.is_request && !fake_ruri ? &ruri : NULL, out);
 	osip_message_free(m);
+	r = parsers_agree(f, &c, out);
+	if (r)
+		return r;
 
 	if (out->body_len && !strcmp(out->content_type, "application/sdp")) {
 		r = sdp_parse_detail(out->body, out->body_len, &out->sdp, out->err_detail);

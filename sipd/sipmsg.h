@@ -21,7 +21,8 @@
 #define SIP_MAX_HEADERS	 128
 #define SIP_MAX_LINE_LEN 4096
 #define SIP_MAX_VIA	 70  /* RFC 4475 longreq carries 34 Vias; 70 = usual Max-Forwards */
-#define SIP_TOKEN_LEN	 128 /* longest kept tag / user / host / method */
+#define SIP_TOKEN_LEN	 128 /* longest kept user / host / method */
+#define SIP_TAG_LEN	 256 /* tags are kept whole: longer ones are dropped */
 
 struct sip_limits {
 	uint32_t max_msg_len;
@@ -46,8 +47,8 @@ struct sip_msg {
 	int status;		    /* responses: 100..699; requests: 0 */
 	char call_id[256];	    /* full Call-ID (validated non-empty, bounded) */
 	uint64_t call_hash;	    /* sw_fnv1a64(call_id) (lib/swmap.h), as in pinholes */
-	char from_tag[SIP_TOKEN_LEN];
-	char to_tag[SIP_TOKEN_LEN]; /* empty when absent */
+	char from_tag[SIP_TAG_LEN];
+	char to_tag[SIP_TAG_LEN]; /* empty when absent */
 	char from_user[SIP_TOKEN_LEN];
 	char from_host[SIP_TOKEN_LEN];
 	char to_user[SIP_TOKEN_LEN];

@@ -287,6 +287,12 @@ int sipv_frame(const char *buf, size_t len, const struct sip_limits *lim, struct
 		ll = lf ? (size_t)(lf - line) : len - p;
 		if (ll && line[ll - 1] == '\r')
 			ll--;
+		else if (lf && lim->strict)
+			/* RFC 3261 7: CRLF ends every line of the header
+			 * section; a bare LF is read differently by different
+			 * parsers (libosip2 takes it as part of the line). */
+			return fail(det, line_no ? SW_SIP_R_BAD_HEADER : SW_SIP_R_BAD_START_LINE,
+				    "line %zu ends in LF without CR", line_no + 1);
 		line_no++;
 		if (ll > lim->max_line_len)
 			return fail(det, SW_SIP_R_LINE_TOO_LONG, "line %zu is %zu octets, limit %u",
@@ -1385,6 +1391,10 @@ int sipv_headers(const struct sip_frame *f, const struct sip_start *st,
 				    k ? "To" : "From");
 		if (na->tag && !na->tag_len)
 			return fail(det, SW_SIP_R_BAD_FROM_TO, "%s: empty tag", k ? "To" : "From");
+		/* dialogs are matched on whole tags: none is cut short */
+		if (na->tag_len >= SIP_TAG_LEN)
+			return fail(det, SW_SIP_R_BAD_FROM_TO, "%s: tag of %zu octets, limit %d",
+				    k ? "To" : "From", na->tag_len, SIP_TAG_LEN - 1);
 	}
 
 	h = hget(f, SIP_H_CALL_ID);

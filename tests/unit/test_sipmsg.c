@@ -187,13 +187,99 @@ static void t_leading_crlf(void **st)
 	assert_int_equal(used, strlen(m));
 }
 
+/* Found by tests/fuzz (2026-11-22): a response whose start line and some
+ * header lines end in a bare LF. Lax mode accepted it while libosip2, reading
+ * the LF as part of the line before, found no Call-ID. Strict mode drops the
+ * bare LF itself; lax mode drops the disagreement. */
+static void t_fuzz_bare_lf_response(void **st)
+{
+	static const char m[] = "SIP/2.0 200\nTo:fsip:l\r\nF:viap:calle0\nCall-ID:0@80\r\n"
+				"CSeq: 134 INVTE\r\nVia: SIP/2.0/DP tiodp\r\n\r\n";
+	struct sip_limits lim;
+
+	(void)st;
+	sip_limits_default(&lim);
+	assert_int_equal(parse_lim(m, sizeof(m) - 1, &lim), -SW_SIP_R_BAD_START_LINE);
+	assert_non_null(strstr(test_msg.err_detail, "line 1 ends in LF without CR"));
+	lim.strict = 0;
+	assert_int_equal(parse_lim(m, sizeof(m) - 1, &lim), -SW_SIP_R_PARSE_ERROR);
+	assert_non_null(strstr(test_msg.err_detail, "read Call-ID differently"));
+}
+
+/* A header line (not the start line) ending in a bare LF: strict names the
+ * line; lax reads it as CRLF and both parsers agree on every field. */
+static void t_bare_lf_header(void **st)
+{
+	static const char m[] =
+		L_INV L_VIA L_MF "To: Bob <sip:bob@example.com>\n" L_FROM
+				 "Call-ID: lf-test@example.org\n" L_CSEQ L_CONTACT L_CL0 END;
+	struct sip_limits lim;
+
+	(void)st;
+	sip_limits_default(&lim);
+	assert_int_equal(parse_lim(m, sizeof(m) - 1, &lim), -SW_SIP_R_BAD_HEADER);
+	assert_non_null(strstr(test_msg.err_detail, "line 4 ends in LF without CR"));
+	lim.strict = 0;
+	assert_int_equal(parse_lim(m, sizeof(m) - 1, &lim), 0);
+	assert_string_equal(test_msg.call_id, "lf-test@example.org");
+	assert_string_equal(test_msg.to_user, "bob");
+	assert_string_equal(test_msg.from_tag, "1928301774");
+	assert_string_equal(test_msg.via_branch, "z9hG4bK776asdhds");
+}
+
+/* From/To users are compared by filters unescaped (RFC 3261 19.1.4); an
+ * escaped NUL cannot end the string early; non-SIP URIs have no user/host. */
+static void t_uri_user_escapes(void **st)
+{
+	static const char m[] =
+		L_INV L_VIA L_MF "To: <sip:%62%6F%62@example.com>\r\n"
+				 "From: <sip:al%00ice@[2001:db8::1]:5070>;tag=9\r\n" L_CID L_CSEQ
+					 L_CONTACT L_CL0 END;
+	static const char t[] =
+		L_INV L_VIA L_MF "To: <tel:+15551234>\r\n" L_FROM L_CID L_CSEQ L_CONTACT L_CL0 END;
+
+	(void)st;
+	assert_int_equal(parse(m), 0);
+	assert_string_equal(test_msg.to_user, "bob");
+	assert_string_equal(test_msg.from_user, "al?ice");
+	assert_string_equal(test_msg.from_host, "2001:db8::1");
+	assert_int_equal(parse(t), 0);
+	assert_string_equal(test_msg.to_uri_scheme, "tel");
+	assert_string_equal(test_msg.to_user, "");
+	assert_string_equal(test_msg.to_host, "");
+}
+
+/* Dialogs match on whole tags: 255 octets are kept whole, 256 are dropped. */
+static void t_long_tags(void **st)
+{
+	static char m[2048];
+	char tag[300];
+
+	(void)st;
+	memset(tag, 'a', sizeof(tag));
+	snprintf(m, sizeof(m),
+		 L_INV L_VIA L_MF L_TO
+		 "From: <sip:a@example.org>;tag=%.*s\r\n" L_CID L_CSEQ L_CONTACT L_CL0 END,
+		 255, tag);
+	assert_int_equal(parse(m), 0);
+	assert_int_equal(strlen(test_msg.from_tag), 255);
+	snprintf(m, sizeof(m),
+		 L_INV L_VIA L_MF L_TO
+		 "From: <sip:a@example.org>;tag=%.*s\r\n" L_CID L_CSEQ L_CONTACT L_CL0 END,
+		 256, tag);
+	assert_int_equal(parse(m), -SW_SIP_R_BAD_FROM_TO);
+	assert_non_null(strstr(test_msg.err_detail, "tag of 256 octets, limit 255"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(t_request_fields),	 cmocka_unit_test(t_response_fields),
-		cmocka_unit_test(t_src_dst_kept),	 cmocka_unit_test(t_multipart),
-		cmocka_unit_test(t_no_content_length),	 cmocka_unit_test(t_short_content_length),
-		cmocka_unit_test(t_folding_and_compact), cmocka_unit_test(t_leading_crlf),
+		cmocka_unit_test(t_request_fields),	   cmocka_unit_test(t_response_fields),
+		cmocka_unit_test(t_src_dst_kept),	   cmocka_unit_test(t_multipart),
+		cmocka_unit_test(t_no_content_length),	   cmocka_unit_test(t_short_content_length),
+		cmocka_unit_test(t_folding_and_compact),   cmocka_unit_test(t_leading_crlf),
+		cmocka_unit_test(t_fuzz_bare_lf_response), cmocka_unit_test(t_bare_lf_header),
+		cmocka_unit_test(t_uri_user_escapes),	   cmocka_unit_test(t_long_tags),
 	};
 
 	return cmocka_run_group_tests_name("sipd-sipmsg", tests, NULL, NULL);
