@@ -5,12 +5,11 @@
  * verdict only when the sink returned, so a pinhole written for a 200 OK is in
  * the map before the 200 OK leaves the firewall.
  *
- * One thread owns the netlink socket, a signalfd and a timerfd: SIGHUP
- * reloads, SIGTERM/SIGINT end the loop, the timer drives sipd_tick().
- * Several queues (--queue-balance) are bound on the same socket.
+ * The netlink socket is polled in the live sources' loop (loop.c): SIGHUP
+ * reloads, SIGTERM/SIGINT end it, its timer drives sipd_tick(). Several
+ * queues (--queue-balance) are bound on the same socket.
  */
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,9 +18,7 @@
 #include <arpa/inet.h>
 #include <linux/netfilter.h>
 #include <linux/netlink.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
 #include "lib/swmap.h"
@@ -48,6 +45,11 @@ struct nfq_loop {
 	struct nfq_q_handle *qh[NFQ_MAX_QUEUES];
 	uint64_t accepted, dropped, errors;
 	int verbose;
+	struct nfq_handle *h;
+	int fd;
+	char *buf;
+	size_t bufsz;
+	int recv_failed; /* reported; the run ends without its summary */
 };
 
 static int nfq_cb(struct nfq_q_handle *qh, struct nfgenmsg *nfmsg, struct nfq_data *nfa, void *data)
@@ -83,80 +85,26 @@ static int nfq_cb(struct nfq_q_handle *qh, struct nfgenmsg *nfmsg, struct nfq_da
 	return 0;
 }
 
-static int block_signals(sigset_t *set)
+/* Drain what is there without blocking the signals. */
+static int nfq_drain(void *ctx)
 {
-	sigemptyset(set);
-	sigaddset(set, SIGHUP);
-	sigaddset(set, SIGTERM);
-	sigaddset(set, SIGINT);
-	if (sigprocmask(SIG_BLOCK, set, NULL) < 0)
-		return -errno;
-	return 0;
-}
+	struct nfq_loop *l = ctx;
 
-int sipd_loop_fds(sigset_t *set, unsigned int tick_ms, int *sfd, int *tfd)
-{
-	struct itimerspec its = {0};
-	int err;
+	for (int i = 0; i < 256; i++) {
+		ssize_t n = recv(l->fd, l->buf, l->bufsz, MSG_DONTWAIT);
 
-	*sfd = *tfd = -1;
-	err = block_signals(set);
-	if (err)
-		return err;
-	*sfd = signalfd(-1, set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (*sfd < 0)
-		return -errno;
-	*tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (*tfd < 0) {
-		err = -errno;
-		close(*sfd);
-		*sfd = -1;
-		return err;
-	}
-	if (!tick_ms)
-		tick_ms = SIPD_TICK_MS_DEFAULT;
-	its.it_interval.tv_sec = tick_ms / 1000;
-	its.it_interval.tv_nsec = (long)(tick_ms % 1000) * 1000000;
-	its.it_value = its.it_interval;
-	if (timerfd_settime(*tfd, 0, &its, NULL) < 0) {
-		err = -errno;
-		close(*sfd);
-		close(*tfd);
-		*sfd = *tfd = -1;
-		return err;
-	}
-	return 0;
-}
+		if (n < 0) {
+			int err = -errno;
 
-/* Returns 1 to stop the loop, 0 to go on. */
-int sipd_loop_signal(int sfd, const struct sipd_sink *s)
-{
-	struct signalfd_siginfo si;
-
-	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo == SIGHUP) {
-			int err = s->reload ? s->reload(s->ctx) : 0;
-
-			if (err)
-				fprintf(stderr,
-					"sipd: reload failed (%s), keeping the old configuration\n",
-					strerror(-err));
-			else
-				fprintf(stderr, "sipd: configuration reloaded\n");
-			continue;
+			if (err == -EAGAIN || err == -EINTR || err == -ENOBUFS)
+				break;
+			l->recv_failed = 1;
+			fprintf(stderr, "sipd: recv: %s\n", strerror(-err));
+			return err;
 		}
-		fprintf(stderr, "sipd: %s, exiting\n", strsignal(si.ssi_signo));
-		return 1;
+		nfq_handle_packet(l->h, l->buf, n);
 	}
 	return 0;
-}
-
-void sipd_loop_tick(int tfd, const struct sipd_sink *s)
-{
-	uint64_t n;
-
-	if (read(tfd, &n, sizeof(n)) == sizeof(n) && s->tick)
-		s->tick(s->ctx, sw_monotonic_ns());
 }
 
 int sipd_nfq_run(const struct sipd_nfq_opts *o, const struct sipd_sink *s)
@@ -226,54 +174,21 @@ int sipd_nfq_run(const struct sipd_nfq_opts *o, const struct sipd_sink *s)
 	setsockopt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, &one, sizeof(one));
 
 	err = sipd_loop_fds(&set, o->tick_ms, &sfd, &tfd);
-	if (err) {
-		fprintf(stderr, "sipd: signal/timer setup: %s\n", strerror(-err));
+	if (err)
 		goto out;
-	}
 	if (o->verbose)
 		fprintf(stderr, "sipd: inline on NFQUEUE %u..%u (%s)\n", o->queue,
 			o->queue + nq - 1, o->fail_open ? "fail-open" : "fail-closed");
 
-	for (;;) {
-		struct pollfd p[3 + SIPD_AUX_MAX_FDS] = {
-			{.fd = fd, .events = POLLIN},
-			{.fd = sfd, .events = POLLIN},
-			{.fd = tfd, .events = POLLIN},
-		};
-		unsigned int naux = s->aux ? s->aux->fill(s->aux->ctx, p + 3, SIPD_AUX_MAX_FDS) : 0;
-
-		if (poll(p, 3 + naux, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			err = -errno;
-			fprintf(stderr, "sipd: poll: %s\n", strerror(errno));
-			break;
-		}
-		if (p[1].revents && sipd_loop_signal(sfd, s))
-			break;
-		if (p[2].revents)
-			sipd_loop_tick(tfd, s);
-		if (naux)
-			s->aux->service(s->aux->ctx, p + 3, naux);
-		if (p[0].revents) {
-			/* Drain what is there without blocking the signals. */
-			for (int i = 0; i < 256; i++) {
-				ssize_t n = recv(fd, buf, bufsz, MSG_DONTWAIT);
-
-				if (n < 0) {
-					if (errno == EAGAIN || errno == EINTR || errno == ENOBUFS)
-						break;
-					err = -errno;
-					fprintf(stderr, "sipd: recv: %s\n", strerror(errno));
-					goto out;
-				}
-				nfq_handle_packet(h, buf, n);
-			}
-			/* Events of the batch go out after its verdicts. */
-			if (s->flush)
-				s->flush(s->ctx);
-		}
-	}
+	l.h = h;
+	l.fd = fd;
+	l.buf = buf;
+	l.bufsz = bufsz;
+	err = sipd_loop_run(fd, sfd, tfd, s, nfq_drain, &l);
+	if (l.recv_failed)
+		goto out;
+	if (err)
+		fprintf(stderr, "sipd: poll: %s\n", strerror(-err));
 	if (o->verbose)
 		fprintf(stderr, "sipd: nfq: %llu accepted, %llu dropped, %llu verdict errors\n",
 			(unsigned long long)l.accepted, (unsigned long long)l.dropped,

@@ -10,7 +10,6 @@
  * are not reassembled by AF_PACKET and are skipped (counted).
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,24 +65,81 @@ static int open_socket(const char *ifname, int *fdp)
 	return 0;
 }
 
+struct passive_loop {
+	const struct sipd_passive_opts *o;
+	const struct sipd_sink *s;
+	int fd;
+	uint8_t *buf;
+	uint64_t seen, sip, frag_skipped, would_drop;
+	int recv_failed; /* reported; the run ends without its summary */
+};
+
+static int passive_drain(void *ctx)
+{
+	struct passive_loop *l = ctx;
+	const struct sipd_ports *ports = &l->o->ports;
+
+	for (int i = 0; i < 256; i++) {
+		struct sockaddr_ll from;
+		socklen_t fl = sizeof(from);
+		struct sipd_udp_view v;
+		enum sw_sip_reason why;
+		ssize_t n;
+
+		n = recvfrom(l->fd, l->buf, PASSIVE_BUF, MSG_DONTWAIT | MSG_TRUNC,
+			     (struct sockaddr *)&from, &fl);
+		if (n < 0) {
+			int err = -errno;
+
+			if (err == -EAGAIN || err == -EINTR)
+				break;
+			l->recv_failed = 1;
+			fprintf(stderr, "sipd: passive: recv: %s\n", strerror(-err));
+			return err;
+		}
+		l->seen++;
+		if (n > PASSIVE_BUF)
+			continue; /* truncated: cannot judge it */
+		if (from.sll_protocol != htons(ETH_P_IP) && from.sll_protocol != htons(ETH_P_IPV6))
+			continue;
+		/* On a router both directions matter (the 200 OK leaves
+		 * through the observed interface); only loopback shows
+		 * every datagram twice. */
+		if (from.sll_pkttype == PACKET_OUTGOING && !strcmp(l->o->ifname, "lo"))
+			continue;
+		if (sipd_udp_view(l->buf, n, &v))
+			continue;
+		if (v.is_fragment) {
+			if (v.first_fragment &&
+			    (sipd_ports_has(ports, v.dport) || sipd_ports_has(ports, v.sport)))
+				l->frag_skipped++;
+			continue;
+		}
+		if (!sipd_ports_has(ports, v.dport) && !sipd_ports_has(ports, v.sport))
+			continue;
+		l->sip++;
+		if (l->s->handle(l->s->ctx, l->buf, v.ip_len, sw_monotonic_ns(), &why) !=
+		    SIPD_ACCEPT)
+			l->would_drop++; /* observed only: nothing to drop */
+	}
+	return 0;
+}
+
 int sipd_passive_run(const struct sipd_passive_opts *o, const struct sipd_sink *s)
 {
-	uint64_t seen = 0, sip = 0, frag_skipped = 0, would_drop = 0;
-	int fd = -1, sfd = -1, tfd = -1, err;
-	uint8_t *buf;
+	struct passive_loop l = {.o = o, .s = s, .fd = -1};
+	int sfd = -1, tfd = -1, err;
 	sigset_t set;
 
-	buf = malloc(PASSIVE_BUF);
-	if (!buf)
+	l.buf = malloc(PASSIVE_BUF);
+	if (!l.buf)
 		return -ENOMEM;
-	err = open_socket(o->ifname, &fd);
+	err = open_socket(o->ifname, &l.fd);
 	if (err)
 		goto out;
 	err = sipd_loop_fds(&set, o->tick_ms, &sfd, &tfd);
-	if (err) {
-		fprintf(stderr, "sipd: signal/timer setup: %s\n", strerror(-err));
+	if (err)
 		goto out;
-	}
 	if (o->verbose)
 		fprintf(stderr, "sipd: passive on %s, SIP port%s", o->ifname,
 			o->ports.n > 1 ? "s" : "");
@@ -92,87 +148,22 @@ int sipd_passive_run(const struct sipd_passive_opts *o, const struct sipd_sink *
 	if (o->verbose)
 		fprintf(stderr, "\n");
 
-	for (;;) {
-		struct pollfd p[3 + SIPD_AUX_MAX_FDS] = {
-			{.fd = fd, .events = POLLIN},
-			{.fd = sfd, .events = POLLIN},
-			{.fd = tfd, .events = POLLIN},
-		};
-		unsigned int naux = s->aux ? s->aux->fill(s->aux->ctx, p + 3, SIPD_AUX_MAX_FDS) : 0;
-
-		if (poll(p, 3 + naux, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			err = -errno;
-			break;
-		}
-		if (p[1].revents && sipd_loop_signal(sfd, s))
-			break;
-		if (p[2].revents)
-			sipd_loop_tick(tfd, s);
-		if (naux)
-			s->aux->service(s->aux->ctx, p + 3, naux);
-		if (!p[0].revents)
-			continue;
-		for (int i = 0; i < 256; i++) {
-			struct sockaddr_ll from;
-			socklen_t fl = sizeof(from);
-			struct sipd_udp_view v;
-			enum sw_sip_reason why;
-			ssize_t n;
-
-			n = recvfrom(fd, buf, PASSIVE_BUF, MSG_DONTWAIT | MSG_TRUNC,
-				     (struct sockaddr *)&from, &fl);
-			if (n < 0) {
-				if (errno == EAGAIN || errno == EINTR)
-					break;
-				err = -errno;
-				fprintf(stderr, "sipd: passive: recv: %s\n", strerror(errno));
-				goto out;
-			}
-			seen++;
-			if (n > PASSIVE_BUF)
-				continue; /* truncated: cannot judge it */
-			if (from.sll_protocol != htons(ETH_P_IP) &&
-			    from.sll_protocol != htons(ETH_P_IPV6))
-				continue;
-			/* On a router both directions matter (the 200 OK leaves
-			 * through the observed interface); only loopback shows
-			 * every datagram twice. */
-			if (from.sll_pkttype == PACKET_OUTGOING && !strcmp(o->ifname, "lo"))
-				continue;
-			if (sipd_udp_view(buf, n, &v))
-				continue;
-			if (v.is_fragment) {
-				if (v.first_fragment && (sipd_ports_has(&o->ports, v.dport) ||
-							 sipd_ports_has(&o->ports, v.sport)))
-					frag_skipped++;
-				continue;
-			}
-			if (!sipd_ports_has(&o->ports, v.dport) &&
-			    !sipd_ports_has(&o->ports, v.sport))
-				continue;
-			sip++;
-			if (s->handle(s->ctx, buf, v.ip_len, sw_monotonic_ns(), &why) !=
-			    SIPD_ACCEPT)
-				would_drop++; /* observed only: nothing to drop */
-		}
-		if (s->flush)
-			s->flush(s->ctx);
-	}
+	err = sipd_loop_run(l.fd, sfd, tfd, s, passive_drain, &l);
+	if (l.recv_failed)
+		goto out;
 	if (o->verbose)
 		fprintf(stderr,
 			"sipd: passive: %llu packets, %llu SIP, %llu would have been dropped, %llu "
 			"fragmented SIP skipped\n",
-			(unsigned long long)seen, (unsigned long long)sip,
-			(unsigned long long)would_drop, (unsigned long long)frag_skipped);
+			(unsigned long long)l.seen, (unsigned long long)l.sip,
+			(unsigned long long)l.would_drop, (unsigned long long)l.frag_skipped);
 out:
-	if (fd >= 0)
-		close(fd);
+	if (l.fd >= 0)
+		close(l.fd);
 	if (sfd >= 0)
 		close(sfd);
 	if (tfd >= 0)
 		close(tfd);
-	free(buf);
+	free(l.buf);
 	return err;
 }

@@ -84,12 +84,23 @@ struct sipd_passive_opts {
 /* Observe IFACE on AF_PACKET; never drops. Same exit rules as sipd_nfq_run. */
 int sipd_passive_run(const struct sipd_passive_opts *o, const struct sipd_sink *s);
 
-/* Event-loop pieces shared by the live sources (nfq.c): a blocked-signal
- * signalfd (HUP reload, TERM/INT stop) and a timerfd for the tick. */
-
+/*
+ * The event loop the live sources share (loop.c). sipd_loop_fds() blocks
+ * SIGHUP/SIGTERM/SIGINT and opens a signalfd for them and a timerfd for the
+ * tick; a negative errno (reported) leaves nothing open.
+ */
 int sipd_loop_fds(sigset_t *set, unsigned int tick_ms, int *sfd, int *tfd);
-int sipd_loop_signal(int sfd, const struct sipd_sink *s); /* 1 = stop */
-void sipd_loop_tick(int tfd, const struct sipd_sink *s);
+
+/*
+ * Poll the source's fd next to sfd, tfd and the sink's aux descriptors until
+ * SIGTERM/SIGINT (returns 0) or an error. SIGHUP calls sink->reload, the
+ * timer sink->tick. When fd is readable, drain(ctx) takes what is there
+ * without blocking and returns 0, or a negative errno that ends the loop
+ * (drain reports it); sink->flush follows each drain that returned 0. A
+ * failed poll ends the loop with its negative errno, not reported.
+ */
+int sipd_loop_run(int fd, int sfd, int tfd, const struct sipd_sink *s, int (*drain)(void *ctx),
+		  void *ctx);
 
 /* The iptables side of inline mode (rules.c). */
 struct sipd_rules_opts {
