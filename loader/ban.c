@@ -86,13 +86,19 @@ static int parse_ban_target(const struct sw_args *a, const struct sw_config *c, 
 	return 0;
 }
 
+/* What ban add|del and trusted add|del act on: a network and its text. */
+struct dos_target {
+	uint8_t addr[16];
+	unsigned int plen;
+	char net[64];
+};
+
 /*
  * What ban add and del do first: the DoS maps opened, sw_config read, the
- * target parsed and masked to the ban prefix, net its text. On success the
- * caller closes m; on failure m is closed and the exit code returned.
+ * target parsed and masked to the ban prefix. On success the caller closes
+ * m; on failure m is closed and the exit code returned.
  */
-static int open_ban_target(const struct sw_args *a, struct sw_maps *m, uint8_t addr[16],
-			   unsigned int *plen, char *net, size_t netlen)
+static int open_ban_target(const struct sw_args *a, struct sw_maps *m, struct dos_target *t)
 {
 	struct sw_config c;
 	int ret;
@@ -103,13 +109,40 @@ static int open_ban_target(const struct sw_args *a, struct sw_maps *m, uint8_t a
 		sw_maps_close(m);
 		return SW_EXIT_FAIL;
 	}
-	ret = parse_ban_target(a, &c, addr, plen);
+	ret = parse_ban_target(a, &c, t->addr, &t->plen);
 	if (ret) {
 		sw_maps_close(m);
 		return ret;
 	}
-	sw_cidr_format(addr, *plen, net, netlen);
+	sw_cidr_format(t->addr, t->plen, t->net, sizeof(t->net));
 	return 0;
+}
+
+typedef int (*open_target_fn)(const struct sw_args *a, struct sw_maps *m, struct dos_target *t);
+typedef int (*target_cmd_fn)(const struct sw_args *a, const struct sw_maps *m,
+			     const struct dos_target *t);
+
+/* Run one of ban add|del, trusted add|del on the target open() yields. */
+static int run_target_cmd(const struct sw_args *a, open_target_fn open, target_cmd_fn cmd)
+{
+	struct dos_target t;
+	struct sw_maps m;
+	int ret;
+
+	ret = open(a, &m, &t);
+	if (ret)
+		return ret;
+	ret = cmd(a, &m, &t);
+	sw_maps_close(&m);
+	return ret;
+}
+
+/* --json output: one line, slashes as they are; frees o. */
+static void print_json(json_object *o)
+{
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+								 JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
 }
 
 struct trusted_hit {
@@ -134,77 +167,64 @@ static int trusted_hit_cb(const uint8_t addr[16], unsigned int prefixlen, void *
 	return 1;
 }
 
-int do_ban_add(const struct sw_args *a)
+static int ban_add(const struct sw_args *a, const struct sw_maps *m, const struct dos_target *t)
 {
-	struct trusted_hit th;
-	struct sw_maps m;
-	uint8_t addr[16];
-	unsigned int plen;
-	char net[64];
-	int err, ret;
+	struct trusted_hit th = {.a = t->addr, .plen = t->plen};
+	int err;
 
-	ret = open_ban_target(a, &m, addr, &plen, net, sizeof(net));
-	if (ret)
-		return ret;
-	ret = SW_EXIT_FAIL;
-	th = (struct trusted_hit){.a = addr, .plen = plen};
-	if (sw_trusted_foreach(&m, trusted_hit_cb, &th) == 1) {
+	if (sw_trusted_foreach(m, trusted_hit_cb, &th) == 1) {
 		pr_err("%s overlaps the trusted network %s; trusted networks are never banned "
 		       "(sipwall trusted del %s first)",
-		       net, th.net, th.net);
-		goto out;
+		       t->net, th.net, th.net);
+		return SW_EXIT_FAIL;
 	}
-	err = sw_ban_add(&m, addr, a->ttl_set ? a->ttl_s * NS_PER_S : 0, a->reason);
+	err = sw_ban_add(m, t->addr, a->ttl_set ? a->ttl_s * NS_PER_S : 0, a->reason);
 	if (err) {
 		if (err == -ENOSPC)
 			pr_err("the ban list is full (%u entries)", SW_BANS_MAX);
 		else if (err == -EPERM)
 			pr_err("%s is in a trusted network; trusted networks are never banned",
-			       net);
+			       t->net);
 		else
-			pr_err("cannot add the ban for %s: %s", net, strerror(-err));
-		goto out;
+			pr_err("cannot add the ban for %s: %s", t->net, strerror(-err));
+		return SW_EXIT_FAIL;
 	}
 	if (a->ttl_set)
-		printf("sipwall: banned %s for %u s (%s)\n", net, a->ttl_s,
+		printf("sipwall: banned %s for %u s (%s)\n", t->net, a->ttl_s,
 		       sw_ban_reason_name(a->reason));
 	else
-		printf("sipwall: banned %s until 'sipwall ban del' (%s)\n", net,
+		printf("sipwall: banned %s until 'sipwall ban del' (%s)\n", t->net,
 		       sw_ban_reason_name(a->reason));
-	ret = SW_EXIT_OK;
-out:
-	sw_maps_close(&m);
-	return ret;
+	return SW_EXIT_OK;
+}
+
+int do_ban_add(const struct sw_args *a)
+{
+	return run_target_cmd(a, open_ban_target, ban_add);
+}
+
+static int ban_del(const struct sw_args *a, const struct sw_maps *m, const struct dos_target *t)
+{
+	int err = sw_ban_del(m, t->addr);
+
+	(void)a;
+	if (err == -ENOENT) {
+		pr_err("no ban for %s", t->net);
+		return SW_EXIT_FAIL;
+	}
+	if (err) {
+		pr_err("cannot delete the ban for %s: %s", t->net, strerror(-err));
+		return SW_EXIT_FAIL;
+	}
+	/* the last ban gone: the data path stops looking */
+	sw_ban_gc(m, 0, NULL);
+	printf("sipwall: ban on %s lifted\n", t->net);
+	return SW_EXIT_OK;
 }
 
 int do_ban_del(const struct sw_args *a)
 {
-	struct sw_maps m;
-	uint8_t addr[16];
-	unsigned int plen;
-	char net[64];
-	int err, ret;
-
-	ret = open_ban_target(a, &m, addr, &plen, net, sizeof(net));
-	if (ret)
-		return ret;
-	ret = SW_EXIT_FAIL;
-	err = sw_ban_del(&m, addr);
-	if (err == -ENOENT) {
-		pr_err("no ban for %s", net);
-		goto out;
-	}
-	if (err) {
-		pr_err("cannot delete the ban for %s: %s", net, strerror(-err));
-		goto out;
-	}
-	/* the last ban gone: the data path stops looking */
-	sw_ban_gc(&m, 0, NULL);
-	printf("sipwall: ban on %s lifted\n", net);
-	ret = SW_EXIT_OK;
-out:
-	sw_maps_close(&m);
-	return ret;
+	return run_target_cmd(a, open_ban_target, ban_del);
 }
 
 struct ban_row {
@@ -306,14 +326,10 @@ int do_ban_list(const struct sw_args *a)
 		printf("%-44s %-20s %12s %14llu %8llu s\n", net, sw_ban_reason_name(v->reason), exp,
 		       (unsigned long long)v->packets, (unsigned long long)age);
 	}
-	if (arr) {
-		printf("%s\n",
-		       json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN |
-								   JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(arr);
-	} else if (!b.n) {
+	if (arr)
+		print_json(arr);
+	else if (!b.n)
 		printf("(no bans)\n");
-	}
 	ret = SW_EXIT_OK;
 out:
 	free(b.r);
@@ -355,6 +371,21 @@ static int parse_trusted(const struct sw_args *a, uint8_t addr[16], unsigned int
 	return err;
 }
 
+/*
+ * What trusted add and del do first: the network parsed, then the DoS maps
+ * opened. On success the caller closes m; on failure nothing is open and the
+ * exit code is returned.
+ */
+static int open_trusted_target(const struct sw_args *a, struct sw_maps *m, struct dos_target *t)
+{
+	if (parse_trusted(a, t->addr, &t->plen))
+		return SW_EXIT_USAGE;
+	if (open_dos_maps(a, m))
+		return SW_EXIT_FAIL;
+	sw_cidr_format(t->addr, t->plen, t->net, sizeof(t->net));
+	return 0;
+}
+
 struct ban_in_net {
 	const uint8_t *net;
 	unsigned int plen;
@@ -378,70 +409,58 @@ static int ban_in_net_cb(const struct sw_ban_key *k, const struct sw_ban *v, voi
 	return 0;
 }
 
-int do_trusted_add(const struct sw_args *a)
+static int trusted_add(const struct sw_args *a, const struct sw_maps *m, const struct dos_target *t)
 {
-	struct ban_in_net bn;
-	struct sw_maps m;
-	uint8_t addr[16];
-	unsigned int plen;
-	char net[64];
-	int err, ret = SW_EXIT_FAIL;
+	struct ban_in_net bn = {.net = t->addr, .plen = t->plen};
+	int err;
 
-	if (parse_trusted(a, addr, &plen))
-		return SW_EXIT_USAGE;
-	if (open_dos_maps(a, &m))
-		return SW_EXIT_FAIL;
-	sw_cidr_format(addr, plen, net, sizeof(net));
-	bn = (struct ban_in_net){.net = addr, .plen = plen};
-	err = sw_ban_foreach(&m, ban_in_net_cb, &bn);
+	(void)a;
+	err = sw_ban_foreach(m, ban_in_net_cb, &bn);
 	if (err) {
 		pr_err("cannot read sw_bans: %s", strerror(-err));
-		goto out;
+		return SW_EXIT_FAIL;
 	}
 	if (bn.n) {
 		pr_err("%u ban%s overlap%s %s (first %s); lift them first (sipwall ban del), "
 		       "trusted networks are never banned",
-		       bn.n, bn.n == 1 ? "" : "s", bn.n == 1 ? "s" : "", net, bn.first);
-		goto out;
+		       bn.n, bn.n == 1 ? "" : "s", bn.n == 1 ? "s" : "", t->net, bn.first);
+		return SW_EXIT_FAIL;
 	}
-	err = sw_trusted_add(&m, addr, plen);
+	err = sw_trusted_add(m, t->addr, t->plen);
 	if (err) {
-		pr_err("cannot add trusted network %s: %s", net,
+		pr_err("cannot add trusted network %s: %s", t->net,
 		       err == -ENOSPC ? "sw_trusted is full" : strerror(-err));
-		goto out;
+		return SW_EXIT_FAIL;
 	}
-	printf("sipwall: trusted %s\n", net);
-	ret = SW_EXIT_OK;
-out:
-	sw_maps_close(&m);
-	return ret;
+	printf("sipwall: trusted %s\n", t->net);
+	return SW_EXIT_OK;
+}
+
+int do_trusted_add(const struct sw_args *a)
+{
+	return run_target_cmd(a, open_trusted_target, trusted_add);
+}
+
+static int trusted_del(const struct sw_args *a, const struct sw_maps *m, const struct dos_target *t)
+{
+	int err = sw_trusted_del(m, t->addr, t->plen);
+
+	(void)a;
+	if (err == -ENOENT) {
+		pr_err("%s is not a trusted network (sipwall trusted list)", t->net);
+		return SW_EXIT_FAIL;
+	}
+	if (err) {
+		pr_err("cannot remove trusted network %s: %s", t->net, strerror(-err));
+		return SW_EXIT_FAIL;
+	}
+	printf("sipwall: %s no longer trusted\n", t->net);
+	return SW_EXIT_OK;
 }
 
 int do_trusted_del(const struct sw_args *a)
 {
-	struct sw_maps m;
-	uint8_t addr[16];
-	unsigned int plen;
-	char net[64];
-	int err;
-
-	if (parse_trusted(a, addr, &plen))
-		return SW_EXIT_USAGE;
-	if (open_dos_maps(a, &m))
-		return SW_EXIT_FAIL;
-	sw_cidr_format(addr, plen, net, sizeof(net));
-	err = sw_trusted_del(&m, addr, plen);
-	sw_maps_close(&m);
-	if (err == -ENOENT) {
-		pr_err("%s is not a trusted network (sipwall trusted list)", net);
-		return SW_EXIT_FAIL;
-	}
-	if (err) {
-		pr_err("cannot remove trusted network %s: %s", net, strerror(-err));
-		return SW_EXIT_FAIL;
-	}
-	printf("sipwall: %s no longer trusted\n", net);
-	return SW_EXIT_OK;
+	return run_target_cmd(a, open_trusted_target, trusted_del);
 }
 
 static int trusted_print_cb(const uint8_t addr[16], unsigned int prefixlen, void *ctx)
@@ -474,12 +493,8 @@ int do_trusted_list(const struct sw_args *a)
 		pr_err("cannot read sw_trusted: %s", strerror(-err));
 		return SW_EXIT_FAIL;
 	}
-	if (arr) {
-		printf("%s\n",
-		       json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN |
-								   JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(arr);
-	}
+	if (arr)
+		print_json(arr);
 	return SW_EXIT_OK;
 }
 
@@ -767,9 +782,7 @@ int do_flood_show(const struct sw_args *a)
 
 		json_object_object_add(o, "ban_prefix_v4", json_object_new_int(c.ban_prefix_v4));
 		json_object_object_add(o, "ban_prefix_v6", json_object_new_int(c.ban_prefix_v6));
-		printf("%s\n", json_object_to_json_string_ext(
-				       o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(o);
+		print_json(o);
 		return SW_EXIT_OK;
 	}
 	{
