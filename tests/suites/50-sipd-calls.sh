@@ -16,32 +16,7 @@ if [ -w . ]; then
 fi
 
 # One ok/fail/skip per cmocka test case.
-run_cmocka() {
-	local bin=$1 out rc line name
-	declare -A seen=()
-	[ -x "$bin" ] || { fail "$bin missing"; return; }
-	out=$(timeout 120 "$bin" 2>&1)
-	rc=$?
-	while IFS= read -r line; do
-		case "$line" in
-		"[       OK ]"* | "[  FAILED  ]"* | "[  SKIPPED ]"*) ;;
-		*) continue ;;
-		esac
-		name=${line#*] }
-		# cmocka lists failed tests again at the end
-		[ -z "${seen[$name]:-}" ] || continue
-		seen[$name]=1
-		case "$line" in
-		"[       OK ]"*) ok "$(basename "$bin"): $name" ;;
-		"[  FAILED  ]"*) [[ "$name" == *"test(s)"* ]] || fail "$(basename "$bin"): $name" ;;
-		"[  SKIPPED ]"*) [[ "$name" == *"test(s)"* ]] || skip "$(basename "$bin"): $name (needs root and BPF)" ;;
-		esac
-	done <<<"$out"
-	if [ "$rc" -ne 0 ]; then
-		printf '%s\n' "$out" | grep -E 'ERROR|LINE|error' | head -20
-		grep -q '^\[  FAILED  \]' <<<"$out" || fail "$(basename "$bin") exit status $rc"
-	fi
-}
+. "$SW_TOP/tests/common/cmocka.sh"
 
 run_cmocka build/bin/test-calls-config
 run_cmocka build/bin/test-calls-filter
