@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * datagram -> struct sip_msg: limits and strict checks (validate.c), then
- * libosip2 parses and the fields the later stages use are copied out as plain
- * C strings, then the SDP (sdp.c), from the body or from the application/sdp
- * part of a multipart body. Nothing here keeps libosip2 types past return.
+ * libosip2 parses Call-ID, CSeq and the top Via and must agree with them, and
+ * the fields the later stages use are copied out as plain C strings, then the
+ * SDP (sdp.c), from the body or from the application/sdp part of a multipart
+ * body. Nothing here keeps libosip2 types past return.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <osipparser2/osip_parser.h>
@@ -58,7 +60,7 @@ void sipmsg_global_init(void)
 }
 
 /* Per-thread scratch: the frame (header views + unfolded values) and the
- * copy handed to libosip2 when the raw bytes must be adjusted. */
+ * NUL-terminated header value handed to a libosip2 parser. */
 static __thread struct sip_frame tl_frame;
 static __thread char tl_copy[SIP_MAX_MSG_LEN + 64];
 
@@ -221,74 +223,86 @@ static int is_sip_scheme(const char *s)
 }
 
 /*
- * What libosip2 parses: the start line and the headers that identify the
- * transaction and the call, Via, Call-ID and CSeq; sipd takes the method,
- * status, Call-ID and top Via branch from its parse (extract() below).
- * validate.c has checked the grammar of every header already, and its
- * name-addr parser, which the strict From/To checks need anyway, gives the
- * tags, users and hosts of From and To (the same values libosip2 would give:
- * tests/suites/45-sip-corpus.sh compares both parsers over the corpora).
- * The other headers are not handed to libosip2, whose structures for them
- * sipd never reads and which cost about half of its parse time. sipd frames
- * the body itself (Content-Length checked in validate.c) and finds the SDP
- * itself, so libosip2's MIME parser, which leaks on malformed multipart
- * bodies (found by tests/fuzz), never runs: no Content-Length and no body
- * follow the empty line.
+ * What libosip2 parses: the headers that identify the call and the
+ * transaction, Call-ID, CSeq and the top Via, each value handed to its
+ * libosip2 parser (osip_call_id_parse, osip_cseq_parse, osip_via_parse);
+ * sipd takes the Call-ID and the top Via branch from those parses, and the
+ * two parsers must agree on them and on the CSeq (parsers_agree below).
+ * validate.c has framed the message and checked the start line and the
+ * grammar of every header already; its name-addr parser, which the strict
+ * From/To checks need anyway, gives the tags, users and hosts of From and To
+ * (the same values libosip2 gives: tests/unit/test_xparse.c compares both
+ * parsers over the corpora). libosip2's message parser is not used: it would
+ * parse the start line and headers validate.c has parsed already, and its
+ * structures for them cost about two thirds of its parse time, which sipd
+ * never read. Nor does its MIME parser run, which leaks on malformed
+ * multipart bodies (found by tests/fuzz): sipd frames the body itself
+ * (Content-Length checked in validate.c) and finds the SDP itself.
  *
- * Each header goes to libosip2 as "name: unfolded value" CRLF, rebuilt from
- * the views validate.c made, so both parsers see the same header lines
- * whatever line ends the datagram used (lax mode accepts a bare LF, which
- * libosip2 would read as part of the line before: found by tests/fuzz).
- * Two legal things libosip2 rejects are adjusted as well: a NUL in a
- * quoted-pair (RFC 4475 intmeth) becomes '?', and a Request-URI with a scheme
- * other than sip/sips (novelsc: "soap.beep://...") becomes
- * "sip:invalid.invalid"; validate.c has checked both already and sipd uses
- * neither.
+ * Values go to libosip2 as validate.c unfolded and trimmed them, so both
+ * parsers read the same text whatever line ends the datagram used (lax mode
+ * accepts a bare LF, which libosip2's message parser read as part of the
+ * line before: found by tests/fuzz). A NUL octet becomes '?' (libosip2 takes
+ * C strings; validate.c has allowed it only inside quoted strings).
  */
-static int osip_wanted(uint8_t id)
+static const char *osip_value(const char *s, size_t n)
 {
-	return id == SIP_H_VIA || id == SIP_H_CALL_ID || id == SIP_H_CSEQ;
+	size_t k;
+
+	if (n >= sizeof(tl_copy))
+		n = sizeof(tl_copy) - 1;
+	memcpy(tl_copy, s, n);
+	tl_copy[n] = 0;
+	for (k = 0; k < n; k++)
+		if (!tl_copy[k])
+			tl_copy[k] = '?';
+	return tl_copy;
 }
 
-static const char *osip_input(const struct sip_frame *f, const struct sip_start *st, int fake_ruri,
-			      size_t *len)
+/* libosip2's parse of the identity headers into out; 0 or -reason. */
+static int osip_ids(const struct sip_frame *f, const struct sip_checked *c, struct sip_msg *out)
 {
-	size_t o, i, k, start;
+	const struct sip_hdr *h = &f->hdr[f->first[SIP_H_CALL_ID]];
+	osip_call_id_t *cid = NULL;
+	osip_cseq_t *cs = NULL;
+	osip_via_t *via = NULL;
+	osip_generic_param_t *br = NULL;
+	const char *what;
+	int r = -SW_SIP_R_PARSE_ERROR;
 
-	if (fake_ruri) {
-		o = snprintf(tl_copy, sizeof(tl_copy), "%.*s sip:invalid.invalid SIP/2.0",
-			     (int)st->method_len, st->method);
-	} else {
-		memcpy(tl_copy, f->start, f->start_len);
-		o = f->start_len;
+	what = "Call-ID";
+	if (osip_call_id_init(&cid) || osip_call_id_parse(cid, osip_value(h->val, h->val_len)))
+		goto out;
+	if (cid->host)
+		join_at(out->call_id, sizeof(out->call_id), cid->number, cid->host);
+	else
+		copy_cstr(out->call_id, sizeof(out->call_id), cid->number);
+	what = "CSeq";
+	h = &f->hdr[f->first[SIP_H_CSEQ]];
+	if (osip_cseq_init(&cs) || osip_cseq_parse(cs, osip_value(h->val, h->val_len)) ||
+	    !cs->number || !cs->method)
+		goto out;
+	if (strtoul(cs->number, NULL, 10) != c->cseq || strlen(cs->method) != c->cseq_method_len ||
+	    memcmp(cs->method, c->cseq_method, c->cseq_method_len)) {
+		snprintf(out->err_detail, sizeof(out->err_detail),
+			 "libosip2 and the strict checks read CSeq differently");
+		goto done;
 	}
-	tl_copy[o++] = '\r';
-	tl_copy[o++] = '\n';
-	start = o;
-	for (i = 0; i < f->n_hdr; i++) {
-		const struct sip_hdr *h = &f->hdr[i];
-
-		if (!osip_wanted(h->id))
-			continue;
-		if (o + h->raw_name_len + h->val_len + 6 > sizeof(tl_copy))
-			return NULL;
-		memcpy(tl_copy + o, h->raw_name, h->raw_name_len);
-		o += h->raw_name_len;
-		tl_copy[o++] = ':';
-		tl_copy[o++] = ' ';
-		memcpy(tl_copy + o, h->val, h->val_len);
-		o += h->val_len;
-		tl_copy[o++] = '\r';
-		tl_copy[o++] = '\n';
-	}
-	tl_copy[o++] = '\r';
-	tl_copy[o++] = '\n';
-	if (f->hdr_nul)
-		for (k = start; k < o; k++)
-			if (!tl_copy[k])
-				tl_copy[k] = '?';
-	*len = o;
-	return tl_copy;
+	what = "Via";
+	if (osip_via_init(&via) || osip_via_parse(via, osip_value(c->via.top, c->via.top_len)))
+		goto out;
+	if (osip_via_param_get_byname(via, "branch", &br) == 0 && br)
+		copy_cstr(out->via_branch, sizeof(out->via_branch), br->gvalue);
+	r = 0;
+out:
+	if (r)
+		snprintf(out->err_detail, sizeof(out->err_detail),
+			 "libosip2 could not parse the %s header", what);
+done:
+	osip_call_id_free(cid);
+	osip_cseq_free(cs);
+	osip_via_free(via);
+	return r;
 }
 
 static int hexval(char c)
@@ -326,27 +340,19 @@ static void copy_nameaddr(const struct sip_nameaddr *na, char *tag, char *user, 
 	copy_cstr(scheme, sizeof(((struct sip_msg *)0)->from_uri_scheme), na->uri.scheme);
 }
 
-static void extract(osip_message_t *m, const struct sip_frame *f, const struct sip_start *st,
+static void extract(const struct sip_frame *f, const struct sip_start *st,
 		    const struct sip_checked *c, const struct sip_uri_view *ruri,
 		    struct sip_msg *out)
 {
-	osip_via_t *via;
 	const struct sip_hdr *ua;
 
 	out->is_request = st->is_request;
-	out->status = st->is_request ? 0 : m->status_code;
+	out->status = st->is_request ? 0 : st->status;
 	copy_str(out->cseq_method, sizeof(out->cseq_method), c->cseq_method, c->cseq_method_len);
 	if (st->is_request)
-		copy_cstr(out->method, sizeof(out->method), m->sip_method);
+		copy_str(out->method, sizeof(out->method), st->method, st->method_len);
 	else
 		copy_cstr(out->method, sizeof(out->method), out->cseq_method);
-	if (m->call_id) {
-		if (m->call_id->host)
-			join_at(out->call_id, sizeof(out->call_id), m->call_id->number,
-				m->call_id->host);
-		else
-			copy_cstr(out->call_id, sizeof(out->call_id), m->call_id->number);
-	}
 	out->call_hash = sw_fnv1a64(out->call_id, strlen(out->call_id));
 	copy_nameaddr(&c->from, out->from_tag, out->from_user, out->from_host,
 		      out->from_uri_scheme);
@@ -360,13 +366,6 @@ static void extract(osip_message_t *m, const struct sip_frame *f, const struct s
 	out->cseq = c->cseq;
 	out->max_forwards = c->max_forwards;
 	out->via_count = (int)c->via.n;
-	via = osip_list_get(&m->vias, 0);
-	if (via) {
-		osip_generic_param_t *br = NULL;
-
-		if (osip_via_param_get_byname(via, "branch", &br) == 0 && br)
-			copy_cstr(out->via_branch, sizeof(out->via_branch), br->gvalue);
-	}
 	header_names(f, out->header_names, sizeof(out->header_names));
 }
 
@@ -404,11 +403,8 @@ int sipmsg_parse_datagram(const char *buf, size_t len, const struct sip_limits *
 	struct sip_start st;
 	struct sip_checked c;
 	struct sip_addr src = out->src, dst = out->dst;
-	osip_message_t *m = NULL;
-	const char *in;
-	size_t in_len;
 	struct sip_uri_view ruri;
-	int r, fake_ruri = 0;
+	int r, is_sip = 0;
 
 	sipmsg_global_init();
 	memset(out, 0, sizeof(*out));
@@ -448,21 +444,12 @@ int sipmsg_parse_datagram(const char *buf, size_t len, const struct sip_limits *
 
 	if (st.is_request) {
 		sipv_uri(st.uri, st.uri_len, 0, &ruri, NULL);
-		fake_ruri = !is_sip_scheme(ruri.scheme);
+		is_sip = is_sip_scheme(ruri.scheme);
 	}
-	in = osip_input(f, &st, fake_ruri, &in_len);
-	if (!in || osip_message_init(&m) != 0) {
-		snprintf(out->err_detail, sizeof(out->err_detail), "out of memory");
-		return -SW_SIP_R_PARSE_ERROR;
-	}
-	if (osip_message_parse(m, in, in_len) != 0) {
-		osip_message_free(m);
-		snprintf(out->err_detail, sizeof(out->err_detail),
-			 "libosip2 could not parse the message");
-		return -SW_SIP_R_PARSE_ERROR;
-	}
-	extract(m, f, &st, &c, st.is_request && !fake_ruri ? &ruri : NULL, out);
-	osip_message_free(m);
+	r = osip_ids(f, &c, out);
+	if (r)
+		return r;
+	extract(f, &st, &c, st.is_request && is_sip ? &ruri : NULL, out);
 	r = parsers_agree(f, &c, out);
 	if (r)
 		return r;

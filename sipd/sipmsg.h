@@ -4,8 +4,9 @@
  * pinhole planning) sees it: plain C strings and numbers, no libosip2 types,
  * so those stages can be unit-tested with hand-built messages.
  *
- * Flow: datagram -> sipmsg_parse_datagram() (split, libosip2 parse, strict
- * validation, SDP extraction) -> struct sip_msg -> filter -> dialog -> pinhole.
+ * Flow: datagram -> sipmsg_parse_datagram() (split, strict validation,
+ * libosip2's parse of the identity headers, SDP extraction) -> struct sip_msg
+ * -> filter -> dialog -> pinhole.
  */
 #ifndef SIPD_SIPMSG_H
 #define SIPD_SIPMSG_H

@@ -1005,7 +1005,7 @@ int sipv_via(const char *s, size_t n, struct sip_via_list *vl, char *det)
 	size_t i = 0;
 
 	for (;;) {
-		size_t b, k, te;
+		size_t b, k, te, vs;
 		const char *host, *br = NULL;
 		size_t hl, brl = 0;
 		uint16_t port = 0;
@@ -1014,7 +1014,7 @@ int sipv_via(const char *s, size_t n, struct sip_via_list *vl, char *det)
 		/* sent-protocol = name SLASH version SLASH transport; SLASH may
 		 * carry LWS (RFC 4475 wsinv) */
 		skip_lws(s, n, &i);
-		te = i;
+		te = vs = i;
 		for (k = 0; k < 3; k++) {
 			b = i;
 			while (i < n && is_token(s[i]))
@@ -1058,6 +1058,8 @@ int sipv_via(const char *s, size_t n, struct sip_via_list *vl, char *det)
 		if (vl->n == 0) {
 			vl->top_branch = br;
 			vl->top_branch_len = brl;
+			vl->top = s + vs;
+			vl->top_len = i - vs;
 		}
 		if (vl->n < SIPV_VIA_KEEP) {
 			uint64_t h = 0;

@@ -96,6 +96,8 @@ struct sip_via_list {
 	uint64_t key[SIPV_VIA_KEEP]; /* hash of sent-by + branch, 0 = no branch */
 	const char *top_branch;	     /* branch of the first Via, NULL if none */
 	size_t top_branch_len;
+	const char *top; /* the first Via value (of a comma list) */
+	size_t top_len;
 };
 
 /* What the header checks extract, besides pass/fail. */

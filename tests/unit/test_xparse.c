@@ -45,7 +45,6 @@ static void one_addr(const char *file, const char *what, osip_from_t *a, const c
 	osip_generic_param_t *t = NULL;
 	char w[32];
 
-	assert_non_null(a);
 	osip_from_get_tag(a, &t);
 	snprintf(w, sizeof(w), "%s tag", what);
 	same(file, w, tag, t ? t->gvalue : NULL);
@@ -66,7 +65,10 @@ static void compare(const char *file, const char *data, size_t len)
 	osip_generic_param_t *br = NULL;
 
 	assert_int_equal(osip_message_init(&m), 0);
-	if (osip_message_parse(m, data, len)) {
+	/* libosip2 alone refuses some messages sipd accepts (RFC 4475 novelsc,
+	 * intmeth; in lax mode lwsstart, whose parse it ends without a Call-ID) */
+	if (osip_message_parse(m, data, len) || !m->call_id || !m->cseq || !m->from || !m->to ||
+	    !osip_list_get(&m->vias, 0)) {
 		osip_refused++;
 		osip_message_free(m);
 		return;
@@ -75,18 +77,15 @@ static void compare(const char *file, const char *data, size_t len)
 		same(file, "method", test_msg.method, m->sip_method);
 	else
 		assert_int_equal(test_msg.status, m->status_code);
-	assert_non_null(m->call_id);
 	snprintf(cid, sizeof(cid), "%s%s%s", m->call_id->number, m->call_id->host ? "@" : "",
 		 m->call_id->host ? m->call_id->host : "");
 	same(file, "Call-ID", test_msg.call_id, cid);
-	assert_non_null(m->cseq);
 	assert_int_equal(test_msg.cseq, strtoul(m->cseq->number, NULL, 10));
 	one_addr(file, "From", m->from, test_msg.from_uri_scheme, test_msg.from_tag,
 		 test_msg.from_user, test_msg.from_host);
 	one_addr(file, "To", m->to, test_msg.to_uri_scheme, test_msg.to_tag, test_msg.to_user,
 		 test_msg.to_host);
 	via = osip_list_get(&m->vias, 0);
-	assert_non_null(via);
 	osip_via_param_get_byname(via, "branch", &br);
 	same(file, "top Via branch", test_msg.via_branch, br ? br->gvalue : NULL);
 	compared++;
