@@ -132,6 +132,18 @@ int sw_pinhole_del(const struct sw_maps *m, const struct sw_pinhole_key *k)
 	return bpf_map_delete_elem(m->pinholes, k) ? -errno : 0;
 }
 
+int sw_pinhole_take(const struct sw_maps *m, const struct sw_pinhole_key *k, struct sw_pinhole *v)
+{
+	if (bpf_map_lookup_and_delete_elem(m->pinholes, k, v) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOTSUPP && errno != EOPNOTSUPP)
+		return -errno;
+	/* hash maps have it since Linux 5.14: two steps before that */
+	if (bpf_map_lookup_elem(m->pinholes, k, v))
+		return -errno;
+	return bpf_map_delete_elem(m->pinholes, k) ? -errno : 0;
+}
+
 int sw_pinhole_foreach(const struct sw_maps *m, sw_pinhole_cb cb, void *ctx)
 {
 	struct sw_pinhole_key key, next;

@@ -42,6 +42,9 @@ int sw_pinhole_put_many(const struct sw_maps *m, const struct sw_pinhole_key *k,
 			const struct sw_pinhole *v, unsigned int n);
 int sw_pinhole_get(const struct sw_maps *m, const struct sw_pinhole_key *k, struct sw_pinhole *v);
 int sw_pinhole_del(const struct sw_maps *m, const struct sw_pinhole_key *k);
+/* Read and delete in one step (BPF_MAP_LOOKUP_AND_DELETE_ELEM, one syscall
+ * instead of two); -ENOENT when absent. */
+int sw_pinhole_take(const struct sw_maps *m, const struct sw_pinhole_key *k, struct sw_pinhole *v);
 /* Calls cb for every pinhole; a non-zero return from cb stops the walk and is returned. */
 typedef int (*sw_pinhole_cb)(const struct sw_pinhole_key *k, const struct sw_pinhole *v, void *ctx);
 int sw_pinhole_foreach(const struct sw_maps *m, sw_pinhole_cb cb, void *ctx);

@@ -356,6 +356,21 @@ static void steal(struct sipd_ph_ctx *x, struct sipd_call *o, const struct sw_pi
 	}
 }
 
+static void swap_w(struct sw_pinhole_key *k, struct sw_pinhole *v, uint8_t *is_new, unsigned int i,
+		   unsigned int j)
+{
+	struct sw_pinhole_key tk = k[i];
+	struct sw_pinhole tv = v[i];
+	uint8_t tn = is_new[i];
+
+	k[i] = k[j];
+	v[i] = v[j];
+	is_new[i] = is_new[j];
+	k[j] = tk;
+	v[j] = tv;
+	is_new[j] = tn;
+}
+
 int sipd_ph_apply(struct sipd_ph_ctx *x, struct sipd_call *c, const struct sipd_ph_plan *plan,
 		  uint64_t now_ns, const char *why, char *detail, size_t len)
 {
@@ -363,11 +378,11 @@ int sipd_ph_apply(struct sipd_ph_ctx *x, struct sipd_call *c, const struct sipd_
 	struct sw_pinhole wv[SIPD_PLAN_MAX];
 	uint8_t is_new[SIPD_PLAN_MAX];
 	struct sipd_ph *nph = NULL;
-	unsigned int i, nw = 0;
+	unsigned int i, nw = 0, nf, landed;
 	char a[64];
 	int err;
 
-	/* 1. What to write: new keys (after a conflict check) and changed. */
+	/* 1. What to write: new keys (no live call owns them) and changed. */
 	for (i = 0; i < plan->n; i++) {
 		const struct sipd_ph *want = &plan->ph[i];
 		const struct sipd_ph *have = find_ph(c->ph, c->n_ph, &want->key);
@@ -404,14 +419,6 @@ int sipd_ph_apply(struct sipd_ph_ctx *x, struct sipd_call *c, const struct sipd_
 				 a, ntohs(want->key.port), o->call_id);
 			return -EEXIST;
 		}
-		if (!o && !sw_pinhole_get(x->maps, &want->key, &cur)) {
-			/* Manual (call_hash 0) or another daemon's: not ours. */
-			sw_addr_format(want->key.addr, a, sizeof(a));
-			snprintf(detail, len,
-				 "media destination %s port %u already has a %s pinhole", a,
-				 ntohs(want->key.port), cur.call_hash ? "foreign" : "manual");
-			return -EEXIST;
-		}
 		wk[nw] = want->key;
 		wv[nw] = want->val;
 		is_new[nw++] = o && o != c ? 2 : 1; /* 2: taken over */
@@ -425,22 +432,52 @@ int sipd_ph_apply(struct sipd_ph_ctx *x, struct sipd_call *c, const struct sipd_
 		}
 	}
 
-	/* 2. One batch; on failure undo whatever part of it landed. */
-	err = nw ? sw_pinhole_put_many(x->maps, wk, wv, nw) : 0;
+	/*
+	 * 2. Keys no call owns first, one by one with BPF_NOEXIST: a manual
+	 * pinhole or another daemon's is never overwritten, not even one
+	 * written a moment ago (and no lookup is needed to find out). Then
+	 * the others (updates, takeovers) in one batch. On failure undo
+	 * whatever landed.
+	 */
+	for (i = 0, nf = 0; i < nw; i++) {
+		if (is_new[i] != 1)
+			continue;
+		swap_w(wk, wv, is_new, i, nf++);
+	}
+	err = 0;
+	for (landed = 0; landed < nf && !err; landed++) {
+		err = sw_pinhole_put(x->maps, &wk[landed], &wv[landed], BPF_NOEXIST);
+		if (err)
+			break;
+	}
+	if (!err && nw > nf)
+		err = sw_pinhole_put_many(x->maps, wk + nf, wv + nf, nw - nf);
 	if (err) {
-		for (i = 0; i < nw; i++) {
+		struct sw_pinhole cur;
+
+		for (i = 0; i < landed; i++)
+			sw_pinhole_del(x->maps, &wk[i]);
+		for (i = landed == nf ? nf : nw; i < nw; i++) {
 			const struct sipd_call *o = c;
 			const struct sipd_ph *old;
 
-			if (is_new[i] == 1) {
-				sw_pinhole_del(x->maps, &wk[i]);
-				continue;
-			}
 			if (is_new[i] == 2)
 				o = sipd_ph_index_get(x->idx, &wk[i]);
 			old = find_ph(o->ph, o->n_ph, &wk[i]);
 			if (old)
 				sw_pinhole_put(x->maps, &wk[i], &old->val, BPF_ANY);
+		}
+		free(nph);
+		if (err == -EEXIST && landed < nf) {
+			/* Manual (call_hash 0) or another daemon's: not ours. */
+			sw_addr_format(wk[landed].addr, a, sizeof(a));
+			snprintf(detail, len,
+				 "media destination %s port %u already has a %s pinhole", a,
+				 ntohs(wk[landed].port),
+				 !sw_pinhole_get(x->maps, &wk[landed], &cur) && cur.call_hash
+					 ? "foreign"
+					 : "manual");
+			return -EEXIST;
 		}
 		x->cnt->map_errors++;
 		snprintf(detail, len, "%s",
@@ -452,7 +489,6 @@ int sipd_ph_apply(struct sipd_ph_ctx *x, struct sipd_call *c, const struct sipd_
 
 			snprintf(detail + l, len - l, ": %s", strerror(-err));
 		}
-		free(nph);
 		return err;
 	}
 
@@ -479,16 +515,16 @@ int sipd_ph_apply(struct sipd_ph_ctx *x, struct sipd_call *c, const struct sipd_
 
 		if (find_ph(plan->ph, plan->n, &old->key))
 			continue;
-		if (!sw_pinhole_get(x->maps, &old->key, &cur)) {
+		err = sw_pinhole_take(x->maps, &old->key, &cur);
+		if (!err) {
 			old->val.packets = cur.packets;
 			old->val.bytes = cur.bytes;
 			old->val.drops = cur.drops;
 			c->closed_pkts += cur.packets;
 			c->closed_bytes += cur.bytes;
-		}
-		err = sw_pinhole_del(x->maps, &old->key);
-		if (err && err != -ENOENT)
+		} else if (err != -ENOENT) {
 			x->cnt->map_errors++;
+		}
 		sipd_ph_index_del(x->idx, &old->key);
 		ev_pinhole(x->ev, "pinhole_close", c, old, now_ns, why, 1);
 		x->cnt->closed++;
@@ -521,17 +557,19 @@ void sipd_ph_close_all(struct sipd_ph_ctx *x, struct sipd_call *c, uint64_t now_
 		struct sipd_ph *ph = &c->ph[i];
 		struct sw_pinhole cur;
 
-		if (!sw_pinhole_get(x->maps, &ph->key, &cur)) {
+		/* Read and delete in one syscall; what is not ours (a manual
+		 * pinhole added after ours vanished) goes straight back. */
+		err = sw_pinhole_take(x->maps, &ph->key, &cur);
+		if (!err && cur.call_hash == c->hash) {
 			ph->val.packets = cur.packets;
 			ph->val.bytes = cur.bytes;
 			ph->val.drops = cur.drops;
-			/* Only delete what is still ours: a manual pinhole
-			 * added after ours vanished must stay. */
-			if (cur.call_hash == c->hash) {
-				err = sw_pinhole_del(x->maps, &ph->key);
-				if (err && err != -ENOENT)
-					x->cnt->map_errors++;
-			}
+		} else if (!err) {
+			err = sw_pinhole_put(x->maps, &ph->key, &cur, BPF_NOEXIST);
+			if (err && err != -EEXIST)
+				x->cnt->map_errors++;
+		} else if (err != -ENOENT) {
+			x->cnt->map_errors++;
 		}
 		if (sipd_ph_index_get(x->idx, &ph->key) == c)
 			sipd_ph_index_del(x->idx, &ph->key);

@@ -544,6 +544,38 @@ static void test_adoption_after_restart(void **state)
 	assert_non_null(strstr(e->evbuf, "\"adopted\":true"));
 }
 
+/* The admin replaces one of a live call's pinholes by a manual one: the
+ * call's end (read-and-delete in one step) puts the manual one back and
+ * leaves its counters out of the call's CDR. */
+static void test_manual_replacing_ours(void **state)
+{
+	struct bpfenv *e = *state;
+	struct sw_pinhole_key k;
+	struct sw_pinhole v = {0}, got;
+	uint8_t a[16];
+
+	NEED_ENV(e);
+	establish(e, "mr-1", 12000, T0);
+	assert_int_equal(map_count(e), 4);
+	t_addr(ALICE, a);
+	sw_pinhole_key_init(&k, a, 16000);
+	t_addr("192.0.2.1", v.src[0].addr);
+	v.src[0].flags = SW_SRC_ACTIVE;
+	v.kind = SW_KIND_MANUAL;
+	v.packets = 777;
+	assert_int_equal(sw_pinhole_put(&e->maps, &k, &v, BPF_ANY), 0);
+	bye(e, "mr-1", T0 + S);
+	sipd_tick(e->d, T0 + 4 * S);
+	assert_int_equal(map_count(e), 1);
+	assert_int_equal(sw_pinhole_get(&e->maps, &k, &got), 0);
+	assert_int_equal(got.kind, SW_KIND_MANUAL);
+	assert_int_equal(got.call_hash, 0);
+	assert_int_equal(got.packets, 777);
+	fflush(e->evf);
+	assert_non_null(strstr(e->evbuf, "\"event\":\"call_end\""));
+	assert_null(strstr(e->evbuf, "777"));
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, bpfenv_teardown)
 
 int main(void)
@@ -554,6 +586,7 @@ int main(void)
 		T(test_idle_and_max_duration), T(test_bad_reload_keeps_config),
 		T(test_reinvite_moves_map),    T(test_conflicts),
 		T(test_map_full_rolls_back),   T(test_adoption_after_restart),
+		T(test_manual_replacing_ours),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
