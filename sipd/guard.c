@@ -314,6 +314,7 @@ enum sw_sip_reason sipd_guard_message(struct sipd_guard *g, const struct sip_msg
 	const struct sipd_config *c = g->cfg;
 	const struct sipd_globs *ua = &c->guard.scanner_ua;
 	char what[64];
+	enum trig t;
 	unsigned int i;
 
 	if (!c->guard.enabled)
@@ -334,11 +335,14 @@ enum sw_sip_reason sipd_guard_message(struct sipd_guard *g, const struct sip_msg
 		return SW_SIP_R_ACCEPTED;
 	}
 	/* A response goes back to the requester: its destination. */
-	snprintf(what, sizeof(what), "%d to %.40s", m->status, m->method);
 	if ((m->status == 401 || m->status == 407 || m->status == 403) && is_auth_method(m->method))
-		count(g, m->dst.addr, m->dst.port, T_AUTH, now_ns, what);
+		t = T_AUTH;
 	else if (m->status == 404)
-		count(g, m->dst.addr, m->dst.port, T_NOTFOUND, now_ns, what);
+		t = T_NOTFOUND;
+	else
+		return SW_SIP_R_ACCEPTED;
+	snprintf(what, sizeof(what), "%d to %.40s", m->status, m->method);
+	count(g, m->dst.addr, m->dst.port, t, now_ns, what);
 	return SW_SIP_R_ACCEPTED;
 }
 
