@@ -180,19 +180,50 @@ static void put_json_str(struct sipd_events *ev, const char *s)
 	put(ev, "\"", 1);
 }
 
+/* "00".."99": two decimal digits per division (events carry 19-digit
+ * nanosecond times and many addresses). */
+static const char digits2[201] = "00010203040506070809101112131415161718192021222324"
+				 "25262728293031323334353637383940414243444546474849"
+				 "50515253545556575859606162636465666768697071727374"
+				 "75767778798081828384858687888990919293949596979899";
+
 /* Decimal digits of v into buf (at least 20 bytes), returns the length. */
 static size_t fmt_u64(char *buf, uint64_t v)
 {
 	char tmp[20];
-	size_t n = 0, i;
+	size_t n = sizeof(tmp);
 
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (i = 0; i < n; i++)
-		buf[i] = tmp[n - 1 - i];
-	return n;
+	while (v >= 100) {
+		unsigned int r = (unsigned int)(v % 100);
+
+		v /= 100;
+		n -= 2;
+		memcpy(tmp + n, digits2 + 2 * r, 2);
+	}
+	if (v >= 10) {
+		n -= 2;
+		memcpy(tmp + n, digits2 + 2 * v, 2);
+	} else {
+		tmp[--n] = (char)('0' + v);
+	}
+	memcpy(buf, tmp + n, sizeof(tmp) - n);
+	return sizeof(tmp) - n;
+}
+
+/* One IPv4 octet in decimal, returns the length. */
+static size_t fmt_octet(char *buf, unsigned int v)
+{
+	if (v >= 100) {
+		buf[0] = (char)('0' + v / 100);
+		memcpy(buf + 1, digits2 + 2 * (v % 100), 2);
+		return 3;
+	}
+	if (v >= 10) {
+		memcpy(buf, digits2 + 2 * v, 2);
+		return 2;
+	}
+	buf[0] = (char)('0' + v);
+	return 1;
 }
 
 static void put_u64(struct sipd_events *ev, uint64_t v)
@@ -210,7 +241,7 @@ static size_t fmt_addr_port(char *buf, const uint8_t a[16], uint16_t port)
 
 	if (sw_addr_is_v4(a)) {
 		for (i = 12; i < 16; i++) {
-			n += fmt_u64(buf + n, a[i]);
+			n += fmt_octet(buf + n, a[i]);
 			buf[n++] = i < 15 ? '.' : ':';
 		}
 	} else {
