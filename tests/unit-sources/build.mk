@@ -4,3 +4,9 @@ $(BIN)/test-sources: tests/unit-sources/test_source.c sipd/source.c sipd/source.
 	$(CC) $(CFLAGS) tests/unit-sources/test_source.c sipd/source.c -o $@ -lcmocka
 
 ALL_TARGETS += $(BIN)/test-sources
+
+# sipd/reasm.c alone: IP fragment reassembly.
+$(BIN)/test-reasm: tests/unit-sources/test_reasm.c sipd/reasm.c sipd/reasm.h | $(BIN)
+	$(CC) $(CFLAGS) tests/unit-sources/test_reasm.c sipd/reasm.c -o $@ -lcmocka
+
+ALL_TARGETS += $(BIN)/test-reasm
