@@ -10,6 +10,12 @@
  * The XDP program stamps last_seen with the kernel clock; replay restamps a
  * pinhole that passed a packet with the capture's time so idle expiry runs on
  * one clock.
+ *
+ * Inline mode sees SIP reassembled by netfilter; replay reassembles UDP
+ * fragments itself (reasm.c, by capture time) and hands a SIP datagram to
+ * sipd when its last fragment arrives. Fragments of a datagram known to be
+ * SIP (its first fragment seen) stay out of the data path, as whole SIP
+ * datagrams do; the others go through XDP one by one, as they would live.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -31,6 +37,7 @@
 #include "lib/swmap.h"
 #include "sipd/config.h"
 #include "sipd/events.h"
+#include "sipd/reasm.h"
 #include "sipd/sipd.h"
 #include "sipd/source.h"
 #include "sipd/srccmd.h"
@@ -51,6 +58,7 @@ struct replay {
 	struct sipwall *skel;
 	struct sipd *d;
 	struct sipd_events *ev;
+	struct sipd_reasm *reasm;
 	struct sw_maps maps;
 	char pin[64];
 	int prog_fd;
@@ -59,6 +67,7 @@ struct replay {
 	struct sipd_ports ports;
 	/* what the capture held */
 	uint64_t packets, sip, media, other_udp, not_udp, bad, sip_frags, too_big;
+	uint64_t sip_reassembled;
 	uint64_t xdp_pass, xdp_drop, xdp_other;
 	uint64_t first_ns, last_ns, last_tick_ns;
 };
@@ -285,6 +294,32 @@ static const uint8_t *frame_ip(int dlt, const uint8_t *pkt, size_t caplen, size_
 	return pkt + off;
 }
 
+static int is_sip(const struct replay *r, uint16_t sport, uint16_t dport)
+{
+	return sipd_ports_has(&r->ports, dport) || sipd_ports_has(&r->ports, sport);
+}
+
+/* A UDP fragment: into the reassembler; a SIP datagram it completes takes
+ * the SIP path with this fragment's time. Returns 1 when the fragment
+ * belongs to a SIP datagram (it then stays out of the data path). */
+static int fragment(struct replay *r, const uint8_t *ip, size_t len, uint64_t ts)
+{
+	struct sipd_reasm_out o;
+	enum sw_sip_reason why;
+	int rc, sip;
+
+	rc = sipd_reasm_add(r->reasm, ip, len, ts, &o);
+	sip = o.udp_known && is_sip(r, o.sport, o.dport);
+	if (rc == SIPD_REASM_DONE && sip) {
+		r->sip++;
+		r->sip_reassembled++;
+		sipd_handle_packet(r->d, o.ip, o.len, ts, &why);
+	}
+	if (sip)
+		r->sip_frags++;
+	return sip;
+}
+
 static void one_packet(struct replay *r, int dlt, const struct pcap_pkthdr *h, const uint8_t *pkt)
 {
 	static uint8_t ethbuf[REPLAY_FRAME_MAX];
@@ -322,13 +357,11 @@ static void one_packet(struct replay *r, int dlt, const struct pcap_pkthdr *h, c
 		r->bad++;
 		return;
 	}
-	if (sipd_ports_has(&r->ports, v.dport) || sipd_ports_has(&r->ports, v.sport)) {
+	if (v.is_fragment && fragment(r, ip, v.ip_len, ts))
+		return;
+	if (!v.is_fragment && is_sip(r, v.sport, v.dport)) {
 		enum sw_sip_reason why;
 
-		if (v.is_fragment) {
-			r->sip_frags++; /* inline sees them reassembled; replay does not */
-			return;
-		}
 		r->sip++;
 		sipd_handle_packet(r->d, ip, v.ip_len, ts, &why);
 		return;
@@ -346,11 +379,13 @@ static void one_packet(struct replay *r, int dlt, const struct pcap_pkthdr *h, c
 
 static void print_summary(struct replay *r, const char *capture)
 {
+	struct sipd_reasm_stats fs;
 	struct sipd_stats st;
 	struct sw_stat xs[SW_R_MAX];
 	int first;
 
 	sipd_get_stats(r->d, &st);
+	sipd_reasm_get_stats(r->reasm, &fs);
 	memset(xs, 0, sizeof(xs));
 	stats_snapshot(r, xs);
 	printf("{\"capture\":\"");
@@ -373,7 +408,14 @@ static void print_summary(struct replay *r, const char *capture)
 		       (unsigned long long)st.dropped[i]);
 		first = 0;
 	}
-	printf("},\"fragments_skipped\":%llu},", (unsigned long long)r->sip_frags);
+	printf("}},\"fragments\":{\"received\":%llu,\"reassembled\":%llu,\"sip\":%llu,"
+	       "\"sip_reassembled\":%llu,\"dropped\":{",
+	       (unsigned long long)fs.fragments, (unsigned long long)fs.reassembled,
+	       (unsigned long long)r->sip_frags, (unsigned long long)r->sip_reassembled);
+	for (unsigned int i = 0; i < SIPD_REASM_DROP_MAX; i++)
+		printf("%s\"%s\":%llu", i ? "," : "", sipd_reasm_drop_name(i),
+		       (unsigned long long)fs.dropped[i]);
+	printf("},\"incomplete_at_end\":%llu},", (unsigned long long)fs.in_flight);
 	printf("\"calls\":{\"started\":%llu,\"ended\":%llu,\"active_at_end\":%llu},",
 	       (unsigned long long)st.calls_started, (unsigned long long)st.calls_ended,
 	       (unsigned long long)st.calls_active);
@@ -515,6 +557,11 @@ int sipd_cmd_replay(int argc, char **argv)
 		fprintf(stderr, "sipd replay: events: %s\n", err);
 		goto out;
 	}
+	r.reasm = sipd_reasm_new(NULL);
+	if (!r.reasm) {
+		fprintf(stderr, "sipd replay: fragment reassembly: %s\n", strerror(ENOMEM));
+		goto out;
+	}
 	r.d = sipd_new(cfg, r.pin, r.ev, err, sizeof(err));
 	if (!r.d) {
 		fprintf(stderr, "sipd replay: %s\n", err[0] ? err : "cannot start");
@@ -537,6 +584,7 @@ int sipd_cmd_replay(int argc, char **argv)
 		goto out;
 	}
 	sipd_tick(r.d, r.last_ns);
+	sipd_reasm_expire(r.reasm, r.last_ns);
 	print_summary(&r, capture);
 	rc = 0;
 out:
@@ -547,6 +595,7 @@ out:
 	}
 	if (r.ev)
 		sipd_events_close(r.ev);
+	sipd_reasm_free(r.reasm);
 	sw_maps_close(&r.maps);
 	sipwall__destroy(r.skel);
 	unpin_all(&r);

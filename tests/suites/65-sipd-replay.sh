@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
-# `sipd replay` (and the sources' cmocka unit test): generated captures of one call (Ethernet, raw IP, pcapng,
-# IPv4/IPv6, big INVITE, a malformed message) through sipd and the real XDP
-# program (BPF_PROG_TEST_RUN on maps in a private pin path). The capture is
-# built with known contents, so every count in the summary is exact.
+# `sipd replay` (and the sources' cmocka unit tests: UDP view, fragment
+# reassembly): generated captures of one call (Ethernet, raw IP, pcapng,
+# IPv4/IPv6, big INVITE, SIP in IP fragments, a malformed message) through
+# sipd and the real XDP program (BPF_PROG_TEST_RUN on maps in a private pin
+# path). The capture is built with known contents, so every count in the
+# summary is exact.
 set -u
 source "$(dirname "$0")/../lib.sh"
 cd "$SW_TOP"
@@ -27,6 +29,9 @@ if [ -x build/bin/test-sources ]; then
 else
 	skip "unit: build/bin/test-sources not built"
 fi
+# IP fragment reassembly (sipd/reasm.c), one result per case.
+. "$SW_TOP/tests/common/cmocka.sh"
+run_cmocka build/bin/test-reasm
 
 # field JSON PATH: a value from the summary, e.g. field "$j" media.by_reason.passed_pinhole
 field() {
@@ -51,21 +56,60 @@ expect_call() {
 	expect_eq "$what: RTP after BYE+grace dropped" "$(field "$j" media.by_reason.dropped_no_pinhole)" 10
 }
 
-for variant in "ether" "--v6" "--link raw" "--link raw --v6" "--ng" "--big" "--big --v6 --ng"; do
+# replay_variant VARIANT: build a capture with mkcapture.py's options
+# VARIANT ("ether" = none), replay it; the summary in $j, or fail.
+replay_variant() {
+	local args=$1
+	[ "$args" = ether ] && args=""
 	# shellcheck disable=SC2086
-	[ "$variant" = ether ] && args="" || args=$variant
-	cap=$T/call.pcap
-	if ! "$PY" tests/lab/mkcapture.py "$cap" $args 2>"$T/mk.err"; then
+	if ! "$PY" tests/lab/mkcapture.py "$T/call.pcap" $args 2>"$T/mk.err"; then
 		cat "$T/mk.err"
-		fail "build capture ($variant)"
-		continue
+		fail "build capture ($1)"
+		return 1
 	fi
-	if ! j=$("$SIPD" replay "$cap" 2>"$T/err"); then
+	if ! j=$("$SIPD" replay "$T/call.pcap" 2>"$T/err"); then
 		cat "$T/err"
-		fail "replay ($variant)"
-		continue
+		fail "replay ($1)"
+		return 1
 	fi
-	expect_call "$variant" "$j"
+}
+
+for variant in "ether" "--v6" "--link raw" "--link raw --v6" "--ng" "--big" "--big --v6 --ng"; do
+	replay_variant "$variant" && expect_call "$variant" "$j"
+done
+
+# SIP in IP fragments (scapy fragment()/fragment6()): the INVITE and its
+# 200 OK reassembled, then the same call as above; in reverse order and
+# behind IPv6 extension headers too.
+frag_ok() {
+	local what=$1 j=$2
+	expect_call "$what" "$j"
+	expect_eq "$what: INVITE and 200 OK reassembled" \
+		"$(field "$j" fragments.reassembled)/$(field "$j" fragments.sip_reassembled)" 2/2
+	expect_eq "$what: nothing given up or left over" \
+		"$(field "$j" fragments.dropped.overlap)$(field "$j" fragments.dropped.timeout)$(field "$j" fragments.dropped.malformed)$(field "$j" fragments.incomplete_at_end)" 0000
+}
+for variant in "--frag" "--frag --v6" "--frag --ng --reverse" "--frag --v6 --ext --reverse --link raw"; do
+	replay_variant "$variant" || continue
+	frag_ok "$variant" "$j"
+	case $variant in
+	*--reverse*) ;;
+	*) expect_eq "$variant: every fragment kept out of the data path" \
+		"$(field "$j" fragments.sip)/$(field "$j" media.other_udp)" \
+		"$(field "$j" fragments.received)/0" ;;
+	esac
+done
+
+# An INVITE whose two fragments overlap with different bytes (an evasion
+# attempt): the datagram is dropped by name, no second call, the first
+# call's media as before.
+for fam in "" "--v6"; do
+	replay_variant "--frag --overlap $fam" || continue
+	expect_call "overlapping fragments${fam:+ $fam}" "$j"
+	expect_eq "overlapping fragments${fam:+ $fam}: datagram dropped as overlap" \
+		"$(field "$j" fragments.dropped.overlap)" 1
+	expect_eq "overlapping fragments${fam:+ $fam}: only the good INVITE and 200 OK reassembled" \
+		"$(field "$j" fragments.reassembled)" 2
 done
 
 "$PY" tests/lab/mkcapture.py "$T/bad.pcap" --bad
