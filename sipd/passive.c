@@ -6,8 +6,9 @@
  * answer is seen; the call logic opens at the offer and narrows at the answer.
  *
  * PACKET_FANOUT with PACKET_FANOUT_FLAG_DEFRAG makes the kernel hand us whole
- * IPv4 datagrams, so a big INVITE is seen once, reassembled. IPv6 fragments
- * are not reassembled by AF_PACKET and are skipped (counted).
+ * IPv4 datagrams, so a big INVITE is seen once, reassembled. AF_PACKET does
+ * not reassemble IPv6 (nor IPv4 when fanout is refused): sipd does (reasm.c,
+ * by monotonic time) and hands the SIP it completes to the sink.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,11 +22,12 @@
 #include <sys/socket.h>
 
 #include "lib/swmap.h"
+#include "sipd/reasm.h"
 #include "sipd/source.h"
 
 #define PASSIVE_BUF 65536
 
-static int open_socket(const char *ifname, int *fdp)
+static int open_socket(const char *ifname, int *fdp, int *defrag)
 {
 	struct sockaddr_ll sll = {0};
 	struct packet_mreq mr = {0};
@@ -57,9 +59,11 @@ static int open_socket(const char *ifname, int *fdp)
 	mr.mr_type = PACKET_MR_PROMISC;
 	setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr));
 	fanout = (getpid() & 0xffff) | ((PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16);
-	if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &fanout, sizeof(fanout)) < 0)
+	*defrag = !setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &fanout, sizeof(fanout));
+	if (!*defrag)
 		fprintf(stderr,
-			"sipd: passive: no fanout defrag (%s): IPv4 fragments are skipped\n",
+			"sipd: passive: no fanout defrag (%s): sipd reassembles IPv4 fragments "
+			"itself\n",
 			strerror(errno));
 	*fdp = fd;
 	return 0;
@@ -69,10 +73,30 @@ struct passive_loop {
 	const struct sipd_passive_opts *o;
 	const struct sipd_sink *s;
 	int fd;
+	int defrag; /* the kernel reassembles IPv4 */
 	uint8_t *buf;
-	uint64_t seen, sip, frag_skipped, would_drop;
+	struct sipd_reasm *reasm;
+	uint64_t seen, sip, sip_reassembled, frag_skipped, would_drop;
 	int recv_failed; /* reported; the run ends without its summary */
 };
+
+/* A UDP fragment: the SIP datagram it completes, or NULL. */
+static const uint8_t *fragment(struct passive_loop *l, const struct sipd_udp_view *v, size_t *len)
+{
+	const struct sipd_ports *ports = &l->o->ports;
+	struct sipd_reasm_out o;
+
+	if (!v->is_v6 && l->defrag) {
+		l->frag_skipped++; /* the kernel gave up on it */
+		return NULL;
+	}
+	if (sipd_reasm_add(l->reasm, v->ip, v->ip_len, sw_monotonic_ns(), &o) != SIPD_REASM_DONE ||
+	    !o.udp_known || (!sipd_ports_has(ports, o.dport) && !sipd_ports_has(ports, o.sport)))
+		return NULL;
+	l->sip_reassembled++;
+	*len = o.len;
+	return o.ip;
+}
 
 static int passive_drain(void *ctx)
 {
@@ -84,6 +108,8 @@ static int passive_drain(void *ctx)
 		socklen_t fl = sizeof(from);
 		struct sipd_udp_view v;
 		enum sw_sip_reason why;
+		const uint8_t *ip;
+		size_t len;
 		ssize_t n;
 
 		n = recvfrom(l->fd, l->buf, PASSIVE_BUF, MSG_DONTWAIT | MSG_TRUNC,
@@ -109,20 +135,39 @@ static int passive_drain(void *ctx)
 			continue;
 		if (sipd_udp_view(l->buf, n, &v))
 			continue;
+		ip = l->buf;
+		len = v.ip_len;
 		if (v.is_fragment) {
-			if (v.first_fragment &&
-			    (sipd_ports_has(ports, v.dport) || sipd_ports_has(ports, v.sport)))
-				l->frag_skipped++;
+			ip = fragment(l, &v, &len);
+			if (!ip)
+				continue;
+		} else if (!sipd_ports_has(ports, v.dport) && !sipd_ports_has(ports, v.sport)) {
 			continue;
 		}
-		if (!sipd_ports_has(ports, v.dport) && !sipd_ports_has(ports, v.sport))
-			continue;
 		l->sip++;
-		if (l->s->handle(l->s->ctx, l->buf, v.ip_len, sw_monotonic_ns(), &why) !=
-		    SIPD_ACCEPT)
+		if (l->s->handle(l->s->ctx, ip, len, sw_monotonic_ns(), &why) != SIPD_ACCEPT)
 			l->would_drop++; /* observed only: nothing to drop */
 	}
 	return 0;
+}
+
+static void print_summary(const struct passive_loop *l)
+{
+	struct sipd_reasm_stats fs;
+
+	sipd_reasm_get_stats(l->reasm, &fs);
+	fprintf(stderr,
+		"sipd: passive: %llu packets, %llu SIP, %llu would have been dropped; fragments: "
+		"%llu received, %llu reassembled, %llu SIP reassembled, %llu incomplete, %llu "
+		"IPv4 skipped, dropped",
+		(unsigned long long)l->seen, (unsigned long long)l->sip,
+		(unsigned long long)l->would_drop, (unsigned long long)fs.fragments,
+		(unsigned long long)fs.reassembled, (unsigned long long)l->sip_reassembled,
+		(unsigned long long)fs.in_flight, (unsigned long long)l->frag_skipped);
+	for (unsigned int i = 0; i < SIPD_REASM_DROP_MAX; i++)
+		fprintf(stderr, " %s %llu", sipd_reasm_drop_name(i),
+			(unsigned long long)fs.dropped[i]);
+	fprintf(stderr, "\n");
 }
 
 int sipd_passive_run(const struct sipd_passive_opts *o, const struct sipd_sink *s)
@@ -132,9 +177,13 @@ int sipd_passive_run(const struct sipd_passive_opts *o, const struct sipd_sink *
 	sigset_t set;
 
 	l.buf = malloc(PASSIVE_BUF);
-	if (!l.buf)
-		return -ENOMEM;
-	err = open_socket(o->ifname, &l.fd);
+	l.reasm = sipd_reasm_new(NULL);
+	if (!l.buf || !l.reasm) {
+		err = -ENOMEM;
+		fprintf(stderr, "sipd: passive: %s\n", strerror(-err));
+		goto out;
+	}
+	err = open_socket(o->ifname, &l.fd, &l.defrag);
 	if (err)
 		goto out;
 	err = sipd_loop_fds(&set, o->tick_ms, &sfd, &tfd);
@@ -152,11 +201,7 @@ int sipd_passive_run(const struct sipd_passive_opts *o, const struct sipd_sink *
 	if (l.recv_failed)
 		goto out;
 	if (o->verbose)
-		fprintf(stderr,
-			"sipd: passive: %llu packets, %llu SIP, %llu would have been dropped, %llu "
-			"fragmented SIP skipped\n",
-			(unsigned long long)l.seen, (unsigned long long)l.sip,
-			(unsigned long long)l.would_drop, (unsigned long long)l.frag_skipped);
+		print_summary(&l);
 out:
 	if (l.fd >= 0)
 		close(l.fd);
@@ -165,5 +210,6 @@ out:
 	if (tfd >= 0)
 		close(tfd);
 	free(l.buf);
+	sipd_reasm_free(l.reasm);
 	return err;
 }
