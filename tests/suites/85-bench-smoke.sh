@@ -44,8 +44,11 @@ check "--out wrote the same table" cmp -s "$out" "$T/compare.md"
 out=$T/sipd.out
 timeout 120 bench/sipd-throughput --quick >"$out" 2>"$T/sipd.err"
 expect_eq "bench/sipd-throughput --quick exits 0" "$?" 0
+ratio="[0-9.]+ \[[0-9.]+-[0-9.]+\]"
 check "sipd vs bare libosip2 messages/s" \
-	grep -Eq "^\| sipd_handle_packet \(whole path, real maps\) \| $num \| [0-9.]+ \|$" "$out"
+	grep -Eq "^\| sipd_handle_packet \(whole path, real maps\) \| $num \| $ratio \|$" "$out"
+check "sipd with the calls' ends vs bare libosip2" \
+	grep -Eq "^\| sipd_handle_packet \+ sipd_tick .* \| $num \| $ratio \|$" "$out"
 check "pinhole install p50/p99" grep -Eq "^pinhole install .* p50 [0-9.]+ us, p99 [0-9.]+ us" "$out"
 check "SIPp inline calls with 0 failed" grep -Eq "^highest rate with 0 failed calls: [0-9]+ calls/s" "$out"
 
