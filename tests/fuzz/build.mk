@@ -24,6 +24,20 @@ $(FUZZ_BIN): tests/fuzz/fuzz_sipmsg.c $(SIPD_PARSE_SRCS) $(LIB_SRCS) \
 	$(CLANG) $(FUZZ_CFLAGS) $(filter %.c,$^) -o $@ $(SIPD_PARSE_LDLIBS) \
 		$(LIBSW_LDLIBS)
 
+# The IP fragment reassembler (passive mode feeds it packets off the wire):
+# tests/suites/48-sip-fuzz.sh runs it briefly; `make fuzz-reasm` for longer.
+FUZZ_REASM_BIN := $(BIN)/fuzz-reasm
+$(FUZZ_REASM_BIN): tests/fuzz/fuzz_reasm.c sipd/reasm.c sipd/reasm.h | $(BIN)
+	$(CLANG) $(FUZZ_CFLAGS) $(filter %.c,$^) -o $@
+
+.PHONY: fuzz-reasm
+fuzz-reasm: $(FUZZ_REASM_BIN)
+	mkdir -p $(FUZZ_DIR)/reasm-corpus $(FUZZ_DIR)/reasm-artifacts
+	cd $(FUZZ_DIR) && $(abspath $(FUZZ_REASM_BIN)) -max_total_time=$(FUZZ_TIME) \
+		-runs=$(FUZZ_RUNS) -timeout=10 -rss_limit_mb=2048 -jobs=$(FUZZ_JOBS) \
+		-workers=$(FUZZ_JOBS) -artifact_prefix=reasm-artifacts/ reasm-corpus
+	@! ls $(FUZZ_DIR)/reasm-artifacts/* >/dev/null 2>&1
+
 .PHONY: fuzz
 fuzz: $(FUZZ_BIN)
 	mkdir -p $(FUZZ_DIR)/corpus $(FUZZ_DIR)/artifacts
