@@ -32,11 +32,12 @@ $(FUZZ_REASM_BIN): tests/fuzz/fuzz_reasm.c sipd/reasm.c sipd/reasm.h | $(BIN)
 
 .PHONY: fuzz-reasm
 fuzz-reasm: $(FUZZ_REASM_BIN)
-	mkdir -p $(FUZZ_DIR)/reasm-corpus $(FUZZ_DIR)/reasm-artifacts
-	cd $(FUZZ_DIR) && $(abspath $(FUZZ_REASM_BIN)) -max_total_time=$(FUZZ_TIME) \
+	mkdir -p $(FUZZ_DIR)/reasm/corpus $(FUZZ_DIR)/reasm/artifacts
+	cd $(FUZZ_DIR)/reasm && $(abspath $(FUZZ_REASM_BIN)) -max_total_time=$(FUZZ_TIME) \
 		-runs=$(FUZZ_RUNS) -timeout=10 -rss_limit_mb=2048 -jobs=$(FUZZ_JOBS) \
-		-workers=$(FUZZ_JOBS) -artifact_prefix=reasm-artifacts/ reasm-corpus
-	@! ls $(FUZZ_DIR)/reasm-artifacts/* >/dev/null 2>&1
+		-workers=$(FUZZ_JOBS) -artifact_prefix=artifacts/ corpus
+	@echo "fuzz-reasm: logs in $(FUZZ_DIR)/reasm/fuzz-*.log, crashes would be in $(FUZZ_DIR)/reasm/artifacts/"
+	@! ls $(FUZZ_DIR)/reasm/artifacts/* >/dev/null 2>&1
 
 .PHONY: fuzz
 fuzz: $(FUZZ_BIN)
