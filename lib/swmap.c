@@ -100,6 +100,12 @@ int sw_pinhole_put(const struct sw_maps *m, const struct sw_pinhole_key *k,
 	return bpf_map_update_elem(m->pinholes, k, v, flags) ? -errno : 0;
 }
 
+/* errno of a bpf command this kernel or map type does not have */
+static int unsupported(int e)
+{
+	return e == EINVAL || e == ENOTSUPP || e == EOPNOTSUPP;
+}
+
 int sw_pinhole_put_many(const struct sw_maps *m, const struct sw_pinhole_key *k,
 			const struct sw_pinhole *v, unsigned int n)
 {
@@ -111,7 +117,7 @@ int sw_pinhole_put_many(const struct sw_maps *m, const struct sw_pinhole_key *k,
 		return 0;
 	if (bpf_map_update_batch(m->pinholes, k, v, &count, &opts) == 0)
 		return 0;
-	if (errno != EINVAL && errno != ENOTSUPP && errno != EOPNOTSUPP)
+	if (!unsupported(errno))
 		return -errno;
 	/* Kernel without batch ops for this map type: one at a time
 	 * (updates are idempotent, so redoing a partial batch is harmless). */
@@ -136,7 +142,7 @@ int sw_pinhole_take(const struct sw_maps *m, const struct sw_pinhole_key *k, str
 {
 	if (bpf_map_lookup_and_delete_elem(m->pinholes, k, v) == 0)
 		return 0;
-	if (errno != EINVAL && errno != ENOTSUPP && errno != EOPNOTSUPP)
+	if (!unsupported(errno))
 		return -errno;
 	/* hash maps have it since Linux 5.14: two steps before that */
 	if (bpf_map_lookup_elem(m->pinholes, k, v))

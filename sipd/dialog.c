@@ -20,29 +20,6 @@ int sipd_is_initial_invite(const struct sip_msg *m)
 	return m->is_request && !m->to_tag[0] && !strcmp(m->method, "INVITE");
 }
 
-/* snprintf(out, len, "%s", src) without stdio (on every call's path). */
-static size_t copy_s(char *out, size_t len, const char *src)
-{
-	size_t n = strlen(src);
-
-	if (n > len - 1)
-		n = len - 1;
-	memcpy(out, src, n);
-	out[n] = 0;
-	return n;
-}
-
-static void user_at_host(char *out, size_t len, const char *user, const char *host)
-{
-	size_t o = 0;
-
-	if (user[0]) {
-		o = copy_s(out, len - 1, user);
-		out[o++] = '@';
-	}
-	copy_s(out + o, len - o, host);
-}
-
 static struct sipd_call *call_alloc(void)
 {
 	struct sipd_call *c = calloc(1, sizeof(*c));
@@ -68,10 +45,10 @@ struct sipd_call *sipd_call_new(const struct sip_msg *m, unsigned int dir, uint6
 	if (!c)
 		return NULL;
 	c->hash = m->call_hash;
-	copy_s(c->call_id, sizeof(c->call_id), m->call_id);
-	copy_s(c->caller_tag, sizeof(c->caller_tag), m->from_tag);
-	user_at_host(c->caller, sizeof(c->caller), m->from_user, m->from_host);
-	user_at_host(c->callee, sizeof(c->callee), m->to_user, m->to_host);
+	sip_strlcpy(c->call_id, sizeof(c->call_id), m->call_id);
+	sip_strlcpy(c->caller_tag, sizeof(c->caller_tag), m->from_tag);
+	sip_join_at(c->caller, sizeof(c->caller), m->from_user, m->from_host);
+	sip_join_at(c->callee, sizeof(c->callee), m->to_user, m->to_host);
 	c->caller_sig = m->src;
 	c->direction = dir;
 	c->invite_cseq = m->cseq;
@@ -90,7 +67,7 @@ struct sipd_call *sipd_call_adopted(uint64_t hash, const char *call_id, uint64_t
 	if (!c)
 		return NULL;
 	c->hash = hash;
-	copy_s(c->call_id, sizeof(c->call_id), call_id);
+	sip_strlcpy(c->call_id, sizeof(c->call_id), call_id);
 	c->adopted = 1;
 	/* It had media negotiated, so it was (at least) early; treat it as
 	 * confirmed so the early-dialog timeout does not cut a live call. */
@@ -183,13 +160,13 @@ static struct sipd_dialog *add_dialog(struct sipd_call *c, const char *tag)
 	}
 	d = &c->dlg[c->n_dlg++];
 	memset(d, 0, sizeof(*d));
-	copy_s(d->tag, sizeof(d->tag), tag);
+	sip_strlcpy(d->tag, sizeof(d->tag), tag);
 	return d;
 }
 
 static void set_method(char dst[SIP_TOKEN_LEN], const char *m)
 {
-	copy_s(dst, SIP_TOKEN_LEN, m);
+	sip_strlcpy(dst, SIP_TOKEN_LEN, m);
 }
 
 /* One message with SDP from party p in dialog d. */
@@ -263,7 +240,7 @@ unsigned int sipd_dialog_update(struct sipd_call *c, const struct sip_msg *m, ui
 	if (!c->caller_tag[0] && m->from_tag[0]) {
 		/* Adopted call: whoever speaks first is "caller"; the labels
 		 * are only relative. */
-		copy_s(c->caller_tag, sizeof(c->caller_tag), m->from_tag);
+		sip_strlcpy(c->caller_tag, sizeof(c->caller_tag), m->from_tag);
 	}
 
 	if (m->is_request) {

@@ -333,6 +333,14 @@ static const struct sipd_ph *find_ph(const struct sipd_ph *v, unsigned int n,
 	return NULL;
 }
 
+/* The data path's counters of a pinhole, as the map had them. */
+static void take_counters(struct sw_pinhole *v, const struct sw_pinhole *cur)
+{
+	v->packets = cur->packets;
+	v->bytes = cur->bytes;
+	v->drops = cur->drops;
+}
+
 /* Same meaning (sources, kind, media, side): no write needed. */
 static int ph_same(const struct sw_pinhole *a, const struct sw_pinhole *b)
 {
@@ -395,9 +403,7 @@ int sipd_ph_apply(struct sipd_ph_ctx *x, struct sipd_call *c, const struct sipd_
 			wv[nw] = want->val;
 			/* Keep the data path's counters across the update. */
 			if (!sw_pinhole_get(x->maps, &want->key, &cur)) {
-				wv[nw].packets = cur.packets;
-				wv[nw].bytes = cur.bytes;
-				wv[nw].drops = cur.drops;
+				take_counters(&wv[nw], &cur);
 				wv[nw].last_seen_ns = cur.last_seen_ns;
 			}
 			is_new[nw++] = 0;
@@ -517,9 +523,7 @@ int sipd_ph_apply(struct sipd_ph_ctx *x, struct sipd_call *c, const struct sipd_
 			continue;
 		err = sw_pinhole_take(x->maps, &old->key, &cur);
 		if (!err) {
-			old->val.packets = cur.packets;
-			old->val.bytes = cur.bytes;
-			old->val.drops = cur.drops;
+			take_counters(&old->val, &cur);
 			c->closed_pkts += cur.packets;
 			c->closed_bytes += cur.bytes;
 		} else if (err != -ENOENT) {
@@ -561,9 +565,7 @@ void sipd_ph_close_all(struct sipd_ph_ctx *x, struct sipd_call *c, uint64_t now_
 		 * pinhole added after ours vanished) goes straight back. */
 		err = sw_pinhole_take(x->maps, &ph->key, &cur);
 		if (!err && cur.call_hash == c->hash) {
-			ph->val.packets = cur.packets;
-			ph->val.bytes = cur.bytes;
-			ph->val.drops = cur.drops;
+			take_counters(&ph->val, &cur);
 		} else if (!err) {
 			err = sw_pinhole_put(x->maps, &ph->key, &cur, BPF_NOEXIST);
 			if (err && err != -EEXIST)

@@ -77,27 +77,6 @@ static void copy_str(char *dst, size_t dlen, const char *src, size_t n)
 	dst[n] = 0;
 }
 
-static void copy_cstr(char *dst, size_t dlen, const char *src)
-{
-	copy_str(dst, dlen, src, src ? strlen(src) : 0);
-}
-
-/* snprintf(dst, dlen, "%s@%s", a ? a : "", b) without stdio. */
-static void join_at(char *dst, size_t dlen, const char *a, const char *b)
-{
-	const char *part[3] = {a ? a : "", "@", b};
-	size_t o = 0, n, k;
-
-	for (k = 0; k < 3; k++) {
-		n = strlen(part[k]);
-		if (n > dlen - 1 - o)
-			n = dlen - 1 - o;
-		memcpy(dst + o, part[k], n);
-		o += n;
-	}
-	dst[o] = 0;
-}
-
 static void header_names(const struct sip_frame *f, char *out, size_t olen)
 {
 	size_t o = 0;
@@ -227,7 +206,7 @@ static int is_sip_scheme(const char *s)
  * transaction, Call-ID, CSeq and the top Via, each value handed to its
  * libosip2 parser (osip_call_id_parse, osip_cseq_parse, osip_via_parse);
  * sipd takes the Call-ID and the top Via branch from those parses, and the
- * two parsers must agree on them and on the CSeq (parsers_agree below).
+ * two parsers must agree on them and on the CSeq (osip_ids below).
  * validate.c has framed the message and checked the start line and the
  * grammar of every header already; its name-addr parser, which the strict
  * From/To checks need anyway, gives the tags, users and hosts of From and To
@@ -247,19 +226,17 @@ static int is_sip_scheme(const char *s)
  */
 static const char *osip_value(const char *s, size_t n)
 {
-	size_t k;
-
-	if (n >= sizeof(tl_copy))
-		n = sizeof(tl_copy) - 1;
-	memcpy(tl_copy, s, n);
-	tl_copy[n] = 0;
-	for (k = 0; k < n; k++)
-		if (!tl_copy[k])
-			tl_copy[k] = '?';
+	copy_str(tl_copy, sizeof(tl_copy), s, n);
 	return tl_copy;
 }
 
-/* libosip2's parse of the identity headers into out; 0 or -reason. */
+/*
+ * libosip2's parse of the identity headers into out, each checked against
+ * what validate.c read from the same value: a message on which the two
+ * disagree about what identifies its call and transaction is one that two
+ * implementations downstream could read differently too, so it is dropped.
+ * 0 or -reason.
+ */
 static int osip_ids(const struct sip_frame *f, const struct sip_checked *c, struct sip_msg *out)
 {
 	const struct sip_hdr *h = &f->hdr[f->first[SIP_H_CALL_ID]];
@@ -267,16 +244,20 @@ static int osip_ids(const struct sip_frame *f, const struct sip_checked *c, stru
 	osip_cseq_t *cs = NULL;
 	osip_via_t *via = NULL;
 	osip_generic_param_t *br = NULL;
-	const char *what;
-	int r = -SW_SIP_R_PARSE_ERROR;
+	char v[sizeof(out->call_id)];
+	const char *what = "Call-ID", *differ = NULL;
 
-	what = "Call-ID";
 	if (osip_call_id_init(&cid) || osip_call_id_parse(cid, osip_value(h->val, h->val_len)))
 		goto out;
 	if (cid->host)
-		join_at(out->call_id, sizeof(out->call_id), cid->number, cid->host);
+		sip_join_at(out->call_id, sizeof(out->call_id), cid->number, cid->host);
 	else
-		copy_cstr(out->call_id, sizeof(out->call_id), cid->number);
+		sip_strlcpy(out->call_id, sizeof(out->call_id), cid->number);
+	copy_str(v, sizeof(v), h->val, h->val_len);
+	if (!out->call_id[0] || strcmp(v, out->call_id)) {
+		differ = what;
+		goto out;
+	}
 	what = "CSeq";
 	h = &f->hdr[f->first[SIP_H_CSEQ]];
 	if (osip_cseq_init(&cs) || osip_cseq_parse(cs, osip_value(h->val, h->val_len)) ||
@@ -284,25 +265,31 @@ static int osip_ids(const struct sip_frame *f, const struct sip_checked *c, stru
 		goto out;
 	if (strtoul(cs->number, NULL, 10) != c->cseq || strlen(cs->method) != c->cseq_method_len ||
 	    memcmp(cs->method, c->cseq_method, c->cseq_method_len)) {
-		snprintf(out->err_detail, sizeof(out->err_detail),
-			 "libosip2 and the strict checks read CSeq differently");
-		goto done;
+		differ = what;
+		goto out;
 	}
 	what = "Via";
 	if (osip_via_init(&via) || osip_via_parse(via, osip_value(c->via.top, c->via.top_len)))
 		goto out;
 	if (osip_via_param_get_byname(via, "branch", &br) == 0 && br)
-		copy_cstr(out->via_branch, sizeof(out->via_branch), br->gvalue);
-	r = 0;
+		sip_strlcpy(out->via_branch, sizeof(out->via_branch), br->gvalue);
+	copy_str(v, sizeof(out->via_branch), c->via.top_branch,
+		 c->via.top_branch ? c->via.top_branch_len : 0);
+	if (strcmp(v, out->via_branch))
+		differ = "the top Via branch";
+	else
+		what = NULL;
 out:
-	if (r)
+	if (differ)
+		snprintf(out->err_detail, sizeof(out->err_detail),
+			 "libosip2 and the strict checks read %s differently", differ);
+	else if (what)
 		snprintf(out->err_detail, sizeof(out->err_detail),
 			 "libosip2 could not parse the %s header", what);
-done:
 	osip_call_id_free(cid);
 	osip_cseq_free(cs);
 	osip_via_free(via);
-	return r;
+	return differ || what ? -SW_SIP_R_PARSE_ERROR : 0;
 }
 
 static int hexval(char c)
@@ -337,7 +324,7 @@ static void copy_nameaddr(const struct sip_nameaddr *na, char *tag, char *user, 
 	copy_str(tag, SIP_TAG_LEN, na->tag, na->tag_len);
 	copy_unescaped(user, SIP_TOKEN_LEN, na->uri.user, na->uri.user ? na->uri.user_len : 0);
 	copy_str(host, SIP_TOKEN_LEN, na->uri.host, na->uri.host_len);
-	copy_cstr(scheme, sizeof(((struct sip_msg *)0)->from_uri_scheme), na->uri.scheme);
+	sip_strlcpy(scheme, sizeof(((struct sip_msg *)0)->from_uri_scheme), na->uri.scheme);
 }
 
 static void extract(const struct sip_frame *f, const struct sip_start *st,
@@ -352,7 +339,7 @@ static void extract(const struct sip_frame *f, const struct sip_start *st,
 	if (st->is_request)
 		copy_str(out->method, sizeof(out->method), st->method, st->method_len);
 	else
-		copy_cstr(out->method, sizeof(out->method), out->cseq_method);
+		sip_strlcpy(out->method, sizeof(out->method), out->cseq_method);
 	out->call_hash = sw_fnv1a64(out->call_id, strlen(out->call_id));
 	copy_nameaddr(&c->from, out->from_tag, out->from_user, out->from_host,
 		      out->from_uri_scheme);
@@ -362,37 +349,11 @@ static void extract(const struct sip_frame *f, const struct sip_start *st,
 	ua = f->first[SIP_H_USER_AGENT] >= 0 ? &f->hdr[f->first[SIP_H_USER_AGENT]] : NULL;
 	if (ua)
 		copy_str(out->user_agent, sizeof(out->user_agent), ua->val, ua->val_len);
-	copy_cstr(out->content_type, sizeof(out->content_type), c->content_type);
+	sip_strlcpy(out->content_type, sizeof(out->content_type), c->content_type);
 	out->cseq = c->cseq;
 	out->max_forwards = c->max_forwards;
 	out->via_count = (int)c->via.n;
 	header_names(f, out->header_names, sizeof(out->header_names));
-}
-
-/*
- * libosip2 and validate.c read the same header lines; a message on which they
- * disagree about what identifies its call and transaction is one that two
- * implementations downstream could read differently too, so it is dropped.
- */
-static int parsers_agree(const struct sip_frame *f, const struct sip_checked *c,
-			 struct sip_msg *out)
-{
-	const struct sip_hdr *h = &f->hdr[f->first[SIP_H_CALL_ID]];
-	char v[sizeof(out->call_id)];
-	const char *what = NULL;
-
-	copy_str(v, sizeof(v), h->val, h->val_len);
-	if (!out->call_id[0] || strcmp(v, out->call_id))
-		what = "Call-ID";
-	copy_str(v, sizeof(out->via_branch), c->via.top_branch,
-		 c->via.top_branch ? c->via.top_branch_len : 0);
-	if (!what && strcmp(v, out->via_branch))
-		what = "the top Via branch";
-	if (!what)
-		return 0;
-	snprintf(out->err_detail, sizeof(out->err_detail),
-		 "libosip2 and the strict checks read %s differently", what);
-	return -SW_SIP_R_PARSE_ERROR;
 }
 
 int sipmsg_parse_datagram(const char *buf, size_t len, const struct sip_limits *lim,
@@ -450,9 +411,6 @@ int sipmsg_parse_datagram(const char *buf, size_t len, const struct sip_limits *
 	if (r)
 		return r;
 	extract(f, &st, &c, st.is_request && is_sip ? &ruri : NULL, out);
-	r = parsers_agree(f, &c, out);
-	if (r)
-		return r;
 
 	if (out->body_len && !strcmp(out->content_type, "application/sdp")) {
 		r = sdp_parse_detail(out->body, out->body_len, &out->sdp, out->err_detail);

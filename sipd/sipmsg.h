@@ -13,9 +13,35 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "sipwall_maps.h"
 #include "sdp.h"
+
+/* snprintf(dst, len, "%s", src) without stdio (src NULL: ""); the length. */
+static inline size_t sip_strlcpy(char *dst, size_t len, const char *src)
+{
+	size_t n = src ? strlen(src) : 0;
+
+	if (n > len - 1)
+		n = len - 1;
+	if (n)
+		memcpy(dst, src, n);
+	dst[n] = 0;
+	return n;
+}
+
+/* "user@host", or "host" when user is empty or NULL, cut to len. */
+static inline void sip_join_at(char *dst, size_t len, const char *user, const char *host)
+{
+	size_t o = 0;
+
+	if (user && user[0]) {
+		o = sip_strlcpy(dst, len - 1, user);
+		dst[o++] = '@';
+	}
+	sip_strlcpy(dst + o, len - o, host);
+}
 
 /* Limits enforced before and after libosip2 sees a message (config may lower). */
 #define SIP_MAX_MSG_LEN	 65535
