@@ -645,6 +645,84 @@ static int parse_timeouts(struct pctx *p, struct json_object *o, struct sipd_con
 	return walk_object(p, o, keys, timeouts_key, c);
 }
 
+static int add_ifname(struct pctx *p, const char *s, void *ctx)
+{
+	struct sipd_config *c = ctx;
+	char(*n)[16];
+
+	if (strlen(s) >= 16)
+		return perr(p, "interface name \"%s\" longer than 15 characters", s);
+	if (strchr(s, '/') || strchr(s, ' '))
+		return perr(p, "\"%s\" is not an interface name", s);
+	if (c->security.n_inside_ifs >= 64)
+		return perr(p, "more than 64 interfaces");
+	n = realloc(c->security.inside_ifs, (c->security.n_inside_ifs + 1) * sizeof(*n));
+	if (!n)
+		return perr(p, "out of memory");
+	c->security.inside_ifs = n;
+	strcpy(n[c->security.n_inside_ifs++], s);
+	return 0;
+}
+
+static int security_key(struct pctx *p, const char *key, struct json_object *val, void *ctx)
+{
+	struct sipd_config *c = ctx;
+	char mode[8];
+	int err = 0;
+
+	if (FIELD("unmatched_responses")) {
+		err = get_str(p, val, mode, sizeof(mode), 0);
+		if (err)
+			return perr(p, "expected \"drop\" or \"pass\"");
+		if (!strcmp(mode, "drop"))
+			c->security.unmatched_drop = 1;
+		else if (!strcmp(mode, "pass"))
+			c->security.unmatched_drop = 0;
+		else
+			err = perr(p, "expected \"drop\" or \"pass\", not \"%s\"", mode);
+	} else if (FIELD("verify_checksums")) {
+		err = get_bool(p, val, &c->security.verify_checksums);
+	} else if (FIELD("spoof_check")) {
+		err = get_bool(p, val, &c->security.spoof_check);
+	} else if (FIELD("transaction_timeout_s")) {
+		err = get_u32(p, val, 300, &c->security.transaction_timeout_s);
+		if (!err && c->security.transaction_timeout_s < 4)
+			err = perr(p, "must be at least 4 (SIP retransmits for 32 s)");
+	} else if (FIELD("max_transactions")) {
+		err = get_u32(p, val, 10000000, &c->security.max_transactions);
+	} else if (FIELD("max_transactions_per_source")) {
+		err = get_u32(p, val, 10000000, &c->security.max_transactions_per_source);
+	} else if (FIELD("max_pinholes_per_source")) {
+		err = get_u32(p, val, 10000000, &c->security.max_pinholes_per_source);
+	} else if (FIELD("reserved_percent")) {
+		err = get_u32(p, val, 90, &c->security.reserved_percent);
+	} else if (FIELD("inside_interfaces")) {
+		err = each_str(p, val, add_ifname, c);
+	}
+	if (!err &&
+	    (FIELD("max_transactions") || FIELD("max_transactions_per_source") ||
+	     FIELD("max_pinholes_per_source")) &&
+	    json_object_get_int64(val) == 0)
+		err = perr(p, "must be at least 1");
+	return err;
+}
+
+static int parse_security(struct pctx *p, struct json_object *o, struct sipd_config *c)
+{
+	static const char *const keys[] = {"unmatched_responses",
+					   "verify_checksums",
+					   "spoof_check",
+					   "transaction_timeout_s",
+					   "max_transactions",
+					   "max_transactions_per_source",
+					   "max_pinholes_per_source",
+					   "reserved_percent",
+					   "inside_interfaces",
+					   NULL};
+
+	return walk_object(p, o, keys, security_key, c);
+}
+
 static int match_key(struct pctx *p, const char *key, struct json_object *val, void *ctx)
 {
 	struct sipd_match *m = ctx;
@@ -1119,6 +1197,14 @@ static void set_defaults(struct sipd_config *c)
 	c->timeouts.silent_dialog_s = 3600;
 	c->timeouts.early_dialog_s = 180;
 	c->default_action = SIPD_ACT_ALLOW;
+	c->security.unmatched_drop = 1;
+	c->security.verify_checksums = 1;
+	c->security.spoof_check = 1;
+	c->security.transaction_timeout_s = 32;
+	c->security.max_transactions = 65536;
+	c->security.max_transactions_per_source = 2000;
+	c->security.max_pinholes_per_source = 2048;
+	c->security.reserved_percent = 20;
 	strcpy(c->events.output, "-");
 	c->events.drop_log_per_s = 10;
 	c->events.drop_summary_s = 60;
@@ -1153,6 +1239,8 @@ static int top_key(struct pctx *p, const char *key, struct json_object *val, voi
 		err = parse_guard(p, val, c);
 	} else if (FIELD("metrics")) {
 		err = parse_metrics(p, val, c);
+	} else if (FIELD("security")) {
+		err = parse_security(p, val, c);
 	}
 	return err;
 }
@@ -1161,7 +1249,8 @@ static int parse_top(struct pctx *p, struct json_object *o, struct sipd_config *
 {
 	static const char *const keys[] = {"pin_path", "queue",	  "networks",	    "limits",
 					   "timeouts", "filters", "default_action", "whitelist",
-					   "events",   "guard",	  "metrics",	    NULL};
+					   "events",   "guard",	  "metrics",	    "security",
+					   NULL};
 
 	return walk_object(p, o, keys, top_key, c);
 }
@@ -1195,6 +1284,7 @@ void sipd_config_free(struct sipd_config *c)
 		return;
 	free(c->inside);
 	free(c->peers);
+	free(c->security.inside_ifs);
 	for (i = 0; i < c->n_rules; i++)
 		free_match(&c->rules[i].match);
 	free(c->rules);

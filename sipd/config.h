@@ -144,6 +144,21 @@ struct sipd_config {
 
 	struct sipd_guard_cfg guard;
 
+	/* "security": what a message must prove before it changes anything
+	 * (docs/security.md). */
+	struct {
+		int unmatched_drop;		      /* unmatched_responses "drop" (1) / "pass" */
+		int verify_checksums;		      /* UDP checksum of every datagram */
+		int spoof_check;		      /* inside source on an outside interface */
+		uint32_t transaction_timeout_s;	      /* 64*T1 (Timers B and F) */
+		uint32_t max_transactions;	      /* in flight, all sources */
+		uint32_t max_transactions_per_source; /* per source prefix */
+		uint32_t max_pinholes_per_source;     /* of calls a source started */
+		uint32_t reserved_percent; /* of calls, pinholes, transactions: inside/trusted */
+		char (*inside_ifs)[16];	   /* extra inside-facing interfaces (IFNAMSIZ) */
+		unsigned int n_inside_ifs;
+	} security;
+
 	struct {
 		uint32_t bye_grace_s;	  /* pinholes stay this long after BYE (RTCP) */
 		uint32_t idle_s;	  /* no media on any pinhole of a call */

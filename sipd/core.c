@@ -15,16 +15,21 @@
 #include <netinet/in.h>
 
 #include "lib/swmap.h"
+#include "sipd/addrcheck.h"
+#include "sipd/budget.h"
 #include "sipd/config.h"
 #include "sipd/dialog.h"
 #include "sipd/events.h"
 #include "sipd/filter.h"
 #include "sipd/guard.h"
+#include "sipd/host.h"
 #include "sipd/pinhole.h"
 #include "sipd/sipd.h"
 #include "sipd/sipmsg.h"
+#include "sipd/txn.h"
 
 #define CALL_BUCKETS 16384
+#define HOST_REFRESH_NS (5 * 1000000000ull)
 #define NS	     1000000000ull
 
 struct sipd {
@@ -43,7 +48,21 @@ struct sipd {
 	struct sipd_cidr *trusted_set; /* what sipd put into sw_trusted */
 	unsigned int n_trusted_set;
 	uint64_t next_ban_gc_ns; /* CLOCK_MONOTONIC */
+	struct sipd_budget *budget;  /* per-source transactions and pinholes */
+	struct sipd_txn_table *txn;  /* requests sipd forwarded */
+	struct sipd_host host;	     /* own addresses, inside-facing interfaces */
+	uint64_t next_host_ns;	     /* CLOCK_MONOTONIC */
+	uint64_t ph_unprivileged;    /* pinholes of calls from outside untrusted sources */
+	uint32_t map_max;	     /* sw_config.max_pinholes */
+	int host_reported;	     /* a spoof_check event was written */
 };
+
+/* Per-source accounting prefix: IPv4 per address, IPv6 per /64. */
+static void source_key(const struct sipd_config *cfg, const uint8_t a[16], uint8_t out[16])
+{
+	(void)cfg;
+	sipd_budget_key(a, 32, 64, out);
+}
 
 /* --- call table --- */
 
@@ -172,10 +191,33 @@ static void ev_call_end(struct sipd *d, const struct sipd_call *c, uint64_t now_
 	ev_end(ev);
 }
 
+/* Pinholes of unprivileged calls are counted against their source and the
+ * shared part of the map (security.reserved_percent keeps the rest). */
+static void charge(struct sipd *d, struct sipd_call *c, uint32_t n)
+{
+	if (c->privileged || c->adopted)
+		return;
+	d->ph_unprivileged = d->ph_unprivileged - c->charged + n;
+	if (c->use) {
+		c->use->pinholes = c->use->pinholes - c->charged + n;
+		if (!n) {
+			sipd_budget_release(d->budget, c->use);
+			c->use = NULL;
+		}
+	}
+	c->charged = n;
+}
+
 static void end_call(struct sipd *d, struct sipd_call *c, uint64_t now_ns, const char *reason)
 {
 	sipd_ph_close_all(&d->phx, c, now_ns, reason);
-	ev_call_end(d, c, now_ns, reason);
+	charge(d, c, 0);
+	/* A call nobody answered (no response matched its requests) was never
+	 * announced: a flood of offers leaves counters, not event lines. */
+	if (c->answered || c->adopted)
+		ev_call_end(d, c, now_ns, reason);
+	else
+		d->st.calls_unanswered++;
 	if (!c->adopted)
 		sipd_guard_call_end(d->guard, c->caller_sig.addr);
 	call_unlink(d, c);
@@ -418,6 +460,40 @@ static int adopt(struct sipd *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* Transaction bounds from the config; the host's addresses and interfaces
+ * (start, reload, every HOST_REFRESH_NS). */
+static void security_sync(struct sipd *d, uint64_t mono_ns)
+{
+	const struct sipd_config *cfg = d->cfg;
+	struct sipd_txn_limits l = {
+		.max = cfg->security.max_transactions,
+		.per_source = cfg->security.max_transactions_per_source,
+		.reserved_pct = cfg->security.reserved_percent,
+		.timeout_ns = (uint64_t)cfg->security.transaction_timeout_s * NS,
+		.early_ns = (uint64_t)cfg->timeouts.early_dialog_s * NS,
+	};
+	unsigned int before = d->host.n_inside_if;
+	int err;
+
+	sipd_txn_set_limits(d->txn, &l);
+	err = sipd_host_refresh(&d->host, cfg);
+	d->next_host_ns = mono_ns + HOST_REFRESH_NS;
+	if (d->ev && (err || !d->host_reported || d->host.n_inside_if != before)) {
+		ev_begin(d->ev, "spoof_check", mono_ns);
+		ev_u64(d->ev, "inside_interfaces", d->host.n_inside_if);
+		ev_u64(d->ev, "own_addresses", d->host.n_addr);
+		if (err)
+			ev_str(d->ev, "error", strerror(-err));
+		else if (!d->host.n_inside_if && cfg->security.spoof_check)
+			ev_str(d->ev, "warning",
+			       "no interface has an address in networks.inside: inside sources "
+			       "are not checked against their interface (set "
+			       "security.inside_interfaces)");
+		ev_end(d->ev);
+		d->host_reported = 1;
+	}
+}
+
 struct sipd *sipd_new(const struct sipd_config *cfg, const char *pin_root_override,
 		      struct sipd_events *ev, char *err, size_t errlen)
 {
@@ -433,9 +509,11 @@ struct sipd *sipd_new(const struct sipd_config *cfg, const char *pin_root_overri
 	d->maps = (struct sw_maps)SW_MAPS_INIT;
 	d->cfg = sipd_config_dup(cfg);
 	d->idx = sipd_ph_index_new();
+	d->budget = sipd_budget_new();
+	d->txn = d->budget ? sipd_txn_table_new(d->budget) : NULL;
 	if (d->cfg)
 		d->guard = sipd_guard_new(d->cfg, guard_ban, d);
-	if (!d->cfg || !d->idx || !d->guard) {
+	if (!d->cfg || !d->idx || !d->guard || !d->txn) {
 		snprintf(err, errlen, "out of memory copying the config");
 		goto fail;
 	}
@@ -464,6 +542,14 @@ struct sipd *sipd_new(const struct sipd_config *cfg, const char *pin_root_overri
 	d->phx.cnt = &d->phc;
 	if (adopt(d, err, errlen))
 		goto fail;
+	{
+		struct sw_config sc;
+
+		d->map_max = !sw_config_read(&d->maps, &sc) && sc.max_pinholes
+				     ? sc.max_pinholes
+				     : SW_MAX_PINHOLES_DEFAULT;
+	}
+	security_sync(d, sw_monotonic_ns());
 	guard_sync_datapath(d, sw_monotonic_ns());
 	return d;
 fail:
@@ -484,6 +570,8 @@ void sipd_free(struct sipd *d)
 			sipd_call_free(c);
 		}
 	sipd_ph_index_free(d->idx);
+	sipd_txn_table_free(d->txn);
+	sipd_budget_free(d->budget);
 	sipd_guard_free(d->guard);
 	free(d->trusted_set);
 	if (d->own_ev)
@@ -539,6 +627,7 @@ int sipd_reload(struct sipd *d, const struct sipd_config *cfg, char *err, size_t
 	sipd_config_free(d->cfg);
 	d->cfg = n;
 	sipd_events_set_drop_limit(d->ev, n->events.drop_log_per_s, n->events.drop_summary_s);
+	security_sync(d, now);
 	ev_begin(d->ev, "config_reload", now);
 	ev_raw(d->ev, "ok", "true");
 	ev_str(d->ev, "origin", n->origin);
@@ -585,6 +674,14 @@ void sipd_get_stats(const struct sipd *d, struct sipd_stats *out)
 	out->pinholes_closed = d->phc.closed;
 	out->map_errors = d->phc.map_errors;
 	out->calls_active = d->n_calls;
+	{
+		struct sipd_txn_stats ts;
+
+		sipd_txn_get_stats(d->txn, &ts);
+		out->transactions_active = ts.active;
+		out->transactions_refused = ts.refused_full + ts.refused_source;
+	}
+	out->spoof_check_interfaces = d->host.n_inside_if;
 	out->pinholes_active = 0;
 	for (i = 0; i < CALL_BUCKETS; i++)
 		for (c = d->calls[i]; c; c = c->next)
@@ -593,9 +690,40 @@ void sipd_get_stats(const struct sipd *d, struct sipd_stats *out)
 
 /* --- the message path --- */
 
-/* IP + UDP headers of a whole datagram -> payload. 0 or a detail string. */
+/* Ones' complement sum of len octets (RFC 1071), folded later. */
+static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)p[i] << 8 | p[i + 1];
+	if (len & 1)
+		sum += (uint32_t)p[len - 1] << 8;
+	return sum;
+}
+
+/* The UDP checksum over the pseudo-header (RFC 768, RFC 8200 8.1) is right.
+ * IPv4 may leave it 0 (not computed); IPv6 may not. */
+static int udp_csum_ok(const uint8_t *ip, int v6, const uint8_t *udp, size_t ulen)
+{
+	uint32_t sum;
+
+	if (!udp[6] && !udp[7])
+		return !v6;
+	sum = v6 ? csum_add(0, ip + 8, 32) : csum_add(0, ip + 12, 8);
+	sum += IPPROTO_UDP + (uint32_t)ulen;
+	if (v6)
+		sum += (uint32_t)(ulen >> 16);
+	sum = csum_add(sum, udp, ulen);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum == 0xffff;
+}
+
+/* IP + UDP headers of a whole datagram -> payload. 0 or a detail string;
+ * *bad_csum set (and a detail returned) when the checksum is wrong. */
 static const char *ip_udp(const uint8_t *ip, size_t len, struct sip_addr *src, struct sip_addr *dst,
-			  const uint8_t **pl, size_t *plen)
+			  const uint8_t **pl, size_t *plen, int verify, int *bad_csum)
 {
 	static const uint8_t v4map[12] = {[10] = 0xff, [11] = 0xff};
 	const uint8_t *udp;
@@ -656,6 +784,10 @@ static const char *ip_udp(const uint8_t *ip, size_t len, struct sip_addr *src, s
 		return "bad UDP length";
 	src->port = (uint16_t)(udp[0] << 8 | udp[1]);
 	dst->port = (uint16_t)(udp[2] << 8 | udp[3]);
+	if (verify && !udp_csum_ok(ip, (ip[0] >> 4) == 6, udp, ulen)) {
+		*bad_csum = 1;
+		return "UDP checksum does not match the datagram";
+	}
 	*pl = udp + 8;
 	*plen = ulen - 8;
 	return NULL;
@@ -693,24 +825,56 @@ static int is_midcall_offer(const struct sip_msg *m)
 	       (!strcmp(m->method, "INVITE") || !strcmp(m->method, "UPDATE"));
 }
 
-enum sipd_verdict sipd_handle_packet(struct sipd *d, const uint8_t *ip, size_t len, uint64_t now_ns,
-				     enum sw_sip_reason *why)
+/* Why a datagram from src that arrived on indev cannot be genuine, or NULL. */
+static const char *spoofed(const struct sipd *d, const uint8_t src[16], uint32_t indev)
+{
+	static const uint8_t v6lo[16] = {[15] = 1};
+	int lo_if = sipd_host_loopback_if(&d->host, indev);
+	const char *why = sipd_src_special(src);
+
+	if (why)
+		return why;
+	if (((sw_addr_is_v4(src) && src[12] == 127) || !memcmp(src, v6lo, 16)) && !lo_if)
+		return "loopback source on an interface that is not loopback";
+	if (lo_if)
+		return NULL;
+	if (sipd_host_is_own(&d->host, src))
+		return "the firewall's own address as the source of a datagram it received";
+	if (d->host.n_inside_if && sipd_config_is_inside(d->cfg, src) &&
+	    !sipd_host_inside_if(&d->host, indev))
+		return "inside source address on an interface that does not face the inside";
+	return NULL;
+}
+
+enum sipd_verdict sipd_handle_packet_meta(struct sipd *d, const uint8_t *ip, size_t len,
+					  const struct sipd_pkt_meta *meta, uint64_t now_ns,
+					  enum sw_sip_reason *why)
 {
 	struct sip_msg *m = &d->msg;
 	struct sip_addr src = {0}, dst = {0};
 	const uint8_t *pl;
 	const char *bad;
 	size_t plen;
-	int ret;
+	int ret, bad_csum = 0;
 
-	bad = ip_udp(ip, len, &src, &dst, &pl, &plen);
-	if (bad) {
-		d->st.messages++;
-		return drop(d, now_ns, SW_SIP_R_BAD_PACKET, NULL, bad, why);
-	}
+	bad = ip_udp(ip, len, &src, &dst, &pl, &plen,
+		     d->cfg->security.verify_checksums && !(meta && meta->csum_skip), &bad_csum);
 	m->method[0] = m->call_id[0] = m->err_detail[0] = '\0';
 	m->src = src;
 	m->dst = dst;
+	if (bad) {
+		d->st.messages++;
+		/* Never counted toward a ban: the source is whatever it says. */
+		return drop(d, now_ns, bad_csum ? SW_SIP_R_BAD_CHECKSUM : SW_SIP_R_BAD_PACKET,
+			    bad_csum ? m : NULL, bad, why);
+	}
+	if (meta && meta->indev && d->cfg->security.spoof_check) {
+		bad = spoofed(d, src.addr, meta->indev);
+		if (bad) {
+			d->st.messages++;
+			return drop(d, now_ns, SW_SIP_R_SPOOFED_SOURCE, m, bad, why);
+		}
+	}
 	/* Bounded before parsing: a flood costs a table lookup each. */
 	ret = sipd_guard_admit(d->guard, src.addr, now_ns, m->err_detail, sizeof(m->err_detail));
 	if (ret) {
@@ -729,6 +893,12 @@ enum sipd_verdict sipd_handle_packet(struct sipd *d, const uint8_t *ip, size_t l
 	return handle_msg(d, m, now_ns, why);
 }
 
+enum sipd_verdict sipd_handle_packet(struct sipd *d, const uint8_t *ip, size_t len, uint64_t now_ns,
+				     enum sw_sip_reason *why)
+{
+	return sipd_handle_packet_meta(d, ip, len, NULL, now_ns, why);
+}
+
 enum sipd_verdict sipd_handle_msg(struct sipd *d, const struct sip_msg *m, uint64_t now_ns,
 				  enum sw_sip_reason *why)
 {
@@ -743,69 +913,193 @@ enum sipd_verdict sipd_handle_msg(struct sipd *d, const struct sip_msg *m, uint6
 	return handle_msg(d, m, now_ns, why);
 }
 
+/* A new call is announced when one of its requests is first answered: a
+ * flood of offers nobody answers writes no call_start lines. */
+static void announce(struct sipd *d, struct sipd_call *c, uint64_t now_ns)
+{
+	if (c->answered)
+		return;
+	c->answered = 1;
+	ev_call_start(d, c, now_ns, c->midcall ? "midcall" : NULL);
+}
+
+/* Undo a call created by the message being dropped. */
+static void call_discard(struct sipd *d, struct sipd_call *c)
+{
+	sipd_guard_call_end(d->guard, c->caller_sig.addr);
+	call_unlink(d, c);
+	d->st.calls_started--;
+	sipd_call_free(c);
+}
+
+static int party_of_tags(const struct sipd_call *c, const struct sip_msg *m)
+{
+	int from_caller = !strcmp(m->from_tag, c->caller_tag);
+
+	/* A request's From is its sender; a response's From is the request's. */
+	return m->is_request == from_caller ? SIPD_CALLER : SIPD_CALLEE;
+}
+
 static enum sipd_verdict handle_msg(struct sipd *d, const struct sip_msg *m, uint64_t now_ns,
 				    enum sw_sip_reason *why)
 {
+	const struct sipd_config *cfg = d->cfg;
 	struct sipd_call *c, *snap = NULL;
 	struct sipd_ph_plan *plan = NULL;
+	struct sipd_txn *t = NULL, *req_t = NULL;
 	const char *reason = NULL, *cause;
-	char detail[256];
+	char detail[256], a[64];
 	unsigned int dir, flags;
-	int ret, limit = 0;
+	int ret, limit = 0, created = 0, from_inside, privileged, party = SIPD_CALLER;
+	enum sw_sip_reason r;
 
 	d->st.messages++;
+	from_inside = sipd_config_is_inside(cfg, m->src.addr);
+	privileged = from_inside || sipd_guard_trusted(cfg, m->src.addr);
+	if (!m->is_request) {
+		/* A response is believed only against a request sipd let
+		 * through, and only from where that request went. */
+		t = sipd_txn_match(d->txn, m, now_ns);
+		if (!t) {
+			d->st.responses_unmatched++;
+			if (cfg->security.unmatched_drop) {
+				sw_addr_format(m->src.addr, a, sizeof(a));
+				snprintf(detail, sizeof(detail),
+					 "no %.40s (CSeq %u, branch \"%.60s\") of this call went to %.46s",
+					 m->method, m->cseq, m->via_branch, a);
+				return drop(d, now_ns, SW_SIP_R_UNMATCHED_RESPONSE, m, detail, why);
+			}
+			goto accept; /* passed, believed in nothing */
+		}
+	}
 	ret = sipd_guard_message(d->guard, m, now_ns, detail, sizeof(detail));
 	if (ret)
 		return drop(d, now_ns, ret, m, detail, why);
-	dir = sipd_config_direction(d->cfg, m->src.addr, m->dst.addr);
-	ret = sipd_policy(d->cfg, m, dir, detail, sizeof(detail));
+	dir = sipd_config_direction(cfg, m->src.addr, m->dst.addr);
+	ret = sipd_policy(cfg, m, dir, detail, sizeof(detail));
 	if (ret)
 		return drop(d, now_ns, -ret, m, detail, why);
+	if (m->has_sdp) {
+		ret = sipd_sdp_check(&m->sdp, cfg, &d->host, from_inside, detail, sizeof(detail));
+		if (ret)
+			return drop(d, now_ns, -ret, m, detail, why);
+	}
 
 	c = call_find(d, m);
 	if (!c) {
-		if (sipd_is_initial_invite(m) || is_midcall_offer(m)) {
-			if (d->n_calls >= d->cfg->max_calls) {
+		if (!m->is_request || !(sipd_is_initial_invite(m) || is_midcall_offer(m)))
+			goto record; /* not a call we track */
+		{
+			uint64_t cap = privileged ? cfg->max_calls
+						  : (uint64_t)cfg->max_calls *
+							    (100 - cfg->security.reserved_percent) /
+							    100;
+
+			if (d->n_calls >= cap) {
 				snprintf(detail, sizeof(detail),
-					 "%u calls tracked (limits.max_calls)", d->n_calls);
+					 "%u calls tracked (limits.max_calls%s)", d->n_calls,
+					 privileged ? "" : ", the rest reserved for inside and "
+							   "trusted sources");
 				return drop(d, now_ns, SW_SIP_R_DIALOG_LIMIT, m, detail, why);
 			}
-			ret = sipd_guard_call_start(d->guard, m->src.addr, now_ns, detail,
-						    sizeof(detail));
-			if (ret)
-				return drop(d, now_ns, ret, m, detail, why);
-			c = sipd_call_new(m, dir, now_ns);
-			if (!c) {
-				sipd_guard_call_end(d->guard, m->src.addr);
-				return drop(d, now_ns, SW_SIP_R_DIALOG_LIMIT, m, "out of memory",
-					    why);
-			}
-			if (!sipd_is_initial_invite(m)) {
-				/* Mid-call offer of a call we do not know
-				 * (its pinholes expired, or sipd lost it):
-				 * track it from here so its answer opens
-				 * pinholes again. */
-				c->confirmed = 1;
-				c->confirm_ns = now_ns;
-			}
-			call_insert(d, c);
-			d->st.calls_started++;
-			ev_call_start(d, c, now_ns, sipd_is_initial_invite(m) ? NULL : "midcall");
-		} else {
-			goto accept; /* not a call we track */
 		}
+		ret = sipd_guard_call_start(d->guard, m->src.addr, now_ns, detail, sizeof(detail));
+		if (ret)
+			return drop(d, now_ns, ret, m, detail, why);
+		c = sipd_call_new(m, dir, now_ns);
+		if (!c) {
+			sipd_guard_call_end(d->guard, m->src.addr);
+			return drop(d, now_ns, SW_SIP_R_DIALOG_LIMIT, m, "out of memory", why);
+		}
+		c->caller_inside = (uint8_t)from_inside;
+		c->callee_inside = (uint8_t)sipd_config_is_inside(cfg, m->dst.addr);
+		c->privileged = (uint8_t)privileged;
+		if (!sipd_is_initial_invite(m)) {
+			/* Mid-call offer of a call we do not know (its
+			 * pinholes expired, or sipd lost it): track it from
+			 * here so its answer opens pinholes again. */
+			c->confirmed = 1;
+			c->confirm_ns = now_ns;
+			c->midcall = 1;
+		}
+		call_insert(d, c);
+		d->st.calls_started++;
+		created = 1;
 	} else if (m->has_sdp) {
 		snap = sipd_call_clone(c);
 		if (!snap)
 			return drop(d, now_ns, SW_SIP_R_PINHOLE_FAILED, m, "out of memory", why);
 	}
 
-	flags = sipd_dialog_update(c, m, now_ns, d->cfg->timeouts.bye_grace_s * NS, &reason);
+	/* Roles are bound to sides: where the two parties sit on different
+	 * sides, a message claiming (by its tags) to come from one party must
+	 * arrive from that party's side, and a response must come back from
+	 * the side its request went to. */
+	if (!c->adopted && c->caller_tag[0]) {
+		int claimed = party_of_tags(c, m);
+
+		party = claimed;
+		if (t && claimed != !t->party) {
+			r = SW_SIP_R_WRONG_SIDE;
+			snprintf(detail, sizeof(detail),
+				 "response tags name the %s but its request was sent by the %s",
+				 claimed == SIPD_CALLER ? "caller" : "callee",
+				 t->party == SIPD_CALLER ? "caller" : "callee");
+			goto refuse;
+		}
+		if (m->is_request && c->caller_inside != c->callee_inside &&
+		    from_inside != (claimed == SIPD_CALLER ? c->caller_inside : c->callee_inside)) {
+			r = SW_SIP_R_WRONG_SIDE;
+			snprintf(detail, sizeof(detail),
+				 "request tags name the %s, who is %s, but it came from %s",
+				 claimed == SIPD_CALLER ? "caller" : "callee",
+				 from_inside ? "outside" : "inside",
+				 from_inside ? "inside" : "outside");
+			goto refuse;
+		}
+	}
+	if (t)
+		announce(d, c, now_ns);
+	/* SDP from a response matching a forwarded request, or from an inside
+	 * source (spoof-checked), speaks for its source address. */
+	c->cur_auth = (uint8_t)(t ? 1 : from_inside);
+
+record:
+	if (m->is_request && strcmp(m->method, "ACK")) {
+		uint8_t key[16];
+
+		source_key(cfg, m->src.addr, key);
+		ret = sipd_txn_add(d->txn, m, party, privileged, key, now_ns, &req_t);
+		if (ret) {
+			r = SW_SIP_R_TRANSACTION_LIMIT;
+			snprintf(detail, sizeof(detail), "%s",
+				 ret == -EDQUOT ? "transactions in flight from this source "
+						  "(security.max_transactions_per_source)"
+				 : ret == -ENOSPC
+					 ? "transactions in flight (security.max_transactions; the "
+					   "rest reserved for inside and trusted sources)"
+					 : "out of memory");
+			if (!c)
+				return drop(d, now_ns, r, m, detail, why);
+			goto refuse;
+		}
+	}
+	if (!c)
+		goto accept;
+
+	flags = sipd_dialog_update(c, m, now_ns, cfg->timeouts.bye_grace_s * NS, &reason);
+	if (flags & SIPD_DLG_UNMATCHED) {
+		r = SW_SIP_R_UNMATCHED_ANSWER;
+		sw_addr_format(m->src.addr, a, sizeof(a));
+		snprintf(detail, sizeof(detail),
+			 "SDP answer from %s, which is not where the offer was sent", a);
+		goto refuse;
+	}
 	if (flags & SIPD_DLG_END) {
 		end_call(d, c, now_ns, reason);
 		goto accept;
 	}
-	if ((flags & SIPD_DLG_BYE) && !d->cfg->timeouts.bye_grace_s) {
+	if ((flags & SIPD_DLG_BYE) && !cfg->timeouts.bye_grace_s) {
 		end_call(d, c, now_ns, "bye");
 		goto accept;
 	}
@@ -816,29 +1110,52 @@ static enum sipd_verdict handle_msg(struct sipd *d, const struct sip_msg *m, uin
 			snprintf(detail, sizeof(detail), "out of memory");
 		} else {
 			cause = !m->has_sdp ? "fork_ended" : c->n_ph ? "renegotiated" : "answer";
-			sipd_ph_plan(c, d->cfg, now_ns, plan);
-			if (plan->n > d->cfg->max_pinholes_per_call) {
+			sipd_ph_plan(c, cfg, now_ns, plan);
+			ret = 0;
+			if (plan->n > cfg->max_pinholes_per_call) {
 				snprintf(detail, sizeof(detail),
 					 "%u pinholes for one call (limits.max_pinholes_per_call "
 					 "%u)",
-					 plan->n, d->cfg->max_pinholes_per_call);
+					 plan->n, cfg->max_pinholes_per_call);
 				ret = -E2BIG;
 				limit = 1;
-			} else {
+			} else if (!c->privileged && !c->adopted && plan->n > c->charged) {
+				uint64_t more = plan->n - c->charged;
+				uint64_t share = (uint64_t)d->map_max *
+						 (100 - cfg->security.reserved_percent) / 100;
+				uint8_t key[16];
+
+				if (!c->use) {
+					source_key(cfg, c->caller_sig.addr, key);
+					c->use = sipd_budget_get(d->budget, key, 1);
+				}
+				if (c->use &&
+				    c->use->pinholes + more > cfg->security.max_pinholes_per_source) {
+					snprintf(detail, sizeof(detail),
+						 "%u pinholes held by calls from this source "
+						 "(security.max_pinholes_per_source %u)",
+						 c->use->pinholes, cfg->security.max_pinholes_per_source);
+					ret = -E2BIG;
+					limit = 1;
+				} else if (d->ph_unprivileged + more > share) {
+					snprintf(detail, sizeof(detail),
+						 "%llu pinholes of outside calls (the rest of the "
+						 "map is reserved for inside and trusted sources)",
+						 (unsigned long long)d->ph_unprivileged);
+					ret = -E2BIG;
+					limit = 1;
+				}
+			}
+			if (!ret)
 				ret = sipd_ph_apply(&d->phx, c, plan, now_ns, cause, detail,
 						    sizeof(detail));
-			}
 			free(plan);
 		}
 		if (ret) {
-			if (snap) {
-				call_restore(c, snap);
-				snap = NULL;
-			}
-			return drop(d, now_ns,
-				    limit ? SW_SIP_R_PINHOLE_LIMIT : SW_SIP_R_PINHOLE_FAILED, m,
-				    detail, why);
+			r = limit ? SW_SIP_R_PINHOLE_LIMIT : SW_SIP_R_PINHOLE_FAILED;
+			goto refuse;
 		}
+		charge(d, c, c->n_ph);
 	}
 accept:
 	if (snap)
@@ -846,6 +1163,19 @@ accept:
 	d->st.accepted++;
 	*why = SW_SIP_R_ACCEPTED;
 	return SIPD_ACCEPT;
+
+refuse:
+	/* Nothing the message did stays: its transaction, its call if it
+	 * made one, and what it changed in an existing call. */
+	if (req_t)
+		sipd_txn_remove(d->txn, req_t);
+	if (created) {
+		call_discard(d, c);
+	} else if (snap) {
+		call_restore(c, snap);
+		snap = NULL;
+	}
+	return drop(d, now_ns, r, m, detail, why);
 }
 
 /* --- time --- */
@@ -857,6 +1187,14 @@ static const char *expired(struct sipd *d, struct sipd_call *c, uint64_t now_ns)
 
 	if (c->end_at_ns)
 		return now_ns >= c->end_at_ns ? "bye" : NULL;
+	/* Nobody answered within SIP's own timers (B for INVITE, F for an
+	 * in-dialog offer): the request went nowhere, or was never real. */
+	if (!c->answered && !c->adopted &&
+	    now_ns - c->start_ns >= (uint64_t)cfg->security.transaction_timeout_s * NS)
+		return "no_response";
+	if (c->midcall && !c->n_ph &&
+	    now_ns - c->last_sip_ns >= (uint64_t)cfg->security.transaction_timeout_s * NS)
+		return "no_media";
 	if (!c->confirmed && cfg->timeouts.early_dialog_s &&
 	    now_ns - c->start_ns >= cfg->timeouts.early_dialog_s * NS)
 		return "early_timeout";
@@ -902,8 +1240,13 @@ void sipd_tick(struct sipd *d, uint64_t now_ns)
 	const char *why;
 	unsigned int i;
 
+	uint64_t mono = sw_monotonic_ns();
+
 	ev_tick(d->ev, now_ns);
 	ban_gc(d, now_ns);
+	sipd_txn_expire(d->txn, now_ns, 0);
+	if (mono >= d->next_host_ns)
+		security_sync(d, mono);
 	for (i = 0; i < CALL_BUCKETS; i++) {
 		for (c = d->calls[i]; c; c = n) {
 			n = c->next;

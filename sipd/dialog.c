@@ -50,6 +50,8 @@ struct sipd_call *sipd_call_new(const struct sip_msg *m, unsigned int dir, uint6
 	sip_join_at(c->caller, sizeof(c->caller), m->from_user, m->from_host);
 	sip_join_at(c->callee, sizeof(c->callee), m->to_user, m->to_host);
 	c->caller_sig = m->src;
+	c->callee_sig = m->dst;
+	c->have_callee_sig = 1;
 	c->direction = dir;
 	c->invite_cseq = m->cseq;
 	if (m->has_sdp) {
@@ -169,13 +171,35 @@ static void set_method(char dst[SIP_TOKEN_LEN], const char *m)
 	sip_strlcpy(dst, SIP_TOKEN_LEN, m);
 }
 
+static void set_pending(struct sipd_dialog *d, int p, const struct sip_msg *m, uint8_t auth)
+{
+	d->pending = 1;
+	d->pending_party = p;
+	d->pending_sdp = m->sdp;
+	d->pending_cseq = m->cseq;
+	memcpy(d->pending_to, m->dst.addr, 16);
+	memcpy(d->pending_src, m->src.addr, 16);
+	d->pending_auth = auth;
+	set_method(d->pending_method, m->method);
+}
+
 /* One message with SDP from party p in dialog d. */
-static unsigned int offer_answer(struct sipd_dialog *d, int p, const struct sip_msg *m)
+static unsigned int offer_answer(struct sipd_dialog *d, int p, const struct sip_msg *m,
+				 uint8_t auth)
 {
 	if (d->pending && d->pending_party != p) {
+		/* The answer counts only from where the offer went: anyone
+		 * else claiming to answer it is ignored. */
+		if (memcmp(m->src.addr, d->pending_to, 16))
+			return SIPD_DLG_UNMATCHED;
 		/* The answer: the exchange is complete. */
 		d->neg[p] = m->sdp;
 		d->neg[!p] = d->pending_sdp;
+		memcpy(d->neg_src[p], m->src.addr, 16);
+		d->neg_auth[p] = auth;
+		memcpy(d->neg_src[!p], d->pending_src, 16);
+		d->neg_auth[!p] = d->pending_auth;
+		memcpy(d->ans_from, m->src.addr, 16);
 		d->neg_offerer = !p;
 		d->have_neg = 1;
 		d->pending = 0;
@@ -186,9 +210,9 @@ static unsigned int offer_answer(struct sipd_dialog *d, int p, const struct sip_
 	if (d->pending) {
 		/* The offerer again (retransmission, or 18x then 200 repeating
 		 * an offer made in a response): keep the latest. */
-		d->pending_sdp = m->sdp;
-		d->pending_cseq = m->cseq;
-		set_method(d->pending_method, m->method);
+		if (memcmp(m->src.addr, d->pending_src, 16))
+			return SIPD_DLG_UNMATCHED;
+		set_pending(d, p, m, auth);
 		return 0;
 	}
 	if (d->have_neg && sipd_sdp_equal(&d->neg[p], &m->sdp))
@@ -196,15 +220,15 @@ static unsigned int offer_answer(struct sipd_dialog *d, int p, const struct sip_
 	if (d->have_neg && !m->is_request && d->ans_cseq == m->cseq &&
 	    !strcmp(d->ans_method, m->method)) {
 		/* The answer of this transaction given again, changed (a 200
-		 * after a 183 must repeat it; follow what the party says). */
+		 * after a 183 must repeat it; follow what the party says),
+		 * by the party that gave it. */
+		if (memcmp(m->src.addr, d->ans_from, 16))
+			return SIPD_DLG_UNMATCHED;
 		d->neg[p] = m->sdp;
+		d->neg_auth[p] = auth;
 		return SIPD_DLG_MEDIA;
 	}
-	d->pending = 1;
-	d->pending_party = p;
-	d->pending_sdp = m->sdp;
-	d->pending_cseq = m->cseq;
-	set_method(d->pending_method, m->method);
+	set_pending(d, p, m, auth);
 	return 0;
 }
 
@@ -261,10 +285,6 @@ unsigned int sipd_dialog_update(struct sipd_call *c, const struct sip_msg *m, ui
 		if (!m->to_tag[0])
 			return 0;
 		sender = strcmp(m->from_tag, c->caller_tag) ? SIPD_CALLEE : SIPD_CALLER;
-		if (sender == SIPD_CALLEE && !c->have_callee_sig) {
-			c->callee_sig = m->src;
-			c->have_callee_sig = 1;
-		}
 		dtag = sender == SIPD_CALLER ? m->to_tag : m->from_tag;
 		if (!strcmp(m->method, "BYE")) {
 			c->end_at_ns = now_ns + bye_grace_ns;
@@ -273,17 +293,13 @@ unsigned int sipd_dialog_update(struct sipd_call *c, const struct sip_msg *m, ui
 		d = find_dialog(c, dtag);
 		if (!d && !(d = add_dialog(c, dtag)))
 			return 0;
-		return m->has_sdp ? offer_answer(d, sender, m) : 0;
+		return m->has_sdp ? offer_answer(d, sender, m, c->cur_auth) : 0;
 	}
 
 	/* Responses. */
 	if (!m->to_tag[0])
 		return 0; /* 100 Trying */
 	sender = strcmp(m->from_tag, c->caller_tag) ? SIPD_CALLER : SIPD_CALLEE;
-	if (sender == SIPD_CALLEE && !c->have_callee_sig) {
-		c->callee_sig = m->src;
-		c->have_callee_sig = 1;
-	}
 	dtag = sender == SIPD_CALLEE ? m->to_tag : m->from_tag;
 	is_initial =
 		sender == SIPD_CALLEE && !strcmp(m->method, "INVITE") && m->cseq == c->invite_cseq;
@@ -296,17 +312,23 @@ unsigned int sipd_dialog_update(struct sipd_call *c, const struct sip_msg *m, ui
 		created = 1;
 	}
 	if (created && is_initial && c->has_init_offer) {
-		/* A new fork answers the INVITE's offer. */
+		/* A new fork answers the INVITE's offer, which went where
+		 * the INVITE went. */
 		d->pending = 1;
 		d->pending_party = SIPD_CALLER;
 		d->pending_sdp = c->init_offer;
 		d->pending_cseq = c->invite_cseq;
+		memcpy(d->pending_to, c->callee_sig.addr, 16);
+		memcpy(d->pending_src, c->caller_sig.addr, 16);
+		d->pending_auth = c->caller_inside;
 		set_method(d->pending_method, "INVITE");
 	}
 	if (m->status >= 300)
 		goto final_error;
 	if (m->has_sdp)
-		flags |= offer_answer(d, sender, m);
+		flags |= offer_answer(d, sender, m, c->cur_auth);
+	if (flags & SIPD_DLG_UNMATCHED)
+		return flags;
 	if (m->status >= 200 && is_initial) {
 		d->confirmed = 1;
 		if (!c->confirmed) {

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "sipwall_maps.h"
+#include "sipd/budget.h"
 #include "sipd/sipmsg.h"
 
 #define SIPD_MAX_DIALOGS 8 /* early dialogs (forks) tracked per call */
@@ -29,9 +30,19 @@ struct sipd_dialog {
 	int neg_offerer;	   /* party whose SDP was the offer */
 	uint32_t ans_cseq;	   /* transaction that carried the answer */
 	char ans_method[SIP_TOKEN_LEN];
+	/* Who gave each party's SDP: the datagram source, and whether that
+	 * source is vouched for (a response matching a forwarded request, or
+	 * a request from the inside): only such SDP may take a destination
+	 * over from another call (pinhole.c). */
+	uint8_t neg_src[2][16];
+	uint8_t neg_auth[2];
+	uint8_t ans_from[16]; /* source of the answer of the last exchange */
 	/* An offer waiting for its answer. */
 	int pending;
 	int pending_party;
+	uint8_t pending_to[16]; /* where the offer went: the answer must come from there */
+	uint8_t pending_src[16];
+	uint8_t pending_auth;
 	uint32_t pending_cseq;
 	char pending_method[SIP_TOKEN_LEN];
 	struct sdp_session pending_sdp;
@@ -41,10 +52,10 @@ struct sipd_dialog {
 struct sipd_ph {
 	struct sw_pinhole_key key;
 	struct sw_pinhole val;
-	/* The SDP naming this destination came from a party whose SIP
-	 * signalling source address is the destination's address (a UA
-	 * speaking for itself): it may take the destination over from
-	 * another live call (pinhole.c, docs/sipd-config.md). */
+	/* The SDP naming this destination came from the destination's own
+	 * address, in a message whose source is vouched for (a UA speaking
+	 * for itself): it may take the destination over from another live
+	 * call (pinhole.c, docs/security.md). */
 	uint8_t self_named;
 };
 
@@ -55,8 +66,17 @@ struct sipd_call {
 	char caller[2 * SIP_TOKEN_LEN + 2]; /* user@host of From */
 	char callee[2 * SIP_TOKEN_LEN + 2]; /* user@host of To */
 	struct sip_addr caller_sig;	    /* where the initial INVITE came from */
-	struct sip_addr callee_sig;	    /* where the callee's first message came from */
+	struct sip_addr callee_sig;	    /* where the initial INVITE went */
 	int have_callee_sig;
+	/* Sides (networks.inside) of the two parties' signalling: roles are
+	 * bound to these, not to what From/To tags claim. */
+	uint8_t caller_inside, callee_inside;
+	uint8_t midcall;    /* created by an in-dialog offer of a call sipd did not know */
+	uint8_t answered;   /* a response matched one of its requests (call_start sent) */
+	uint8_t privileged; /* started from inside or guard.trusted: may use the reserve */
+	uint8_t cur_auth;   /* the message being handled has a vouched-for source */
+	uint32_t charged;   /* pinholes counted against its source's budget */
+	struct sipd_src_use *use; /* that budget (unprivileged calls), or NULL */
 	unsigned int direction; /* SIPD_DIR_* of the initial INVITE */
 	uint32_t invite_cseq;
 	int has_init_offer;
@@ -81,6 +101,7 @@ struct sipd_call {
 #define SIPD_DLG_END	   (1u << 1) /* the call ends now (*reason) */
 #define SIPD_DLG_CONFIRMED (1u << 2) /* first 2xx to the initial INVITE */
 #define SIPD_DLG_BYE	   (1u << 3) /* BYE: end_at_ns set */
+#define SIPD_DLG_UNMATCHED (1u << 4) /* an answer not from where its offer went: ignored */
 
 /* A request that creates a call: INVITE without To tag. */
 int sipd_is_initial_invite(const struct sip_msg *m);

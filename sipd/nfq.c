@@ -68,8 +68,17 @@ static int nfq_cb(struct nfq_q_handle *qh, struct nfgenmsg *nfmsg, struct nfq_da
 		return 0; /* nothing to give a verdict on */
 	id = ntohl(ph->packet_id);
 	len = nfq_get_payload(nfa, &pkt);
-	if (len > 0)
-		v = l->sink->handle(l->sink->ctx, pkt, len, sw_monotonic_ns(), &why);
+	if (len > 0) {
+		/* The interface it came in on (0 from this host: OUTPUT), and
+		 * whether the kernel still owes its checksum (the copy is
+		 * completed unless the queue asked for GSO packets). */
+		struct sipd_pkt_meta meta = {
+			.indev = nfq_get_indev(nfa),
+			.csum_skip = !!(nfq_get_skbinfo(nfa) & NFQA_SKB_CSUMNOTREADY),
+		};
+
+		v = l->sink->handle(l->sink->ctx, pkt, len, &meta, sw_monotonic_ns(), &why);
+	}
 	if (v == SIPD_ACCEPT)
 		l->accepted++;
 	else

@@ -107,6 +107,7 @@ static int passive_drain(void *ctx)
 		struct sockaddr_ll from;
 		socklen_t fl = sizeof(from);
 		struct sipd_udp_view v;
+		struct sipd_pkt_meta meta;
 		enum sw_sip_reason why;
 		const uint8_t *ip;
 		size_t len;
@@ -145,7 +146,11 @@ static int passive_drain(void *ctx)
 			continue;
 		}
 		l->sip++;
-		if (l->s->handle(l->s->ctx, ip, len, sw_monotonic_ns(), &why) != SIPD_ACCEPT)
+		/* Arrived here (not sent out through it); the checksum is not
+		 * known to be filled in (offload), so it is not judged. */
+		meta.indev = from.sll_pkttype == PACKET_OUTGOING ? 0 : (uint32_t)from.sll_ifindex;
+		meta.csum_skip = 1;
+		if (l->s->handle(l->s->ctx, ip, len, &meta, sw_monotonic_ns(), &why) != SIPD_ACCEPT)
 			l->would_drop++; /* observed only: nothing to drop */
 	}
 	return 0;

@@ -113,11 +113,9 @@ static void plan_party(struct sipd_ph_plan *p, const struct sipd_call *c,
 {
 	const struct sdp_session *own = &d->neg[party], *peer = &d->neg[!party];
 	unsigned int side = party == d->neg_offerer ? 0 : 1;
-	/* Signalling address of the party whose SDP names these destinations
-	 * (NULL when not known: an adopted call, or no message of it yet). */
-	const uint8_t *sig = party == SIPD_CALLER
-				     ? (c->adopted ? NULL : c->caller_sig.addr)
-				     : (c->have_callee_sig ? c->callee_sig.addr : NULL);
+	/* Source of the SDP naming these destinations, when vouched for:
+	 * only then may a destination equal to it be taken over. */
+	const uint8_t *sig = d->neg_auth[party] ? d->neg_src[party] : NULL;
 	int i, n = own->n_media < peer->n_media ? own->n_media : peer->n_media;
 
 	if (n > SDP_MAX_MEDIA)

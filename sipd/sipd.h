@@ -62,6 +62,11 @@ struct sipd_stats {
 	uint64_t pinholes_closed;
 	uint64_t pinholes_active;
 	uint64_t map_errors;
+	uint64_t calls_unanswered;	/* ended without any matched response */
+	uint64_t responses_unmatched;	/* matched no forwarded request */
+	uint64_t transactions_active;	/* requests awaiting their responses */
+	uint64_t transactions_refused;	/* sip_transaction_limit */
+	uint64_t spoof_check_interfaces; /* inside-facing interfaces known */
 };
 void sipd_get_stats(const struct sipd *d, struct sipd_stats *out);
 /* Bans asked for, per-source table use (guard.h). */
@@ -75,6 +80,19 @@ void sipd_get_guard_stats(const struct sipd *d, struct sipd_guard_stats *out);
  */
 enum sipd_verdict sipd_handle_packet(struct sipd *d, const uint8_t *ip, size_t len, uint64_t now_ns,
 				     enum sw_sip_reason *why);
+
+/* What the source knows of a datagram besides its bytes. */
+struct sipd_pkt_meta {
+	uint32_t indev;	   /* ifindex it arrived on; 0 = sent by this host or unknown */
+	uint8_t csum_skip; /* the kernel says its checksum is not filled in yet */
+};
+
+/* The same, with meta (NULL = unknown interface, checksum verified): the
+ * live sources' entry. An inside source address arriving on an interface
+ * that does not face the inside is sip_spoofed_source. */
+enum sipd_verdict sipd_handle_packet_meta(struct sipd *d, const uint8_t *ip, size_t len,
+					  const struct sipd_pkt_meta *meta, uint64_t now_ns,
+					  enum sw_sip_reason *why);
 
 /*
  * The same path from an already parsed message (m->src/dst set): what a

@@ -24,7 +24,8 @@
  * old state on failure. tick and reload may be NULL.
  */
 struct sipd_sink {
-	enum sipd_verdict (*handle)(void *ctx, const uint8_t *ip, size_t len, uint64_t now_ns,
+	enum sipd_verdict (*handle)(void *ctx, const uint8_t *ip, size_t len,
+				    const struct sipd_pkt_meta *meta, uint64_t now_ns,
 				    enum sw_sip_reason *why);
 	void (*tick)(void *ctx, uint64_t now_ns);
 	int (*reload)(void *ctx);

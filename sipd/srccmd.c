@@ -24,11 +24,12 @@ struct daemon_ctx {
 	struct sipd_metrics *metrics; /* NULL = endpoint off */
 };
 
-static enum sipd_verdict sink_handle(void *ctx, const uint8_t *ip, size_t len, uint64_t now_ns,
+static enum sipd_verdict sink_handle(void *ctx, const uint8_t *ip, size_t len,
+				     const struct sipd_pkt_meta *meta, uint64_t now_ns,
 				     enum sw_sip_reason *why)
 {
 	struct daemon_ctx *c = ctx;
-	enum sipd_verdict v = sipd_handle_packet(c->d, ip, len, now_ns, why);
+	enum sipd_verdict v = sipd_handle_packet_meta(c->d, ip, len, meta, now_ns, why);
 
 	sipd_metrics_observe(c->metrics, ip, len, v);
 	return v;

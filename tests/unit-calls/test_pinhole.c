@@ -192,6 +192,25 @@ static size_t ip_udp(uint8_t *out, const char *src, const char *dst, const char 
 	u[4] = (uint8_t)(ulen >> 8);
 	u[5] = (uint8_t)ulen;
 	memcpy(u + 8, pl, plen);
+	{
+		/* the real UDP checksum: sipd verifies it */
+		uint8_t ph[4096 + 48];
+		size_t pn = 0;
+		uint16_t c;
+
+		memcpy(ph, v6 ? out + 8 : out + 12, v6 ? 32 : 8);
+		pn = v6 ? 32 : 8;
+		ph[pn++] = 0;
+		ph[pn++] = IPPROTO_UDP;
+		ph[pn++] = (uint8_t)(ulen >> 8);
+		ph[pn++] = (uint8_t)ulen;
+		memcpy(ph + pn, u, ulen);
+		c = csum16(ph, pn + ulen);
+		if (!c)
+			c = 0xffff;
+		u[6] = (uint8_t)(c >> 8);
+		u[7] = (uint8_t)c;
+	}
 	return hl + ulen;
 }
 
@@ -284,6 +303,36 @@ static void test_datagram_v6_and_bad(void **state)
 	assert_int_equal(why, SW_SIP_R_BAD_PACKET);
 	sipd_handle_packet(e->d, junk, 3, T0, &why);
 	assert_int_equal(why, SW_SIP_R_BAD_PACKET);
+	{
+		/* a forged 200 whose UDP checksum is wrong is not acted on,
+		 * IPv4 and IPv6; a zero IPv6 checksum is invalid too */
+		uint8_t pkt[4096];
+		size_t len;
+		struct sw_pinhole v;
+
+		n = sip_text(t, sizeof(t), "SIP/2.0 200 OK", "[2001:db8::10]", ATAG, BTAG, 1,
+			     "INVITE", cid, b6, 1, 12400);
+		len = ip_udp(pkt, b6, a6, t, n);
+		pkt[len - 1] ^= 0x20;
+		sipd_handle_packet(e->d, pkt, len, T0, &why);
+		assert_int_equal(why, SW_SIP_R_BAD_CHECKSUM);
+		len = ip_udp(pkt, b6, a6, t, n);
+		pkt[46] = pkt[47] = 0;
+		sipd_handle_packet(e->d, pkt, len, T0, &why);
+		assert_int_equal(why, SW_SIP_R_BAD_CHECKSUM);
+		assert_int_equal(map_get(e, b6, 12400, &v), -ENOENT);
+		n = sip_text(t, sizeof(t), "OPTIONS sip:bob@inside.example SIP/2.0", ALICE, ATAG,
+			     NULL, 1, "OPTIONS", "csum-v4", NULL, 0, 0);
+		len = ip_udp(pkt, ALICE, BOB, t, n);
+		pkt[27] ^= 1;
+		sipd_handle_packet(e->d, pkt, len, T0, &why);
+		assert_int_equal(why, SW_SIP_R_BAD_CHECKSUM);
+		/* IPv4 without a checksum (0) is allowed: judged on content */
+		len = ip_udp(pkt, ALICE, BOB, t, n);
+		pkt[26] = pkt[27] = 0;
+		sipd_handle_packet(e->d, pkt, len, T0, &why);
+		assert_int_equal(why, SW_SIP_R_FILTER_DROP);
+	}
 	assert_int_not_equal(send_sip(e, ALICE, BOB, "hello", 5, T0), SW_SIP_R_ACCEPTED);
 	/* OPTIONS is forbidden by the config's filter */
 	n = sip_text(t, sizeof(t), "OPTIONS sip:bob@inside.example SIP/2.0", ALICE, ATAG, NULL, 1,
@@ -291,7 +340,8 @@ static void test_datagram_v6_and_bad(void **state)
 	assert_int_equal(send_sip(e, ALICE, BOB, t, n, T0), SW_SIP_R_FILTER_DROP);
 	sipd_get_stats(e->d, &st);
 	assert_int_equal(st.dropped[SW_SIP_R_BAD_PACKET], 2);
-	assert_int_equal(st.dropped[SW_SIP_R_FILTER_DROP], 1);
+	assert_int_equal(st.dropped[SW_SIP_R_FILTER_DROP], 2);
+	assert_int_equal(st.dropped[SW_SIP_R_BAD_CHECKSUM], 3);
 	assert_int_equal(st.calls_active, 1);
 	assert_int_equal(st.pinholes_active, 4);
 	fflush(e->evf);
@@ -423,18 +473,26 @@ static void test_conflicts(void **state)
 	assert_int_equal(map_count(e), 4);
 
 	/* An outside party naming Bob's live destination in its own SDP is
-	 * refused: cf-2's INVITE comes from Alice and says it receives at
-	 * Bob's 12000 (its answer would let Bob's media in from anywhere
-	 * Bob's SDP says, into cf-1's destination). */
+	 * refused at once: cf-2's INVITE comes from Alice (outside) and says
+	 * it receives at Bob's 12000, an inside address (sip_wrong_side). */
 	t_req(&m, "INVITE", "cf-2", 0, NULL, 1);
 	t_with_sdp(&m, BOB, 12000, SDP_SENDRECV);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
-	t_resp(&m, 200, "INVITE", "cf-2", 0, BTAG, 1);
-	t_with_sdp(&m, BOB, 12100, SDP_SENDRECV);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_PINHOLE_FAILED);
+	assert_int_equal(msg(e, &m, T0), SW_SIP_R_WRONG_SIDE);
 	assert_int_equal(map_count(e), 4);
 	assert_int_equal(map_get(e, BOB, 12000, &got), 0);
 	assert_int_equal(ntohs(got.src[0].port), 16000); /* still cf-1's */
+	assert_int_equal(got.call_hash, sw_fnv1a64("cf-1", 4));
+
+	/* Another inside host naming Bob's live destination is refused too:
+	 * only Bob's own SDP may take it over. */
+	t_req(&m, "INVITE", "cf-2b", 0, NULL, 1);
+	t_with_sdp(&m, ALICE, 16300, SDP_SENDRECV);
+	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	t_resp(&m, 200, "INVITE", "cf-2b", 0, BTAG, 1);
+	t_with_sdp(&m, BOB, 12000, SDP_SENDRECV);
+	t_addr(BOB2, m.src.addr);
+	assert_int_equal(msg(e, &m, T0), SW_SIP_R_UNMATCHED_RESPONSE);
+	assert_int_equal(map_get(e, BOB, 12000, &got), 0);
 	assert_int_equal(got.call_hash, sw_fnv1a64("cf-1", 4));
 
 	/* Bob himself answering a new call with the media port cf-1 still
@@ -458,14 +516,19 @@ static void test_conflicts(void **state)
 	assert_int_equal(got.call_hash, sw_fnv1a64("cf-3", 4));
 	assert_int_equal(map_count(e), 4);
 
-	/* A destination of a call in its BYE grace is taken over by anyone
-	 * (as before): cf-3 says BYE, cf-4 from Alice names Bob's 12000. */
+	/* A destination of a call in its BYE grace is taken over by any
+	 * party that may name it (as before): cf-3 says BYE, then another
+	 * inside host offers Bob's 12000 to Alice in cf-4. */
 	bye(e, "cf-3", T0 + 5 * S);
-	t_req(&m, "INVITE", "cf-4", 0, NULL, 1);
+	t_req(&m, "INVITE", "cf-4", 1, BTAG, 1);
+	m.to_tag[0] = '\0';
+	t_addr(BOB2, m.src.addr);
 	t_with_sdp(&m, BOB, 12000, SDP_SENDRECV);
 	assert_int_equal(msg(e, &m, T0 + 5 * S), SW_SIP_R_ACCEPTED);
-	t_resp(&m, 200, "INVITE", "cf-4", 0, BTAG, 1);
-	t_with_sdp(&m, BOB, 12100, SDP_SENDRECV);
+	t_resp(&m, 200, "INVITE", "cf-4", 1, BTAG, 1);
+	m.to_tag[0] = '\0';
+	snprintf(m.to_tag, sizeof(m.to_tag), "a-tag-4");
+	t_with_sdp(&m, ALICE, 16200, SDP_SENDRECV);
 	assert_int_equal(msg(e, &m, T0 + 5 * S), SW_SIP_R_ACCEPTED);
 	assert_int_equal(map_get(e, BOB, 12000, &got), 0);
 	assert_int_equal(got.call_hash, sw_fnv1a64("cf-4", 4));

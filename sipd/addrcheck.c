@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Media addresses SDP may name (addrcheck.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "lib/swmap.h"
+#include "sipd/addrcheck.h"
+
+static int v6_prefix(const uint8_t a[16], const uint8_t *p, unsigned int bits)
+{
+	unsigned int full = bits / 8, rest = bits % 8;
+
+	if (memcmp(a, p, full))
+		return 0;
+	return !rest || !((a[full] ^ p[full]) & (uint8_t)(0xff << (8 - rest)));
+}
+
+const char *sipd_addr_special(const uint8_t a[16], int stated_v4)
+{
+	static const uint8_t zero[16], ll[2] = {0xfe, 0x80};
+
+	if (sw_addr_is_v4(a)) {
+		const uint8_t *v = a + 12;
+
+		if (!stated_v4)
+			return "IPv4-mapped IPv6 address";
+		if (v[0] == 0)
+			return "unspecified (0.0.0.0/8)";
+		if (v[0] == 127)
+			return "loopback";
+		if (v[0] == 169 && v[1] == 254)
+			return "link-local";
+		if (v[0] >= 224 && v[0] <= 239)
+			return "multicast";
+		if (v[0] == 255 && v[1] == 255 && v[2] == 255 && v[3] == 255)
+			return "broadcast";
+		if (v[0] >= 240)
+			return "reserved (240.0.0.0/4)";
+		return NULL;
+	}
+	if (!memcmp(a, zero, 16))
+		return "unspecified";
+	if (!memcmp(a, zero, 15) && a[15] == 1)
+		return "loopback";
+	if (!memcmp(a, zero, 12))
+		return "IPv4-compatible IPv6 address";
+	if (a[0] == 0xff)
+		return "multicast";
+	if (v6_prefix(a, ll, 10))
+		return "link-local";
+	return NULL;
+}
+
+const char *sipd_src_special(const uint8_t a[16])
+{
+	static const uint8_t zero[16];
+
+	if (sw_addr_is_v4(a)) {
+		const uint8_t *v = a + 12;
+
+		if (v[0] == 0)
+			return "unspecified (0.0.0.0/8)";
+		if (v[0] >= 224 && v[0] <= 239)
+			return "multicast";
+		if (v[0] >= 240)
+			return "broadcast or reserved";
+		return NULL;
+	}
+	if (!memcmp(a, zero, 16))
+		return "unspecified";
+	if (a[0] == 0xff)
+		return "multicast";
+	return NULL;
+}
+
+static int bad(char *detail, size_t len, const char *what, const uint8_t a[16], const char *why)
+{
+	char s[64];
+
+	sw_addr_format(a, s, sizeof(s));
+	snprintf(detail, len, "%s %s: %s", what, s, why);
+	return -SW_SIP_R_BAD_MEDIA_ADDRESS;
+}
+
+static int check_one(const uint8_t a[16], int stated_v4, const struct sipd_host *h,
+		     const char *what, char *detail, size_t len)
+{
+	const char *why = sipd_addr_special(a, stated_v4);
+
+	if (why)
+		return bad(detail, len, what, a, why);
+	if (h && sipd_host_is_own(h, a))
+		return bad(detail, len, what, a, "an address of the firewall itself");
+	return 0;
+}
+
+int sipd_sdp_check(const struct sdp_session *s, const struct sipd_config *cfg,
+		   const struct sipd_host *h, int from_inside, char *detail, size_t len)
+{
+	int i, err, n = s->n_media < SDP_MAX_MEDIA ? s->n_media : SDP_MAX_MEDIA;
+	char a[64];
+
+	for (i = 0; i < n; i++) {
+		const struct sdp_media *md = &s->media[i];
+		int rtcp_set;
+
+		if (!md->port || md->hold_addr)
+			continue;
+		err = check_one(md->addr, md->addr_is_v4, h, "media address", detail, len);
+		if (err)
+			return err;
+		if (!from_inside && sipd_config_is_inside(cfg, md->addr)) {
+			sw_addr_format(md->addr, a, sizeof(a));
+			snprintf(detail, len,
+				 "media address %s is inside (networks.inside) but the SDP came "
+				 "from outside",
+				 a);
+			return -SW_SIP_R_WRONG_SIDE;
+		}
+		rtcp_set = memcmp(md->rtcp_addr, md->addr, 16) &&
+			   memcmp(md->rtcp_addr, (const uint8_t[16]){0}, 16);
+		if (!rtcp_set || md->rtcp_mux)
+			continue;
+		/* a=rtcp carries its own family; an IPv4 one is stored v4-mapped. */
+		err = check_one(md->rtcp_addr, sw_addr_is_v4(md->rtcp_addr), h, "a=rtcp address",
+				detail, len);
+		if (err)
+			return err;
+		if (sw_addr_is_v4(md->rtcp_addr) != sw_addr_is_v4(md->addr))
+			return bad(detail, len, "a=rtcp address", md->rtcp_addr,
+				   "not the family of the stream's c= address");
+		if (sipd_config_is_inside(cfg, md->rtcp_addr) !=
+		    sipd_config_is_inside(cfg, md->addr))
+			return bad(detail, len, "a=rtcp address", md->rtcp_addr,
+				   "not on the side of the stream's c= address");
+	}
+	return 0;
+}

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Per-source use (budget.h): a chained hash of the sources holding something. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/swmap.h"
+#include "sipd/budget.h"
+
+#define BUDGET_BUCKETS 16384
+
+struct sipd_budget {
+	struct sipd_src_use *b[BUDGET_BUCKETS];
+	unsigned int n;
+};
+
+struct sipd_budget *sipd_budget_new(void)
+{
+	return calloc(1, sizeof(struct sipd_budget));
+}
+
+void sipd_budget_free(struct sipd_budget *b)
+{
+	struct sipd_src_use *u, *n;
+	unsigned int i;
+
+	if (!b)
+		return;
+	for (i = 0; i < BUDGET_BUCKETS; i++)
+		for (u = b->b[i]; u; u = n) {
+			n = u->next;
+			free(u);
+		}
+	free(b);
+}
+
+static unsigned int bucket_of(const uint8_t key[16])
+{
+	return (unsigned int)(sw_fnv1a64(key, 16) % BUDGET_BUCKETS);
+}
+
+struct sipd_src_use *sipd_budget_get(struct sipd_budget *b, const uint8_t key[16], int create)
+{
+	unsigned int h = bucket_of(key);
+	struct sipd_src_use *u;
+
+	for (u = b->b[h]; u; u = u->next)
+		if (!memcmp(u->key, key, 16))
+			return u;
+	if (!create)
+		return NULL;
+	u = calloc(1, sizeof(*u));
+	if (!u)
+		return NULL;
+	memcpy(u->key, key, 16);
+	u->next = b->b[h];
+	b->b[h] = u;
+	b->n++;
+	return u;
+}
+
+void sipd_budget_release(struct sipd_budget *b, struct sipd_src_use *u)
+{
+	struct sipd_src_use **pp;
+
+	if (!u || u->txns || u->pinholes)
+		return;
+	for (pp = &b->b[bucket_of(u->key)]; *pp; pp = &(*pp)->next) {
+		if (*pp == u) {
+			*pp = u->next;
+			b->n--;
+			free(u);
+			return;
+		}
+	}
+}
+
+unsigned int sipd_budget_sources(const struct sipd_budget *b)
+{
+	return b->n;
+}
+
+void sipd_budget_key(const uint8_t addr[16], uint8_t plen4, uint8_t plen6, uint8_t out[16])
+{
+	unsigned int plen = sw_addr_is_v4(addr) ? 96u + plen4 : plen6, i;
+
+	memcpy(out, addr, 16);
+	for (i = plen; i < 128; i++)
+		out[i / 8] &= (uint8_t) ~(0x80 >> (i % 8));
+}
