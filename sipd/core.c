@@ -460,6 +460,24 @@ static int adopt(struct sipd *d, char *err, size_t errlen)
 	return 0;
 }
 
+static void report_host(struct sipd *d, uint64_t mono_ns, int err)
+{
+	d->host_reported = 1;
+	if (!d->ev)
+		return;
+	ev_begin(d->ev, "spoof_check", mono_ns);
+	ev_raw(d->ev, "enabled", d->cfg->security.spoof_check ? "true" : "false");
+	ev_u64(d->ev, "inside_interfaces", d->host.n_inside_if);
+	ev_u64(d->ev, "own_addresses", d->host.n_addr);
+	if (err)
+		ev_str(d->ev, "error", strerror(-err));
+	else if (!d->host.n_inside_if && d->cfg->security.spoof_check)
+		ev_str(d->ev, "warning",
+		       "no interface has an address in networks.inside: inside sources are not "
+		       "checked against their interface (set security.inside_interfaces)");
+	ev_end(d->ev);
+}
+
 /* Transaction bounds from the config; the host's addresses and interfaces
  * (start, reload, every HOST_REFRESH_NS). */
 static void security_sync(struct sipd *d, uint64_t mono_ns)
@@ -478,20 +496,15 @@ static void security_sync(struct sipd *d, uint64_t mono_ns)
 	sipd_txn_set_limits(d->txn, &l);
 	err = sipd_host_refresh(&d->host, cfg);
 	d->next_host_ns = mono_ns + HOST_REFRESH_NS;
-	if (d->ev && (err || !d->host_reported || d->host.n_inside_if != before)) {
-		ev_begin(d->ev, "spoof_check", mono_ns);
-		ev_u64(d->ev, "inside_interfaces", d->host.n_inside_if);
-		ev_u64(d->ev, "own_addresses", d->host.n_addr);
-		if (err)
-			ev_str(d->ev, "error", strerror(-err));
-		else if (!d->host.n_inside_if && cfg->security.spoof_check)
-			ev_str(d->ev, "warning",
-			       "no interface has an address in networks.inside: inside sources "
-			       "are not checked against their interface (set "
-			       "security.inside_interfaces)");
-		ev_end(d->ev);
-		d->host_reported = 1;
-	}
+	/* Live sources report it at start and whenever it changes; replay
+	 * has no interfaces to speak of. */
+	if (d->host_reported && (err || d->host.n_inside_if != before))
+		report_host(d, mono_ns, err);
+}
+
+void sipd_report_spoof_check(struct sipd *d)
+{
+	report_host(d, sw_monotonic_ns(), 0);
 }
 
 struct sipd *sipd_new(const struct sipd_config *cfg, const char *pin_root_override,

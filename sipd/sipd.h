@@ -111,6 +111,10 @@ enum sipd_verdict sipd_handle_msg(struct sipd *d, const struct sip_msg *m, uint6
 void sipd_set_event_batching(struct sipd *d, int on);
 void sipd_flush(struct sipd *d);
 
+/* Write a spoof_check event (inside-facing interfaces and own addresses
+ * found) now and whenever they change: the live sources call it. */
+void sipd_report_spoof_check(struct sipd *d);
+
 /* Periodic work: idle/max-duration/silent-dialog expiry, BYE grace. */
 void sipd_tick(struct sipd *d, uint64_t now_ns);
 

@@ -235,6 +235,7 @@ int sipd_cmd_run(int argc, char **argv)
 	}
 	/* Events are written after each batch's verdicts (sink_flush). */
 	sipd_set_event_batching(ctx.d, 1);
+	sipd_report_spoof_check(ctx.d);
 
 	if (cfg->metrics.listen[0]) {
 		struct sipd_metrics_opts mo = {

@@ -126,8 +126,9 @@ expect_eq "--events: pinhole_close events" "$(grep -c '"event":"pinhole_close"' 
 expect_eq "--events: one media event per media packet" "$(grep -c '"event":"media"' "$T/events")" 60
 expect_eq "--events: spoofed packets named dropped_bad_source" \
 	"$(grep '"event":"media"' "$T/events" | grep -c '"reason":"dropped_bad_source"')" 10
+# call_start is written when the INVITE is first answered (its 200, 50 ms in).
 expect_eq "--events: capture clock in events" \
-	"$(grep -m1 '"event":"call_start"' "$T/events" | grep -c '"ts_ns":1700000000000000000')" 1
+	"$(grep -m1 '"event":"call_start"' "$T/events" | grep -c '"ts_ns":1700000000050000000')" 1
 check "--events: summary is the last line" bash -c "tail -n1 '$T/events' | grep -q '^{\"capture\"'"
 
 # A config applies: a filter dropping INVITE leaves no call and no pinhole.
