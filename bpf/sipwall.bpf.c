@@ -133,6 +133,9 @@ struct sw_frag6_hdr {
 #define SW_IP6_OFFSET 0xfff8
 #define SW_IP6_MF     0x0001
 
+/* VLAN tags (802.1Q or 802.1ad, any VID) parsed before IP. The kernel strips
+ * any number of VID-0 tags and delivers what is inside, so a frame still
+ * tagged after these cannot be judged and is dropped (dropped_vlan_depth). */
 #define SW_VLAN_MAX	2
 #define SW_IP6_EXT_MAX	8    /* extension headers walked before giving up */
 #define SW_IP6_EXT_SPAN 1024 /* bytes of extension headers walked at most */
@@ -150,10 +153,12 @@ struct sw_frag6_hdr {
 
 /* What parsing found; the policy in sw_judge() turns it into a reason. */
 enum sw_parsed {
-	SW_P_OTHER,	/* not IP, or IP but not UDP: not ours */
-	SW_P_MALFORMED, /* could be media, but headers are truncated/garbled */
-	SW_P_LATER,	/* non-first fragment: no L4 header to judge */
-	SW_P_UDP,	/* UDP header present: ports valid */
+	SW_P_OTHER,	 /* not IP, or IP but not UDP: not ours */
+	SW_P_MALFORMED,	 /* could be media, but headers are truncated/garbled */
+	SW_P_LATER,	 /* non-first fragment: no L4 header to judge */
+	SW_P_UDP,	 /* UDP or UDP-Lite header present: ports valid */
+	SW_P_VLAN_DEEP,	 /* still VLAN-tagged after SW_VLAN_MAX tags */
+	SW_P_FRAG_CHAIN, /* first fragment without all headers up to UDP */
 };
 
 struct sw_pkt {
@@ -195,10 +200,32 @@ static __always_inline int sw_is_ip6_ext(__u8 nh)
 	       nh == IPPROTO_DSTOPTS || nh == IPPROTO_AH;
 }
 
-static __always_inline int sw_parse_udp(void *l4, void *end, struct sw_pkt *pkt)
+/* UDP-Lite (RFC 3828) has UDP's ports at UDP's offsets and reaches the same
+ * port numbers: it is judged as UDP, against the same (proto 17) pinholes. */
+static __always_inline int sw_is_udp(__u8 proto)
 {
-	struct udphdr *udp = l4;
+	return proto == IPPROTO_UDP || proto == IPPROTO_UDPLITE;
+}
 
+/* Headers that would end past the IP datagram (len, from the IP length
+ * fields): a first fragment that lacks them breaks RFC 7112 (and, IPv4, is a
+ * tiny fragment, RFC 1858); any other datagram is malformed. Bytes after the
+ * datagram's end are never read as headers: the kernel trims them. */
+static __always_inline int sw_short(const struct sw_pkt *pkt)
+{
+	return pkt->first_frag ? SW_P_FRAG_CHAIN : SW_P_MALFORMED;
+}
+
+static __always_inline int sw_parse_udp(void *l3, __u32 off, __u32 len, void *end,
+					struct sw_pkt *pkt)
+{
+	struct udphdr *udp = l3 + off;
+
+	/* One pointer for the bounds check and the reads: recomputed from
+	 * l3 and off, the verifier would not know it checked. */
+	barrier_var(udp);
+	if (off + sizeof(*udp) > len)
+		return sw_short(pkt);
 	if ((void *)(udp + 1) > end)
 		return SW_P_MALFORMED;
 	pkt->sport = udp->source;
@@ -216,9 +243,9 @@ static __always_inline int sw_parse_ip4(void *l3, void *end, struct sw_pkt *pkt)
 		return SW_P_OTHER;
 	pkt->proto = iph->protocol;
 	if ((void *)(iph + 1) > end)
-		return iph->protocol == IPPROTO_UDP ? SW_P_MALFORMED : SW_P_OTHER;
+		return sw_is_udp(iph->protocol) ? SW_P_MALFORMED : SW_P_OTHER;
 	if (iph->version != 4 || iph->ihl < 5)
-		return iph->protocol == IPPROTO_UDP ? SW_P_MALFORMED : SW_P_OTHER;
+		return sw_is_udp(iph->protocol) ? SW_P_MALFORMED : SW_P_OTHER;
 
 	pkt->saddr[2] = bpf_htonl(0xffff);
 	pkt->saddr[3] = iph->saddr;
@@ -230,20 +257,22 @@ static __always_inline int sw_parse_ip4(void *l3, void *end, struct sw_pkt *pkt)
 	if (frag & (SW_IP_MF | SW_IP_OFFSET)) {
 		pkt->frag_id = bpf_ntohs(iph->id);
 		if (frag & SW_IP_OFFSET) {
-			pkt->later_safe = iph->protocol != IPPROTO_UDP;
+			pkt->later_safe = !sw_is_udp(iph->protocol);
 			return SW_P_LATER;
 		}
 		pkt->first_frag = 1;
 	}
-	if (iph->protocol != IPPROTO_UDP)
+	if (!sw_is_udp(iph->protocol))
 		return SW_P_OTHER;
-	return sw_parse_udp(l3 + iph->ihl * 4, end, pkt);
+	/* Bounded by the total length (which covers the options too), not
+	 * only by the frame. */
+	return sw_parse_udp(l3, iph->ihl * 4, pkt->l3_len, end, pkt);
 }
 
 static __always_inline int sw_parse_ip6(void *l3, void *end, struct sw_pkt *pkt)
 {
 	struct ipv6hdr *ip6 = l3;
-	__u32 off = sizeof(*ip6);
+	__u32 off = sizeof(*ip6), len;
 	__u8 nh;
 	int i;
 
@@ -252,10 +281,17 @@ static __always_inline int sw_parse_ip6(void *l3, void *end, struct sw_pkt *pkt)
 	nh = ip6->nexthdr;
 	pkt->proto = nh;
 	if ((void *)(ip6 + 1) > end)
-		return nh == IPPROTO_UDP || sw_is_ip6_ext(nh) ? SW_P_MALFORMED : SW_P_OTHER;
+		return sw_is_udp(nh) || sw_is_ip6_ext(nh) ? SW_P_MALFORMED : SW_P_OTHER;
 	__builtin_memcpy(pkt->saddr, &ip6->saddr, 16);
 	__builtin_memcpy(pkt->daddr, &ip6->daddr, 16);
-	pkt->l3_len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
+	len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
+	pkt->l3_len = len;
+	/* Payload length 0 before a hop-by-hop header: a jumbogram (RFC 2675;
+	 * a GRO/BIG TCP super-packet at TC), its length in an option. No
+	 * single received frame is long enough for the kernel to accept one,
+	 * and it keeps the whole skb: bound by the frame alone. */
+	if (!ip6->payload_len && nh == IPPROTO_HOPOPTS)
+		len = ~0U;
 
 	for (i = 0; i < SW_IP6_EXT_MAX; i++) {
 		void *h;
@@ -269,6 +305,8 @@ static __always_inline int sw_parse_ip6(void *l3, void *end, struct sw_pkt *pkt)
 			struct sw_frag6_hdr *fh = h;
 			__u16 fo;
 
+			if (off + sizeof(*fh) > len)
+				return sw_short(pkt);
 			if ((void *)(fh + 1) > end)
 				return SW_P_MALFORMED;
 			fo = bpf_ntohs(fh->frag_off);
@@ -283,7 +321,7 @@ static __always_inline int sw_parse_ip6(void *l3, void *end, struct sw_pkt *pkt)
 					 * with more extension headers that
 					 * lead to UDP: only a final protocol
 					 * other than UDP is safe. */
-					pkt->later_safe = nh != IPPROTO_UDP && !sw_is_ip6_ext(nh);
+					pkt->later_safe = !sw_is_udp(nh) && !sw_is_ip6_ext(nh);
 					return SW_P_LATER;
 				}
 				pkt->first_frag = 1;
@@ -293,6 +331,10 @@ static __always_inline int sw_parse_ip6(void *l3, void *end, struct sw_pkt *pkt)
 			struct ipv6_opt_hdr *oh = h;
 			__u8 cur = nh;
 
+			/* Only its first two bytes are read here; its end is
+			 * checked by what is read after it. */
+			if (off + sizeof(*oh) > len)
+				return sw_short(pkt);
 			if ((void *)(oh + 1) > end)
 				return SW_P_MALFORMED;
 			nh = oh->nexthdr;
@@ -307,13 +349,22 @@ static __always_inline int sw_parse_ip6(void *l3, void *end, struct sw_pkt *pkt)
 	/* More extension headers than we walk: could hide UDP. */
 	if (sw_is_ip6_ext(nh) || off > SW_IP6_EXT_SPAN)
 		return SW_P_MALFORMED;
-	if (nh != IPPROTO_UDP)
+	if (!sw_is_udp(nh))
 		return SW_P_OTHER;
-	return sw_parse_udp(l3 + off, end, pkt);
+	return sw_parse_udp(l3, off, len, end, pkt);
 }
 
-/* Ethernet with up to two VLAN tags (802.1Q / 802.1ad), then IP. */
-static __always_inline int sw_parse(void *data, void *end, struct sw_pkt *pkt)
+static __always_inline int sw_is_vlan(__be16 proto)
+{
+	return proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD);
+}
+
+/*
+ * Ethernet with up to SW_VLAN_MAX VLAN tags (802.1Q / 802.1ad), then IP.
+ * tags: tags already taken out of the frame (TC: the skb's accelerated tag),
+ * counted against SW_VLAN_MAX so both hooks judge the same frame alike.
+ */
+static __always_inline int sw_parse(void *data, void *end, __u32 tags, struct sw_pkt *pkt)
 {
 	struct ethhdr *eth = data;
 	void *p = eth + 1;
@@ -327,13 +378,16 @@ static __always_inline int sw_parse(void *data, void *end, struct sw_pkt *pkt)
 	for (i = 0; i < SW_VLAN_MAX; i++) {
 		struct sw_vlan_hdr *vh = p;
 
-		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
+		if (!sw_is_vlan(proto) || tags >= SW_VLAN_MAX)
 			break;
 		if ((void *)(vh + 1) > end)
 			return SW_P_OTHER;
 		proto = vh->proto;
 		p = vh + 1;
+		tags++;
 	}
+	if (sw_is_vlan(proto))
+		return SW_P_VLAN_DEEP;
 	if (proto == bpf_htons(ETH_P_IP))
 		return sw_parse_ip4(p, end, pkt);
 	if (proto == bpf_htons(ETH_P_IPV6))
@@ -585,17 +639,22 @@ static __always_inline __u32 sw_frag_follow(const struct sw_pkt *pkt)
 	return SW_R_DROPPED_FRAGMENT;
 }
 
-static __always_inline __u32 sw_judge(void *data, void *end)
+static __always_inline __u32 sw_judge(void *data, void *end, __u32 tags)
 {
 	struct sw_pkt pkt = {};
 	__u32 reason;
 
-	switch (sw_parse(data, end, &pkt)) {
+	switch (sw_parse(data, end, tags, &pkt)) {
 	case SW_P_UDP:
 		reason = sw_judge_udp(&pkt);
 		break;
 	case SW_P_MALFORMED:
 		reason = SW_R_DROPPED_MALFORMED;
+		break;
+	case SW_P_VLAN_DEEP:
+		return SW_R_DROPPED_VLAN_DEPTH;
+	case SW_P_FRAG_CHAIN:
+		reason = SW_R_DROPPED_FRAG_HEADER_CHAIN;
 		break;
 	case SW_P_LATER:
 		if (pkt.later_safe)
@@ -615,7 +674,7 @@ int sipwall_xdp(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
-	__u32 reason = sw_judge(data, end);
+	__u32 reason = sw_judge(data, end, 0);
 
 	return sw_count(reason, end - data) ? XDP_PASS : XDP_DROP;
 }
@@ -637,7 +696,10 @@ int sipwall_tc_in(struct __sk_buff *skb)
 	__u32 reason;
 
 	sw_tc_linearize(skb);
-	reason = sw_judge((void *)(long)skb->data, (void *)(long)skb->data_end);
+	/* The stack moved the outermost tag out of the frame (skb_vlan_untag
+	 * runs before TC ingress): it still counts. */
+	reason = sw_judge((void *)(long)skb->data, (void *)(long)skb->data_end,
+			  skb->vlan_present ? 1 : 0);
 	return sw_count(reason, skb->len) ? TC_ACT_OK : TC_ACT_SHOT;
 }
 
@@ -701,7 +763,8 @@ int sipwall_tc_eg(struct __sk_buff *skb)
 	__u32 reason = SW_R_EGRESS_PASSED;
 
 	sw_tc_linearize(skb);
-	if (sw_parse((void *)(long)skb->data, (void *)(long)skb->data_end, &pkt) == SW_P_UDP)
+	if (sw_parse((void *)(long)skb->data, (void *)(long)skb->data_end,
+		     skb->vlan_present ? 1 : 0, &pkt) == SW_P_UDP)
 		reason = sw_learn(&pkt);
 	sw_count(reason, skb->len);
 	return TC_ACT_OK;

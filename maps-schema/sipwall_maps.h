@@ -53,7 +53,9 @@
 	X(EGRESS_LEARNED, "egress_learned")         \
 	X(EGRESS_PASSED, "egress_passed")           \
 	X(PASSED_SIGNALLING, "passed_signalling")   \
-	X(PASSED_TRUSTED, "passed_trusted")
+	X(PASSED_TRUSTED, "passed_trusted")         \
+	X(DROPPED_VLAN_DEPTH, "dropped_vlan_depth") \
+	X(DROPPED_FRAG_HEADER_CHAIN, "dropped_frag_header_chain")
 
 enum sw_reason {
 #define SW_X_ENUM(name, str) SW_R_##name,

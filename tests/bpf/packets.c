@@ -327,6 +327,8 @@ struct pcase {
 #define V4(s, sp, d, dp) .src = s, .sport = sp, .dst = d, .dport = dp
 #define V6(s, sp, d, dp) .v6 = 1, V4(s, sp, d, dp)
 #define R(x)		 SW_R_##x
+#define FIRST		 .frag = PB_FIRST, .payload = 64
+#define LATER(o)	 .frag = PB_LATER, .frag_off = (o), .payload = 64
 #define CASE(n, w, ...)                                      \
 	{                                                    \
 		.name = n, .want = w, .pkt = { __VA_ARGS__ } \
@@ -393,8 +395,22 @@ static const struct pcase main_cases[] = {
 	     .vlans = 2, .qinq = 1),
 	CASE("double 802.1Q v6 bad source", R(DROPPED_BAD_SOURCE),
 	     V6("fd00::9", 1, "fd00::2", 12000), .vlans = 2),
-	CASE("three tags: not parsed, passes", R(PASSED_NOT_MEDIA),
-	     V4("10.9.9.9", 4000, "10.0.0.2", 10002), .vlans = 3),
+	/* deeper than the parser looks: dropped whatever is inside (the
+	 * kernel strips any number of VID-0 tags); test_vlans() has the
+	 * matrix of depths, VIDs and tag types */
+	CASE("three tags: dropped", R(DROPPED_VLAN_DEPTH), V4("10.9.9.9", 4000, "10.0.0.2", 10002),
+	     .vlans = 3),
+	CASE("three VID-0 tags, non-media UDP: dropped", R(DROPPED_VLAN_DEPTH),
+	     V4("10.9.9.9", 4000, "10.0.0.2", 5999), .vlans = 3, .vid0 = 1),
+	CASE("three tags, TCP: dropped", R(DROPPED_VLAN_DEPTH),
+	     V4("10.9.9.9", 4000, "10.0.0.2", 10002), .vlans = 3, .l4 = IPPROTO_TCP),
+	CASE("ARP in three tags: dropped", R(DROPPED_VLAN_DEPTH), .ethertype = ETH_P_ARP,
+	     .vlans = 3),
+	CASE("ARP in two tags passes", R(PASSED_NOT_MEDIA), .ethertype = ETH_P_ARP, .vlans = 2),
+	CASE("two tags, non-media UDP passes", R(PASSED_NOT_MEDIA),
+	     V4("10.9.9.9", 4000, "10.0.0.2", 5999), .vlans = 2, .vid0 = 1),
+	CASE("third tag cut: dropped", R(DROPPED_VLAN_DEPTH),
+	     V4("10.9.9.9", 4000, "10.0.0.2", 10002), .vlans = 3, .cut = 14 + 8 + 2),
 	/* IPv4 options */
 	CASE("v4 options (ihl 6) hit", R(PASSED_PINHOLE), V4("10.9.9.9", 4000, "10.0.0.2", 10000),
 	     .ip4_opt_words = 1),
@@ -438,6 +454,121 @@ static const struct pcase main_cases[] = {
 	     .l4 = IPPROTO_ICMPV6),
 	CASE("ARP", R(PASSED_NOT_MEDIA), .ethertype = ETH_P_ARP),
 	CASE("ARP in VLAN", R(PASSED_NOT_MEDIA), .ethertype = ETH_P_ARP, .vlans = 1),
+	/* UDP-Lite (136): UDP's ports, judged as UDP against proto 17 pinholes */
+	CASE("v4 UDP-Lite hit", R(PASSED_PINHOLE), V4("10.9.9.9", 4000, "10.0.0.2", 10000),
+	     .l4 = IPPROTO_UDPLITE),
+	CASE("v4 UDP-Lite bad source", R(DROPPED_BAD_SOURCE),
+	     V4("10.9.9.9", 4001, "10.0.0.2", 10000), .l4 = IPPROTO_UDPLITE),
+	CASE("v4 UDP-Lite no pinhole", R(DROPPED_NO_PINHOLE),
+	     V4("10.9.9.9", 4000, "10.0.0.2", 10002), .l4 = IPPROTO_UDPLITE),
+	CASE("v4 UDP-Lite outside the media range", R(PASSED_NOT_MEDIA),
+	     V4("10.9.9.9", 4000, "10.0.0.2", 9999), .l4 = IPPROTO_UDPLITE),
+	CASE("v6 UDP-Lite hit", R(PASSED_PINHOLE), V6("fd00::9", 4000, "fd00::2", 12000),
+	     .l4 = IPPROTO_UDPLITE),
+	CASE("v6 UDP-Lite no pinhole", R(DROPPED_NO_PINHOLE), V6("fd00::9", 4000, "fd00::2", 12006),
+	     .l4 = IPPROTO_UDPLITE),
+	CASE("v6 UDP-Lite after hbh+dst, bad source", R(DROPPED_BAD_SOURCE),
+	     V6("fd00::8", 4000, "fd00::2", 12000), .ext = {IPPROTO_HOPOPTS, IPPROTO_DSTOPTS},
+	     .n_ext = 2, .l4 = IPPROTO_UDPLITE),
+	CASE("UDP-Lite in QinQ, no pinhole", R(DROPPED_NO_PINHOLE),
+	     V4("10.9.9.9", 4000, "10.0.0.2", 10002), .vlans = 2, .qinq = 1, .l4 = IPPROTO_UDPLITE),
+	CASE("v4 UDP-Lite header cut", R(DROPPED_MALFORMED),
+	     V4("10.9.9.9", 4000, "10.0.0.2", 10000), .l4 = IPPROTO_UDPLITE, .cut = 14 + 20 + 4),
+	CASE("v6 UDP-Lite header cut", R(DROPPED_MALFORMED), V6("fd00::9", 4000, "fd00::2", 12000),
+	     .l4 = IPPROTO_UDPLITE, .cut = 14 + 40 + 6),
+	/* The IP length fields bound the parse: bytes after the datagram
+	 * (which the kernel trims) are never read as headers. The frames
+	 * below keep the UDP header the length field leaves out. */
+	CASE("v4 total length ends before the UDP header", R(DROPPED_MALFORMED),
+	     V4("10.9.9.9", 4000, "10.0.0.2", 5999), .ip_len_delta = -8),
+	CASE("v4 total length ends before the UDP header, pinhole", R(DROPPED_MALFORMED),
+	     V4("10.9.9.9", 4000, "10.0.0.2", 10000), .ip_len_delta = -8),
+	CASE("v4 total length cuts the UDP header", R(DROPPED_MALFORMED),
+	     V4("10.9.9.9", 4000, "10.0.0.2", 5999), .payload = 32, .ip_len_delta = -36),
+	CASE("v4 total length ends in the options", R(DROPPED_MALFORMED),
+	     V4("10.9.9.9", 4000, "10.0.0.2", 5999), .ip4_opt_words = 4, .ip_len_delta = -16),
+	CASE("v4 total length below the header", R(DROPPED_MALFORMED),
+	     V4("10.9.9.9", 4000, "10.0.0.2", 5999), .ip_len_delta = -24),
+	CASE("v4 UDP-Lite total length ends before its header", R(DROPPED_MALFORMED),
+	     V4("10.9.9.9", 4000, "10.0.0.2", 5999), .l4 = IPPROTO_UDPLITE, .ip_len_delta = -8),
+	CASE("v4 TCP total length ends before its header: not ours", R(PASSED_NOT_MEDIA),
+	     V4("10.9.9.9", 4000, "10.0.0.2", 10002), .l4 = IPPROTO_TCP, .ip_len_delta = -20),
+	CASE("v4 trailing bytes after a whole datagram: judged", R(PASSED_PINHOLE),
+	     V4("10.9.9.9", 4000, "10.0.0.2", 10000), .payload = 40, .ip_len_delta = -40),
+	CASE("v4 trailing bytes after a whole datagram, no pinhole", R(DROPPED_NO_PINHOLE),
+	     V4("10.9.9.9", 4000, "10.0.0.2", 10002), .payload = 40, .ip_len_delta = -40),
+	CASE("v6 payload length ends before the UDP header", R(DROPPED_MALFORMED),
+	     V6("fd00::9", 4000, "fd00::2", 5999), .ip_len_delta = -8),
+	CASE("v6 payload length cuts the UDP header, pinhole", R(DROPPED_MALFORMED),
+	     V6("fd00::9", 4000, "fd00::2", 12000), .ip_len_delta = -2),
+	CASE("v6 ext chain ends beyond the payload length", R(DROPPED_MALFORMED),
+	     V6("fd00::9", 4000, "fd00::2", 5999), .ext = {IPPROTO_HOPOPTS, IPPROTO_DSTOPTS},
+	     .n_ext = 2, .ip_len_delta = -20),
+	CASE("v6 ext chain ends beyond the payload length, pinhole", R(DROPPED_MALFORMED),
+	     V6("fd00::9", 4000, "fd00::2", 12000), .ext = {IPPROTO_HOPOPTS, IPPROTO_DSTOPTS},
+	     .n_ext = 2, .ip_len_delta = -20),
+	CASE("v6 ext header starts at the payload's end", R(DROPPED_MALFORMED),
+	     V6("fd00::9", 4000, "fd00::2", 5999), .ext = {IPPROTO_HOPOPTS, IPPROTO_DSTOPTS},
+	     .n_ext = 2, .ip_len_delta = -24),
+	CASE("v6 UDP after ext chain beyond the payload length", R(DROPPED_MALFORMED),
+	     V6("fd00::9", 4000, "fd00::2", 5999), .ext = {IPPROTO_HOPOPTS, IPPROTO_AH}, .n_ext = 2,
+	     .ip_len_delta = -4),
+	CASE("v6 ext chain to TCP beyond the payload length: not ours", R(PASSED_NOT_MEDIA),
+	     V6("fd00::9", 4000, "fd00::2", 12000), .ext = {IPPROTO_DSTOPTS}, .n_ext = 1,
+	     .l4 = IPPROTO_TCP, .ip_len_delta = -20),
+	CASE("v6 UDP-Lite after ext beyond the payload length", R(DROPPED_MALFORMED),
+	     V6("fd00::9", 4000, "fd00::2", 5999), .ext = {IPPROTO_DSTOPTS}, .n_ext = 1,
+	     .l4 = IPPROTO_UDPLITE, .ip_len_delta = -8),
+	CASE("v6 trailing bytes after a whole datagram: judged", R(DROPPED_BAD_SOURCE),
+	     V6("fd00::9", 4001, "fd00::2", 12000), .ext = {IPPROTO_HOPOPTS}, .n_ext = 1,
+	     .payload = 24, .ip_len_delta = -24),
+	/* payload length 0 before hop-by-hop (jumbogram): bound by the frame */
+	CASE("v6 payload length 0 + hbh: judged on the frame", R(PASSED_PINHOLE),
+	     V6("fd00::9", 4000, "fd00::2", 12000), .ext = {IPPROTO_HOPOPTS}, .n_ext = 1,
+	     .ip_len_delta = -16),
+	CASE("v6 payload length 0 + hbh: no pinhole", R(DROPPED_NO_PINHOLE),
+	     V6("fd00::9", 4000, "fd00::2", 12006), .ext = {IPPROTO_HOPOPTS}, .n_ext = 1,
+	     .ip_len_delta = -16),
+	CASE("v6 payload length 0 without hbh", R(DROPPED_MALFORMED),
+	     V6("fd00::9", 4000, "fd00::2", 12000), .ext = {IPPROTO_DSTOPTS}, .n_ext = 1,
+	     .ip_len_delta = -24),
+	/* first fragments must hold every header up to UDP (RFC 7112; IPv4:
+	 * the tiny fragment of RFC 1858) */
+	CASE("v6 first fragment: payload ends after the fragment header",
+	     R(DROPPED_FRAG_HEADER_CHAIN), V6("fd00::9", 4000, "fd00::2", 12000), FIRST,
+	     .frag_id = 501, .ip_len_delta = -(8 + 64)),
+	CASE("v6 first fragment: UDP header split", R(DROPPED_FRAG_HEADER_CHAIN),
+	     V6("fd00::9", 4000, "fd00::2", 5999), FIRST, .frag_id = 502,
+	     .ip_len_delta = -(4 + 64)),
+	CASE("v6 first fragment: dst opts after it beyond the payload",
+	     R(DROPPED_FRAG_HEADER_CHAIN), V6("fd00::9", 4000, "fd00::2", 12000), FIRST,
+	     .frag_id = 503, .ext = {IPPROTO_DSTOPTS}, .n_ext = 1, .ext_in_frag = 1,
+	     .ip_len_delta = -(8 + 8 + 64)),
+	CASE("v6 first fragment: frame ends with the chain", R(DROPPED_FRAG_HEADER_CHAIN),
+	     V6("fd00::9", 4000, "fd00::2", 12000), FIRST, .frag_id = 504,
+	     .ext = {IPPROTO_HOPOPTS, IPPROTO_DSTOPTS}, .n_ext = 2, .ext_in_frag = 1,
+	     .ip_len_delta = -(8 + 64), .cut = 14 + 40 + 8 + 8 + 16),
+	CASE("v6 first fragment: hbh before it, UDP-Lite split", R(DROPPED_FRAG_HEADER_CHAIN),
+	     V6("fd00::9", 4000, "fd00::2", 12000), FIRST, .frag_id = 505, .ext = {IPPROTO_HOPOPTS},
+	     .n_ext = 1, .l4 = IPPROTO_UDPLITE, .ip_len_delta = -(6 + 64)),
+	CASE("v6 fragment header beyond the payload, after hbh: malformed", R(DROPPED_MALFORMED),
+	     V6("fd00::9", 4000, "fd00::2", 12000), FIRST, .frag_id = 506, .ext = {IPPROTO_HOPOPTS},
+	     .n_ext = 1, .ip_len_delta = -(8 + 8 + 8 + 64) + 2),
+	CASE("v6 first fragment with dst opts after it: whole chain, hit", R(PASSED_PINHOLE),
+	     V6("fd00::9", 4000, "fd00::2", 12000), FIRST, .frag_id = 507, .ext = {IPPROTO_DSTOPTS},
+	     .n_ext = 1, .ext_in_frag = 1),
+	CASE("v6 first fragment: chain + UDP exactly, hit", R(PASSED_PINHOLE),
+	     V6("fd00::9", 4000, "fd00::2", 12000), FIRST, .frag_id = 508, .ext = {IPPROTO_HOPOPTS},
+	     .n_ext = 1, .ip_len_delta = -64),
+	CASE("v6 first fragment of TCP without its header: not ours", R(PASSED_NOT_MEDIA),
+	     V6("fd00::9", 4000, "fd00::2", 12000), FIRST, .frag_id = 509, .l4 = IPPROTO_TCP,
+	     .ip_len_delta = -(20 + 64)),
+	CASE("v4 tiny first fragment: no UDP header", R(DROPPED_FRAG_HEADER_CHAIN),
+	     V4("10.9.9.9", 4000, "10.0.0.2", 10000), FIRST, .frag_id = 510,
+	     .ip_len_delta = -(8 + 64)),
+	CASE("v4 tiny first fragment: UDP header split", R(DROPPED_FRAG_HEADER_CHAIN),
+	     V4("10.9.9.9", 4000, "10.0.0.2", 5999), FIRST, .frag_id = 511,
+	     .ip_len_delta = -(4 + 64)),
 	/* truncated and malformed */
 	XDP_ONLY("eth header only (IPv4 type)", R(PASSED_NOT_MEDIA),
 		 V4("10.9.9.9", 4000, "10.0.0.2", 10002), .cut = 14),
@@ -490,6 +621,40 @@ static void run_main_table(const struct env *e, enum hook h)
 	}
 }
 
+/* ---- VLAN depth ----------------------------------------------------- */
+
+/* 1..8 tags, VID 0 or not, 802.1Q, QinQ (802.1ad outer) or all 802.1ad,
+ * IPv4 and IPv6, to a pinhole from its source and to no pinhole: up to
+ * SW_VLAN_MAX (2) tags the packet is judged; deeper, it is dropped unseen. */
+static void test_vlans(const struct env *e, enum hook h)
+{
+	static const int depth[] = {1, 2, 3, 4, 5, 8};
+	static const char *const tpid[] = {"802.1Q", "QinQ", "802.1ad"};
+	char name[160];
+	unsigned int i, want;
+
+	/* bits of i: hit, v6, VID 0; then tag type, then depth */
+	for (i = 0; i < 8 * 3 * sizeof(depth) / sizeof(depth[0]); i++) {
+		int hit = i & 1, v6 = i >> 1 & 1, vid0 = i >> 2 & 1, t = i / 8 % 3;
+		int d = depth[i / 24];
+		struct pb_spec s = {V4("10.9.9.9", 4000, "10.0.0.2", hit ? 10000 : 10002)};
+
+		if (v6)
+			s = (struct pb_spec){V6("fd00::9", 4000, "fd00::2", hit ? 12000 : 12006)};
+		s.vlans = d;
+		s.vid0 = vid0;
+		s.qinq = t == 1;
+		s.all_ad = t == 2;
+		if (d > 2)
+			want = R(DROPPED_VLAN_DEPTH);
+		else
+			want = hit ? R(PASSED_PINHOLE) : R(DROPPED_NO_PINHOLE);
+		snprintf(name, sizeof(name), "%d %s tag%s%s, %s, %s", d, tpid[t], d > 1 ? "s" : "",
+			 vid0 ? " (VID 0)" : "", v6 ? "v6" : "v4", hit ? "pinhole" : "no pinhole");
+		expect(e, h, name, &s, want);
+	}
+}
+
 /* ---- fragments: sequences of packets -------------------------------- */
 
 struct fstep {
@@ -502,9 +667,6 @@ struct fcase {
 	struct fstep step[4];
 	int n;
 };
-
-#define FIRST	 .frag = PB_FIRST, .payload = 64
-#define LATER(o) .frag = PB_LATER, .frag_off = (o), .payload = 64
 
 static const struct fcase frag_cases[] = {
 	{"v4 in order, pinhole",
@@ -565,6 +727,52 @@ static const struct fcase frag_cases[] = {
 	 2},
 	{"v6 later TCP fragment alone",
 	 {{{V6("fd00::9", 0, "fd00::2", 0), LATER(9), .l4 = IPPROTO_TCP}, R(PASSED_NOT_MEDIA)}},
+	 1},
+	{"v6 first fragment without its UDP header (RFC 7112), pinhole",
+	 {{{V6("fd00::9", 4000, "fd00::2", 12000), FIRST, .ip_len_delta = -(8 + 64)},
+	   R(DROPPED_FRAG_HEADER_CHAIN)},
+	  {{V6("fd00::9", 4000, "fd00::2", 12000), LATER(1)}, R(DROPPED_FRAGMENT)}},
+	 2},
+	{"v6 first fragment, dst opts after it cut by the payload length",
+	 {{{V6("fd00::9", 4000, "fd00::2", 12000), FIRST, .ext = {IPPROTO_DSTOPTS}, .n_ext = 1,
+	    .ext_in_frag = 1, .ip_len_delta = -(8 + 8 + 64)},
+	   R(DROPPED_FRAG_HEADER_CHAIN)},
+	  {{V6("fd00::9", 4000, "fd00::2", 12000), LATER(2), .ext = {IPPROTO_DSTOPTS}, .n_ext = 1,
+	    .ext_in_frag = 1},
+	   R(DROPPED_FRAGMENT)}},
+	 2},
+	{"v6 first fragment with dst opts after it, whole chain",
+	 {{{V6("fd00::9", 4000, "fd00::2", 12000), FIRST, .ext = {IPPROTO_DSTOPTS}, .n_ext = 1,
+	    .ext_in_frag = 1},
+	   R(PASSED_PINHOLE)},
+	  {{V6("fd00::9", 4000, "fd00::2", 12000), LATER(11), .ext = {IPPROTO_DSTOPTS}, .n_ext = 1,
+	    .ext_in_frag = 1},
+	   R(PASSED_FRAGMENT)}},
+	 2},
+	{"v4 tiny first fragment, pinhole",
+	 {{{V4("10.9.9.9", 4000, "10.0.0.2", 10000), FIRST, .ip_len_delta = -(8 + 64)},
+	   R(DROPPED_FRAG_HEADER_CHAIN)},
+	  {{V4("10.9.9.9", 4000, "10.0.0.2", 10000), LATER(1)}, R(DROPPED_FRAGMENT)}},
+	 2},
+	{"v4 UDP-Lite in order, pinhole",
+	 {{{V4("10.9.9.9", 4000, "10.0.0.2", 10000), FIRST, .l4 = IPPROTO_UDPLITE},
+	   R(PASSED_PINHOLE)},
+	  {{V4("10.9.9.9", 4000, "10.0.0.2", 10000), LATER(9), .l4 = IPPROTO_UDPLITE},
+	   R(PASSED_FRAGMENT)}},
+	 2},
+	{"v4 UDP-Lite later fragment alone",
+	 {{{V4("10.9.9.9", 4000, "10.0.0.2", 10000), LATER(9), .l4 = IPPROTO_UDPLITE},
+	   R(DROPPED_FRAGMENT)}},
+	 1},
+	{"v6 UDP-Lite in order, no pinhole",
+	 {{{V6("fd00::9", 4000, "fd00::2", 12006), FIRST, .l4 = IPPROTO_UDPLITE},
+	   R(DROPPED_NO_PINHOLE)},
+	  {{V6("fd00::9", 4000, "fd00::2", 12006), LATER(9), .l4 = IPPROTO_UDPLITE},
+	   R(DROPPED_FRAGMENT)}},
+	 2},
+	{"v6 UDP-Lite later fragment alone",
+	 {{{V6("fd00::9", 4000, "fd00::2", 12000), LATER(9), .l4 = IPPROTO_UDPLITE},
+	   R(DROPPED_FRAGMENT)}},
 	 1},
 	{"v6 later fragment starting with dst opts",
 	 {{{V6("fd00::9", 0, "fd00::2", 0), LATER(9), .frag_nh = IPPROTO_DSTOPTS},
@@ -770,6 +978,8 @@ static void test_flood(enum hook h)
 	expect(&e, h, "flood: the bucket is per source, 5061 too", &s, R(DROPPED_FLOOD));
 	s.dport = 5062;
 	expect(&e, h, "flood: 5062 is not a signalling port", &s, R(PASSED_NOT_MEDIA));
+	s = (struct pb_spec){SIG4("10.20.0.1"), .l4 = IPPROTO_UDPLITE};
+	expect(&e, h, "flood: UDP-Lite to 5060 spends the same bucket", &s, R(DROPPED_FLOOD));
 	s = (struct pb_spec){SIG4("10.20.0.2")};
 	expect(&e, h, "flood: another source has its own bucket", &s, R(PASSED_SIGNALLING));
 	s = (struct pb_spec){V4("10.20.0.1", 4000, "10.0.0.2", 10000)};
@@ -890,6 +1100,8 @@ static void test_bans(enum hook h)
 	expect(&e, h, "ban: media without pinhole: banned first", &s, R(DROPPED_BANNED));
 	result(ban_packets(&e, "10.50.0.1") == 4, "%s: ban counted its 4 drops (%llu)", hn,
 	       (unsigned long long)ban_packets(&e, "10.50.0.1"));
+	s = (struct pb_spec){V4("10.50.0.1", 4000, "10.0.0.9", 10010), .l4 = IPPROTO_UDPLITE};
+	expect(&e, h, "ban: UDP-Lite media dropped despite its pinhole", &s, R(DROPPED_BANNED));
 	s = (struct pb_spec){V4("10.50.0.1", 53, "10.0.0.2", 53)};
 	expect(&e, h, "ban: other UDP from a banned source is not ours", &s, R(PASSED_NOT_MEDIA));
 	s = (struct pb_spec){V4("10.50.0.1", 4000, "10.0.0.2", 5060), .l4 = IPPROTO_TCP};
@@ -1024,6 +1236,9 @@ static void test_egress(const struct env *e)
 	expect(e, H_TC_EG, "TCP is not learned", &s, R(EGRESS_PASSED));
 	s = (struct pb_spec){.ethertype = ETH_P_ARP};
 	expect(e, H_TC_EG, "ARP", &s, R(EGRESS_PASSED));
+	/* too deep to see: never learned from, never dropped on egress */
+	s = (struct pb_spec){V4("10.0.0.2", 15000, "10.7.7.5", 31000), .vlans = 3, .vid0 = 1};
+	expect(e, H_TC_EG, "three tags: passed, not learned", &s, R(EGRESS_PASSED));
 	/* two symmetric slots (forked early media): the one naming the peer */
 	if (ph_put(e, &sym2))
 		result(0, "tc_eg: install two-slot pinhole");
@@ -1194,6 +1409,7 @@ int main(int argc, char **argv)
 	}
 	for (h = H_XDP; h <= H_TC_IN; h++) {
 		run_main_table(&e, h);
+		test_vlans(&e, h);
 		run_frag_table(&e, h);
 		test_pinhole_counters(&e, h);
 	}

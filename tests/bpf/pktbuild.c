@@ -86,17 +86,22 @@ static size_t put_ext(uint8_t *p, uint8_t t, uint8_t next)
 int pb_build(const struct pb_spec *s, struct pb_pkt *p)
 {
 	uint8_t l4 = s->l4 ? s->l4 : IPPROTO_UDP;
+	int udpish = l4 == IPPROTO_UDP || l4 == IPPROTO_UDPLITE;
 	uint8_t saddr[16], daddr[16];
 	uint8_t *b = p->b, *ip, *l4p;
 	size_t off = 12, hl, l4len;
 	int i;
 
 	memset(p, 0, sizeof(*p));
+	if (s->vlans < 0 || s->vlans > PB_VLAN_MAX)
+		return -1;
 	memcpy(b, "\x02\x00\x00\x00\x00\x02", 6);     /* dst MAC */
 	memcpy(b + 6, "\x02\x00\x00\x00\x00\x01", 6); /* src MAC */
 	for (i = 0; i < s->vlans; i++) {
-		put16(b + off, i == 0 && s->qinq ? ETH_P_8021AD : ETH_P_8021Q);
-		put16(b + off + 2, 100 + i);
+		int ad = s->all_ad || (i == 0 && s->qinq);
+
+		put16(b + off, ad ? ETH_P_8021AD : ETH_P_8021Q);
+		put16(b + off + 2, s->vid0 ? 0 : 100 + i);
 		off += 4;
 	}
 	if (s->ethertype) {
@@ -111,17 +116,18 @@ int pb_build(const struct pb_spec *s, struct pb_pkt *p)
 	ip = b + off;
 	if (pb_addr16(s->src, saddr) || pb_addr16(s->dst, daddr))
 		return -1;
-	if (s->payload < 0 || s->payload > 1200 || s->ip4_opt_words > 10 || s->n_ext > PB_EXT_MAX)
+	if (s->payload < 0 || s->payload > 1200 || s->ip4_opt_words > 10 || s->n_ext > PB_EXT_MAX ||
+	    s->ext_in_frag < 0 || s->ext_in_frag > s->n_ext)
 		return -1;
 	/* L4: a UDP header unless this is a later fragment */
 	l4len = (size_t)s->payload;
 	if (s->frag != PB_LATER)
-		l4len += l4 == IPPROTO_UDP ? 8 : 20;
+		l4len += udpish ? 8 : 20;
 
 	if (!s->v6) {
 		hl = 20 + 4 * s->ip4_opt_words;
 		ip[0] = 0x40 | (s->ip4_ihl ? (size_t)s->ip4_ihl : hl / 4);
-		put16(ip + 2, hl + l4len);
+		put16(ip + 2, hl + l4len + s->ip_len_delta);
 		put16(ip + 4, s->frag_id & 0xffff);
 		if (s->frag == PB_FIRST)
 			put16(ip + 6, 0x2000);
@@ -134,15 +140,18 @@ int pb_build(const struct pb_spec *s, struct pb_pkt *p)
 		for (i = 0; i < 4 * s->ip4_opt_words; i++)
 			ip[20 + i] = 1; /* NOP options */
 		put16(ip + 10, csum16(ip, hl));
-		p->l3_len = hl + l4len;
+		p->l3_len = (uint16_t)(hl + l4len + s->ip_len_delta);
 	} else {
 		uint8_t chain[PB_EXT_MAX + 2];
-		int n = 0;
+		int n = 0, unfrag = s->n_ext - s->ext_in_frag;
 
-		for (i = 0; i < s->n_ext; i++)
+		for (i = 0; i < unfrag; i++)
 			chain[n++] = s->ext[i];
 		if (s->frag != PB_WHOLE)
 			chain[n++] = IPPROTO_FRAGMENT;
+		/* a later fragment carries only the unfragmentable part */
+		for (i = unfrag; i < s->n_ext && s->frag != PB_LATER; i++)
+			chain[n++] = s->ext[i];
 		ip[0] = 0x60;
 		ip[6] = n ? chain[0] : l4;
 		ip[7] = 64;
@@ -159,6 +168,8 @@ int pb_build(const struct pb_spec *s, struct pb_pkt *p)
 					fo = s->frag_off << 3;
 					if (s->frag_nh)
 						next = s->frag_nh;
+					else if (s->ext_in_frag)
+						next = s->ext[unfrag];
 				} else if (s->frag == PB_FIRST) {
 					fo = 1;
 				}
@@ -171,14 +182,15 @@ int pb_build(const struct pb_spec *s, struct pb_pkt *p)
 				hl += put_ext(ip + hl, chain[i], next);
 			}
 		}
-		put16(ip + 4, hl - 40 + l4len);
-		p->l3_len = hl + l4len;
+		put16(ip + 4, hl - 40 + l4len + s->ip_len_delta);
+		p->l3_len = (uint16_t)(hl - 40 + l4len + s->ip_len_delta) + 40;
 	}
 	l4p = ip + hl;
-	if (s->frag != PB_LATER && l4 == IPPROTO_UDP) {
+	if (s->frag != PB_LATER && udpish) {
 		put16(l4p, s->sport);
 		put16(l4p + 2, s->dport);
-		put16(l4p + 4, 8 + s->payload);
+		/* UDP: length; UDP-Lite: checksum coverage, 0 = all */
+		put16(l4p + 4, l4 == IPPROTO_UDP ? 8 + s->payload : 0);
 	} else if (s->frag != PB_LATER) { /* TCP-ish: ports + offset */
 		put16(l4p, s->sport);
 		put16(l4p + 2, s->dport);

@@ -93,8 +93,9 @@ nl_down() {
 	NL_NS=()
 }
 
-# nl_recv PORTS [TIMEOUT]: start a logging UDP receiver in inside and the
-# udp.py serve helper (nl_serve). Sets NL_LOG; waits until both are up.
+# nl_recv PORTS [TIMEOUT [RECV-OPTS...]]: start a logging UDP receiver in
+# inside and the udp.py serve helper (nl_serve). Sets NL_LOG; waits until
+# both are up. RECV-OPTS go to "udp.py recv" (e.g. --lite).
 nl_recv() {
 	local i
 	NL_LOG=$NL_TMP/recv.log
@@ -102,7 +103,7 @@ nl_recv() {
 	rm -f "$NL_LOG.ready"
 	# exec: $! is then the receiver itself (nsenter execs without forking).
 	(exec nsenter --net="/run/netns/$NL_I" "$NL_PY" "$NL_DIR/udp.py" recv \
-		--ports "$1" --log "$NL_LOG" --timeout "${2:-300}") &
+		--ports "$1" --log "$NL_LOG" --timeout "${2:-300}" "${@:3}") &
 	NL_PIDS+=($!)
 	for i in $(seq 50); do
 		[ -s "$NL_LOG.ready" ] && { nl_serve "${2:-300}"; return; }

@@ -2,10 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Small bounded UDP tools for the netns tests (stdlib only).
 
-  udp.py recv --ports 5999,10000-10010 --log FILE [--timeout S]
+  udp.py recv --ports 5999,10000-10010 --log FILE [--timeout S] [--lite]
       Bind every port on [::] (IPv4 too, v4-mapped), append one line
       "DPORT SRC SPORT" per datagram to FILE, exit after --timeout seconds.
-      FILE.ready appears once every port is bound.
+      FILE.ready appears once every port is bound. --lite: also log every
+      UDP-Lite (IP protocol 136) datagram to one of the ports, seen on raw
+      sockets whatever its checksum, as "DPORT/lite SRC SPORT".
   udp.py send --dst IP --dport N [--src IP] [--sport N] [--count N] [--raw]
       Send --count datagrams. Without --raw through a bound socket; with
       --raw the IP and UDP headers are built here and sent on a raw socket,
@@ -34,6 +36,7 @@ import sys
 import time
 
 PAYLOAD = b"sipwall-netns-test" + b"\0" * 22
+IPPROTO_UDPLITE = 136
 
 
 def parse_ports(spec):
@@ -51,11 +54,16 @@ def parse_ports(spec):
 
 def recv(args):
     socks = {}
-    for port in parse_ports(args.ports):
+    wanted = set(parse_ports(args.ports))
+    for port in sorted(wanted):
         s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
         s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
         s.bind(("::", port))
         socks[s.fileno()] = (s, port)
+    if args.lite:
+        for fam in (socket.AF_INET, socket.AF_INET6):
+            s = socket.socket(fam, socket.SOCK_RAW, IPPROTO_UDPLITE)
+            socks[s.fileno()] = (s, None)
     with open(args.log + ".ready", "w") as f:
         f.write("%d\n" % os.getpid())
     deadline = time.monotonic() + args.timeout
@@ -67,8 +75,18 @@ def recv(args):
             ready, _, _ = select.select(list(socks), [], [], min(left, 1.0))
             for fd in ready:
                 s, port = socks[fd]
-                _, peer = s.recvfrom(65535)
+                data, peer = s.recvfrom(65535)
                 addr = ipaddress.ip_address(peer[0].split("%")[0])
+                if port is None:
+                    # raw IPv4 sockets hand over the IP header, IPv6 not
+                    if s.family == socket.AF_INET:
+                        data = data[(data[0] & 15) * 4:] if data else b""
+                    if len(data) < 4:
+                        continue
+                    sport, dport = struct.unpack("!HH", data[:4])
+                    if dport in wanted:
+                        log.write("%d/lite %s %d\n" % (dport, addr, sport))
+                    continue
                 if addr.ipv4_mapped:
                     addr = addr.ipv4_mapped
                 log.write("%d %s %d\n" % (port, addr, peer[1]))
@@ -243,6 +261,7 @@ def main():
     r.add_argument("--ports", required=True)
     r.add_argument("--log", required=True)
     r.add_argument("--timeout", type=float, default=300)
+    r.add_argument("--lite", action="store_true")
     add_send_args(sub.add_parser("send"))
     v = sub.add_parser("serve")
     v.add_argument("--ctl", required=True)

@@ -170,6 +170,9 @@ static void test_names(void **state)
 	(void)state;
 	assert_string_equal(sw_reason_name(SW_R_PASSED_PINHOLE), "passed_pinhole");
 	assert_string_equal(sw_reason_name(SW_R_DROPPED_BAD_SOURCE), "dropped_bad_source");
+	assert_string_equal(sw_reason_name(SW_R_DROPPED_VLAN_DEPTH), "dropped_vlan_depth");
+	assert_string_equal(sw_reason_name(SW_R_DROPPED_FRAG_HEADER_CHAIN),
+			    "dropped_frag_header_chain");
 	assert_string_equal(sw_reason_name(SW_R_MAX), "?");
 	assert_string_equal(sw_sip_reason_name(SW_SIP_R_ACCEPTED), "accepted");
 	assert_string_equal(sw_sip_reason_name(SW_SIP_R_MAX), "?");
