@@ -259,7 +259,8 @@ static void guard_sync_datapath(struct sipd *d, uint64_t now_ns)
 	}
 	keep = calloc(g->n_trusted ? g->n_trusted : 1, sizeof(*keep));
 	if (keep) {
-		memcpy(keep, g->trusted, g->n_trusted * sizeof(*keep));
+		if (g->n_trusted) /* trusted is NULL when empty: no memcpy(.., NULL, 0) */
+			memcpy(keep, g->trusted, g->n_trusted * sizeof(*keep));
 		free(d->trusted_set);
 		d->trusted_set = keep;
 		d->n_trusted_set = g->n_trusted;
