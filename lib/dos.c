@@ -127,7 +127,7 @@ void sw_config_dos_defaults(struct sw_config *c)
 	c->flood_prefix_v4 = 32;
 	c->flood_prefix_v6 = 64;
 	c->ban_prefix_v4 = 32;
-	c->ban_prefix_v6 = 128;
+	c->ban_prefix_v6 = 64;
 	c->flags &= ~SW_CFG_FLOOD_GUARD;
 }
 

@@ -86,7 +86,7 @@ int sw_config_read(const struct sw_maps *m, struct sw_config *c);
 int sw_config_write(const struct sw_maps *m, const struct sw_config *c);
 /* Defaults of the DoS fields for a pin root that has none yet: signalling
  * ports 5060 and 5061, flood guard off (rate 0), flood prefixes /32 and /64,
- * ban prefixes /32 and /128. Leaves the other fields alone. */
+ * ban prefixes /32 and /64. Leaves the other fields alone. */
 void sw_config_dos_defaults(struct sw_config *c);
 
 /*

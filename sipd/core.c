@@ -200,7 +200,7 @@ static int guard_ban(void *ctx, const struct sipd_guard_ban *b, uint64_t now_ns)
 	int err = -ENOENT;
 
 	if (d->maps.bans >= 0)
-		err = sw_ban_add(&d->maps, b->addr, (uint64_t)b->ttl_s * NS, b->reason);
+		err = sw_ban_add(&d->maps, b->src, (uint64_t)b->ttl_s * NS, b->reason);
 	ev_begin(d->ev, "ban", now_ns);
 	ev_net(d->ev, "src", b->addr, b->plen);
 	ev_str(d->ev, "reason", sw_ban_reason_name(b->reason));
