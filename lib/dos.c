@@ -127,7 +127,7 @@ void sw_config_dos_defaults(struct sw_config *c)
 	c->flood_prefix_v4 = 32;
 	c->flood_prefix_v6 = 64;
 	c->ban_prefix_v4 = 32;
-	c->ban_prefix_v6 = 128;
+	c->ban_prefix_v6 = 64;
 	c->flags &= ~SW_CFG_FLOOD_GUARD;
 }
 
@@ -252,6 +252,13 @@ int sw_ban_del(const struct sw_maps *m, const uint8_t addr[16])
 	return bpf_map_delete_elem(m->bans, &k) ? -errno : 0;
 }
 
+int sw_ban_del_key(const struct sw_maps *m, const struct sw_ban_key *k)
+{
+	if (m->bans < 0)
+		return -ENOENT;
+	return bpf_map_delete_elem(m->bans, k) ? -errno : 0;
+}
+
 int sw_ban_get(const struct sw_maps *m, const uint8_t addr[16], struct sw_ban *v)
 {
 	struct sw_ban_key k;
@@ -285,6 +292,86 @@ int sw_ban_foreach(const struct sw_maps *m, sw_ban_cb cb, void *ctx)
 			return ret;
 	}
 	return errno == ENOENT ? 0 : -errno;
+}
+
+#define SCAN_CHUNK 256
+
+static int scan_keys(const struct sw_maps *m, struct sw_ban_cursor *c, unsigned int max,
+		     sw_ban_cb cb, void *ctx)
+{
+	struct sw_ban_key next;
+	struct sw_ban val;
+	unsigned int n;
+
+	for (n = 0; n < max; n++) {
+		if (bpf_map_get_next_key(m->bans, c->started ? c->key : NULL, &next)) {
+			if (errno != ENOENT)
+				return -errno;
+			c->started = 0;
+			return 1;
+		}
+		memcpy(c->key, next.addr, sizeof(c->key));
+		c->started = 1;
+		if (bpf_map_lookup_elem(m->bans, &next, &val) == 0)
+			cb(&next, &val, ctx);
+	}
+	return 0;
+}
+
+int sw_ban_scan(const struct sw_maps *m, struct sw_ban_cursor *c, unsigned int max, sw_ban_cb cb,
+		void *ctx)
+{
+	struct sw_ban_key keys[SCAN_CHUNK];
+	struct sw_ban vals[SCAN_CHUNK];
+	uint64_t out[2];
+	unsigned int seen = 0;
+	__u32 n, i;
+	int err;
+
+	if (m->bans < 0)
+		return -ENOENT;
+	if (c->mode == 2)
+		return scan_keys(m, c, max, cb, ctx);
+	while (seen < max) {
+		n = SCAN_CHUNK;
+		err = bpf_map_lookup_batch(m->bans, c->started ? c->batch : NULL, out, keys, vals,
+					   &n, NULL);
+		err = err ? -errno : 0;
+		if (err && err != -ENOENT) {
+			if (c->mode == 0 && !c->started &&
+			    (err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP)) {
+				c->mode = 2; /* no batch ops for this map or kernel */
+				return scan_keys(m, c, max, cb, ctx);
+			}
+			c->started = 0;
+			return err;
+		}
+		c->mode = 1;
+		for (i = 0; i < n; i++)
+			cb(&keys[i], &vals[i], ctx);
+		seen += n;
+		if (err == -ENOENT) {
+			c->started = 0;
+			return 1;
+		}
+		memcpy(c->batch, out, sizeof(c->batch));
+		c->started = 1;
+	}
+	return 0;
+}
+
+int sw_ban_capacity(const struct sw_maps *m, uint32_t *max_entries)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+
+	if (m->bans < 0)
+		return -ENOENT;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(m->bans, &info, &len))
+		return -errno;
+	*max_entries = info.max_entries;
+	return 0;
 }
 
 struct expired {

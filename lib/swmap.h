@@ -86,7 +86,7 @@ int sw_config_read(const struct sw_maps *m, struct sw_config *c);
 int sw_config_write(const struct sw_maps *m, const struct sw_config *c);
 /* Defaults of the DoS fields for a pin root that has none yet: signalling
  * ports 5060 and 5061, flood guard off (rate 0), flood prefixes /32 and /64,
- * ban prefixes /32 and /128. Leaves the other fields alone. */
+ * ban prefixes /32 and /64. Leaves the other fields alone. */
 void sw_config_dos_defaults(struct sw_config *c);
 
 /*
@@ -114,10 +114,31 @@ int sw_ban_add(const struct sw_maps *m, const uint8_t addr[16], uint64_t ttl_ns,
 	       unsigned int reason);
 /* Remove the ban covering addr (masked like sw_ban_add); -ENOENT if none. */
 int sw_ban_del(const struct sw_maps *m, const uint8_t addr[16]);
+/* Remove the entry stored under k as it is (a key from sw_ban_foreach/scan). */
+int sw_ban_del_key(const struct sw_maps *m, const struct sw_ban_key *k);
 /* The ban covering addr, expired or not; -ENOENT if none. */
 int sw_ban_get(const struct sw_maps *m, const uint8_t addr[16], struct sw_ban *v);
 typedef int (*sw_ban_cb)(const struct sw_ban_key *k, const struct sw_ban *v, void *ctx);
 int sw_ban_foreach(const struct sw_maps *m, sw_ban_cb cb, void *ctx);
+/*
+ * A walk of sw_bans in bounded steps: each call visits at most about max
+ * entries (one BPF_MAP_LOOKUP_BATCH per 256, or get_next_key where the
+ * kernel has no batch ops) from where the last call stopped, and returns 1
+ * when the walk reached the end (the cursor then starts again), 0 when more
+ * follow, or a negative errno. Entries deleted between calls do not derail
+ * it; entries added meanwhile may be missed by this walk. A zeroed cursor
+ * starts at the beginning. cb's return value is ignored.
+ */
+struct sw_ban_cursor {
+	uint8_t batch[16]; /* kernel's position (hash bucket) */
+	uint8_t key[16];   /* last key seen, for the get_next_key walk */
+	int started;
+	int mode; /* 0 not known yet, 1 batch, 2 get_next_key */
+};
+int sw_ban_scan(const struct sw_maps *m, struct sw_ban_cursor *c, unsigned int max, sw_ban_cb cb,
+		void *ctx);
+/* Capacity of sw_bans (max_entries). */
+int sw_ban_capacity(const struct sw_maps *m, uint32_t *max_entries);
 /* Delete bans that expired before now_ns (XDP already ignores them) and
  * clear SW_CFG_BANS_ACTIVE when none is left. removed may be NULL. */
 int sw_ban_gc(const struct sw_maps *m, uint64_t now_ns, unsigned int *removed);

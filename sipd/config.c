@@ -565,6 +565,21 @@ static int parse_networks(struct pctx *p, struct json_object *o, struct sipd_con
 	return walk_object(p, o, keys, networks_key, c);
 }
 
+/* limits.source_prefix_v4 (1-32) / _v6 (1-128): the per-source key. */
+static int source_prefix(struct pctx *p, const char *key, struct json_object *val,
+			 struct sipd_config *c)
+{
+	int v4 = FIELD("source_prefix_v4");
+	uint32_t max = v4 ? 32 : 128, x = 0;
+	int err = get_u32(p, val, max, &x);
+
+	if (!err && !x)
+		err = perr(p, "must be 1-%u", max);
+	if (!err)
+		*(v4 ? &c->source_prefix_v4 : &c->source_prefix_v6) = (uint8_t)x;
+	return err;
+}
+
 static int limits_key(struct pctx *p, const char *key, struct json_object *val, void *ctx)
 {
 	struct sipd_config *c = ctx;
@@ -592,6 +607,8 @@ static int limits_key(struct pctx *p, const char *key, struct json_object *val, 
 		err = get_u32(p, val, 1000000, &c->max_msg_rate);
 	else if (FIELD("max_msg_burst"))
 		err = get_u32(p, val, 1000000, &c->max_msg_burst);
+	else if (FIELD("source_prefix_v4") || FIELD("source_prefix_v6"))
+		return source_prefix(p, key, val, c);
 	/* A limit of 0 would drop every message: say so now
 	 * (max_msg_rate 0 means no rate bound). */
 	if (!err && !FIELD("strict") && !FIELD("allow_trailing") && !FIELD("max_msg_rate") &&
@@ -613,6 +630,8 @@ static int parse_limits(struct pctx *p, struct json_object *o, struct sipd_confi
 					   "max_pinholes_per_call",
 					   "max_msg_rate",
 					   "max_msg_burst",
+					   "source_prefix_v4",
+					   "source_prefix_v6",
 					   NULL};
 
 	return walk_object(p, o, keys, limits_key, c);
@@ -1005,6 +1024,14 @@ static int guard_key(struct pctx *p, const char *key, struct json_object *val, v
 		err = get_u32(p, val, 1u << 22, &g->max_sources);
 		if (!err && g->max_sources < 16)
 			err = perr(p, "must be at least 16");
+	} else if (FIELD("max_bans_per_s")) {
+		err = get_u32(p, val, 1000000, &g->max_bans_per_s);
+	} else if (FIELD("max_bans_burst")) {
+		err = get_u32(p, val, 1000000, &g->max_bans_burst);
+		if (!err && !g->max_bans_burst)
+			err = perr(p, "must be at least 1");
+	} else if (FIELD("ban_map_headroom")) {
+		err = get_u32(p, val, 90, &g->ban_map_headroom);
 	} else if (FIELD("flood")) {
 		err = parse_flood(p, val, g);
 	}
@@ -1024,6 +1051,9 @@ static int parse_guard(struct pctx *p, struct json_object *o, struct sipd_config
 					   "auth_failures",
 					   "not_found",
 					   "max_sources",
+					   "max_bans_per_s",
+					   "max_bans_burst",
+					   "ban_map_headroom",
 					   "flood",
 					   NULL};
 
@@ -1037,11 +1067,14 @@ static int set_guard_defaults(struct sipd_guard_cfg *g)
 	g->enabled = 1;
 	g->ban_ttl_s = 3600;
 	g->ban_prefix_v4 = 32;
-	g->ban_prefix_v6 = 128;
+	g->ban_prefix_v6 = 64;
 	g->malformed = (struct sipd_trigger){5, 60};
 	g->auth_failures = (struct sipd_trigger){10, 60};
 	g->not_found = (struct sipd_trigger){20, 60};
 	g->max_sources = 65536;
+	g->max_bans_per_s = 10;
+	g->max_bans_burst = 20;
+	g->ban_map_headroom = 10;
 	g->flood.rate = 50;
 	g->flood.burst = 100;
 	g->flood.prefix_v4 = 32;
@@ -1191,6 +1224,8 @@ static void set_defaults(struct sipd_config *c)
 	c->max_pinholes_per_call = SIPD_MAX_PINHOLES_PER_CALL;
 	c->max_msg_rate = 500;
 	c->max_msg_burst = 1000;
+	c->source_prefix_v4 = 32;
+	c->source_prefix_v6 = 64;
 	c->timeouts.bye_grace_s = 2;
 	c->timeouts.idle_s = 120;
 	c->timeouts.max_call_s = 4 * 3600;

@@ -112,7 +112,10 @@ struct sipd_guard_cfg {
 	uint8_t ban_prefix_v6;	      /* 1..128 */
 	struct sipd_globs scanner_ua; /* fnmatch, case-insensitive */
 	struct sipd_trigger malformed, auth_failures, not_found;
-	uint32_t max_sources; /* per-source state table entries */
+	uint32_t max_sources;	   /* per-source state table entries */
+	uint32_t max_bans_per_s;   /* automatic bans per second; 0 = no bound */
+	uint32_t max_bans_burst;   /* bucket depth of max_bans_per_s */
+	uint32_t ban_map_headroom; /* % of sw_bans kept free of automatic bans */
 	struct {
 		int set; /* "flood" present: sipd writes sw_config */
 		uint32_t rate, burst;
@@ -141,6 +144,8 @@ struct sipd_config {
 	uint32_t max_pinholes_per_call; /* sip_pinhole_limit */
 	uint32_t max_msg_rate;		/* messages/s per source; 0 = off */
 	uint32_t max_msg_burst;		/* bucket depth of max_msg_rate */
+	uint8_t source_prefix_v4;	/* per-source accounting key, 1..32 */
+	uint8_t source_prefix_v6;	/* 1..128 */
 
 	struct sipd_guard_cfg guard;
 

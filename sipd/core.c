@@ -55,13 +55,21 @@ struct sipd {
 	uint64_t ph_unprivileged;    /* pinholes of calls from outside untrusted sources */
 	uint32_t map_max;	     /* sw_config.max_pinholes */
 	int host_reported;	     /* a spoof_check event was written */
+	/* sw_bans, counted in bounded steps (ban_gc) */
+	struct sw_ban_cursor ban_cur;
+	struct sipd_ban_counts bans;	  /* published */
+	uint64_t walk_active[SW_BAN_MAX]; /* the walk in progress */
+	uint64_t walk_added[SW_BAN_MAX];  /* sipd's own bans since it began */
+	unsigned int walk_deleted;
+	/* ban_refused events: at most one per second per cause */
+	uint64_t refused_ev_ns[SIPD_BAN_REFUSAL_MAX];
+	uint64_t refused_quiet[SIPD_BAN_REFUSAL_MAX];
 };
 
-/* Per-source accounting prefix: IPv4 per address, IPv6 per /64. */
+/* Per-source accounting: limits.source_prefix_v4/v6 (IPv6 per /64). */
 static void source_key(const struct sipd_config *cfg, const uint8_t a[16], uint8_t out[16])
 {
-	(void)cfg;
-	sipd_budget_key(a, 32, 64, out);
+	sipd_guard_source_key(cfg, a, out);
 }
 
 /* --- call table --- */
@@ -235,14 +243,22 @@ static void ev_net(struct sipd_events *ev, const char *key, const uint8_t a[16],
 	ev_str(ev, key, buf);
 }
 
-/* The guard's ban callback: one map write, one "ban" event. */
+/*
+ * The guard's ban callback: one map write, one "ban" event. The map masks
+ * the source to the data path's ban prefix (sw_config), the one XDP uses.
+ */
 static int guard_ban(void *ctx, const struct sipd_guard_ban *b, uint64_t now_ns)
 {
 	struct sipd *d = ctx;
 	int err = -ENOENT;
 
 	if (d->maps.bans >= 0)
-		err = sw_ban_add(&d->maps, b->addr, (uint64_t)b->ttl_s * NS, b->reason);
+		err = sw_ban_add(&d->maps, b->src, (uint64_t)b->ttl_s * NS, b->reason);
+	if (!err) {
+		d->bans.active[b->reason]++;
+		d->bans.entries++;
+		d->walk_added[b->reason]++;
+	}
 	ev_begin(d->ev, "ban", now_ns);
 	ev_net(d->ev, "src", b->addr, b->plen);
 	ev_str(d->ev, "reason", sw_ban_reason_name(b->reason));
@@ -256,6 +272,45 @@ static int guard_ban(void *ctx, const struct sipd_guard_ban *b, uint64_t now_ns)
 					: strerror(-err));
 	ev_end(d->ev);
 	return err;
+}
+
+/* The guard's check hook: does sw_bans still ban src (sipwall ban del)? */
+static int guard_check(void *ctx, const uint8_t src[16])
+{
+	struct sipd *d = ctx;
+	struct sw_ban v;
+	int err;
+
+	if (d->maps.bans < 0)
+		return -ENOENT;
+	err = sw_ban_get(&d->maps, src, &v);
+	if (err)
+		return err == -ENOENT ? 0 : err;
+	return !v.expires_ns || v.expires_ns > sw_monotonic_ns();
+}
+
+/* A trigger fired without a ban: a "ban_refused" event, at most one per
+ * second per cause, with the number left unsaid since the last one. */
+static void guard_refused(void *ctx, const struct sipd_guard_ban *b, enum sipd_ban_refusal why,
+			  uint64_t now_ns)
+{
+	struct sipd *d = ctx;
+
+	if (d->refused_ev_ns[why] && now_ns >= d->refused_ev_ns[why] &&
+	    now_ns - d->refused_ev_ns[why] < NS) {
+		d->refused_quiet[why]++;
+		return;
+	}
+	d->refused_ev_ns[why] = now_ns ? now_ns : 1;
+	ev_begin(d->ev, "ban_refused", now_ns);
+	ev_net(d->ev, "src", b->addr, b->plen);
+	ev_str(d->ev, "reason", sw_ban_reason_name(b->reason));
+	ev_str(d->ev, "cause", sipd_ban_refusal_name(why));
+	if (why == SIPD_BAN_HEADROOM)
+		ev_u64(d->ev, "bans", d->bans.entries);
+	ev_u64(d->ev, "suppressed", d->refused_quiet[why]);
+	ev_end(d->ev);
+	d->refused_quiet[why] = 0;
 }
 
 static int cidr_in(const struct sipd_cidr *l, unsigned int n, const struct sipd_cidr *c)
@@ -301,7 +356,8 @@ static void guard_sync_datapath(struct sipd *d, uint64_t now_ns)
 	}
 	keep = calloc(g->n_trusted ? g->n_trusted : 1, sizeof(*keep));
 	if (keep) {
-		memcpy(keep, g->trusted, g->n_trusted * sizeof(*keep));
+		if (g->n_trusted) /* trusted is NULL when empty: no memcpy(.., NULL, 0) */
+			memcpy(keep, g->trusted, g->n_trusted * sizeof(*keep));
 		free(d->trusted_set);
 		d->trusted_set = keep;
 		d->n_trusted_set = g->n_trusted;
@@ -343,38 +399,127 @@ static void guard_sync_datapath(struct sipd *d, uint64_t now_ns)
 struct ban_gc_ctx {
 	struct sipd *d;
 	uint64_t now_mono, now_ns;
-	unsigned int seen;
+	int expire; /* delete what has expired (not on the walk at start) */
+	unsigned int n_old;
+	struct sw_ban_key old[1024]; /* expired: deleted after the step */
 };
 
 static int ban_gc_one(const struct sw_ban_key *k, const struct sw_ban *v, void *ctx)
 {
 	struct ban_gc_ctx *g = ctx;
+	struct sipd *d = g->d;
+	unsigned int r = v->reason < SW_BAN_MAX ? v->reason : SW_BAN_MANUAL;
 
-	if (!v->expires_ns || v->expires_ns > g->now_mono)
+	d->bans.entries_read++;
+	if (!v->expires_ns || v->expires_ns > g->now_mono) {
+		d->walk_active[r]++;
 		return 0;
-	ev_begin(g->d->ev, "ban_expire", g->now_ns);
-	ev_net(g->d->ev, "src", k->addr, v->prefixlen);
-	ev_str(g->d->ev, "reason", sw_ban_reason_name(v->reason));
-	ev_u64(g->d->ev, "packets", v->packets);
-	ev_end(g->d->ev);
-	return ++g->seen >= 1024; /* the rest next time */
+	}
+	if (!g->expire || g->n_old == sizeof(g->old) / sizeof(g->old[0]))
+		return 0; /* the rest at the next walk */
+	g->old[g->n_old++] = *k;
+	ev_begin(d->ev, "ban_expire", g->now_ns);
+	ev_net(d->ev, "src", k->addr, v->prefixlen);
+	ev_str(d->ev, "reason", sw_ban_reason_name(v->reason));
+	ev_u64(d->ev, "packets", v->packets);
+	ev_end(d->ev);
+	if (d->bans.active[r])
+		d->bans.active[r]--;
+	if (d->bans.entries)
+		d->bans.entries--;
+	return 0;
 }
 
-/* Once a second: delete expired bans (the XDP program already ignores
- * them) with a ban_expire event each. */
+/* A walk finished: its counts plus sipd's bans since it began replace the
+ * published ones, and the guard's headroom check uses them. */
+static void ban_walk_done(struct sipd *d)
+{
+	unsigned int r;
+
+	d->bans.entries = 0;
+	for (r = 0; r < SW_BAN_MAX; r++) {
+		d->bans.active[r] = d->walk_active[r] + d->walk_added[r];
+		d->bans.entries += d->bans.active[r];
+	}
+	memset(d->walk_active, 0, sizeof(d->walk_active));
+	memset(d->walk_added, 0, sizeof(d->walk_added));
+	d->bans.walks++;
+	d->bans.known = 1;
+	sipd_guard_set_ban_fill(
+		d->guard, d->bans.entries > UINT32_MAX ? UINT32_MAX : (uint32_t)d->bans.entries,
+		(uint32_t)d->bans.capacity);
+}
+
+/* One bounded step of the walk of sw_bans; 1 when the walk finished. */
+static int ban_walk_step(struct sipd *d, uint64_t now_ns, int expire)
+{
+	struct ban_gc_ctx *g = malloc(sizeof(*g));
+	unsigned int i;
+	int ret;
+
+	if (!g)
+		return -ENOMEM;
+	g->d = d;
+	g->now_ns = now_ns;
+	g->now_mono = sw_monotonic_ns();
+	g->expire = expire;
+	g->n_old = 0;
+	ret = sw_ban_scan(&d->maps, &d->ban_cur, SIPD_BAN_SCAN_PER_TICK, ban_gc_one, g);
+	for (i = 0; i < g->n_old; i++)
+		if (!sw_ban_del_key(&d->maps, &g->old[i]))
+			d->walk_deleted++;
+	free(g);
+	if (ret < 0) {
+		/* Start again next time; counts of a broken walk are dropped. */
+		memset(&d->ban_cur, 0, sizeof(d->ban_cur));
+		memset(d->walk_active, 0, sizeof(d->walk_active));
+		return ret;
+	}
+	if (ret == 1) {
+		ban_walk_done(d);
+		/* Nothing left: let sw_ban_gc clear SW_CFG_BANS_ACTIVE. */
+		if (!d->bans.entries && d->walk_deleted)
+			sw_ban_gc(&d->maps, sw_monotonic_ns(), NULL);
+		d->walk_deleted = 0;
+	}
+	return ret;
+}
+
+/* Once a second: the next step of the walk of sw_bans (at most
+ * SIPD_BAN_SCAN_PER_TICK entries, so a full list never stalls the packet
+ * thread), deleting expired bans (XDP already ignores them) with a
+ * ban_expire event each. */
 static void ban_gc(struct sipd *d, uint64_t now_ns)
 {
-	struct ban_gc_ctx g = {.d = d, .now_ns = now_ns};
+	uint64_t mono;
 
 	if (d->maps.bans < 0)
 		return;
-	g.now_mono = sw_monotonic_ns();
-	if (g.now_mono < d->next_ban_gc_ns)
+	mono = sw_monotonic_ns();
+	if (mono < d->next_ban_gc_ns)
 		return;
-	d->next_ban_gc_ns = g.now_mono + NS;
-	sw_ban_foreach(&d->maps, ban_gc_one, &g);
-	if (g.seen)
-		sw_ban_gc(&d->maps, g.now_mono, NULL);
+	d->next_ban_gc_ns = mono + NS;
+	ban_walk_step(d, now_ns, 1);
+}
+
+/* At start: count sw_bans once, whole (not yet on the packet path). */
+static void ban_count_all(struct sipd *d, uint64_t now_ns)
+{
+	uint32_t cap = 0;
+	int ret;
+
+	if (d->maps.bans < 0 || sw_ban_capacity(&d->maps, &cap))
+		return;
+	d->bans.capacity = cap;
+	memset(&d->ban_cur, 0, sizeof(d->ban_cur));
+	do
+		ret = ban_walk_step(d, now_ns, 0);
+	while (ret == 0);
+}
+
+void sipd_get_ban_counts(const struct sipd *d, struct sipd_ban_counts *out)
+{
+	*out = d->bans;
 }
 
 /* --- construction --- */
@@ -526,6 +671,8 @@ struct sipd *sipd_new(const struct sipd_config *cfg, const char *pin_root_overri
 	d->txn = d->budget ? sipd_txn_table_new(d->budget) : NULL;
 	if (d->cfg)
 		d->guard = sipd_guard_new(d->cfg, guard_ban, d);
+	if (d->guard)
+		sipd_guard_set_hooks(d->guard, guard_check, guard_refused);
 	if (!d->cfg || !d->idx || !d->guard || !d->txn) {
 		snprintf(err, errlen, "out of memory copying the config");
 		goto fail;
@@ -564,6 +711,7 @@ struct sipd *sipd_new(const struct sipd_config *cfg, const char *pin_root_overri
 	}
 	security_sync(d, sw_monotonic_ns());
 	guard_sync_datapath(d, sw_monotonic_ns());
+	ban_count_all(d, sw_monotonic_ns());
 	return d;
 fail:
 	sipd_free(d);

@@ -17,20 +17,23 @@
 #include "lib/swmap.h"
 #include "sipd/guard.h"
 
-#define NS	  1000000000ull
-#define PROBE	  16	       /* slots looked at per key: bounds the cost */
-#define TOKEN_ONE (1ull << 16) /* fixed point of the message bucket */
+#define NS	   1000000000ull
+#define PROBE	   16		/* slots looked at per key: bounds the cost */
+#define TOKEN_ONE  (1ull << 16) /* fixed point of the message bucket */
+#define RECHECK_NS (NS / 2)	/* sipd's ban looked up in sw_bans at most this often */
 
 enum trig { T_MALFORMED, T_AUTH, T_NOTFOUND, T_MAX };
 
 struct src {
-	uint8_t key[16]; /* masked to the ban prefix */
+	uint8_t key[16]; /* masked to the source prefix (limits.source_prefix_*) */
 	uint8_t used;
 	uint32_t calls;	  /* live calls started by this source */
 	uint64_t last_ns; /* last time anything touched the entry */
 	uint64_t tokens;  /* message bucket, TOKEN_ONE per message */
 	uint64_t tok_ns;
 	uint64_t banned_until; /* sipd's clock; 0 = not banned */
+	uint64_t check_ns;     /* next look at sw_bans for that ban */
+	uint8_t ban_key[16];   /* what is banned: a source masked to the ban prefix */
 	uint32_t cnt[T_MAX];
 	uint64_t win_ns[T_MAX];
 };
@@ -42,8 +45,36 @@ struct sipd_guard {
 	struct src *tab;
 	size_t size; /* power of two */
 	uint32_t max_sources;
+	sipd_guard_check_fn check;
+	sipd_guard_refused_fn refused;
+	uint64_t ban_tokens, ban_tok_ns; /* ban rate bucket, TOKEN_ONE per ban */
+	uint32_t ban_entries, ban_capacity;
 	struct sipd_guard_stats st;
 };
+
+const char *sipd_ban_refusal_name(unsigned int why)
+{
+	static const char *const names[SIPD_BAN_REFUSAL_MAX] = {
+		[SIPD_BAN_SPARED] = "valuable_source",
+		[SIPD_BAN_RATE] = "rate",
+		[SIPD_BAN_HEADROOM] = "headroom",
+	};
+
+	return why < SIPD_BAN_REFUSAL_MAX ? names[why] : "?";
+}
+
+void sipd_guard_set_hooks(struct sipd_guard *g, sipd_guard_check_fn check,
+			  sipd_guard_refused_fn refused)
+{
+	g->check = check;
+	g->refused = refused;
+}
+
+void sipd_guard_set_ban_fill(struct sipd_guard *g, uint32_t entries, uint32_t capacity)
+{
+	g->ban_entries = entries;
+	g->ban_capacity = capacity;
+}
 
 /* The names libsw gives sw_bans (lib/dos.c): one list for sipd and sipwall. */
 const char *sipd_ban_reason_name(unsigned int reason)
@@ -120,16 +151,37 @@ int sipd_guard_trusted(const struct sipd_config *cfg, const uint8_t addr[16])
 	return in_list(cfg->guard.trusted, cfg->guard.n_trusted, addr);
 }
 
-uint8_t sipd_guard_mask(const struct sipd_config *cfg, const uint8_t src[16], uint8_t out[16])
+static uint8_t mask_to(const uint8_t src[16], uint8_t v4, uint8_t v6, uint8_t out[16])
 {
-	uint8_t plen =
-		sw_addr_is_v4(src) ? 96 + cfg->guard.ban_prefix_v4 : cfg->guard.ban_prefix_v6;
-	unsigned int i;
+	uint8_t plen = sw_addr_is_v4(src) ? 96 + v4 : v6;
 
 	memcpy(out, src, 16);
-	for (i = plen; i < 128; i++)
-		out[i / 8] &= (uint8_t) ~(0x80 >> (i % 8));
+	sw_addr_mask(out, plen);
 	return plen;
+}
+
+uint8_t sipd_guard_mask(const struct sipd_config *cfg, const uint8_t src[16], uint8_t out[16])
+{
+	return mask_to(src, cfg->guard.ban_prefix_v4, cfg->guard.ban_prefix_v6, out);
+}
+
+uint8_t sipd_guard_source_key(const struct sipd_config *cfg, const uint8_t src[16], uint8_t out[16])
+{
+	return mask_to(src, cfg->source_prefix_v4, cfg->source_prefix_v6, out);
+}
+
+/* Do a/alen and b/blen (v4-mapped terms) share an address? */
+static int nets_overlap(const uint8_t a[16], unsigned int alen, const uint8_t b[16],
+			unsigned int blen)
+{
+	uint8_t x[16], y[16];
+	unsigned int n = alen < blen ? alen : blen;
+
+	memcpy(x, a, 16);
+	memcpy(y, b, 16);
+	sw_addr_mask(x, n);
+	sw_addr_mask(y, n);
+	return !memcmp(x, y, 16);
 }
 
 static int idle(const struct src *s, uint64_t now_ns)
@@ -148,7 +200,7 @@ static struct src *lookup(struct sipd_guard *g, const uint8_t src[16], uint64_t 
 	struct src *s, *victim = NULL;
 	size_t h, i;
 
-	sipd_guard_mask(g->cfg, src, key);
+	sipd_guard_source_key(g->cfg, src, key);
 	h = (size_t)sw_fnv1a64(key, sizeof(key));
 	for (i = 0; i < PROBE; i++) {
 		s = &g->tab[(h + i) & (g->size - 1)];
@@ -191,28 +243,118 @@ static int bannable(const struct sipd_guard *g, const uint8_t addr[16])
 	return 1;
 }
 
+/*
+ * Would banning b cut off something valuable? A source with live calls in
+ * the banned network (s is the source's own entry; a ban prefix shorter than
+ * the source prefix covers other entries too, looked up in the table), or
+ * a networks.peers network that overlaps it.
+ */
+static int valuable(const struct sipd_guard *g, const struct src *s, const struct sipd_guard_ban *b)
+{
+	const struct sipd_config *c = g->cfg;
+	uint8_t key[16];
+	unsigned int i;
+	size_t k;
+
+	if (s && s->calls)
+		return 1;
+	for (i = 0; i < c->n_peers; i++)
+		if (nets_overlap(c->peers[i].net.addr, c->peers[i].net.plen, b->addr, b->plen))
+			return 1;
+	if (b->plen >= sipd_guard_source_key(c, b->src, key))
+		return 0;
+	/* Only with a ban prefix wider than the source prefix (not the
+	 * default); bans are rate limited, so this walk is too. */
+	for (k = 0; k < g->size; k++)
+		if (g->tab[k].used && g->tab[k].calls &&
+		    nets_overlap(g->tab[k].key, 128, b->addr, b->plen))
+			return 1;
+	return 0;
+}
+
+/* One ban out of the guard.max_bans_per_s bucket; 0 when it is empty. */
+static int ban_token(struct sipd_guard *g, uint64_t now_ns)
+{
+	const struct sipd_guard_cfg *c = &g->cfg->guard;
+	uint64_t cap = (uint64_t)c->max_bans_burst * TOKEN_ONE, dt, add;
+
+	if (!c->max_bans_per_s)
+		return 1;
+	if (!g->ban_tok_ns || now_ns < g->ban_tok_ns) {
+		g->ban_tokens = cap;
+	} else {
+		dt = now_ns - g->ban_tok_ns;
+		add = dt / NS * c->max_bans_per_s * TOKEN_ONE +
+		      dt % NS * c->max_bans_per_s / (NS / TOKEN_ONE);
+		g->ban_tokens = add > cap || g->ban_tokens + add > cap ? cap : g->ban_tokens + add;
+	}
+	g->ban_tok_ns = now_ns;
+	if (g->ban_tokens < TOKEN_ONE)
+		return 0;
+	g->ban_tokens -= TOKEN_ONE;
+	return 1;
+}
+
+/* sw_bans holds more than it may for automatic bans. */
+static int map_too_full(const struct sipd_guard *g)
+{
+	uint64_t cap = g->ban_capacity;
+
+	return cap && g->ban_entries >= cap - cap * g->cfg->guard.ban_map_headroom / 100;
+}
+
+static void refuse(struct sipd_guard *g, const struct sipd_guard_ban *b, enum sipd_ban_refusal why,
+		   uint64_t now_ns)
+{
+	g->st.refused[why]++;
+	if (g->refused)
+		g->refused(g->ctx, b, why, now_ns);
+}
+
 static void ban(struct sipd_guard *g, struct src *s, const uint8_t addr[16], uint16_t port,
 		enum sw_ban_reason reason, uint64_t now_ns, const char *detail)
 {
 	const struct sipd_config *c = g->cfg;
 	struct sipd_guard_ban b = {0};
+	unsigned int i;
 
-	if (sipd_guard_trusted(c, addr)) {
-		g->st.trusted_spared++;
-		return;
-	}
 	b.plen = sipd_guard_mask(c, addr, b.addr);
+	memcpy(b.src, addr, 16);
+	for (i = 0; i < c->guard.n_trusted; i++) {
+		if (nets_overlap(c->guard.trusted[i].addr, c->guard.trusted[i].plen, b.addr,
+				 b.plen)) {
+			g->st.trusted_spared++;
+			return;
+		}
+	}
 	b.reason = reason;
 	b.ttl_s = c->guard.ban_ttl_s;
 	b.port = port;
 	snprintf(b.detail, sizeof(b.detail), "%s", detail);
+	if (s)
+		memset(s->cnt, 0, sizeof(s->cnt));
+	if (valuable(g, s, &b)) {
+		refuse(g, &b, SIPD_BAN_SPARED, now_ns);
+		return;
+	}
+	if (map_too_full(g)) {
+		refuse(g, &b, SIPD_BAN_HEADROOM, now_ns);
+		return;
+	}
+	if (!ban_token(g, now_ns)) {
+		refuse(g, &b, SIPD_BAN_RATE, now_ns);
+		return;
+	}
 	g->st.bans[reason]++;
 	if (s) {
-		memset(s->cnt, 0, sizeof(s->cnt));
 		s->banned_until = b.ttl_s ? now_ns + b.ttl_s * NS : UINT64_MAX;
+		s->check_ns = now_ns + RECHECK_NS;
+		memcpy(s->ban_key, b.addr, 16);
 	}
 	if (g->fn && g->fn(g->ctx, &b, now_ns))
 		g->st.ban_errors++;
+	else if (g->ban_entries < UINT32_MAX)
+		g->ban_entries++;
 }
 
 /* One event of trigger t from addr; bans when the count is reached. */
@@ -254,6 +396,35 @@ static void count(struct sipd_guard *g, const uint8_t addr[16], uint16_t port, e
 	ban(g, s, addr, port, reasons[t], now_ns, detail);
 }
 
+/*
+ * Does sipd's own ban in s cover src now? The ban map decides once the ban
+ * is RECHECK_NS old: gone there (sipwall ban del, or never written) lifts it
+ * here too. One lookup per banned entry per RECHECK_NS at most.
+ */
+static int banned(struct sipd_guard *g, struct src *s, const uint8_t src[16], uint64_t now_ns)
+{
+	uint8_t k[16];
+	int r;
+
+	if (now_ns >= s->banned_until) {
+		s->banned_until = 0;
+		return 0;
+	}
+	sipd_guard_mask(g->cfg, src, k);
+	if (memcmp(k, s->ban_key, 16))
+		return 0; /* another address of the entry's source prefix */
+	if (!g->check || now_ns < s->check_ns)
+		return 1;
+	s->check_ns = now_ns + RECHECK_NS;
+	g->st.ban_checks++;
+	r = g->check(g->ctx, src);
+	if (r)
+		return 1; /* banned, or the map cannot tell */
+	s->banned_until = 0;
+	g->st.bans_lifted++;
+	return 0;
+}
+
 enum sw_sip_reason sipd_guard_admit(struct sipd_guard *g, const uint8_t src[16], uint64_t now_ns,
 				    char *detail, size_t len)
 {
@@ -267,12 +438,9 @@ enum sw_sip_reason sipd_guard_admit(struct sipd_guard *g, const uint8_t src[16],
 	if (!s)
 		return SW_SIP_R_ACCEPTED;
 	s->last_ns = now_ns;
-	if (s->banned_until) {
-		if (now_ns < s->banned_until) {
-			snprintf(detail, len, "source banned by sipd");
-			return SW_SIP_R_BANNED;
-		}
-		s->banned_until = 0;
+	if (s->banned_until && banned(g, s, src, now_ns)) {
+		snprintf(detail, len, "source banned by sipd");
+		return SW_SIP_R_BANNED;
 	}
 	if (!c->max_msg_rate)
 		return SW_SIP_R_ACCEPTED;

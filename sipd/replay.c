@@ -17,6 +17,7 @@
  * SIP (its first fragment seen) stay out of the data path, as whole SIP
  * datagrams do; the others go through XDP one by one, as they would live.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -79,19 +80,25 @@ static int libbpf_quiet(enum libbpf_print_level lvl, const char *fmt, va_list ap
 	return 0;
 }
 
+/* Remove the private pin directory and whatever libbpf pinned in it (also
+ * maps a newer object pins under names this file does not know). */
 static void unpin_all(struct replay *r)
 {
-	static const char *const names[] = {SW_MAP_PINHOLES, SW_MAP_STATS,  SW_MAP_FRAGS,
-					    SW_MAP_CONFIG,   SW_MAP_IFACES, SW_MAP_BANS,
-					    SW_MAP_FLOOD,    SW_MAP_TRUSTED};
-	char p[128];
+	struct dirent *de;
+	char p[384];
+	DIR *dir;
 
 	if (!r->pin[0])
 		return;
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		snprintf(p, sizeof(p), "%s/%s", r->pin, names[i]);
+	dir = opendir(r->pin);
+	while (dir && (de = readdir(dir))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", r->pin, de->d_name);
 		unlink(p);
 	}
+	if (dir)
+		closedir(dir);
 	rmdir(r->pin);
 	r->pin[0] = 0;
 }
@@ -550,7 +557,13 @@ int sipd_cmd_replay(int argc, char **argv)
 		fprintf(stderr, "sipd replay: %s\n", err[0] ? err : strerror(-n));
 		goto out;
 	}
-	if (load_datapath(&r))
+	/* From before the pin directory exists: a signal during the load still
+	 * ends in the cleanup below instead of leaving the directory behind. */
+	signal(SIGINT, on_stop);
+	signal(SIGTERM, on_stop);
+	signal(SIGHUP, on_stop);
+	signal(SIGPIPE, on_stop);
+	if (load_datapath(&r) || replay_stop)
 		goto out;
 	r.ev = sipd_events_open(r.events ? "-" : "/dev/null", err, sizeof(err));
 	if (!r.ev) {
@@ -568,9 +581,6 @@ int sipd_cmd_replay(int argc, char **argv)
 		goto out;
 	}
 
-	signal(SIGINT, on_stop);
-	signal(SIGTERM, on_stop);
-	signal(SIGPIPE, on_stop);
 	while (!replay_stop && (n = pcap_next_ex(pc, &h, &pkt)) == 1)
 		one_packet(&r, dlt, h, pkt);
 	if (replay_stop) {

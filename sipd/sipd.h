@@ -74,6 +74,23 @@ struct sipd_guard_stats;
 void sipd_get_guard_stats(const struct sipd *d, struct sipd_guard_stats *out);
 
 /*
+ * sw_bans as sipd last counted it, for /metrics: never read from the map at
+ * the call. The once-a-second tick walks at most SIPD_BAN_SCAN_PER_TICK
+ * entries of it (expiring what has expired); a finished walk replaces the
+ * counts, and sipd's own bans and expiries adjust them in between.
+ */
+#define SIPD_BAN_SCAN_PER_TICK 8192
+struct sipd_ban_counts {
+	uint64_t active[SW_BAN_MAX]; /* unexpired bans by reason */
+	uint64_t entries;	     /* all of them (what the headroom is checked on) */
+	uint64_t capacity;	     /* sw_bans max_entries; 0 without a ban list */
+	uint64_t walks;		     /* finished walks */
+	uint64_t entries_read;	     /* entries the walks read from the map */
+	int known;		     /* a ban list exists and a walk has finished */
+};
+void sipd_get_ban_counts(const struct sipd *d, struct sipd_ban_counts *out);
+
+/*
  * ip/len: one IPv4 or IPv6 datagram (no L2 header) with a UDP payload.
  * now_ns: CLOCK_MONOTONIC, or the capture's clock in replay.
  * *why is set to the named reason (SW_SIP_R_ACCEPTED when accepted).

@@ -74,7 +74,7 @@ check "nothing pinned by the refused commands" test ! -e "$PIN"
 run 0 'attached to v0' "attach v0" -- attach v0 "${P[@]}"
 run 0 'signalling ports: 5060,5061' "defaults: signalling ports" -- flood show "${P[@]}"
 run 0 'flood guard: off' "defaults: flood guard off" -- flood show "${P[@]}"
-run 0 'bans cover: IPv4 /32, IPv6 /128' "defaults: ban prefixes" -- flood show "${P[@]}"
+run 0 'bans cover: IPv4 /32, IPv6 /64' "defaults: ban prefixes" -- flood show "${P[@]}"
 
 # --- argument errors change nothing ----------------------------------------------------
 for t in 0 -1 abc 315360001 1.5; do
@@ -104,7 +104,7 @@ run 0 '^\[\]$' "refused trusted adds added nothing" -- trusted list --json "${P[
 # --- settings, bans, trusted networks ---------------------------------------------------
 run 0 'flood guard on: 5 packets/s, burst 5' "flood set --rate 5 (burst defaults to rate)" -- flood set --rate 5 "${P[@]}"
 run 0 'banned 10.66.0.5 for 600 s \(scanner_user_agent\)' "ban add v4 with ttl and reason" -- ban add 10.66.0.5 --ttl 600 --reason scanner_user_agent "${P[@]}"
-run 0 'banned fd00:66::5 until' "ban add v6, no ttl" -- ban add fd00:66::5 "${P[@]}"
+run 0 'banned fd00:66::/64 until' "ban add v6, no ttl (masked to the default /64)" -- ban add fd00:66::5 "${P[@]}"
 run 0 'banned 10.66.0.9 ' "ban add with an explicit /32" -- ban add 10.66.0.9/32 "${P[@]}"
 run 0 'trusted 10.55.0.0/16' "trusted add v4" -- trusted add 10.55.0.0/16 "${P[@]}"
 run 0 'trusted fd00:55::/48' "trusted add v6" -- trusted add fd00:55::/48 "${P[@]}"
@@ -119,8 +119,8 @@ expect_eq "ban list --json: reason and ttl" \
 	"$(json '[(b["reason"], b["expires_in_s"] is not None and 590 < b["expires_in_s"] <= 600) for b in d if b["source"] == "10.66.0.5"]' <"$TMP/bans.json")" \
 	"[('scanner_user_agent', True)]"
 expect_eq "ban list --json: a ban without ttl never expires" \
-	"$(json '[b["expires_in_s"] for b in d if b["source"] == "fd00:66::5"]' <"$TMP/bans.json")" "[None]"
-run 0 'fd00:66::5 +manual +never' "ban list text" -- ban list "${P[@]}"
+	"$(json '[b["expires_in_s"] for b in d if b["source"] == "fd00:66::/64"]' <"$TMP/bans.json")" "[None]"
+run 0 'fd00:66::/64 +manual +never' "ban list text" -- ban list "${P[@]}"
 run 0 '10.55.0.0/16' "trusted list text" -- trusted list "${P[@]}"
 expect_eq "trusted list --json" "$(sw trusted list --json | json 'sorted(d)')" \
 	"['10.55.0.0/16', 'fd00:55::/48']"
@@ -171,10 +171,10 @@ s0=$(stat_of passed_signalling)
 send 10.66.0.8 1 || fail "send after expiry"
 expect_eq "expired ban no longer drops" "$(($(stat_of passed_signalling) - s0))" 1
 run 0 'removed 1 expired ban' "ban gc" -- ban gc "${P[@]}"
-run 0 'ban on fd00:66::5 lifted' "ban del v6" -- ban del fd00:66::5 "${P[@]}"
+run 0 'ban on fd00:66::/64 lifted' "ban del v6 by an address in the /64" -- ban del fd00:66::77 "${P[@]}"
 run 0 'ban on 10.66.0.9 lifted' "ban del with /32" -- ban del 10.66.0.9/32 "${P[@]}"
 run 0 '^\[\]$' "ban list empty" -- ban list --json "${P[@]}"
-run 0 'bans cover /24 and /128' "ban prefix change once no bans" -- flood set --ban-prefix-v4 24 "${P[@]}"
+run 0 'bans cover /24 and /64' "ban prefix change once no bans" -- flood set --ban-prefix-v4 24 "${P[@]}"
 run 0 'banned 10.66.1.0/24' "bare address masked to the ban prefix" -- ban add 10.66.1.77 "${P[@]}"
 b0=$(stat_of dropped_banned)
 send 10.66.1.200 2 || fail "send into the banned /24"

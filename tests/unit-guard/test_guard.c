@@ -394,6 +394,360 @@ static void test_ban_callback_error_counted(void **state)
 	assert_int_equal(admit(e, EVIL, T0 + S), SW_SIP_R_BANNED);
 }
 
+/* --- what one spoofed datagram may not do --- */
+
+/* A guard on its own config (json), recording into r. */
+static struct sipd_guard *guard_on(const char *json, struct sipd_config **cfg, struct rec *r)
+{
+	char err[256];
+
+	if (sipd_config_parse(json, "t", cfg, err, sizeof(err)))
+		fail_msg("%s", err);
+	return sipd_guard_new(*cfg, rec_ban, r);
+}
+
+static void test_scanner_spares_source_with_live_calls(void **state)
+{
+	struct env *e = *state;
+	struct sipd_guard_stats st;
+	struct sip_msg m;
+	uint8_t a[16];
+	char d[256];
+
+	addr(EVIL, a);
+	assert_int_equal(sipd_guard_call_start(e->g, a, T0, d, sizeof(d)), SW_SIP_R_ACCEPTED);
+	/* a forged OPTIONS claiming that source: dropped, not banned */
+	req_from(&m, EVIL, "friendly-scanner");
+	assert_int_equal(message(e, &m, T0 + S), SW_SIP_R_SCANNER);
+	assert_int_equal(e->rec.n, 0);
+	sipd_guard_get_stats(e->g, &st);
+	assert_int_equal(st.refused[SIPD_BAN_SPARED], 1);
+	assert_int_equal(st.bans[SW_BAN_SCANNER_UA], 0);
+	/* its messages still pass */
+	assert_int_equal(admit(e, EVIL, T0 + 2 * S), SW_SIP_R_ACCEPTED);
+	/* the counting triggers spare it too */
+	malformed(e, EVIL, T0 + 2 * S);
+	malformed(e, EVIL, T0 + 2 * S);
+	malformed(e, EVIL, T0 + 2 * S);
+	assert_int_equal(e->rec.n, 0);
+	/* another address of the same IPv4 /24 is another source */
+	req_from(&m, "203.0.113.67", "friendly-scanner");
+	assert_int_equal(message(e, &m, T0 + 2 * S), SW_SIP_R_SCANNER);
+	assert_int_equal(e->rec.n, 1);
+	/* once the call has ended, the source is bannable again */
+	sipd_guard_call_end(e->g, a);
+	req_from(&m, EVIL, "friendly-scanner");
+	assert_int_equal(message(e, &m, T0 + 3 * S), SW_SIP_R_SCANNER);
+	assert_int_equal(e->rec.n, 2);
+	assert_memory_equal(e->rec.last.src, a, 16);
+}
+
+static void test_scanner_spares_peer_network(void **state)
+{
+	struct sipd_guard_stats st;
+	struct sipd_config *cfg;
+	struct sipd_guard *g;
+	struct rec r = {0};
+	struct sip_msg m;
+	char d[256];
+
+	(void)state;
+	g = guard_on("{\"networks\": {\"peers\": [{\"cidr\": \"198.51.100.0/24\", \"check\":"
+		     " \"address\"}, {\"cidr\": \"2001:db8:5::/48\", \"check\": \"strict\"}]}}",
+		     &cfg, &r);
+	req_from(&m, "198.51.100.20", "sipvicious");
+	assert_int_equal(sipd_guard_message(g, &m, T0, d, sizeof(d)), SW_SIP_R_SCANNER);
+	req_from(&m, "2001:db8:5:1::9", "sipvicious");
+	assert_int_equal(sipd_guard_message(g, &m, T0, d, sizeof(d)), SW_SIP_R_SCANNER);
+	assert_int_equal(r.n, 0);
+	sipd_guard_get_stats(g, &st);
+	assert_int_equal(st.refused[SIPD_BAN_SPARED], 2);
+	/* next door is not a peer */
+	req_from(&m, "198.51.101.20", "sipvicious");
+	assert_int_equal(sipd_guard_message(g, &m, T0, d, sizeof(d)), SW_SIP_R_SCANNER);
+	assert_int_equal(r.n, 1);
+	sipd_guard_free(g);
+	sipd_config_free(cfg);
+}
+
+static void test_wide_ban_prefix_spares_network_with_calls(void **state)
+{
+	struct sipd_guard_stats st;
+	struct sipd_config *cfg;
+	struct sipd_guard *g;
+	struct rec r = {0};
+	struct sip_msg m;
+	uint8_t a[16];
+	char d[256];
+
+	(void)state;
+	/* bans cover a /24, sources are counted per /32: a call from .7
+	 * spares the whole /24 a forged datagram from .5 would ban */
+	g = guard_on("{\"guard\": {\"ban_prefix_v4\": 24}}", &cfg, &r);
+	addr("203.0.113.7", a);
+	assert_int_equal(sipd_guard_call_start(g, a, T0, d, sizeof(d)), SW_SIP_R_ACCEPTED);
+	req_from(&m, "203.0.113.5", "sipvicious");
+	assert_int_equal(sipd_guard_message(g, &m, T0, d, sizeof(d)), SW_SIP_R_SCANNER);
+	assert_int_equal(r.n, 0);
+	sipd_guard_get_stats(g, &st);
+	assert_int_equal(st.refused[SIPD_BAN_SPARED], 1);
+	sipd_guard_call_end(g, a);
+	assert_int_equal(sipd_guard_message(g, &m, T0, d, sizeof(d)), SW_SIP_R_SCANNER);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.last.plen, 96 + 24);
+	sipd_guard_free(g);
+	sipd_config_free(cfg);
+}
+
+static void test_scanner_spares_trusted_overlap(void **state)
+{
+	struct sipd_config *cfg;
+	struct sipd_guard *g;
+	struct rec r = {0};
+	struct sip_msg m;
+	char d[256];
+
+	(void)state;
+	/* a /16 ban would cover the trusted /24 */
+	g = guard_on("{\"guard\": {\"ban_prefix_v4\": 16, \"trusted\": [\"192.0.2.0/24\"]}}", &cfg,
+		     &r);
+	req_from(&m, "192.0.77.1", "sipvicious");
+	assert_int_equal(sipd_guard_message(g, &m, T0, d, sizeof(d)), SW_SIP_R_SCANNER);
+	assert_int_equal(r.n, 0);
+	sipd_guard_free(g);
+	sipd_config_free(cfg);
+}
+
+static void scanner_from(struct sipd_guard *g, unsigned int i, uint64_t now)
+{
+	struct sip_msg m;
+	char src[32], d[256];
+
+	snprintf(src, sizeof(src), "100.%u.%u.%u", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+	req_from(&m, src, "friendly-scanner");
+	assert_int_equal(sipd_guard_message(g, &m, now, d, sizeof(d)), SW_SIP_R_SCANNER);
+}
+
+static void test_ban_rate_limited(void **state)
+{
+	struct sipd_guard_stats st;
+	struct sipd_config *cfg;
+	struct sipd_guard *g;
+	struct rec r = {0};
+	unsigned int i;
+
+	(void)state;
+	g = guard_on("{\"guard\": {\"max_bans_per_s\": 2, \"max_bans_burst\": 3}}", &cfg, &r);
+	for (i = 0; i < 100; i++)
+		scanner_from(g, i, T0);
+	assert_int_equal(r.n, 3);
+	sipd_guard_get_stats(g, &st);
+	assert_int_equal(st.refused[SIPD_BAN_RATE], 97);
+	assert_int_equal(st.bans[SW_BAN_SCANNER_UA], 3);
+	/* 2/s: a second later, two more */
+	for (i = 100; i < 200; i++)
+		scanner_from(g, i, T0 + S);
+	assert_int_equal(r.n, 5);
+	/* never more than the burst after a pause */
+	for (i = 200; i < 300; i++)
+		scanner_from(g, i, T0 + 3600 * S);
+	assert_int_equal(r.n, 8);
+	sipd_guard_free(g);
+	sipd_config_free(cfg);
+	/* the default: 10/s, burst 20; 0 = no bound */
+	g = guard_on("{}", &cfg, &r);
+	r.n = 0;
+	for (i = 0; i < 1000; i++)
+		scanner_from(g, i, T0);
+	assert_int_equal(r.n, 20);
+	sipd_guard_free(g);
+	sipd_config_free(cfg);
+	g = guard_on("{\"guard\": {\"max_bans_per_s\": 0}}", &cfg, &r);
+	r.n = 0;
+	for (i = 0; i < 1000; i++)
+		scanner_from(g, i, T0);
+	assert_int_equal(r.n, 1000);
+	sipd_guard_free(g);
+	sipd_config_free(cfg);
+}
+
+static void test_ban_map_headroom(void **state)
+{
+	struct sipd_guard_stats st;
+	struct sipd_config *cfg;
+	struct sipd_guard *g;
+	struct rec r = {0};
+	unsigned int i;
+
+	(void)state;
+	g = guard_on("{\"guard\": {\"max_bans_per_s\": 0}}", &cfg, &r);
+	/* 10 % of 100 entries stay free: 89 held, one more ban fits */
+	sipd_guard_set_ban_fill(g, 89, 100);
+	for (i = 0; i < 5; i++)
+		scanner_from(g, i, T0);
+	assert_int_equal(r.n, 1);
+	sipd_guard_get_stats(g, &st);
+	assert_int_equal(st.refused[SIPD_BAN_HEADROOM], 4);
+	/* the daemon counted the map again: room again */
+	sipd_guard_set_ban_fill(g, 50, 100);
+	scanner_from(g, 10, T0);
+	assert_int_equal(r.n, 2);
+	/* a full-size list: automatic bans stop at 90 % of 65,536 */
+	sipd_guard_set_ban_fill(g, 0, 65536);
+	r.n = 0;
+	for (i = 0; i < 66000; i++)
+		scanner_from(g, 1000 + i, T0);
+	assert_int_equal(r.n, 65536 - 65536 / 10); /* 58,983 */
+	sipd_guard_get_stats(g, &st);
+	assert_int_equal(st.refused[SIPD_BAN_HEADROOM], 4 + 66000 - r.n);
+	sipd_guard_free(g);
+	sipd_config_free(cfg);
+	/* a failed map write does not count as an entry */
+	g = guard_on("{\"guard\": {\"max_bans_per_s\": 0}}", &cfg, &r);
+	sipd_guard_set_ban_fill(g, 89, 100);
+	r.ret = -28;
+	r.n = 0;
+	scanner_from(g, 1, T0);
+	scanner_from(g, 2, T0);
+	assert_int_equal(r.n, 2);
+	sipd_guard_free(g);
+	sipd_config_free(cfg);
+}
+
+/* --- per-source accounting and ban prefixes --- */
+
+static void test_source_prefix_v6_accounting(void **state)
+{
+	struct env *e = *state;
+	struct sipd_config *cfg;
+	struct sipd_guard *g;
+	struct rec r = {0};
+	uint8_t a[16], k[16], want[16];
+	char d[256];
+	int i;
+
+	/* the default /64: one bucket for the whole /64 */
+	addr("2001:db8:1:2:aaaa::1", a);
+	assert_int_equal(sipd_guard_source_key(e->cfg, a, k), 64);
+	addr("2001:db8:1:2::", want);
+	assert_memory_equal(k, want, 16);
+	addr("203.0.113.9", a);
+	assert_int_equal(sipd_guard_source_key(e->cfg, a, k), 128);
+	assert_memory_equal(k, a, 16);
+	for (i = 0; i < 20; i++)
+		assert_int_equal(admit(e, "2001:db8:1:2::1", T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(admit(e, "2001:db8:1:2::2", T0), SW_SIP_R_RATE_LIMITED);
+	assert_int_equal(admit(e, "2001:db8:1:3::1", T0), SW_SIP_R_ACCEPTED);
+	/* calls per source likewise: 3 from one /64 */
+	for (i = 0; i < 3; i++) {
+		snprintf(d, sizeof(d), "2001:db8:9:9::%d", i + 1);
+		addr(d, a);
+		assert_int_equal(sipd_guard_call_start(e->g, a, T0, d, sizeof(d)),
+				 SW_SIP_R_ACCEPTED);
+	}
+	addr("2001:db8:9:9::99", a);
+	assert_int_equal(sipd_guard_call_start(e->g, a, T0, d, sizeof(d)), SW_SIP_R_DIALOG_LIMIT);
+
+	/* /128 and an IPv4 /24 on request */
+	g = guard_on("{\"limits\": {\"source_prefix_v6\": 128, \"source_prefix_v4\": 24,"
+		     " \"max_msg_rate\": 1, \"max_msg_burst\": 1}}",
+		     &cfg, &r);
+	addr("2001:db8:1:2::1", a);
+	assert_int_equal(sipd_guard_admit(g, a, T0, d, sizeof(d)), SW_SIP_R_ACCEPTED);
+	addr("2001:db8:1:2::2", a);
+	assert_int_equal(sipd_guard_admit(g, a, T0, d, sizeof(d)), SW_SIP_R_ACCEPTED);
+	addr("198.51.100.1", a);
+	assert_int_equal(sipd_guard_admit(g, a, T0, d, sizeof(d)), SW_SIP_R_ACCEPTED);
+	addr("198.51.100.200", a);
+	assert_int_equal(sipd_guard_admit(g, a, T0, d, sizeof(d)), SW_SIP_R_RATE_LIMITED);
+	assert_int_equal(sipd_guard_source_key(cfg, a, k), 96 + 24);
+	sipd_guard_free(g);
+	sipd_config_free(cfg);
+}
+
+static void test_default_ban_prefix_v6_is_64(void **state)
+{
+	struct sipd_config *cfg;
+	struct sipd_guard *g;
+	struct rec r = {0};
+	struct sip_msg m;
+	uint8_t want[16], full[16];
+	char d[256];
+
+	(void)state;
+	g = guard_on("{}", &cfg, &r);
+	assert_int_equal(cfg->guard.ban_prefix_v6, 64);
+	req_from(&m, "2001:db8:42:7:1:2:3:4", "sipcli");
+	assert_int_equal(sipd_guard_message(g, &m, T0, d, sizeof(d)), SW_SIP_R_SCANNER);
+	assert_int_equal(r.last.plen, 64);
+	addr("2001:db8:42:7::", want);
+	assert_memory_equal(r.last.addr, want, 16);
+	/* the unmasked source goes along for the map (its own ban prefix) */
+	addr("2001:db8:42:7:1:2:3:4", full);
+	assert_memory_equal(r.last.src, full, 16);
+	sipd_guard_free(g);
+	sipd_config_free(cfg);
+	/* /128 bans with /64 accounting: sipd drops only the banned host */
+	g = guard_on("{\"guard\": {\"ban_prefix_v6\": 128}}", &cfg, &r);
+	req_from(&m, "2001:db8:42:7::1", "sipcli");
+	assert_int_equal(sipd_guard_message(g, &m, T0, d, sizeof(d)), SW_SIP_R_SCANNER);
+	addr("2001:db8:42:7::1", full);
+	assert_int_equal(sipd_guard_admit(g, full, T0 + S, d, sizeof(d)), SW_SIP_R_BANNED);
+	addr("2001:db8:42:7::2", full);
+	assert_int_equal(sipd_guard_admit(g, full, T0 + S, d, sizeof(d)), SW_SIP_R_ACCEPTED);
+	sipd_guard_free(g);
+	sipd_config_free(cfg);
+}
+
+/* --- the ban map is the one truth --- */
+
+static int map_state; /* what the fake sw_bans says: 1, 0 or -errno */
+static unsigned int map_checks;
+
+static int fake_check(void *ctx, const uint8_t src[16])
+{
+	(void)ctx;
+	(void)src;
+	map_checks++;
+	return map_state;
+}
+
+static void test_ban_lifted_via_map(void **state)
+{
+	struct env *e = *state;
+	struct sipd_guard_stats st;
+	struct sip_msg m;
+	int i;
+
+	sipd_guard_set_hooks(e->g, fake_check, NULL);
+	map_checks = 0;
+	map_state = 1;
+	req_from(&m, EVIL, "friendly-scanner");
+	assert_int_equal(message(e, &m, T0), SW_SIP_R_SCANNER);
+	/* right after the ban: sipd's memory, no lookup */
+	assert_int_equal(admit(e, EVIL, T0 + S / 10), SW_SIP_R_BANNED);
+	assert_int_equal(map_checks, 0);
+	/* still in the map: banned, and looked up at most twice a second */
+	for (i = 0; i < 100; i++)
+		assert_int_equal(admit(e, EVIL, T0 + S + (uint64_t)i * (S / 100)), SW_SIP_R_BANNED);
+	assert_true(map_checks >= 1 && map_checks <= 2);
+	/* the map cannot tell (no ban list): sipd's memory holds */
+	map_state = -2;
+	assert_int_equal(admit(e, EVIL, T0 + 3 * S), SW_SIP_R_BANNED);
+	/* sipwall ban del: gone from the map, lifted within a second */
+	map_state = 0;
+	assert_int_equal(admit(e, EVIL, T0 + 3 * S + S / 4), SW_SIP_R_BANNED);
+	assert_int_equal(admit(e, EVIL, T0 + 4 * S), SW_SIP_R_ACCEPTED);
+	sipd_guard_get_stats(e->g, &st);
+	assert_int_equal(st.bans_lifted, 1);
+	assert_true(st.ban_checks >= 3);
+	/* and stays lifted without more lookups */
+	map_checks = 0;
+	for (i = 0; i < 10; i++)
+		assert_int_equal(admit(e, EVIL, T0 + 5 * S), SW_SIP_R_ACCEPTED);
+	assert_int_equal(map_checks, 0);
+}
+
 /* --- bounds --- */
 
 static void test_rate_bound(void **state)
@@ -545,6 +899,13 @@ static void test_config_defaults(void **state)
 	assert_int_equal(c->max_calls_per_source, 1000);
 	assert_int_equal(c->max_pinholes_per_call, 64);
 	assert_int_equal(c->max_msg_rate, 500);
+	assert_int_equal(c->guard.ban_prefix_v4, 32);
+	assert_int_equal(c->guard.ban_prefix_v6, 64);
+	assert_int_equal(c->source_prefix_v4, 32);
+	assert_int_equal(c->source_prefix_v6, 64);
+	assert_int_equal(c->guard.max_bans_per_s, 10);
+	assert_int_equal(c->guard.max_bans_burst, 20);
+	assert_int_equal(c->guard.ban_map_headroom, 10);
 	sipd_config_free(c);
 }
 
@@ -602,6 +963,22 @@ static void test_config_errors(void **state)
 		{"{\"limits\": {\"max_calls_per_source\": 0}}",
 		 "t: limits.max_calls_per_source: must be at least 1"},
 		{"{\"limits\": {\"max_msg_burst\": -1}}", "t: limits.max_msg_burst: out of range"},
+		{"{\"limits\": {\"source_prefix_v4\": 0}}",
+		 "t: limits.source_prefix_v4: must be 1-32"},
+		{"{\"limits\": {\"source_prefix_v4\": 33}}",
+		 "t: limits.source_prefix_v4: out of range 0..32"},
+		{"{\"limits\": {\"source_prefix_v6\": 0}}",
+		 "t: limits.source_prefix_v6: must be 1-128"},
+		{"{\"limits\": {\"source_prefix_v6\": 129}}",
+		 "t: limits.source_prefix_v6: out of range 0..128"},
+		{"{\"limits\": {\"source_prefix_v6\": \"64\"}}",
+		 "t: limits.source_prefix_v6: expected"},
+		{"{\"guard\": {\"max_bans_per_s\": 1000001}}",
+		 "t: guard.max_bans_per_s: out of range 0..1000000"},
+		{"{\"guard\": {\"max_bans_burst\": 0}}",
+		 "t: guard.max_bans_burst: must be at least 1"},
+		{"{\"guard\": {\"ban_map_headroom\": 91}}",
+		 "t: guard.ban_map_headroom: out of range 0..90"},
 	};
 	struct sipd_config *c;
 	char err[512];
@@ -633,6 +1010,15 @@ int main(void)
 		T(test_v6_ban_prefix),
 		cmocka_unit_test(test_disabled_guard),
 		T(test_ban_callback_error_counted),
+		T(test_scanner_spares_source_with_live_calls),
+		cmocka_unit_test(test_scanner_spares_peer_network),
+		cmocka_unit_test(test_wide_ban_prefix_spares_network_with_calls),
+		cmocka_unit_test(test_scanner_spares_trusted_overlap),
+		cmocka_unit_test(test_ban_rate_limited),
+		cmocka_unit_test(test_ban_map_headroom),
+		T(test_source_prefix_v6_accounting),
+		cmocka_unit_test(test_default_ban_prefix_v6_is_64),
+		T(test_ban_lifted_via_map),
 		T(test_rate_bound),
 		cmocka_unit_test(test_rate_bound_off),
 		T(test_dialogs_per_source),

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +33,7 @@
 #include "sipd/config.h"
 #include "sipd/events.h"
 #include "sipd/guard.h"
+#include "sipd/metrics.h"
 #include "sipd/sipd.h"
 #include "sipwall.skel.h"
 #include "tests/common/bpfenv.h"
@@ -51,6 +53,24 @@ static const char *cfg_json =
 static int setup(void **state)
 {
 	return bpfenv_setup(state, "sw-ug", cfg_json);
+}
+
+/* Long bans, the default ban rate (10/s, burst 20) and headroom (10 %). */
+static const char *spoof_json = "{\"networks\": {\"inside\": [\"10.1.0.0/16\"]},"
+				" \"guard\": {\"malformed\": {\"count\": 3, \"window_s\": 10},"
+				"   \"flood\": {\"rate\": 0, \"ports\": [5060]}}}";
+
+static int setup_spoof(void **state)
+{
+	return bpfenv_setup(state, "sw-ugs", spoof_json);
+}
+
+/* No ban rate bound: only the headroom stands between a flood and a full list. */
+static int setup_norate(void **state)
+{
+	return bpfenv_setup(state, "sw-ugn",
+			    "{\"guard\": {\"max_bans_per_s\": 0,"
+			    " \"flood\": {\"rate\": 0, \"ports\": [5060]}}}");
 }
 
 static uint64_t stat_pkts(struct bpfenv *e, unsigned int reason)
@@ -94,6 +114,49 @@ static void options_text(char *buf, size_t cap, const char *src, const char *ua)
 		 "User-Agent: %s\r\n"
 		 "Content-Length: 0\r\n\r\n",
 		 src, src, src, ua);
+}
+
+/* The real sipwall CLI on the test's pin root; its exit code, -1 without it. */
+static int sipwall_cli(struct bpfenv *e, const char *args)
+{
+	char cmd[512];
+	int rc;
+
+	if (access("build/bin/sipwall", X_OK))
+		return -1;
+	snprintf(cmd, sizeof(cmd), "build/bin/sipwall %s --pin-path %s >/dev/null", args, e->root);
+	rc = system(cmd);
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static int count_one(const struct sw_ban_key *k, const struct sw_ban *v, void *ctx)
+{
+	(void)k;
+	(void)v;
+	(*(unsigned int *)ctx)++;
+	return 0;
+}
+
+static unsigned int bans_in_map(struct bpfenv *e)
+{
+	unsigned int n = 0;
+
+	assert_int_equal(sw_ban_foreach(&e->maps, count_one, &n), 0);
+	return n;
+}
+
+/* Scanner OPTIONS from n spoofed sources 100.x.y.z, as fast as sipd takes them. */
+static void spoofed_scanners(struct bpfenv *e, unsigned int n)
+{
+	char src[32], text[1024];
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(src, sizeof(src), "100.%u.%u.%u", 64 + ((i >> 16) & 63), (i >> 8) & 255,
+			 i & 255);
+		options_text(text, sizeof(text), src, "friendly-scanner");
+		assert_int_equal(datagram(e, src, BOB, text), SW_SIP_R_SCANNER);
+	}
 }
 
 static int events_have(struct bpfenv *e, const char *needle)
@@ -269,6 +332,200 @@ static void test_dialogs_per_source_bound(void **state)
 	assert_int_equal(why, SW_SIP_R_ACCEPTED);
 }
 
+static void test_spoofed_scanners_leave_manual_and_real_bans(void **state)
+{
+	struct bpfenv *e = *state;
+	struct sipd_guard_stats st;
+	struct timespec ts = {0, 300000000};
+	struct sw_ban b;
+	uint8_t a[16];
+	unsigned int n;
+	int rc;
+
+	NEED_ENV(e);
+	spoofed_scanners(e, 66000);
+	n = bans_in_map(e);
+	sipd_get_guard_stats(e->d, &st);
+	fprintf(stderr, "66,000 spoofed scanner sources: %u bans, %llu refused by rate\n", n,
+		(unsigned long long)st.refused[SIPD_BAN_RATE]);
+	/* burst 20 plus 10/s for however long the flood took */
+	assert_true(n >= 20 && n < 200);
+	assert_int_equal(st.refused[SIPD_BAN_RATE] + n, 66000);
+	assert_true(events_have(e, "\"event\":\"ban_refused\""));
+	assert_true(events_have(e, "\"cause\":\"rate\""));
+
+	/* the admin's ban goes in */
+	rc = sipwall_cli(e, "ban add 198.51.100.77 --ttl 600");
+	if (rc < 0)
+		skip();
+	assert_int_equal(rc, 0);
+	t_addr("198.51.100.77", a);
+	assert_int_equal(sw_ban_get(&e->maps, a, &b), 0);
+	assert_int_equal(b.reason, SW_BAN_MANUAL);
+	assert_int_equal(bpfenv_xdp(e, "198.51.100.76", 5060, BOB, 5060), XDP_PASS);
+	assert_int_equal(bpfenv_xdp(e, "198.51.100.77", 5060, BOB, 5060), XDP_DROP);
+
+	/* and so does a real trigger's, once the bucket has a token again */
+	nanosleep(&ts, NULL);
+	t_addr("203.0.113.90", a);
+	datagram(e, "203.0.113.90", BOB, "INVITE garbage\r\n\r\n");
+	datagram(e, "203.0.113.90", BOB, "INVITE garbage\r\n\r\n");
+	datagram(e, "203.0.113.90", BOB, "INVITE garbage\r\n\r\n");
+	assert_int_equal(sw_ban_get(&e->maps, a, &b), 0);
+	assert_int_equal(b.reason, SW_BAN_MALFORMED);
+	assert_int_equal(bpfenv_xdp(e, "203.0.113.90", 5060, BOB, 5060), XDP_DROP);
+}
+
+static void test_headroom_keeps_room_for_manual_bans(void **state)
+{
+	struct bpfenv *e = *state;
+	struct sipd_guard_stats st;
+	struct sipd_ban_counts bc;
+	struct sw_ban b;
+	uint8_t a[16];
+	unsigned int n;
+	int rc;
+
+	NEED_ENV(e);
+	sipd_get_ban_counts(e->d, &bc);
+	assert_int_equal(bc.capacity, SW_BANS_MAX);
+	spoofed_scanners(e, 66000);
+	n = bans_in_map(e);
+	sipd_get_guard_stats(e->d, &st);
+	fprintf(stderr,
+		"66,000 spoofed scanner sources, no rate bound: %u bans, %llu refused (headroom)\n",
+		n, (unsigned long long)st.refused[SIPD_BAN_HEADROOM]);
+	assert_int_equal(n, SW_BANS_MAX - SW_BANS_MAX / 10);
+	assert_int_equal(st.refused[SIPD_BAN_HEADROOM], 66000 - n);
+	assert_true(events_have(e, "\"cause\":\"headroom\""));
+	sipd_get_ban_counts(e->d, &bc);
+	assert_int_equal(bc.entries, n);
+	assert_int_equal(bc.active[SW_BAN_SCANNER_UA], n);
+
+	/* a real trigger is refused too, and still dropped by sipd */
+	datagram(e, "203.0.113.91", BOB, "INVITE garbage\r\n\r\n");
+	/* 6,553 entries stay free for the admin */
+	rc = sipwall_cli(e, "ban add 198.51.100.78");
+	if (rc < 0)
+		skip();
+	assert_int_equal(rc, 0);
+	t_addr("198.51.100.78", a);
+	assert_int_equal(sw_ban_get(&e->maps, a, &b), 0);
+	assert_int_equal(bpfenv_xdp(e, "198.51.100.79", 5060, BOB, 5060), XDP_PASS);
+	assert_int_equal(bpfenv_xdp(e, "198.51.100.78", 5060, BOB, 5060), XDP_DROP);
+}
+
+static void test_ban_del_lifts_sipds_ban(void **state)
+{
+	struct bpfenv *e = *state;
+	struct timespec ts = {0, 600000000};
+	struct sipd_guard_stats st;
+	char text[1024];
+	uint8_t a[16];
+	int rc;
+
+	NEED_ENV(e);
+	options_text(text, sizeof(text), EVIL, "friendly-scanner");
+	assert_int_equal(datagram(e, EVIL, BOB, text), SW_SIP_R_SCANNER);
+	options_text(text, sizeof(text), EVIL, "Asterisk");
+	assert_int_equal(datagram(e, EVIL, BOB, text), SW_SIP_R_BANNED);
+	nanosleep(&ts, NULL);
+	assert_int_equal(datagram(e, EVIL, BOB, text), SW_SIP_R_BANNED);
+	assert_int_equal(bpfenv_xdp(e, EVIL, 5060, BOB, 5060), XDP_DROP);
+
+	rc = sipwall_cli(e, "ban del " EVIL);
+	if (rc < 0)
+		skip();
+	assert_int_equal(rc, 0);
+	/* the data path at once, sipd within a second */
+	assert_int_equal(bpfenv_xdp(e, EVIL, 5060, BOB, 5060), XDP_PASS);
+	nanosleep(&ts, NULL);
+	assert_int_equal(datagram(e, EVIL, BOB, text), SW_SIP_R_ACCEPTED);
+	sipd_get_guard_stats(e->d, &st);
+	assert_int_equal(st.bans_lifted, 1);
+
+	/* sipwall ban add: the data path drops the source (sipd sees nothing) */
+	assert_int_equal(sipwall_cli(e, "ban add " EVIL), 0);
+	assert_int_equal(bpfenv_xdp(e, EVIL, 5060, BOB, 5060), XDP_DROP);
+	t_addr(EVIL, a);
+	assert_int_equal(sw_ban_del(&e->maps, a), 0);
+}
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static void test_metrics_scrape_never_walks_bans(void **state)
+{
+	struct bpfenv *e = *state;
+	struct sipd_metrics_opts o = {.listen = "127.0.0.1:39879", .queue = 0, .nqueues = 1};
+	struct sipd_ban_counts bc, bc2;
+	struct sipd_metrics *m;
+	struct sipd *d;
+	struct sw_ban v = {.reason = SW_BAN_MANUAL, .prefixlen = 128};
+	struct timespec t0;
+	char err[256], want[96], *body;
+	double ms, best = 1e9;
+	size_t len;
+	unsigned int i;
+
+	NEED_ENV(e);
+	/* a full list, written behind sipd's back */
+	for (i = 0; i < SW_BANS_MAX; i++) {
+		struct sw_ban_key k = {{0}};
+
+		k.addr[10] = k.addr[11] = 0xff;
+		k.addr[12] = 100;
+		k.addr[13] = (uint8_t)(i >> 16);
+		k.addr[14] = (uint8_t)(i >> 8);
+		k.addr[15] = (uint8_t)i;
+		assert_int_equal(bpf_map_update_elem(e->maps.bans, &k, &v, BPF_ANY), 0);
+	}
+	/* a sipd started now counts it once, whole */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	d = sipd_new(e->cfg, e->root, e->ev, err, sizeof(err));
+	assert_non_null(d);
+	fprintf(stderr, "sipd_new with %u bans: %.1f ms\n", SW_BANS_MAX, ms_since(&t0));
+	sipd_get_ban_counts(d, &bc);
+	assert_int_equal(bc.entries, SW_BANS_MAX);
+	assert_int_equal(bc.active[SW_BAN_MANUAL], SW_BANS_MAX);
+	assert_int_equal(bc.entries_read, SW_BANS_MAX);
+
+	o.pin_root = e->root;
+	m = sipd_metrics_open(&o, d, err, sizeof(err));
+	assert_non_null(m);
+	for (i = 0; i < 10; i++) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		body = sipd_metrics_render(m, &len);
+		ms = ms_since(&t0);
+		best = ms < best ? ms : best;
+		assert_non_null(body);
+		snprintf(want, sizeof(want), "sipwall_bans_active{reason=\"manual\"} %u\n",
+			 SW_BANS_MAX);
+		assert_non_null(strstr(body, want));
+		free(body);
+	}
+	fprintf(stderr, "scrape with %u bans: best %.3f ms of 10\n", SW_BANS_MAX, best);
+	/* the scrapes read no ban entry */
+	sipd_get_ban_counts(d, &bc2);
+	assert_int_equal(bc2.entries_read, bc.entries_read);
+
+	/* one tick reads one bounded step of the list */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	sipd_tick(d, sw_monotonic_ns());
+	fprintf(stderr, "tick with %u bans: %.3f ms\n", SW_BANS_MAX, ms_since(&t0));
+	sipd_get_ban_counts(d, &bc2);
+	assert_true(bc2.entries_read > bc.entries_read);
+	assert_true(bc2.entries_read - bc.entries_read <= SIPD_BAN_SCAN_PER_TICK + 256);
+	assert_int_equal(bc2.entries, SW_BANS_MAX);
+	sipd_metrics_close(m);
+	sipd_free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -279,6 +536,14 @@ int main(void)
 		T(test_trusted_and_flood_written),
 		T(test_pinholes_per_call_bound),
 		T(test_dialogs_per_source_bound),
+		cmocka_unit_test_setup_teardown(test_spoofed_scanners_leave_manual_and_real_bans,
+						setup_spoof, bpfenv_teardown),
+		cmocka_unit_test_setup_teardown(test_headroom_keeps_room_for_manual_bans,
+						setup_norate, bpfenv_teardown),
+		cmocka_unit_test_setup_teardown(test_ban_del_lifts_sipds_ban, setup_spoof,
+						bpfenv_teardown),
+		cmocka_unit_test_setup_teardown(test_metrics_scrape_never_walks_bans, setup_spoof,
+						bpfenv_teardown),
 #undef T
 	};
 
