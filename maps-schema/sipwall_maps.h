@@ -100,13 +100,13 @@ enum sw_reason {
 	X(TRAILING_DATA, "sip_trailing_data")               \
 	X(BANNED, "sip_banned")                             \
 	X(SCANNER, "sip_scanner")                           \
-	X(PINHOLE_LIMIT, "sip_pinhole_limit")                 \
-	X(BAD_CHECKSUM, "sip_bad_checksum")                   \
-	X(SPOOFED_SOURCE, "sip_spoofed_source")               \
-	X(UNMATCHED_RESPONSE, "sip_unmatched_response")       \
-	X(UNMATCHED_ANSWER, "sip_unmatched_answer")           \
-	X(WRONG_SIDE, "sip_wrong_side")                       \
-	X(BAD_MEDIA_ADDRESS, "sip_bad_media_address")         \
+	X(PINHOLE_LIMIT, "sip_pinhole_limit")               \
+	X(BAD_CHECKSUM, "sip_bad_checksum")                 \
+	X(SPOOFED_SOURCE, "sip_spoofed_source")             \
+	X(UNMATCHED_RESPONSE, "sip_unmatched_response")     \
+	X(UNMATCHED_ANSWER, "sip_unmatched_answer")         \
+	X(WRONG_SIDE, "sip_wrong_side")                     \
+	X(BAD_MEDIA_ADDRESS, "sip_bad_media_address")       \
 	X(TRANSACTION_LIMIT, "sip_transaction_limit")
 
 enum sw_sip_reason {

@@ -28,9 +28,9 @@
 #include "sipd/sipmsg.h"
 #include "sipd/txn.h"
 
-#define CALL_BUCKETS 16384
+#define CALL_BUCKETS	16384
 #define HOST_REFRESH_NS (5 * 1000000000ull)
-#define NS	     1000000000ull
+#define NS		1000000000ull
 
 struct sipd {
 	struct sipd_config *cfg;
@@ -47,14 +47,14 @@ struct sipd {
 	struct sipd_guard *guard;
 	struct sipd_cidr *trusted_set; /* what sipd put into sw_trusted */
 	unsigned int n_trusted_set;
-	uint64_t next_ban_gc_ns; /* CLOCK_MONOTONIC */
-	struct sipd_budget *budget;  /* per-source transactions and pinholes */
-	struct sipd_txn_table *txn;  /* requests sipd forwarded */
-	struct sipd_host host;	     /* own addresses, inside-facing interfaces */
-	uint64_t next_host_ns;	     /* CLOCK_MONOTONIC */
-	uint64_t ph_unprivileged;    /* pinholes of calls from outside untrusted sources */
-	uint32_t map_max;	     /* sw_config.max_pinholes */
-	int host_reported;	     /* a spoof_check event was written */
+	uint64_t next_ban_gc_ns;    /* CLOCK_MONOTONIC */
+	struct sipd_budget *budget; /* per-source transactions and pinholes */
+	struct sipd_txn_table *txn; /* requests sipd forwarded */
+	struct sipd_host host;	    /* own addresses, inside-facing interfaces */
+	uint64_t next_host_ns;	    /* CLOCK_MONOTONIC */
+	uint64_t ph_unprivileged;   /* pinholes of calls from outside untrusted sources */
+	uint32_t map_max;	    /* sw_config.max_pinholes */
+	int host_reported;	    /* a spoof_check event was written */
 	/* sw_bans, counted in bounded steps (ban_gc) */
 	struct sw_ban_cursor ban_cur;
 	struct sipd_ban_counts bans;	  /* published */
@@ -1126,7 +1126,8 @@ static enum sipd_verdict handle_msg(struct sipd *d, const struct sip_msg *m, uin
 			if (cfg->security.unmatched_drop) {
 				sw_addr_format(m->src.addr, a, sizeof(a));
 				snprintf(detail, sizeof(detail),
-					 "no %.40s (CSeq %u, branch \"%.60s\") of this call went to %.46s",
+					 "no %.40s (CSeq %u, branch \"%.60s\") of this call went "
+					 "to %.46s",
 					 m->method, m->cseq, m->via_branch, a);
 				return drop(d, now_ns, SW_SIP_R_UNMATCHED_RESPONSE, m, detail, why);
 			}
@@ -1159,8 +1160,9 @@ static enum sipd_verdict handle_msg(struct sipd *d, const struct sip_msg *m, uin
 			if (d->n_calls >= cap) {
 				snprintf(detail, sizeof(detail),
 					 "%u calls tracked (limits.max_calls%s)", d->n_calls,
-					 privileged ? "" : ", the rest reserved for inside and "
-							   "trusted sources");
+					 privileged ? ""
+						    : ", the rest reserved for inside and "
+						      "trusted sources");
 				return drop(d, now_ns, SW_SIP_R_DIALOG_LIMIT, m, detail, why);
 			}
 		}
@@ -1290,12 +1292,13 @@ record:
 					source_key(cfg, c->caller_sig.addr, key);
 					c->use = sipd_budget_get(d->budget, key, 1);
 				}
-				if (c->use &&
-				    c->use->pinholes + more > cfg->security.max_pinholes_per_source) {
+				if (c->use && c->use->pinholes + more >
+						      cfg->security.max_pinholes_per_source) {
 					snprintf(detail, sizeof(detail),
 						 "%u pinholes held by calls from this source "
 						 "(security.max_pinholes_per_source %u)",
-						 c->use->pinholes, cfg->security.max_pinholes_per_source);
+						 c->use->pinholes,
+						 cfg->security.max_pinholes_per_source);
 					ret = -E2BIG;
 					limit = 1;
 				} else if (d->ph_unprivileged + more > share) {

@@ -71,13 +71,13 @@ struct sipd_call {
 	/* Sides (networks.inside) of the two parties' signalling: roles are
 	 * bound to these, not to what From/To tags claim. */
 	uint8_t caller_inside, callee_inside;
-	uint8_t midcall;    /* created by an in-dialog offer of a call sipd did not know */
-	uint8_t answered;   /* a response matched one of its requests (call_start sent) */
-	uint8_t privileged; /* started from inside or guard.trusted: may use the reserve */
-	uint8_t cur_auth;   /* the message being handled has a vouched-for source */
-	uint32_t charged;   /* pinholes counted against its source's budget */
+	uint8_t midcall;	  /* created by an in-dialog offer of a call sipd did not know */
+	uint8_t answered;	  /* a response matched one of its requests (call_start sent) */
+	uint8_t privileged;	  /* started from inside or guard.trusted: may use the reserve */
+	uint8_t cur_auth;	  /* the message being handled has a vouched-for source */
+	uint32_t charged;	  /* pinholes counted against its source's budget */
 	struct sipd_src_use *use; /* that budget (unprivileged calls), or NULL */
-	unsigned int direction; /* SIPD_DIR_* of the initial INVITE */
+	unsigned int direction;	  /* SIPD_DIR_* of the initial INVITE */
 	uint32_t invite_cseq;
 	int has_init_offer;
 	struct sdp_session init_offer; /* SDP of the initial INVITE */

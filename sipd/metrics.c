@@ -409,6 +409,22 @@ char *sipd_metrics_render(struct sipd_metrics *m, size_t *len)
 	bp(&b, "sipd_calls_total{event=\"started\"} %llu\n", (unsigned long long)st.calls_started);
 	bp(&b, "sipd_calls_total{event=\"adopted\"} %llu\n", (unsigned long long)st.calls_adopted);
 	bp(&b, "sipd_calls_total{event=\"ended\"} %llu\n", (unsigned long long)st.calls_ended);
+	bp(&b, "sipd_calls_total{event=\"unanswered\"} %llu\n",
+	   (unsigned long long)st.calls_unanswered);
+	family(&b, "sipd_transactions_active", "gauge",
+	       "Requests sipd let through whose responses it still accepts.");
+	bp(&b, "sipd_transactions_active %llu\n", (unsigned long long)st.transactions_active);
+	family(&b, "sipd_transactions_refused_total", "counter",
+	       "Requests dropped because the transaction table or a source's share was full.");
+	bp(&b, "sipd_transactions_refused_total %llu\n",
+	   (unsigned long long)st.transactions_refused);
+	family(&b, "sipd_responses_unmatched_total", "counter",
+	       "Responses matching no request sipd let through (dropped or passed, "
+	       "security.unmatched_responses).");
+	bp(&b, "sipd_responses_unmatched_total %llu\n", (unsigned long long)st.responses_unmatched);
+	family(&b, "sipd_spoof_check_interfaces", "gauge",
+	       "Interfaces sipd knows face the inside (an inside source elsewhere is spoofed).");
+	bp(&b, "sipd_spoof_check_interfaces %llu\n", (unsigned long long)st.spoof_check_interfaces);
 	family(&b, "sipd_pinholes_active", "gauge", "Pinholes owned by sipd's calls.");
 	bp(&b, "sipd_pinholes_active %llu\n", (unsigned long long)st.pinholes_active);
 	family(&b, "sipd_pinhole_changes_total", "counter", "Pinhole map writes by kind.");

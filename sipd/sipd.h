@@ -62,10 +62,10 @@ struct sipd_stats {
 	uint64_t pinholes_closed;
 	uint64_t pinholes_active;
 	uint64_t map_errors;
-	uint64_t calls_unanswered;	/* ended without any matched response */
-	uint64_t responses_unmatched;	/* matched no forwarded request */
-	uint64_t transactions_active;	/* requests awaiting their responses */
-	uint64_t transactions_refused;	/* sip_transaction_limit */
+	uint64_t calls_unanswered;	 /* ended without any matched response */
+	uint64_t responses_unmatched;	 /* matched no forwarded request */
+	uint64_t transactions_active;	 /* requests awaiting their responses */
+	uint64_t transactions_refused;	 /* sip_transaction_limit */
 	uint64_t spoof_check_interfaces; /* inside-facing interfaces known */
 };
 void sipd_get_stats(const struct sipd *d, struct sipd_stats *out);

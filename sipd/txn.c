@@ -141,7 +141,7 @@ int sipd_txn_add(struct sipd_txn_table *t, const struct sip_msg *m, int party, i
 	x->cseq = m->cseq;
 	x->is_invite = !strcmp(m->method, "INVITE");
 	x->party = (uint8_t)party;
-	x->privileged = (uint8_t)!!privileged;
+	x->privileged = (uint8_t) !!privileged;
 	x->req_src = m->src;
 	x->req_dst = m->dst;
 	x->expires_ns = now_ns + t->lim.timeout_ns;
@@ -169,8 +169,7 @@ void sipd_txn_remove(struct sipd_txn_table *t, struct sipd_txn *x)
 		unlink_txn(t, x);
 }
 
-struct sipd_txn *sipd_txn_match(struct sipd_txn_table *t, const struct sip_msg *m,
-				uint64_t now_ns)
+struct sipd_txn *sipd_txn_match(struct sipd_txn_table *t, const struct sip_msg *m, uint64_t now_ns)
 {
 	uint64_t mh = str_hash(m->method), bh = str_hash(m->via_branch);
 	uint64_t key = key_of(m->call_hash, mh, bh, m->cseq);

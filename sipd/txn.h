@@ -68,8 +68,7 @@ void sipd_txn_remove(struct sipd_txn_table *t, struct sipd_txn *x);
 /* The transaction a response belongs to: same Call-ID, CSeq, method and top
  * Via branch, from the address the request went to. NULL if none; a match
  * moves the entry's expiry along (provisional / final). */
-struct sipd_txn *sipd_txn_match(struct sipd_txn_table *t, const struct sip_msg *m,
-				uint64_t now_ns);
+struct sipd_txn *sipd_txn_match(struct sipd_txn_table *t, const struct sip_msg *m, uint64_t now_ns);
 /* Drop expired entries (at most max_n; 0 = all). */
 void sipd_txn_expire(struct sipd_txn_table *t, uint64_t now_ns, unsigned int max_n);
 void sipd_txn_get_stats(const struct sipd_txn_table *t, struct sipd_txn_stats *out);

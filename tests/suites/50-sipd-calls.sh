@@ -5,11 +5,13 @@
 # private pin root (tests/unit-calls/test_pinhole.c: SIP datagrams in,
 # pinholes in the map, media judged by the real XDP program, BYE + grace,
 # idle, max duration, conflicts, map-full rollback, adoption after restart);
-# then `sipd --check-config` on good and bad files.
+# then the same against an outside attacker (test_security.c: forged
+# answers, roles, media addresses, spoofed sources, budgets); then
+# `sipd --check-config` on good and bad files.
 . "$(dirname "$0")/../lib.sh"
 cd "$SW_TOP"
 
-bins="build/bin/test-calls-config build/bin/test-calls-filter build/bin/test-calls-dialog build/bin/test-calls-maps build/bin/sipd"
+bins="build/bin/test-calls-config build/bin/test-calls-filter build/bin/test-calls-dialog build/bin/test-calls-maps build/bin/test-calls-security build/bin/sipd"
 if [ -w . ]; then
 	# shellcheck disable=SC2086
 	make -s $bins >/dev/null || { fail "build"; finish; exit 1; }
@@ -25,8 +27,9 @@ if [ "$(id -u)" -eq 0 ]; then
 	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 fi
 run_cmocka build/bin/test-calls-maps
+run_cmocka build/bin/test-calls-security
 # the map tests clean their private pin roots even when they fail
-left=$(ls /sys/fs/bpf 2>/dev/null | grep -c "^sw-ut-" || true)
+left=$(ls /sys/fs/bpf 2>/dev/null | grep -c "^sw-ut-\|^sw-sec-" || true)
 [ "$(id -u)" -ne 0 ] || expect_eq "no private pin roots left behind" "$left" 0
 
 # sipd --check-config: exit 0/1 and the JSON path of the bad key
