@@ -106,7 +106,7 @@ int sipd_sdp_check(const struct sdp_session *s, const struct sipd_config *cfg,
 
 		if (!md->port || md->hold_addr)
 			continue;
-		err = check_one(md->addr, md->addr_is_v4, h, "media address", detail, len);
+		err = check_one(md->addr, !md->addr_v6_mapped, h, "media address", detail, len);
 		if (err)
 			return err;
 		if (!from_inside && sipd_config_is_inside(cfg, md->addr)) {
@@ -122,8 +122,8 @@ int sipd_sdp_check(const struct sdp_session *s, const struct sipd_config *cfg,
 		if (!rtcp_set || md->rtcp_mux)
 			continue;
 		/* a=rtcp carries its own family; an IPv4 one is stored v4-mapped. */
-		err = check_one(md->rtcp_addr, sw_addr_is_v4(md->rtcp_addr), h, "a=rtcp address",
-				detail, len);
+		err = check_one(md->rtcp_addr, !md->rtcp_v6_mapped, h, "a=rtcp address", detail,
+				len);
 		if (err)
 			return err;
 		if (sw_addr_is_v4(md->rtcp_addr) != sw_addr_is_v4(md->addr))

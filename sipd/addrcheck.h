@@ -16,8 +16,10 @@
 #include "sipd/sdp.h"
 
 /* Why addr (v4-mapped for IPv4) can never be a unicast media endpoint:
- * "loopback", "multicast", ... or NULL if it can. stated_v4: the SDP said
- * IN IP4 (an IPv4-mapped address written as IN IP6 is refused). */
+ * "loopback", "multicast", ... or NULL if it can. stated_v4 0: an IPv4
+ * address that the SDP wrote as IN IP6 ::ffff:a.b.c.d (refused: one
+ * address, two spellings, and the sides and families are judged by the
+ * spelling). */
 const char *sipd_addr_special(const uint8_t addr[16], int stated_v4);
 
 /* Why a datagram source can never be genuine (multicast, broadcast,

@@ -107,7 +107,7 @@ static int is_token_str(const char *s, size_t n)
 }
 
 /* "IN IP4 a.b.c.d[/ttl[/n]]" or "IN IP6 addr[/n]" (also the tail of a=rtcp). */
-static int conn_addr(const char **f, size_t *fl, uint8_t addr[16], int *v4, int *hold,
+static int conn_addr(const char **f, size_t *fl, uint8_t addr[16], int *v4, int *hold, int *mapped,
 		     const char *what, char *det)
 {
 	char a[64];
@@ -123,6 +123,7 @@ static int conn_addr(const char **f, size_t *fl, uint8_t addr[16], int *v4, int 
 	memcpy(a, f[2], al);
 	a[al] = 0;
 	memset(addr, 0, 16);
+	*mapped = 0;
 	if (fl[1] == 3 && !memcmp(f[1], "IP4", 3)) {
 		if (inet_pton(AF_INET, a, addr + 12) != 1)
 			return bad(det, "%s: '%s' is not an IPv4 address", what, a);
@@ -136,6 +137,7 @@ static int conn_addr(const char **f, size_t *fl, uint8_t addr[16], int *v4, int 
 			return bad(det, "%s: '%s' is not an IPv6 address", what, a);
 		/* ::ffff:a.b.c.d (RFC 5118 4.9) is IPv4 media on the wire */
 		*v4 = !memcmp(addr, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12);
+		*mapped = *v4;
 		*hold = !memcmp(addr, zero, 16) || (*v4 && !memcmp(addr + 12, "\0\0\0\0", 4));
 	} else {
 		return bad(det, "%s: address type is not IP4 or IP6", what);
@@ -144,11 +146,11 @@ static int conn_addr(const char **f, size_t *fl, uint8_t addr[16], int *v4, int 
 }
 
 struct level {
-	int has_c, c_v4, c_hold;
+	int has_c, c_v4, c_hold, c_mapped;
 	uint8_t c[16];
 	int dir;       /* -1 = none */
 	int rtcp_port; /* -1 = none */
-	int rtcp_has_addr, rtcp_v4, rtcp_hold;
+	int rtcp_has_addr, rtcp_v4, rtcp_hold, rtcp_mapped;
 	uint8_t rtcp_addr[16];
 	int mux;
 };
@@ -165,6 +167,7 @@ static int resolve(struct sdp_session *out, const struct level *sess, const stru
 		if (c->has_c) {
 			memcpy(m->addr, c->c, 16);
 			m->addr_is_v4 = c->c_v4;
+			m->addr_v6_mapped = (uint8_t)c->c_mapped;
 			m->hold_addr = c->c_hold;
 		} else if (m->port) {
 			return bad(det, "m=%s (media %d) has no c= at either level", m->type,
@@ -177,10 +180,12 @@ static int resolve(struct sdp_session *out, const struct level *sess, const stru
 			m->rtcp_port = (uint16_t)lv[i].rtcp_port;
 		else
 			m->rtcp_port = m->port + 1;
-		if (lv[i].rtcp_has_addr)
+		if (lv[i].rtcp_has_addr) {
 			memcpy(m->rtcp_addr, lv[i].rtcp_addr, 16);
-		else
+			m->rtcp_v6_mapped = (uint8_t)lv[i].rtcp_mapped;
+		} else {
 			memcpy(m->rtcp_addr, m->addr, 16);
+		}
 		if (lv[i].dir >= 0)
 			m->dir = (enum sdp_dir)lv[i].dir;
 		else if (sess->dir >= 0)
@@ -248,17 +253,18 @@ int sdp_parse_detail(const char *body, size_t len, struct sdp_session *out, char
 			have_o = 1;
 			break;
 		case 'c': {
-			int v4, hold;
+			int v4, hold, mapped;
 
 			if (cur->has_c)
 				return bad(det, "two c= lines at one level (line %zu)", line_no);
 			if (fields(v, vl, f, fl, 8) != 3)
 				return bad(det, "c= line %zu needs 3 fields", line_no);
-			i = conn_addr(f, fl, cur->c, &v4, &hold, "c=", det);
+			i = conn_addr(f, fl, cur->c, &v4, &hold, &mapped, "c=", det);
 			if (i)
 				return i;
 			cur->has_c = 1;
 			cur->c_v4 = v4;
+			cur->c_mapped = mapped;
 			cur->c_hold = hold;
 			break;
 		}
@@ -338,7 +344,8 @@ int sdp_parse_detail(const char *body, size_t len, struct sdp_session *out, char
 				cur->rtcp_port = (int)rp;
 				if (nf == 4) {
 					i = conn_addr(f + 1, fl + 1, cur->rtcp_addr, &cur->rtcp_v4,
-						      &cur->rtcp_hold, "a=rtcp", det);
+						      &cur->rtcp_hold, &cur->rtcp_mapped, "a=rtcp",
+						      det);
 					if (i)
 						return i;
 					cur->rtcp_has_addr = 1;

@@ -21,13 +21,15 @@ struct sdp_media {
 	char type[16];	  /* audio, video, ... */
 	uint8_t addr[16]; /* effective c= (media-level, else session), v4-mapped */
 	int addr_is_v4;
-	int hold_addr;	       /* c= was 0.0.0.0 or :: (RFC 2543 hold) */
-	uint16_t port;	       /* m= port; 0 = stream off */
-	uint16_t port_count;   /* m=audio 49170/2 -> 2; default 1 */
-	uint16_t rtcp_port;    /* a=rtcp: port, else port+1; 0 with rtcp-mux */
-	uint8_t rtcp_addr[16]; /* a=rtcp: address when given, else addr */
-	int rtcp_mux;	       /* a=rtcp-mux */
-	enum sdp_dir dir;      /* media-level attribute, else session-level */
+	uint8_t addr_v6_mapped; /* written IN IP6 ::ffff:a.b.c.d (refused as media) */
+	uint8_t rtcp_v6_mapped; /* the same for the a=rtcp address */
+	int hold_addr;		/* c= was 0.0.0.0 or :: (RFC 2543 hold) */
+	uint16_t port;		/* m= port; 0 = stream off */
+	uint16_t port_count;	/* m=audio 49170/2 -> 2; default 1 */
+	uint16_t rtcp_port;	/* a=rtcp: port, else port+1; 0 with rtcp-mux */
+	uint8_t rtcp_addr[16];	/* a=rtcp: address when given, else addr */
+	int rtcp_mux;		/* a=rtcp-mux */
+	enum sdp_dir dir;	/* media-level attribute, else session-level */
 };
 
 struct sdp_session {

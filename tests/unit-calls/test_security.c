@@ -252,8 +252,8 @@ static void test_media_addresses(void **state)
 		snprintf(cid, sizeof(cid), "addr-%u", r);
 		t_req(&m, "INVITE", cid, 0, NULL, 1);
 		t_with_sdp(&m, rows[r].addr, 16000, SDP_SENDRECV);
-		if (rows[r].said_v6)
-			m.sdp.media[0].addr_is_v4 = 0;
+		if (rows[r].said_v6 && sw_addr_is_v4(m.sdp.media[0].addr))
+			m.sdp.media[0].addr_v6_mapped = 1; /* as sdp.c marks it */
 		if (msg(e, &m, T0) != rows[r].want)
 			fail_msg("c=%s: got %s, want %s", rows[r].addr,
 				 sw_sip_reason_name(msg(e, &m, T0)),
