@@ -294,70 +294,27 @@ int sw_ban_foreach(const struct sw_maps *m, sw_ban_cb cb, void *ctx)
 	return errno == ENOENT ? 0 : -errno;
 }
 
-#define SCAN_CHUNK 256
+struct ban_scan {
+	sw_ban_cb cb;
+	void *ctx;
+};
 
-static int scan_keys(const struct sw_maps *m, struct sw_ban_cursor *c, unsigned int max,
-		     sw_ban_cb cb, void *ctx)
+static void ban_entry(const void *k, const void *v, void *ctx)
 {
-	struct sw_ban_key next;
-	struct sw_ban val;
-	unsigned int n;
+	struct ban_scan *b = ctx;
 
-	for (n = 0; n < max; n++) {
-		if (bpf_map_get_next_key(m->bans, c->started ? c->key : NULL, &next)) {
-			if (errno != ENOENT)
-				return -errno;
-			c->started = 0;
-			return 1;
-		}
-		memcpy(c->key, next.addr, sizeof(c->key));
-		c->started = 1;
-		if (bpf_map_lookup_elem(m->bans, &next, &val) == 0)
-			cb(&next, &val, ctx);
-	}
-	return 0;
+	b->cb(k, v, b->ctx);
 }
 
 int sw_ban_scan(const struct sw_maps *m, struct sw_ban_cursor *c, unsigned int max, sw_ban_cb cb,
 		void *ctx)
 {
-	struct sw_ban_key keys[SCAN_CHUNK];
-	struct sw_ban vals[SCAN_CHUNK];
-	uint64_t out[2];
-	unsigned int seen = 0;
-	__u32 n, i;
-	int err;
+	struct ban_scan b = {cb, ctx};
 
 	if (m->bans < 0)
 		return -ENOENT;
-	if (c->mode == 2)
-		return scan_keys(m, c, max, cb, ctx);
-	while (seen < max) {
-		n = SCAN_CHUNK;
-		err = bpf_map_lookup_batch(m->bans, c->started ? c->batch : NULL, out, keys, vals,
-					   &n, NULL);
-		err = err ? -errno : 0;
-		if (err && err != -ENOENT) {
-			if (c->mode == 0 && !c->started &&
-			    (err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP)) {
-				c->mode = 2; /* no batch ops for this map or kernel */
-				return scan_keys(m, c, max, cb, ctx);
-			}
-			c->started = 0;
-			return err;
-		}
-		c->mode = 1;
-		for (i = 0; i < n; i++)
-			cb(&keys[i], &vals[i], ctx);
-		seen += n;
-		if (err == -ENOENT) {
-			c->started = 0;
-			return 1;
-		}
-		memcpy(c->batch, out, sizeof(c->batch));
-		c->started = 1;
-	}
-	return 0;
+	return sw_map_scan(m->bans, sizeof(struct sw_ban_key), sizeof(struct sw_ban), c, max,
+			   ban_entry, &b);
 }
 
 int sw_ban_capacity(const struct sw_maps *m, uint32_t *max_entries)

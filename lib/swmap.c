@@ -320,3 +320,94 @@ int sw_iface_foreach(const struct sw_maps *m, sw_iface_cb cb, void *ctx)
 	}
 	return errno == ENOENT ? 0 : -errno;
 }
+
+#define SCAN_CHUNK 256
+#define SCAN_VAL   256
+
+static int scan_keys(int fd, size_t ksz, struct sw_scan_cursor *c, unsigned int max,
+		     void (*cb)(const void *, const void *, void *), void *ctx)
+{
+	uint8_t next[32], val[SCAN_VAL];
+	unsigned int n;
+
+	for (n = 0; n < max; n++) {
+		if (bpf_map_get_next_key(fd, c->started ? c->key : NULL, next)) {
+			if (errno != ENOENT)
+				return -errno;
+			c->started = 0;
+			return 1;
+		}
+		memcpy(c->key, next, ksz);
+		c->started = 1;
+		if (bpf_map_lookup_elem(fd, next, val) == 0)
+			cb(next, val, ctx);
+	}
+	return 0;
+}
+
+int sw_map_scan(int fd, size_t ksz, size_t vsz, struct sw_scan_cursor *c, unsigned int max,
+		void (*cb)(const void *key, const void *val, void *ctx), void *ctx)
+{
+	uint8_t *keys, *vals;
+	uint64_t out[2];
+	unsigned int seen = 0;
+	__u32 n, i;
+	int err, ret = 0;
+
+	if (ksz > sizeof(c->key) || vsz > SCAN_VAL)
+		return -EINVAL;
+	if (c->mode == 2)
+		return scan_keys(fd, ksz, c, max, cb, ctx);
+	keys = malloc(SCAN_CHUNK * ksz);
+	vals = malloc(SCAN_CHUNK * vsz);
+	if (!keys || !vals) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	while (seen < max) {
+		n = SCAN_CHUNK;
+		err = bpf_map_lookup_batch(fd, c->started ? c->batch : NULL, out, keys, vals, &n,
+					   NULL);
+		err = err ? -errno : 0;
+		if (err && err != -ENOENT) {
+			if (c->mode == 0 && !c->started &&
+			    (err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP)) {
+				c->mode = 2; /* no batch ops for this map or kernel */
+				ret = scan_keys(fd, ksz, c, max, cb, ctx);
+				goto out;
+			}
+			c->started = 0;
+			ret = err;
+			goto out;
+		}
+		c->mode = 1;
+		for (i = 0; i < n; i++)
+			cb(keys + i * ksz, vals + i * vsz, ctx);
+		seen += n;
+		if (err == -ENOENT) {
+			c->started = 0;
+			ret = 1;
+			goto out;
+		}
+		memcpy(c->batch, out, sizeof(c->batch));
+		c->started = 1;
+	}
+out:
+	free(keys);
+	free(vals);
+	return ret;
+}
+
+static void count_one(const void *key, const void *val, void *ctx)
+{
+	(void)key;
+	(void)val;
+	++*(uint64_t *)ctx;
+}
+
+int sw_pinhole_scan_count(const struct sw_maps *m, struct sw_scan_cursor *c, unsigned int max,
+			  uint64_t *n)
+{
+	return sw_map_scan(m->pinholes, sizeof(struct sw_pinhole_key), sizeof(struct sw_pinhole), c,
+			   max, count_one, n);
+}

@@ -129,12 +129,20 @@ int sw_ban_foreach(const struct sw_maps *m, sw_ban_cb cb, void *ctx);
  * it; entries added meanwhile may be missed by this walk. A zeroed cursor
  * starts at the beginning. cb's return value is ignored.
  */
-struct sw_ban_cursor {
+struct sw_scan_cursor {
 	uint8_t batch[16]; /* kernel's position (hash bucket) */
-	uint8_t key[16];   /* last key seen, for the get_next_key walk */
+	uint8_t key[32];   /* last key seen, for the get_next_key walk */
 	int started;
 	int mode; /* 0 not known yet, 1 batch, 2 get_next_key */
 };
+#define sw_ban_cursor sw_scan_cursor
+/* The walk itself, for any hash map whose keys (ksz <= 32) and values
+ * (vsz <= 256) it names; cb sees each entry. */
+int sw_map_scan(int fd, size_t ksz, size_t vsz, struct sw_scan_cursor *c, unsigned int max,
+		void (*cb)(const void *key, const void *val, void *ctx), void *ctx);
+/* The same walk over sw_pinholes, counting: *n grows by the entries seen. */
+int sw_pinhole_scan_count(const struct sw_maps *m, struct sw_scan_cursor *c, unsigned int max,
+			  uint64_t *n);
 int sw_ban_scan(const struct sw_maps *m, struct sw_ban_cursor *c, unsigned int max, sw_ban_cb cb,
 		void *ctx);
 /* Capacity of sw_bans (max_entries). */

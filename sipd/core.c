@@ -55,6 +55,13 @@ struct sipd {
 	uint64_t ph_unprivileged;   /* pinholes of calls from outside untrusted sources */
 	uint32_t map_max;	    /* sw_config.max_pinholes */
 	int host_reported;	    /* a spoof_check event was written */
+	/* sw_pinholes, counted in bounded steps for /metrics */
+	struct sw_scan_cursor ph_cur;
+	uint64_t ph_walk;	 /* entries seen by the walk in progress */
+	uint64_t ph_walked;	 /* what the last finished walk counted */
+	uint64_t ph_own_at_walk; /* sipd's opened - closed when it began */
+	uint64_t ph_own_begin;	 /* the same when the walk in progress began */
+	int ph_known;
 	/* sw_bans, counted in bounded steps (ban_gc) */
 	struct sw_ban_cursor ban_cur;
 	struct sipd_ban_counts bans;	  /* published */
@@ -65,6 +72,8 @@ struct sipd {
 	uint64_t refused_ev_ns[SIPD_BAN_REFUSAL_MAX];
 	uint64_t refused_quiet[SIPD_BAN_REFUSAL_MAX];
 };
+
+static int ph_walk_step(struct sipd *d);
 
 /* Per-source accounting: limits.source_prefix_v4/v6 (IPv6 per /64). */
 static void source_key(const struct sipd_config *cfg, const uint8_t a[16], uint8_t out[16])
@@ -1388,6 +1397,39 @@ static const char *expired(struct sipd *d, struct sipd_call *c, uint64_t now_ns)
 	return NULL;
 }
 
+/* One step of the walk that counts sw_pinholes (manual pinholes and other
+ * daemons' included) for /metrics; sipd's own opens and closes since the
+ * last finished walk are added to its count when read. */
+static int ph_walk_step(struct sipd *d)
+{
+	int ret;
+
+	if (!d->ph_cur.started && !d->ph_walk)
+		d->ph_own_begin = d->phc.opened - d->phc.closed;
+	ret = sw_pinhole_scan_count(&d->maps, &d->ph_cur, SIPD_PH_SCAN_PER_TICK, &d->ph_walk);
+	if (ret < 0) {
+		memset(&d->ph_cur, 0, sizeof(d->ph_cur));
+		d->ph_walk = 0;
+	} else if (ret == 1) {
+		d->ph_walked = d->ph_walk;
+		d->ph_own_at_walk = d->ph_own_begin;
+		d->ph_walk = 0;
+		d->ph_known = 1;
+	}
+	return ret;
+}
+
+int sipd_get_map_pinholes(const struct sipd *d, uint64_t *n)
+{
+	int64_t v;
+
+	if (!d->ph_known)
+		return -EAGAIN;
+	v = (int64_t)d->ph_walked + (int64_t)(d->phc.opened - d->phc.closed - d->ph_own_at_walk);
+	*n = v < 0 ? 0 : (uint64_t)v;
+	return 0;
+}
+
 void sipd_set_event_batching(struct sipd *d, int on)
 {
 	sipd_events_set_batch(d->ev, on);
@@ -1409,6 +1451,7 @@ void sipd_tick(struct sipd *d, uint64_t now_ns)
 	ev_tick(d->ev, now_ns);
 	ban_gc(d, now_ns);
 	sipd_txn_expire(d->txn, now_ns, 0);
+	ph_walk_step(d);
 	if (mono >= d->next_host_ns)
 		security_sync(d, mono);
 	for (i = 0; i < CALL_BUCKETS; i++) {

@@ -309,7 +309,8 @@ char *sipd_metrics_render(struct sipd_metrics *m, size_t *len)
 	struct sw_config cfg;
 	struct sipd_ban_counts bc;
 	struct sipd_guard_stats gs;
-	unsigned int ph = 0, nif = 0, maxph = 0;
+	unsigned int nif = 0, maxph = 0;
+	uint64_t ph = 0;
 	int maps_ok, stats_ok = 0, ph_ok = 0;
 
 	b.p = malloc(b.cap);
@@ -323,7 +324,7 @@ char *sipd_metrics_render(struct sipd_metrics *m, size_t *len)
 		__u32 il = sizeof(info);
 
 		stats_ok = !sw_stats_read(&maps, xs);
-		ph_ok = !sw_pinhole_count(&maps, &ph);
+		ph_ok = !sipd_get_map_pinholes(m->d, &ph);
 		if (!bpf_obj_get_info_by_fd(maps.pinholes, &info, &il))
 			maxph = info.max_entries;
 		else if (!sw_config_read(&maps, &cfg))
@@ -359,7 +360,7 @@ char *sipd_metrics_render(struct sipd_metrics *m, size_t *len)
 	if (ph_ok) {
 		family(&b, "sipwall_pinholes_open", "gauge",
 		       "Entries in the pinhole map (calls' and manual ones).");
-		bp(&b, "sipwall_pinholes_open %u\n", ph);
+		bp(&b, "sipwall_pinholes_open %llu\n", (unsigned long long)ph);
 		family(&b, "sipwall_pinholes_max", "gauge", "Capacity of the pinhole map.");
 		bp(&b, "sipwall_pinholes_max %u\n", maxph);
 		family(&b, "sipwall_pinhole_map_fill_ratio", "gauge",

@@ -69,6 +69,10 @@ struct sipd_stats {
 	uint64_t spoof_check_interfaces; /* inside-facing interfaces known */
 };
 void sipd_get_stats(const struct sipd *d, struct sipd_stats *out);
+/* Entries in sw_pinholes (manual ones included) as the tick's bounded walk
+ * last counted them, plus sipd's own opens and closes since: /metrics never
+ * walks the map. -EAGAIN before the first count. */
+int sipd_get_map_pinholes(const struct sipd *d, uint64_t *n);
 /* Bans asked for, per-source table use (guard.h). */
 struct sipd_guard_stats;
 void sipd_get_guard_stats(const struct sipd *d, struct sipd_guard_stats *out);
@@ -79,7 +83,9 @@ void sipd_get_guard_stats(const struct sipd *d, struct sipd_guard_stats *out);
  * entries of it (expiring what has expired); a finished walk replaces the
  * counts, and sipd's own bans and expiries adjust them in between.
  */
-#define SIPD_BAN_SCAN_PER_TICK 8192
+#define SIPD_BAN_SCAN_PER_TICK 2048
+/* Entries of sw_pinholes the tick counts per step (sipd_get_map_pinholes). */
+#define SIPD_PH_SCAN_PER_TICK 2048
 struct sipd_ban_counts {
 	uint64_t active[SW_BAN_MAX]; /* unexpired bans by reason */
 	uint64_t entries;	     /* all of them (what the headroom is checked on) */
