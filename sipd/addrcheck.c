@@ -94,45 +94,38 @@ static int check_one(const uint8_t a[16], int stated_v4, const struct sipd_host 
 	return 0;
 }
 
-int sipd_sdp_check(const struct sdp_session *s, const struct sipd_config *cfg,
-		   const struct sipd_host *h, int from_inside, char *detail, size_t len)
+int sipd_media_check(const struct sdp_media *md, const struct sipd_config *cfg,
+		     const struct sipd_host *h, int from_inside, char *detail, size_t len)
 {
-	int i, err, n = s->n_media < SDP_MAX_MEDIA ? s->n_media : SDP_MAX_MEDIA;
+	static const uint8_t zero[16];
 	char a[64];
+	int err;
 
-	for (i = 0; i < n; i++) {
-		const struct sdp_media *md = &s->media[i];
-		int rtcp_set;
-
-		if (!md->port || md->hold_addr)
-			continue;
-		err = check_one(md->addr, !md->addr_v6_mapped, h, "media address", detail, len);
-		if (err)
-			return err;
-		if (!from_inside && sipd_config_is_inside(cfg, md->addr)) {
-			sw_addr_format(md->addr, a, sizeof(a));
-			snprintf(detail, len,
-				 "media address %s is inside (networks.inside) but the SDP came "
-				 "from outside",
-				 a);
-			return -SW_SIP_R_WRONG_SIDE;
-		}
-		rtcp_set = memcmp(md->rtcp_addr, md->addr, 16) &&
-			   memcmp(md->rtcp_addr, (const uint8_t[16]){0}, 16);
-		if (!rtcp_set || md->rtcp_mux)
-			continue;
-		/* a=rtcp carries its own family; an IPv4 one is stored v4-mapped. */
-		err = check_one(md->rtcp_addr, !md->rtcp_v6_mapped, h, "a=rtcp address", detail,
-				len);
-		if (err)
-			return err;
-		if (sw_addr_is_v4(md->rtcp_addr) != sw_addr_is_v4(md->addr))
-			return bad(detail, len, "a=rtcp address", md->rtcp_addr,
-				   "not the family of the stream's c= address");
-		if (sipd_config_is_inside(cfg, md->rtcp_addr) !=
-		    sipd_config_is_inside(cfg, md->addr))
-			return bad(detail, len, "a=rtcp address", md->rtcp_addr,
-				   "not on the side of the stream's c= address");
+	if (!md->port || md->hold_addr)
+		return 0;
+	err = check_one(md->addr, !md->addr_v6_mapped, h, "media address", detail, len);
+	if (err)
+		return err;
+	if (!from_inside && sipd_config_is_inside(cfg, md->addr)) {
+		sw_addr_format(md->addr, a, sizeof(a));
+		snprintf(detail, len,
+			 "media address %s is inside (networks.inside) but the SDP came from "
+			 "outside",
+			 a);
+		return -SW_SIP_R_WRONG_SIDE;
 	}
+	if (md->rtcp_mux || !memcmp(md->rtcp_addr, md->addr, 16) ||
+	    !memcmp(md->rtcp_addr, zero, 16))
+		return 0;
+	/* a=rtcp carries its own family; an IPv4 one is stored v4-mapped. */
+	err = check_one(md->rtcp_addr, !md->rtcp_v6_mapped, h, "a=rtcp address", detail, len);
+	if (err)
+		return err;
+	if (sw_addr_is_v4(md->rtcp_addr) != sw_addr_is_v4(md->addr))
+		return bad(detail, len, "a=rtcp address", md->rtcp_addr,
+			   "not the family of the stream's c= address");
+	if (sipd_config_is_inside(cfg, md->rtcp_addr) != sipd_config_is_inside(cfg, md->addr))
+		return bad(detail, len, "a=rtcp address", md->rtcp_addr,
+			   "not on the side of the stream's c= address");
 	return 0;
 }

@@ -27,13 +27,13 @@ const char *sipd_addr_special(const uint8_t addr[16], int stated_v4);
 const char *sipd_src_special(const uint8_t addr[16]);
 
 /*
- * Every stream of s that carries media (port != 0, not on hold): its address
- * and a=rtcp address are not special, not the firewall's own, a=rtcp stays
- * on the RTP address's family and side, and an inside address is named only
- * by a message from the inside (from_inside). 0, -SW_SIP_R_BAD_MEDIA_ADDRESS
- * or -SW_SIP_R_WRONG_SIDE with detail filled.
+ * One stream of an SDP body that carries media (port != 0, not on hold):
+ * its address and a=rtcp address are not special, not the firewall's own,
+ * a=rtcp stays on the RTP address's family and side, and an inside address
+ * is named only by a message from the inside (from_inside). 0,
+ * -SW_SIP_R_BAD_MEDIA_ADDRESS or -SW_SIP_R_WRONG_SIDE with detail filled.
  */
-int sipd_sdp_check(const struct sdp_session *s, const struct sipd_config *cfg,
-		   const struct sipd_host *h, int from_inside, char *detail, size_t len);
+int sipd_media_check(const struct sdp_media *md, const struct sipd_config *cfg,
+		     const struct sipd_host *h, int from_inside, char *detail, size_t len);
 
 #endif /* SIPD_ADDRCHECK_H */

@@ -721,6 +721,9 @@ struct sipd *sipd_new(const struct sipd_config *cfg, const char *pin_root_overri
 	security_sync(d, sw_monotonic_ns());
 	guard_sync_datapath(d, sw_monotonic_ns());
 	ban_count_all(d, sw_monotonic_ns());
+	/* sw_pinholes counted whole once, before any packet waits for us. */
+	while (ph_walk_step(d) == 0)
+		;
 	return d;
 fail:
 	sipd_free(d);
@@ -1083,6 +1086,42 @@ enum sipd_verdict sipd_handle_msg(struct sipd *d, const struct sip_msg *m, uint6
 	return handle_msg(d, m, now_ns, why);
 }
 
+/*
+ * Streams whose SDP names an address no pinhole may use (addrcheck.h) are
+ * refused, not the message: the call goes on (a PBX telling two inside
+ * phones to talk directly needs no pinhole at all), and that m= line gets
+ * no pinhole in either direction. Counted by reason, logged rate-limited.
+ */
+static uint8_t refuse_media(struct sipd *d, const struct sip_msg *m, int from_inside,
+			    uint64_t now_ns)
+{
+	char detail[160];
+	uint8_t mask = 0;
+	int i, r;
+
+	for (i = 0; i < m->sdp.n_media && i < SDP_MAX_MEDIA; i++) {
+		r = -sipd_media_check(&m->sdp.media[i], d->cfg, &d->host, from_inside, detail,
+				      sizeof(detail));
+		if (!r)
+			continue;
+		mask |= (uint8_t)(1u << i);
+		d->st.media_refused[r]++;
+		if (!ev_limit(d->ev, now_ns, r))
+			continue;
+		ev_begin(d->ev, "media_refused", now_ns);
+		ev_str(d->ev, "reason", sw_sip_reason_name(r));
+		ev_addr(d->ev, "src", m->src.addr, m->src.port);
+		ev_str(d->ev, "method", m->method);
+		if (!m->is_request)
+			ev_i64(d->ev, "status", m->status);
+		ev_str(d->ev, "call_id", m->call_id);
+		ev_u64(d->ev, "media_idx", (uint64_t)i);
+		ev_str(d->ev, "detail", detail);
+		ev_end(d->ev);
+	}
+	return mask;
+}
+
 /* A new call is announced when one of its requests is first answered: a
  * flood of offers nobody answers writes no call_start lines. */
 static void announce(struct sipd *d, struct sipd_call *c, uint64_t now_ns)
@@ -1121,6 +1160,7 @@ static enum sipd_verdict handle_msg(struct sipd *d, const struct sip_msg *m, uin
 	char detail[256], a[64];
 	unsigned int dir, flags;
 	int ret, limit = 0, created = 0, from_inside, privileged, party = SIPD_CALLER;
+	uint8_t refused;
 	enum sw_sip_reason r;
 
 	d->st.messages++;
@@ -1150,11 +1190,7 @@ static enum sipd_verdict handle_msg(struct sipd *d, const struct sip_msg *m, uin
 	ret = sipd_policy(cfg, m, dir, detail, sizeof(detail));
 	if (ret)
 		return drop(d, now_ns, -ret, m, detail, why);
-	if (m->has_sdp) {
-		ret = sipd_sdp_check(&m->sdp, cfg, &d->host, from_inside, detail, sizeof(detail));
-		if (ret)
-			return drop(d, now_ns, -ret, m, detail, why);
-	}
+	refused = m->has_sdp ? refuse_media(d, m, from_inside, now_ns) : 0;
 
 	c = call_find(d, m);
 	if (!c) {
@@ -1183,6 +1219,7 @@ static enum sipd_verdict handle_msg(struct sipd *d, const struct sip_msg *m, uin
 			sipd_guard_call_end(d->guard, m->src.addr);
 			return drop(d, now_ns, SW_SIP_R_DIALOG_LIMIT, m, "out of memory", why);
 		}
+		c->init_offer.refused = refused;
 		c->caller_inside = (uint8_t)from_inside;
 		c->callee_inside = (uint8_t)sipd_config_is_inside(cfg, m->dst.addr);
 		c->privileged = (uint8_t)privileged;
@@ -1235,6 +1272,7 @@ static enum sipd_verdict handle_msg(struct sipd *d, const struct sip_msg *m, uin
 	/* SDP from a response matching a forwarded request, or from an inside
 	 * source (spoof-checked), speaks for its source address. */
 	c->cur_auth = (uint8_t)(t ? 1 : from_inside);
+	c->cur_refused = refused;
 
 record:
 	if (m->is_request && strcmp(m->method, "ACK")) {

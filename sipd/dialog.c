@@ -171,11 +171,13 @@ static void set_method(char dst[SIP_TOKEN_LEN], const char *m)
 	sip_strlcpy(dst, SIP_TOKEN_LEN, m);
 }
 
-static void set_pending(struct sipd_dialog *d, int p, const struct sip_msg *m, uint8_t auth)
+static void set_pending(struct sipd_dialog *d, int p, const struct sip_msg *m, uint8_t auth,
+			uint8_t refused)
 {
 	d->pending = 1;
 	d->pending_party = p;
 	d->pending_sdp = m->sdp;
+	d->pending_sdp.refused = refused;
 	d->pending_cseq = m->cseq;
 	memcpy(d->pending_to, m->dst.addr, 16);
 	memcpy(d->pending_src, m->src.addr, 16);
@@ -185,7 +187,7 @@ static void set_pending(struct sipd_dialog *d, int p, const struct sip_msg *m, u
 
 /* One message with SDP from party p in dialog d. */
 static unsigned int offer_answer(struct sipd_dialog *d, int p, const struct sip_msg *m,
-				 uint8_t auth)
+				 uint8_t auth, uint8_t refused)
 {
 	if (d->pending && d->pending_party != p) {
 		/* The answer counts only from where the offer went: anyone
@@ -194,6 +196,7 @@ static unsigned int offer_answer(struct sipd_dialog *d, int p, const struct sip_
 			return SIPD_DLG_UNMATCHED;
 		/* The answer: the exchange is complete. */
 		d->neg[p] = m->sdp;
+		d->neg[p].refused = refused;
 		d->neg[!p] = d->pending_sdp;
 		memcpy(d->neg_src[p], m->src.addr, 16);
 		d->neg_auth[p] = auth;
@@ -212,10 +215,10 @@ static unsigned int offer_answer(struct sipd_dialog *d, int p, const struct sip_
 		 * an offer made in a response): keep the latest. */
 		if (memcmp(m->src.addr, d->pending_src, 16))
 			return SIPD_DLG_UNMATCHED;
-		set_pending(d, p, m, auth);
+		set_pending(d, p, m, auth, refused);
 		return 0;
 	}
-	if (d->have_neg && sipd_sdp_equal(&d->neg[p], &m->sdp))
+	if (d->have_neg && d->neg[p].refused == refused && sipd_sdp_equal(&d->neg[p], &m->sdp))
 		return 0; /* session refresh or repeated answer: nothing moves */
 	if (d->have_neg && !m->is_request && d->ans_cseq == m->cseq &&
 	    !strcmp(d->ans_method, m->method)) {
@@ -225,10 +228,11 @@ static unsigned int offer_answer(struct sipd_dialog *d, int p, const struct sip_
 		if (memcmp(m->src.addr, d->ans_from, 16))
 			return SIPD_DLG_UNMATCHED;
 		d->neg[p] = m->sdp;
+		d->neg[p].refused = refused;
 		d->neg_auth[p] = auth;
 		return SIPD_DLG_MEDIA;
 	}
-	set_pending(d, p, m, auth);
+	set_pending(d, p, m, auth, refused);
 	return 0;
 }
 
@@ -272,8 +276,10 @@ unsigned int sipd_dialog_update(struct sipd_call *c, const struct sip_msg *m, ui
 			/* Retransmission, or a new attempt after 401/407. */
 			c->invite_cseq = m->cseq;
 			c->has_init_offer = m->has_sdp;
-			if (m->has_sdp)
+			if (m->has_sdp) {
 				c->init_offer = m->sdp;
+				c->init_offer.refused = c->cur_refused;
+			}
 			return 0;
 		}
 		if (!strcmp(m->method, "CANCEL") && !m->to_tag[0]) {
@@ -293,7 +299,7 @@ unsigned int sipd_dialog_update(struct sipd_call *c, const struct sip_msg *m, ui
 		d = find_dialog(c, dtag);
 		if (!d && !(d = add_dialog(c, dtag)))
 			return 0;
-		return m->has_sdp ? offer_answer(d, sender, m, c->cur_auth) : 0;
+		return m->has_sdp ? offer_answer(d, sender, m, c->cur_auth, c->cur_refused) : 0;
 	}
 
 	/* Responses. */
@@ -326,7 +332,7 @@ unsigned int sipd_dialog_update(struct sipd_call *c, const struct sip_msg *m, ui
 	if (m->status >= 300)
 		goto final_error;
 	if (m->has_sdp)
-		flags |= offer_answer(d, sender, m, c->cur_auth);
+		flags |= offer_answer(d, sender, m, c->cur_auth, c->cur_refused);
 	if (flags & SIPD_DLG_UNMATCHED)
 		return flags;
 	if (m->status >= 200 && is_initial) {

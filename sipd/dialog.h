@@ -75,6 +75,7 @@ struct sipd_call {
 	uint8_t answered;	  /* a response matched one of its requests (call_start sent) */
 	uint8_t privileged;	  /* started from inside or guard.trusted: may use the reserve */
 	uint8_t cur_auth;	  /* the message being handled has a vouched-for source */
+	uint8_t cur_refused;	  /* its SDP's m= lines refused (sdp_session.refused) */
 	uint32_t charged;	  /* pinholes counted against its source's budget */
 	struct sipd_src_use *use; /* that budget (unprivileged calls), or NULL */
 	unsigned int direction;	  /* SIPD_DIR_* of the initial INVITE */

@@ -389,9 +389,7 @@ void ev_end(struct sipd_events *ev)
 	ev->len = 0;
 }
 
-int ev_message_drop(struct sipd_events *ev, uint64_t now_ns, enum sw_sip_reason why,
-		    const uint8_t src[16], uint16_t sport, const char *method, const char *call_id,
-		    const char *detail)
+int ev_limit(struct sipd_events *ev, uint64_t now_ns, enum sw_sip_reason why)
 {
 	if (!ev)
 		return 0;
@@ -407,6 +405,15 @@ int ev_message_drop(struct sipd_events *ev, uint64_t now_ns, enum sw_sip_reason 
 		return 0;
 	}
 	ev->logged_in_window++;
+	return 1;
+}
+
+int ev_message_drop(struct sipd_events *ev, uint64_t now_ns, enum sw_sip_reason why,
+		    const uint8_t src[16], uint16_t sport, const char *method, const char *call_id,
+		    const char *detail)
+{
+	if (!ev_limit(ev, now_ns, why))
+		return 0;
 	ev_begin(ev, "message_drop", now_ns);
 	ev_str(ev, "reason", sw_sip_reason_name(why));
 	if (src)

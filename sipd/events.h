@@ -54,6 +54,10 @@ int ev_message_drop(struct sipd_events *ev, uint64_t now_ns, enum sw_sip_reason 
 		    const uint8_t src[16], uint16_t sport, const char *method, const char *call_id,
 		    const char *detail);
 /* Emits drop_summary when the period elapsed and something was suppressed. */
+/* The drop log's rate limit for other lines that a flood could multiply
+ * (media_refused): 1 = write the line now, 0 = counted under why for the
+ * next drop_summary. */
+int ev_limit(struct sipd_events *ev, uint64_t now_ns, enum sw_sip_reason why);
 void ev_tick(struct sipd_events *ev, uint64_t now_ns);
 
 #endif /* SIPD_EVENTS_H */

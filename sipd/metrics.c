@@ -423,6 +423,15 @@ char *sipd_metrics_render(struct sipd_metrics *m, size_t *len)
 	       "Responses matching no request sipd let through (dropped or passed, "
 	       "security.unmatched_responses).");
 	bp(&b, "sipd_responses_unmatched_total %llu\n", (unsigned long long)st.responses_unmatched);
+	family(&b, "sipd_media_refused_total", "counter",
+	       "SDP streams given no pinhole because of the address they name (the message "
+	       "passed).");
+	bp(&b, "sipd_media_refused_total{reason=\"%s\"} %llu\n",
+	   sw_sip_reason_name(SW_SIP_R_BAD_MEDIA_ADDRESS),
+	   (unsigned long long)st.media_refused[SW_SIP_R_BAD_MEDIA_ADDRESS]);
+	bp(&b, "sipd_media_refused_total{reason=\"%s\"} %llu\n",
+	   sw_sip_reason_name(SW_SIP_R_WRONG_SIDE),
+	   (unsigned long long)st.media_refused[SW_SIP_R_WRONG_SIDE]);
 	family(&b, "sipd_spoof_check_interfaces", "gauge",
 	       "Interfaces sipd knows face the inside (an inside source elsewhere is spoofed).");
 	bp(&b, "sipd_spoof_check_interfaces %llu\n", (unsigned long long)st.spoof_check_interfaces);

@@ -128,7 +128,10 @@ static void plan_party(struct sipd_ph_plan *p, const struct sipd_call *c,
 		int rtp, mux;
 
 		/* Port 0: stream off or rejected; hold address: no media to
-		 * that side, and no address to check the peer against. */
+		 * that side, and no address to check the peer against; a
+		 * refused address (addrcheck.h): nothing either way. */
+		if (((own->refused | peer->refused) >> i) & 1)
+			continue;
 		if (!om->port || !pm->port || om->hold_addr || pm->hold_addr ||
 		    addr_unset(om->addr) || addr_unset(pm->addr))
 			continue;

@@ -35,6 +35,9 @@ struct sdp_media {
 struct sdp_session {
 	int n_media;
 	struct sdp_media media[SDP_MAX_MEDIA];
+	/* Bit i: m= line i names an address sipd refused (addrcheck.h): it
+	 * gets no pinhole in either direction. Set by sipd, not the parser. */
+	uint8_t refused;
 };
 
 /*

@@ -67,6 +67,9 @@ struct sipd_stats {
 	uint64_t transactions_active;	 /* requests awaiting their responses */
 	uint64_t transactions_refused;	 /* sip_transaction_limit */
 	uint64_t spoof_check_interfaces; /* inside-facing interfaces known */
+	/* m= lines refused (sip_bad_media_address, sip_wrong_side); the
+	 * message itself passed */
+	uint64_t media_refused[SW_SIP_R_MAX];
 };
 void sipd_get_stats(const struct sipd *d, struct sipd_stats *out);
 /* Entries in sw_pinholes (manual ones included) as the tick's bounded walk

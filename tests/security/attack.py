@@ -32,10 +32,10 @@ every loop is bounded by --count and --seconds.
           [--user-agent UA] [--count N]
       Out-of-dialog requests from A:5060 (A may be forged).
   attack.py drops EVENTS [--from-byte N]
-      "REASON COUNT" per message_drop reason in a sipd events file (from
+      "REASON COUNT" per message_drop (and media_refused) reason in a sipd events file (from
       byte N on).
   attack.py metrics URL
-      "REASON COUNT" per sipd_sip_drops_total{reason} of sipd's /metrics.
+      "REASON COUNT" per sipd_sip_drops_total{reason} (and sipd_media_refused_total) of sipd's /metrics.
   attack.py opened EVENTS [--from-byte N]
       "ADDR PORT CALL_ID" for each pinhole_open/pinhole_update event (ADDR
       normalised: v4-mapped IPv6 printed as IPv4).
@@ -271,7 +271,8 @@ def cmd_drops(a):
                 e = json.loads(line)
             except ValueError:
                 continue
-            if e.get("event") == "message_drop":
+            # a refused stream (media_refused) is named like a drop
+            if e.get("event") in ("message_drop", "media_refused"):
                 r = e.get("reason", "?")
                 counts[r] = counts.get(r, 0) + 1
             elif e.get("event") == "drop_summary":
@@ -287,7 +288,8 @@ def cmd_metrics(a):
     except OSError as e:
         print("# metrics: %s" % e, file=sys.stderr)
         return 1
-    for m in re.finditer(r'^sipd_sip_drops_total\{reason="([^"]+)"\} (\d+)$', body, re.M):
+    for m in re.finditer(r'^sipd_(?:sip_drops|media_refused)_total\{reason="([^"]+)"\} (\d+)$',
+                         body, re.M):
         print("%s %s" % (m.group(1), m.group(2)))
     return 0
 

@@ -367,13 +367,24 @@ static void test_conflicts(void **state)
 	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 	assert_int_equal(map_count(e), 4);
 
-	/* An outside party naming Bob's live destination in its own SDP is
-	 * refused at once: cf-2's INVITE comes from Alice (outside) and says
-	 * it receives at Bob's 12000, an inside address (sip_wrong_side). */
+	/* An outside party naming Bob's live destination in its own SDP gets
+	 * that stream refused: cf-2's INVITE comes from Alice (outside) and
+	 * says it receives at Bob's 12000, an inside address (sip_wrong_side);
+	 * the call goes on, and Bob's answer opens nothing for that m= line. */
 	t_req(&m, "INVITE", "cf-2", 0, NULL, 1);
 	t_with_sdp(&m, BOB, 12000, SDP_SENDRECV);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_WRONG_SIDE);
+	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	t_resp(&m, 200, "INVITE", "cf-2", 0, BTAG, 1);
+	t_with_sdp(&m, BOB, 12100, SDP_SENDRECV);
+	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	{
+		struct sipd_stats st;
+
+		sipd_get_stats(e->d, &st);
+		assert_int_equal(st.media_refused[SW_SIP_R_WRONG_SIDE], 1);
+	}
 	assert_int_equal(map_count(e), 4);
+	assert_int_equal(map_get(e, BOB, 12100, &got), -ENOENT);
 	assert_int_equal(map_get(e, BOB, 12000, &got), 0);
 	assert_int_equal(ntohs(got.src[0].port), 16000); /* still cf-1's */
 	assert_int_equal(got.call_hash, sw_fnv1a64("cf-1", 4));

@@ -247,28 +247,66 @@ static void test_media_addresses(void **state)
 
 	NEED_ENV(e);
 	for (r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
+		struct sipd_stats st;
 		char cid[32];
+		uint64_t before;
 
 		snprintf(cid, sizeof(cid), "addr-%u", r);
+		sipd_get_stats(e->d, &st);
+		before = st.media_refused[rows[r].want];
 		t_req(&m, "INVITE", cid, 0, NULL, 1);
 		t_with_sdp(&m, rows[r].addr, 16000, SDP_SENDRECV);
 		if (rows[r].said_v6 && sw_addr_is_v4(m.sdp.media[0].addr))
 			m.sdp.media[0].addr_v6_mapped = 1; /* as sdp.c marks it */
-		if (msg(e, &m, T0) != rows[r].want)
-			fail_msg("c=%s: got %s, want %s", rows[r].addr,
-				 sw_sip_reason_name(msg(e, &m, T0)),
-				 sw_sip_reason_name(rows[r].want));
+		/* the message passes: only the stream is refused */
+		assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+		t_resp(&m, 200, "INVITE", cid, 0, BTAG, 1);
+		t_with_sdp(&m, BOB, (uint16_t)(12000 + 2 * r), SDP_SENDRECV);
+		assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+		sipd_get_stats(e->d, &st);
+		if (rows[r].want != SW_SIP_R_ACCEPTED) {
+			if (st.media_refused[rows[r].want] != before + 1)
+				fail_msg("c=%s: not refused as %s", rows[r].addr,
+					 sw_sip_reason_name(rows[r].want));
+			/* no pinhole in either direction for that m= line */
+			assert_int_equal(
+				map_get(e, BOB, (uint16_t)(12000 + 2 * r), &(struct sw_pinhole){0}),
+				-ENOENT);
+		} else if (strcmp(rows[r].addr, "0.0.0.0")) {
+			assert_int_equal(
+				map_get(e, BOB, (uint16_t)(12000 + 2 * r), &(struct sw_pinhole){0}),
+				0);
+		}
+	}
+	{
+		struct sipd_stats st;
+		unsigned int open = map_count(e);
+
+		sipd_get_stats(e->d, &st);
+		assert_int_equal(st.media_refused[SW_SIP_R_BAD_MEDIA_ADDRESS], 12);
+		assert_int_equal(st.media_refused[SW_SIP_R_WRONG_SIDE], 2);
+		assert_int_equal(open, 4); /* only the third outside party's call */
+		fflush(e->evf);
+		assert_non_null(strstr(e->evbuf, "\"event\":\"media_refused\""));
 	}
 	/* a=rtcp on another family, or on the other side of the RTP address */
 	t_req(&m, "INVITE", "rtcp-1", 1, BTAG, 1);
 	m.to_tag[0] = '\0';
-	t_with_sdp(&m, BOB, 12000, SDP_SENDRECV);
+	t_with_sdp(&m, BOB, 13000, SDP_SENDRECV);
 	t_addr(BOB6, m.sdp.media[0].rtcp_addr);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_BAD_MEDIA_ADDRESS);
-	t_addr(ALICE, m.sdp.media[0].rtcp_addr);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_BAD_MEDIA_ADDRESS);
-	t_addr(BOB2, m.sdp.media[0].rtcp_addr);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	{
+		struct sipd_stats st;
+
+		assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+		t_addr(ALICE, m.sdp.media[0].rtcp_addr);
+		assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+		sipd_get_stats(e->d, &st);
+		assert_int_equal(st.media_refused[SW_SIP_R_BAD_MEDIA_ADDRESS], 14);
+		t_addr(BOB2, m.sdp.media[0].rtcp_addr);
+		assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+		sipd_get_stats(e->d, &st);
+		assert_int_equal(st.media_refused[SW_SIP_R_BAD_MEDIA_ADDRESS], 14);
+	}
 	/* an inside party may name an outside address (its own NAT'd peer) */
 	t_req(&m, "INVITE", "rtcp-2", 1, BTAG, 1);
 	m.to_tag[0] = '\0';
@@ -285,14 +323,18 @@ static void test_media_addresses(void **state)
 		freeifaddrs(ifa);
 	}
 	if (own[0] && strncmp(own, "10.1.", 5)) {
+		struct sipd_stats st;
+
 		t_req(&m, "INVITE", "own-1", 0, NULL, 1);
 		t_with_sdp(&m, own, 16000, SDP_SENDRECV);
-		assert_int_equal(msg(e, &m, T0), SW_SIP_R_BAD_MEDIA_ADDRESS);
+		assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+		sipd_get_stats(e->d, &st);
+		assert_int_equal(st.media_refused[SW_SIP_R_BAD_MEDIA_ADDRESS], 15);
 	} else {
 		fprintf(stderr,
 			"no outside-looking IPv4 address on this host: own-address row skipped\n");
 	}
-	assert_int_equal(map_count(e), 0);
+	assert_int_equal(map_count(e), 4); /* the third outside party's call alone */
 }
 
 /* Roles are bound to sides: a BYE carrying the callee's tags from outside
