@@ -653,13 +653,16 @@ static int timeouts_key(struct pctx *p, const char *key, struct json_object *val
 		err = get_u32(p, val, 7 * day, &c->timeouts.silent_dialog_s);
 	else if (FIELD("early_dialog_s"))
 		err = get_u32(p, val, day, &c->timeouts.early_dialog_s);
+	else if (FIELD("takeover_idle_s"))
+		err = get_u32(p, val, day, &c->timeouts.takeover_idle_s);
 	return err;
 }
 
 static int parse_timeouts(struct pctx *p, struct json_object *o, struct sipd_config *c)
 {
-	static const char *const keys[] = {"bye_grace_s",     "idle_s",		"max_call_s",
-					   "silent_dialog_s", "early_dialog_s", NULL};
+	static const char *const keys[] = {
+		"bye_grace_s",	  "idle_s",	     "max_call_s", "silent_dialog_s",
+		"early_dialog_s", "takeover_idle_s", NULL};
 
 	return walk_object(p, o, keys, timeouts_key, c);
 }
@@ -1231,6 +1234,7 @@ static void set_defaults(struct sipd_config *c)
 	c->timeouts.max_call_s = 4 * 3600;
 	c->timeouts.silent_dialog_s = 3600;
 	c->timeouts.early_dialog_s = 180;
+	c->timeouts.takeover_idle_s = 8;
 	c->default_action = SIPD_ACT_ALLOW;
 	c->security.unmatched_drop = 1;
 	c->security.verify_checksums = 1;

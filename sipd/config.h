@@ -170,6 +170,7 @@ struct sipd_config {
 		uint32_t max_call_s;	  /* hard cap on a call's duration */
 		uint32_t silent_dialog_s; /* no SIP and no pinholes */
 		uint32_t early_dialog_s;  /* INVITE without a 2xx */
+		uint32_t takeover_idle_s; /* a call this quiet may lose a destination */
 	} timeouts;
 
 	struct sipd_rule *rules; /* ordered; first match wins */

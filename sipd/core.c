@@ -569,6 +569,7 @@ static int adopt_one(const struct sw_pinhole_key *k, const struct sw_pinhole *v,
 		return 1;
 	}
 	c->ph = nph;
+	memset(&c->ph[c->n_ph], 0, sizeof(c->ph[c->n_ph]));
 	c->ph[c->n_ph].key = *k;
 	c->ph[c->n_ph].val = *v;
 	c->n_ph++;
@@ -648,6 +649,7 @@ static void security_sync(struct sipd *d, uint64_t mono_ns)
 	int err;
 
 	sipd_txn_set_limits(d->txn, &l);
+	d->phx.takeover_idle_ns = (uint64_t)cfg->timeouts.takeover_idle_s * NS;
 	err = sipd_host_refresh(&d->host, cfg);
 	d->next_host_ns = mono_ns + HOST_REFRESH_NS;
 	/* Live sources report it at start and whenever it changes; replay
@@ -846,6 +848,8 @@ void sipd_get_stats(const struct sipd *d, struct sipd_stats *out)
 	out->pinholes_updated = d->phc.updated;
 	out->pinholes_closed = d->phc.closed;
 	out->map_errors = d->phc.map_errors;
+	out->pinholes_shared = d->phc.shared;
+	out->pinholes_taken_over = d->phc.taken_over;
 	out->calls_active = d->n_calls;
 	{
 		struct sipd_txn_stats ts;

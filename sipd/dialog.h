@@ -57,6 +57,13 @@ struct sipd_ph {
 	 * for itself): it may take the destination over from another live
 	 * call (pinhole.c, docs/security.md). */
 	uint8_t self_named;
+	/* Another call owns the map entry; this call shares it (same
+	 * allowed sources: a B2BUA's two legs after direct media). */
+	uint8_t shared;
+	uint8_t named_auth;    /* named_by is vouched for */
+	uint8_t named_by[16];  /* source of the SDP that named the destination */
+	uint64_t base_packets; /* a shared entry's counters when this call joined */
+	uint64_t base_bytes;
 };
 
 struct sipd_call {

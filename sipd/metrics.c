@@ -444,6 +444,10 @@ char *sipd_metrics_render(struct sipd_metrics *m, size_t *len)
 	   (unsigned long long)st.pinholes_updated);
 	bp(&b, "sipd_pinhole_changes_total{change=\"closed\"} %llu\n",
 	   (unsigned long long)st.pinholes_closed);
+	bp(&b, "sipd_pinhole_changes_total{change=\"shared\"} %llu\n",
+	   (unsigned long long)st.pinholes_shared);
+	bp(&b, "sipd_pinhole_changes_total{change=\"taken_over\"} %llu\n",
+	   (unsigned long long)st.pinholes_taken_over);
 	family(&b, "sipd_map_errors_total", "counter", "Failed pinhole map writes.");
 	bp(&b, "sipd_map_errors_total %llu\n", (unsigned long long)st.map_errors);
 

@@ -98,6 +98,10 @@ static void plan_add(struct sipd_ph_plan *p, const struct sipd_call *c, const ui
 	e->val.media_idx = (uint8_t)media_idx;
 	e->val.side = (uint8_t)side;
 	e->self_named = named_by && !memcmp(named_by, dst, 16);
+	if (named_by) {
+		e->named_auth = 1;
+		memcpy(e->named_by, named_by, 16);
+	}
 }
 
 static int receives_rtp(enum sdp_dir own, enum sdp_dir peer)
@@ -201,7 +205,9 @@ void sipd_ph_plan(const struct sipd_call *c, const struct sipd_config *cfg, uint
 
 struct idx_ent {
 	struct sw_pinhole_key key;
-	struct sipd_call *owner;
+	struct sipd_call *owner;		   /* named in the map entry */
+	struct sipd_call *sharer[SIPD_PH_SHARERS]; /* other claimants */
+	unsigned int n_sharers;
 	struct idx_ent *next;
 };
 
@@ -234,29 +240,35 @@ void sipd_ph_index_free(struct sipd_ph_index *x)
 	free(x);
 }
 
-struct sipd_call *sipd_ph_index_get(const struct sipd_ph_index *x, const struct sw_pinhole_key *k)
+static struct idx_ent *idx_find(const struct sipd_ph_index *x, const struct sw_pinhole_key *k)
 {
-	const struct idx_ent *e;
+	struct idx_ent *e;
 
 	for (e = x->b[idx_hash(k)]; e; e = e->next)
 		if (!memcmp(&e->key, k, sizeof(*k)))
-			return e->owner;
+			return e;
 	return NULL;
+}
+
+struct sipd_call *sipd_ph_index_get(const struct sipd_ph_index *x, const struct sw_pinhole_key *k)
+{
+	const struct idx_ent *e = idx_find(x, k);
+
+	return e ? e->owner : NULL;
 }
 
 int sipd_ph_index_add(struct sipd_ph_index *x, const struct sw_pinhole_key *k,
 		      struct sipd_call *owner)
 {
 	unsigned int h = idx_hash(k);
-	struct idx_ent *e;
+	struct idx_ent *e = idx_find(x, k);
 
-	for (e = x->b[h]; e; e = e->next) {
-		if (!memcmp(&e->key, k, sizeof(*k))) {
-			e->owner = owner;
-			return 0;
-		}
+	if (e) {
+		e->owner = owner;
+		e->n_sharers = 0;
+		return 0;
 	}
-	e = malloc(sizeof(*e));
+	e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
 	e->key = *k;
@@ -274,6 +286,31 @@ void sipd_ph_index_del(struct sipd_ph_index *x, const struct sw_pinhole_key *k)
 		if (!memcmp(&e->key, k, sizeof(*k))) {
 			*pp = e->next;
 			free(e);
+			return;
+		}
+	}
+}
+
+static int idx_share(struct idx_ent *e, struct sipd_call *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < e->n_sharers; i++)
+		if (e->sharer[i] == c)
+			return 0;
+	if (e->n_sharers >= SIPD_PH_SHARERS)
+		return -ENOSPC;
+	e->sharer[e->n_sharers++] = c;
+	return 0;
+}
+
+static void idx_unshare(struct idx_ent *e, const struct sipd_call *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < e->n_sharers; i++) {
+		if (e->sharer[i] == c) {
+			e->sharer[i] = e->sharer[--e->n_sharers];
 			return;
 		}
 	}
@@ -349,20 +386,70 @@ static int ph_same(const struct sw_pinhole *a, const struct sw_pinhole *b)
 	       a->media_idx == b->media_idx && a->side == b->side;
 }
 
-/* Remove key from call o's list (a takeover); emits pinhole_close. */
-static void steal(struct sipd_ph_ctx *x, struct sipd_call *o, const struct sw_pinhole_key *k,
-		  uint64_t now_ns)
+/* Same allowed sources and kind: two calls may share the map entry. */
+static int same_sources(const struct sw_pinhole *a, const struct sw_pinhole *b)
+{
+	return !memcmp(a->src, b->src, sizeof(a->src)) && a->kind == b->kind;
+}
+
+/* Remove key from call o's list; emits pinhole_close with why. */
+static void drop_claim(struct sipd_ph_ctx *x, struct sipd_call *o, const struct sw_pinhole_key *k,
+		       uint64_t now_ns, const char *why)
 {
 	unsigned int i;
 
 	for (i = 0; i < o->n_ph; i++) {
 		if (memcmp(&o->ph[i].key, k, sizeof(*k)))
 			continue;
-		ev_pinhole(x->ev, "pinhole_close", o, &o->ph[i], now_ns, "taken_over", 0);
+		ev_pinhole(x->ev, "pinhole_close", o, &o->ph[i], now_ns, why, 0);
 		o->ph[i] = o->ph[--o->n_ph];
 		x->cnt->closed++;
 		return;
 	}
+}
+
+/* A destination moves to c: every other claimant loses it. */
+static void steal(struct sipd_ph_ctx *x, struct idx_ent *e, const struct sipd_call *c,
+		  const struct sw_pinhole_key *k, uint64_t now_ns, const char *why)
+{
+	unsigned int i;
+
+	if (e->owner && e->owner != c)
+		drop_claim(x, e->owner, k, now_ns, why);
+	for (i = 0; i < e->n_sharers; i++)
+		if (e->sharer[i] != c)
+			drop_claim(x, e->sharer[i], k, now_ns, why);
+	e->n_sharers = 0;
+}
+
+/* The vouched-for source of the SDP naming want is a signalling party of o:
+ * a B2BUA moving the media of its other leg (direct media). */
+static int party_of(const struct sipd_ph *want, const struct sipd_call *o)
+{
+	return want->named_auth && !o->adopted &&
+	       (!memcmp(want->named_by, o->caller_sig.addr, 16) ||
+		(o->have_callee_sig && !memcmp(want->named_by, o->callee_sig.addr, 16)));
+}
+
+/* No SIP in o's dialog and no packet on any of its pinholes for
+ * takeover_idle_ns: a call whose BYE was lost, not a held one (RTCP flows on
+ * held streams every few seconds). */
+static int owner_dead(const struct sipd_ph_ctx *x, const struct sipd_call *o, uint64_t now_ns)
+{
+	uint64_t t = x->takeover_idle_ns, mono = sw_monotonic_ns();
+	unsigned int i;
+
+	if (!t || now_ns < o->last_sip_ns || now_ns - o->last_sip_ns < t)
+		return 0;
+	for (i = 0; i < o->n_ph; i++) {
+		struct sw_pinhole cur;
+
+		if (sw_pinhole_get(x->maps, &o->ph[i].key, &cur))
+			continue;
+		if (cur.last_seen_ns && cur.last_seen_ns <= mono && mono - cur.last_seen_ns < t)
+			return 0;
+	}
+	return 1;
 }
 
 static void swap_w(struct sw_pinhole_key *k, struct sw_pinhole *v, uint8_t *is_new, unsigned int i,
@@ -380,24 +467,93 @@ static void swap_w(struct sw_pinhole_key *k, struct sw_pinhole *v, uint8_t *is_n
 	is_new[j] = tn;
 }
 
+enum { W_UPDATE = 0, W_NEW = 1, W_TAKE = 2, W_SHARE = 3 };
+
+/*
+ * One of c's keys leaves it (moved media, or the call's end): only c's
+ * claim goes. A sharer just leaves; an owner with sharers hands the entry to
+ * one of them; a sole owner deletes it. ph->val gets c's counters (since it
+ * joined, for a sharer) for the CDR.
+ */
+static void release(struct sipd_ph_ctx *x, struct sipd_call *c, struct sipd_ph *ph, uint64_t now_ns,
+		    const char *why)
+{
+	struct idx_ent *e = idx_find(x->idx, &ph->key);
+	struct sw_pinhole cur;
+	int err;
+
+	if (ph->shared || (e && e->owner == c && e->n_sharers)) {
+		if (!sw_pinhole_get(x->maps, &ph->key, &cur)) {
+			take_counters(&ph->val, &cur);
+			ph->val.packets -=
+				ph->base_packets < cur.packets ? ph->base_packets : cur.packets;
+			ph->val.bytes -= ph->base_bytes < cur.bytes ? ph->base_bytes : cur.bytes;
+		}
+		if (ph->shared) {
+			if (e)
+				idx_unshare(e, c);
+		} else {
+			/* The entry now names the next claimant. */
+			struct sipd_call *n = e->sharer[0];
+			struct sipd_ph *nph = (struct sipd_ph *)find_ph(n->ph, n->n_ph, &ph->key);
+
+			idx_unshare(e, n);
+			e->owner = n;
+			if (nph)
+				nph->shared = 0;
+			if (!sw_pinhole_get(x->maps, &ph->key, &cur)) {
+				cur.call_hash = n->hash;
+				memset(cur.call_id, 0, sizeof(cur.call_id));
+				memcpy(cur.call_id, n->call_id,
+				       strnlen(n->call_id, SW_CALL_ID_LEN - 1));
+				if (sw_pinhole_put(x->maps, &ph->key, &cur, BPF_EXIST))
+					x->cnt->map_errors++;
+			}
+		}
+		ev_pinhole(x->ev, "pinhole_close", c, ph, now_ns, why, 1);
+		x->cnt->closed++;
+		return;
+	}
+	/* Read and delete in one syscall; what is not ours (a manual pinhole
+	 * added after ours vanished) goes straight back. */
+	err = sw_pinhole_take(x->maps, &ph->key, &cur);
+	if (!err && cur.call_hash == c->hash) {
+		take_counters(&ph->val, &cur);
+	} else if (!err) {
+		err = sw_pinhole_put(x->maps, &ph->key, &cur, BPF_NOEXIST);
+		if (err && err != -EEXIST)
+			x->cnt->map_errors++;
+	} else if (err != -ENOENT) {
+		x->cnt->map_errors++;
+	}
+	if (e && e->owner == c)
+		sipd_ph_index_del(x->idx, &ph->key);
+	ev_pinhole(x->ev, "pinhole_close", c, ph, now_ns, why, 1);
+	x->cnt->closed++;
+}
+
 int sipd_ph_apply(struct sipd_ph_ctx *x, struct sipd_call *c, const struct sipd_ph_plan *plan,
 		  uint64_t now_ns, const char *why, char *detail, size_t len)
 {
 	struct sw_pinhole_key wk[SIPD_PLAN_MAX];
 	struct sw_pinhole wv[SIPD_PLAN_MAX];
 	uint8_t is_new[SIPD_PLAN_MAX];
+	const char *take_why[SIPD_PLAN_MAX];
 	struct sipd_ph *nph = NULL;
-	unsigned int i, nw = 0, nf, landed;
+	unsigned int i, nw = 0, nf, nb, landed;
 	char a[64];
 	int err;
 
-	/* 1. What to write: new keys (no live call owns them) and changed. */
+	/* 1. What to write: new keys (no live call owns them), changed ones,
+	 * takeovers; and what to share without a write. */
 	for (i = 0; i < plan->n; i++) {
 		const struct sipd_ph *want = &plan->ph[i];
 		const struct sipd_ph *have = find_ph(c->ph, c->n_ph, &want->key);
 		struct sw_pinhole cur;
+		struct sipd_call *o;
+		struct idx_ent *e;
 
-		if (have) {
+		if (have && !have->shared) {
 			if (ph_same(&have->val, &want->val))
 				continue;
 			wk[nw] = want->key;
@@ -407,28 +563,54 @@ int sipd_ph_apply(struct sipd_ph_ctx *x, struct sipd_call *c, const struct sipd_
 				take_counters(&wv[nw], &cur);
 				wv[nw].last_seen_ns = cur.last_seen_ns;
 			}
-			is_new[nw++] = 0;
+			take_why[nw] = "superseded"; /* sharers of the old sources */
+			is_new[nw++] = W_UPDATE;
 			continue;
 		}
-		struct sipd_call *o = sipd_ph_index_get(x->idx, &want->key);
-
-		/*
-		 * A destination another live call owns is refused, unless the
-		 * SDP naming it came from the destination's own address (the
-		 * UA reusing its media port for a new call: the old pinhole is
-		 * stale, the UA says so itself). An outside party never gets
-		 * an inside destination this way: it would have to send SIP
-		 * from that inside address.
-		 */
-		if (o && o != c && !o->end_at_ns && !want->self_named) {
-			sw_addr_format(want->key.addr, a, sizeof(a));
-			snprintf(detail, len, "media destination %s port %u is owned by call %.48s",
-				 a, ntohs(want->key.port), o->call_id);
-			return -EEXIST;
-		}
+		if (have && same_sources(&have->val, &want->val))
+			continue; /* still agrees with the entry it shares */
+		e = idx_find(x->idx, &want->key);
+		o = e ? e->owner : NULL;
 		wk[nw] = want->key;
 		wv[nw] = want->val;
-		is_new[nw++] = o && o != c ? 2 : 1; /* 2: taken over */
+		take_why[nw] = "taken_over";
+		if (!o || o == c || o->end_at_ns) {
+			/* Nobody, or a call in its BYE grace: anyone who may
+			 * name it takes it. */
+			is_new[nw++] = o && o != c ? W_TAKE : W_NEW;
+			continue;
+		}
+		{
+			const struct sipd_ph *oph = find_ph(o->ph, o->n_ph, &want->key);
+
+			if (!have && oph && same_sources(&oph->val, &want->val) &&
+			    e->n_sharers < SIPD_PH_SHARERS) {
+				is_new[nw++] = W_SHARE;
+				continue;
+			}
+			/*
+			 * A live owner keeps its destination unless the SDP
+			 * naming it is the destination's own vouched-for word
+			 * (a UA reusing its port), comes from the vouched-for
+			 * peer that named it in the owning call (a multi-homed
+			 * UA) or from a signalling party of the owning call (a
+			 * B2BUA re-INVITEing for direct media), or the owner
+			 * is dead. An outside party never
+			 * gets an inside destination: it could not have named
+			 * it (sip_wrong_side) nor vouch for an inside source.
+			 */
+			if (want->self_named ||
+			    (oph && want->named_auth && oph->named_auth &&
+			     !memcmp(want->named_by, oph->named_by, 16)) ||
+			    party_of(want, o) || owner_dead(x, o, now_ns)) {
+				is_new[nw++] = W_TAKE;
+				continue;
+			}
+		}
+		sw_addr_format(want->key.addr, a, sizeof(a));
+		snprintf(detail, len, "media destination %s port %u is owned by call %.48s", a,
+			 ntohs(want->key.port), o->call_id);
+		return -EEXIST;
 	}
 
 	if (plan->n) {
@@ -443,34 +625,35 @@ int sipd_ph_apply(struct sipd_ph_ctx *x, struct sipd_call *c, const struct sipd_
 	 * 2. Keys no call owns first, one by one with BPF_NOEXIST: a manual
 	 * pinhole or another daemon's is never overwritten, not even one
 	 * written a moment ago (and no lookup is needed to find out). Then
-	 * the others (updates, takeovers) in one batch. On failure undo
-	 * whatever landed.
+	 * the others (updates, takeovers) in one batch; shares last, unwritten.
+	 * On failure undo whatever landed.
 	 */
-	for (i = 0, nf = 0; i < nw; i++) {
-		if (is_new[i] != 1)
-			continue;
-		swap_w(wk, wv, is_new, i, nf++);
-	}
+	for (i = 0, nf = 0; i < nw; i++)
+		if (is_new[i] == W_NEW)
+			swap_w(wk, wv, is_new, i, nf++);
+	for (i = nf, nb = nf; i < nw; i++)
+		if (is_new[i] != W_SHARE)
+			swap_w(wk, wv, is_new, i, nb++);
 	err = 0;
 	for (landed = 0; landed < nf && !err; landed++) {
 		err = sw_pinhole_put(x->maps, &wk[landed], &wv[landed], BPF_NOEXIST);
 		if (err)
 			break;
 	}
-	if (!err && nw > nf)
-		err = sw_pinhole_put_many(x->maps, wk + nf, wv + nf, nw - nf);
+	if (!err && nb > nf)
+		err = sw_pinhole_put_many(x->maps, wk + nf, wv + nf, nb - nf);
 	if (err) {
 		struct sw_pinhole cur;
 
 		for (i = 0; i < landed; i++)
 			sw_pinhole_del(x->maps, &wk[i]);
-		for (i = landed == nf ? nf : nw; i < nw; i++) {
+		for (i = landed == nf ? nf : nb; i < nb; i++) {
 			const struct sipd_call *o = c;
 			const struct sipd_ph *old;
 
-			if (is_new[i] == 2)
+			if (is_new[i] == W_TAKE)
 				o = sipd_ph_index_get(x->idx, &wk[i]);
-			old = find_ph(o->ph, o->n_ph, &wk[i]);
+			old = o ? find_ph(o->ph, o->n_ph, &wk[i]) : NULL;
 			if (old)
 				sw_pinhole_put(x->maps, &wk[i], &old->val, BPF_ANY);
 		}
@@ -499,13 +682,24 @@ int sipd_ph_apply(struct sipd_ph_ctx *x, struct sipd_call *c, const struct sipd_
 		return err;
 	}
 
-	/* 3. Written: take over keys of calls in their BYE grace, record. */
+	/* 3. Written: take keys over from other calls, join shared ones,
+	 * record. */
 	for (i = 0; i < nw; i++) {
-		struct sipd_call *o = sipd_ph_index_get(x->idx, &wk[i]);
+		struct idx_ent *e = idx_find(x->idx, &wk[i]);
 		struct sipd_ph ph = {.key = wk[i], .val = wv[i]};
 
-		if (o && o != c)
-			steal(x, o, &wk[i], now_ns);
+		if (is_new[i] == W_SHARE) {
+			idx_share(e, c);
+			ev_pinhole(x->ev, "pinhole_open", c, &ph, now_ns, "shared", 0);
+			x->cnt->shared++;
+			continue;
+		}
+		if (e) {
+			if (is_new[i] == W_TAKE && e->owner && e->owner != c &&
+			    !e->owner->end_at_ns)
+				x->cnt->taken_over++;
+			steal(x, e, c, &wk[i], now_ns, take_why[i]);
+		}
 		sipd_ph_index_add(x->idx, &wk[i], c);
 		ev_pinhole(x->ev, is_new[i] ? "pinhole_open" : "pinhole_update", c, &ph, now_ns,
 			   why, 0);
@@ -515,37 +709,43 @@ int sipd_ph_apply(struct sipd_ph_ctx *x, struct sipd_call *c, const struct sipd_
 			x->cnt->updated++;
 	}
 
-	/* 4. Delete what the plan no longer has (after the new ones exist). */
-	for (i = 0; i < c->n_ph; i++) {
+	/* 4. Release what the plan no longer has (after the new ones exist). */
+	for (i = 0; i < c->n_ph;) {
 		struct sipd_ph *old = &c->ph[i];
-		struct sw_pinhole cur;
 
-		if (find_ph(plan->ph, plan->n, &old->key))
+		if (find_ph(plan->ph, plan->n, &old->key)) {
+			i++;
 			continue;
-		err = sw_pinhole_take(x->maps, &old->key, &cur);
-		if (!err) {
-			take_counters(&old->val, &cur);
-			c->closed_pkts += cur.packets;
-			c->closed_bytes += cur.bytes;
-		} else if (err != -ENOENT) {
-			x->cnt->map_errors++;
 		}
-		sipd_ph_index_del(x->idx, &old->key);
-		ev_pinhole(x->ev, "pinhole_close", c, old, now_ns, why, 1);
-		x->cnt->closed++;
+		release(x, c, old, now_ns, why);
+		c->closed_pkts += old->val.packets;
+		c->closed_bytes += old->val.bytes;
+		c->ph[i] = c->ph[--c->n_ph];
 	}
 
-	/* 5. The call now owns exactly the plan (values as written). */
+	/* 5. The call now holds exactly the plan (values as written). */
 	for (i = 0; i < plan->n; i++) {
 		const struct sipd_ph *have = find_ph(c->ph, c->n_ph, &plan->ph[i].key);
 		unsigned int j;
 
 		nph[i] = plan->ph[i];
-		for (j = 0; j < nw; j++)
-			if (!memcmp(&wk[j], &nph[i].key, sizeof(wk[j])))
-				nph[i].val = wv[j];
-		if (have && ph_same(&have->val, &plan->ph[i].val))
-			nph[i].val = have->val;
+		for (j = 0; j < nw; j++) {
+			if (memcmp(&wk[j], &nph[i].key, sizeof(wk[j])))
+				continue;
+			nph[i].val = wv[j];
+			if (is_new[j] == W_SHARE) {
+				struct sw_pinhole cur;
+
+				nph[i].shared = 1;
+				if (!sw_pinhole_get(x->maps, &wk[j], &cur)) {
+					nph[i].base_packets = cur.packets;
+					nph[i].base_bytes = cur.bytes;
+				}
+			}
+		}
+		if (have && (have->shared ? same_sources(&have->val, &plan->ph[i].val)
+					  : ph_same(&have->val, &plan->ph[i].val)))
+			nph[i] = *have;
 	}
 	free(c->ph);
 	c->ph = nph;
@@ -556,29 +756,9 @@ int sipd_ph_apply(struct sipd_ph_ctx *x, struct sipd_call *c, const struct sipd_
 void sipd_ph_close_all(struct sipd_ph_ctx *x, struct sipd_call *c, uint64_t now_ns, const char *why)
 {
 	unsigned int i;
-	int err;
 
-	for (i = 0; i < c->n_ph; i++) {
-		struct sipd_ph *ph = &c->ph[i];
-		struct sw_pinhole cur;
-
-		/* Read and delete in one syscall; what is not ours (a manual
-		 * pinhole added after ours vanished) goes straight back. */
-		err = sw_pinhole_take(x->maps, &ph->key, &cur);
-		if (!err && cur.call_hash == c->hash) {
-			take_counters(&ph->val, &cur);
-		} else if (!err) {
-			err = sw_pinhole_put(x->maps, &ph->key, &cur, BPF_NOEXIST);
-			if (err && err != -EEXIST)
-				x->cnt->map_errors++;
-		} else if (err != -ENOENT) {
-			x->cnt->map_errors++;
-		}
-		if (sipd_ph_index_get(x->idx, &ph->key) == c)
-			sipd_ph_index_del(x->idx, &ph->key);
-		ev_pinhole(x->ev, "pinhole_close", c, ph, now_ns, why, 1);
-		x->cnt->closed++;
-	}
+	for (i = 0; i < c->n_ph; i++)
+		release(x, c, &c->ph[i], now_ns, why);
 }
 
 int sipd_ph_activity(struct sipd_ph_ctx *x, const struct sipd_call *c, uint64_t *packets,

@@ -32,17 +32,22 @@ struct sipd_ph_plan {
 void sipd_ph_plan(const struct sipd_call *c, const struct sipd_config *cfg, uint64_t now_ns,
 		  struct sipd_ph_plan *out);
 
-/* Which call owns which map key (all calls of one sipd). */
+/* Which call owns which map key (all calls of one sipd), and which other
+ * calls share it (SIPD_PH_SHARERS at most). */
+#define SIPD_PH_SHARERS 4
 struct sipd_ph_index;
 struct sipd_ph_index *sipd_ph_index_new(void);
 void sipd_ph_index_free(struct sipd_ph_index *x);
 struct sipd_call *sipd_ph_index_get(const struct sipd_ph_index *x, const struct sw_pinhole_key *k);
+/* Make owner the key's only claimant. */
 int sipd_ph_index_add(struct sipd_ph_index *x, const struct sw_pinhole_key *k,
 		      struct sipd_call *owner);
 void sipd_ph_index_del(struct sipd_ph_index *x, const struct sw_pinhole_key *k);
 
 struct sipd_ph_counters {
 	uint64_t opened, updated, closed, map_errors;
+	uint64_t shared;     /* claims joined to another call's entry */
+	uint64_t taken_over; /* destinations moved from a live call (own word, same peer, dead) */
 };
 
 struct sipd_ph_ctx {
@@ -50,14 +55,19 @@ struct sipd_ph_ctx {
 	struct sipd_ph_index *idx;
 	struct sipd_events *ev;
 	struct sipd_ph_counters *cnt;
+	uint64_t takeover_idle_ns; /* an owner this quiet (SIP and media) is dead; 0 = never */
 };
 
 /*
  * Make the map hold exactly plan for call c. why names the cause in events
- * ("answer", "reinvite", ...). A destination owned by another live call, or a
- * manual pinhole, is a conflict (-EEXIST); one owned by a call in its BYE
- * grace is taken over. -E2BIG: map full. On any error nothing changed and
- * detail says what happened.
+ * ("answer", "reinvite", ...). A destination another live call owns is
+ * shared when both want the same allowed sources, taken over when the SDP
+ * naming it is the destination's own vouched-for word, comes from the same
+ * vouched-for peer that named it in the owner, or the owner is dead (no SIP
+ * and no media for takeover_idle_ns), and otherwise a conflict (-EEXIST), as
+ * is a manual pinhole; one owned by a call in its BYE grace is taken over.
+ * -E2BIG: map full. On any error nothing changed and detail says what
+ * happened.
  */
 int sipd_ph_apply(struct sipd_ph_ctx *x, struct sipd_call *c, const struct sipd_ph_plan *plan,
 		  uint64_t now_ns, const char *why, char *detail, size_t len);

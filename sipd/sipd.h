@@ -62,6 +62,8 @@ struct sipd_stats {
 	uint64_t pinholes_closed;
 	uint64_t pinholes_active;
 	uint64_t map_errors;
+	uint64_t pinholes_shared;	 /* claims joined to another call's entry */
+	uint64_t pinholes_taken_over;	 /* destinations moved from a live call */
 	uint64_t calls_unanswered;	 /* ended without any matched response */
 	uint64_t responses_unmatched;	 /* matched no forwarded request */
 	uint64_t transactions_active;	 /* requests awaiting their responses */

@@ -569,6 +569,145 @@ static void test_pinholes_per_source(void **state)
 	bpfenv_down(&e);
 }
 
+#define PBX "10.1.0.50"
+
+/* A request of party from_addr to to_addr in call cid with SDP. */
+static void req_sdp(struct sip_msg *m, const char *method, const char *cid, const char *ftag,
+		    const char *ttag, uint32_t cseq, const char *from, const char *to,
+		    const char *sdp_addr, uint16_t port)
+{
+	t_base(m, cid, ftag, ttag, cseq, method);
+	m->is_request = 1;
+	set_src(m, from, to);
+	m->src.port = m->dst.port = 5060;
+	snprintf(m->via_branch, sizeof(m->via_branch), "z9hG4bK-%s-%u-%s", cid, cseq, ftag);
+	if (sdp_addr)
+		t_with_sdp(m, sdp_addr, port, SDP_SENDRECV);
+}
+
+/* Its response from to_addr, with SDP. */
+static void resp_sdp(struct sip_msg *m, int status, const char *method, const char *cid,
+		     const char *ftag, const char *ttag, uint32_t cseq, const char *from,
+		     const char *to, const char *sdp_addr, uint16_t port)
+{
+	req_sdp(m, method, cid, ftag, ttag, cseq, to, from, sdp_addr, port);
+	m->is_request = 0;
+	m->status = status;
+	set_src(m, from, to);
+}
+
+/*
+ * A B2BUA (inside PBX) bridges Alice (outside) and Bob (inside), then
+ * re-INVITEs both legs for direct media: each leg then wants the same two
+ * destinations with the same sources. The first leg takes Bob's destination
+ * over from the second (the PBX is a party of that call), the second shares
+ * both; each leg's end removes only its claim.
+ */
+static void test_b2bua_direct_media(void **state)
+{
+	struct bpfenv *e = *state;
+	struct sipd_stats st;
+	struct sw_pinhole v;
+	struct sip_msg m;
+
+	NEED_ENV(e);
+	/* leg 1: Alice -> PBX, anchored at PBX:20000 */
+	req_sdp(&m, "INVITE", "leg1", "a1", NULL, 1, ALICE, PBX, ALICE, 16000);
+	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	resp_sdp(&m, 200, "INVITE", "leg1", "a1", "p1", 1, PBX, ALICE, PBX, 20000);
+	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	/* leg 2: PBX -> Bob, anchored at PBX:20002 */
+	req_sdp(&m, "INVITE", "leg2", "p2", NULL, 1, PBX, BOB, PBX, 20002);
+	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	resp_sdp(&m, 200, "INVITE", "leg2", "p2", "b2", 1, BOB, PBX, BOB, 12000);
+	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_xdp(e, ALICE, 16000, PBX, 20000), XDP_PASS);
+	/* direct media: PBX tells Alice "Bob is at BOB:12000" */
+	req_sdp(&m, "INVITE", "leg1", "p1", "a1", 2, PBX, ALICE, BOB, 12000);
+	assert_int_equal(msg(e, &m, T0 + S), SW_SIP_R_ACCEPTED);
+	resp_sdp(&m, 200, "INVITE", "leg1", "p1", "a1", 2, ALICE, PBX, ALICE, 16000);
+	assert_int_equal(msg(e, &m, T0 + S), SW_SIP_R_ACCEPTED);
+	/* and Bob "Alice is at ALICE:16000" */
+	req_sdp(&m, "INVITE", "leg2", "p2", "b2", 2, PBX, BOB, ALICE, 16000);
+	assert_int_equal(msg(e, &m, T0 + S), SW_SIP_R_ACCEPTED);
+	resp_sdp(&m, 200, "INVITE", "leg2", "p2", "b2", 2, BOB, PBX, BOB, 12000);
+	assert_int_equal(msg(e, &m, T0 + S), SW_SIP_R_ACCEPTED);
+	sipd_get_stats(e->d, &st);
+	assert_int_equal(st.pinholes_shared, 4); /* RTP and RTCP both ways */
+	assert_int_equal(st.pinholes_taken_over, 2);
+	/* media flows directly, both ways; the PBX's anchor no longer */
+	assert_int_equal(bpfenv_xdp(e, ALICE, 16000, BOB, 12000), XDP_PASS);
+	assert_int_equal(bpfenv_xdp(e, BOB, 12000, ALICE, 16000), XDP_PASS);
+	assert_int_equal(bpfenv_xdp(e, PBX, 20002, BOB, 12000), XDP_DROP);
+	assert_int_equal(bpfenv_xdp(e, ATTACK, 4000, BOB, 12000), XDP_DROP);
+	/* leg 1 ends first: leg 2 keeps the shared destinations */
+	req_sdp(&m, "BYE", "leg1", "a1", "p1", 3, ALICE, PBX, NULL, 0);
+	assert_int_equal(msg(e, &m, T0 + 2 * S), SW_SIP_R_ACCEPTED);
+	sipd_tick(e->d, T0 + 5 * S);
+	assert_int_equal(map_get(e, BOB, 12000, &v), 0);
+	assert_int_equal(v.call_hash, sw_fnv1a64("leg2", 4)); /* handed over */
+	assert_int_equal(bpfenv_xdp(e, ALICE, 16000, BOB, 12000), XDP_PASS);
+	assert_int_equal(bpfenv_xdp(e, BOB, 12000, ALICE, 16000), XDP_PASS);
+	/* then leg 2: the last claim goes, and the pinholes with it */
+	req_sdp(&m, "BYE", "leg2", "b2", "p2", 3, BOB, PBX, NULL, 0);
+	assert_int_equal(msg(e, &m, T0 + 6 * S), SW_SIP_R_ACCEPTED);
+	sipd_tick(e->d, T0 + 9 * S);
+	assert_int_equal(map_count(e), 0);
+	assert_int_equal(bpfenv_xdp(e, ALICE, 16000, BOB, 12000), XDP_DROP);
+	/* each CDR counted the media it carried */
+	fflush(e->evf);
+	assert_non_null(strstr(e->evbuf, "\"reason\":\"shared\""));
+}
+
+/*
+ * A multi-homed inside UA signals from one address and receives media on
+ * another, reusing its port: a new call it answers takes the destination
+ * over from an older call that lost its BYE (same vouched-for peer); an
+ * unrelated inside host cannot; a dead owner gives way after
+ * timeouts.takeover_idle_s.
+ */
+static void test_port_reuse_takeover(void **state)
+{
+	struct bpfenv *e = *state;
+	const char *media = "10.1.0.77";
+	struct sw_pinhole v;
+	struct sip_msg m;
+
+	NEED_ENV(e);
+	/* call 1: Alice -> Bob, whose SDP names media 10.1.0.77:12000 */
+	req_sdp(&m, "INVITE", "reuse-1", "a1", NULL, 1, ALICE, BOB, ALICE, 16000);
+	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	resp_sdp(&m, 200, "INVITE", "reuse-1", "a1", "b1", 1, BOB, ALICE, media, 12000);
+	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	/* its BYE is lost. Call 2 from another caller: same port again */
+	req_sdp(&m, "INVITE", "reuse-2", "c1", NULL, 1, "203.0.113.9", BOB, "203.0.113.9", 18000);
+	assert_int_equal(msg(e, &m, T0 + S), SW_SIP_R_ACCEPTED);
+	resp_sdp(&m, 200, "INVITE", "reuse-2", "c1", "b2", 1, BOB, "203.0.113.9", media, 12000);
+	assert_int_equal(msg(e, &m, T0 + S), SW_SIP_R_ACCEPTED);
+	assert_int_equal(map_get(e, media, 12000, &v), 0);
+	assert_int_equal(v.call_hash, sw_fnv1a64("reuse-2", 7));
+	assert_int_equal(ntohs(v.src[0].port), 18000);
+	assert_int_equal(bpfenv_xdp(e, ALICE, 16000, media, 12000), XDP_DROP);
+	/* another inside host answering with that address: refused */
+	req_sdp(&m, "INVITE", "reuse-3", "d1", NULL, 1, ALICE, BOB2, ALICE, 16100);
+	assert_int_equal(msg(e, &m, T0 + 2 * S), SW_SIP_R_ACCEPTED);
+	resp_sdp(&m, 200, "INVITE", "reuse-3", "d1", "e1", 1, BOB2, ALICE, media, 12000);
+	assert_int_equal(msg(e, &m, T0 + 2 * S), SW_SIP_R_PINHOLE_FAILED);
+	assert_int_equal(map_get(e, media, 12000, &v), 0);
+	assert_int_equal(v.call_hash, sw_fnv1a64("reuse-2", 7));
+	/* ... until reuse-2 has been silent (SIP and media) for 8 s (no
+	 * packet passed it here: its last_seen_ns is 0) */
+	assert_int_equal(msg(e, &m, T0 + 12 * S), SW_SIP_R_ACCEPTED);
+	assert_int_equal(map_get(e, media, 12000, &v), 0);
+	assert_int_equal(v.call_hash, sw_fnv1a64("reuse-3", 7));
+	assert_int_equal(bpfenv_xdp(e, ALICE, 16100, media, 12000), XDP_PASS);
+	/* a live owner (media just passed) is not dead, whatever the SIP */
+	req_sdp(&m, "INVITE", "reuse-4", "f1", NULL, 1, ALICE, "10.1.0.8", ALICE, 16200);
+	assert_int_equal(msg(e, &m, T0 + 30 * S), SW_SIP_R_ACCEPTED);
+	resp_sdp(&m, 200, "INVITE", "reuse-4", "f1", "g1", 1, "10.1.0.8", ALICE, media, 12000);
+	assert_int_equal(msg(e, &m, T0 + 30 * S), SW_SIP_R_PINHOLE_FAILED);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, bpfenv_teardown)
 
 int main(void)
@@ -579,7 +718,8 @@ int main(void)
 		T(test_unmatched_pass_mode),	    T(test_media_addresses),
 		T(test_roles_bound_to_sides),	    T(test_answer_from_where_offer_went),
 		T(test_hijack_live_call),	    T(test_budgets),
-		T(test_pinholes_per_source),
+		T(test_pinholes_per_source),	    T(test_b2bua_direct_media),
+		T(test_port_reuse_takeover),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
