@@ -114,8 +114,8 @@ int sipd_media_check(const struct sdp_media *md, const struct sipd_config *cfg,
 			 a);
 		return -SW_SIP_R_WRONG_SIDE;
 	}
-	if (md->rtcp_mux || !memcmp(md->rtcp_addr, md->addr, 16) ||
-	    !memcmp(md->rtcp_addr, zero, 16))
+	/* Checked with rtcp-mux too: a peer that does not mux uses it. */
+	if (!memcmp(md->rtcp_addr, md->addr, 16) || !memcmp(md->rtcp_addr, zero, 16))
 		return 0;
 	/* a=rtcp carries its own family; an IPv4 one is stored v4-mapped. */
 	err = check_one(md->rtcp_addr, !md->rtcp_v6_mapped, h, "a=rtcp address", detail, len);

@@ -643,7 +643,11 @@ static void security_sync(struct sipd *d, uint64_t mono_ns)
 		.per_source = cfg->security.max_transactions_per_source,
 		.reserved_pct = cfg->security.reserved_percent,
 		.timeout_ns = (uint64_t)cfg->security.transaction_timeout_s * NS,
-		.early_ns = (uint64_t)cfg->timeouts.early_dialog_s * NS,
+		/* early_dialog_s 0 (no early timeout): an INVITE's responses
+		 * are still bounded, at an hour after its last provisional */
+		.early_ns = (uint64_t)(cfg->timeouts.early_dialog_s ? cfg->timeouts.early_dialog_s
+								    : 3600) *
+			    NS,
 	};
 	unsigned int before = d->host.n_inside_if;
 	int err;
@@ -1302,6 +1306,13 @@ record:
 		goto accept;
 
 	flags = sipd_dialog_update(c, m, now_ns, cfg->timeouts.bye_grace_s * NS, &reason);
+	if (flags & SIPD_DLG_IGNORED) {
+		/* Not the party or dialog it claims (made-up tags, another
+		 * source's CANCEL or INVITE): passed, believed in nothing; the
+		 * receiver answers it (481) as it sees fit. */
+		d->st.requests_ignored++;
+		goto accept;
+	}
 	if (flags & SIPD_DLG_UNMATCHED) {
 		r = SW_SIP_R_UNMATCHED_ANSWER;
 		sw_addr_format(m->src.addr, a, sizeof(a));
@@ -1387,8 +1398,12 @@ refuse:
 	if (created) {
 		call_discard(d, c);
 	} else if (snap) {
+		struct sipd_src_use *use = c->use;
+
 		call_restore(c, snap);
 		snap = NULL;
+		if (use != c->use)
+			sipd_budget_release(d->budget, use); /* made for this message */
 	}
 	return drop(d, now_ns, r, m, detail, why);
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/swmap.h"
 #include "sipd/dialog.h"
 
 int sipd_is_initial_invite(const struct sip_msg *m)
@@ -54,6 +55,7 @@ struct sipd_call *sipd_call_new(const struct sip_msg *m, unsigned int dir, uint6
 	c->have_callee_sig = 1;
 	c->direction = dir;
 	c->invite_cseq = m->cseq;
+	c->invite_branch = sw_fnv1a64(m->via_branch, strlen(m->via_branch));
 	if (m->has_sdp) {
 		c->has_init_offer = 1;
 		c->init_offer = m->sdp;
@@ -272,9 +274,17 @@ unsigned int sipd_dialog_update(struct sipd_call *c, const struct sip_msg *m, ui
 	}
 
 	if (m->is_request) {
+		/* The caller's own requests outside a dialog: from its tag and
+		 * its signalling address, or they change nothing. */
+		int callers = !strcmp(m->from_tag, c->caller_tag) &&
+			      (c->adopted || !memcmp(m->src.addr, c->caller_sig.addr, 16));
+
 		if (sipd_is_initial_invite(m)) {
 			/* Retransmission, or a new attempt after 401/407. */
+			if (!callers)
+				return SIPD_DLG_IGNORED;
 			c->invite_cseq = m->cseq;
+			c->invite_branch = sw_fnv1a64(m->via_branch, strlen(m->via_branch));
 			c->has_init_offer = m->has_sdp;
 			if (m->has_sdp) {
 				c->init_offer = m->sdp;
@@ -283,6 +293,11 @@ unsigned int sipd_dialog_update(struct sipd_call *c, const struct sip_msg *m, ui
 			return 0;
 		}
 		if (!strcmp(m->method, "CANCEL") && !m->to_tag[0]) {
+			/* It names the INVITE it cancels by its branch (RFC
+			 * 3261 9.1); anyone else's CANCEL is not the caller's. */
+			if (!callers ||
+			    c->invite_branch != sw_fnv1a64(m->via_branch, strlen(m->via_branch)))
+				return SIPD_DLG_IGNORED;
 			if (c->confirmed)
 				return 0; /* too late: the 2xx won */
 			*reason = "cancel";
@@ -292,13 +307,24 @@ unsigned int sipd_dialog_update(struct sipd_call *c, const struct sip_msg *m, ui
 			return 0;
 		sender = strcmp(m->from_tag, c->caller_tag) ? SIPD_CALLEE : SIPD_CALLER;
 		dtag = sender == SIPD_CALLER ? m->to_tag : m->from_tag;
+		/* A request of the callee names the caller's tag as its To. */
+		if (sender == SIPD_CALLEE && strcmp(m->to_tag, c->caller_tag))
+			return SIPD_DLG_IGNORED;
+		d = find_dialog(c, dtag);
+		if (!d) {
+			/* Dialogs come from the callee's responses. Only an
+			 * adopted call, or the in-dialog offer that made a
+			 * call sipd did not know, learns one from a request:
+			 * made-up tags change nothing. */
+			if (!c->adopted && !(c->midcall && !c->n_dlg))
+				return SIPD_DLG_IGNORED;
+			if (!(d = add_dialog(c, dtag)))
+				return 0;
+		}
 		if (!strcmp(m->method, "BYE")) {
 			c->end_at_ns = now_ns + bye_grace_ns;
 			return SIPD_DLG_BYE;
 		}
-		d = find_dialog(c, dtag);
-		if (!d && !(d = add_dialog(c, dtag)))
-			return 0;
 		return m->has_sdp ? offer_answer(d, sender, m, c->cur_auth, c->cur_refused) : 0;
 	}
 

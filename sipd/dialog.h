@@ -87,6 +87,7 @@ struct sipd_call {
 	struct sipd_src_use *use; /* that budget (unprivileged calls), or NULL */
 	unsigned int direction;	  /* SIPD_DIR_* of the initial INVITE */
 	uint32_t invite_cseq;
+	uint64_t invite_branch; /* sw_fnv1a64 of its top Via branch (CANCEL names it) */
 	int has_init_offer;
 	struct sdp_session init_offer; /* SDP of the initial INVITE */
 	int confirmed, adopted;
@@ -110,6 +111,7 @@ struct sipd_call {
 #define SIPD_DLG_CONFIRMED (1u << 2) /* first 2xx to the initial INVITE */
 #define SIPD_DLG_BYE	   (1u << 3) /* BYE: end_at_ns set */
 #define SIPD_DLG_UNMATCHED (1u << 4) /* an answer not from where its offer went: ignored */
+#define SIPD_DLG_IGNORED   (1u << 5) /* not the party or dialog it claims: changed nothing */
 
 /* A request that creates a call: INVITE without To tag. */
 int sipd_is_initial_invite(const struct sip_msg *m);

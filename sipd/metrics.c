@@ -432,6 +432,10 @@ char *sipd_metrics_render(struct sipd_metrics *m, size_t *len)
 	bp(&b, "sipd_media_refused_total{reason=\"%s\"} %llu\n",
 	   sw_sip_reason_name(SW_SIP_R_WRONG_SIDE),
 	   (unsigned long long)st.media_refused[SW_SIP_R_WRONG_SIDE]);
+	family(&b, "sipd_requests_ignored_total", "counter",
+	       "Requests passed but believed in nothing: not from the party or dialog their tags "
+	       "claim (made-up tags, another source's CANCEL or INVITE).");
+	bp(&b, "sipd_requests_ignored_total %llu\n", (unsigned long long)st.requests_ignored);
 	family(&b, "sipd_spoof_check_interfaces", "gauge",
 	       "Interfaces sipd knows face the inside (an inside source elsewhere is spoofed).");
 	bp(&b, "sipd_spoof_check_interfaces %llu\n", (unsigned long long)st.spoof_check_interfaces);

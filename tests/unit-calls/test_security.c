@@ -708,6 +708,93 @@ static void test_port_reuse_takeover(void **state)
 	assert_int_equal(msg(e, &m, T0 + 30 * S), SW_SIP_R_PINHOLE_FAILED);
 }
 
+/* Requests with made-up tags or from another source than the party they
+ * name: a BYE ends nothing, a CANCEL cancels nothing, a second "initial"
+ * INVITE replaces no offer, junk requests make no dialogs. */
+static void test_claimed_requests_change_nothing(void **state)
+{
+	struct bpfenv *e = *state;
+	struct sipd_stats st;
+	struct sip_msg m;
+	unsigned int i;
+
+	NEED_ENV(e);
+	/* Bob (inside) calls Alice (outside): the callee is outside, so the
+	 * side check alone cannot tell Alice from an attacker */
+	req_sdp(&m, "INVITE", "rv-1", "bt", NULL, 1, BOB, ALICE, BOB, 12000);
+	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	resp_sdp(&m, 200, "INVITE", "rv-1", "bt", "at", 1, ALICE, BOB, ALICE, 16000);
+	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	/* spoofed BYE with made-up tags */
+	req_sdp(&m, "BYE", "rv-1", "made", "up", 5, ATTACK, BOB, NULL, 0);
+	assert_int_equal(msg(e, &m, T0 + S), SW_SIP_R_ACCEPTED);
+	/* BYE "from Alice" with Alice's tag but not Bob's as To */
+	req_sdp(&m, "BYE", "rv-1", "at", "nope", 6, ATTACK, BOB, NULL, 0);
+	assert_int_equal(msg(e, &m, T0 + S), SW_SIP_R_ACCEPTED);
+	sipd_tick(e->d, T0 + 5 * S);
+	assert_int_equal(map_count(e), 4);
+	assert_int_equal(bpfenv_xdp(e, ALICE, 16000, BOB, 12000), XDP_PASS);
+	sipd_get_stats(e->d, &st);
+	assert_int_equal(st.requests_ignored, 2);
+
+	/* ringing call: a CANCEL not from the caller, or not naming the
+	 * INVITE's branch, cancels nothing; the answer still opens media */
+	req_sdp(&m, "INVITE", "rv-2", "bt2", NULL, 1, BOB, ALICE, BOB, 12100);
+	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	req_sdp(&m, "CANCEL", "rv-2", "whatever", NULL, 1, ATTACK, ALICE, NULL, 0);
+	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	req_sdp(&m, "CANCEL", "rv-2", "bt2", NULL, 1, BOB, ALICE, NULL, 0);
+	branch(&m, "z9hG4bK-other");
+	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	/* eight INFO requests with made-up dialog tags */
+	for (i = 0; i < 8; i++) {
+		char tag[16];
+
+		snprintf(tag, sizeof(tag), "junk%u", i);
+		req_sdp(&m, "INFO", "rv-2", tag, "x", 2 + i, ATTACK, BOB, NULL, 0);
+		assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	}
+	/* an "initial INVITE" retransmission from elsewhere with its own SDP */
+	req_sdp(&m, "INVITE", "rv-2", "att", NULL, 1, ATTACK, ALICE, ATTACK, 4000);
+	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	resp_sdp(&m, 200, "INVITE", "rv-2", "bt2", "at2", 1, ALICE, BOB, ALICE, 16100);
+	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(map_get(e, ALICE, 16100, &(struct sw_pinhole){0}), 0);
+	assert_int_equal(bpfenv_xdp(e, BOB, 12100, ALICE, 16100), XDP_PASS);
+	assert_int_equal(bpfenv_xdp(e, ALICE, 16100, BOB, 12100), XDP_PASS);
+	assert_int_equal(bpfenv_xdp(e, ATTACK, 4000, BOB, 12100), XDP_DROP);
+	/* the caller's real CANCEL (its branch) still works on a new call */
+	req_sdp(&m, "INVITE", "rv-3", "bt3", NULL, 1, BOB, ALICE, BOB, 12200);
+	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	req_sdp(&m, "CANCEL", "rv-3", "bt3", NULL, 1, BOB, ALICE, NULL, 0);
+	snprintf(m.via_branch, sizeof(m.via_branch), "z9hG4bK-rv-3-1-bt3");
+	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	sipd_get_stats(e->d, &st);
+	assert_int_equal(st.calls_active, 2);
+}
+
+/* An a=rtcp address beside a=rtcp-mux is checked too: the peer that does
+ * not mux uses it as the allowed RTCP source. */
+static void test_rtcp_addr_with_mux(void **state)
+{
+	struct bpfenv *e = *state;
+	struct sipd_stats st;
+	struct sip_msg m;
+
+	NEED_ENV(e);
+	t_req(&m, "INVITE", "mux-1", 0, NULL, 1);
+	t_with_sdp(&m, ALICE, 16000, SDP_SENDRECV);
+	m.sdp.media[0].rtcp_mux = 1;
+	t_addr("127.0.0.1", m.sdp.media[0].rtcp_addr);
+	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	sipd_get_stats(e->d, &st);
+	assert_int_equal(st.media_refused[SW_SIP_R_BAD_MEDIA_ADDRESS], 1);
+	t_resp(&m, 200, "INVITE", "mux-1", 0, BTAG, 1);
+	t_with_sdp(&m, BOB, 12000, SDP_SENDRECV);
+	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(map_count(e), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, bpfenv_teardown)
 
 int main(void)
@@ -719,7 +806,8 @@ int main(void)
 		T(test_roles_bound_to_sides),	    T(test_answer_from_where_offer_went),
 		T(test_hijack_live_call),	    T(test_budgets),
 		T(test_pinholes_per_source),	    T(test_b2bua_direct_media),
-		T(test_port_reuse_takeover),
+		T(test_port_reuse_takeover),	    T(test_claimed_requests_change_nothing),
+		T(test_rtcp_addr_with_mux),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
