@@ -2,6 +2,9 @@
 /* Per-source use (budget.h): a chained hash of the sources holding something. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/random.h>
 
 #include "lib/swmap.h"
 #include "sipd/budget.h"
@@ -12,6 +15,24 @@ struct sipd_budget {
 	struct sipd_src_use *b[BUDGET_BUCKETS];
 	unsigned int n;
 };
+
+uint64_t sipd_hash_seed(void)
+{
+	static uint64_t seed;
+	static int have;
+
+	if (!have) {
+		if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) {
+			struct timespec ts;
+
+			/* No entropy yet (early boot): weaker, never fatal. */
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			seed = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
+		}
+		have = 1;
+	}
+	return seed;
+}
 
 struct sipd_budget *sipd_budget_new(void)
 {
@@ -35,7 +56,7 @@ void sipd_budget_free(struct sipd_budget *b)
 
 static unsigned int bucket_of(const uint8_t key[16])
 {
-	return (unsigned int)(sw_fnv1a64(key, 16) % BUDGET_BUCKETS);
+	return (unsigned int)(sipd_bucket_mix(sw_fnv1a64(key, 16)) % BUDGET_BUCKETS);
 }
 
 struct sipd_src_use *sipd_budget_get(struct sipd_budget *b, const uint8_t key[16], int create)

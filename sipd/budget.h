@@ -33,4 +33,20 @@ unsigned int sipd_budget_sources(const struct sipd_budget *b);
 /* addr masked to plen4 (IPv4, 1..32) or plen6 (IPv6, 1..128). */
 void sipd_budget_key(const uint8_t addr[16], uint8_t plen4, uint8_t plen6, uint8_t out[16]);
 
+/*
+ * Bucket choice for tables whose keys a sender controls (Call-IDs, CSeqs,
+ * branches, IPv6 sources): the key mixed with a secret drawn once per
+ * process, so nobody can aim a flood of entries at one chain.
+ */
+uint64_t sipd_hash_seed(void);
+static inline uint64_t sipd_bucket_mix(uint64_t x)
+{
+	x ^= sipd_hash_seed();
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
 #endif /* SIPD_BUDGET_H */

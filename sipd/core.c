@@ -85,7 +85,7 @@ static void source_key(const struct sipd_config *cfg, const uint8_t a[16], uint8
 
 static struct sipd_call **bucket(struct sipd *d, uint64_t hash)
 {
-	return &d->calls[hash % CALL_BUCKETS];
+	return &d->calls[sipd_bucket_mix(hash) % CALL_BUCKETS];
 }
 
 static struct sipd_call *call_find(struct sipd *d, const struct sip_msg *m)

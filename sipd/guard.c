@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "lib/swmap.h"
+#include "sipd/budget.h"
 #include "sipd/guard.h"
 
 #define NS	   1000000000ull
@@ -201,7 +202,7 @@ static struct src *lookup(struct sipd_guard *g, const uint8_t src[16], uint64_t 
 	size_t h, i;
 
 	sipd_guard_source_key(g->cfg, src, key);
-	h = (size_t)sw_fnv1a64(key, sizeof(key));
+	h = (size_t)sipd_bucket_mix(sw_fnv1a64(key, sizeof(key)));
 	for (i = 0; i < PROBE; i++) {
 		s = &g->tab[(h + i) & (g->size - 1)];
 		if (!s->used) {

@@ -12,6 +12,8 @@
 #include "sipd/txn.h"
 
 #define TXN_BUCKETS 65536
+#define TXN_CHAIN_MAX 32 /* entries looked at per lookup, at most */
+#define BUCKET(key) (sipd_bucket_mix(key) % TXN_BUCKETS)
 
 struct sipd_txn_table {
 	struct sipd_txn *b[TXN_BUCKETS];
@@ -41,7 +43,7 @@ static void unlink_txn(struct sipd_txn_table *t, struct sipd_txn *x)
 {
 	struct sipd_txn **pp;
 
-	for (pp = &t->b[x->key % TXN_BUCKETS]; *pp; pp = &(*pp)->hnext) {
+	for (pp = &t->b[BUCKET(x->key)]; *pp; pp = &(*pp)->hnext) {
 		if (*pp == x) {
 			*pp = x->hnext;
 			break;
@@ -102,9 +104,10 @@ int sipd_txn_add(struct sipd_txn_table *t, const struct sip_msg *m, int party, i
 	uint64_t key = key_of(m->call_hash, mh, bh, m->cseq);
 	struct sipd_src_use *use = NULL;
 	struct sipd_txn *x;
+	unsigned int chain = 0;
 	uint64_t cap;
 
-	for (x = t->b[key % TXN_BUCKETS]; x; x = x->hnext) {
+	for (x = t->b[BUCKET(key)]; x; x = x->hnext, chain++) {
 		if (x->key == key && x->call_hash == m->call_hash && x->method_hash == mh &&
 		    x->branch_hash == bh && x->cseq == m->cseq && same_addr(&x->req_src, &m->src) &&
 		    same_addr(&x->req_dst, &m->dst)) {
@@ -116,7 +119,9 @@ int sipd_txn_add(struct sipd_txn_table *t, const struct sip_msg *m, int party, i
 		}
 	}
 	cap = privileged ? t->lim.max : (uint64_t)t->lim.max * (100 - t->lim.reserved_pct) / 100;
-	if (t->n >= cap) {
+	/* A chain this long is an attack on the hash or an overfull table:
+	 * every lookup stays bounded. */
+	if (t->n >= cap || chain >= TXN_CHAIN_MAX) {
 		t->st.refused_full++;
 		return -ENOSPC;
 	}
@@ -148,8 +153,8 @@ int sipd_txn_add(struct sipd_txn_table *t, const struct sip_msg *m, int party, i
 	x->use = use;
 	if (use)
 		use->txns++;
-	x->hnext = t->b[key % TXN_BUCKETS];
-	t->b[key % TXN_BUCKETS] = x;
+	x->hnext = t->b[BUCKET(key)];
+	t->b[BUCKET(key)] = x;
 	x->prev = t->tail;
 	if (t->tail)
 		t->tail->next = x;
@@ -174,8 +179,9 @@ struct sipd_txn *sipd_txn_match(struct sipd_txn_table *t, const struct sip_msg *
 	uint64_t mh = str_hash(m->method), bh = str_hash(m->via_branch);
 	uint64_t key = key_of(m->call_hash, mh, bh, m->cseq);
 	struct sipd_txn *x;
+	unsigned int chain = 0;
 
-	for (x = t->b[key % TXN_BUCKETS]; x; x = x->hnext) {
+	for (x = t->b[BUCKET(key)]; x && chain < TXN_CHAIN_MAX; x = x->hnext, chain++) {
 		if (x->key != key || x->call_hash != m->call_hash || x->method_hash != mh ||
 		    x->branch_hash != bh || x->cseq != m->cseq || !same_addr(&x->req_dst, &m->src))
 			continue;
