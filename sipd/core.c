@@ -237,6 +237,8 @@ static void end_call(struct sipd *d, struct sipd_call *c, uint64_t now_ns, const
 		d->st.calls_unanswered++;
 	if (!c->adopted)
 		sipd_guard_call_end(d->guard, c->caller_sig.addr);
+	if (!c->adopted && c->answered)
+		sipd_guard_party(d->guard, c->callee_sig.addr, -1, now_ns);
 	call_unlink(d, c);
 	d->st.calls_ended++;
 	sipd_call_free(c);
@@ -992,11 +994,13 @@ static enum sipd_verdict drop(struct sipd *d, uint64_t now_ns, enum sw_sip_reaso
 static void call_restore(struct sipd_call *c, struct sipd_call *snap)
 {
 	struct sipd_call *next = c->next;
+	uint8_t answered = c->answered; /* announced and counted: a fact */
 
 	free(c->dlg);
 	free(c->ph);
 	*c = *snap;
 	c->next = next;
+	c->answered = answered;
 	free(snap);
 }
 
@@ -1137,6 +1141,8 @@ static void announce(struct sipd *d, struct sipd_call *c, uint64_t now_ns)
 	if (c->answered)
 		return;
 	c->answered = 1;
+	if (!c->adopted)
+		sipd_guard_party(d->guard, c->callee_sig.addr, 1, now_ns);
 	ev_call_start(d, c, now_ns, c->midcall ? "midcall" : NULL);
 }
 

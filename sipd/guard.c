@@ -29,6 +29,7 @@ struct src {
 	uint8_t key[16]; /* masked to the source prefix (limits.source_prefix_*) */
 	uint8_t used;
 	uint32_t calls;	  /* live calls started by this source */
+	uint32_t parties; /* live answered calls it is the callee of */
 	uint64_t last_ns; /* last time anything touched the entry */
 	uint64_t tokens;  /* message bucket, TOKEN_ONE per message */
 	uint64_t tok_ns;
@@ -187,7 +188,7 @@ static int nets_overlap(const uint8_t a[16], unsigned int alen, const uint8_t b[
 
 static int idle(const struct src *s, uint64_t now_ns)
 {
-	return !s->calls && (!s->banned_until || now_ns >= s->banned_until);
+	return !s->calls && !s->parties && (!s->banned_until || now_ns >= s->banned_until);
 }
 
 /*
@@ -257,7 +258,7 @@ static int valuable(const struct sipd_guard *g, const struct src *s, const struc
 	unsigned int i;
 	size_t k;
 
-	if (s && s->calls)
+	if (s && (s->calls || s->parties))
 		return 1;
 	for (i = 0; i < c->n_peers; i++)
 		if (nets_overlap(c->peers[i].net.addr, c->peers[i].net.plen, b->addr, b->plen))
@@ -267,7 +268,7 @@ static int valuable(const struct sipd_guard *g, const struct src *s, const struc
 	/* Only with a ban prefix wider than the source prefix (not the
 	 * default); bans are rate limited, so this walk is too. */
 	for (k = 0; k < g->size; k++)
-		if (g->tab[k].used && g->tab[k].calls &&
+		if (g->tab[k].used && (g->tab[k].calls || g->tab[k].parties) &&
 		    nets_overlap(g->tab[k].key, 128, b->addr, b->plen))
 			return 1;
 	return 0;
@@ -535,6 +536,20 @@ enum sw_sip_reason sipd_guard_call_start(struct sipd_guard *g, const uint8_t src
 	}
 	s->calls++;
 	return SW_SIP_R_ACCEPTED;
+}
+
+void sipd_guard_party(struct sipd_guard *g, const uint8_t addr[16], int delta, uint64_t now_ns)
+{
+	struct src *s = lookup(g, addr, now_ns, delta > 0);
+
+	if (!s)
+		return;
+	if (delta > 0) {
+		s->parties++;
+		s->last_ns = now_ns;
+	} else if (s->parties) {
+		s->parties--;
+	}
 }
 
 void sipd_guard_call_end(struct sipd_guard *g, const uint8_t src[16])

@@ -126,6 +126,9 @@ enum sw_sip_reason sipd_guard_message(struct sipd_guard *g, const struct sip_msg
 enum sw_sip_reason sipd_guard_call_start(struct sipd_guard *g, const uint8_t src[16],
 					 uint64_t now_ns, char *detail, size_t len);
 void sipd_guard_call_end(struct sipd_guard *g, const uint8_t src[16]);
+/* addr became (delta 1) or stopped being (-1) the answering party of a live
+ * call: like a caller, it is never banned on one spoofable datagram. */
+void sipd_guard_party(struct sipd_guard *g, const uint8_t addr[16], int delta, uint64_t now_ns);
 
 void sipd_guard_get_stats(const struct sipd_guard *g, struct sipd_guard_stats *out);
 

@@ -11,9 +11,9 @@
 #include "lib/swmap.h"
 #include "sipd/txn.h"
 
-#define TXN_BUCKETS 65536
+#define TXN_BUCKETS   65536
 #define TXN_CHAIN_MAX 32 /* entries looked at per lookup, at most */
-#define BUCKET(key) (sipd_bucket_mix(key) % TXN_BUCKETS)
+#define BUCKET(key)   (sipd_bucket_mix(key) % TXN_BUCKETS)
 
 struct sipd_txn_table {
 	struct sipd_txn *b[TXN_BUCKETS];

@@ -26,6 +26,7 @@
 #include "dgram.h"
 #include "msgs.h"
 #include "sipd/config.h"
+#include "sipd/guard.h"
 #include "sipd/sipd.h"
 #include "tests/common/bpfenv.h"
 
@@ -795,6 +796,32 @@ static void test_rtcp_addr_with_mux(void **state)
 	assert_int_equal(map_count(e), 0);
 }
 
+/* The outside callee of a live answered call is as valuable as a caller:
+ * one spoofed scanner datagram from its address bans nothing. */
+static void test_callee_not_banned_by_one_datagram(void **state)
+{
+	struct bpfenv *e = *state;
+	struct sipd_guard_stats gs;
+	struct sip_msg m;
+
+	NEED_ENV(e);
+	req_sdp(&m, "INVITE", "gv-1", "bt", NULL, 1, BOB, ALICE, BOB, 12000);
+	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	resp_sdp(&m, 200, "INVITE", "gv-1", "bt", "at", 1, ALICE, BOB, ALICE, 16000);
+	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	req_sdp(&m, "OPTIONS", "gv-scan", "s1", NULL, 1, ALICE, BOB, NULL, 0);
+	snprintf(m.user_agent, sizeof(m.user_agent), "friendly-scanner");
+	assert_int_equal(msg(e, &m, T0), SW_SIP_R_SCANNER);
+	sipd_get_guard_stats(e->d, &gs);
+	assert_int_equal(gs.bans[SW_BAN_SCANNER_UA], 0);
+	assert_int_equal(bpfenv_xdp(e, ALICE, 16000, BOB, 12000), XDP_PASS);
+	/* a source with nothing live is banned as before */
+	set_src(&m, ATTACK, BOB);
+	assert_int_equal(msg(e, &m, T0), SW_SIP_R_SCANNER);
+	sipd_get_guard_stats(e->d, &gs);
+	assert_int_equal(gs.bans[SW_BAN_SCANNER_UA], 1);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, bpfenv_teardown)
 
 int main(void)
@@ -807,7 +834,7 @@ int main(void)
 		T(test_hijack_live_call),	    T(test_budgets),
 		T(test_pinholes_per_source),	    T(test_b2bua_direct_media),
 		T(test_port_reuse_takeover),	    T(test_claimed_requests_change_nothing),
-		T(test_rtcp_addr_with_mux),
+		T(test_rtcp_addr_with_mux),	    T(test_callee_not_banned_by_one_datagram),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
