@@ -67,6 +67,9 @@ struct sipd_stats {
 	uint64_t transactions_active;	 /* requests awaiting their responses */
 	uint64_t transactions_refused;	 /* sip_transaction_limit */
 	uint64_t spoof_check_interfaces; /* inside-facing interfaces known */
+	uint64_t keepalives;		 /* keep-alive datagrams passed unparsed (not
+					  * in messages/accepted; sipmsg_keepalive) */
+	uint64_t keepalives_stun;	 /* of them STUN Binding messages */
 };
 void sipd_get_stats(const struct sipd *d, struct sipd_stats *out);
 /* Entries in sw_pinholes (manual ones included) as the tick's bounded walk
