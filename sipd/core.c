@@ -1060,6 +1060,16 @@ enum sipd_verdict sipd_handle_packet_meta(struct sipd *d, const uint8_t *ip, siz
 			return drop(d, now_ns, SW_SIP_R_SPOOFED_SOURCE, m, bad, why);
 		}
 	}
+	/* Keep-alives (CRLFs, STUN Binding; sipmsg.h) are not SIP: passed
+	 * unparsed, counted apart, before the guard, so they feed no ban
+	 * trigger, no state and no event. The XDP flood guard bounds them. */
+	ret = sipmsg_keepalive(pl, plen);
+	if (ret) {
+		d->st.keepalives++;
+		d->st.keepalives_stun += ret == SIP_KA_STUN;
+		*why = SW_SIP_R_ACCEPTED;
+		return SIPD_ACCEPT;
+	}
 	/* Bounded before parsing: a flood costs a table lookup each. */
 	ret = sipd_guard_admit(d->guard, src.addr, now_ns, m->err_detail, sizeof(m->err_detail));
 	if (ret) {

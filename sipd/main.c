@@ -35,6 +35,7 @@ static void usage(FILE *out)
 		"\n"
 		"check: --lax accepts what RFC 4475 allows liberally (strict is the default);\n"
 		"--no-trailing drops a datagram with octets after its first message.\n"
+		"A keep-alive (CRLFs, spaces, NULs, STUN Binding) is \"reason\":\"keepalive\".\n"
 		"Exit status of check: 0 when every file was classified (verdicts are data),\n"
 		"2 on usage or I/O errors.\n");
 }
@@ -181,7 +182,7 @@ static int cmd_check(int argc, char **argv)
 		json_object *o;
 		size_t len = 0, used = 0;
 		char *buf;
-		int r;
+		int r, ka;
 
 		if (!m) {
 			fprintf(stderr, "sipd check: out of memory\n");
@@ -192,6 +193,30 @@ static int cmd_check(int argc, char **argv)
 			fprintf(stderr, "sipd check: %s: %s\n", argv[i], strerror(errno));
 			free(m);
 			rc = 2;
+			continue;
+		}
+		ka = sipmsg_keepalive((const uint8_t *)buf, len);
+		if (ka) {
+			/* not SIP: sipd passes it unparsed (sipmsg.h) */
+			o = json_object_new_object();
+			json_object_object_add(o, "file", json_object_new_string(argv[i]));
+			json_object_object_add(o, "verdict", json_object_new_string("accept"));
+			json_object_object_add(o, "reason", json_object_new_string("keepalive"));
+			json_object_object_add(o, "keepalive",
+					       json_object_new_string(sipmsg_keepalive_name(ka)));
+			json_object_object_add(
+				o, "detail",
+				json_object_new_string(
+					ka == SIP_KA_STUN ? "STUN Binding keep-alive (RFC 5626 "
+							    "8.4), passed without parsing"
+							  : "CRLF keep-alive (RFC 5626 3.5.1), "
+							    "passed without parsing"));
+			json_object_object_add(o, "method", json_object_new_string(""));
+			json_object_object_add(o, "call_id", json_object_new_string(""));
+			json_object_object_add(o, "media", json_object_new_array());
+			print_line(o);
+			free(buf);
+			free(m);
 			continue;
 		}
 		r = sipmsg_parse_datagram(buf, len, &lim, m, &used);

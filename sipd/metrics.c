@@ -29,6 +29,7 @@
 #include "sipd/config.h"
 #include "sipd/guard.h"
 #include "sipd/metrics.h"
+#include "sipd/sipmsg.h"
 #include "sipd/source.h"
 
 #define REQ_MAX		2048 /* a request line and a few headers */
@@ -194,7 +195,11 @@ void sipd_metrics_observe(struct sipd_metrics *m, const uint8_t *ip, size_t len,
 
 	if (!m)
 		return;
-	if (!sipd_udp_view(ip, len, &uv) && uv.payload && uv.payload_len) {
+	if (sipd_udp_view(ip, len, &uv))
+		uv.payload = NULL;
+	else if (v == SIPD_ACCEPT && sipmsg_keepalive(uv.payload, uv.payload ? uv.payload_len : 0))
+		return; /* not a SIP message: sipd_keepalives_total */
+	if (uv.payload && uv.payload_len) {
 		const char *p = (const char *)uv.payload;
 		size_t n = uv.payload_len;
 		const char *sp = memchr(p, ' ', n < 32 ? n : 32);
@@ -472,6 +477,13 @@ char *sipd_metrics_render(struct sipd_metrics *m, size_t *len)
 				   name, k ? "response" : "request", v ? "accepted" : "dropped",
 				   (unsigned long long)m->msgs[i][k][v]);
 	}
+	family(&b, "sipd_keepalives_total", "counter",
+	       "Keep-alive datagrams on the SIP ports (CRLFs, RFC 5626 3.5.1; STUN Binding), "
+	       "passed without parsing; not in sipd_sip_messages_total.");
+	bp(&b, "sipd_keepalives_total{kind=\"crlf\"} %llu\n",
+	   (unsigned long long)(st.keepalives - st.keepalives_stun));
+	bp(&b, "sipd_keepalives_total{kind=\"stun\"} %llu\n",
+	   (unsigned long long)st.keepalives_stun);
 	family(&b, "sipd_sip_drops_total", "counter", "SIP messages dropped, by reason.");
 	for (unsigned int r = 1; r < SW_SIP_R_MAX; r++)
 		bp(&b, "sipd_sip_drops_total{reason=\"%s\"} %llu\n", sw_sip_reason_name(r),

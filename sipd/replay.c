@@ -405,8 +405,10 @@ static void print_summary(struct replay *r, const char *capture)
 			putchar(*c);
 	printf("\",\"packets\":%llu,\"duration_ns\":%llu,", (unsigned long long)r->packets,
 	       (unsigned long long)(r->last_ns - r->first_ns));
-	printf("\"sip\":{\"messages\":%llu,\"accepted\":%llu,\"dropped\":{",
-	       (unsigned long long)st.messages, (unsigned long long)st.accepted);
+	printf("\"sip\":{\"messages\":%llu,\"accepted\":%llu,\"keepalives\":%llu,"
+	       "\"dropped\":{",
+	       (unsigned long long)st.messages, (unsigned long long)st.accepted,
+	       (unsigned long long)st.keepalives);
 	first = 1;
 	for (unsigned int i = 1; i < SW_SIP_R_MAX; i++) {
 		if (!st.dropped[i])

@@ -72,6 +72,28 @@ static int fields(const char *v, size_t n, const char **f, size_t *fl, int max)
 	}
 }
 
+/* The first max fields of v as fields() splits them, whatever follows the
+ * last of them (after one SP); the count found, or -1 on an empty field. */
+static int head_fields(const char *v, size_t n, const char **f, size_t *fl, int max)
+{
+	size_t i = 0;
+	int k = 0;
+
+	while (k < max && i < n) {
+		size_t b = i;
+
+		while (i < n && v[i] != ' ')
+			i++;
+		if (i == b)
+			return -1;
+		f[k] = v + b;
+		fl[k++] = i - b;
+		if (i < n)
+			i++;
+	}
+	return k;
+}
+
 static int num(const char *s, size_t n, unsigned long max, unsigned long *out)
 {
 	unsigned long v = 0;
@@ -276,8 +298,14 @@ int sdp_parse_detail(const char *body, size_t len, struct sdp_session *out, char
 
 			if (out->n_media >= SDP_MAX_MEDIA)
 				return bad(det, "more than %d m= lines", SDP_MAX_MEDIA);
+			/* RFC 3264 6: a stream is declined with port 0, and the
+			 * answers that do so (pjmedia's "m=video 0 RTP/AVP")
+			 * may list no format: a port-0 line needs media, port
+			 * and proto only, and what follows them is not read
+			 * (nothing is planned from it). A live stream keeps
+			 * the full m= grammar. */
 			nf = fields(v, vl, f, fl, 8);
-			if (nf < 4)
+			if (nf < 4 && head_fields(v, vl, f, fl, 3) != 3)
 				return bad(det, "m= line %zu needs media, port, proto and a format",
 					   line_no);
 			if (!is_token_str(f[0], fl[0]))
@@ -289,6 +317,9 @@ int sdp_parse_detail(const char *body, size_t len, struct sdp_session *out, char
 					   (int)(fl[1] < 16 ? fl[1] : 16), f[1]);
 			if (sl && (num(sl + 1, fl[1] - pl - 1, 65535, &cnt) || !cnt))
 				return bad(det, "m= port count is not a number >= 1");
+			if (nf < 4 && port)
+				return bad(det, "m= line %zu needs media, port, proto and a format",
+					   line_no);
 			if (port && port + 2 * (cnt - 1) + 1 > 65535)
 				return bad(det, "m= ports %lu/%lu run past 65535", port, cnt);
 			m = &out->media[out->n_media];

@@ -73,6 +73,9 @@ struct sipd_stats {
 	/* m= lines refused (sip_bad_media_address, sip_wrong_side); the
 	 * message itself passed */
 	uint64_t media_refused[SW_SIP_R_MAX];
+	uint64_t keepalives;	  /* keep-alive datagrams passed unparsed (not
+					  * in messages/accepted; sipmsg_keepalive) */
+	uint64_t keepalives_stun; /* of them STUN Binding messages */
 };
 void sipd_get_stats(const struct sipd *d, struct sipd_stats *out);
 /* Entries in sw_pinholes (manual ones included) as the tick's bounded walk

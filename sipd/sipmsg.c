@@ -30,6 +30,42 @@ void sip_limits_default(struct sip_limits *lim)
 	lim->allow_trailing = 1;
 }
 
+enum sip_keepalive sipmsg_keepalive(const uint8_t *p, size_t len)
+{
+	size_t i, off;
+
+	if (len <= SIP_KEEPALIVE_MAX) {
+		for (i = 0; i < len; i++)
+			if (p[i] != '\r' && p[i] != '\n' && p[i] != ' ' && p[i] != '\t' && p[i])
+				break;
+		if (i == len)
+			return SIP_KA_CRLF;
+	}
+	/* STUN header: type (00 + method/class bits), length, magic cookie,
+	 * 96-bit transaction id; Binding is method 0x001 in any class */
+	if (len < 20 || len > SIP_KEEPALIVE_STUN_MAX || (p[0] & 0xc0) ||
+	    ((p[0] << 8 | p[1]) & 0x3eef) != 0x0001 || (size_t)(p[2] << 8 | p[3]) != len - 20 ||
+	    (len & 3) || p[4] != 0x21 || p[5] != 0x12 || p[6] != 0xa4 || p[7] != 0x42)
+		return SIP_KA_NONE;
+	for (off = 20; off < len;) {
+		size_t al;
+
+		if (len - off < 4)
+			return SIP_KA_NONE;
+		al = (size_t)(p[off + 2] << 8 | p[off + 3]);
+		al = (al + 3) & ~(size_t)3; /* values are padded to 4 octets */
+		if (al > len - off - 4)
+			return SIP_KA_NONE;
+		off += 4 + al;
+	}
+	return SIP_KA_STUN;
+}
+
+const char *sipmsg_keepalive_name(enum sip_keepalive k)
+{
+	return k == SIP_KA_CRLF ? "crlf" : k == SIP_KA_STUN ? "stun" : "";
+}
+
 static pthread_once_t osip_once = PTHREAD_ONCE_INIT;
 
 static void osip_trace_sink(const char *fi, int li, osip_trace_level_t level, const char *fmt,

@@ -130,6 +130,40 @@ void sip_limits_default(struct sip_limits *lim);
 int sipmsg_parse_datagram(const char *buf, size_t len, const struct sip_limits *lim,
 			  struct sip_msg *out, size_t *consumed);
 
+/*
+ * Keep-alives on the SIP port are not SIP messages (docs/sip-validation.md,
+ * "Real-world patterns handled"): sipd passes them without parsing them and
+ * counts them apart. sipmsg_keepalive() says what a UDP payload is:
+ *
+ * SIP_KA_CRLF  at most SIP_KEEPALIVE_MAX (16) octets, each one of CR, LF, SP,
+ *              HT or NUL, the empty payload included: the RFC 5626 3.5.1
+ *              CRLFCRLF ping, a single CRLF, a few spaces, a lone NUL. Such a
+ *              payload can never be a SIP message (it has no start line) and
+ *              a receiver ignores it (RFC 3261 7.5 skips CRLFs before a start
+ *              line; there is none).
+ * SIP_KA_STUN  a STUN Binding message (RFC 5389 6; RFC 5626 8.4 keep-alives on
+ *              the SIP port, request, indication or response): first two
+ *              bits 0, method Binding, the magic cookie 0x2112A442 at octet 4,
+ *              the length field equal to the rest (a multiple of 4), the
+ *              attributes' TLVs filling it exactly, and SIP_KEEPALIVE_STUN_MAX
+ *              (548, RFC 5389 7.1's bound without path MTU discovery) octets
+ *              at most. Its first octet, 0x00 or 0x01, cannot begin a SIP
+ *              start line.
+ * SIP_KA_NONE  anything else: parse it as SIP.
+ *
+ * Pure, O(len) over at most 548 octets: it runs before any parsing.
+ */
+#define SIP_KEEPALIVE_MAX      16
+#define SIP_KEEPALIVE_STUN_MAX 548
+enum sip_keepalive {
+	SIP_KA_NONE = 0,
+	SIP_KA_CRLF,
+	SIP_KA_STUN,
+};
+enum sip_keepalive sipmsg_keepalive(const uint8_t *p, size_t len);
+/* "crlf", "stun", "" */
+const char *sipmsg_keepalive_name(enum sip_keepalive k);
+
 /* libosip2's global init; sipmsg_parse_datagram calls it itself. Call it from
  * main before starting threads if you want the cost paid up front. */
 void sipmsg_global_init(void);

@@ -842,7 +842,8 @@ static int gen_value(const char *s, size_t n, size_t *i)
 
 /*
  * *( SEMI generic-param ) after an address or a Via; stops at ',' or end.
- * tag/branch: when name matches, the value is returned there (token only).
+ * tag/branch: when name matches, the value is returned there (token only);
+ * it may be repeated only with the same value.
  */
 static int params(const char *s, size_t n, size_t *i, const char *want, const char **val,
 		  size_t *vlen, const char *what, int bad, char *det)
@@ -878,10 +879,20 @@ static int params(const char *s, size_t n, size_t *i, const char *want, const ch
 					if (!is_token(s[k]))
 						return fail(det, bad, "%s: %s is not a token", what,
 							    want);
-				if (*val)
-					return fail(det, bad, "%s: two %s parameters", what, want);
-				*val = s + b;
-				*vlen = *i - b;
+				/* RFC 3261 7.3.1 allows a parameter name once; a
+				 * callee copying a tagged To and adding its tag
+				 * again sends "tag=1;tag=1". The same octets again
+				 * (tags and branches compare case-sensitively)
+				 * name nothing new and every reader takes that
+				 * value; a different one is ambiguous. */
+				if (*val && (*vlen != *i - b || memcmp(*val, s + b, *vlen)))
+					return fail(det, bad,
+						    "%s: two %s parameters with different values",
+						    what, want);
+				if (!*val) {
+					*val = s + b;
+					*vlen = *i - b;
+				}
 			}
 		} else if (want && ieq(s + nb, ne - nb, want)) {
 			return fail(det, bad, "%s: %s without a value", what, want);

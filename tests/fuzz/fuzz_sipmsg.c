@@ -3,7 +3,8 @@
  * libFuzzer harness over sipd's whole message path: datagram -> limits ->
  * framing -> strict checks -> libosip2 -> field extraction -> SDP, in strict
  * and lax mode, plus the SDP parser on the raw input. Besides crashes and
- * sanitizer reports it checks the contract of sipmsg_parse_datagram.
+ * sanitizer reports it checks the contract of sipmsg_parse_datagram, and that
+ * no keep-alive (sipmsg_keepalive) parses as a SIP message.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -82,6 +83,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	one(buf, size, 1, 1);
 	one(buf, size, 0, 0);
+	/* what sipd passes unparsed as a keep-alive is never a SIP message */
+	if (sipmsg_keepalive(data, size) != SIP_KA_NONE) {
+		static struct sip_msg m;
+		struct sip_limits lim;
+		int strict;
+
+		for (strict = 0; strict < 2; strict++) {
+			sip_limits_default(&lim);
+			lim.strict = strict;
+			REQUIRE(sipmsg_parse_datagram(buf, size, &lim, &m, NULL) != 0);
+		}
+	}
 	if (sdp_parse(buf, size, &s) == 0)
 		REQUIRE(s.n_media >= 0 && s.n_media <= SDP_MAX_MEDIA);
 	return 0;

@@ -2,13 +2,22 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Write a capture of one SIP call for `sipd replay` tests.
 
-mkcapture.py OUT [--v6] [--link ether|raw] [--ng] [--big] [--bad]
+mkcapture.py OUT [--v6] [--link ether|raw] [--ng] [--big] [--bad] [--keepalives]
+               [--declined] [--retag]
                [--frag [--reverse] [--ext] [--overlap]]
 
 INVITE (outside -> inside, SDP), 200 OK (SDP), ACK, 20 RTP each way, 10
 spoofed RTP from a third address to the callee's media port, BYE, 200 OK,
 then 10 late RTP 3 s after the BYE (past sipd's BYE grace); --bad appends
-an INVITE with a broken CSeq. --big pads the
+an INVITE with a broken CSeq. --keepalives adds 10 keep-alive datagrams from
+the phone (the UAC) to the callee's SIP port: 5 during the call (1 ms after
+every 4th RTP pair) and 5 after it has ended (after the late RTP), 7 CRLFCRLF
+(RFC 5626 3.5.1), a single CRLF, a lone NUL and a STUN Binding request, as
+phones and SBCs send them.
+--declined offers video too (m=video 12002) and the callee declines it with
+"m=video 0 RTP/AVP", no format list (RFC 3264 6, as pjmedia writes it).
+--retag: the callee's 200 OK to the BYE repeats its To tag
+(";tag=b1;tag=b1", the copied To with the tag appended again). --big pads the
 INVITE's SDP past 1500 bytes (still one datagram in the capture, as inline
 mode sees it after defragmentation). --frag pads both SDP bodies and
 splits the INVITE and its 200 OK into IP fragments (scapy fragment() /
@@ -36,6 +45,9 @@ p.add_argument("--frag", action="store_true", help="INVITE and 200 OK as IP frag
 p.add_argument("--reverse", action="store_true", help="with --frag: last fragment first")
 p.add_argument("--ext", action="store_true", help="with --frag --v6: extension headers")
 p.add_argument("--overlap", action="store_true", help="add an INVITE in overlapping fragments")
+p.add_argument("--keepalives", action="store_true", help="keep-alive pings from the phone")
+p.add_argument("--declined", action="store_true", help="video offered, declined in the answer")
+p.add_argument("--retag", action="store_true", help="200 OK to the BYE with its To tag twice")
 a = p.parse_args()
 a.big = a.big or a.frag
 
@@ -51,6 +63,8 @@ host = (lambda h: "[%s]" % h) if a.v6 else (lambda h: h)
 def sdp(who, addr, port):
     s = ("v=0\r\no=%s 1 1 IN %s %s\r\ns=-\r\nc=IN %s %s\r\nt=0 0\r\n"
          "m=audio %d RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n") % (who, IPT, addr, IPT, addr, port)
+    if a.declined:
+        s += "m=video 12002 RTP/AVP 31\r\n" if who == "alice" else "m=video 0 RTP/AVP\r\n"
     if a.big and (who == "alice" or a.frag):
         s += "".join("a=x-sipwall-pad%03d:%s\r\n" % (i, "0123456789abcdef" * 3) for i in range(60))
     return s
@@ -67,11 +81,12 @@ def req(method, cseq, body="", to_tag="", cid=CID):
     return h + "Content-Length: %d\r\n\r\n%s" % (len(body), body)
 
 
-def resp(code, text, method, cseq, branch, body=""):
+def resp(code, text, method, cseq, branch, body="", retag=False):
     h = ("SIP/2.0 %d %s\r\nVia: SIP/2.0/UDP %s:5060;branch=%s\r\n"
-         "From: <sip:alice@%s>;tag=a1\r\nTo: <sip:bob@%s>;tag=b1\r\nCall-ID: %s\r\n"
+         "From: <sip:alice@%s>;tag=a1\r\nTo: <sip:bob@%s>;tag=b1%s\r\nCall-ID: %s\r\n"
          "CSeq: %d %s\r\nContact: <sip:bob@%s:5060>\r\n") % (
-        code, text, host(UAC), branch, host(UAC), host(UAS), CID, cseq, method, host(UAS))
+        code, text, host(UAC), branch, host(UAC), host(UAS), ";tag=b1" if retag else "", CID,
+        cseq, method, host(UAS))
     if body:
         h += "Content-Type: application/sdp\r\n"
     return h + "Content-Length: %d\r\n\r\n%s" % (len(body), body)
@@ -143,16 +158,24 @@ add_sip(0, UAC, UAS, req("INVITE", 1, sdp("alice", UAC, UAC_RTP)).encode(), 0x10
 add_sip(0.05, UAS, UAC, resp(200, "OK", "INVITE", 1, "z9hG4bK-invite-1",
                              sdp("bob", UAS, UAS_RTP)).encode(), 0x102)
 add(0.01, pkt(UAC, UAS, 5060, 5060, req("ACK", 1, to_tag=True).encode()))
+KA2, STUN = b"\r\n\r\n", bytes.fromhex("000100002112a442") + b"sipwall-ka01"
+KA_CALL = [KA2, KA2, STUN, KA2, KA2]              # during the call
+KA_IDLE = [KA2, b"\r\n", b"\0", KA2, KA2]          # after it, while registered
 for i in range(20):
     add(0.01, pkt(UAC, UAS, UAC_RTP, UAS_RTP, rtp))
     add(0.01, pkt(UAS, UAC, UAS_RTP, UAC_RTP, rtp))
+    if a.keepalives and i % 4 == 0:
+        add(0.001, pkt(UAC, UAS, 5060, 5060, KA_CALL[i // 4]))
 for i in range(10):
     add(0.01, pkt(SPOOF, UAS, UAC_RTP, UAS_RTP, rtp))
 add(0.5, pkt(UAC, UAS, 5060, 5060, req("BYE", 2, to_tag=True).encode()))
-add(0.01, pkt(UAS, UAC, 5060, 5060, resp(200, "OK", "BYE", 2, "z9hG4bK-bye-2").encode()))
+add(0.01, pkt(UAS, UAC, 5060, 5060, resp(200, "OK", "BYE", 2, "z9hG4bK-bye-2", retag=a.retag).encode()))
 add(3.0, pkt(UAC, UAS, UAC_RTP, UAS_RTP, rtp))
 for i in range(9):
     add(0.01, pkt(UAC, UAS, UAC_RTP, UAS_RTP, rtp))
+if a.keepalives:
+    for k in KA_IDLE:
+        add(0.01, pkt(UAC, UAS, 5060, 5060, k))
 
 if a.bad:
     add(0.01, pkt(UAC, UAS, 5060, 5060,

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # sipd message path: the cmocka unit tests (plain, then ASan+UBSan) and
 # `sipd check` over tests/unit/msgs, whose file names say the expected reason
-# ("accepted.x.sip", "sip_bad_cseq.x.sip").
+# ("accepted.x.sip", "sip_bad_cseq.x.sip", "keepalive.x.sip").
 source "$(dirname "$0")/../lib.sh"
 cd "$SW_TOP" || exit 1
 
@@ -61,6 +61,14 @@ out=$(build/bin/sipd check tests/unit/msgs/accepted.reinvite-hold.sip)
 check "hold: c=0.0.0.0 and a=inactive" grep -q '"dir":"inactive","hold_addr":true' <<<"$out"
 out=$(build/bin/sipd check tests/unit/msgs/accepted.multipart-sdp.sip)
 check "multipart: SDP part found" grep -q '"port":16384' <<<"$out"
+out=$(build/bin/sipd check tests/unit/msgs/keepalive.crlfcrlf.sip tests/unit/msgs/keepalive.stun-binding.sip)
+check "keep-alive CRLFCRLF: accepted as a keep-alive" \
+	grep -q '"verdict":"accept","reason":"keepalive","keepalive":"crlf"' <<<"$out"
+check "keep-alive STUN Binding: accepted as a keep-alive" \
+	grep -q '"verdict":"accept","reason":"keepalive","keepalive":"stun"' <<<"$out"
+out=$(build/bin/sipd check tests/unit/msgs/accepted.200-declined-video.sip)
+check "declined video: audio kept, video port 0" \
+	grep -q '"port":17000.*"type":"video","addr":"198.51.100.9","port":0' <<<"$out"
 out=$(build/bin/sipd check tests/unit/msgs/sip_cseq_method_mismatch.sip)
 check "drop detail names the problem" grep -q '"detail":"CSeq method INVITE != request method OPTIONS"' <<<"$out"
 

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # `sipd replay` (and the sources' cmocka unit tests: UDP view, fragment
 # reassembly): generated captures of one call (Ethernet, raw IP, pcapng,
-# IPv4/IPv6, big INVITE, SIP in IP fragments, a malformed message) through
+# IPv4/IPv6, big INVITE, SIP in IP fragments, a malformed message, keep-alives,
+# a declined stream, a repeated tag) through
 # sipd and the real XDP program (BPF_PROG_TEST_RUN on maps in a private pin
 # path). The capture is built with known contents, so every count in the
 # summary is exact.
@@ -116,6 +117,29 @@ done
 j=$("$SIPD" replay "$T/bad.pcap")
 expect_call "malformed message" "$j" 6
 expect_eq "malformed message dropped by name" "$(field "$j" sip.dropped.sip_bad_cseq)" 1
+
+# Real-world patterns (docs/sip-validation.md): keep-alive pings from the
+# phone during the call (7 CRLFCRLF, a CRLF, a NUL, a STUN Binding request),
+# a video stream the callee declines with "m=video 0 RTP/AVP" (no format
+# list), and a 200 OK to the BYE that repeats its To tag. Each passes: the
+# keep-alives unparsed and counted apart (not as SIP messages), nothing is
+# dropped, nobody is banned (10 pings > guard.malformed's 5), the call and
+# its audio pinholes as above.
+for variant in "--keepalives" "--keepalives --v6 --ng" "--declined --retag" \
+	"--keepalives --declined --retag --v6"; do
+	replay_variant "$variant" || continue
+	expect_call "$variant" "$j"
+	case $variant in
+	*--keepalives*) kas=10 ;;
+	*) kas=0 ;;
+	esac
+	expect_eq "$variant: keep-alives counted" "$(field "$j" sip.keepalives)" $kas
+	expect_eq "$variant: every SIP message accepted" "$(field "$j" sip.accepted)" 5
+	expect_eq "$variant: nothing dropped" "$(field "$j" sip.dropped)" "{}"
+	"$SIPD" replay --events "$T/call.pcap" >"$T/events" 2>"$T/err"
+	expect_eq "$variant: no ban (nor refused ban), no drop event" \
+		"$(grep -c -e '"event":"ban' -e '"event":"message_drop"' "$T/events")" 0
+done
 
 # --events: every event on stdout, the summary last.
 "$PY" tests/lab/mkcapture.py "$T/call.pcap"

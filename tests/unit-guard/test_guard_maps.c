@@ -28,6 +28,7 @@
 #include <linux/bpf.h>
 #include <netinet/in.h>
 
+#include "dgram.h"
 #include "msgs.h"
 #include "pktbuild.h"
 #include "sipd/config.h"
@@ -526,6 +527,133 @@ static void test_metrics_scrape_never_walks_bans(void **state)
 	sipd_free(d);
 }
 
+/* The default guard.malformed (5 within 60 s), no flood guard. */
+static int setup_keepalive(void **state)
+{
+	return bpfenv_setup(state, "sw-ugk",
+			    "{\"networks\": {\"inside\": [\"10.1.0.0/16\"]},"
+			    " \"guard\": {\"flood\": {\"rate\": 0, \"ports\": [5060]}}}");
+}
+
+static struct sipd_metrics *ka_metrics;
+
+/* One UDP payload (any octets, NULs too) from src:5060 to dst:5060 with a
+ * real UDP checksum, through sipd_handle_packet and, as `sipd run` does,
+ * the metrics' per-message count. */
+static enum sipd_verdict payload_to_sipd(struct bpfenv *e, const char *src, const char *dst,
+					 const void *pl, size_t plen, enum sw_sip_reason *why)
+{
+	static uint8_t pkt[4096];
+	size_t n = ip_udp(pkt, src, dst, pl, plen);
+	enum sipd_verdict v = sipd_handle_packet(e->d, pkt, n, sw_monotonic_ns(), why);
+
+	sipd_metrics_observe(ka_metrics, pkt, n, v);
+	return v;
+}
+
+/* A phone that pings its registrar: every keep-alive is passed and counted
+ * as one, creates nothing, writes no event and feeds no ban trigger; near
+ * misses stay malformed, and the real trigger still bans on its 5th. */
+static void test_keepalives_pass_and_never_ban(void **state)
+{
+	static const uint8_t stun[] = {0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42, 1,  2,
+				       3,    4,	   5,	 6,    7,    8,	   9,	 10,   11, 12};
+	static const struct {
+		const void *p;
+		size_t len;
+	} ka[] = {
+		{"\r\n\r\n", 4}, {"\r\n", 2}, {"  \t ", 4},	    {"\0", 1},
+		{"\0\0\0", 3},	 {"", 0},     {stun, sizeof(stun)},
+	};
+	static const char *const near[] = {"\r\n\r\nX", "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n",
+					   "INVITE garbage\r\n\r\n", "\r\n \r\nOPTIONS\r\n"};
+	static const char *const phone[] = {"203.0.113.90", "2001:db8:90::1"};
+	struct bpfenv *e = *state;
+	struct sipd_metrics_opts o = {.listen = "127.0.0.1:39878", .queue = 0, .nqueues = 1};
+	char err[256], want[96], *body;
+	size_t len;
+	struct sipd_guard_stats gs0, gs;
+	struct sipd_stats s0, s;
+	enum sw_sip_reason why;
+	struct sw_ban b;
+	uint8_t a[16];
+	size_t evlen;
+	unsigned int i, k, r, n = 0, nstun = 0;
+
+	NEED_ENV(e);
+	o.pin_root = e->root;
+	ka_metrics = sipd_metrics_open(&o, e->d, err, sizeof(err));
+	assert_non_null(ka_metrics);
+	sipd_get_stats(e->d, &s0);
+	sipd_get_guard_stats(e->d, &gs0);
+	fflush(e->evf);
+	evlen = e->evlen;
+	/* 30 rounds of every kind from an IPv4 and an IPv6 phone: 420 pings,
+	 * far past guard.malformed's 5 */
+	for (r = 0; r < 30; r++)
+		for (k = 0; k < 2; k++)
+			for (i = 0; i < sizeof(ka) / sizeof(ka[0]); i++) {
+				why = SW_SIP_R_MAX;
+				assert_int_equal(
+					payload_to_sipd(e, phone[k], BOB, ka[i].p, ka[i].len, &why),
+					SIPD_ACCEPT);
+				assert_int_equal(why, SW_SIP_R_ACCEPTED);
+				n++;
+				nstun += ka[i].p == stun;
+			}
+	sipd_get_stats(e->d, &s);
+	assert_int_equal(s.keepalives - s0.keepalives, n);
+	assert_int_equal(s.keepalives_stun - s0.keepalives_stun, nstun);
+	/* not SIP messages, no state, no drop */
+	assert_int_equal(s.messages, s0.messages);
+	assert_int_equal(s.accepted, s0.accepted);
+	assert_memory_equal(s.dropped, s0.dropped, sizeof(s.dropped));
+	assert_int_equal(s.calls_active, 0);
+	assert_int_equal(s.transactions_active, 0);
+	sipd_get_guard_stats(e->d, &gs);
+	assert_int_equal(gs.sources, gs0.sources); /* no per-source entry */
+	assert_memory_equal(gs.bans, gs0.bans, sizeof(gs.bans));
+	fflush(e->evf);
+	assert_int_equal(e->evlen, evlen); /* no event line */
+	for (k = 0; k < 2; k++) {
+		t_addr(phone[k], a);
+		assert_int_equal(sw_ban_get(&e->maps, a, &b), -ENOENT);
+	}
+	assert_int_equal(bpfenv_xdp(e, phone[0], 5060, BOB, 5060), XDP_PASS);
+	/* /metrics: their own family, not SIP messages of an unknown method */
+	body = sipd_metrics_render(ka_metrics, &len);
+	assert_non_null(body);
+	snprintf(want, sizeof(want), "sipd_keepalives_total{kind=\"crlf\"} %u\n", n - nstun);
+	assert_non_null(strstr(body, want));
+	snprintf(want, sizeof(want), "sipd_keepalives_total{kind=\"stun\"} %u\n", nstun);
+	assert_non_null(strstr(body, want));
+	assert_non_null(strstr(body, "sipd_sip_messages_total{method=\"unknown\",kind=\"request\","
+				     "verdict=\"accepted\"} 0\n"));
+	free(body);
+
+	/* near misses are not keep-alives: 4 malformed, pings in between */
+	for (i = 0; i < sizeof(near) / sizeof(near[0]); i++) {
+		assert_int_equal(payload_to_sipd(e, phone[0], BOB, near[i], strlen(near[i]), &why),
+				 SIPD_DROP);
+		assert_true(why == SW_SIP_R_PARSE_ERROR || why == SW_SIP_R_BAD_START_LINE);
+		assert_int_equal(payload_to_sipd(e, phone[0], BOB, "\r\n\r\n", 4, &why),
+				 SIPD_ACCEPT);
+	}
+	t_addr(phone[0], a);
+	assert_int_equal(sw_ban_get(&e->maps, a, &b), -ENOENT);
+	sipd_get_stats(e->d, &s);
+	assert_int_equal(s.keepalives - s0.keepalives, n + 4);
+	assert_int_equal(s.messages - s0.messages, 4);
+	/* the 5th malformed datagram bans: the pings counted nothing */
+	assert_int_equal(payload_to_sipd(e, phone[0], BOB, "garbage\r\n\r\n", 11, &why), SIPD_DROP);
+	assert_int_equal(sw_ban_get(&e->maps, a, &b), 0);
+	assert_int_equal(b.reason, SW_BAN_MALFORMED);
+	/* a banned phone's pings now stop at the data path */
+	assert_int_equal(bpfenv_xdp(e, phone[0], 5060, BOB, 5060), XDP_DROP);
+	sipd_metrics_close(ka_metrics);
+	ka_metrics = NULL;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -543,6 +671,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ban_del_lifts_sipds_ban, setup_spoof,
 						bpfenv_teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_scrape_never_walks_bans, setup_spoof,
+						bpfenv_teardown),
+		cmocka_unit_test_setup_teardown(test_keepalives_pass_and_never_ban, setup_keepalive,
 						bpfenv_teardown),
 #undef T
 	};

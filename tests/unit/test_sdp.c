@@ -115,6 +115,54 @@ static void t_port_zero(void **st)
 	assert_int_equal(sdp(HEAD "m=audio 4000 RTP/AVP 0\r\n"), -SW_SIP_R_BAD_SDP);
 }
 
+/* RFC 3264 6: a stream declined with port 0, in an offer or an answer, with
+ * no format list (pjmedia) or an odd one; live streams keep the grammar. */
+static void t_declined_streams(void **st)
+{
+	(void)st;
+	/* answer: audio accepted, video declined without formats */
+	assert_int_equal(sdp(HEAD "c=IN IP4 192.0.2.9\r\nm=audio 5000 RTP/AVP 0\r\n"
+				  "m=video 0 RTP/AVP\r\n"),
+			 0);
+	assert_int_equal(s.n_media, 2);
+	assert_int_equal(s.media[0].port, 5000);
+	assert_int_equal(s.media[0].rtcp_port, 5001);
+	v4(&s.media[0], "192.0.2.9");
+	assert_string_equal(s.media[1].type, "video");
+	assert_int_equal(s.media[1].port, 0);
+	assert_int_equal(s.media[1].rtcp_port, 0);
+	/* offer: a declined stream first, its own c= absent, the live one's at
+	 * media level */
+	assert_int_equal(sdp(HEAD "m=video 0 RTP/AVP\r\nm=audio 4000 RTP/AVP 8\r\n"
+				  "c=IN IP4 192.0.2.1\r\n"),
+			 0);
+	assert_int_equal(s.n_media, 2);
+	assert_int_equal(s.media[0].port, 0);
+	assert_int_equal(s.media[1].port, 4000);
+	/* the only stream, declined, no address anywhere */
+	assert_int_equal(sdp(HEAD "m=video 0 RTP/AVP\r\n"), 0);
+	assert_int_equal(sdp(HEAD "m=video 0 RTP/SAVPF"), 0); /* last line without CRLF */
+	/* odd format lists behind port 0: not read */
+	assert_int_equal(sdp(HEAD "m=video 0 RTP/AVP \r\n"), 0);
+	assert_int_equal(sdp(HEAD "m=video 0 RTP/AVP  31\r\n"), 0);
+	assert_int_equal(sdp(HEAD "m=application 0 UDP/BFCP *\r\n"), 0);
+	assert_int_equal(sdp(HEAD "m=video 0/2 RTP/AVP\r\n"), 0);
+	/* strict for the rest: a live stream needs a format */
+	assert_int_equal(sdp(HEAD "c=IN IP4 192.0.2.1\r\nm=video 4002 RTP/AVP\r\n"),
+			 -SW_SIP_R_BAD_SDP);
+	assert_int_equal(sdp(HEAD "c=IN IP4 192.0.2.1\r\nm=video 4002 RTP/AVP \r\n"),
+			 -SW_SIP_R_BAD_SDP);
+	/* and port 0 still needs media, port and proto, well formed */
+	assert_int_equal(sdp(HEAD "m=video 0\r\n"), -SW_SIP_R_BAD_SDP);
+	assert_int_equal(sdp(HEAD "m=video 0 \r\n"), -SW_SIP_R_BAD_SDP);
+	assert_int_equal(sdp(HEAD "m=video  0 RTP/AVP\r\n"), -SW_SIP_R_BAD_SDP);
+	assert_int_equal(sdp(HEAD "m= 0 RTP/AVP\r\n"), -SW_SIP_R_BAD_SDP);
+	assert_int_equal(sdp(HEAD "m=vid@o 0 RTP/AVP\r\n"), -SW_SIP_R_BAD_SDP);
+	assert_int_equal(sdp(HEAD "m=video 0x RTP/AVP\r\n"), -SW_SIP_R_BAD_SDP);
+	assert_int_equal(sdp(HEAD "m=video 0/0 RTP/AVP\r\n"), -SW_SIP_R_BAD_SDP);
+	assert_int_equal(sdp(HEAD "m=video 0 RTP/AVP\x01\r\n"), -SW_SIP_R_BAD_SDP);
+}
+
 static void t_hold(void **st)
 {
 	(void)st;
@@ -206,7 +254,7 @@ int main(void)
 		cmocka_unit_test(t_rtcp_mux),	  cmocka_unit_test(t_port_zero),
 		cmocka_unit_test(t_hold),	  cmocka_unit_test(t_directions),
 		cmocka_unit_test(t_port_counts),  cmocka_unit_test(t_multicast_ttl),
-		cmocka_unit_test(t_garbage),
+		cmocka_unit_test(t_garbage),	  cmocka_unit_test(t_declined_streams),
 	};
 
 	return cmocka_run_group_tests_name("sipd-sdp", tests, NULL, NULL);

@@ -273,6 +273,115 @@ static void t_long_tags(void **st)
 	assert_non_null(strstr(test_msg.err_detail, "tag of 256 octets, limit 255"));
 }
 
+/* Keep-alives on the SIP port (sipmsg_keepalive): what is one, what is a
+ * near miss, and that nothing it classifies could be a SIP message. */
+static void t_keepalive_table(void **st)
+{
+	static const uint8_t stun_req[] = {0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42, 1,  2,
+					   3,	 4,    5,    6,	   7,	 8,    9,    10,   11, 12};
+	/* with FINGERPRINT (type 0x8028, 4 octets) */
+	static const uint8_t stun_fp[] = {0x00, 0x01, 0x00, 0x08, 0x21, 0x12, 0xa4, 0x42, 1,  2,
+					  3,	4,    5,    6,	  7,	8,    9,    10,	  11, 12,
+					  0x80, 0x28, 0x00, 0x04, 0xde, 0xad, 0xbe, 0xef};
+	/* success response with XOR-MAPPED-ADDRESS (8 octets) */
+	static const uint8_t stun_ok[] = {0x01, 0x01, 0x00, 0x0c, 0x21, 0x12, 0xa4, 0x42,
+					  1,	2,    3,    4,	  5,	6,    7,    8,
+					  9,	10,   11,   12,	  0x00, 0x20, 0x00, 0x08,
+					  0x00, 0x01, 0x21, 0x12, 0xa4, 0x43, 0x12, 0xa4};
+	/* a SOFTWARE attribute of 5 octets, padded to 8 */
+	static const uint8_t stun_pad[] = {
+		0x00, 0x01, 0x00, 0x0c, 0x21, 0x12, 0xa4, 0x42, 1,   2,	  3,   4,   5,	 6, 7, 8,
+		9,    10,   11,	  12,	0x80, 0x22, 0x00, 0x05, 'p', 'h', 'o', 'n', 'e', 0, 0, 0};
+	static uint8_t big[SIP_KEEPALIVE_STUN_MAX + 4];
+	static const struct {
+		const char *what;
+		const void *p;
+		size_t len;
+		enum sip_keepalive want;
+	} t[] = {
+#define KA(w, s, k) {w, s, sizeof(s) - 1, k}
+		{"empty payload", "", 0, SIP_KA_CRLF},
+		KA("CRLF CRLF (RFC 5626 3.5.1)", "\r\n\r\n", SIP_KA_CRLF),
+		KA("single CRLF", "\r\n", SIP_KA_CRLF),
+		KA("single LF", "\n", SIP_KA_CRLF),
+		KA("single CR", "\r", SIP_KA_CRLF),
+		KA("spaces", "    ", SIP_KA_CRLF),
+		KA("tabs and spaces", "\t \t", SIP_KA_CRLF),
+		KA("lone NUL", "\0", SIP_KA_CRLF),
+		KA("four NULs", "\0\0\0\0", SIP_KA_CRLF),
+		KA("CRLF NUL mixed", "\r\n\0 \t\r\n", SIP_KA_CRLF),
+		KA("16 octets: 8 CRLFs", "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n", SIP_KA_CRLF),
+		KA("17 octets: 8 CRLFs + SP", "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n ", SIP_KA_NONE),
+		KA("17 CRLFs",
+		   "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n",
+		   SIP_KA_NONE),
+		KA("CRLF CRLF X", "\r\n\r\nX", SIP_KA_NONE),
+		KA("X", "X", SIP_KA_NONE),
+		KA("CRLF then 0x01", "\r\n\x01", SIP_KA_NONE),
+		KA("vertical tab", "\x0b", SIP_KA_NONE),
+		KA("form feed", "\r\n\x0c", SIP_KA_NONE),
+		KA("DEL", "\x7f", SIP_KA_NONE),
+		KA("0xff", "\xff", SIP_KA_NONE),
+		KA("a request", L_INV STD L_CL0 END, SIP_KA_NONE),
+		KA("a request after CRLFs", "\r\n\r\n" L_INV STD L_CL0 END, SIP_KA_NONE),
+		{"STUN Binding request", stun_req, sizeof(stun_req), SIP_KA_STUN},
+		{"STUN Binding request + FINGERPRINT", stun_fp, sizeof(stun_fp), SIP_KA_STUN},
+		{"STUN Binding success response", stun_ok, sizeof(stun_ok), SIP_KA_STUN},
+		{"STUN attribute padded to 4", stun_pad, sizeof(stun_pad), SIP_KA_STUN},
+		{"STUN header cut short", stun_req, 19, SIP_KA_NONE},
+		{"STUN length says 8, has 4", stun_fp, 24, SIP_KA_NONE},
+		{"STUN length says 12, has 8", stun_pad, sizeof(stun_pad) - 4, SIP_KA_NONE},
+#undef KA
+	};
+	uint8_t x[64];
+	size_t i;
+
+	(void)st;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		enum sip_keepalive k = sipmsg_keepalive(t[i].p, t[i].len);
+
+		if (k != t[i].want)
+			fail_msg("%s: sipmsg_keepalive %d, want %d", t[i].what, k, t[i].want);
+		/* disjoint from SIP: nothing it passes unparsed is a message */
+		if (k != SIP_KA_NONE)
+			assert_int_not_equal(parse_lim(t[i].p, t[i].len, NULL), 0);
+	}
+	/* STUN near misses, one field at a time */
+	memcpy(x, stun_req, sizeof(stun_req));
+	x[7] = 0x43; /* magic cookie */
+	assert_int_equal(sipmsg_keepalive(x, sizeof(stun_req)), SIP_KA_NONE);
+	memcpy(x, stun_req, sizeof(stun_req));
+	x[1] = 0x03; /* Allocate (TURN), not Binding */
+	assert_int_equal(sipmsg_keepalive(x, sizeof(stun_req)), SIP_KA_NONE);
+	memcpy(x, stun_req, sizeof(stun_req));
+	x[0] = 0x40; /* first two bits not 0 */
+	assert_int_equal(sipmsg_keepalive(x, sizeof(stun_req)), SIP_KA_NONE);
+	memcpy(x, stun_req, sizeof(stun_req));
+	x[0] = 0x00;
+	x[1] = 0x11; /* Binding indication */
+	assert_int_equal(sipmsg_keepalive(x, sizeof(stun_req)), SIP_KA_STUN);
+	memcpy(x, stun_fp, sizeof(stun_fp));
+	x[23] = 0x08; /* an attribute running past the message */
+	assert_int_equal(sipmsg_keepalive(x, sizeof(stun_fp)), SIP_KA_NONE);
+	memcpy(x, stun_fp, sizeof(stun_fp));
+	x[3] = 0x06; /* length not a multiple of 4 */
+	assert_int_equal(sipmsg_keepalive(x, 26), SIP_KA_NONE);
+	/* the size bound: 548 octets is one, 552 is not */
+	memcpy(big, stun_req, 20);
+	big[22] = (SIP_KEEPALIVE_STUN_MAX - 24) >> 8; /* one attribute filling it */
+	big[23] = (SIP_KEEPALIVE_STUN_MAX - 24) & 0xff;
+	big[2] = (SIP_KEEPALIVE_STUN_MAX - 20) >> 8;
+	big[3] = (SIP_KEEPALIVE_STUN_MAX - 20) & 0xff;
+	assert_int_equal(sipmsg_keepalive(big, SIP_KEEPALIVE_STUN_MAX), SIP_KA_STUN);
+	big[22] = (SIP_KEEPALIVE_STUN_MAX - 20) >> 8;
+	big[23] = (SIP_KEEPALIVE_STUN_MAX - 20) & 0xff;
+	big[2] = (SIP_KEEPALIVE_STUN_MAX - 16) >> 8;
+	big[3] = (SIP_KEEPALIVE_STUN_MAX - 16) & 0xff;
+	assert_int_equal(sipmsg_keepalive(big, SIP_KEEPALIVE_STUN_MAX + 4), SIP_KA_NONE);
+	assert_string_equal(sipmsg_keepalive_name(SIP_KA_CRLF), "crlf");
+	assert_string_equal(sipmsg_keepalive_name(SIP_KA_STUN), "stun");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -282,6 +391,7 @@ int main(void)
 		cmocka_unit_test(t_folding_and_compact),   cmocka_unit_test(t_leading_crlf),
 		cmocka_unit_test(t_fuzz_bare_lf_response), cmocka_unit_test(t_bare_lf_header),
 		cmocka_unit_test(t_uri_user_escapes),	   cmocka_unit_test(t_long_tags),
+		cmocka_unit_test(t_keepalive_table),
 	};
 
 	return cmocka_run_group_tests_name("sipd-sipmsg", tests, NULL, NULL);

@@ -240,6 +240,75 @@ static void t_bad_from_to(void **st)
 	       "To: <sip:a@example.com>, <sip:b@example.com>\r\n" L_FROM L_CID L_CSEQ L_CL0 END);
 }
 
+/* A tag or branch repeated with the same value (a callee copying a tagged To
+ * and appending its tag again): accepted in both modes; a repeat with
+ * another value, even one differing only in case, is still dropped. */
+#define R200(to, via)                                                                    \
+	"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;" via "\r\n" to "\r\n" L_FROM \
+	"Call-ID: a84b4c76e66710@pc33.example.org\r\nCSeq: 2 INFO\r\n" L_CL0 END
+
+static void t_repeated_param(void **st)
+{
+	static const struct {
+		const char *msg;
+		int want;
+		const char *to_tag, *branch;
+	} t[] = {
+		{R200("To: <sip:bob@example.com>;tag=1", "branch=z9hG4bK1"), 0, "1", "z9hG4bK1"},
+		{R200("To: <sip:bob@example.com>;tag=1;tag=1", "branch=z9hG4bK1"), 0, "1",
+		 "z9hG4bK1"},
+		{R200("To: Bob <sip:bob@example.com> ; tag=8321 ;TAG=8321;x=y", "branch=z9hG4bK1"),
+		 0, "8321", "z9hG4bK1"},
+		{R200("t: <sip:bob@example.com>;tag=a;tag=a;tag=a", "branch=z9hG4bK1"), 0, "a",
+		 "z9hG4bK1"},
+		{R200("To: <sip:bob@example.com>;tag=1", "branch=z9hG4bK1;branch=z9hG4bK1"), 0, "1",
+		 "z9hG4bK1"},
+		{R200("To: <sip:bob@example.com>;tag=1;tag=2", "branch=z9hG4bK1"),
+		 -SW_SIP_R_BAD_FROM_TO, NULL, NULL},
+		{R200("To: <sip:bob@example.com>;tag=abc;tag=ABC", "branch=z9hG4bK1"),
+		 -SW_SIP_R_BAD_FROM_TO, NULL, NULL},
+		{R200("To: <sip:bob@example.com>;tag=1;tag=11", "branch=z9hG4bK1"),
+		 -SW_SIP_R_BAD_FROM_TO, NULL, NULL},
+		{R200("To: <sip:bob@example.com>;tag=1;tag", "branch=z9hG4bK1"),
+		 -SW_SIP_R_BAD_FROM_TO, NULL, NULL},
+		{R200("To: <sip:bob@example.com>;tag=1;tag=\"1\"", "branch=z9hG4bK1"),
+		 -SW_SIP_R_BAD_FROM_TO, NULL, NULL},
+		{R200("To: <sip:bob@example.com>;tag=1", "branch=z9hG4bK1;branch=z9hG4bK2"),
+		 -SW_SIP_R_BAD_VIA, NULL, NULL},
+		{R200("To: <sip:bob@example.com>;tag=1", "branch=z9hG4bKa;branch=z9hG4bKA"),
+		 -SW_SIP_R_BAD_VIA, NULL, NULL},
+	};
+	struct sip_limits lim;
+	size_t i;
+	int strict;
+
+	(void)st;
+	for (strict = 0; strict < 2; strict++) {
+		sip_limits_default(&lim);
+		lim.strict = strict;
+		for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+			int r = parse_lim(t[i].msg, strlen(t[i].msg), &lim);
+
+			if (r != t[i].want)
+				fail_msg("case %zu (%s): %d, want %d: %s", i,
+					 strict ? "strict" : "lax", r, t[i].want,
+					 test_msg.err_detail);
+			if (r)
+				continue;
+			assert_string_equal(test_msg.to_tag, t[i].to_tag);
+			assert_string_equal(test_msg.via_branch, t[i].branch);
+		}
+	}
+	/* the From tag and a Contact's tag likewise */
+	EXPECT(ACCEPTED, L_INV L_VIA L_MF L_TO
+	       "From: <sip:a@example.com>;tag=19;tag=19\r\n" L_CID L_CSEQ L_CL0 END);
+	assert_string_equal(test_msg.from_tag, "19");
+	EXPECT(ACCEPTED, L_INV L_VIA L_MF L_TO L_FROM L_CID L_CSEQ
+	       "Contact: <sip:a@192.0.2.1>;tag=x;tag=x\r\n" L_CL0 END);
+	EXPECT(BAD_HEADER, L_INV L_VIA L_MF L_TO L_FROM L_CID L_CSEQ
+	       "Contact: <sip:a@192.0.2.1>;tag=x;tag=y\r\n" L_CL0 END);
+}
+
 static void t_via_loop(void **st)
 {
 	static char buf[16384];
@@ -407,6 +476,7 @@ int main(void)
 		cmocka_unit_test(t_bad_via),
 		cmocka_unit_test(t_bad_uri),
 		cmocka_unit_test(t_bad_from_to),
+		cmocka_unit_test(t_repeated_param),
 		cmocka_unit_test(t_via_loop),
 		cmocka_unit_test(t_bad_sdp),
 		cmocka_unit_test(t_trailing_data),

@@ -137,10 +137,47 @@ static void t_parsers_agree(void **st)
 	assert_true(compared >= 14);
 }
 
+/* A tag or branch repeated with the same value, which sipd accepts: libosip2
+ * must parse the message too (not just be skipped) and read the same tag and
+ * branch, in both modes. */
+static void t_repeated_params_agree(void **st)
+{
+	static const char *const files[] = {
+		"tests/unit/msgs/accepted.200-repeated-to-tag.sip",
+		"tests/unit/msgs/accepted.bye-repeated-branch.sip",
+	};
+	unsigned int i;
+	int strict;
+
+	(void)st;
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		FILE *f = fopen(files[i], "rb");
+		size_t len, used;
+
+		assert_non_null(f);
+		len = fread(buf, 1, sizeof(buf), f);
+		fclose(f);
+		for (strict = 0; strict < 2; strict++) {
+			struct sip_limits lim;
+			unsigned int before = compared;
+
+			sip_limits_default(&lim);
+			lim.strict = strict;
+			assert_int_equal(sipmsg_parse_datagram(buf, len, &lim, &test_msg, &used),
+					 0);
+			compare(files[i], buf, used);
+			assert_int_equal(compared, before + 1);
+		}
+	}
+	assert_string_equal(test_msg.from_tag, "a-42");
+	assert_string_equal(test_msg.via_branch, "z9hG4bK-sw-5");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_parsers_agree),
+		cmocka_unit_test(t_repeated_params_agree),
 	};
 
 	parser_init();
