@@ -667,6 +667,34 @@ static int parse_timeouts(struct pctx *p, struct json_object *o, struct sipd_con
 	return walk_object(p, o, keys, timeouts_key, c);
 }
 
+static int media_key(struct pctx *p, const char *key, struct json_object *val, void *ctx)
+{
+	struct sipd_config *c = ctx;
+	char mode[8];
+	int err = 0;
+
+	if (FIELD("open_at_offer")) {
+		if (get_str(p, val, mode, sizeof(mode), 0))
+			return perr(p, "expected \"off\", \"inside\" or \"all\"");
+		if (!strcmp(mode, "off"))
+			c->open_at_offer = SIPD_OAO_OFF;
+		else if (!strcmp(mode, "inside"))
+			c->open_at_offer = SIPD_OAO_INSIDE;
+		else if (!strcmp(mode, "all"))
+			c->open_at_offer = SIPD_OAO_ALL;
+		else
+			err = perr(p, "expected \"off\", \"inside\" or \"all\", not \"%s\"", mode);
+	}
+	return err;
+}
+
+static int parse_media(struct pctx *p, struct json_object *o, struct sipd_config *c)
+{
+	static const char *const keys[] = {"open_at_offer", NULL};
+
+	return walk_object(p, o, keys, media_key, c);
+}
+
 static int add_ifname(struct pctx *p, const char *s, void *ctx)
 {
 	struct sipd_config *c = ctx;
@@ -1236,6 +1264,7 @@ static void set_defaults(struct sipd_config *c)
 	c->timeouts.early_dialog_s = 180;
 	c->timeouts.takeover_idle_s = 8;
 	c->default_action = SIPD_ACT_ALLOW;
+	c->open_at_offer = SIPD_OAO_INSIDE;
 	c->security.unmatched_drop = 1;
 	c->security.verify_checksums = 1;
 	c->security.spoof_check = 1;
@@ -1280,6 +1309,8 @@ static int top_key(struct pctx *p, const char *key, struct json_object *val, voi
 		err = parse_metrics(p, val, c);
 	} else if (FIELD("security")) {
 		err = parse_security(p, val, c);
+	} else if (FIELD("media")) {
+		err = parse_media(p, val, c);
 	}
 	return err;
 }
@@ -1289,7 +1320,7 @@ static int parse_top(struct pctx *p, struct json_object *o, struct sipd_config *
 	static const char *const keys[] = {"pin_path", "queue",	  "networks",	    "limits",
 					   "timeouts", "filters", "default_action", "whitelist",
 					   "events",   "guard",	  "metrics",	    "security",
-					   NULL};
+					   "media",    NULL};
 
 	return walk_object(p, o, keys, top_key, c);
 }

@@ -92,6 +92,12 @@ struct sipd_peer_net {
 	uint8_t check; /* enum sw_check */
 };
 
+enum sipd_open_at_offer {
+	SIPD_OAO_OFF = 0,
+	SIPD_OAO_INSIDE = 1, /* offers from inside or guard.trusted sources */
+	SIPD_OAO_ALL = 2,
+};
+
 /* Upper bound of limits.max_pinholes_per_call (pinhole.h SIPD_PLAN_MAX). */
 #define SIPD_MAX_PINHOLES_PER_CALL 64
 
@@ -148,6 +154,10 @@ struct sipd_config {
 	uint8_t source_prefix_v6;	/* 1..128 */
 
 	struct sipd_guard_cfg guard;
+
+	/* "media": open the offerer's destinations when the offer passes
+	 * (RTP sent just before the answer): SIPD_OAO_*. */
+	int open_at_offer;
 
 	/* "security": what a message must prove before it changes anything
 	 * (docs/security.md). */

@@ -1183,7 +1183,7 @@ static enum sipd_verdict handle_msg(struct sipd *d, const struct sip_msg *m, uin
 	const char *reason = NULL, *cause;
 	char detail[256], a[64];
 	unsigned int dir, flags;
-	int ret, limit = 0, created = 0, from_inside, privileged, party = SIPD_CALLER;
+	int ret, limit = 0, created = 0, from_inside, privileged, party = SIPD_CALLER, offer_only;
 	uint8_t refused;
 	enum sw_sip_reason r;
 
@@ -1297,6 +1297,7 @@ static enum sipd_verdict handle_msg(struct sipd *d, const struct sip_msg *m, uin
 	 * source (spoof-checked), speaks for its source address. */
 	c->cur_auth = (uint8_t)(t ? 1 : from_inside);
 	c->cur_refused = refused;
+	c->cur_inside = (uint8_t)privileged;
 
 record:
 	if (m->is_request && strcmp(m->method, "ACK")) {
@@ -1344,13 +1345,21 @@ record:
 		end_call(d, c, now_ns, "bye");
 		goto accept;
 	}
+	/* An offer alone may open its offerer's destinations
+	 * (media.open_at_offer); if they cannot be had, it still passes. */
+	offer_only = (flags & SIPD_DLG_OFFER) && !(flags & SIPD_DLG_MEDIA);
+	if (offer_only && cfg->open_at_offer != SIPD_OAO_OFF)
+		flags |= SIPD_DLG_MEDIA;
 	if (flags & SIPD_DLG_MEDIA) {
 		plan = malloc(sizeof(*plan));
 		if (!plan) {
 			ret = -ENOMEM;
 			snprintf(detail, sizeof(detail), "out of memory");
 		} else {
-			cause = !m->has_sdp ? "fork_ended" : c->n_ph ? "renegotiated" : "answer";
+			cause = offer_only    ? "offer"
+				: !m->has_sdp ? "fork_ended"
+				: c->n_ph     ? "renegotiated"
+					      : "answer";
 			sipd_ph_plan(c, cfg, now_ns, plan);
 			ret = 0;
 			if (plan->n > cfg->max_pinholes_per_call) {
@@ -1392,6 +1401,11 @@ record:
 				ret = sipd_ph_apply(&d->phx, c, plan, now_ns, cause, detail,
 						    sizeof(detail));
 			free(plan);
+		}
+		if (ret && offer_only) {
+			/* nothing was written; the answer will try again */
+			d->st.offer_open_failed++;
+			goto accept;
 		}
 		if (ret) {
 			r = limit ? SW_SIP_R_PINHOLE_LIMIT : SW_SIP_R_PINHOLE_FAILED;

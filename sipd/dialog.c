@@ -187,9 +187,17 @@ static void set_pending(struct sipd_dialog *d, int p, const struct sip_msg *m, u
 	set_method(d->pending_method, m->method);
 }
 
+static unsigned int new_offer(struct sipd_dialog *d, int p, const struct sip_msg *m, uint8_t auth,
+			      uint8_t refused, uint8_t inside)
+{
+	set_pending(d, p, m, auth, refused);
+	d->pending_inside = inside;
+	return SIPD_DLG_OFFER;
+}
+
 /* One message with SDP from party p in dialog d. */
 static unsigned int offer_answer(struct sipd_dialog *d, int p, const struct sip_msg *m,
-				 uint8_t auth, uint8_t refused)
+				 uint8_t auth, uint8_t refused, uint8_t inside)
 {
 	if (d->pending && d->pending_party != p) {
 		/* The answer counts only from where the offer went: anyone
@@ -217,8 +225,7 @@ static unsigned int offer_answer(struct sipd_dialog *d, int p, const struct sip_
 		 * an offer made in a response): keep the latest. */
 		if (memcmp(m->src.addr, d->pending_src, 16))
 			return SIPD_DLG_UNMATCHED;
-		set_pending(d, p, m, auth, refused);
-		return 0;
+		return new_offer(d, p, m, auth, refused, inside);
 	}
 	if (d->have_neg && d->neg[p].refused == refused && sipd_sdp_equal(&d->neg[p], &m->sdp))
 		return 0; /* session refresh or repeated answer: nothing moves */
@@ -234,8 +241,7 @@ static unsigned int offer_answer(struct sipd_dialog *d, int p, const struct sip_
 		d->neg_auth[p] = auth;
 		return SIPD_DLG_MEDIA;
 	}
-	set_pending(d, p, m, auth, refused);
-	return 0;
+	return new_offer(d, p, m, auth, refused, inside);
 }
 
 /* A 2xx ends the other forks' early dialogs (confirmed ones stay). */
@@ -289,6 +295,7 @@ unsigned int sipd_dialog_update(struct sipd_call *c, const struct sip_msg *m, ui
 			if (m->has_sdp) {
 				c->init_offer = m->sdp;
 				c->init_offer.refused = c->cur_refused;
+				return SIPD_DLG_OFFER;
 			}
 			return 0;
 		}
@@ -325,7 +332,9 @@ unsigned int sipd_dialog_update(struct sipd_call *c, const struct sip_msg *m, ui
 			c->end_at_ns = now_ns + bye_grace_ns;
 			return SIPD_DLG_BYE;
 		}
-		return m->has_sdp ? offer_answer(d, sender, m, c->cur_auth, c->cur_refused) : 0;
+		return m->has_sdp ? offer_answer(d, sender, m, c->cur_auth, c->cur_refused,
+						 c->cur_inside)
+				  : 0;
 	}
 
 	/* Responses. */
@@ -353,12 +362,13 @@ unsigned int sipd_dialog_update(struct sipd_call *c, const struct sip_msg *m, ui
 		memcpy(d->pending_to, c->callee_sig.addr, 16);
 		memcpy(d->pending_src, c->caller_sig.addr, 16);
 		d->pending_auth = c->caller_inside;
+		d->pending_inside = c->caller_inside;
 		set_method(d->pending_method, "INVITE");
 	}
 	if (m->status >= 300)
 		goto final_error;
 	if (m->has_sdp)
-		flags |= offer_answer(d, sender, m, c->cur_auth, c->cur_refused);
+		flags |= offer_answer(d, sender, m, c->cur_auth, c->cur_refused, c->cur_inside);
 	if (flags & SIPD_DLG_UNMATCHED)
 		return flags;
 	if (m->status >= 200 && is_initial) {
@@ -381,7 +391,9 @@ final_error:
 	}
 	/* A rejected offer (488/491 to a re-INVITE or UPDATE) is void. */
 	if (d && d->pending && d->pending_party != sender && d->pending_cseq == m->cseq &&
-	    !strcmp(d->pending_method, m->method))
+	    !strcmp(d->pending_method, m->method)) {
 		d->pending = 0;
+		return SIPD_DLG_MEDIA; /* what it opened at the offer goes */
+	}
 	return 0;
 }

@@ -43,6 +43,7 @@ struct sipd_dialog {
 	uint8_t pending_to[16]; /* where the offer went: the answer must come from there */
 	uint8_t pending_src[16];
 	uint8_t pending_auth;
+	uint8_t pending_inside; /* the offer came from an inside source */
 	uint32_t pending_cseq;
 	char pending_method[SIP_TOKEN_LEN];
 	struct sdp_session pending_sdp;
@@ -78,11 +79,13 @@ struct sipd_call {
 	/* Sides (networks.inside) of the two parties' signalling: roles are
 	 * bound to these, not to what From/To tags claim. */
 	uint8_t caller_inside, callee_inside;
-	uint8_t midcall;	  /* created by an in-dialog offer of a call sipd did not know */
-	uint8_t answered;	  /* a response matched one of its requests (call_start sent) */
-	uint8_t privileged;	  /* started from inside or guard.trusted: may use the reserve */
-	uint8_t cur_auth;	  /* the message being handled has a vouched-for source */
-	uint8_t cur_refused;	  /* its SDP's m= lines refused (sdp_session.refused) */
+	uint8_t midcall;    /* created by an in-dialog offer of a call sipd did not know */
+	uint8_t answered;   /* a response matched one of its requests (call_start sent) */
+	uint8_t privileged; /* started from inside or guard.trusted: may use the reserve */
+	uint8_t cur_auth;   /* the message being handled has a vouched-for source */
+	uint8_t cur_refused;
+	uint8_t cur_inside;
+		/* the message being handled came from the inside */ /* its SDP's m= lines refused (sdp_session.refused) */
 	uint32_t charged;	  /* pinholes counted against its source's budget */
 	struct sipd_src_use *use; /* that budget (unprivileged calls), or NULL */
 	unsigned int direction;	  /* SIPD_DIR_* of the initial INVITE */
@@ -112,6 +115,7 @@ struct sipd_call {
 #define SIPD_DLG_BYE	   (1u << 3) /* BYE: end_at_ns set */
 #define SIPD_DLG_UNMATCHED (1u << 4) /* an answer not from where its offer went: ignored */
 #define SIPD_DLG_IGNORED   (1u << 5) /* not the party or dialog it claims: changed nothing */
+#define SIPD_DLG_OFFER	   (1u << 6) /* a new offer is pending (media.open_at_offer) */
 
 /* A request that creates a call: INVITE without To tag. */
 int sipd_is_initial_invite(const struct sip_msg *m);

@@ -177,6 +177,60 @@ static void plan_party(struct sipd_ph_plan *p, const struct sipd_call *c,
 	}
 }
 
+/*
+ * The offerer's own destinations while its offer waits for the answer
+ * (media.open_at_offer): the answerer may send RTP before its answer passes.
+ * The allowed source is the answerer's media address of the last exchange
+ * (a re-offer), else the address the offer went to, by address only; the
+ * answer then narrows it to the answer's exact source.
+ */
+static void plan_offer(struct sipd_ph_plan *p, const struct sipd_call *c,
+		       const struct sipd_config *cfg, const struct sdp_session *offer,
+		       const struct sdp_session *prev, const uint8_t *went_to,
+		       const uint8_t *named_by, uint64_t now_ns)
+{
+	int i, n = offer->n_media < SDP_MAX_MEDIA ? offer->n_media : SDP_MAX_MEDIA;
+
+	for (i = 0; i < n; i++) {
+		const struct sdp_media *om = &offer->media[i];
+		const struct sdp_media *pm = prev && i < prev->n_media ? &prev->media[i] : NULL;
+		const uint8_t *src = went_to;
+		uint16_t sport = 0, srtcp = 0, drtcp;
+		const uint8_t *drtcp_addr = om->addr;
+		uint8_t check = SW_CHECK_ADDRESS;
+
+		if (((offer->refused >> i) & 1) || (prev && ((prev->refused >> i) & 1)))
+			continue;
+		if (!om->port || om->hold_addr || addr_unset(om->addr) ||
+		    !(om->dir == SDP_SENDRECV || om->dir == SDP_RECVONLY))
+			continue;
+		if (pm && pm->port && !pm->hold_addr && !addr_unset(pm->addr)) {
+			src = pm->addr;
+			sport = pm->port;
+			srtcp = pm->rtcp_port ? pm->rtcp_port : (uint16_t)(pm->port + 1);
+			check = sipd_config_check_for(cfg, pm->addr);
+		}
+		if (om->rtcp_mux) {
+			plan_add(p, c, om->addr, om->port, SW_KIND_RTP_RTCP_MUX, src, sport, check,
+				 i, 0, now_ns, named_by);
+			continue;
+		}
+		plan_add(p, c, om->addr, om->port, SW_KIND_RTP, src, sport, check, i, 0, now_ns,
+			 named_by);
+		drtcp = om->rtcp_port ? om->rtcp_port : (uint16_t)(om->port + 1);
+		if (om->rtcp_port && !addr_unset(om->rtcp_addr))
+			drtcp_addr = om->rtcp_addr;
+		plan_add(p, c, drtcp_addr, drtcp, SW_KIND_RTCP, src, srtcp, check, i, 0, now_ns,
+			 named_by);
+	}
+}
+
+static int offer_opens(const struct sipd_config *cfg, int inside)
+{
+	return cfg->open_at_offer == SIPD_OAO_ALL ||
+	       (cfg->open_at_offer == SIPD_OAO_INSIDE && inside);
+}
+
 void sipd_ph_plan(const struct sipd_call *c, const struct sipd_config *cfg, uint64_t now_ns,
 		  struct sipd_ph_plan *out)
 {
@@ -187,11 +241,20 @@ void sipd_ph_plan(const struct sipd_call *c, const struct sipd_config *cfg, uint
 	for (i = 0; i < c->n_dlg; i++) {
 		const struct sipd_dialog *d = &c->dlg[i];
 
-		if (!d->have_neg)
-			continue;
-		plan_party(out, c, cfg, d, SIPD_CALLER, now_ns);
-		plan_party(out, c, cfg, d, SIPD_CALLEE, now_ns);
+		if (d->have_neg) {
+			plan_party(out, c, cfg, d, SIPD_CALLER, now_ns);
+			plan_party(out, c, cfg, d, SIPD_CALLEE, now_ns);
+		}
+		if (d->pending && offer_opens(cfg, d->pending_inside))
+			plan_offer(out, c, cfg, &d->pending_sdp,
+				   d->have_neg ? &d->neg[!d->pending_party] : NULL, d->pending_to,
+				   d->pending_auth ? d->pending_src : NULL, now_ns);
 	}
+	/* The INVITE's offer before any response made a dialog. */
+	if (!c->n_dlg && c->has_init_offer && !c->confirmed && !c->adopted &&
+	    offer_opens(cfg, c->caller_inside || c->privileged))
+		plan_offer(out, c, cfg, &c->init_offer, NULL, c->callee_sig.addr,
+			   c->caller_inside ? c->caller_sig.addr : NULL, now_ns);
 	/* A pinhole that survives keeps its birth time. */
 	for (i = 0; i < out->n; i++)
 		for (j = 0; j < c->n_ph; j++)

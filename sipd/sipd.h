@@ -67,6 +67,7 @@ struct sipd_stats {
 	uint64_t calls_unanswered;	 /* ended without any matched response */
 	uint64_t responses_unmatched;	 /* matched no forwarded request */
 	uint64_t requests_ignored;	 /* passed, not the party or dialog they claim */
+	uint64_t offer_open_failed;	 /* media.open_at_offer could not open (conflict, budget) */
 	uint64_t transactions_active;	 /* requests awaiting their responses */
 	uint64_t transactions_refused;	 /* sip_transaction_limit */
 	uint64_t spoof_check_interfaces; /* inside-facing interfaces known */

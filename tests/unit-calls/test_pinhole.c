@@ -42,6 +42,7 @@ static uint64_t T0;
 
 static const char *cfg_json =
 	"{\"networks\": {\"inside\": [\"10.1.0.0/16\", \"fd00:1::/64\"]},"
+	" \"media\": {\"open_at_offer\": \"off\"},"
 	" \"timeouts\": {\"bye_grace_s\": 2, \"idle_s\": 30, \"max_call_s\": 0,"
 	"   \"silent_dialog_s\": 0, \"early_dialog_s\": 0},"
 	" \"filters\": [{\"name\": \"no-options\", \"match\": {\"method\": \"OPTIONS\"},"

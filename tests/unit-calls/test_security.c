@@ -41,6 +41,7 @@ static uint64_t T0;
 /* lo faces the inside here, so any other ifindex is an outside one. */
 static const char *cfg_json =
 	"{\"networks\": {\"inside\": [\"10.1.0.0/16\", \"fd00:1::/64\"]},"
+	" \"media\": {\"open_at_offer\": \"off\"},"
 	" \"security\": {\"inside_interfaces\": [\"lo\"]},"
 	" \"timeouts\": {\"bye_grace_s\": 2, \"idle_s\": 300, \"max_call_s\": 0,"
 	"   \"silent_dialog_s\": 3600, \"early_dialog_s\": 0}}";
@@ -822,19 +823,91 @@ static void test_callee_not_banned_by_one_datagram(void **state)
 	assert_int_equal(gs.bans[SW_BAN_SCANNER_UA], 1);
 }
 
+/*
+ * media.open_at_offer "inside" (the default): Bob's INVITE from inside opens
+ * Bob's own destination at once, from the address the INVITE went to (any
+ * port), so Alice's RTP just before her 200 passes; the answer narrows it to
+ * her exact source. An offer from outside opens nothing; a rejected offer
+ * leaves nothing; "off" opens nothing.
+ */
+static void test_open_at_offer(void **state)
+{
+	struct bpfenv e;
+	struct sw_pinhole v;
+	struct sip_msg m;
+
+	NEED_ENV(*state);
+	assert_int_equal(bpfenv_up(&e, "sw-sec",
+				   "{\"networks\": {\"inside\": [\"10.1.0.0/16\"]},"
+				   " \"timeouts\": {\"bye_grace_s\": 0}}",
+				   0),
+			 0);
+	req_sdp(&m, "INVITE", "oao-1", "bt", NULL, 1, BOB, ALICE, BOB, 12000);
+	assert_int_equal(msg(&e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(map_count(&e), 2); /* Bob's RTP and RTCP */
+	assert_int_equal(map_get(&e, BOB, 12000, &v), 0);
+	assert_int_equal(v.src[0].check, SW_CHECK_ADDRESS);
+	assert_int_equal(bpfenv_xdp(&e, ALICE, 16000, BOB, 12000), XDP_PASS); /* early RTP */
+	assert_int_equal(bpfenv_xdp(&e, ALICE, 16001, BOB, 12001), XDP_PASS);
+	assert_int_equal(bpfenv_xdp(&e, ATTACK, 16000, BOB, 12000), XDP_DROP);
+	resp_sdp(&m, 200, "INVITE", "oao-1", "bt", "at", 1, ALICE, BOB, ALICE, 16000);
+	assert_int_equal(msg(&e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(map_count(&e), 4);
+	assert_int_equal(map_get(&e, BOB, 12000, &v), 0);
+	assert_int_equal(v.src[0].check, SW_CHECK_STRICT); /* narrowed */
+	assert_int_equal(bpfenv_xdp(&e, ALICE, 16002, BOB, 12000), XDP_DROP);
+	/* an offer from outside opens nothing before its answer */
+	req_sdp(&m, "INVITE", "oao-2", "at2", NULL, 1, ALICE, BOB, ALICE, 16100);
+	assert_int_equal(msg(&e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(map_get(&e, ALICE, 16100, &v), -ENOENT);
+	/* a rejected inside offer leaves nothing */
+	req_sdp(&m, "INVITE", "oao-3", "bt3", NULL, 1, BOB, ALICE, BOB, 12200);
+	assert_int_equal(msg(&e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(map_get(&e, BOB, 12200, &v), 0);
+	resp_sdp(&m, 486, "INVITE", "oao-3", "bt3", "at3", 1, ALICE, BOB, NULL, 0);
+	assert_int_equal(msg(&e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(map_get(&e, BOB, 12200, &v), -ENOENT);
+	/* a re-offer (Bob moves to 12400) opens from Alice's known media at once */
+	req_sdp(&m, "INVITE", "oao-1", "bt", "at", 2, BOB, ALICE, BOB, 12400);
+	assert_int_equal(msg(&e, &m, T0 + S), SW_SIP_R_ACCEPTED);
+	assert_int_equal(map_get(&e, BOB, 12400, &v), 0);
+	assert_int_equal(ntohs(v.src[0].port), 16000);
+	assert_int_equal(v.src[0].check, SW_CHECK_STRICT);
+	bpfenv_down(&e);
+	/* "off": nothing at the offer */
+	assert_int_equal(bpfenv_up(&e, "sw-sec",
+				   "{\"networks\": {\"inside\": [\"10.1.0.0/16\"]},"
+				   " \"media\": {\"open_at_offer\": \"off\"}}",
+				   0),
+			 0);
+	req_sdp(&m, "INVITE", "oao-4", "bt", NULL, 1, BOB, ALICE, BOB, 12000);
+	assert_int_equal(msg(&e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(map_count(&e), 0);
+	assert_int_equal(bpfenv_xdp(&e, ALICE, 16000, BOB, 12000), XDP_DROP);
+	bpfenv_down(&e);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, bpfenv_teardown)
 
 int main(void)
 {
 	T0 = (sw_monotonic_ns() / S + 1000000) * S;
 	const struct CMUnitTest tests[] = {
-		T(test_forged_answer_from_outside), T(test_response_must_match),
-		T(test_unmatched_pass_mode),	    T(test_media_addresses),
-		T(test_roles_bound_to_sides),	    T(test_answer_from_where_offer_went),
-		T(test_hijack_live_call),	    T(test_budgets),
-		T(test_pinholes_per_source),	    T(test_b2bua_direct_media),
-		T(test_port_reuse_takeover),	    T(test_claimed_requests_change_nothing),
-		T(test_rtcp_addr_with_mux),	    T(test_callee_not_banned_by_one_datagram),
+		T(test_forged_answer_from_outside),
+		T(test_response_must_match),
+		T(test_unmatched_pass_mode),
+		T(test_media_addresses),
+		T(test_roles_bound_to_sides),
+		T(test_answer_from_where_offer_went),
+		T(test_hijack_live_call),
+		T(test_budgets),
+		T(test_pinholes_per_source),
+		T(test_b2bua_direct_media),
+		T(test_port_reuse_takeover),
+		T(test_claimed_requests_change_nothing),
+		T(test_rtcp_addr_with_mux),
+		T(test_callee_not_banned_by_one_datagram),
+		T(test_open_at_offer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
