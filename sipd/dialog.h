@@ -85,7 +85,7 @@ struct sipd_call {
 	uint8_t cur_auth;   /* the message being handled has a vouched-for source */
 	uint8_t cur_refused;
 	uint8_t cur_inside;
-		/* the message being handled came from the inside */ /* its SDP's m= lines refused (sdp_session.refused) */
+	/* the message being handled came from the inside */ /* its SDP's m= lines refused (sdp_session.refused) */
 	uint32_t charged;	  /* pinholes counted against its source's budget */
 	struct sipd_src_use *use; /* that budget (unprivileged calls), or NULL */
 	unsigned int direction;	  /* SIPD_DIR_* of the initial INVITE */

@@ -77,16 +77,20 @@ struct passive_loop {
 	uint8_t *buf;
 	struct sipd_reasm *reasm;
 	uint64_t seen, sip, sip_reassembled, frag_skipped, would_drop;
+	uint64_t encapsulated, decap_skipped[SIPD_DECAP_SKIP_MAX];
 	int recv_failed; /* reported; the run ends without its summary */
 };
 
 /* A UDP fragment: the SIP datagram it completes, or NULL. */
-static const uint8_t *fragment(struct passive_loop *l, const struct sipd_udp_view *v, size_t *len)
+static const uint8_t *fragment(struct passive_loop *l, const struct sipd_udp_view *v, int inner,
+			       size_t *len)
 {
 	const struct sipd_ports *ports = &l->o->ports;
 	struct sipd_reasm_out o;
 
-	if (!v->is_v6 && l->defrag) {
+	/* The kernel defragments the outermost IPv4 only; a fragment inside a
+	 * tunnel is ours to reassemble. */
+	if (!v->is_v6 && l->defrag && !inner) {
 		l->frag_skipped++; /* the kernel gave up on it */
 		return NULL;
 	}
@@ -107,11 +111,13 @@ static int passive_drain(void *ctx)
 		struct sockaddr_ll from;
 		socklen_t fl = sizeof(from);
 		struct sipd_udp_view v;
+		struct sipd_decap d;
 		struct sipd_pkt_meta meta;
 		enum sw_sip_reason why;
 		const uint8_t *ip;
 		size_t len;
 		ssize_t n;
+		int rc;
 
 		n = recvfrom(l->fd, l->buf, PASSIVE_BUF, MSG_DONTWAIT | MSG_TRUNC,
 			     (struct sockaddr *)&from, &fl);
@@ -127,19 +133,27 @@ static int passive_drain(void *ctx)
 		l->seen++;
 		if (n > PASSIVE_BUF)
 			continue; /* truncated: cannot judge it */
-		if (from.sll_protocol != htons(ETH_P_IP) && from.sll_protocol != htons(ETH_P_IPV6))
-			continue;
 		/* On a router both directions matter (the 200 OK leaves
 		 * through the observed interface); only loopback shows
 		 * every datagram twice. */
 		if (from.sll_pkttype == PACKET_OUTGOING && !strcmp(l->o->ifname, "lo"))
 			continue;
-		if (sipd_udp_view(l->buf, n, &v))
+		/* The cooked header gave the ethertype (the kernel took the
+		 * outer VLAN tag off); tunnels, PPPoE and further tags are
+		 * decoded as in replay. */
+		rc = sipd_decap(ntohs(from.sll_protocol), l->buf, n, &d);
+		if (rc == -EINVAL)
+			l->decap_skipped[d.why]++;
+		if (rc)
 			continue;
-		ip = l->buf;
+		if (d.depth)
+			l->encapsulated++;
+		if (sipd_udp_view(d.ip, d.len, &v))
+			continue;
+		ip = d.ip;
 		len = v.ip_len;
 		if (v.is_fragment) {
-			ip = fragment(l, &v, &len);
+			ip = fragment(l, &v, d.depth > 0, &len);
 			if (!ip)
 				continue;
 		} else if (!sipd_ports_has(ports, v.dport) && !sipd_ports_has(ports, v.sport)) {
@@ -172,6 +186,10 @@ static void print_summary(const struct passive_loop *l)
 	for (unsigned int i = 0; i < SIPD_REASM_DROP_MAX; i++)
 		fprintf(stderr, " %s %llu", sipd_reasm_drop_name(i),
 			(unsigned long long)fs.dropped[i]);
+	fprintf(stderr, "; encapsulated %llu, skipped", (unsigned long long)l->encapsulated);
+	for (unsigned int i = 0; i < SIPD_DECAP_SKIP_MAX; i++)
+		fprintf(stderr, " %s %llu", sipd_decap_skip_name(i),
+			(unsigned long long)l->decap_skipped[i]);
 	fprintf(stderr, "\n");
 }
 

@@ -16,6 +16,12 @@
  * sipd when its last fragment arrives. Fragments of a datagram known to be
  * SIP (its first fragment seen) stay out of the data path, as whole SIP
  * datagrams do; the others go through XDP one by one, as they would live.
+ *
+ * A capture from a mirror port or a DSL uplink carries the datagrams inside
+ * GRE, ERSPAN, IP in IP, PPPoE or extra VLAN tags: sipd_decap() (decap.c)
+ * finds the innermost datagram, which is what sipd and the reassembly see,
+ * and what XDP judges in a plain Ethernet header built around it (the frame
+ * itself only when XDP parses it as captured).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -69,6 +75,8 @@ struct replay {
 	/* what the capture held */
 	uint64_t packets, sip, media, other_udp, not_udp, bad, sip_frags, too_big;
 	uint64_t sip_reassembled;
+	uint64_t encapsulated, encap_kind[SIPD_ENCAP_KIND_MAX];
+	uint64_t decap_skipped[SIPD_DECAP_SKIP_MAX];
 	uint64_t xdp_pass, xdp_drop, xdp_other;
 	uint64_t first_ns, last_ns, last_tick_ns;
 };
@@ -217,88 +225,80 @@ static void media_packet(struct replay *r, const uint8_t *frame, size_t flen,
 	ev_end(r->ev);
 }
 
-/* Find the IP datagram in a captured frame; build an Ethernet frame for XDP
- * when the capture has none. Returns the datagram or NULL. */
-static const uint8_t *frame_ip(int dlt, const uint8_t *pkt, size_t caplen, size_t *iplen,
-			       uint8_t *ethbuf, const uint8_t **frame, size_t *flen)
+/* The link layer of a captured frame: the ethertype of what follows (0 for
+ * raw IP) and where it starts. -1 when there is nothing sipd can read. */
+static int link_payload(int dlt, const uint8_t *pkt, size_t caplen, uint16_t *et, size_t *off)
 {
-	uint16_t proto = 0;
-	size_t off = 0;
-
 	switch (dlt) {
 	case DLT_EN10MB:
 		if (caplen < 14)
-			return NULL;
-		proto = (pkt[12] << 8) | pkt[13];
-		off = 14;
-		/* 802.1Q / 802.1ad, up to two tags, as the XDP program. */
-		for (int i = 0; i < 2 && (proto == ETH_P_8021Q || proto == ETH_P_8021AD); i++) {
-			if (caplen < off + 4)
-				return NULL;
-			proto = (pkt[off + 2] << 8) | pkt[off + 3];
-			off += 4;
-		}
-		*frame = pkt;
-		*flen = caplen;
-		break;
+			return -1;
+		*et = (pkt[12] << 8) | pkt[13];
+		*off = 14;
+		return 0;
 	case DLT_LINUX_SLL:
 		if (caplen < 16)
-			return NULL;
-		proto = (pkt[14] << 8) | pkt[15];
-		off = 16;
-		break;
+			return -1;
+		*et = (pkt[14] << 8) | pkt[15];
+		*off = 16;
+		return 0;
 	case DLT_LINUX_SLL2:
 		if (caplen < 20)
-			return NULL;
-		proto = (pkt[0] << 8) | pkt[1];
-		off = 20;
-		break;
+			return -1;
+		*et = (pkt[0] << 8) | pkt[1];
+		*off = 20;
+		return 0;
 	case DLT_RAW:
 	case DLT_IPV4:
 	case DLT_IPV6:
-		if (caplen < 1)
-			return NULL;
-		proto = (pkt[0] >> 4) == 6 ? ETH_P_IPV6 : ETH_P_IP;
-		break;
+		*et = 0; /* the IP version says */
+		*off = 0;
+		return caplen < 1 ? -1 : 0;
 	case DLT_NULL:
 	case DLT_LOOP: {
 		uint32_t af;
 
 		if (caplen < 4)
-			return NULL;
+			return -1;
 		memcpy(&af, pkt, 4);
 		if (dlt == DLT_LOOP)
 			af = ntohl(af);
 		else if (af > 0xffff)
 			af = __builtin_bswap32(af); /* other byte order */
-		proto = af == 2						 ? ETH_P_IP
-			: (af == 10 || af == 24 || af == 28 || af == 30) ? ETH_P_IPV6
-									 : 0;
-		off = 4;
-		break;
+		if (af == 2)
+			*et = ETH_P_IP;
+		else if (af == 10 || af == 24 || af == 28 || af == 30)
+			*et = ETH_P_IPV6;
+		else
+			return -1;
+		*off = 4;
+		return 0;
 	}
 	default:
-		return NULL;
+		return -1;
 	}
-	if (proto != ETH_P_IP && proto != ETH_P_IPV6)
-		return NULL;
-	*iplen = caplen - off;
-	if (dlt != DLT_EN10MB) {
-		if (*iplen + 14 > REPLAY_FRAME_MAX) {
-			*frame = NULL;
-			*flen = *iplen + 14;
-		} else {
-			memset(ethbuf, 0, 12);
-			ethbuf[0] = 0x02; /* locally administered */
-			ethbuf[6] = 0x02;
-			ethbuf[12] = proto >> 8;
-			ethbuf[13] = proto & 0xff;
-			memcpy(ethbuf + 14, pkt + off, *iplen);
-			*frame = ethbuf;
-			*flen = *iplen + 14;
-		}
+}
+
+/* The frame the XDP program judges: the captured one when it parses it
+ * itself (Ethernet, up to two 802.1Q/802.1ad tags, then IP), else a plain
+ * Ethernet header around the (innermost) IP datagram. NULL when too big. */
+static const uint8_t *xdp_frame(int dlt, const uint8_t *pkt, size_t caplen,
+				const struct sipd_decap *d, uint8_t *ethbuf, size_t *flen)
+{
+	if (dlt == DLT_EN10MB && d->as_is) {
+		*flen = caplen;
+		return pkt;
 	}
-	return pkt + off;
+	*flen = d->len + 14;
+	if (*flen > REPLAY_FRAME_MAX)
+		return NULL;
+	memset(ethbuf, 0, 12);
+	ethbuf[0] = 0x02; /* locally administered */
+	ethbuf[6] = 0x02;
+	ethbuf[12] = d->ethertype >> 8;
+	ethbuf[13] = d->ethertype & 0xff;
+	memcpy(ethbuf + 14, d->ip, d->len);
+	return ethbuf;
 }
 
 static int is_sip(const struct replay *r, uint16_t sport, uint16_t dport)
@@ -330,10 +330,12 @@ static int fragment(struct replay *r, const uint8_t *ip, size_t len, uint64_t ts
 static void one_packet(struct replay *r, int dlt, const struct pcap_pkthdr *h, const uint8_t *pkt)
 {
 	static uint8_t ethbuf[REPLAY_FRAME_MAX];
-	const uint8_t *ip, *frame = NULL;
-	size_t iplen = 0, flen = 0;
+	const uint8_t *ip, *frame;
+	size_t flen = 0, off = 0;
 	struct sipd_udp_view v;
+	struct sipd_decap d;
 	uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec;
+	uint16_t et = 0;
 	int rc;
 
 	r->packets++;
@@ -350,12 +352,27 @@ static void one_packet(struct replay *r, int dlt, const struct pcap_pkthdr *h, c
 		r->bad++; /* truncated by the capture's snaplen */
 		return;
 	}
-	ip = frame_ip(dlt, pkt, h->caplen, &iplen, ethbuf, &frame, &flen);
-	if (!ip) {
+	if (link_payload(dlt, pkt, h->caplen, &et, &off)) {
 		r->not_udp++;
 		return;
 	}
-	rc = sipd_udp_view(ip, iplen, &v);
+	/* Tunnels, PPPoE and VLAN tags: the innermost datagram is the one. */
+	rc = sipd_decap(et, pkt + off, h->caplen - off, &d);
+	if (rc == -ENOENT) {
+		r->not_udp++;
+		return;
+	}
+	if (rc) {
+		r->decap_skipped[d.why]++;
+		return;
+	}
+	if (d.depth)
+		r->encapsulated++;
+	for (unsigned int k = 0; k < SIPD_ENCAP_KIND_MAX; k++)
+		if (d.kinds & (1u << k))
+			r->encap_kind[k]++;
+	ip = d.ip;
+	rc = sipd_udp_view(ip, d.len, &v);
 	if (rc == -ENOENT) {
 		r->not_udp++;
 		return;
@@ -377,6 +394,7 @@ static void one_packet(struct replay *r, int dlt, const struct pcap_pkthdr *h, c
 		r->media++;
 	else
 		r->other_udp++;
+	frame = xdp_frame(dlt, pkt, h->caplen, &d, ethbuf, &flen);
 	if (!frame) {
 		r->too_big++;
 		return;
@@ -444,9 +462,17 @@ static void print_summary(struct replay *r, const char *capture)
 		       (unsigned long long)xs[i].packets);
 		first = 0;
 	}
-	printf("}},\"skipped\":{\"not_udp\":%llu,\"truncated\":%llu,\"too_big\":%llu}}\n",
+	printf("}},\"encapsulated\":{\"packets\":%llu", (unsigned long long)r->encapsulated);
+	for (unsigned int k = 0; k < SIPD_ENCAP_KIND_MAX; k++)
+		printf(",\"%s\":%llu", sipd_encap_kind_name(k),
+		       (unsigned long long)r->encap_kind[k]);
+	printf("},\"skipped\":{\"not_udp\":%llu,\"truncated\":%llu,\"too_big\":%llu",
 	       (unsigned long long)r->not_udp, (unsigned long long)r->bad,
 	       (unsigned long long)r->too_big);
+	for (unsigned int i = 0; i < SIPD_DECAP_SKIP_MAX; i++)
+		printf(",\"%s\":%llu", sipd_decap_skip_name(i),
+		       (unsigned long long)r->decap_skipped[i]);
+	printf("}}\n");
 	fflush(stdout);
 }
 

@@ -140,4 +140,83 @@ struct sipd_udp_view {
  */
 int sipd_udp_view(const uint8_t *ip, size_t len, struct sipd_udp_view *v);
 
+/*
+ * The encapsulations real taps carry IP in (decap.c): VLAN tags (0x8100,
+ * 0x88a8, 0x9100), PPPoE session frames (0x8864, PPP 0x0021/0x0057), IP in
+ * IP (IPv4/IPv6 in IPv4/IPv6, protocols 4 and 41), GRE (47, version 0, any
+ * of checksum/key/sequence) carrying IPv4/IPv6, an Ethernet frame (0x6558)
+ * or a mirrored frame behind ERSPAN type I/II (0x88BE) or III (0x22EB, with
+ * its optional platform subheader). The capture of a mirror port or a DSL
+ * uplink then yields the datagram a firewall would see.
+ */
+#define SIPD_DECAP_MAX_DEPTH 4 /* nested encapsulations: IP in IP, GRE, PPPoE */
+#define SIPD_DECAP_MAX_VLANS 4 /* VLAN tags on one Ethernet header */
+
+/*
+ * Why a frame was given up (named in replay's summary, counted by passive):
+ * encap_too_deep: more than SIPD_DECAP_MAX_DEPTH encapsulations, or more than
+ * SIPD_DECAP_MAX_VLANS tags on one Ethernet header; encap_fragment: a tunnel
+ * datagram (protocol 4, 41 or 47) that is an IP fragment (outer fragments
+ * are not reassembled); vlan_truncated: a VLAN tag cut short;
+ * gre_truncated: the GRE header with its optional fields, or the Ethernet
+ * header of a gretap frame, cut short; gre_unsupported: GRE version not 0
+ * (PPTP) or with routing (RFC 1701); erspan_truncated: the ERSPAN header
+ * (8 octets type II, 12 type III plus 8 with the platform subheader) or the
+ * mirrored Ethernet header cut short; erspan_unsupported: an ERSPAN version
+ * that does not match its GRE protocol type, or a type III frame type other
+ * than Ethernet or IP; pppoe_malformed: not version 1, type 1, code 0, or
+ * its length past the frame.
+ */
+#define SIPD_DECAP_SKIPS(X)                         \
+	X(TOO_DEEP, "encap_too_deep")               \
+	X(FRAGMENT, "encap_fragment")               \
+	X(VLAN_TRUNCATED, "vlan_truncated")         \
+	X(GRE_TRUNCATED, "gre_truncated")           \
+	X(GRE_UNSUPPORTED, "gre_unsupported")       \
+	X(ERSPAN_TRUNCATED, "erspan_truncated")     \
+	X(ERSPAN_UNSUPPORTED, "erspan_unsupported") \
+	X(PPPOE_MALFORMED, "pppoe_malformed")
+
+enum sipd_decap_skip {
+#define SIPD_DECAP_ENUM(id, name) SIPD_DECAP_SKIP_##id,
+	SIPD_DECAP_SKIPS(SIPD_DECAP_ENUM)
+#undef SIPD_DECAP_ENUM
+		SIPD_DECAP_SKIP_MAX
+};
+
+const char *sipd_decap_skip_name(enum sipd_decap_skip s);
+
+/* Bits of sipd_decap.kinds: the layers a frame's datagram was found under. */
+enum sipd_encap_kind {
+	SIPD_ENCAP_VLAN,	 /* any VLAN tag */
+	SIPD_ENCAP_IP_IN_IP,	 /* protocol 4 or 41 */
+	SIPD_ENCAP_GRE,		 /* GRE with an IPv4/IPv6 payload */
+	SIPD_ENCAP_GRE_ETHERNET, /* GRE 0x6558 (gretap) */
+	SIPD_ENCAP_ERSPAN,	 /* GRE 0x88BE / 0x22EB */
+	SIPD_ENCAP_PPPOE,
+	SIPD_ENCAP_KIND_MAX
+};
+
+const char *sipd_encap_kind_name(unsigned int kind);
+
+struct sipd_decap {
+	const uint8_t *ip; /* the innermost IP datagram */
+	size_t len; /* to the end of what carries it (outer IP or PPPoE length, else the frame) */
+	uint16_t ethertype; /* ETH_P_IP or ETH_P_IPV6, by ip's version */
+	unsigned int depth; /* encapsulations removed (VLAN tags not counted) */
+	unsigned int vlans; /* VLAN tags crossed */
+	unsigned int kinds; /* 1 << enum sipd_encap_kind */
+	int as_is; /* only up to two 0x8100/0x88a8 tags: the XDP program parses the frame itself */
+	enum sipd_decap_skip why; /* set when -EINVAL */
+};
+
+/*
+ * Find the IP datagram in a link-layer payload: ethertype is the frame's
+ * (p follows the Ethernet or cooked header), or 0 when p is an IP datagram.
+ * Returns 0 (an IP datagram, possibly malformed: sipd_udp_view judges it),
+ * -ENOENT when the frame carries no IP (ARP, LCP, unknown GRE payloads), or
+ * -EINVAL with d->why.
+ */
+int sipd_decap(uint16_t ethertype, const uint8_t *p, size_t len, struct sipd_decap *d);
+
 #endif /* SIPD_SOURCE_H */

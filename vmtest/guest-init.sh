@@ -8,7 +8,8 @@
 # read-only at /newroot and the results share (tag swresult) under /run, then
 # switch_root into stage 2.
 # Stage 2 (host root): writable tmpfs/overlays where programs expect to write,
-# bpffs/tracefs/cgroup2/debugfs, a modprobe forwarder into the cached kernel's
+# bpffs/tracefs/cgroup2/debugfs, the host directories those hide (result/shares),
+# a modprobe forwarder into the cached kernel's
 # module tree; run the command the host wrote to result/cmd, write its exit
 # status to result/status and power off. No status file means the guest died.
 #
@@ -90,6 +91,17 @@ stage2() {
 	$BB mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
 	$BB hostname vmtest
 	$BB ip link set lo up
+
+	# Host directories the tmpfs mounts above hide (a checkout under /tmp):
+	# result/shares names a read-only 9p share for each ("TAG PATH"),
+	# mounted at its own path when the root share does not show it here.
+	while read -r tag path; do
+		[ -n "$tag" ] && [ -n "$path" ] || continue
+		[ ! -e "$path" ] || continue
+		$BB mkdir -p "$path" &&
+			$BB mount -t 9p -o ro,trans=virtio,version=9p2000.L,msize=262144,cache=loose \
+				"$tag" "$path" || die "cannot mount the host's $path (9p tag $tag)"
+	done <$VMT/result/shares
 
 	# The guest kernel's modules live in the host's cache, not in /lib/modules:
 	# point the kernel's usermode modprobe and any explicit modprobe there.

@@ -20,12 +20,14 @@
 # SW_VMTEST_PVH=0 (boot the compressed vmlinuz, not the PVH vmlinux).
 # In the guest, SW_TEST_LOGDIR points into the result share, the host's SW_*
 # and CI variables and PATH are kept, and the working directory is the host's.
+# The checkout, the working directory and the kernel's module tree are seen at
+# their host paths even under /tmp or /run, which the guest covers with tmpfs.
 set -euo pipefail
 VMT_DIR=$(cd "$(dirname "$0")" && pwd)
 . "$VMT_DIR/common.sh"
 
 kernel=host mem=1G cpus=2 tmo=900 outdir= kargs=
-usage() { sed -n '3,22s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+usage() { sed -n '3,24s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 while getopts "k:m:p:t:o:a:h" opt; do
 	case "$opt" in
 	k) kernel=$OPTARG ;;
@@ -188,9 +190,38 @@ chmod 777 "$res" "$res/logs"
 gres=/run/vmtest/result
 [ "$backend" != vng ] || gres=$res
 
+# Host directories the guest needs at their own paths: the checkout this
+# vmtest/ belongs to, the working directory and the guest kernel's module
+# tree. The root share shows them, except where the guest mounts its own
+# tmpfs (/tmp, /run, /dev/shm): a clone under /tmp would be an empty
+# directory there. So each is also a read-only share of its own, listed in
+# result/shares ("TAG PATH"), which the guest mounts at PATH when its root
+# does not show PATH. Nested directories share once, at the outermost.
+shares=()
+add_share() {
+	local d s keep=()
+	d=$(cd "$1" 2>/dev/null && pwd) || return 0
+	[ "$d" != / ] || return 0
+	case "$d" in *$'\n'*) vmt_die "cannot share '$d' with the guest: its path holds a newline" ;; esac
+	for s in "${shares[@]}"; do
+		case "$d/" in "$s"/*) return 0 ;; esac
+		case "$s/" in "$d"/*) ;; *) keep+=("$s") ;; esac
+	done
+	shares=("${keep[@]}" "$d")
+}
+add_share "$VMT_DIR/.."
+add_share "$PWD"
+[ "$ktree" = / ] || add_share "$ktree"
+: >"$res/shares"
+for i in "${!shares[@]}"; do
+	printf 'swdir%d %s\n' "$i" "${shares[$i]}" >>"$res/shares"
+done
+
 # The command, exactly as given, in the host's working directory.
 {
-	printf 'cd %q || exit 125\n' "$PWD"
+	printf 'cd %q || { echo "vmtest: the guest cannot enter %q"; exit 125; }\n' "$PWD" "$PWD"
+	# A scratch directory named by the host (SW_TEST_TMP) starts empty.
+	printf '[ -z "${SW_TEST_TMP:-}" ] || mkdir -p "$SW_TEST_TMP" || exit 125\n'
 	printf 'exec'
 	printf ' %q' "$@"
 	printf '\n'
@@ -219,6 +250,7 @@ case "$backend" in
 vng)
 	# virtme-ng does all of the above itself and carries the exit status back.
 	vargs=(--run "$kimg" --user root --cpus "$cpus" --memory "$mem" --rwdir "$res")
+	for d in "${shares[@]}"; do vargs+=(--rodir "$d=$d"); done
 	[ "$accel" = kvm ] || vargs+=(--disable-kvm)
 	[ -z "$kargs" ] || vargs+=(--append "$kargs")
 	timeout -k 10 "$tmo" vng "${vargs[@]}" -- \
@@ -232,6 +264,10 @@ qemu)
 	command -v qemu-system-x86_64 >/dev/null || vmt_die "qemu-system-x86_64 not installed (scripts/deps.sh)"
 	build_initramfs "$work/initramfs.cpio"
 	qemu_base "$accel"
+	for i in "${!shares[@]}"; do
+		# qemu's option syntax doubles a comma in a value
+		QEMU+=(-virtfs "local,path=${shares[$i]//,/,,},mount_tag=swdir$i,security_model=none,readonly=on,multidevs=remap")
+	done
 	QEMU+=(-initrd "$work/initramfs.cpio"
 		-chardev "stdio,id=con,signal=off,logfile=$work/console.log"
 		-serial chardev:con

@@ -5,6 +5,7 @@
 mkcapture.py OUT [--v6] [--link ether|raw] [--ng] [--big] [--bad] [--keepalives]
                [--declined] [--retag]
                [--frag [--reverse] [--ext] [--overlap]]
+               [--encap KIND[,KIND...]] [--outer6] [--bad-encap]
 
 INVITE (outside -> inside, SDP), 200 OK (SDP), ACK, 20 RTP each way, 10
 spoofed RTP from a third address to the callee's media port, BYE, 200 OK,
@@ -25,6 +26,18 @@ fragment6(), MTU 1500), as a real network carries them: --reverse sends each
 message's fragments last first, --ext (IPv6) puts Hop-by-Hop and Destination
 Options headers before the Fragment header, --overlap appends a second
 INVITE (another call) whose two fragments overlap with different bytes.
+--encap wraps every packet (every fragment with --frag) as a tap on a
+mirror port, a tunnel or a DSL uplink sees it, innermost first:
+ipip (IP in IPv4: protocol 4, or 41 with --v6), ip6ip6 (IP in IPv6: 41, or
+4 without --v6, as DS-Lite), ip6in4 (= ipip with --v6), gre (GRE, no
+options), gre-key (GRE with checksum, key and sequence number), gretap
+(GRE 0x6558, an Ethernet frame), erspan2 (GRE with sequence, ERSPAN type II,
+a mirrored Ethernet frame with an 802.1Q tag), erspan3 (ERSPAN type III with
+its platform subheader), pppoe (PPPoE session, PPP IPv4/IPv6) and qinq
+(802.1ad + 802.1Q tags), vlan3 (0x9100 + 802.1ad + 802.1Q). GRE, gretap and
+ERSPAN tunnels are IPv4 unless --outer6. --bad-encap appends five frames
+that cannot be decoded: GRE cut inside its key, ERSPAN II and III headers
+cut short, a GRE version 1 and a PPPoE length past the frame.
 Timestamps are fixed, so the capture's clock is the test's clock.
 """
 import argparse
@@ -32,7 +45,13 @@ import sys
 
 from scapy.all import (Ether, IP, IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment,
                        IPv6ExtHdrHopByHop, UDP, Raw, fragment, fragment6, wrpcap)
+from scapy.contrib.erspan import ERSPAN_II, ERSPAN_III, ERSPAN_PlatformSpecific
+from scapy.layers.l2 import GRE, Dot1AD, Dot1Q
+from scapy.layers.ppp import PPP, PPPoE
 from scapy.utils import PcapNgWriter
+
+ENCAPS = ["ipip", "ip6ip6", "ip6in4", "gre", "gre-key", "gretap", "erspan2", "erspan3",
+          "pppoe", "qinq", "vlan3"]
 
 p = argparse.ArgumentParser()
 p.add_argument("out")
@@ -48,8 +67,17 @@ p.add_argument("--overlap", action="store_true", help="add an INVITE in overlapp
 p.add_argument("--keepalives", action="store_true", help="keep-alive pings from the phone")
 p.add_argument("--declined", action="store_true", help="video offered, declined in the answer")
 p.add_argument("--retag", action="store_true", help="200 OK to the BYE with its To tag twice")
+p.add_argument("--encap", default="", help="wrap every packet: KIND[,KIND...], innermost first")
+p.add_argument("--outer6", action="store_true", help="GRE/gretap/ERSPAN over IPv6")
+p.add_argument("--bad-encap", action="store_true", help="add five undecodable encapsulated frames")
 a = p.parse_args()
 a.big = a.big or a.frag
+a.encap = [e for e in a.encap.split(",") if e]
+for e in a.encap:
+    if e not in ENCAPS:
+        p.error("--encap: unknown %r (one of %s)" % (e, ", ".join(ENCAPS)))
+if "ip6in4" in a.encap:
+    a.v6 = True
 
 if a.v6:
     UAC, UAS, SPOOF, IPT = "fd00:201:1::2", "fd00:201:2::2", "fd00:201:3::2", "IP6"
@@ -92,9 +120,71 @@ def resp(code, text, method, cseq, branch, body="", retag=False):
     return h + "Content-Length: %d\r\n\r\n%s" % (len(body), body)
 
 
+ETH = dict(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+TUN4 = ("192.0.2.1", "192.0.2.2")  # tunnel endpoints (the mirror's, the ISP's)
+TUN6 = ("2001:db8:5::1", "2001:db8:5::2")
+seq = [0]
+
+
+def outer(v6, proto, payload):
+    """An outer IP datagram of the tunnel carrying payload."""
+    if v6:
+        return IPv6(src=TUN6[0], dst=TUN6[1], nh=proto) / payload
+    return IP(src=TUN4[0], dst=TUN4[1], proto=proto) / payload
+
+
+def wrap(kind, p, is_eth):
+    """Wrap p (an IP datagram, or an Ethernet frame when is_eth) once;
+    returns (packet, is_eth)."""
+    seq[0] += 1
+    inner_v6 = not is_eth and isinstance(p, IPv6)
+    if kind in ("ipip", "ip6in4", "ip6ip6"):
+        assert not is_eth, "%s carries IP, not Ethernet" % kind
+        return outer(kind == "ip6ip6", 41 if inner_v6 else 4, p), False
+    if kind in ("gre", "gre-key"):
+        assert not is_eth, "%s carries IP here, not Ethernet (use gretap)" % kind
+        g = GRE(proto=0x86dd if inner_v6 else 0x0800)
+        if kind == "gre-key":
+            g = GRE(proto=g.proto, chksum_present=1, key_present=1, seqnum_present=1,
+                    key=0x5eed, sequence_number=seq[0])
+        return outer(a.outer6, 47, g / p), False
+    if kind in ("gretap", "erspan2", "erspan3"):
+        if not is_eth:
+            tag = Dot1Q(vlan=42) if kind == "erspan2" else None
+            e = Ether(**ETH)
+            p = e / tag / p if tag is not None else e / p
+        if kind == "gretap":
+            g = GRE(proto=0x6558, key_present=1, key=7) / p
+        elif kind == "erspan2":
+            g = GRE(proto=0x88be, seqnum_present=1, sequence_number=seq[0]) / \
+                ERSPAN_II(ver=1, session_id=17, index=3) / p
+        else:
+            g = GRE(proto=0x22eb, seqnum_present=1, sequence_number=seq[0]) / \
+                ERSPAN_III(ver=2, session_id=17, timestamp=seq[0], o=1) / \
+                ERSPAN_PlatformSpecific(platf_id=3) / p
+        return outer(a.outer6, 47, g), False
+    if kind == "pppoe":
+        assert not is_eth, "pppoe carries IP"
+        return Ether(**ETH, type=0x8864) / PPPoE(sessionid=0x1234) / \
+            PPP(proto=0x0057 if inner_v6 else 0x0021) / p, True
+    if kind in ("qinq", "vlan3"):
+        assert not is_eth, "%s tags an IP datagram's frame" % kind
+        t = Dot1AD(vlan=100) / Dot1Q(vlan=200) / p
+        if kind == "vlan3":
+            return Ether(**ETH, type=0x9100) / Dot1Q(vlan=300, type=0x88a8) / t, True
+        return Ether(**ETH) / t, True
+    raise ValueError(kind)
+
+
 def link(p):
+    is_eth = False
+    for kind in a.encap:
+        p, is_eth = wrap(kind, p, is_eth)
+    if is_eth:
+        assert a.link == "ether", "an Ethernet encapsulation needs --link ether"
+        return p
     if a.link == "ether":
-        p = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / p
+        p = Ether(**ETH) / p
     return p
 
 
@@ -186,6 +276,24 @@ if a.overlap:
     assert len(inv) > 1600, "overlap INVITE too small"
     for f in overlapping(UAC, UAS, inv, 0x103):
         add(0.01, f)
+
+if a.bad_encap:
+    # Five frames no decoder can read, each one reason: a GRE header cut
+    # inside its key, ERSPAN II cut inside its 8 octets, ERSPAN III whose
+    # platform subheader is missing, a GRE version 1 (PPTP) and a PPPoE
+    # session whose length runs past the frame.
+    inner = IP(src="10.201.1.2", dst="10.201.2.2") / UDP(sport=UAC_RTP, dport=UAS_RTP) / Raw(rtp)
+    g = bytes(GRE(proto=0x0800, key_present=1, seqnum_present=1, key=1, sequence_number=1))
+    add(0.01, Ether(**ETH) / IP(src=TUN4[0], dst=TUN4[1], proto=47) / Raw(g[:6]))
+    e2 = bytes(GRE(proto=0x88be, seqnum_present=1, sequence_number=1) / ERSPAN_II(ver=1))
+    add(0.01, Ether(**ETH) / IP(src=TUN4[0], dst=TUN4[1], proto=47) / Raw(e2[:8 + 5]))
+    e3 = bytes(GRE(proto=0x22eb, seqnum_present=1, sequence_number=1) / ERSPAN_III(o=1) /
+               Ether(**ETH))
+    add(0.01, Ether(**ETH) / IP(src=TUN4[0], dst=TUN4[1], proto=47) / Raw(e3[:8 + 12 + 14]))
+    add(0.01, Ether(**ETH) / IP(src=TUN4[0], dst=TUN4[1], proto=47) /
+        GRE(proto=0x880b, version=1, key_present=1, key=1) / Raw(b"\xff\x03\x00\x21"))
+    add(0.01, Ether(**ETH, type=0x8864) /
+        Raw(bytes(PPPoE(sessionid=1, len=1400) / PPP(proto=0x0021)) + bytes(inner)[:40]))
 
 if a.ng:
     w = PcapNgWriter(a.out)

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 # `sipd replay` (and the sources' cmocka unit tests: UDP view, fragment
-# reassembly): generated captures of one call (Ethernet, raw IP, pcapng,
-# IPv4/IPv6, big INVITE, SIP in IP fragments, a malformed message, keep-alives,
-# a declined stream, a repeated tag) through
+# reassembly, encapsulations): generated captures of one call (Ethernet, raw
+# IP, pcapng, IPv4/IPv6, big INVITE, SIP in IP fragments, a malformed
+# message, keep-alives, a declined stream, a repeated tag, inside tunnels,
+# GRE, ERSPAN, PPPoE and VLAN tags) through
 # sipd and the real XDP program (BPF_PROG_TEST_RUN on maps in a private pin
 # path). The capture is built with known contents, so every count in the
 # summary is exact.
@@ -33,6 +34,8 @@ fi
 # IP fragment reassembly (sipd/reasm.c), one result per case.
 . "$SW_TOP/tests/common/cmocka.sh"
 run_cmocka build/bin/test-reasm
+# The encapsulation decoder (sipd/decap.c) with the UDP view.
+run_cmocka build/bin/test-decap
 
 # field JSON PATH: a value from the summary, e.g. field "$j" media.by_reason.passed_pinhole
 field() {
@@ -112,6 +115,58 @@ for fam in "" "--v6"; do
 	expect_eq "overlapping fragments${fam:+ $fam}: only the good INVITE and 200 OK reassembled" \
 		"$(field "$j" fragments.reassembled)" 2
 done
+
+# Captured on a mirror port, a tunnel or a DSL uplink: every packet of the
+# call wrapped (mkcapture.py --encap), the same call, pinholes and media
+# verdicts as the plain capture, every packet found under its encapsulation
+# and nothing skipped.
+no_skips() {
+	"$PY" -c '
+import json, sys
+s = json.loads(sys.argv[1])["skipped"]
+print(",".join("%s=%s" % kv for kv in sorted(s.items()) if kv[1]) or "none")' "$1"
+}
+encap_ok() {
+	local what=$1 j=$2 kind=$3 n
+	n=$(field "$j" packets)
+	local tunnels=${4:-$n}
+	expect_call "$what" "$j"
+	expect_eq "$what: every packet under $kind" "$(field "$j" "encapsulated.$kind")" "$n"
+	expect_eq "$what: packets inside a tunnel" "$(field "$j" encapsulated.packets)" "$tunnels"
+	expect_eq "$what: nothing skipped" "$(no_skips "$j")" none
+}
+for variant in "ipip:ip_in_ip" "ipip --v6:ip_in_ip" "ip6in4 --link raw:ip_in_ip" \
+	"ip6ip6:ip_in_ip" "ip6ip6 --v6 --ng:ip_in_ip" "gre:gre" "gre --v6 --outer6:gre" \
+	"gre-key:gre" "gre-key --v6 --link raw:gre" "gretap:gre_ethernet" \
+	"gretap --v6 --outer6:gre_ethernet" "erspan2:erspan" "erspan2 --v6:erspan" \
+	"erspan3:erspan" "erspan3 --v6 --outer6:erspan" "pppoe:pppoe" "pppoe --v6:pppoe" \
+	"qinq:vlan:0" "qinq --v6:vlan:0" "vlan3:vlan:0"; do
+	IFS=: read -r args kind tunnels <<<"$variant"
+	replay_variant "--encap $args" && encap_ok "--encap $args" "$j" "$kind" "$tunnels"
+done
+# Four nested encapsulations (the limit): GRE in IPv4 in a gretap frame in
+# IPv6; and the INVITE and 200 OK as IP fragments inside tunnels, which the
+# reassembly puts together as without the tunnel.
+replay_variant "--encap gre,ipip,gretap,ip6ip6" &&
+	encap_ok "4 nested encapsulations" "$j" gre_ethernet
+for args in "--encap erspan3 --frag" "--encap gre-key,ip6ip6 --frag --v6" "--encap pppoe --frag --v6"; do
+	replay_variant "$args" || continue
+	encap_ok "$args" "$j" "$(case $args in *erspan3*) echo erspan ;; *gre*) echo gre ;; *) echo pppoe ;; esac)"
+	expect_eq "$args: INVITE and 200 OK reassembled inside the tunnel" \
+		"$(field "$j" fragments.sip_reassembled)" 2
+done
+# Five: too deep, every packet counted by name, no call.
+replay_variant "--encap ipip,gre,gretap,erspan3,ip6ip6" &&
+	expect_eq "5 nested encapsulations: every packet skipped as encap_too_deep, no call" \
+		"$(field "$j" skipped.encap_too_deep)/$(field "$j" calls.started)/$(field "$j" sip.messages)" 65/0/0
+# Headers that cannot be read (GRE cut in its key, ERSPAN II and III cut
+# short, GRE version 1, PPPoE length past the frame): one reason each, the
+# call next to them as before.
+replay_variant "--bad-encap" && {
+	expect_call "undecodable encapsulations" "$j"
+	expect_eq "undecodable encapsulations: counted by reason" "$(no_skips "$j")" \
+		"erspan_truncated=2,gre_truncated=1,gre_unsupported=1,pppoe_malformed=1"
+}
 
 "$PY" tests/lab/mkcapture.py "$T/bad.pcap" --bad
 j=$("$SIPD" replay "$T/bad.pcap")

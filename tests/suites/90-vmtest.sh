@@ -5,8 +5,10 @@
 # guest's failures reach the host: a failing command's exact exit status, a
 # kernel panic and a timeout (each a boot of its own, made short: the panic
 # comes from the kernel command line, the timeout is a few seconds). The
-# guest's own pass/fail/skip counts are added to this suite's. Not marked
-# itself (it would recurse).
+# guest's own pass/fail/skip counts are added to this suite's. The first
+# boot also runs in a directory under /tmp, which the guest covers with its
+# own tmpfs, to prove vmtest/run.sh shares it. Not marked itself (it would
+# recurse).
 . "$(dirname "$0")/../lib.sh"
 need_root
 
@@ -28,7 +30,11 @@ if [ -n "${SW_TEST_TMP:-}" ]; then
 else
 	tmp=$(mktemp -d)
 fi
-trap 'rm -rf "$tmp"' EXIT
+# The guest mounts its own tmpfs on /tmp: a working directory there (a clone
+# under /tmp) must still be seen, at its own path (vmtest/run.sh shares it).
+shared=$(mktemp -d /tmp/sw-vmtest-share.XXXXXX)
+trap 'rm -rf "$tmp" "$shared"' EXIT
+echo "sw-share-$$" >"$shared/marker"
 
 # guest TAG SECS CMD...: run in the guest, output prefixed, status kept;
 # RUN_ARGS: more vmtest/run.sh options.
@@ -41,8 +47,10 @@ guest() {
 	return "${PIPESTATUS[0]}"
 }
 
-guest exit3 300 sh -c 'uname -r; exit 3'
+(cd "$shared" && guest exit3 300 sh -c 'uname -r; cat marker; exit 3')
 expect_eq "a failing guest command fails vmtest/run.sh with its exact status" "$?" 3
+check "the guest sees a working directory under /tmp at its own path" \
+	grep -q "^sw-share-$$" "$tmp/exit3.out"
 krel=$(grep -E '^[0-9]+\.[0-9]+' "$tmp/exit3.out" | head -n 1)
 check "the guest runs the $KERNEL kernel (uname -r: ${krel:-none})" test "${krel#"$KERNEL".}" != "$krel"
 

@@ -10,3 +10,9 @@ $(BIN)/test-reasm: tests/unit-sources/test_reasm.c sipd/reasm.c sipd/reasm.h | $
 	$(CC) $(CFLAGS) tests/unit-sources/test_reasm.c sipd/reasm.c -o $@ -lcmocka
 
 ALL_TARGETS += $(BIN)/test-reasm
+
+# sipd/decap.c: tunnels, GRE, ERSPAN, PPPoE, VLAN tags, with the UDP view.
+$(BIN)/test-decap: tests/unit-sources/test_decap.c sipd/decap.c sipd/source.c sipd/source.h | $(BIN)
+	$(CC) $(CFLAGS) tests/unit-sources/test_decap.c sipd/decap.c sipd/source.c -o $@ -lcmocka
+
+ALL_TARGETS += $(BIN)/test-decap
