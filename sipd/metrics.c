@@ -441,6 +441,9 @@ char *sipd_metrics_render(struct sipd_metrics *m, size_t *len)
 	       "Requests passed but believed in nothing: not from the party or dialog their tags "
 	       "claim (made-up tags, another source's CANCEL or INVITE).");
 	bp(&b, "sipd_requests_ignored_total %llu\n", (unsigned long long)st.requests_ignored);
+	family(&b, "sipd_offer_open_failed_total", "counter",
+	       "Offers whose media.open_at_offer pinholes could not be had (they passed).");
+	bp(&b, "sipd_offer_open_failed_total %llu\n", (unsigned long long)st.offer_open_failed);
 	family(&b, "sipd_spoof_check_interfaces", "gauge",
 	       "Interfaces sipd knows face the inside (an inside source elsewhere is spoofed).");
 	bp(&b, "sipd_spoof_check_interfaces %llu\n", (unsigned long long)st.spoof_check_interfaces);
