@@ -42,6 +42,7 @@ struct sipd {
 	struct sipd_ph_ctx phx;
 	struct sipd_call *calls[CALL_BUCKETS];
 	unsigned int n_calls;
+	struct sipd_call *wait_head, *wait_tail; /* sipd_call.waiting, oldest first */
 	struct sipd_stats st;
 	struct sip_msg msg; /* scratch: one message at a time */
 	struct sipd_guard *guard;
@@ -113,6 +114,22 @@ static struct sipd_call *call_find_hash(struct sipd *d, uint64_t hash)
 	return NULL;
 }
 
+static void wait_remove(struct sipd *d, struct sipd_call *c)
+{
+	if (!c->waiting)
+		return;
+	if (c->wait_prev)
+		c->wait_prev->wait_next = c->wait_next;
+	else
+		d->wait_head = c->wait_next;
+	if (c->wait_next)
+		c->wait_next->wait_prev = c->wait_prev;
+	else
+		d->wait_tail = c->wait_prev;
+	c->wait_prev = c->wait_next = NULL;
+	c->waiting = 0;
+}
+
 static void call_insert(struct sipd *d, struct sipd_call *c)
 {
 	struct sipd_call **b = bucket(d, c->hash);
@@ -120,12 +137,23 @@ static void call_insert(struct sipd *d, struct sipd_call *c)
 	c->next = *b;
 	*b = c;
 	d->n_calls++;
+	if (!c->privileged && !c->answered && !c->adopted) {
+		c->waiting = 1;
+		c->wait_next = NULL;
+		c->wait_prev = d->wait_tail;
+		if (d->wait_tail)
+			d->wait_tail->wait_next = c;
+		else
+			d->wait_head = c;
+		d->wait_tail = c;
+	}
 }
 
 static void call_unlink(struct sipd *d, struct sipd_call *c)
 {
 	struct sipd_call **pp;
 
+	wait_remove(d, c);
 	for (pp = bucket(d, c->hash); *pp; pp = &(*pp)->next) {
 		if (*pp == c) {
 			*pp = c->next;
@@ -993,14 +1021,18 @@ static enum sipd_verdict drop(struct sipd *d, uint64_t now_ns, enum sw_sip_reaso
 /* Put back the state a failed message changed (nothing half-applies). */
 static void call_restore(struct sipd_call *c, struct sipd_call *snap)
 {
-	struct sipd_call *next = c->next;
+	struct sipd_call *next = c->next, *wp = c->wait_prev, *wn = c->wait_next;
 	uint8_t answered = c->answered; /* announced and counted: a fact */
+	uint8_t waiting = c->waiting;
 
 	free(c->dlg);
 	free(c->ph);
 	*c = *snap;
 	c->next = next;
 	c->answered = answered;
+	c->wait_prev = wp;
+	c->wait_next = wn;
+	c->waiting = waiting;
 	free(snap);
 }
 
@@ -1151,6 +1183,7 @@ static void announce(struct sipd *d, struct sipd_call *c, uint64_t now_ns)
 	if (c->answered)
 		return;
 	c->answered = 1;
+	wait_remove(d, c);
 	if (!c->adopted)
 		sipd_guard_party(d->guard, c->callee_sig.addr, 1, now_ns);
 	ev_call_start(d, c, now_ns, c->midcall ? "midcall" : NULL);
@@ -1226,6 +1259,13 @@ static enum sipd_verdict handle_msg(struct sipd *d, const struct sip_msg *m, uin
 							    (100 - cfg->security.reserved_percent) /
 							    100;
 
+			/* Room first from the oldest call of an outside caller
+			 * that nobody answered: forged offers make room for
+			 * real ones, never the other way round. */
+			if (d->n_calls >= cap && d->wait_head) {
+				end_call(d, d->wait_head, now_ns, "evicted");
+				d->st.calls_evicted++;
+			}
 			if (d->n_calls >= cap) {
 				snprintf(detail, sizeof(detail),
 					 "%u calls tracked (limits.max_calls%s)", d->n_calls,

@@ -106,6 +106,10 @@ struct sipd_call {
 	/* counters of pinholes already closed (moved media), for the CDR */
 	uint64_t closed_pkts, closed_bytes;
 	struct sipd_call *next; /* hash chain */
+	/* unanswered calls of outside, untrusted callers, oldest first: the
+	 * first to go when their share of the table is full */
+	struct sipd_call *wait_prev, *wait_next;
+	uint8_t waiting;
 };
 
 /* What a message did to its call (dialog_update flags). */

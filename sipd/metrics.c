@@ -417,6 +417,7 @@ char *sipd_metrics_render(struct sipd_metrics *m, size_t *len)
 	bp(&b, "sipd_calls_total{event=\"ended\"} %llu\n", (unsigned long long)st.calls_ended);
 	bp(&b, "sipd_calls_total{event=\"unanswered\"} %llu\n",
 	   (unsigned long long)st.calls_unanswered);
+	bp(&b, "sipd_calls_total{event=\"evicted\"} %llu\n", (unsigned long long)st.calls_evicted);
 	family(&b, "sipd_transactions_active", "gauge",
 	       "Requests sipd let through whose responses it still accepts.");
 	bp(&b, "sipd_transactions_active %llu\n", (unsigned long long)st.transactions_active);

@@ -64,6 +64,7 @@ struct sipd_stats {
 	uint64_t map_errors;
 	uint64_t pinholes_shared;	 /* claims joined to another call's entry */
 	uint64_t pinholes_taken_over;	 /* destinations moved from a live call */
+	uint64_t calls_evicted;		 /* unanswered outside calls ended to make room */
 	uint64_t calls_unanswered;	 /* ended without any matched response */
 	uint64_t responses_unmatched;	 /* matched no forwarded request */
 	uint64_t requests_ignored;	 /* passed, not the party or dialog they claim */

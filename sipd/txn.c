@@ -121,6 +121,19 @@ int sipd_txn_add(struct sipd_txn_table *t, const struct sip_msg *m, int party, i
 	cap = privileged ? t->lim.max : (uint64_t)t->lim.max * (100 - t->lim.reserved_pct) / 100;
 	/* A chain this long is an attack on the hash or an overfull table:
 	 * every lookup stays bounded. */
+	if (t->n >= cap && chain < TXN_CHAIN_MAX) {
+		/* Room from the oldest unanswered request of an outside,
+		 * untrusted source (a forged one never gets an answer). */
+		unsigned int k = 0;
+
+		for (x = t->head; x && k < 64; x = x->next, k++) {
+			if (!x->privileged && !x->responses) {
+				unlink_txn(t, x);
+				t->st.evicted++;
+				break;
+			}
+		}
+	}
 	if (t->n >= cap || chain >= TXN_CHAIN_MAX) {
 		t->st.refused_full++;
 		return -ENOSPC;

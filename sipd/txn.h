@@ -47,6 +47,7 @@ struct sipd_txn_limits {
 struct sipd_txn_stats {
 	uint64_t active, recorded, matched, unmatched, expired;
 	uint64_t refused_full, refused_source;
+	uint64_t evicted; /* unanswered outside requests forgotten to make room */
 };
 
 struct sipd_txn_table;

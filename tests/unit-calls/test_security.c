@@ -502,16 +502,34 @@ static void test_budgets(void **state)
 				   "   \"max_transactions_per_source\": 5}}",
 				   0),
 			 0);
-	/* 8 outside calls fit, the 9th is refused; inside ones still fit */
+	/* 8 outside calls fit; a 9th makes room by ending the oldest one
+	 * nobody answered; once all are answered, the next is refused;
+	 * inside ones still fit */
 	for (i = 0; i < 9; i++) {
 		snprintf(cid, sizeof(cid), "cap-%u", i);
 		snprintf(a6, sizeof(a6), "198.51.100.%u", 100 + i);
 		t_req(&m, "INVITE", cid, 0, NULL, 1);
 		t_addr(a6, m.src.addr);
 		t_with_sdp(&m, a6, 16000, SDP_SENDRECV);
-		assert_int_equal(msg(&e, &m, T0),
-				 i < 8 ? SW_SIP_R_ACCEPTED : SW_SIP_R_DIALOG_LIMIT);
+		assert_int_equal(msg(&e, &m, T0), SW_SIP_R_ACCEPTED);
 	}
+	{
+		struct sipd_stats st;
+
+		sipd_get_stats(e.d, &st);
+		assert_int_equal(st.calls_evicted, 1);
+		assert_int_equal(st.calls_active, 8);
+	}
+	for (i = 1; i < 9; i++) {
+		snprintf(cid, sizeof(cid), "cap-%u", i);
+		snprintf(a6, sizeof(a6), "198.51.100.%u", 100 + i);
+		t_resp(&m, 180, "INVITE", cid, 0, BTAG, 1);
+		t_addr(a6, m.dst.addr);
+		assert_int_equal(msg(&e, &m, T0), SW_SIP_R_ACCEPTED);
+	}
+	t_req(&m, "INVITE", "cap-9", 0, NULL, 1);
+	t_addr("198.51.100.120", m.src.addr);
+	assert_int_equal(msg(&e, &m, T0), SW_SIP_R_DIALOG_LIMIT);
 	for (i = 0; i < 2; i++) {
 		snprintf(cid, sizeof(cid), "in-%u", i);
 		t_req(&m, "INVITE", cid, 1, BTAG, 1);
@@ -536,10 +554,11 @@ static void test_budgets(void **state)
 	t_req(&m, "MESSAGE", "tx-later", 0, NULL, 1);
 	t_addr("2001:db8:0:1::99", m.src.addr);
 	assert_int_equal(msg(&e, &m, T0 + 33 * S), SW_SIP_R_ACCEPTED);
-	/* and the unanswered outside calls are gone too: room again */
+	/* the ringing calls end with early_dialog_s (180 s): room again */
+	sipd_tick(e.d, T0 + 200 * S);
 	t_req(&m, "INVITE", "cap-late", 0, NULL, 1);
 	t_with_sdp(&m, ALICE, 16000, SDP_SENDRECV);
-	assert_int_equal(msg(&e, &m, T0 + 33 * S), SW_SIP_R_ACCEPTED);
+	assert_int_equal(msg(&e, &m, T0 + 200 * S), SW_SIP_R_ACCEPTED);
 	bpfenv_down(&e);
 }
 
