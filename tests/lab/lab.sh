@@ -3,6 +3,8 @@
 #
 #   spoofer --- outside --- fw --- inside
 #   (10.S.3.2)  (.1.2)     (.1.1|.2.1) (.2.2)       and fd00:S:N::/64 alike
+#                           |
+#                          dmz (10.201.4.2, optional: lab_dmz_up)
 #
 # outside: SIPp UAC + RTP; fw: routing, sipwall XDP on its outside interface
 # (and its inside one, so both media directions run through pinholes), sipd
@@ -85,6 +87,35 @@ lab_up() {
 	in_s ping -6 -c1 -W2 $I6 >/dev/null 2>&1
 	return 0
 }
+
+# lab_dmz_up: a fourth namespace "dmz" (a B2BUA or proxy host) behind fw's
+# third interface fd: D4/D6 (10.201.4.2, fd00:201:4::2), fw F4D/F6D (.1).
+# Not attached by lab_attach (XDP stays on fo and fi); put 10.201.4.0/24 and
+# fd00:201:4::/64 in networks.inside to make it an inside network. After lab_up.
+lab_dmz_up() {
+	NS_D=${lab_tag}-dmz
+	D4=10.201.4.2 F4D=10.201.4.1 D6=fd00:201:4::2 F6D=fd00:201:4::1
+	ip netns add "$NS_D" || return 1
+	LAB_NS+=("$NS_D")
+	in_ns "$NS_D" ip link set lo up
+	lab_sysctl "$NS_D" net.ipv6.conf.all.accept_dad=0
+	lab_sysctl "$NS_D" net.ipv6.conf.default.accept_dad=0
+	ip link add fd netns "$NS_F" type veth peer name d0 netns "$NS_D" || return 1
+	in_f ip addr add $F4D/24 dev fd; in_f ip -6 addr add $F6D/64 dev fd nodad
+	in_ns "$NS_D" ip addr add $D4/24 dev d0
+	in_ns "$NS_D" ip -6 addr add $D6/64 dev d0 nodad
+	in_f ip link set fd up; in_ns "$NS_D" ip link set d0 up
+	in_ns "$NS_D" ip route add default via $F4D
+	in_ns "$NS_D" ip -6 route add default via $F6D
+	in_o ip route add 10.201.4.0/24 via $F4O
+	in_o ip -6 route add fd00:201:4::/64 via $F6O
+	in_ns "$NS_D" ping -c1 -W2 $O4 >/dev/null 2>&1
+	in_ns "$NS_D" ping -c1 -W2 $I4 >/dev/null 2>&1
+	in_ns "$NS_D" ping -6 -c1 -W2 $O6 >/dev/null 2>&1
+	in_ns "$NS_D" ping -6 -c1 -W2 $I6 >/dev/null 2>&1
+	return 0
+}
+in_d() { in_ns "$NS_D" "$@"; }
 
 # MTU of the fw<->inside and outside<->fw links (fragment tests).
 lab_mtu() {
