@@ -63,6 +63,8 @@ struct sipd_ph {
 	uint8_t shared;
 	uint8_t named_auth;    /* named_by is vouched for */
 	uint8_t named_by[16];  /* source of the SDP that named the destination */
+	uint8_t sent_by[16];   /* the same, vouched for or not */
+	uint8_t dst_inside;    /* the destination is in networks.inside */
 	uint64_t base_packets; /* a shared entry's counters when this call joined */
 	uint64_t base_bytes;
 };

@@ -102,6 +102,9 @@ static void plan_add(struct sipd_ph_plan *p, const struct sipd_call *c, const ui
 		e->named_auth = 1;
 		memcpy(e->named_by, named_by, 16);
 	}
+	if (p->cur_src)
+		memcpy(e->sent_by, p->cur_src, 16);
+	e->dst_inside = p->cfg && sipd_config_is_inside(p->cfg, dst);
 }
 
 static int receives_rtp(enum sdp_dir own, enum sdp_dir peer)
@@ -120,6 +123,8 @@ static void plan_party(struct sipd_ph_plan *p, const struct sipd_call *c,
 	/* Source of the SDP naming these destinations, when vouched for:
 	 * only then may a destination equal to it be taken over. */
 	const uint8_t *sig = d->neg_auth[party] ? d->neg_src[party] : NULL;
+
+	p->cur_src = d->neg_src[party];
 	int i, n = own->n_media < peer->n_media ? own->n_media : peer->n_media;
 
 	if (n > SDP_MAX_MEDIA)
@@ -238,6 +243,8 @@ void sipd_ph_plan(const struct sipd_call *c, const struct sipd_config *cfg, uint
 
 	out->n = 0;
 	out->dropped_sources = out->dropped_pinholes = 0;
+	out->cfg = cfg;
+	out->cur_src = NULL;
 	for (i = 0; i < c->n_dlg; i++) {
 		const struct sipd_dialog *d = &c->dlg[i];
 
@@ -485,6 +492,18 @@ static void steal(struct sipd_ph_ctx *x, struct idx_ent *e, const struct sipd_ca
 	e->n_sharers = 0;
 }
 
+/* The peer that named a destination in the owning call names it again: a
+ * UA signalling from one address with its media on another. For an inside
+ * destination both words must be vouched for; an outside one (guarded only
+ * on the inside interface) needs the same source only. */
+static int same_peer(const struct sipd_ph *want, const struct sipd_ph *oph)
+{
+	if (want->dst_inside)
+		return want->named_auth && oph->named_auth &&
+		       !memcmp(want->named_by, oph->named_by, 16);
+	return !memcmp(want->sent_by, oph->sent_by, 16) && memcmp(want->sent_by, zero16, 16);
+}
+
 /* The vouched-for source of the SDP naming want is a signalling party of o:
  * a B2BUA moving the media of its other leg (direct media). */
 static int party_of(const struct sipd_ph *want, const struct sipd_call *o)
@@ -662,9 +681,7 @@ int sipd_ph_apply(struct sipd_ph_ctx *x, struct sipd_call *c, const struct sipd_
 			 * gets an inside destination: it could not have named
 			 * it (sip_wrong_side) nor vouch for an inside source.
 			 */
-			if (want->self_named ||
-			    (oph && want->named_auth && oph->named_auth &&
-			     !memcmp(want->named_by, oph->named_by, 16)) ||
+			if (want->self_named || (oph && same_peer(want, oph)) ||
 			    party_of(want, o) || owner_dead(x, o, now_ns)) {
 				is_new[nw++] = W_TAKE;
 				continue;

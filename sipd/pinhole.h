@@ -27,6 +27,10 @@ struct sipd_ph_plan {
 	struct sipd_ph ph[SIPD_PLAN_MAX];
 	unsigned int dropped_sources;  /* forks beyond SW_MAX_SOURCES */
 	unsigned int dropped_pinholes; /* beyond SIPD_PLAN_MAX */
+	/* while planning: the config, and the datagram source of the SDP
+	 * being planned from (vouched for or not) */
+	const struct sipd_config *cfg;
+	const uint8_t *cur_src;
 };
 
 void sipd_ph_plan(const struct sipd_call *c, const struct sipd_config *cfg, uint64_t now_ns,
