@@ -174,18 +174,16 @@ int sw_pinhole_foreach(const struct sw_maps *m, sw_pinhole_cb cb, void *ctx)
 
 int sw_pinhole_count(const struct sw_maps *m, unsigned int *count)
 {
-	struct sw_pinhole_key key, next;
-	void *prev = NULL;
-	unsigned int n = 0;
+	struct sw_scan_cursor c = {0};
+	uint64_t n = 0;
+	int ret;
 
-	while (bpf_map_get_next_key(m->pinholes, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		n++;
-	}
-	if (errno != ENOENT)
-		return -errno;
-	*count = n;
+	do
+		ret = sw_pinhole_scan_count(m, &c, UINT_MAX, &n);
+	while (ret == 0);
+	if (ret < 0)
+		return ret;
+	*count = (unsigned int)n;
 	return 0;
 }
 

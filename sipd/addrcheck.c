@@ -15,7 +15,7 @@ static int v6_prefix(const uint8_t a[16], const uint8_t *p, unsigned int bits)
 	return !rest || !((a[full] ^ p[full]) & (uint8_t)(0xff << (8 - rest)));
 }
 
-const char *sipd_addr_special(const uint8_t a[16], int stated_v4)
+enum sipd_addr_kind sipd_addr_kind(const uint8_t a[16], int stated_v4)
 {
 	static const uint8_t zero[16], ll[2] = {0xfe, 0x80};
 
@@ -23,54 +23,49 @@ const char *sipd_addr_special(const uint8_t a[16], int stated_v4)
 		const uint8_t *v = a + 12;
 
 		if (!stated_v4)
-			return "IPv4-mapped IPv6 address";
+			return SIPD_ADDR_V4_MAPPED;
 		if (v[0] == 0)
-			return "unspecified (0.0.0.0/8)";
+			return SIPD_ADDR_UNSPECIFIED;
 		if (v[0] == 127)
-			return "loopback";
+			return SIPD_ADDR_LOOPBACK;
 		if (v[0] == 169 && v[1] == 254)
-			return "link-local";
+			return SIPD_ADDR_LINK_LOCAL;
 		if (v[0] >= 224 && v[0] <= 239)
-			return "multicast";
+			return SIPD_ADDR_MULTICAST;
 		if (v[0] == 255 && v[1] == 255 && v[2] == 255 && v[3] == 255)
-			return "broadcast";
+			return SIPD_ADDR_BROADCAST;
 		if (v[0] >= 240)
-			return "reserved (240.0.0.0/4)";
-		return NULL;
+			return SIPD_ADDR_RESERVED;
+		return SIPD_ADDR_UNICAST;
 	}
 	if (!memcmp(a, zero, 16))
-		return "unspecified";
+		return SIPD_ADDR_UNSPECIFIED;
 	if (!memcmp(a, zero, 15) && a[15] == 1)
-		return "loopback";
+		return SIPD_ADDR_LOOPBACK;
 	if (!memcmp(a, zero, 12))
-		return "IPv4-compatible IPv6 address";
+		return SIPD_ADDR_V4_COMPAT;
 	if (a[0] == 0xff)
-		return "multicast";
+		return SIPD_ADDR_MULTICAST;
 	if (v6_prefix(a, ll, 10))
-		return "link-local";
-	return NULL;
+		return SIPD_ADDR_LINK_LOCAL;
+	return SIPD_ADDR_UNICAST;
 }
 
-const char *sipd_src_special(const uint8_t a[16])
+const char *sipd_addr_kind_name(enum sipd_addr_kind k)
 {
-	static const uint8_t zero[16];
+	static const char *const names[] = {
+		[SIPD_ADDR_UNICAST] = "unicast",
+		[SIPD_ADDR_UNSPECIFIED] = "unspecified",
+		[SIPD_ADDR_LOOPBACK] = "loopback",
+		[SIPD_ADDR_LINK_LOCAL] = "link-local",
+		[SIPD_ADDR_MULTICAST] = "multicast",
+		[SIPD_ADDR_BROADCAST] = "broadcast",
+		[SIPD_ADDR_RESERVED] = "reserved (240.0.0.0/4)",
+		[SIPD_ADDR_V4_MAPPED] = "IPv4-mapped IPv6 address",
+		[SIPD_ADDR_V4_COMPAT] = "IPv4-compatible IPv6 address",
+	};
 
-	if (sw_addr_is_v4(a)) {
-		const uint8_t *v = a + 12;
-
-		if (v[0] == 0)
-			return "unspecified (0.0.0.0/8)";
-		if (v[0] >= 224 && v[0] <= 239)
-			return "multicast";
-		if (v[0] >= 240)
-			return "broadcast or reserved";
-		return NULL;
-	}
-	if (!memcmp(a, zero, 16))
-		return "unspecified";
-	if (a[0] == 0xff)
-		return "multicast";
-	return NULL;
+	return (unsigned int)k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
 }
 
 static int bad(char *detail, size_t len, const char *what, const uint8_t a[16], const char *why)
@@ -85,10 +80,10 @@ static int bad(char *detail, size_t len, const char *what, const uint8_t a[16], 
 static int check_one(const uint8_t a[16], int stated_v4, const struct sipd_host *h,
 		     const char *what, char *detail, size_t len)
 {
-	const char *why = sipd_addr_special(a, stated_v4);
+	enum sipd_addr_kind k = sipd_addr_kind(a, stated_v4);
 
-	if (why)
-		return bad(detail, len, what, a, why);
+	if (k != SIPD_ADDR_UNICAST)
+		return bad(detail, len, what, a, sipd_addr_kind_name(k));
 	if (h && sipd_host_is_own(h, a))
 		return bad(detail, len, what, a, "an address of the firewall itself");
 	return 0;

@@ -15,16 +15,23 @@
 #include "sipd/host.h"
 #include "sipd/sdp.h"
 
-/* Why addr (v4-mapped for IPv4) can never be a unicast media endpoint:
- * "loopback", "multicast", ... or NULL if it can. stated_v4 0: an IPv4
- * address that the SDP wrote as IN IP6 ::ffff:a.b.c.d (refused: one
- * address, two spellings, and the sides and families are judged by the
- * spelling). */
-const char *sipd_addr_special(const uint8_t addr[16], int stated_v4);
-
-/* Why a datagram source can never be genuine (multicast, broadcast,
- * unspecified, ...), or NULL. Loopback is judged by the caller. */
-const char *sipd_src_special(const uint8_t addr[16]);
+/* What an address (v4-mapped for IPv4) is, as far as a media endpoint or a
+ * datagram source goes. stated_v4 0: an IPv4 address that the SDP wrote as
+ * IN IP6 ::ffff:a.b.c.d (refused: one address, two spellings, and the sides
+ * and families are judged by the spelling). */
+enum sipd_addr_kind {
+	SIPD_ADDR_UNICAST = 0, /* the only kind a media endpoint may be */
+	SIPD_ADDR_UNSPECIFIED, /* 0.0.0.0/8, :: */
+	SIPD_ADDR_LOOPBACK,
+	SIPD_ADDR_LINK_LOCAL,
+	SIPD_ADDR_MULTICAST,
+	SIPD_ADDR_BROADCAST,
+	SIPD_ADDR_RESERVED, /* 240.0.0.0/4 */
+	SIPD_ADDR_V4_MAPPED,
+	SIPD_ADDR_V4_COMPAT,
+};
+enum sipd_addr_kind sipd_addr_kind(const uint8_t addr[16], int stated_v4);
+const char *sipd_addr_kind_name(enum sipd_addr_kind k);
 
 /*
  * One stream of an SDP body that carries media (port != 0, not on hold):

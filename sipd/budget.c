@@ -99,12 +99,3 @@ unsigned int sipd_budget_sources(const struct sipd_budget *b)
 {
 	return b->n;
 }
-
-void sipd_budget_key(const uint8_t addr[16], uint8_t plen4, uint8_t plen6, uint8_t out[16])
-{
-	unsigned int plen = sw_addr_is_v4(addr) ? 96u + plen4 : plen6, i;
-
-	memcpy(out, addr, 16);
-	for (i = plen; i < 128; i++)
-		out[i / 8] &= (uint8_t) ~(0x80 >> (i % 8));
-}

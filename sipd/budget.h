@@ -30,9 +30,6 @@ void sipd_budget_release(struct sipd_budget *b, struct sipd_src_use *u);
 /* Sources with something counted. */
 unsigned int sipd_budget_sources(const struct sipd_budget *b);
 
-/* addr masked to plen4 (IPv4, 1..32) or plen6 (IPv6, 1..128). */
-void sipd_budget_key(const uint8_t addr[16], uint8_t plen4, uint8_t plen6, uint8_t out[16]);
-
 /*
  * Bucket choice for tables whose keys a sender controls (Call-IDs, CSeqs,
  * branches, IPv6 sources): the key mixed with a secret drawn once per

@@ -76,12 +76,6 @@ struct sipd {
 
 static int ph_walk_step(struct sipd *d);
 
-/* Per-source accounting: limits.source_prefix_v4/v6 (IPv6 per /64). */
-static void source_key(const struct sipd_config *cfg, const uint8_t a[16], uint8_t out[16])
-{
-	sipd_guard_source_key(cfg, a, out);
-}
-
 /* --- call table --- */
 
 static struct sipd_call **bucket(struct sipd *d, uint64_t hash)
@@ -1045,13 +1039,13 @@ static int is_midcall_offer(const struct sip_msg *m)
 /* Why a datagram from src that arrived on indev cannot be genuine, or NULL. */
 static const char *spoofed(const struct sipd *d, const uint8_t src[16], uint32_t indev)
 {
-	static const uint8_t v6lo[16] = {[15] = 1};
+	enum sipd_addr_kind k = sipd_addr_kind(src, 1);
 	int lo_if = sipd_host_loopback_if(&d->host, indev);
-	const char *why = sipd_src_special(src);
 
-	if (why)
-		return why;
-	if (((sw_addr_is_v4(src) && src[12] == 127) || !memcmp(src, v6lo, 16)) && !lo_if)
+	if (k == SIPD_ADDR_UNSPECIFIED || k == SIPD_ADDR_MULTICAST || k == SIPD_ADDR_BROADCAST ||
+	    k == SIPD_ADDR_RESERVED)
+		return sipd_addr_kind_name(k);
+	if (k == SIPD_ADDR_LOOPBACK && !lo_if)
 		return "loopback source on an interface that is not loopback";
 	if (lo_if)
 		return NULL;
@@ -1343,7 +1337,7 @@ record:
 	if (m->is_request && strcmp(m->method, "ACK")) {
 		uint8_t key[16];
 
-		source_key(cfg, m->src.addr, key);
+		sipd_guard_source_key(cfg, m->src.addr, key);
 		ret = sipd_txn_add(d->txn, m, party, privileged, key, now_ns, &req_t);
 		if (ret) {
 			r = SW_SIP_R_TRANSACTION_LIMIT;
@@ -1416,7 +1410,7 @@ record:
 				uint8_t key[16];
 
 				if (!c->use) {
-					source_key(cfg, c->caller_sig.addr, key);
+					sipd_guard_source_key(cfg, c->caller_sig.addr, key);
 					c->use = sipd_budget_get(d->budget, key, 1);
 				}
 				if (c->use && c->use->pinholes + more >

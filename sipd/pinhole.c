@@ -49,6 +49,15 @@ static int src_equal(const struct sw_source *a, const struct sw_source *b)
 	return !memcmp(a->addr, b->addr, 16) && a->port == b->port && a->check == b->check;
 }
 
+/* The call a map entry names: its hash, and its Call-ID NUL-padded and
+ * truncated (the map copy names the call for humans). */
+static void set_owner(struct sw_pinhole *v, const struct sipd_call *c)
+{
+	v->call_hash = c->hash;
+	memset(v->call_id, 0, sizeof(v->call_id));
+	memcpy(v->call_id, c->call_id, strnlen(c->call_id, SW_CALL_ID_LEN - 1));
+}
+
 static void plan_add(struct sipd_ph_plan *p, const struct sipd_call *c, const uint8_t dst[16],
 		     uint16_t dport, uint8_t kind, const uint8_t src[16], uint16_t sport,
 		     uint8_t check, unsigned int media_idx, unsigned int side, uint64_t now_ns,
@@ -91,9 +100,7 @@ static void plan_add(struct sipd_ph_plan *p, const struct sipd_call *c, const ui
 	e->key = k;
 	e->val.src[0] = s;
 	e->val.created_ns = now_ns;
-	e->val.call_hash = c->hash;
-	/* NUL-padded, truncated: the map copy names the call for humans. */
-	memcpy(e->val.call_id, c->call_id, strnlen(c->call_id, SW_CALL_ID_LEN - 1));
+	set_owner(&e->val, c);
 	e->val.kind = kind;
 	e->val.media_idx = (uint8_t)media_idx;
 	e->val.side = (uint8_t)side;
@@ -565,7 +572,9 @@ static void release(struct sipd_ph_ctx *x, struct sipd_call *c, struct sipd_ph *
 	int err;
 
 	if (ph->shared || (e && e->owner == c && e->n_sharers)) {
-		if (!sw_pinhole_get(x->maps, &ph->key, &cur)) {
+		int have = !sw_pinhole_get(x->maps, &ph->key, &cur);
+
+		if (have) {
 			take_counters(&ph->val, &cur);
 			ph->val.packets -=
 				ph->base_packets < cur.packets ? ph->base_packets : cur.packets;
@@ -583,11 +592,8 @@ static void release(struct sipd_ph_ctx *x, struct sipd_call *c, struct sipd_ph *
 			e->owner = n;
 			if (nph)
 				nph->shared = 0;
-			if (!sw_pinhole_get(x->maps, &ph->key, &cur)) {
-				cur.call_hash = n->hash;
-				memset(cur.call_id, 0, sizeof(cur.call_id));
-				memcpy(cur.call_id, n->call_id,
-				       strnlen(n->call_id, SW_CALL_ID_LEN - 1));
+			if (have) {
+				set_owner(&cur, n);
 				if (sw_pinhole_put(x->maps, &ph->key, &cur, BPF_EXIST))
 					x->cnt->map_errors++;
 			}

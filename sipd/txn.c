@@ -97,6 +97,14 @@ static int same_addr(const struct sip_addr *a, const struct sip_addr *b)
 	return !memcmp(a->addr, b->addr, 16);
 }
 
+/* x is the transaction m names: Call-ID, CSeq, method and top Via branch. */
+static int names(const struct sipd_txn *x, uint64_t key, const struct sip_msg *m, uint64_t mh,
+		 uint64_t bh)
+{
+	return x->key == key && x->call_hash == m->call_hash && x->method_hash == mh &&
+	       x->branch_hash == bh && x->cseq == m->cseq;
+}
+
 int sipd_txn_add(struct sipd_txn_table *t, const struct sip_msg *m, int party, int privileged,
 		 const uint8_t src_key[16], uint64_t now_ns, struct sipd_txn **out)
 {
@@ -108,8 +116,7 @@ int sipd_txn_add(struct sipd_txn_table *t, const struct sip_msg *m, int party, i
 	uint64_t cap;
 
 	for (x = t->b[BUCKET(key)]; x; x = x->hnext, chain++) {
-		if (x->key == key && x->call_hash == m->call_hash && x->method_hash == mh &&
-		    x->branch_hash == bh && x->cseq == m->cseq && same_addr(&x->req_src, &m->src) &&
+		if (names(x, key, m, mh, bh) && same_addr(&x->req_src, &m->src) &&
 		    same_addr(&x->req_dst, &m->dst)) {
 			/* A retransmission: the transaction lives on. */
 			if (!x->responses)
@@ -195,8 +202,7 @@ struct sipd_txn *sipd_txn_match(struct sipd_txn_table *t, const struct sip_msg *
 	unsigned int chain = 0;
 
 	for (x = t->b[BUCKET(key)]; x && chain < TXN_CHAIN_MAX; x = x->hnext, chain++) {
-		if (x->key != key || x->call_hash != m->call_hash || x->method_hash != mh ||
-		    x->branch_hash != bh || x->cseq != m->cseq || !same_addr(&x->req_dst, &m->src))
+		if (!names(x, key, m, mh, bh) || !same_addr(&x->req_dst, &m->src))
 			continue;
 		if (now_ns >= x->expires_ns)
 			break; /* expired, not yet swept */

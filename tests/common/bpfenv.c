@@ -138,3 +138,29 @@ int bpfenv_xdp(struct bpfenv *e, const char *src, uint16_t sport, const char *ds
 			 0);
 	return (int)o.retval;
 }
+
+unsigned int bpfenv_count(struct bpfenv *e)
+{
+	unsigned int n = 0;
+
+	assert_int_equal(sw_pinhole_count(&e->maps, &n), 0);
+	return n;
+}
+
+int bpfenv_get(struct bpfenv *e, const char *addr, uint16_t port, struct sw_pinhole *v)
+{
+	struct sw_pinhole_key k;
+	uint8_t a[16];
+
+	assert_int_equal(sw_addr_parse(addr, a), 0);
+	sw_pinhole_key_init(&k, a, port);
+	return sw_pinhole_get(&e->maps, &k, v);
+}
+
+enum sw_sip_reason bpfenv_msg(struct bpfenv *e, const struct sip_msg *m, uint64_t now)
+{
+	enum sw_sip_reason why;
+
+	sipd_handle_msg(e->d, m, now, &why);
+	return why;
+}

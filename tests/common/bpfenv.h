@@ -41,6 +41,14 @@ int bpfenv_teardown(void **state);
 /* The real XDP program's verdict on one UDP packet (BPF_PROG_TEST_RUN). */
 int bpfenv_xdp(struct bpfenv *e, const char *src, uint16_t sport, const char *dst, uint16_t dport);
 
+/* Entries in sw_pinholes (the test fails if they cannot be counted). */
+unsigned int bpfenv_count(struct bpfenv *e);
+/* The pinhole of addr:port: 0 or -ENOENT. */
+int bpfenv_get(struct bpfenv *e, const char *addr, uint16_t port, struct sw_pinhole *v);
+/* One parsed message through sipd's message path: the reason it got. */
+struct sip_msg;
+enum sw_sip_reason bpfenv_msg(struct bpfenv *e, const struct sip_msg *m, uint64_t now);
+
 #define NEED_ENV(e)                                                       \
 	do {                                                              \
 		if (!(e)) {                                               \

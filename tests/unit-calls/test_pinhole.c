@@ -53,32 +53,6 @@ static int setup(void **state)
 	return bpfenv_setup(state, "sw-ut", cfg_json);
 }
 
-static unsigned int map_count(struct bpfenv *e)
-{
-	unsigned int n = 0;
-
-	assert_int_equal(sw_pinhole_count(&e->maps, &n), 0);
-	return n;
-}
-
-static int map_get(struct bpfenv *e, const char *addr, uint16_t port, struct sw_pinhole *v)
-{
-	struct sw_pinhole_key k;
-	uint8_t a[16];
-
-	t_addr(addr, a);
-	sw_pinhole_key_init(&k, a, port);
-	return sw_pinhole_get(&e->maps, &k, v);
-}
-
-static enum sw_sip_reason msg(struct bpfenv *e, const struct sip_msg *m, uint64_t now)
-{
-	enum sw_sip_reason why;
-
-	sipd_handle_msg(e->d, m, now, &why);
-	return why;
-}
-
 /* Alice's INVITE (port aport), Bob's 200 (port bport), ACK. */
 static void establish2(struct bpfenv *e, const char *cid, uint16_t aport, uint16_t bport,
 		       uint64_t now)
@@ -87,12 +61,12 @@ static void establish2(struct bpfenv *e, const char *cid, uint16_t aport, uint16
 
 	t_req(&m, "INVITE", cid, 0, NULL, 1);
 	t_with_sdp(&m, ALICE, aport, SDP_SENDRECV);
-	assert_int_equal(msg(e, &m, now), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, now), SW_SIP_R_ACCEPTED);
 	t_resp(&m, 200, "INVITE", cid, 0, BTAG, 1);
 	t_with_sdp(&m, BOB, bport, SDP_SENDRECV);
-	assert_int_equal(msg(e, &m, now), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, now), SW_SIP_R_ACCEPTED);
 	t_req(&m, "ACK", cid, 0, BTAG, 1);
-	assert_int_equal(msg(e, &m, now), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, now), SW_SIP_R_ACCEPTED);
 }
 
 static void establish(struct bpfenv *e, const char *cid, uint16_t bport, uint64_t now)
@@ -105,7 +79,7 @@ static void bye(struct bpfenv *e, const char *cid, uint64_t now)
 	struct sip_msg m;
 
 	t_req(&m, "BYE", cid, 1, BTAG, 7);
-	assert_int_equal(msg(e, &m, now), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, now), SW_SIP_R_ACCEPTED);
 }
 
 /* --- SIP text in IP/UDP datagrams --- */
@@ -134,19 +108,19 @@ static void test_datagram_call_v4(void **state)
 	n = sip_text(t, sizeof(t), "INVITE sip:bob@inside.example SIP/2.0", ALICE, ATAG, NULL, 1,
 		     "INVITE", cid, ALICE, 0, 16000);
 	assert_int_equal(send_sip(e, ALICE, BOB, t, n, T0), SW_SIP_R_ACCEPTED);
-	assert_int_equal(map_count(e), 0); /* an offer opens nothing */
+	assert_int_equal(bpfenv_count(e), 0); /* an offer opens nothing */
 	n = sip_text(t, sizeof(t), "SIP/2.0 200 OK", ALICE, ATAG, BTAG, 1, "INVITE", cid, BOB, 0,
 		     12000);
 	assert_int_equal(send_sip(e, BOB, ALICE, t, n, T0), SW_SIP_R_ACCEPTED);
 	/* written before the 200 was released */
-	assert_int_equal(map_count(e), 4);
-	assert_int_equal(map_get(e, BOB, 12000, &v), 0);
+	assert_int_equal(bpfenv_count(e), 4);
+	assert_int_equal(bpfenv_get(e, BOB, 12000, &v), 0);
 	assert_int_equal(v.call_hash, h);
 	assert_string_equal(v.call_id, cid);
 	assert_int_equal(v.kind, SW_KIND_RTP);
 	assert_int_equal(v.src[0].check, SW_CHECK_STRICT);
 	assert_int_equal(ntohs(v.src[0].port), 16000);
-	assert_int_equal(map_get(e, ALICE, 16001, &v), 0);
+	assert_int_equal(bpfenv_get(e, ALICE, 16001, &v), 0);
 	assert_int_equal(ntohs(v.src[0].port), 12001);
 	/* the real data path agrees */
 	assert_int_equal(bpfenv_xdp(e, ALICE, 16000, BOB, 12000), XDP_PASS);
@@ -159,10 +133,10 @@ static void test_datagram_call_v4(void **state)
 		     "BYE", cid, NULL, 0, 0);
 	assert_int_equal(send_sip(e, ALICE, BOB, t, n, T0 + 10 * S), SW_SIP_R_ACCEPTED);
 	sipd_tick(e->d, T0 + 11 * S);
-	assert_int_equal(map_count(e), 4); /* grace: trailing RTCP */
+	assert_int_equal(bpfenv_count(e), 4); /* grace: trailing RTCP */
 	assert_int_equal(bpfenv_xdp(e, BOB, 12001, ALICE, 16001), XDP_PASS);
 	sipd_tick(e->d, T0 + 12 * S);
-	assert_int_equal(map_count(e), 0);
+	assert_int_equal(bpfenv_count(e), 0);
 	assert_int_equal(bpfenv_xdp(e, ALICE, 16000, BOB, 12000), XDP_DROP);
 	/* the CDR carries the counters read before deletion */
 	fflush(e->evf);
@@ -190,7 +164,7 @@ static void test_datagram_v6_and_bad(void **state)
 	n = sip_text(t, sizeof(t), "SIP/2.0 200 OK", "[2001:db8::10]", ATAG, BTAG, 1, "INVITE", cid,
 		     b6, 1, 12000);
 	assert_int_equal(send_sip(e, b6, a6, t, n, T0), SW_SIP_R_ACCEPTED);
-	assert_int_equal(map_count(e), 4);
+	assert_int_equal(bpfenv_count(e), 4);
 	assert_int_equal(bpfenv_xdp(e, a6, 16000, b6, 12000), XDP_PASS);
 	assert_int_equal(bpfenv_xdp(e, "2001:db8::99", 16000, b6, 12000), XDP_DROP);
 
@@ -216,7 +190,7 @@ static void test_datagram_v6_and_bad(void **state)
 		pkt[46] = pkt[47] = 0;
 		sipd_handle_packet(e->d, pkt, len, T0, &why);
 		assert_int_equal(why, SW_SIP_R_BAD_CHECKSUM);
-		assert_int_equal(map_get(e, b6, 12400, &v), -ENOENT);
+		assert_int_equal(bpfenv_get(e, b6, 12400, &v), -ENOENT);
 		n = sip_text(t, sizeof(t), "OPTIONS sip:bob@inside.example SIP/2.0", ALICE, ATAG,
 			     NULL, 1, "OPTIONS", "csum-v4", NULL, 0, 0);
 		len = ip_udp(pkt, ALICE, BOB, t, n);
@@ -254,14 +228,14 @@ static void test_idle_and_max_duration(void **state)
 	NEED_ENV(e);
 	establish(e, "idle-1", 12000, T0);
 	sipd_tick(e->d, T0 + 29 * S);
-	assert_int_equal(map_count(e), 4);
+	assert_int_equal(bpfenv_count(e), 4);
 	assert_int_equal(bpfenv_xdp(e, ALICE, 16000, BOB, 12000), XDP_PASS);
 	sipd_tick(e->d, T0 + 30 * S); /* media moved since: not idle */
-	assert_int_equal(map_count(e), 4);
+	assert_int_equal(bpfenv_count(e), 4);
 	sipd_tick(e->d, T0 + 59 * S);
-	assert_int_equal(map_count(e), 4);
+	assert_int_equal(bpfenv_count(e), 4);
 	sipd_tick(e->d, T0 + 60 * S); /* 30 s without a packet */
-	assert_int_equal(map_count(e), 0);
+	assert_int_equal(bpfenv_count(e), 0);
 	fflush(e->evf);
 	assert_non_null(strstr(e->evbuf, "\"reason\":\"idle\""));
 
@@ -272,11 +246,11 @@ static void test_idle_and_max_duration(void **state)
 			 0);
 	assert_int_equal(sipd_reload(e->d, c, err, sizeof(err)), 0);
 	sipd_config_free(c);
-	assert_int_equal(map_count(e), 4);
+	assert_int_equal(bpfenv_count(e), 4);
 	sipd_tick(e->d, T0 + 99 * S);
-	assert_int_equal(map_count(e), 4);
+	assert_int_equal(bpfenv_count(e), 4);
 	sipd_tick(e->d, T0 + 100 * S);
-	assert_int_equal(map_count(e), 0);
+	assert_int_equal(bpfenv_count(e), 0);
 	fflush(e->evf);
 	assert_non_null(strstr(e->evbuf, "\"reason\":\"max_duration\""));
 	assert_non_null(strstr(e->evbuf, "\"event\":\"config_reload\""));
@@ -300,8 +274,8 @@ static void test_bad_reload_keeps_config(void **state)
 	assert_non_null(strstr(err, "filters[0].action: unknown action"));
 	assert_int_equal(sipd_get_config(e->d)->n_rules, 1); /* old config */
 	t_req(&m, "OPTIONS", "o2", 0, NULL, 1);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_FILTER_DROP);
-	assert_int_equal(map_count(e), 4); /* the call is untouched */
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_FILTER_DROP);
+	assert_int_equal(bpfenv_count(e), 4); /* the call is untouched */
 	fflush(e->evf);
 	assert_non_null(strstr(e->evbuf, "\"ok\":false"));
 }
@@ -317,17 +291,17 @@ static void test_reinvite_moves_map(void **state)
 	assert_int_equal(bpfenv_xdp(e, ALICE, 16000, BOB, 12000), XDP_PASS);
 	t_req(&m, "INVITE", "move-1", 1, BTAG, 1);
 	t_with_sdp(&m, BOB, 12020, SDP_SENDRECV);
-	assert_int_equal(msg(e, &m, T0 + S), SW_SIP_R_ACCEPTED);
-	assert_int_equal(map_get(e, BOB, 12020, &v), -ENOENT);
+	assert_int_equal(bpfenv_msg(e, &m, T0 + S), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_get(e, BOB, 12020, &v), -ENOENT);
 	t_resp(&m, 200, "INVITE", "move-1", 1, BTAG, 1);
 	t_with_sdp(&m, ALICE, 16000, SDP_SENDRECV);
-	assert_int_equal(msg(e, &m, T0 + S), SW_SIP_R_ACCEPTED);
-	assert_int_equal(map_count(e), 4);
-	assert_int_equal(map_get(e, BOB, 12000, &v), -ENOENT);
-	assert_int_equal(map_get(e, BOB, 12020, &v), 0);
+	assert_int_equal(bpfenv_msg(e, &m, T0 + S), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_count(e), 4);
+	assert_int_equal(bpfenv_get(e, BOB, 12000, &v), -ENOENT);
+	assert_int_equal(bpfenv_get(e, BOB, 12020, &v), 0);
 	assert_int_equal(v.side, 0); /* Bob offered this time */
 	/* Alice's pinhole changed its source: updated, counters kept */
-	assert_int_equal(map_get(e, ALICE, 16000, &v), 0);
+	assert_int_equal(bpfenv_get(e, ALICE, 16000, &v), 0);
 	assert_int_equal(ntohs(v.src[0].port), 12020);
 	assert_int_equal(v.created_ns, T0);
 	assert_int_equal(bpfenv_xdp(e, ALICE, 16000, BOB, 12020), XDP_PASS);
@@ -354,19 +328,19 @@ static void test_conflicts(void **state)
 	assert_int_equal(sw_pinhole_put(&e->maps, &k, &v, BPF_ANY), 0);
 	t_req(&m, "INVITE", "cf-1", 0, NULL, 1);
 	t_with_sdp(&m, ALICE, 16000, SDP_SENDRECV);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 	t_resp(&m, 200, "INVITE", "cf-1", 0, BTAG, 1);
 	t_with_sdp(&m, BOB, 12000, SDP_SENDRECV);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_PINHOLE_FAILED);
-	assert_int_equal(map_count(e), 1); /* nothing half-applied */
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_PINHOLE_FAILED);
+	assert_int_equal(bpfenv_count(e), 1); /* nothing half-applied */
 	assert_int_equal(sw_pinhole_get(&e->maps, &k, &got), 0);
 	assert_int_equal(got.call_hash, 0);
 	assert_int_equal(got.kind, SW_KIND_MANUAL);
 	/* the admin removes it; the retransmitted 200 now succeeds, which
 	 * also shows the failed attempt left no dialog state behind */
 	assert_int_equal(sw_pinhole_del(&e->maps, &k), 0);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
-	assert_int_equal(map_count(e), 4);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_count(e), 4);
 
 	/* An outside party naming Bob's live destination in its own SDP gets
 	 * that stream refused: cf-2's INVITE comes from Alice (outside) and
@@ -374,19 +348,19 @@ static void test_conflicts(void **state)
 	 * the call goes on, and Bob's answer opens nothing for that m= line. */
 	t_req(&m, "INVITE", "cf-2", 0, NULL, 1);
 	t_with_sdp(&m, BOB, 12000, SDP_SENDRECV);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 	t_resp(&m, 200, "INVITE", "cf-2", 0, BTAG, 1);
 	t_with_sdp(&m, BOB, 12100, SDP_SENDRECV);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 	{
 		struct sipd_stats st;
 
 		sipd_get_stats(e->d, &st);
 		assert_int_equal(st.media_refused[SW_SIP_R_WRONG_SIDE], 1);
 	}
-	assert_int_equal(map_count(e), 4);
-	assert_int_equal(map_get(e, BOB, 12100, &got), -ENOENT);
-	assert_int_equal(map_get(e, BOB, 12000, &got), 0);
+	assert_int_equal(bpfenv_count(e), 4);
+	assert_int_equal(bpfenv_get(e, BOB, 12100, &got), -ENOENT);
+	assert_int_equal(bpfenv_get(e, BOB, 12000, &got), 0);
 	assert_int_equal(ntohs(got.src[0].port), 16000); /* still cf-1's */
 	assert_int_equal(got.call_hash, sw_fnv1a64("cf-1", 4));
 
@@ -394,12 +368,12 @@ static void test_conflicts(void **state)
 	 * only Bob's own SDP may take it over. */
 	t_req(&m, "INVITE", "cf-2b", 0, NULL, 1);
 	t_with_sdp(&m, ALICE, 16300, SDP_SENDRECV);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 	t_resp(&m, 200, "INVITE", "cf-2b", 0, BTAG, 1);
 	t_with_sdp(&m, BOB, 12000, SDP_SENDRECV);
 	t_addr(BOB2, m.src.addr);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_UNMATCHED_RESPONSE);
-	assert_int_equal(map_get(e, BOB, 12000, &got), 0);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_UNMATCHED_RESPONSE);
+	assert_int_equal(bpfenv_get(e, BOB, 12000, &got), 0);
 	assert_int_equal(got.call_hash, sw_fnv1a64("cf-1", 4));
 
 	/* Bob himself answering a new call with the media port cf-1 still
@@ -407,21 +381,21 @@ static void test_conflicts(void **state)
 	 * SDP comes from Bob's own address, so cf-3 takes it over. */
 	t_req(&m, "INVITE", "cf-3", 0, NULL, 1);
 	t_with_sdp(&m, ALICE, 16100, SDP_SENDRECV);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 	t_resp(&m, 200, "INVITE", "cf-3", 0, BTAG, 1);
 	t_with_sdp(&m, BOB, 12000, SDP_SENDRECV);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
-	assert_int_equal(map_get(e, BOB, 12000, &got), 0);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_get(e, BOB, 12000, &got), 0);
 	assert_int_equal(ntohs(got.src[0].port), 16100);
 	assert_int_equal(got.call_hash, sw_fnv1a64("cf-3", 4));
 	/* cf-1 keeps Alice's side; Bob's two went to cf-3 (2 + 4) */
-	assert_int_equal(map_count(e), 6);
+	assert_int_equal(bpfenv_count(e), 6);
 	/* cf-1 ending does not touch what cf-3 took over */
 	bye(e, "cf-1", T0 + S);
 	sipd_tick(e->d, T0 + 4 * S);
-	assert_int_equal(map_get(e, BOB, 12000, &got), 0);
+	assert_int_equal(bpfenv_get(e, BOB, 12000, &got), 0);
 	assert_int_equal(got.call_hash, sw_fnv1a64("cf-3", 4));
-	assert_int_equal(map_count(e), 4);
+	assert_int_equal(bpfenv_count(e), 4);
 
 	/* A destination of a call in its BYE grace is taken over by any
 	 * party that may name it (as before): cf-3 says BYE, then another
@@ -431,16 +405,16 @@ static void test_conflicts(void **state)
 	m.to_tag[0] = '\0';
 	t_addr(BOB2, m.src.addr);
 	t_with_sdp(&m, BOB, 12000, SDP_SENDRECV);
-	assert_int_equal(msg(e, &m, T0 + 5 * S), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0 + 5 * S), SW_SIP_R_ACCEPTED);
 	t_resp(&m, 200, "INVITE", "cf-4", 1, BTAG, 1);
 	m.to_tag[0] = '\0';
 	snprintf(m.to_tag, sizeof(m.to_tag), "a-tag-4");
 	t_with_sdp(&m, ALICE, 16200, SDP_SENDRECV);
-	assert_int_equal(msg(e, &m, T0 + 5 * S), SW_SIP_R_ACCEPTED);
-	assert_int_equal(map_get(e, BOB, 12000, &got), 0);
+	assert_int_equal(bpfenv_msg(e, &m, T0 + 5 * S), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_get(e, BOB, 12000, &got), 0);
 	assert_int_equal(got.call_hash, sw_fnv1a64("cf-4", 4));
 	sipd_tick(e->d, T0 + 9 * S); /* cf-3 closes, not touching cf-4's */
-	assert_int_equal(map_get(e, BOB, 12000, &got), 0);
+	assert_int_equal(bpfenv_get(e, BOB, 12000, &got), 0);
 	assert_int_equal(got.call_hash, sw_fnv1a64("cf-4", 4));
 }
 
@@ -454,14 +428,14 @@ static void test_map_full_rolls_back(void **state)
 	NEED_ENV(*state);
 	assert_int_equal(bpfenv_up(&small, "sw-ut", cfg_json, 6), 0);
 	establish(&small, "full-1", 12000, T0);
-	assert_int_equal(map_count(&small), 4);
+	assert_int_equal(bpfenv_count(&small), 4);
 	t_req(&m, "INVITE", "full-2", 0, NULL, 1);
 	t_with_sdp(&m, ALICE, 16100, SDP_SENDRECV);
-	assert_int_equal(msg(&small, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(&small, &m, T0), SW_SIP_R_ACCEPTED);
 	t_resp(&m, 200, "INVITE", "full-2", 0, BTAG, 1);
 	t_with_sdp(&m, BOB, 12100, SDP_SENDRECV);
-	assert_int_equal(msg(&small, &m, T0), SW_SIP_R_PINHOLE_FAILED);
-	assert_int_equal(map_count(&small), 4); /* partial batch undone */
+	assert_int_equal(bpfenv_msg(&small, &m, T0), SW_SIP_R_PINHOLE_FAILED);
+	assert_int_equal(bpfenv_count(&small), 4); /* partial batch undone */
 	sipd_get_stats(small.d, &st);
 	assert_int_equal(st.map_errors, 1);
 	fflush(small.evf);
@@ -486,7 +460,7 @@ static void test_adoption_after_restart(void **state)
 	v.src[0].flags = SW_SRC_ACTIVE;
 	v.kind = SW_KIND_MANUAL;
 	assert_int_equal(sw_pinhole_put(&e->maps, &k, &v, BPF_ANY), 0);
-	assert_int_equal(map_count(e), 9);
+	assert_int_equal(bpfenv_count(e), 9);
 
 	/* "SIGKILL": the daemon's memory is gone, the maps are not */
 	sipd_free(e->d);
@@ -495,19 +469,19 @@ static void test_adoption_after_restart(void **state)
 	sipd_get_stats(e->d, &st);
 	assert_int_equal(st.calls_adopted, 2);
 	assert_int_equal(st.pinholes_active, 8);
-	assert_int_equal(map_count(e), 9);
+	assert_int_equal(bpfenv_count(e), 9);
 	assert_int_equal(bpfenv_xdp(e, ALICE, 16000, BOB, 12000), XDP_PASS);
 
 	/* a later BYE closes the adopted call after the grace */
 	bye(e, "adopt-1@outside.example", T0 + 5 * S);
 	sipd_tick(e->d, T0 + 6 * S);
-	assert_int_equal(map_count(e), 9);
+	assert_int_equal(bpfenv_count(e), 9);
 	sipd_tick(e->d, T0 + 7 * S);
-	assert_int_equal(map_count(e), 5);
+	assert_int_equal(bpfenv_count(e), 5);
 	assert_int_equal(bpfenv_xdp(e, ALICE, 16000, BOB, 12000), XDP_DROP);
 	/* the other expires on idle (no media for idle_s); manual stays */
 	sipd_tick(e->d, T0 + 31 * S);
-	assert_int_equal(map_count(e), 1);
+	assert_int_equal(bpfenv_count(e), 1);
 	assert_int_equal(sw_pinhole_get(&e->maps, &k, &v), 0);
 	fflush(e->evf);
 	assert_non_null(strstr(e->evbuf, "\"event\":\"call_adopt\""));
@@ -526,7 +500,7 @@ static void test_manual_replacing_ours(void **state)
 
 	NEED_ENV(e);
 	establish(e, "mr-1", 12000, T0);
-	assert_int_equal(map_count(e), 4);
+	assert_int_equal(bpfenv_count(e), 4);
 	t_addr(ALICE, a);
 	sw_pinhole_key_init(&k, a, 16000);
 	t_addr("192.0.2.1", v.src[0].addr);
@@ -536,7 +510,7 @@ static void test_manual_replacing_ours(void **state)
 	assert_int_equal(sw_pinhole_put(&e->maps, &k, &v, BPF_ANY), 0);
 	bye(e, "mr-1", T0 + S);
 	sipd_tick(e->d, T0 + 4 * S);
-	assert_int_equal(map_count(e), 1);
+	assert_int_equal(bpfenv_count(e), 1);
 	assert_int_equal(sw_pinhole_get(&e->maps, &k, &got), 0);
 	assert_int_equal(got.kind, SW_KIND_MANUAL);
 	assert_int_equal(got.call_hash, 0);

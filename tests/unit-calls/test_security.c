@@ -51,32 +51,6 @@ static int setup(void **state)
 	return bpfenv_setup(state, "sw-sec", cfg_json);
 }
 
-static unsigned int map_count(struct bpfenv *e)
-{
-	unsigned int n = 0;
-
-	assert_int_equal(sw_pinhole_count(&e->maps, &n), 0);
-	return n;
-}
-
-static int map_get(struct bpfenv *e, const char *addr, uint16_t port, struct sw_pinhole *v)
-{
-	struct sw_pinhole_key k;
-	uint8_t a[16];
-
-	t_addr(addr, a);
-	sw_pinhole_key_init(&k, a, port);
-	return sw_pinhole_get(&e->maps, &k, v);
-}
-
-static enum sw_sip_reason msg(struct bpfenv *e, const struct sip_msg *m, uint64_t now)
-{
-	enum sw_sip_reason why;
-
-	sipd_handle_msg(e->d, m, now, &why);
-	return why;
-}
-
 static void set_src(struct sip_msg *m, const char *src, const char *dst)
 {
 	t_addr(src, m->src.addr);
@@ -96,13 +70,13 @@ static void establish(struct bpfenv *e, const char *cid, uint16_t aport, uint16_
 	t_req(&m, "INVITE", cid, 0, NULL, 1);
 	branch(&m, "z9hG4bK-live");
 	t_with_sdp(&m, ALICE, aport, SDP_SENDRECV);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 	t_resp(&m, 200, "INVITE", cid, 0, BTAG, 1);
 	branch(&m, "z9hG4bK-live");
 	t_with_sdp(&m, BOB, bport, SDP_SENDRECV);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 	t_req(&m, "ACK", cid, 0, BTAG, 1);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 	assert_int_equal(bpfenv_xdp(e, ALICE, aport, BOB, bport), XDP_PASS);
 }
 
@@ -130,18 +104,19 @@ static void test_forged_answer_from_outside(void **state)
 			set_src(&m, att, bob);
 			branch(&m, "z9hG4bK-forge");
 			t_with_sdp(&m, att, 4000, SDP_SENDRECV);
-			assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED); /* an offer */
+			assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED); /* an offer */
 			/* the attacker answers it itself, naming Bob's 11211 */
 			t_resp(&m, 200, methods[i], cid, 0, "invented", 1);
 			set_src(&m, att, bob);
 			branch(&m, "z9hG4bK-forge");
 			t_with_sdp(&m, bob, 11211, SDP_SENDRECV);
-			assert_int_equal(msg(e, &m, T0), SW_SIP_R_UNMATCHED_RESPONSE);
-			assert_int_equal(map_get(e, bob, 11211, &(struct sw_pinhole){0}), -ENOENT);
+			assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_UNMATCHED_RESPONSE);
+			assert_int_equal(bpfenv_get(e, bob, 11211, &(struct sw_pinhole){0}),
+					 -ENOENT);
 			assert_int_equal(bpfenv_xdp(e, att, 4000, bob, 11211), XDP_DROP);
 		}
 	}
-	assert_int_equal(map_count(e), 0);
+	assert_int_equal(bpfenv_count(e), 0);
 	/* the offers went nowhere: no call_start, and Timer B/F ends them */
 	fflush(e->evf);
 	assert_null(strstr(e->evbuf, "\"event\":\"call_start\""));
@@ -164,31 +139,31 @@ static void test_response_must_match(void **state)
 	t_req(&m, "INVITE", "match-1", 0, NULL, 1);
 	branch(&m, "z9hG4bK-a1");
 	t_with_sdp(&m, ALICE, 16000, SDP_SENDRECV);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 	t_resp(&m, 200, "INVITE", "match-1", 0, BTAG, 1);
 	t_with_sdp(&m, BOB, 12000, SDP_SENDRECV);
 	branch(&m, "z9hG4bK-other");
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_UNMATCHED_RESPONSE);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_UNMATCHED_RESPONSE);
 	branch(&m, "z9hG4bK-a1");
 	m.cseq = 2;
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_UNMATCHED_RESPONSE);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_UNMATCHED_RESPONSE);
 	m.cseq = 1;
 	t_addr(BOB2, m.src.addr);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_UNMATCHED_RESPONSE);
-	assert_int_equal(map_count(e), 0);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_UNMATCHED_RESPONSE);
+	assert_int_equal(bpfenv_count(e), 0);
 	/* a 403 that matches nothing counts toward no ban either */
 	t_resp(&m, 403, "INVITE", "match-x", 0, BTAG, 1);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_UNMATCHED_RESPONSE);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_UNMATCHED_RESPONSE);
 	/* the real one */
 	t_resp(&m, 200, "INVITE", "match-1", 0, BTAG, 1);
 	t_with_sdp(&m, BOB, 12000, SDP_SENDRECV);
 	branch(&m, "z9hG4bK-a1");
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
-	assert_int_equal(map_count(e), 4);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_count(e), 4);
 	/* its retransmission still matches; after Timer B + 32 s it does not */
-	assert_int_equal(msg(e, &m, T0 + 10 * S), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0 + 10 * S), SW_SIP_R_ACCEPTED);
 	sipd_tick(e->d, T0 + 60 * S);
-	assert_int_equal(msg(e, &m, T0 + 60 * S), SW_SIP_R_UNMATCHED_RESPONSE);
+	assert_int_equal(bpfenv_msg(e, &m, T0 + 60 * S), SW_SIP_R_UNMATCHED_RESPONSE);
 }
 
 /* With security.unmatched_responses "pass" a forged response is passed but
@@ -207,12 +182,12 @@ static void test_unmatched_pass_mode(void **state)
 	t_req(&m, "UPDATE", "pass-1", 0, "x", 1);
 	set_src(&m, ATTACK, UNUSED);
 	t_with_sdp(&m, ATTACK, 4000, SDP_SENDRECV);
-	assert_int_equal(msg(&e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(&e, &m, T0), SW_SIP_R_ACCEPTED);
 	t_resp(&m, 200, "UPDATE", "pass-1", 0, "x", 1);
 	set_src(&m, ATTACK, UNUSED);
 	t_with_sdp(&m, BOB, 11211, SDP_SENDRECV);
-	assert_int_equal(msg(&e, &m, T0), SW_SIP_R_ACCEPTED);
-	assert_int_equal(map_count(&e), 0);
+	assert_int_equal(bpfenv_msg(&e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_count(&e), 0);
 	bpfenv_down(&e);
 }
 
@@ -261,28 +236,28 @@ static void test_media_addresses(void **state)
 		if (rows[r].said_v6 && sw_addr_is_v4(m.sdp.media[0].addr))
 			m.sdp.media[0].addr_v6_mapped = 1; /* as sdp.c marks it */
 		/* the message passes: only the stream is refused */
-		assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+		assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 		t_resp(&m, 200, "INVITE", cid, 0, BTAG, 1);
 		t_with_sdp(&m, BOB, (uint16_t)(12000 + 2 * r), SDP_SENDRECV);
-		assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+		assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 		sipd_get_stats(e->d, &st);
 		if (rows[r].want != SW_SIP_R_ACCEPTED) {
 			if (st.media_refused[rows[r].want] != before + 1)
 				fail_msg("c=%s: not refused as %s", rows[r].addr,
 					 sw_sip_reason_name(rows[r].want));
 			/* no pinhole in either direction for that m= line */
-			assert_int_equal(
-				map_get(e, BOB, (uint16_t)(12000 + 2 * r), &(struct sw_pinhole){0}),
-				-ENOENT);
+			assert_int_equal(bpfenv_get(e, BOB, (uint16_t)(12000 + 2 * r),
+						    &(struct sw_pinhole){0}),
+					 -ENOENT);
 		} else if (strcmp(rows[r].addr, "0.0.0.0")) {
-			assert_int_equal(
-				map_get(e, BOB, (uint16_t)(12000 + 2 * r), &(struct sw_pinhole){0}),
-				0);
+			assert_int_equal(bpfenv_get(e, BOB, (uint16_t)(12000 + 2 * r),
+						    &(struct sw_pinhole){0}),
+					 0);
 		}
 	}
 	{
 		struct sipd_stats st;
-		unsigned int open = map_count(e);
+		unsigned int open = bpfenv_count(e);
 
 		sipd_get_stats(e->d, &st);
 		assert_int_equal(st.media_refused[SW_SIP_R_BAD_MEDIA_ADDRESS], 12);
@@ -299,13 +274,13 @@ static void test_media_addresses(void **state)
 	{
 		struct sipd_stats st;
 
-		assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+		assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 		t_addr(ALICE, m.sdp.media[0].rtcp_addr);
-		assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+		assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 		sipd_get_stats(e->d, &st);
 		assert_int_equal(st.media_refused[SW_SIP_R_BAD_MEDIA_ADDRESS], 14);
 		t_addr(BOB2, m.sdp.media[0].rtcp_addr);
-		assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+		assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 		sipd_get_stats(e->d, &st);
 		assert_int_equal(st.media_refused[SW_SIP_R_BAD_MEDIA_ADDRESS], 14);
 	}
@@ -313,7 +288,7 @@ static void test_media_addresses(void **state)
 	t_req(&m, "INVITE", "rtcp-2", 1, BTAG, 1);
 	m.to_tag[0] = '\0';
 	t_with_sdp(&m, "203.0.113.5", 12000, SDP_SENDRECV);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 	/* the firewall's own (non-loopback) address */
 	if (!getifaddrs(&ifa)) {
 		for (i = ifa; i && !own[0]; i = i->ifa_next) {
@@ -329,14 +304,14 @@ static void test_media_addresses(void **state)
 
 		t_req(&m, "INVITE", "own-1", 0, NULL, 1);
 		t_with_sdp(&m, own, 16000, SDP_SENDRECV);
-		assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+		assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 		sipd_get_stats(e->d, &st);
 		assert_int_equal(st.media_refused[SW_SIP_R_BAD_MEDIA_ADDRESS], 15);
 	} else {
 		fprintf(stderr,
 			"no outside-looking IPv4 address on this host: own-address row skipped\n");
 	}
-	assert_int_equal(map_count(e), 4); /* the third outside party's call alone */
+	assert_int_equal(bpfenv_count(e), 4); /* the third outside party's call alone */
 }
 
 /* Roles are bound to sides: a BYE carrying the callee's tags from outside
@@ -350,18 +325,18 @@ static void test_roles_bound_to_sides(void **state)
 	establish(e, "role-1", 16000, 12000);
 	t_req(&m, "BYE", "role-1", 1, BTAG, 9);
 	set_src(&m, ATTACK, ALICE);
-	assert_int_equal(msg(e, &m, T0 + S), SW_SIP_R_WRONG_SIDE);
+	assert_int_equal(bpfenv_msg(e, &m, T0 + S), SW_SIP_R_WRONG_SIDE);
 	/* a re-INVITE "from Bob" sent from outside, moving Bob's media */
 	t_req(&m, "INVITE", "role-1", 1, BTAG, 10);
 	set_src(&m, ATTACK, ALICE);
 	t_with_sdp(&m, ATTACK, 4000, SDP_SENDRECV);
-	assert_int_equal(msg(e, &m, T0 + S), SW_SIP_R_WRONG_SIDE);
+	assert_int_equal(bpfenv_msg(e, &m, T0 + S), SW_SIP_R_WRONG_SIDE);
 	sipd_tick(e->d, T0 + 5 * S);
-	assert_int_equal(map_count(e), 4);
+	assert_int_equal(bpfenv_count(e), 4);
 	assert_int_equal(bpfenv_xdp(e, ALICE, 16000, BOB, 12000), XDP_PASS);
 	/* the real BYE from Bob ends it */
 	t_req(&m, "BYE", "role-1", 1, BTAG, 11);
-	assert_int_equal(msg(e, &m, T0 + 6 * S), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0 + 6 * S), SW_SIP_R_ACCEPTED);
 }
 
 /* An answer carried in a request (ACK after an offer in the 200) counts
@@ -373,20 +348,20 @@ static void test_answer_from_where_offer_went(void **state)
 
 	NEED_ENV(e);
 	t_req(&m, "INVITE", "late-1", 0, NULL, 1); /* no SDP: late offer */
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 	t_resp(&m, 200, "INVITE", "late-1", 0, BTAG, 1);
 	t_with_sdp(&m, BOB, 12000, SDP_SENDRECV);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
-	assert_int_equal(map_count(e), 0);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_count(e), 0);
 	t_req(&m, "ACK", "late-1", 0, BTAG, 1);
 	set_src(&m, ATTACK, BOB);
 	t_with_sdp(&m, ATTACK, 4000, SDP_SENDRECV);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_UNMATCHED_ANSWER);
-	assert_int_equal(map_count(e), 0);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_UNMATCHED_ANSWER);
+	assert_int_equal(bpfenv_count(e), 0);
 	t_req(&m, "ACK", "late-1", 0, BTAG, 1);
 	t_with_sdp(&m, ALICE, 16000, SDP_SENDRECV);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
-	assert_int_equal(map_count(e), 4);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_count(e), 4);
 	assert_int_equal(bpfenv_xdp(e, ALICE, 16000, BOB, 12000), XDP_PASS);
 	assert_int_equal(bpfenv_xdp(e, ATTACK, 4000, BOB, 12000), XDP_DROP);
 }
@@ -425,24 +400,24 @@ static void test_hijack_live_call(void **state)
 	t_req(&m, "UPDATE", "hj-1", 0, "att-tag", 1);
 	set_src(&m, ATTACK, BOB);
 	t_with_sdp(&m, ATTACK, 4000, SDP_SENDRECV);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 	t_resp(&m, 481, "UPDATE", "hj-1", 0, "att-tag", 1);
 	set_src(&m, BOB, ATTACK);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 	/* 2. UPDATE to an unused inside address, forged 200 "from" it */
 	t_req(&m, "UPDATE", "hj-2", 0, "att-tag", 1);
 	set_src(&m, ATTACK, UNUSED);
 	t_with_sdp(&m, ATTACK, 4000, SDP_SENDRECV);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 	/* from the attacker's own address: not where the UPDATE went */
 	t_resp(&m, 200, "UPDATE", "hj-2", 0, "att-tag", 1);
 	set_src(&m, ATTACK, ATTACK);
 	t_with_sdp(&m, BOB, 12000, SDP_SENDRECV);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_UNMATCHED_RESPONSE);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_UNMATCHED_RESPONSE);
 	/* "from" the unused address (no interface known: replay): the SDP
 	 * is not Bob's own, so Bob's live destination is not taken over */
 	set_src(&m, UNUSED, ATTACK);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_PINHOLE_FAILED);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_PINHOLE_FAILED);
 	/* on the wire the spoofed inside source arrives on an outside
 	 * interface: dropped before anything reads it */
 	len = dgram(pkt, UNUSED, ATTACK, "SIP/2.0 200 OK", "b", 1, "UPDATE", "hj-2", BOB, 12000);
@@ -457,7 +432,7 @@ static void test_hijack_live_call(void **state)
 	sipd_handle_packet_meta(e->d, pkt, len, &outside, T0, &why);
 	assert_int_equal(why, SW_SIP_R_SPOOFED_SOURCE);
 	/* the victim's pinhole is untouched, its media still flows */
-	assert_int_equal(map_get(e, BOB, 12000, &v), 0);
+	assert_int_equal(bpfenv_get(e, BOB, 12000, &v), 0);
 	assert_int_equal(v.call_hash, sw_fnv1a64("victim", 6));
 	assert_int_equal(ntohs(v.src[0].port), 16000);
 	assert_int_equal(bpfenv_xdp(e, ALICE, 16000, BOB, 12000), XDP_PASS);
@@ -511,7 +486,7 @@ static void test_budgets(void **state)
 		t_req(&m, "INVITE", cid, 0, NULL, 1);
 		t_addr(a6, m.src.addr);
 		t_with_sdp(&m, a6, 16000, SDP_SENDRECV);
-		assert_int_equal(msg(&e, &m, T0), SW_SIP_R_ACCEPTED);
+		assert_int_equal(bpfenv_msg(&e, &m, T0), SW_SIP_R_ACCEPTED);
 	}
 	{
 		struct sipd_stats st;
@@ -525,16 +500,16 @@ static void test_budgets(void **state)
 		snprintf(a6, sizeof(a6), "198.51.100.%u", 100 + i);
 		t_resp(&m, 180, "INVITE", cid, 0, BTAG, 1);
 		t_addr(a6, m.dst.addr);
-		assert_int_equal(msg(&e, &m, T0), SW_SIP_R_ACCEPTED);
+		assert_int_equal(bpfenv_msg(&e, &m, T0), SW_SIP_R_ACCEPTED);
 	}
 	t_req(&m, "INVITE", "cap-9", 0, NULL, 1);
 	t_addr("198.51.100.120", m.src.addr);
-	assert_int_equal(msg(&e, &m, T0), SW_SIP_R_DIALOG_LIMIT);
+	assert_int_equal(bpfenv_msg(&e, &m, T0), SW_SIP_R_DIALOG_LIMIT);
 	for (i = 0; i < 2; i++) {
 		snprintf(cid, sizeof(cid), "in-%u", i);
 		t_req(&m, "INVITE", cid, 1, BTAG, 1);
 		m.to_tag[0] = '\0';
-		assert_int_equal(msg(&e, &m, T0), SW_SIP_R_ACCEPTED);
+		assert_int_equal(bpfenv_msg(&e, &m, T0), SW_SIP_R_ACCEPTED);
 	}
 	/* 5 transactions from one IPv6 /64, wherever in it; then refused */
 	for (i = 0; i < 6; i++) {
@@ -542,23 +517,23 @@ static void test_budgets(void **state)
 		snprintf(a6, sizeof(a6), "2001:db8:0:1::%x", 0x10 + i * 0x1111);
 		t_req(&m, "MESSAGE", cid, 0, NULL, 1);
 		t_addr(a6, m.src.addr);
-		assert_int_equal(msg(&e, &m, T0),
+		assert_int_equal(bpfenv_msg(&e, &m, T0),
 				 i < 5 ? SW_SIP_R_ACCEPTED : SW_SIP_R_TRANSACTION_LIMIT);
 	}
 	/* the next /64 has its own share */
 	t_req(&m, "MESSAGE", "tx-other", 0, NULL, 1);
 	t_addr("2001:db8:0:2::1", m.src.addr);
-	assert_int_equal(msg(&e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(&e, &m, T0), SW_SIP_R_ACCEPTED);
 	/* after 64*T1 the transactions are gone and the share is back */
 	sipd_tick(e.d, T0 + 33 * S);
 	t_req(&m, "MESSAGE", "tx-later", 0, NULL, 1);
 	t_addr("2001:db8:0:1::99", m.src.addr);
-	assert_int_equal(msg(&e, &m, T0 + 33 * S), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(&e, &m, T0 + 33 * S), SW_SIP_R_ACCEPTED);
 	/* the ringing calls end with early_dialog_s (180 s): room again */
 	sipd_tick(e.d, T0 + 200 * S);
 	t_req(&m, "INVITE", "cap-late", 0, NULL, 1);
 	t_with_sdp(&m, ALICE, 16000, SDP_SENDRECV);
-	assert_int_equal(msg(&e, &m, T0 + 200 * S), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(&e, &m, T0 + 200 * S), SW_SIP_R_ACCEPTED);
 	bpfenv_down(&e);
 }
 
@@ -580,13 +555,13 @@ static void test_pinholes_per_source(void **state)
 		snprintf(cid, sizeof(cid), "php-%u", i);
 		t_req(&m, "INVITE", cid, 0, NULL, 1);
 		t_with_sdp(&m, ALICE, (uint16_t)(16000 + 10 * i), SDP_SENDRECV);
-		assert_int_equal(msg(&e, &m, T0), SW_SIP_R_ACCEPTED);
+		assert_int_equal(bpfenv_msg(&e, &m, T0), SW_SIP_R_ACCEPTED);
 		t_resp(&m, 200, "INVITE", cid, 0, BTAG, 1);
 		t_with_sdp(&m, BOB, (uint16_t)(12000 + 10 * i), SDP_SENDRECV);
-		assert_int_equal(msg(&e, &m, T0),
+		assert_int_equal(bpfenv_msg(&e, &m, T0),
 				 i < 2 ? SW_SIP_R_ACCEPTED : SW_SIP_R_PINHOLE_LIMIT);
 	}
-	assert_int_equal(map_count(&e), 8);
+	assert_int_equal(bpfenv_count(&e), 8);
 	bpfenv_down(&e);
 }
 
@@ -634,25 +609,25 @@ static void test_b2bua_direct_media(void **state)
 	NEED_ENV(e);
 	/* leg 1: Alice -> PBX, anchored at PBX:20000 */
 	req_sdp(&m, "INVITE", "leg1", "a1", NULL, 1, ALICE, PBX, ALICE, 16000);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 	resp_sdp(&m, 200, "INVITE", "leg1", "a1", "p1", 1, PBX, ALICE, PBX, 20000);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 	/* leg 2: PBX -> Bob, anchored at PBX:20002 */
 	req_sdp(&m, "INVITE", "leg2", "p2", NULL, 1, PBX, BOB, PBX, 20002);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 	resp_sdp(&m, 200, "INVITE", "leg2", "p2", "b2", 1, BOB, PBX, BOB, 12000);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 	assert_int_equal(bpfenv_xdp(e, ALICE, 16000, PBX, 20000), XDP_PASS);
 	/* direct media: PBX tells Alice "Bob is at BOB:12000" */
 	req_sdp(&m, "INVITE", "leg1", "p1", "a1", 2, PBX, ALICE, BOB, 12000);
-	assert_int_equal(msg(e, &m, T0 + S), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0 + S), SW_SIP_R_ACCEPTED);
 	resp_sdp(&m, 200, "INVITE", "leg1", "p1", "a1", 2, ALICE, PBX, ALICE, 16000);
-	assert_int_equal(msg(e, &m, T0 + S), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0 + S), SW_SIP_R_ACCEPTED);
 	/* and Bob "Alice is at ALICE:16000" */
 	req_sdp(&m, "INVITE", "leg2", "p2", "b2", 2, PBX, BOB, ALICE, 16000);
-	assert_int_equal(msg(e, &m, T0 + S), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0 + S), SW_SIP_R_ACCEPTED);
 	resp_sdp(&m, 200, "INVITE", "leg2", "p2", "b2", 2, BOB, PBX, BOB, 12000);
-	assert_int_equal(msg(e, &m, T0 + S), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0 + S), SW_SIP_R_ACCEPTED);
 	sipd_get_stats(e->d, &st);
 	assert_int_equal(st.pinholes_shared, 4); /* RTP and RTCP both ways */
 	assert_int_equal(st.pinholes_taken_over, 2);
@@ -663,17 +638,17 @@ static void test_b2bua_direct_media(void **state)
 	assert_int_equal(bpfenv_xdp(e, ATTACK, 4000, BOB, 12000), XDP_DROP);
 	/* leg 1 ends first: leg 2 keeps the shared destinations */
 	req_sdp(&m, "BYE", "leg1", "a1", "p1", 3, ALICE, PBX, NULL, 0);
-	assert_int_equal(msg(e, &m, T0 + 2 * S), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0 + 2 * S), SW_SIP_R_ACCEPTED);
 	sipd_tick(e->d, T0 + 5 * S);
-	assert_int_equal(map_get(e, BOB, 12000, &v), 0);
+	assert_int_equal(bpfenv_get(e, BOB, 12000, &v), 0);
 	assert_int_equal(v.call_hash, sw_fnv1a64("leg2", 4)); /* handed over */
 	assert_int_equal(bpfenv_xdp(e, ALICE, 16000, BOB, 12000), XDP_PASS);
 	assert_int_equal(bpfenv_xdp(e, BOB, 12000, ALICE, 16000), XDP_PASS);
 	/* then leg 2: the last claim goes, and the pinholes with it */
 	req_sdp(&m, "BYE", "leg2", "b2", "p2", 3, BOB, PBX, NULL, 0);
-	assert_int_equal(msg(e, &m, T0 + 6 * S), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0 + 6 * S), SW_SIP_R_ACCEPTED);
 	sipd_tick(e->d, T0 + 9 * S);
-	assert_int_equal(map_count(e), 0);
+	assert_int_equal(bpfenv_count(e), 0);
 	assert_int_equal(bpfenv_xdp(e, ALICE, 16000, BOB, 12000), XDP_DROP);
 	/* each CDR counted the media it carried */
 	fflush(e->evf);
@@ -697,36 +672,36 @@ static void test_port_reuse_takeover(void **state)
 	NEED_ENV(e);
 	/* call 1: Alice -> Bob, whose SDP names media 10.1.0.77:12000 */
 	req_sdp(&m, "INVITE", "reuse-1", "a1", NULL, 1, ALICE, BOB, ALICE, 16000);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 	resp_sdp(&m, 200, "INVITE", "reuse-1", "a1", "b1", 1, BOB, ALICE, media, 12000);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 	/* its BYE is lost. Call 2 from another caller: same port again */
 	req_sdp(&m, "INVITE", "reuse-2", "c1", NULL, 1, "203.0.113.9", BOB, "203.0.113.9", 18000);
-	assert_int_equal(msg(e, &m, T0 + S), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0 + S), SW_SIP_R_ACCEPTED);
 	resp_sdp(&m, 200, "INVITE", "reuse-2", "c1", "b2", 1, BOB, "203.0.113.9", media, 12000);
-	assert_int_equal(msg(e, &m, T0 + S), SW_SIP_R_ACCEPTED);
-	assert_int_equal(map_get(e, media, 12000, &v), 0);
+	assert_int_equal(bpfenv_msg(e, &m, T0 + S), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_get(e, media, 12000, &v), 0);
 	assert_int_equal(v.call_hash, sw_fnv1a64("reuse-2", 7));
 	assert_int_equal(ntohs(v.src[0].port), 18000);
 	assert_int_equal(bpfenv_xdp(e, ALICE, 16000, media, 12000), XDP_DROP);
 	/* another inside host answering with that address: refused */
 	req_sdp(&m, "INVITE", "reuse-3", "d1", NULL, 1, ALICE, BOB2, ALICE, 16100);
-	assert_int_equal(msg(e, &m, T0 + 2 * S), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0 + 2 * S), SW_SIP_R_ACCEPTED);
 	resp_sdp(&m, 200, "INVITE", "reuse-3", "d1", "e1", 1, BOB2, ALICE, media, 12000);
-	assert_int_equal(msg(e, &m, T0 + 2 * S), SW_SIP_R_PINHOLE_FAILED);
-	assert_int_equal(map_get(e, media, 12000, &v), 0);
+	assert_int_equal(bpfenv_msg(e, &m, T0 + 2 * S), SW_SIP_R_PINHOLE_FAILED);
+	assert_int_equal(bpfenv_get(e, media, 12000, &v), 0);
 	assert_int_equal(v.call_hash, sw_fnv1a64("reuse-2", 7));
 	/* ... until reuse-2 has been silent (SIP and media) for 8 s (no
 	 * packet passed it here: its last_seen_ns is 0) */
-	assert_int_equal(msg(e, &m, T0 + 12 * S), SW_SIP_R_ACCEPTED);
-	assert_int_equal(map_get(e, media, 12000, &v), 0);
+	assert_int_equal(bpfenv_msg(e, &m, T0 + 12 * S), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_get(e, media, 12000, &v), 0);
 	assert_int_equal(v.call_hash, sw_fnv1a64("reuse-3", 7));
 	assert_int_equal(bpfenv_xdp(e, ALICE, 16100, media, 12000), XDP_PASS);
 	/* a live owner (media just passed) is not dead, whatever the SIP */
 	req_sdp(&m, "INVITE", "reuse-4", "f1", NULL, 1, ALICE, "10.1.0.8", ALICE, 16200);
-	assert_int_equal(msg(e, &m, T0 + 30 * S), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0 + 30 * S), SW_SIP_R_ACCEPTED);
 	resp_sdp(&m, 200, "INVITE", "reuse-4", "f1", "g1", 1, "10.1.0.8", ALICE, media, 12000);
-	assert_int_equal(msg(e, &m, T0 + 30 * S), SW_SIP_R_PINHOLE_FAILED);
+	assert_int_equal(bpfenv_msg(e, &m, T0 + 30 * S), SW_SIP_R_PINHOLE_FAILED);
 }
 
 /* Requests with made-up tags or from another source than the party they
@@ -743,17 +718,17 @@ static void test_claimed_requests_change_nothing(void **state)
 	/* Bob (inside) calls Alice (outside): the callee is outside, so the
 	 * side check alone cannot tell Alice from an attacker */
 	req_sdp(&m, "INVITE", "rv-1", "bt", NULL, 1, BOB, ALICE, BOB, 12000);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 	resp_sdp(&m, 200, "INVITE", "rv-1", "bt", "at", 1, ALICE, BOB, ALICE, 16000);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 	/* spoofed BYE with made-up tags */
 	req_sdp(&m, "BYE", "rv-1", "made", "up", 5, ATTACK, BOB, NULL, 0);
-	assert_int_equal(msg(e, &m, T0 + S), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0 + S), SW_SIP_R_ACCEPTED);
 	/* BYE "from Alice" with Alice's tag but not Bob's as To */
 	req_sdp(&m, "BYE", "rv-1", "at", "nope", 6, ATTACK, BOB, NULL, 0);
-	assert_int_equal(msg(e, &m, T0 + S), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0 + S), SW_SIP_R_ACCEPTED);
 	sipd_tick(e->d, T0 + 5 * S);
-	assert_int_equal(map_count(e), 4);
+	assert_int_equal(bpfenv_count(e), 4);
 	assert_int_equal(bpfenv_xdp(e, ALICE, 16000, BOB, 12000), XDP_PASS);
 	sipd_get_stats(e->d, &st);
 	assert_int_equal(st.requests_ignored, 2);
@@ -761,35 +736,35 @@ static void test_claimed_requests_change_nothing(void **state)
 	/* ringing call: a CANCEL not from the caller, or not naming the
 	 * INVITE's branch, cancels nothing; the answer still opens media */
 	req_sdp(&m, "INVITE", "rv-2", "bt2", NULL, 1, BOB, ALICE, BOB, 12100);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 	req_sdp(&m, "CANCEL", "rv-2", "whatever", NULL, 1, ATTACK, ALICE, NULL, 0);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 	req_sdp(&m, "CANCEL", "rv-2", "bt2", NULL, 1, BOB, ALICE, NULL, 0);
 	branch(&m, "z9hG4bK-other");
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 	/* eight INFO requests with made-up dialog tags */
 	for (i = 0; i < 8; i++) {
 		char tag[16];
 
 		snprintf(tag, sizeof(tag), "junk%u", i);
 		req_sdp(&m, "INFO", "rv-2", tag, "x", 2 + i, ATTACK, BOB, NULL, 0);
-		assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+		assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 	}
 	/* an "initial INVITE" retransmission from elsewhere with its own SDP */
 	req_sdp(&m, "INVITE", "rv-2", "att", NULL, 1, ATTACK, ALICE, ATTACK, 4000);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 	resp_sdp(&m, 200, "INVITE", "rv-2", "bt2", "at2", 1, ALICE, BOB, ALICE, 16100);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
-	assert_int_equal(map_get(e, ALICE, 16100, &(struct sw_pinhole){0}), 0);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_get(e, ALICE, 16100, &(struct sw_pinhole){0}), 0);
 	assert_int_equal(bpfenv_xdp(e, BOB, 12100, ALICE, 16100), XDP_PASS);
 	assert_int_equal(bpfenv_xdp(e, ALICE, 16100, BOB, 12100), XDP_PASS);
 	assert_int_equal(bpfenv_xdp(e, ATTACK, 4000, BOB, 12100), XDP_DROP);
 	/* the caller's real CANCEL (its branch) still works on a new call */
 	req_sdp(&m, "INVITE", "rv-3", "bt3", NULL, 1, BOB, ALICE, BOB, 12200);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 	req_sdp(&m, "CANCEL", "rv-3", "bt3", NULL, 1, BOB, ALICE, NULL, 0);
 	snprintf(m.via_branch, sizeof(m.via_branch), "z9hG4bK-rv-3-1-bt3");
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 	sipd_get_stats(e->d, &st);
 	assert_int_equal(st.calls_active, 2);
 }
@@ -807,13 +782,13 @@ static void test_rtcp_addr_with_mux(void **state)
 	t_with_sdp(&m, ALICE, 16000, SDP_SENDRECV);
 	m.sdp.media[0].rtcp_mux = 1;
 	t_addr("127.0.0.1", m.sdp.media[0].rtcp_addr);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 	sipd_get_stats(e->d, &st);
 	assert_int_equal(st.media_refused[SW_SIP_R_BAD_MEDIA_ADDRESS], 1);
 	t_resp(&m, 200, "INVITE", "mux-1", 0, BTAG, 1);
 	t_with_sdp(&m, BOB, 12000, SDP_SENDRECV);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
-	assert_int_equal(map_count(e), 0);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_count(e), 0);
 }
 
 /* The outside callee of a live answered call is as valuable as a caller:
@@ -826,18 +801,18 @@ static void test_callee_not_banned_by_one_datagram(void **state)
 
 	NEED_ENV(e);
 	req_sdp(&m, "INVITE", "gv-1", "bt", NULL, 1, BOB, ALICE, BOB, 12000);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 	resp_sdp(&m, 200, "INVITE", "gv-1", "bt", "at", 1, ALICE, BOB, ALICE, 16000);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_ACCEPTED);
 	req_sdp(&m, "OPTIONS", "gv-scan", "s1", NULL, 1, ALICE, BOB, NULL, 0);
 	snprintf(m.user_agent, sizeof(m.user_agent), "friendly-scanner");
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_SCANNER);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_SCANNER);
 	sipd_get_guard_stats(e->d, &gs);
 	assert_int_equal(gs.bans[SW_BAN_SCANNER_UA], 0);
 	assert_int_equal(bpfenv_xdp(e, ALICE, 16000, BOB, 12000), XDP_PASS);
 	/* a source with nothing live is banned as before */
 	set_src(&m, ATTACK, BOB);
-	assert_int_equal(msg(e, &m, T0), SW_SIP_R_SCANNER);
+	assert_int_equal(bpfenv_msg(e, &m, T0), SW_SIP_R_SCANNER);
 	sipd_get_guard_stats(e->d, &gs);
 	assert_int_equal(gs.bans[SW_BAN_SCANNER_UA], 1);
 }
@@ -862,34 +837,34 @@ static void test_open_at_offer(void **state)
 				   0),
 			 0);
 	req_sdp(&m, "INVITE", "oao-1", "bt", NULL, 1, BOB, ALICE, BOB, 12000);
-	assert_int_equal(msg(&e, &m, T0), SW_SIP_R_ACCEPTED);
-	assert_int_equal(map_count(&e), 2); /* Bob's RTP and RTCP */
-	assert_int_equal(map_get(&e, BOB, 12000, &v), 0);
+	assert_int_equal(bpfenv_msg(&e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_count(&e), 2); /* Bob's RTP and RTCP */
+	assert_int_equal(bpfenv_get(&e, BOB, 12000, &v), 0);
 	assert_int_equal(v.src[0].check, SW_CHECK_ADDRESS);
 	assert_int_equal(bpfenv_xdp(&e, ALICE, 16000, BOB, 12000), XDP_PASS); /* early RTP */
 	assert_int_equal(bpfenv_xdp(&e, ALICE, 16001, BOB, 12001), XDP_PASS);
 	assert_int_equal(bpfenv_xdp(&e, ATTACK, 16000, BOB, 12000), XDP_DROP);
 	resp_sdp(&m, 200, "INVITE", "oao-1", "bt", "at", 1, ALICE, BOB, ALICE, 16000);
-	assert_int_equal(msg(&e, &m, T0), SW_SIP_R_ACCEPTED);
-	assert_int_equal(map_count(&e), 4);
-	assert_int_equal(map_get(&e, BOB, 12000, &v), 0);
+	assert_int_equal(bpfenv_msg(&e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_count(&e), 4);
+	assert_int_equal(bpfenv_get(&e, BOB, 12000, &v), 0);
 	assert_int_equal(v.src[0].check, SW_CHECK_STRICT); /* narrowed */
 	assert_int_equal(bpfenv_xdp(&e, ALICE, 16002, BOB, 12000), XDP_DROP);
 	/* an offer from outside opens nothing before its answer */
 	req_sdp(&m, "INVITE", "oao-2", "at2", NULL, 1, ALICE, BOB, ALICE, 16100);
-	assert_int_equal(msg(&e, &m, T0), SW_SIP_R_ACCEPTED);
-	assert_int_equal(map_get(&e, ALICE, 16100, &v), -ENOENT);
+	assert_int_equal(bpfenv_msg(&e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_get(&e, ALICE, 16100, &v), -ENOENT);
 	/* a rejected inside offer leaves nothing */
 	req_sdp(&m, "INVITE", "oao-3", "bt3", NULL, 1, BOB, ALICE, BOB, 12200);
-	assert_int_equal(msg(&e, &m, T0), SW_SIP_R_ACCEPTED);
-	assert_int_equal(map_get(&e, BOB, 12200, &v), 0);
+	assert_int_equal(bpfenv_msg(&e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_get(&e, BOB, 12200, &v), 0);
 	resp_sdp(&m, 486, "INVITE", "oao-3", "bt3", "at3", 1, ALICE, BOB, NULL, 0);
-	assert_int_equal(msg(&e, &m, T0), SW_SIP_R_ACCEPTED);
-	assert_int_equal(map_get(&e, BOB, 12200, &v), -ENOENT);
+	assert_int_equal(bpfenv_msg(&e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_get(&e, BOB, 12200, &v), -ENOENT);
 	/* a re-offer (Bob moves to 12400) opens from Alice's known media at once */
 	req_sdp(&m, "INVITE", "oao-1", "bt", "at", 2, BOB, ALICE, BOB, 12400);
-	assert_int_equal(msg(&e, &m, T0 + S), SW_SIP_R_ACCEPTED);
-	assert_int_equal(map_get(&e, BOB, 12400, &v), 0);
+	assert_int_equal(bpfenv_msg(&e, &m, T0 + S), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_get(&e, BOB, 12400, &v), 0);
 	assert_int_equal(ntohs(v.src[0].port), 16000);
 	assert_int_equal(v.src[0].check, SW_CHECK_STRICT);
 	bpfenv_down(&e);
@@ -900,8 +875,8 @@ static void test_open_at_offer(void **state)
 				   0),
 			 0);
 	req_sdp(&m, "INVITE", "oao-4", "bt", NULL, 1, BOB, ALICE, BOB, 12000);
-	assert_int_equal(msg(&e, &m, T0), SW_SIP_R_ACCEPTED);
-	assert_int_equal(map_count(&e), 0);
+	assert_int_equal(bpfenv_msg(&e, &m, T0), SW_SIP_R_ACCEPTED);
+	assert_int_equal(bpfenv_count(&e), 0);
 	assert_int_equal(bpfenv_xdp(&e, ALICE, 16000, BOB, 12000), XDP_DROP);
 	bpfenv_down(&e);
 }
