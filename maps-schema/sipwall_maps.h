@@ -107,7 +107,11 @@ enum sw_reason {
 	X(UNMATCHED_ANSWER, "sip_unmatched_answer")         \
 	X(WRONG_SIDE, "sip_wrong_side")                     \
 	X(BAD_MEDIA_ADDRESS, "sip_bad_media_address")       \
-	X(TRANSACTION_LIMIT, "sip_transaction_limit")
+	X(TRANSACTION_LIMIT, "sip_transaction_limit")       \
+	X(STREAM_REJECTED, "sip_stream_rejected")           \
+	X(STREAM_OVERLAP, "sip_stream_overlap")             \
+	X(TRANSPORT_MISMATCH, "sip_transport_mismatch")     \
+	X(UNINSPECTABLE, "sip_uninspectable")
 
 enum sw_sip_reason {
 #define SW_X_ENUM(name, str) SW_SIP_R_##name,

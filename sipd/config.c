@@ -289,8 +289,7 @@ static int get_u32(struct pctx *p, struct json_object *v, uint32_t max, uint32_t
 	uint64_t x = 0;
 	int err = get_uint(p, v, max, &x);
 
-	if (!err)
-		*out = (uint32_t)x;
+	*out = (uint32_t)x; /* 0 on error: the parse fails anyway */
 	return err;
 }
 
@@ -693,6 +692,134 @@ static int parse_media(struct pctx *p, struct json_object *o, struct sipd_config
 	static const char *const keys[] = {"open_at_offer", NULL};
 
 	return walk_object(p, o, keys, media_key, c);
+}
+
+int sipd_port_list_has(const struct sipd_port_list *l, uint16_t port)
+{
+	for (unsigned int i = 0; i < l->n; i++)
+		if (l->port[i] == port)
+			return 1;
+	return 0;
+}
+
+/* An array of 0..SIPD_CFG_MAX_PORTS distinct ports 1-65535. */
+static int get_ports(struct pctx *p, struct json_object *v, struct sipd_port_list *out)
+{
+	struct sipd_port_list l = {0};
+	size_t i, n;
+
+	if (!json_object_is_type(v, json_type_array))
+		return perr(p, "expected an array of ports");
+	n = json_object_array_length(v);
+	if (n > SIPD_CFG_MAX_PORTS)
+		return perr(p, "more than %d ports", SIPD_CFG_MAX_PORTS);
+	for (i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(v, i);
+		size_t old = push_idx(p, i);
+		int64_t x = json_object_is_type(e, json_type_int) ? json_object_get_int64(e) : 0;
+		int err = 0;
+
+		if (x < 1 || x > 65535)
+			err = perr(p, "expected a port number 1-65535");
+		else if (sipd_port_list_has(&l, (uint16_t)x))
+			err = perr(p, "port %lld listed twice", (long long)x);
+		pop(p, old);
+		if (err)
+			return err;
+		l.port[l.n++] = (uint16_t)x;
+	}
+	*out = l;
+	return 0;
+}
+
+static int add_transport(struct pctx *p, const char *s, void *ctx)
+{
+	struct sipd_config *c = ctx;
+
+	if (!strcmp(s, "udp"))
+		c->sip.udp = 1;
+	else if (!strcmp(s, "tcp"))
+		c->sip.tcp = 1;
+	else if (!strcmp(s, "ws"))
+		c->sip.ws = 1;
+	else if (!strcmp(s, "tls") || !strcmp(s, "wss"))
+		return perr(p,
+			    "\"%s\" is encrypted and cannot be inspected on the wire "
+			    "(see \"uninspectable\" and docs/control.md)",
+			    s);
+	else
+		return perr(p, "unknown transport \"%s\" (udp, tcp or ws)", s);
+	return 0;
+}
+
+static int sip_ports_key(struct pctx *p, const char *key, struct json_object *val, void *ctx)
+{
+	struct sipd_config *c = ctx;
+
+	if (FIELD("udp"))
+		return get_ports(p, val, &c->sip.udp_ports);
+	if (FIELD("tcp"))
+		return get_ports(p, val, &c->sip.tcp_ports);
+	if (FIELD("ws"))
+		return get_ports(p, val, &c->sip.ws_ports);
+	if (FIELD("tls"))
+		return get_ports(p, val, &c->sip.tls_ports);
+	if (FIELD("wss"))
+		return get_ports(p, val, &c->sip.wss_ports);
+	return 0;
+}
+
+static int parse_sip_ports(struct pctx *p, struct json_object *o, struct sipd_config *c)
+{
+	static const char *const keys[] = {"udp", "tcp", "ws", "tls", "wss", NULL};
+
+	return walk_object(p, o, keys, sip_ports_key, c);
+}
+
+static int tcp_key(struct pctx *p, const char *key, struct json_object *val, void *ctx)
+{
+	struct sipd_config *c = ctx;
+	uint64_t x = 0;
+	int err = 0;
+
+	if (FIELD("max_connections")) {
+		err = get_u32(p, val, 1u << 20, &c->tcp.max_connections);
+		if (!err && !c->tcp.max_connections)
+			err = perr(p, "must be at least 1");
+	} else if (FIELD("max_connection_bytes")) {
+		err = get_u32(p, val, 16u << 20, &c->tcp.max_connection_bytes);
+		if (!err && c->tcp.max_connection_bytes < 2 * 1500)
+			err = perr(p, "must be at least 3000 (two segments)");
+	} else if (FIELD("max_total_bytes")) {
+		err = get_uint(p, val, 16ull << 30, &x);
+		if (!err && x < 65536)
+			err = perr(p, "must be at least 65536");
+		c->tcp.max_total_bytes = x;
+	} else if (FIELD("idle_s")) {
+		err = get_u32(p, val, 86400 * 7, &c->tcp.idle_s);
+		if (!err && !c->tcp.idle_s)
+			err = perr(p, "must be at least 1");
+	} else if (FIELD("gap_s")) {
+		err = get_u32(p, val, 3600, &c->tcp.gap_s);
+		if (!err && !c->tcp.gap_s)
+			err = perr(p, "must be at least 1");
+	} else if (FIELD("max_rejects")) {
+		err = get_u32(p, val, 1000, &c->tcp.max_rejects);
+		if (!err && !c->tcp.max_rejects)
+			err = perr(p, "must be at least 1");
+	} else if (FIELD("reset")) {
+		err = get_bool(p, val, &c->tcp.reset);
+	}
+	return err;
+}
+
+static int parse_tcp(struct pctx *p, struct json_object *o, struct sipd_config *c)
+{
+	static const char *const keys[] = {
+		"max_connections", "max_connection_bytes", "max_total_bytes", "idle_s",
+		"gap_s",	   "max_rejects",	   "reset",	      NULL};
+
+	return walk_object(p, o, keys, tcp_key, c);
 }
 
 static int add_ifname(struct pctx *p, const char *s, void *ctx)
@@ -1265,6 +1392,17 @@ static void set_defaults(struct sipd_config *c)
 	c->timeouts.takeover_idle_s = 8;
 	c->default_action = SIPD_ACT_ALLOW;
 	c->open_at_offer = SIPD_OAO_INSIDE;
+	c->sip.udp = c->sip.tcp = 1;
+	c->sip.udp_ports = (struct sipd_port_list){.port = {5060}, .n = 1};
+	c->sip.tcp_ports = (struct sipd_port_list){.port = {5060}, .n = 1};
+	c->sip.tls_ports = (struct sipd_port_list){.port = {5061}, .n = 1};
+	c->tcp.max_connections = 4096;
+	c->tcp.max_connection_bytes = 160u * 1024;
+	c->tcp.max_total_bytes = 64ull << 20;
+	c->tcp.idle_s = 900;
+	c->tcp.gap_s = 10;
+	c->tcp.max_rejects = 8;
+	c->tcp.reset = 1;
 	c->security.unmatched_drop = 1;
 	c->security.verify_checksums = 1;
 	c->security.spoof_check = 1;
@@ -1311,18 +1449,68 @@ static int top_key(struct pctx *p, const char *key, struct json_object *val, voi
 		err = parse_security(p, val, c);
 	} else if (FIELD("media")) {
 		err = parse_media(p, val, c);
+	} else if (FIELD("transports")) {
+		c->sip.udp = c->sip.tcp = c->sip.ws = 0;
+		err = each_str(p, val, add_transport, c);
+	} else if (FIELD("sip_ports")) {
+		err = parse_sip_ports(p, val, c);
+	} else if (FIELD("uninspectable")) {
+		char mode[8];
+
+		err = get_str(p, val, mode, sizeof(mode), 0);
+		if (!err && !strcmp(mode, "drop"))
+			c->sip.uninspectable_drop = 1;
+		else if (!err && !strcmp(mode, "pass"))
+			c->sip.uninspectable_drop = 0;
+		else
+			err = perr(p, "expected \"pass\" or \"drop\"");
+	} else if (FIELD("tcp")) {
+		err = parse_tcp(p, val, c);
 	}
 	return err;
 }
 
+/* The transports' ports agree with each other (after the whole object). */
+static int check_sip(struct pctx *p, const struct sipd_config *c)
+{
+	const struct sipd_port_list *tcp_like[] = {&c->sip.ws_ports, &c->sip.tls_ports,
+						   &c->sip.wss_ports};
+	static const char *const names[] = {"ws", "tls", "wss"};
+
+	if (c->sip.udp && !c->sip.udp_ports.n)
+		return perr(p, "transports: \"udp\" needs sip_ports.udp");
+	if (c->sip.tcp && !c->sip.tcp_ports.n)
+		return perr(p, "transports: \"tcp\" needs sip_ports.tcp");
+	if (c->sip.ws && !c->sip.ws_ports.n)
+		return perr(p, "transports: \"ws\" needs sip_ports.ws");
+	if (!c->sip.udp && !c->sip.tcp && !c->sip.ws)
+		return perr(p, "transports: none inspected");
+	/* One meaning per TCP port: SIP, WebSocket, TLS or WSS. */
+	for (unsigned int i = 0; i < 3; i++)
+		for (unsigned int k = 0; k < tcp_like[i]->n; k++) {
+			uint16_t port = tcp_like[i]->port[k];
+
+			if (sipd_port_list_has(&c->sip.tcp_ports, port))
+				return perr(p, "sip_ports: port %u is both tcp and %s", port,
+					    names[i]);
+			for (unsigned int j = i + 1; j < 3; j++)
+				if (sipd_port_list_has(tcp_like[j], port))
+					return perr(p, "sip_ports: port %u is both %s and %s", port,
+						    names[i], names[j]);
+		}
+	return 0;
+}
+
 static int parse_top(struct pctx *p, struct json_object *o, struct sipd_config *c)
 {
-	static const char *const keys[] = {"pin_path", "queue",	  "networks",	    "limits",
-					   "timeouts", "filters", "default_action", "whitelist",
-					   "events",   "guard",	  "metrics",	    "security",
-					   "media",    NULL};
+	static const char *const keys[] = {"pin_path",	     "queue",	   "networks",
+					   "limits",	     "timeouts",   "filters",
+					   "default_action", "whitelist",  "events",
+					   "guard",	     "metrics",	   "security",
+					   "media",	     "transports", "sip_ports",
+					   "uninspectable",  "tcp",	   NULL};
 
-	return walk_object(p, o, keys, top_key, c);
+	return walk_object(p, o, keys, top_key, c) ?: check_sip(p, c);
 }
 
 static void free_globs(struct sipd_globs *g)

@@ -130,6 +130,15 @@ struct sipd_guard_cfg {
 	} flood;
 };
 
+/* A list of ports (host order), at most SIPD_CFG_MAX_PORTS. */
+#define SIPD_CFG_MAX_PORTS 8
+struct sipd_port_list {
+	uint16_t port[SIPD_CFG_MAX_PORTS];
+	unsigned int n;
+};
+
+int sipd_port_list_has(const struct sipd_port_list *l, uint16_t port);
+
 struct sipd_config {
 	char pin_path[256];
 	struct {
@@ -182,6 +191,23 @@ struct sipd_config {
 		uint32_t early_dialog_s;  /* INVITE without a 2xx */
 		uint32_t takeover_idle_s; /* a call this quiet may lose a destination */
 	} timeouts;
+
+	/* "transports", "sip_ports", "uninspectable", "tcp" (docs/sipd-config.md):
+	 * which SIP transports are inspected, on which ports, what becomes of
+	 * SIP that cannot be (TLS, WSS), and the stream reassembly bounds. */
+	struct {
+		int udp, tcp, ws; /* inspected */
+		struct sipd_port_list udp_ports, tcp_ports, ws_ports, tls_ports, wss_ports;
+		int uninspectable_drop; /* "drop": refuse TLS/WSS connections */
+	} sip;
+	struct {
+		uint32_t max_connections;
+		uint32_t max_connection_bytes; /* held per direction */
+		uint64_t max_total_bytes;
+		uint32_t idle_s, gap_s;
+		uint32_t max_rejects; /* retransmissions of a dropped message before the reset */
+		int reset;	      /* send the RSTs (inline mode only) */
+	} tcp;
 
 	struct sipd_rule *rules; /* ordered; first match wins */
 	unsigned int n_rules;

@@ -26,11 +26,22 @@
 #include "sipd/pinhole.h"
 #include "sipd/sipd.h"
 #include "sipd/sipmsg.h"
+#include "sipd/stream.h"
+#include "sipd/tcprst.h"
 #include "sipd/txn.h"
 
 #define CALL_BUCKETS	16384
 #define HOST_REFRESH_NS (5 * 1000000000ull)
 #define NS		1000000000ull
+
+/* Peers seen opening SIP connections nobody can inspect (TLS, WSS). */
+#define SIPD_UNINSP_SLOTS 1024
+struct sipd_uninsp {
+	uint8_t addr[16];
+	uint64_t conns;
+	uint64_t last_ev_ns;
+	int used;
+};
 
 struct sipd {
 	struct sipd_config *cfg;
@@ -72,6 +83,10 @@ struct sipd {
 	/* ban_refused events: at most one per second per cause */
 	uint64_t refused_ev_ns[SIPD_BAN_REFUSAL_MAX];
 	uint64_t refused_quiet[SIPD_BAN_REFUSAL_MAX];
+	/* SIP over TCP and WebSocket */
+	struct sipd_stream *stream;
+	int tcp_reset; /* inline: send the RSTs a rejected stream ends with */
+	struct sipd_uninsp uninsp[SIPD_UNINSP_SLOTS];
 };
 
 static int ph_walk_step(struct sipd *d);
@@ -712,7 +727,20 @@ struct sipd *sipd_new(const struct sipd_config *cfg, const char *pin_root_overri
 		d->guard = sipd_guard_new(d->cfg, guard_ban, d);
 	if (d->guard)
 		sipd_guard_set_hooks(d->guard, guard_check, guard_refused);
-	if (!d->cfg || !d->idx || !d->guard || !d->txn) {
+	if (d->cfg) {
+		struct sipd_stream_limits sl = {
+			.max_conns = d->cfg->tcp.max_connections,
+			.max_conn_bytes = d->cfg->tcp.max_connection_bytes,
+			.max_total_bytes = d->cfg->tcp.max_total_bytes,
+			.idle_ns = (uint64_t)d->cfg->tcp.idle_s * NS,
+			.gap_ns = (uint64_t)d->cfg->tcp.gap_s * NS,
+			.max_msg_len = d->cfg->limits.max_msg_len,
+			.max_rejects = d->cfg->tcp.max_rejects,
+		};
+
+		d->stream = sipd_stream_new(&sl);
+	}
+	if (!d->cfg || !d->idx || !d->guard || !d->txn || !d->stream) {
 		snprintf(err, errlen, "out of memory copying the config");
 		goto fail;
 	}
@@ -773,6 +801,7 @@ void sipd_free(struct sipd *d)
 			sipd_call_free(c);
 		}
 	sipd_ph_index_free(d->idx);
+	sipd_stream_free(d->stream);
 	sipd_txn_table_free(d->txn);
 	sipd_budget_free(d->budget);
 	sipd_guard_free(d->guard);
@@ -782,6 +811,16 @@ void sipd_free(struct sipd *d)
 	sw_maps_close(&d->maps);
 	sipd_config_free(d->cfg);
 	free(d);
+}
+
+void sipd_set_tcp_reset(struct sipd *d, int on)
+{
+	d->tcp_reset = on;
+}
+
+void sipd_get_stream_stats(const struct sipd *d, struct sipd_stream_stats *out)
+{
+	sipd_stream_get_stats(d->stream, out);
 }
 
 const struct sipd_config *sipd_get_config(const struct sipd *d)
@@ -907,32 +946,16 @@ static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
 	return sum;
 }
 
-/* The UDP checksum over the pseudo-header (RFC 768, RFC 8200 8.1) is right.
- * IPv4 may leave it 0 (not computed); IPv6 may not. */
-static int udp_csum_ok(const uint8_t *ip, int v6, const uint8_t *udp, size_t ulen)
-{
-	uint32_t sum;
-
-	if (!udp[6] && !udp[7])
-		return !v6;
-	sum = v6 ? csum_add(0, ip + 8, 32) : csum_add(0, ip + 12, 8);
-	sum += IPPROTO_UDP + (uint32_t)ulen;
-	if (v6)
-		sum += (uint32_t)(ulen >> 16);
-	sum = csum_add(sum, udp, ulen);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return sum == 0xffff;
-}
-
-/* IP + UDP headers of a whole datagram -> payload. 0 or a detail string;
- * *bad_csum set (and a detail returned) when the checksum is wrong. */
-static const char *ip_udp(const uint8_t *ip, size_t len, struct sip_addr *src, struct sip_addr *dst,
-			  const uint8_t **pl, size_t *plen, int verify, int *bad_csum)
+/*
+ * The IP header of a whole datagram: addresses (v4-mapped), the transport
+ * protocol, where its header starts and where the datagram ends (its own
+ * length field). 0 or a detail string.
+ */
+static const char *ip_l4(const uint8_t *ip, size_t len, struct sip_addr *src, struct sip_addr *dst,
+			 uint8_t *proto, size_t *off_out, size_t *l3len_out)
 {
 	static const uint8_t v4map[12] = {[10] = 0xff, [11] = 0xff};
-	const uint8_t *udp;
-	size_t l3len, off, ulen;
+	size_t l3len, off;
 	uint8_t next;
 	int hops;
 
@@ -948,12 +971,11 @@ static const char *ip_udp(const uint8_t *ip, size_t len, struct sip_addr *src, s
 			return "bad IPv4 total length";
 		if ((ip[6] & 0x20) || ((ip[6] & 0x1f) << 8 | ip[7]))
 			return "IPv4 fragment (defragmentation is off)";
-		if (ip[9] != IPPROTO_UDP)
-			return "not UDP";
 		memcpy(src->addr, v4map, 12);
 		memcpy(src->addr + 12, ip + 12, 4);
 		memcpy(dst->addr, v4map, 12);
 		memcpy(dst->addr + 12, ip + 16, 4);
+		next = ip[9];
 		off = ihl;
 	} else if ((ip[0] >> 4) == 6) {
 		if (len < 40)
@@ -965,22 +987,55 @@ static const char *ip_udp(const uint8_t *ip, size_t len, struct sip_addr *src, s
 		memcpy(dst->addr, ip + 24, 16);
 		next = ip[6];
 		off = 40;
-		for (hops = 0; hops < 8 && next != IPPROTO_UDP; hops++) {
+		for (hops = 0; hops < 8; hops++) {
 			if (next == IPPROTO_FRAGMENT)
 				return "IPv6 fragment (defragmentation is off)";
 			if (next != IPPROTO_HOPOPTS && next != IPPROTO_ROUTING &&
 			    next != IPPROTO_DSTOPTS)
-				return "not UDP";
+				break;
 			if (off + 8 > l3len)
 				return "truncated IPv6 extension header";
 			next = ip[off];
 			off += ((size_t)ip[off + 1] + 1) * 8;
 		}
-		if (next != IPPROTO_UDP)
+		if (next == IPPROTO_HOPOPTS || next == IPPROTO_ROUTING || next == IPPROTO_DSTOPTS)
 			return "too many IPv6 extension headers";
+		if (off > l3len)
+			return "truncated IPv6 extension header";
 	} else {
 		return "not IPv4 or IPv6";
 	}
+	*proto = next;
+	*off_out = off;
+	*l3len_out = l3len;
+	return NULL;
+}
+
+/* The transport checksum over the pseudo-header (RFC 768, RFC 793, RFC 8200
+ * 8.1) of the l4len octets at l4 is right. */
+static int l4_csum_ok(const uint8_t *ip, uint8_t proto, const uint8_t *l4, size_t l4len)
+{
+	int v6 = (ip[0] >> 4) == 6;
+	uint32_t sum;
+
+	sum = v6 ? csum_add(0, ip + 8, 32) : csum_add(0, ip + 12, 8);
+	sum += proto + (uint32_t)(l4len & 0xffff) + (uint32_t)(l4len >> 16);
+	sum = csum_add(sum, l4, l4len);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum == 0xffff;
+}
+
+/* The UDP header behind ip_l4 -> payload. 0 or a detail string; *bad_csum
+ * set (and a detail returned) when the checksum is wrong. IPv4 may leave
+ * the checksum 0 (not computed); IPv6 may not. */
+static const char *udp_payload(const uint8_t *ip, size_t off, size_t l3len, struct sip_addr *src,
+			       struct sip_addr *dst, const uint8_t **pl, size_t *plen, int verify,
+			       int *bad_csum)
+{
+	const uint8_t *udp;
+	size_t ulen;
+
 	if (off + 8 > l3len)
 		return "truncated UDP header";
 	udp = ip + off;
@@ -989,7 +1044,8 @@ static const char *ip_udp(const uint8_t *ip, size_t len, struct sip_addr *src, s
 		return "bad UDP length";
 	src->port = (uint16_t)(udp[0] << 8 | udp[1]);
 	dst->port = (uint16_t)(udp[2] << 8 | udp[3]);
-	if (verify && !udp_csum_ok(ip, (ip[0] >> 4) == 6, udp, ulen)) {
+	if (verify &&
+	    (udp[6] || udp[7] ? !l4_csum_ok(ip, IPPROTO_UDP, udp, ulen) : (ip[0] >> 4) == 6)) {
 		*bad_csum = 1;
 		return "UDP checksum does not match the datagram";
 	}
@@ -1057,6 +1113,228 @@ static const char *spoofed(const struct sipd *d, const uint8_t src[16], uint32_t
 	return NULL;
 }
 
+/* What a message travelled over (the Via transport it must name). */
+enum sipd_wire { SIPD_WIRE_UDP, SIPD_WIRE_TCP, SIPD_WIRE_WS };
+
+static const char *wire_name(enum sipd_wire w)
+{
+	return w == SIPD_WIRE_UDP ? "UDP" : w == SIPD_WIRE_TCP ? "TCP" : "WS";
+}
+
+/* The top Via names the transport the message came over (RFC 3261 18.2.1,
+ * RFC 7118 5.2: "WS", or "WSS" from a client that thinks of its TLS hop). */
+static int via_matches(const struct sip_msg *m, enum sipd_wire w)
+{
+	if (w == SIPD_WIRE_WS)
+		return !strcmp(m->via_transport, "WS") || !strcmp(m->via_transport, "WSS");
+	return !strcmp(m->via_transport, wire_name(w));
+}
+
+/* m->src/dst set, the guard passed: parse one whole message, check its Via
+ * against the wire and hand it on. */
+static enum sipd_verdict parse_and_handle(struct sipd *d, const uint8_t *pl, size_t plen,
+					  enum sipd_wire w, uint64_t now_ns,
+					  enum sw_sip_reason *why)
+{
+	struct sip_msg *m = &d->msg;
+	int ret;
+
+	ret = sipmsg_parse_datagram((const char *)pl, plen, &d->cfg->limits, m, NULL);
+	if (ret) {
+		d->st.messages++;
+		ret = -ret;
+		if (ret <= 0 || ret >= SW_SIP_R_MAX)
+			ret = SW_SIP_R_PARSE_ERROR;
+		sipd_guard_malformed(d->guard, m->src.addr, m->src.port, ret, now_ns);
+		return drop(d, now_ns, ret, m, m->err_detail, why);
+	}
+	if (!via_matches(m, w)) {
+		d->st.messages++;
+		snprintf(m->err_detail, sizeof(m->err_detail),
+			 "top Via transport %s on a message that came over %s",
+			 m->via_transport[0] ? m->via_transport : "(none)", wire_name(w));
+		sipd_guard_malformed(d->guard, m->src.addr, m->src.port,
+				     SW_SIP_R_TRANSPORT_MISMATCH, now_ns);
+		return drop(d, now_ns, SW_SIP_R_TRANSPORT_MISMATCH, m, m->err_detail, why);
+	}
+	return handle_msg(d, m, now_ns, why);
+}
+
+/* --- SIP over TCP and WebSocket (stream.h) --- */
+
+/* One SIP-over-TLS/WSS connection seen (its SYN): counted per peer, an
+ * event at most once a minute per peer, passed or dropped by config. */
+static enum sipd_verdict uninspectable(struct sipd *d, const struct sip_addr *client,
+				       const struct sip_addr *server, const char *transport,
+				       uint64_t now_ns, enum sw_sip_reason *why)
+{
+	uint64_t h = sw_fnv1a64(client->addr, 16);
+	struct sipd_uninsp *u = &d->uninsp[h % SIPD_UNINSP_SLOTS];
+	int is_tls = !strcmp(transport, "tls");
+
+	d->st.uninspectable[is_tls ? 0 : 1]++;
+	if (memcmp(u->addr, client->addr, 16) || !u->used) {
+		if (u->used)
+			d->st.uninspectable_evicted++;
+		memset(u, 0, sizeof(*u));
+		memcpy(u->addr, client->addr, 16);
+		u->used = 1;
+		d->st.uninspectable_peers++;
+	}
+	u->conns++;
+	if (!u->last_ev_ns || now_ns - u->last_ev_ns >= 60 * NS) {
+		ev_begin(d->ev, "uninspectable", now_ns);
+		ev_str(d->ev, "transport", transport);
+		ev_addr(d->ev, "src", client->addr, client->port);
+		ev_addr(d->ev, "dst", server->addr, server->port);
+		ev_u64(d->ev, "connections", u->conns);
+		ev_str(d->ev, "action", d->cfg->sip.uninspectable_drop ? "drop" : "pass");
+		ev_end(d->ev);
+		u->last_ev_ns = now_ns;
+	}
+	if (d->cfg->sip.uninspectable_drop) {
+		d->st.dropped[SW_SIP_R_UNINSPECTABLE]++;
+		*why = SW_SIP_R_UNINSPECTABLE;
+		return SIPD_DROP;
+	}
+	*why = SW_SIP_R_ACCEPTED;
+	return SIPD_ACCEPT;
+}
+
+static enum sipd_verdict tcp_drop(struct sipd *d, uint64_t now_ns, enum sw_sip_reason r,
+				  const struct sip_addr *src, const char *detail,
+				  enum sw_sip_reason *why)
+{
+	struct sip_msg *m = &d->msg;
+
+	m->method[0] = m->call_id[0] = '\0';
+	m->src = *src;
+	return drop(d, now_ns, r, m, detail, why);
+}
+
+static enum sipd_verdict handle_tcp(struct sipd *d, const uint8_t *ip, size_t off, size_t l3len,
+				    const struct sip_addr *src_in, const struct sip_addr *dst_in,
+				    const struct sipd_pkt_meta *meta, uint64_t now_ns,
+				    enum sw_sip_reason *why)
+{
+	const struct sipd_config *cfg = d->cfg;
+	struct sip_addr src = *src_in, dst = *dst_in;
+	struct sip_msg *m = &d->msg;
+	struct sipd_stream_res res;
+	struct sipd_tcp_seg seg;
+	const uint8_t *tcp = ip + off;
+	enum sipd_verdict v = SIPD_ACCEPT;
+	enum sw_sip_reason first = SW_SIP_R_ACCEPTED;
+	size_t tlen = l3len - off, doff;
+	const char *bad;
+	int ws;
+
+	*why = SW_SIP_R_ACCEPTED;
+	if (tlen < 20 || (doff = (size_t)(tcp[12] >> 4) * 4) < 20 || doff > tlen) {
+		d->st.messages++;
+		return tcp_drop(d, now_ns, SW_SIP_R_BAD_PACKET, &src, "truncated TCP header", why);
+	}
+	src.port = (uint16_t)(tcp[0] << 8 | tcp[1]);
+	dst.port = (uint16_t)(tcp[2] << 8 | tcp[3]);
+	if (cfg->security.verify_checksums && !(meta && meta->csum_skip) &&
+	    !l4_csum_ok(ip, IPPROTO_TCP, tcp, tlen)) {
+		d->st.messages++;
+		return tcp_drop(d, now_ns, SW_SIP_R_BAD_CHECKSUM, &src,
+				"TCP checksum does not match the segment", why);
+	}
+	if (meta && meta->indev && cfg->security.spoof_check) {
+		bad = spoofed(d, src.addr, meta->indev);
+		if (bad) {
+			d->st.messages++;
+			return tcp_drop(d, now_ns, SW_SIP_R_SPOOFED_SOURCE, &src, bad, why);
+		}
+	}
+	/* TLS and WSS: a SYN to their port is a connection nobody can read. */
+	if ((tcp[13] & (SIPD_TCP_SYN | SIPD_TCP_ACK)) == SIPD_TCP_SYN) {
+		if (sipd_port_list_has(&cfg->sip.tls_ports, dst.port))
+			return uninspectable(d, &src, &dst, "tls", now_ns, why);
+		if (sipd_port_list_has(&cfg->sip.wss_ports, dst.port))
+			return uninspectable(d, &src, &dst, "wss", now_ns, why);
+	}
+	ws = cfg->sip.ws && (sipd_port_list_has(&cfg->sip.ws_ports, dst.port) ||
+			     sipd_port_list_has(&cfg->sip.ws_ports, src.port));
+	if (!ws && !(cfg->sip.tcp && (sipd_port_list_has(&cfg->sip.tcp_ports, dst.port) ||
+				      sipd_port_list_has(&cfg->sip.tcp_ports, src.port))))
+		return SIPD_ACCEPT; /* not a SIP stream sipd inspects */
+	if (!d->stream)
+		return SIPD_ACCEPT;
+
+	memcpy(seg.key.saddr, src.addr, 16);
+	memcpy(seg.key.daddr, dst.addr, 16);
+	seg.key.sport = src.port;
+	seg.key.dport = dst.port;
+	seg.seq = (uint32_t)tcp[4] << 24 | (uint32_t)tcp[5] << 16 | (uint32_t)tcp[6] << 8 | tcp[7];
+	seg.ack =
+		(uint32_t)tcp[8] << 24 | (uint32_t)tcp[9] << 16 | (uint32_t)tcp[10] << 8 | tcp[11];
+	seg.flags = tcp[13] & (SIPD_TCP_FIN | SIPD_TCP_SYN | SIPD_TCP_RST | SIPD_TCP_ACK);
+	seg.ws = (uint8_t)ws;
+	seg.data = tcp + doff;
+	seg.len = tlen - doff;
+	if (sipd_stream_add(d->stream, &seg, now_ns, &res))
+		return SIPD_ACCEPT; /* out of memory: nothing taken, nothing decided */
+	d->st.keepalives += res.keepalives;
+	switch (res.v) {
+	case SIPD_STREAM_PASS:
+		return SIPD_ACCEPT;
+	case SIPD_STREAM_DROP:
+		return tcp_drop(d, now_ns,
+				res.drop_why == SIPD_STREAM_DROP_OVERLAP ? SW_SIP_R_STREAM_OVERLAP
+									 : SW_SIP_R_STREAM_REJECTED,
+				&src,
+				res.drop_why == SIPD_STREAM_DROP_OVERLAP
+					? "TCP segment overlaps seen bytes with other bytes"
+					: "TCP segment of a stream whose message was dropped",
+				why);
+	case SIPD_STREAM_RESET:
+		d->st.tcp_resets++;
+		if (cfg->tcp.reset && d->tcp_reset)
+			for (int i = 0; i < 2; i++)
+				if (sipd_tcp_send_rst(&res.rst[i]))
+					d->st.tcp_reset_errors++;
+		return tcp_drop(d, now_ns, SW_SIP_R_STREAM_REJECTED, &src,
+				"TCP connection reset: its dropped message kept coming back", why);
+	case SIPD_STREAM_DECIDE:
+		break;
+	}
+	for (unsigned int i = 0; i < res.n_items; i++) {
+		const struct sipd_stream_item *it = &res.items[i];
+		enum sw_sip_reason r = SW_SIP_R_ACCEPTED;
+		enum sipd_verdict iv;
+		int ret;
+
+		m->method[0] = m->call_id[0] = m->err_detail[0] = '\0';
+		m->src = src;
+		m->dst = dst;
+		if (it->kind == SIPD_STREAM_BAD) {
+			d->st.messages++;
+			sipd_guard_malformed(d->guard, src.addr, src.port, it->reason, now_ns);
+			iv = drop(d, now_ns, it->reason, m, it->detail, &r);
+		} else if ((ret = sipd_guard_admit(d->guard, src.addr, now_ns, m->err_detail,
+						   sizeof(m->err_detail)))) {
+			d->st.messages++;
+			iv = drop(d, now_ns, ret, m, m->err_detail, &r);
+		} else {
+			iv = parse_and_handle(d, it->data, it->len,
+					      it->ws ? SIPD_WIRE_WS : SIPD_WIRE_TCP, now_ns, &r);
+		}
+		if (it->kind == SIPD_STREAM_MSG)
+			d->st.tcp_messages++;
+		if (iv == SIPD_DROP && v == SIPD_ACCEPT) {
+			v = SIPD_DROP;
+			first = r;
+		}
+	}
+	if (v == SIPD_DROP)
+		sipd_stream_reject(d->stream, &seg, now_ns);
+	*why = first;
+	return v;
+}
+
 enum sipd_verdict sipd_handle_packet_meta(struct sipd *d, const uint8_t *ip, size_t len,
 					  const struct sipd_pkt_meta *meta, uint64_t now_ns,
 					  enum sw_sip_reason *why)
@@ -1065,11 +1343,18 @@ enum sipd_verdict sipd_handle_packet_meta(struct sipd *d, const uint8_t *ip, siz
 	struct sip_addr src = {0}, dst = {0};
 	const uint8_t *pl;
 	const char *bad;
-	size_t plen;
+	size_t plen, off = 0, l3len = 0;
 	int ret, bad_csum = 0;
+	int verify = d->cfg->security.verify_checksums && !(meta && meta->csum_skip);
+	uint8_t proto = 0;
 
-	bad = ip_udp(ip, len, &src, &dst, &pl, &plen,
-		     d->cfg->security.verify_checksums && !(meta && meta->csum_skip), &bad_csum);
+	bad = ip_l4(ip, len, &src, &dst, &proto, &off, &l3len);
+	if (!bad && proto == IPPROTO_TCP)
+		return handle_tcp(d, ip, off, l3len, &src, &dst, meta, now_ns, why);
+	if (!bad)
+		bad = proto == IPPROTO_UDP ? udp_payload(ip, off, l3len, &src, &dst, &pl, &plen,
+							 verify, &bad_csum)
+					   : "not UDP or TCP";
 	m->method[0] = m->call_id[0] = m->err_detail[0] = '\0';
 	m->src = src;
 	m->dst = dst;
@@ -1102,16 +1387,7 @@ enum sipd_verdict sipd_handle_packet_meta(struct sipd *d, const uint8_t *ip, siz
 		d->st.messages++;
 		return drop(d, now_ns, ret, m, m->err_detail, why);
 	}
-	ret = sipmsg_parse_datagram((const char *)pl, plen, &d->cfg->limits, m, NULL);
-	if (ret) {
-		d->st.messages++;
-		ret = -ret;
-		if (ret <= 0 || ret >= SW_SIP_R_MAX)
-			ret = SW_SIP_R_PARSE_ERROR;
-		sipd_guard_malformed(d->guard, src.addr, src.port, ret, now_ns);
-		return drop(d, now_ns, ret, m, m->err_detail, why);
-	}
-	return handle_msg(d, m, now_ns, why);
+	return parse_and_handle(d, pl, plen, SIPD_WIRE_UDP, now_ns, why);
 }
 
 enum sipd_verdict sipd_handle_packet(struct sipd *d, const uint8_t *ip, size_t len, uint64_t now_ns,
@@ -1570,6 +1846,7 @@ void sipd_tick(struct sipd *d, uint64_t now_ns)
 	uint64_t mono = sw_monotonic_ns();
 
 	ev_tick(d->ev, now_ns);
+	sipd_stream_expire(d->stream, now_ns);
 	ban_gc(d, now_ns);
 	sipd_txn_expire(d->txn, now_ns, 0);
 	ph_walk_step(d);

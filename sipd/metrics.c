@@ -31,6 +31,7 @@
 #include "sipd/metrics.h"
 #include "sipd/sipmsg.h"
 #include "sipd/source.h"
+#include "sipd/stream.h"
 
 #define REQ_MAX		2048 /* a request line and a few headers */
 #define CONN_TIMEOUT_NS (2ull * 1000000000ull)
@@ -488,6 +489,60 @@ char *sipd_metrics_render(struct sipd_metrics *m, size_t *len)
 	   (unsigned long long)(st.keepalives - st.keepalives_stun));
 	bp(&b, "sipd_keepalives_total{kind=\"stun\"} %llu\n",
 	   (unsigned long long)st.keepalives_stun);
+	{
+		struct sipd_stream_stats ts;
+
+		sipd_get_stream_stats(m->d, &ts);
+		family(&b, "sipd_tcp_segments_total", "counter",
+		       "TCP segments with payload on the SIP and WebSocket ports, by what became "
+		       "of them in the reassembly.");
+		bp(&b, "sipd_tcp_segments_total{kind=\"all\"} %llu\n",
+		   (unsigned long long)ts.segments);
+		bp(&b, "sipd_tcp_segments_total{kind=\"retransmit\"} %llu\n",
+		   (unsigned long long)ts.retransmits);
+		bp(&b, "sipd_tcp_segments_total{kind=\"out_of_order\"} %llu\n",
+		   (unsigned long long)ts.out_of_order);
+		bp(&b, "sipd_tcp_segments_total{kind=\"unverified\"} %llu\n",
+		   (unsigned long long)ts.unverified);
+		bp(&b, "sipd_tcp_segments_total{kind=\"rejected\"} %llu\n",
+		   (unsigned long long)ts.rejected);
+		family(&b, "sipd_tcp_messages_total", "counter",
+		       "SIP messages framed from TCP streams (transport tcp) and WebSocket "
+		       "messages (ws).");
+		bp(&b, "sipd_tcp_messages_total{transport=\"tcp\"} %llu\n",
+		   (unsigned long long)(ts.messages - ts.ws_messages));
+		bp(&b, "sipd_tcp_messages_total{transport=\"ws\"} %llu\n",
+		   (unsigned long long)ts.ws_messages);
+		family(&b, "sipd_tcp_gave_up_total", "counter",
+		       "Stream bytes or connections given up by the reassembly, by reason "
+		       "(sipd/stream.h).");
+		for (unsigned int i = 0; i < SIPD_STREAM_GIVEUP_MAX; i++)
+			bp(&b, "sipd_tcp_gave_up_total{reason=\"%s\"} %llu\n",
+			   sipd_stream_giveup_name(i), (unsigned long long)ts.gave_up[i]);
+		family(&b, "sipd_tcp_resync_octets_total", "counter",
+		       "Octets skipped looking for a SIP start line.");
+		bp(&b, "sipd_tcp_resync_octets_total %llu\n", (unsigned long long)ts.resync_octets);
+		family(&b, "sipd_tcp_connections", "gauge", "TCP connections tracked.");
+		bp(&b, "sipd_tcp_connections %llu\n", (unsigned long long)ts.conns);
+		family(&b, "sipd_tcp_buffered_bytes", "gauge",
+		       "Bytes held by the reassembly (unframed, out of order, kept).");
+		bp(&b, "sipd_tcp_buffered_bytes %llu\n", (unsigned long long)ts.bytes_held);
+		family(&b, "sipd_tcp_resets_total", "counter",
+		       "Connections reset after their dropped message kept being retransmitted.");
+		bp(&b, "sipd_tcp_resets_total %llu\n", (unsigned long long)st.tcp_resets);
+		family(&b, "sipd_uninspectable_connections_total", "counter",
+		       "Connections opened to SIP ports sipd cannot inspect (TLS, WSS); their "
+		       "calls "
+		       "get pinholes only through the control API.");
+		bp(&b, "sipd_uninspectable_connections_total{transport=\"tls\"} %llu\n",
+		   (unsigned long long)st.uninspectable[0]);
+		bp(&b, "sipd_uninspectable_connections_total{transport=\"wss\"} %llu\n",
+		   (unsigned long long)st.uninspectable[1]);
+		family(&b, "sipd_uninspectable_peers_total", "counter",
+		       "Distinct peers seen opening such connections.");
+		bp(&b, "sipd_uninspectable_peers_total %llu\n",
+		   (unsigned long long)st.uninspectable_peers);
+	}
 	family(&b, "sipd_sip_drops_total", "counter", "SIP messages dropped, by reason.");
 	for (unsigned int r = 1; r < SW_SIP_R_MAX; r++)
 		bp(&b, "sipd_sip_drops_total{reason=\"%s\"} %llu\n", sw_sip_reason_name(r),

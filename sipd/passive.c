@@ -76,7 +76,7 @@ struct passive_loop {
 	int defrag; /* the kernel reassembles IPv4 */
 	uint8_t *buf;
 	struct sipd_reasm *reasm;
-	uint64_t seen, sip, sip_reassembled, frag_skipped, would_drop;
+	uint64_t seen, sip, tcp, sip_reassembled, frag_skipped, would_drop;
 	uint64_t encapsulated, decap_skipped[SIPD_DECAP_SKIP_MAX];
 	int recv_failed; /* reported; the run ends without its summary */
 };
@@ -148,11 +148,16 @@ static int passive_drain(void *ctx)
 			continue;
 		if (d.depth)
 			l->encapsulated++;
-		if (sipd_udp_view(d.ip, d.len, &v))
-			continue;
+		rc = sipd_udp_view(d.ip, d.len, &v);
 		ip = d.ip;
 		len = v.ip_len;
-		if (v.is_fragment) {
+		if (rc == -ENOENT && v.proto == IPPROTO_TCP && (v.sport || v.dport)) {
+			/* SIP over TCP: the sink reassembles what is on its ports
+			 * and passes the rest at once (stream.h). */
+			l->tcp++;
+		} else if (rc) {
+			continue;
+		} else if (v.is_fragment) {
 			ip = fragment(l, &v, d.depth > 0, &len);
 			if (!ip)
 				continue;
@@ -176,10 +181,11 @@ static void print_summary(const struct passive_loop *l)
 
 	sipd_reasm_get_stats(l->reasm, &fs);
 	fprintf(stderr,
-		"sipd: passive: %llu packets, %llu SIP, %llu would have been dropped; fragments: "
+		"sipd: passive: %llu packets, %llu SIP (%llu TCP segments), %llu would have been "
+		"dropped; fragments: "
 		"%llu received, %llu reassembled, %llu SIP reassembled, %llu incomplete, %llu "
 		"IPv4 skipped, dropped",
-		(unsigned long long)l->seen, (unsigned long long)l->sip,
+		(unsigned long long)l->seen, (unsigned long long)l->sip, (unsigned long long)l->tcp,
 		(unsigned long long)l->would_drop, (unsigned long long)fs.fragments,
 		(unsigned long long)fs.reassembled, (unsigned long long)l->sip_reassembled,
 		(unsigned long long)fs.in_flight, (unsigned long long)l->frag_skipped);

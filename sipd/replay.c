@@ -48,6 +48,7 @@
 #include "sipd/sipd.h"
 #include "sipd/source.h"
 #include "sipd/srccmd.h"
+#include "sipd/stream.h"
 #include "sipwall.skel.h"
 
 #define REPLAY_FRAME_MAX 4096 /* XDP test_run takes at most a page */
@@ -73,7 +74,7 @@ struct replay {
 	uint16_t media_lo, media_hi;
 	struct sipd_ports ports;
 	/* what the capture held */
-	uint64_t packets, sip, media, other_udp, not_udp, bad, sip_frags, too_big;
+	uint64_t packets, sip, tcp, media, other_udp, not_udp, bad, sip_frags, too_big;
 	uint64_t sip_reassembled;
 	uint64_t encapsulated, encap_kind[SIPD_ENCAP_KIND_MAX];
 	uint64_t decap_skipped[SIPD_DECAP_SKIP_MAX];
@@ -306,6 +307,22 @@ static int is_sip(const struct replay *r, uint16_t sport, uint16_t dport)
 	return sipd_ports_has(&r->ports, dport) || sipd_ports_has(&r->ports, sport);
 }
 
+/* A TCP segment sipd would inspect or count: --ports, or the config's TCP,
+ * WebSocket, TLS and WSS ports. */
+static int is_sip_tcp(const struct replay *r, uint16_t sport, uint16_t dport)
+{
+	const struct sipd_config *c = sipd_get_config(r->d);
+	const struct sipd_port_list *l[] = {&c->sip.tcp_ports, &c->sip.ws_ports, &c->sip.tls_ports,
+					    &c->sip.wss_ports};
+
+	if (is_sip(r, sport, dport))
+		return 1;
+	for (unsigned int i = 0; i < 4; i++)
+		if (sipd_port_list_has(l[i], sport) || sipd_port_list_has(l[i], dport))
+			return 1;
+	return 0;
+}
+
 /* A UDP fragment: into the reassembler; a SIP datagram it completes takes
  * the SIP path with this fragment's time. Returns 1 when the fragment
  * belongs to a SIP datagram (it then stays out of the data path). */
@@ -373,6 +390,15 @@ static void one_packet(struct replay *r, int dlt, const struct pcap_pkthdr *h, c
 			r->encap_kind[k]++;
 	ip = d.ip;
 	rc = sipd_udp_view(ip, d.len, &v);
+	if (rc == -ENOENT && v.proto == IPPROTO_TCP && is_sip_tcp(r, v.sport, v.dport)) {
+		enum sw_sip_reason why;
+
+		/* SIP over TCP: reassembled per connection on the capture's
+		 * clock (stream.h). */
+		r->tcp++;
+		sipd_handle_packet(r->d, ip, v.ip_len, ts, &why);
+		return;
+	}
 	if (rc == -ENOENT) {
 		r->not_udp++;
 		return;
@@ -443,6 +469,24 @@ static void print_summary(struct replay *r, const char *capture)
 		printf("%s\"%s\":%llu", i ? "," : "", sipd_reasm_drop_name(i),
 		       (unsigned long long)fs.dropped[i]);
 	printf("},\"incomplete_at_end\":%llu},", (unsigned long long)fs.in_flight);
+	{
+		struct sipd_stream_stats ts;
+
+		sipd_get_stream_stats(r->d, &ts);
+		printf("\"tcp\":{\"segments\":%llu,\"messages\":%llu,\"retransmits\":%llu,"
+		       "\"out_of_order\":%llu,\"rejected\":%llu,\"resets\":%llu,"
+		       "\"ws_messages\":%llu,\"gave_up\":{",
+		       (unsigned long long)r->tcp, (unsigned long long)st.tcp_messages,
+		       (unsigned long long)ts.retransmits, (unsigned long long)ts.out_of_order,
+		       (unsigned long long)ts.rejected, (unsigned long long)ts.resets,
+		       (unsigned long long)ts.ws_messages);
+		for (unsigned int i = 0; i < SIPD_STREAM_GIVEUP_MAX; i++)
+			printf("%s\"%s\":%llu", i ? "," : "", sipd_stream_giveup_name(i),
+			       (unsigned long long)ts.gave_up[i]);
+		printf("},\"uninspectable\":{\"tls\":%llu,\"wss\":%llu}},",
+		       (unsigned long long)st.uninspectable[0],
+		       (unsigned long long)st.uninspectable[1]);
+	}
 	printf("\"calls\":{\"started\":%llu,\"ended\":%llu,\"active_at_end\":%llu},",
 	       (unsigned long long)st.calls_started, (unsigned long long)st.calls_ended,
 	       (unsigned long long)st.calls_active);

@@ -5,6 +5,13 @@
  * SIPWALL, plus one jump to it from each configured built-in chain, so remove
  * takes out exactly what install added and install twice changes nothing.
  *
+ * UDP on the SIP ports is queued whole. TCP on the SIP (and WebSocket) ports
+ * is queued only for segments that carry payload, or FIN/RST, of a connection
+ * conntrack tracks as established (the handshake was seen, so a blind
+ * spoofer cannot be in it); payload outside one is dropped, so nothing
+ * reaches a SIP server uninspected (TCP Fast Open data, a spoofed segment).
+ * A SYN to a TLS or WSS port is queued so sipd counts what it cannot read.
+ *
  * iptables, not nft: the nft `queue` statement is not built into every kernel,
  * while the xtables NFQUEUE target is (iptables-nft on Debian 12 drives it
  * through nft_compat). Every queue rule carries a conntrack match that matches
@@ -30,6 +37,9 @@ void sipd_rules_defaults(struct sipd_rules_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->ports.port[0] = SIPD_SIP_PORT_DEFAULT;
 	o->ports.n = 1;
+	o->tcp_ports = o->ports;
+	o->syn_ports.port[0] = 5061;
+	o->syn_ports.n = 1;
 	o->nqueues = 1;
 	o->forward = 1;
 	o->ipv4 = 1;
@@ -122,11 +132,36 @@ static int fail(const struct fam *f, const char *what, int rc)
 	return rc < 0 ? rc : -EIO;
 }
 
-static int add_queue_rule(const struct sipd_rules_opts *o, const struct fam *f, const char *dir,
-			  uint16_t port)
+/*
+ * Classic BPF (xt_bpf, `-m bpf --bytecode`) that matches a TCP segment with
+ * payload: pure ACKs, the bulk of a TCP connection's packets, never cost a
+ * queue round trip. IPv4: total length - IHL*4 - data offset*4 > 0. IPv6:
+ * payload length - data offset*4 > 0 when TCP follows the fixed header;
+ * behind extension headers it matches (queued: sipd judges). A malformed
+ * header makes the difference wrap and matches too.
+ */
+#define BPF_TCP_PAYLOAD_V4                                                                      \
+	"13,40 0 0 2,2 0 0 0,177 0 0 0,80 0 0 12,84 0 0 240,116 0 0 2,12 0 0 0,7 0 0 0,96 0 0 " \
+	"0,28 0 0 0,37 0 1 0,6 0 0 1,6 0 0 0"
+#define BPF_TCP_PAYLOAD_V6                                                                     \
+	"12,48 0 0 6,21 1 0 6,6 0 0 1,48 0 0 52,84 0 0 240,116 0 0 2,7 0 0 0,40 0 0 4,28 0 0 " \
+	"0,37 0 1 0,6 0 0 1,6 0 0 0"
+
+/* What one rule matches besides protocol and port. */
+enum rule_kind {
+	R_UDP,	       /* every datagram (conntrack match: defragmentation) */
+	R_TCP_PAYLOAD, /* segments with payload of tracked connections */
+	R_TCP_CTL,     /* FIN or RST of tracked connections (the stream ends) */
+	R_TCP_DROP,    /* payload outside a tracked connection: dropped */
+	R_TCP_SYN,     /* SYN to a TLS/WSS port: counted, uninspectable */
+};
+
+static int add_rule(const struct sipd_rules_opts *o, const struct fam *f, enum rule_kind k,
+		    const char *dir, uint16_t port)
 {
+	int v6 = !strcmp(f->name, "IPv6");
 	char ps[8], q[16];
-	char *argv[24];
+	char *argv[40];
 	int n = 0, rc;
 
 	snprintf(ps, sizeof(ps), "%u", port);
@@ -139,26 +174,72 @@ static int add_queue_rule(const struct sipd_rules_opts *o, const struct fam *f, 
 	argv[n++] = "-A";
 	argv[n++] = SW_CHAIN;
 	argv[n++] = "-p";
-	argv[n++] = "udp";
+	argv[n++] = k == R_UDP ? "udp" : "tcp";
 	argv[n++] = (char *)dir;
 	argv[n++] = ps;
+	if (k == R_TCP_SYN) {
+		argv[n++] = "--syn";
+	} else if (k == R_TCP_CTL) {
+		argv[n++] = "!";
+		argv[n++] = "--tcp-flags";
+		argv[n++] = "FIN,RST";
+		argv[n++] = "NONE";
+	}
 	argv[n++] = "-m";
 	argv[n++] = "conntrack";
+	if (k == R_TCP_DROP)
+		argv[n++] = "!";
 	argv[n++] = "--ctstate";
-	argv[n++] = SW_CT_ALL;
+	argv[n++] = k == R_UDP || k == R_TCP_SYN ? SW_CT_ALL : "ESTABLISHED";
+	if (k == R_TCP_PAYLOAD || k == R_TCP_DROP) {
+		argv[n++] = "-m";
+		argv[n++] = "bpf";
+		argv[n++] = "--bytecode";
+		argv[n++] = v6 ? BPF_TCP_PAYLOAD_V6 : BPF_TCP_PAYLOAD_V4;
+	}
 	argv[n++] = "-m";
 	argv[n++] = "comment";
 	argv[n++] = "--comment";
-	argv[n++] = "sipwall: SIP to sipd";
+	argv[n++] = k == R_UDP		 ? "sipwall: SIP to sipd"
+		    : k == R_TCP_PAYLOAD ? "sipwall: SIP over TCP to sipd"
+		    : k == R_TCP_CTL	 ? "sipwall: end of a SIP TCP stream to sipd"
+		    : k == R_TCP_DROP	 ? "sipwall: SIP over TCP outside a tracked connection"
+					 : "sipwall: SIP over TLS/WSS, counted by sipd";
 	argv[n++] = "-j";
-	argv[n++] = "NFQUEUE";
-	argv[n++] = o->nqueues > 1 ? "--queue-balance" : "--queue-num";
-	argv[n++] = q;
-	if (o->fail_open)
-		argv[n++] = "--queue-bypass";
+	if (k == R_TCP_DROP) {
+		argv[n++] = "DROP";
+	} else {
+		argv[n++] = "NFQUEUE";
+		argv[n++] = o->nqueues > 1 ? "--queue-balance" : "--queue-num";
+		argv[n++] = q;
+		if (o->fail_open)
+			argv[n++] = "--queue-bypass";
+	}
 	argv[n] = NULL;
 	rc = run(argv, 0, 0);
-	return rc ? fail(f, "adding the NFQUEUE rule", rc) : 0;
+	return rc ? fail(f, "adding an NFQUEUE rule", rc) : 0;
+}
+
+/* Both directions of every port: requests to it, responses from it. */
+static int add_port_rules(const struct sipd_rules_opts *o, const struct fam *f)
+{
+	static const char *const dirs[] = {"--dport", "--sport"};
+	int rc = 0;
+
+	for (unsigned int i = 0; i < o->ports.n && !rc; i++)
+		for (int d = 0; d < 2 && !rc; d++)
+			rc = add_rule(o, f, R_UDP, dirs[d], o->ports.port[i]);
+	for (unsigned int i = 0; i < o->tcp_ports.n && !rc; i++)
+		for (int d = 0; d < 2 && !rc; d++) {
+			rc = add_rule(o, f, R_TCP_PAYLOAD, dirs[d], o->tcp_ports.port[i]);
+			if (!rc)
+				rc = add_rule(o, f, R_TCP_CTL, dirs[d], o->tcp_ports.port[i]);
+			if (!rc)
+				rc = add_rule(o, f, R_TCP_DROP, dirs[d], o->tcp_ports.port[i]);
+		}
+	for (unsigned int i = 0; i < o->syn_ports.n && !rc; i++)
+		rc = add_rule(o, f, R_TCP_SYN, "--dport", o->syn_ports.port[i]);
+	return rc;
 }
 
 int sipd_rules_install(const struct sipd_rules_opts *o)
@@ -166,7 +247,7 @@ int sipd_rules_install(const struct sipd_rules_opts *o)
 	struct fam fams[2];
 	int nf = families(o, fams), rc;
 
-	if (!o->ports.n || !nf || !(o->forward || o->input || o->output)) {
+	if (!(o->ports.n || o->tcp_ports.n) || !nf || !(o->forward || o->input || o->output)) {
 		fprintf(stderr, "sipd rules: nothing to install (no port, family or chain)\n");
 		return -EINVAL;
 	}
@@ -190,14 +271,9 @@ int sipd_rules_install(const struct sipd_rules_opts *o)
 			if (rc)
 				return fail(f, "flushing chain " SW_CHAIN, rc);
 		}
-		/* Both directions: requests to the port, responses from it. */
-		for (unsigned int i = 0; i < o->ports.n; i++) {
-			rc = add_queue_rule(o, f, "--dport", o->ports.port[i]);
-			if (!rc)
-				rc = add_queue_rule(o, f, "--sport", o->ports.port[i]);
-			if (rc)
-				return rc;
-		}
+		rc = add_port_rules(o, f);
+		if (rc)
+			return rc;
 		for (int c = 0; c < 3; c++) {
 			char *argv[] = {(char *)f->bin, "-w",	  "-I", (char *)builtin[c], "1",
 					"-j",		SW_CHAIN, NULL};

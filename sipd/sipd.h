@@ -78,8 +78,21 @@ struct sipd_stats {
 	uint64_t keepalives;	  /* keep-alive datagrams passed unparsed (not
 					  * in messages/accepted; sipmsg_keepalive) */
 	uint64_t keepalives_stun; /* of them STUN Binding messages */
+	/* SIP over TCP and WebSocket (stream.h has the reassembly's own) */
+	uint64_t tcp_messages;		/* framed messages handed to the message path */
+	uint64_t tcp_resets;		/* connections reset after a dropped message */
+	uint64_t tcp_reset_errors;	/* RSTs that could not be sent */
+	uint64_t uninspectable[2];	/* connections seen: [0] TLS, [1] WSS */
+	uint64_t uninspectable_peers;	/* distinct peers that opened them */
+	uint64_t uninspectable_evicted; /* peers forgotten for newer ones */
 };
 void sipd_get_stats(const struct sipd *d, struct sipd_stats *out);
+/* The TCP/WebSocket reassembly's counters (stream.h). */
+struct sipd_stream_stats;
+void sipd_get_stream_stats(const struct sipd *d, struct sipd_stream_stats *out);
+/* Inline mode: a TCP connection whose dropped message keeps being
+ * retransmitted is reset (tcp.reset, tcprst.h); other sources never send. */
+void sipd_set_tcp_reset(struct sipd *d, int on);
 /* Entries in sw_pinholes (manual ones included) as the tick's bounded walk
  * last counted them, plus sipd's own opens and closes since: /metrics never
  * walks the map. -EAGAIN before the first count. */
@@ -108,7 +121,10 @@ struct sipd_ban_counts {
 void sipd_get_ban_counts(const struct sipd *d, struct sipd_ban_counts *out);
 
 /*
- * ip/len: one IPv4 or IPv6 datagram (no L2 header) with a UDP payload.
+ * ip/len: one IPv4 or IPv6 datagram (no L2 header) with a UDP payload, or
+ * a TCP segment on a SIP or WebSocket port (reassembled and framed per
+ * connection, stream.h: a segment that completes no message is accepted,
+ * one that completes messages gets their verdict).
  * now_ns: CLOCK_MONOTONIC, or the capture's clock in replay.
  * *why is set to the named reason (SW_SIP_R_ACCEPTED when accepted).
  */

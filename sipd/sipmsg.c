@@ -7,6 +7,7 @@
  * body. Nothing here keeps libosip2 types past return.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -389,6 +390,13 @@ static void extract(const struct sip_frame *f, const struct sip_start *st,
 	out->cseq = c->cseq;
 	out->max_forwards = c->max_forwards;
 	out->via_count = (int)c->via.n;
+	out->via_transport[0] = 0;
+	if (c->via.top_transport && c->via.top_transport_len < sizeof(out->via_transport)) {
+		for (size_t i = 0; i < c->via.top_transport_len; i++)
+			out->via_transport[i] =
+				(char)toupper((unsigned char)c->via.top_transport[i]);
+		out->via_transport[c->via.top_transport_len] = 0;
+	}
 	header_names(f, out->header_names, sizeof(out->header_names));
 }
 

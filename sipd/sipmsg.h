@@ -87,6 +87,7 @@ struct sip_msg {
 	int max_forwards; /* -1 when absent */
 	int via_count;
 	char via_branch[SIP_TOKEN_LEN]; /* top Via branch */
+	char via_transport[16];		/* top Via transport, uppercase ("UDP", "TCP", "WS") */
 	const char *body;		/* points into the datagram; not NUL-terminated */
 	size_t body_len;
 	int has_sdp; /* body parsed as application/sdp */

@@ -72,6 +72,17 @@ static int udp_at(struct sipd_udp_view *v, size_t off)
 	return 0;
 }
 
+/* Not UDP: note the protocol, and a whole TCP segment's ports. */
+static int other_at(struct sipd_udp_view *v, uint8_t proto, size_t off)
+{
+	v->proto = proto;
+	if (proto == IPPROTO_TCP && !v->is_fragment && off + 20 <= v->ip_len) {
+		v->sport = ((uint16_t)v->ip[off] << 8) | v->ip[off + 1];
+		v->dport = ((uint16_t)v->ip[off + 2] << 8) | v->ip[off + 3];
+	}
+	return -ENOENT;
+}
+
 int sipd_udp_view(const uint8_t *ip, size_t len, struct sipd_udp_view *v)
 {
 	memset(v, 0, sizeof(*v));
@@ -96,7 +107,8 @@ int sipd_udp_view(const uint8_t *ip, size_t len, struct sipd_udp_view *v)
 		v4_mapped(v->saddr, ip + 12);
 		v4_mapped(v->daddr, ip + 16);
 		if (ip[9] != IPPROTO_UDP)
-			return -ENOENT;
+			return other_at(v, ip[9], ihl);
+		v->proto = IPPROTO_UDP;
 		return udp_at(v, ihl);
 	}
 
@@ -119,6 +131,7 @@ int sipd_udp_view(const uint8_t *ip, size_t len, struct sipd_udp_view *v)
 		for (int i = 0; i < 8; i++) {
 			switch (nh) {
 			case IPPROTO_UDP:
+				v->proto = IPPROTO_UDP;
 				return udp_at(v, off);
 			case IPPROTO_HOPOPTS:
 			case IPPROTO_ROUTING:
@@ -143,7 +156,7 @@ int sipd_udp_view(const uint8_t *ip, size_t len, struct sipd_udp_view *v)
 				break;
 			}
 			default:
-				return -ENOENT;
+				return other_at(v, nh, off);
 			}
 		}
 		return -ENOENT;

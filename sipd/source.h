@@ -105,7 +105,9 @@ int sipd_loop_run(int fd, int sfd, int tfd, const struct sipd_sink *s, int (*dra
 
 /* The iptables side of inline mode (rules.c). */
 struct sipd_rules_opts {
-	struct sipd_ports ports;
+	struct sipd_ports ports;     /* UDP */
+	struct sipd_ports tcp_ports; /* SIP over TCP and WebSocket */
+	struct sipd_ports syn_ports; /* TLS and WSS: connections counted */
 	uint16_t queue;
 	uint16_t nqueues;
 	int fail_open;		    /* --queue-bypass: traffic passes when sipd is down */
@@ -123,6 +125,8 @@ int sipd_rules_show(const struct sipd_rules_opts *o);
 /* Datagram helpers shared by the sources (source.c). */
 struct sipd_udp_view {
 	const uint8_t *ip;     /* start of the IP header */
+	uint8_t proto;	       /* transport protocol; for a whole TCP segment
+				* (-ENOENT) sport and dport are set too */
 	size_t ip_len;	       /* whole datagram as captured */
 	uint16_t sport, dport; /* host order */
 	int is_v6;

@@ -279,6 +279,7 @@ int sipd_cmd_run(int argc, char **argv)
 			.verbose = verbose,
 		};
 
+		sipd_set_tcp_reset(ctx.d, 1);
 		rc = sipd_nfq_run(&no, &sink);
 	}
 	if (close_on_exit)
@@ -288,6 +289,37 @@ int sipd_cmd_run(int argc, char **argv)
 	sipd_free(ctx.d);
 	sipd_config_free(cfg);
 	return rc ? 1 : 0;
+}
+
+static void add_ports(struct sipd_ports *to, const struct sipd_port_list *l)
+{
+	for (unsigned int i = 0; i < l->n && to->n < SIPD_MAX_SIP_PORTS; i++)
+		if (!sipd_ports_has(to, l->port[i]))
+			to->port[to->n++] = l->port[i];
+}
+
+/* The config's transports and ports; --ports replaces the UDP and TCP ones. */
+static void rules_ports(struct sipd_rules_opts *ro, const struct sipd_config *c,
+			const struct sipd_ports *cli)
+{
+	struct sipd_port_list udp = c->sip.udp_ports, tcp = c->sip.tcp_ports;
+
+	if (cli) {
+		udp.n = tcp.n = 0;
+		for (unsigned int i = 0; i < cli->n; i++)
+			udp.port[udp.n++] = tcp.port[tcp.n++] = cli->port[i];
+	}
+	memset(&ro->ports, 0, sizeof(ro->ports));
+	memset(&ro->tcp_ports, 0, sizeof(ro->tcp_ports));
+	memset(&ro->syn_ports, 0, sizeof(ro->syn_ports));
+	if (c->sip.udp)
+		add_ports(&ro->ports, &udp);
+	if (c->sip.tcp)
+		add_ports(&ro->tcp_ports, &tcp);
+	if (c->sip.ws)
+		add_ports(&ro->tcp_ports, &c->sip.ws_ports);
+	add_ports(&ro->syn_ports, &c->sip.tls_ports);
+	add_ports(&ro->syn_ports, &c->sip.wss_ports);
 }
 
 static void rules_usage(FILE *f)
@@ -328,8 +360,9 @@ int sipd_cmd_rules(int argc, char **argv)
 	struct sipd_config *cfg = NULL;
 	const char *cfg_path = NULL, *action;
 	int fail_open = -1, have_queue = 0, have_queues = 0, opt, rc;
-	int only4 = 0, only6 = 0;
+	int only4 = 0, only6 = 0, have_ports = 0;
 	uint16_t queue = 0, queues = 0;
+	struct sipd_ports ports = {0};
 
 	sipd_rules_defaults(&ro);
 	optind = 1;
@@ -339,13 +372,14 @@ int sipd_cmd_rules(int argc, char **argv)
 			cfg_path = optarg;
 			break;
 		case O_PORTS:
-			if (sipd_ports_parse(optarg, &ro.ports)) {
+			if (sipd_ports_parse(optarg, &ports)) {
 				fprintf(stderr,
 					"sipd rules: --ports: '%s' is not a list of ports "
 					"1-65535\n",
 					optarg);
 				return 2;
 			}
+			have_ports = 1;
 			break;
 		case O_QUEUE:
 			if (parse_u16("--queue", optarg, &queue))
@@ -406,6 +440,7 @@ int sipd_cmd_rules(int argc, char **argv)
 	ro.queue = have_queue ? queue : cfg->queue.num;
 	ro.nqueues = have_queues ? queues : (cfg->queue.count ?: 1);
 	ro.fail_open = fail_open >= 0 ? fail_open : cfg->queue.fail_open;
+	rules_ports(&ro, cfg, have_ports ? &ports : NULL);
 	sipd_config_free(cfg);
 
 	if (!strcmp(action, "install"))

@@ -39,8 +39,8 @@
 #include "sipwall_maps.h"
 
 #define SIPD_STREAM_CONNS_DEFAULT	4096
-#define SIPD_STREAM_CONN_BYTES_DEFAULT	(160u * 1024)	     /* per direction */
-#define SIPD_STREAM_TOTAL_BYTES_DEFAULT (64ull << 20)	     /* all directions */
+#define SIPD_STREAM_CONN_BYTES_DEFAULT	(160u * 1024)	      /* per direction */
+#define SIPD_STREAM_TOTAL_BYTES_DEFAULT (64ull << 20)	      /* all directions */
 #define SIPD_STREAM_IDLE_NS_DEFAULT	(900ull * 1000000000) /* 15 min */
 #define SIPD_STREAM_GAP_NS_DEFAULT	(10ull * 1000000000)
 #define SIPD_STREAM_MSG_LEN_DEFAULT	65535
@@ -66,16 +66,16 @@
  *  reset:      the connection was reset after max_rejects rejected segments
  *  closed:     FIN from both sides or a RST, with bytes still held
  */
-#define SIPD_STREAM_GIVEUPS(X)          \
-	X(GAP, "gap")                   \
-	X(OVERLAP, "overlap")           \
-	X(BUFFER_FULL, "buffer_full")   \
-	X(TABLE_FULL, "table_full")     \
-	X(IDLE, "idle")                 \
-	X(TOO_BIG, "too_big")           \
-	X(RESYNC, "resync")             \
-	X(WS_PROTOCOL, "ws_protocol")   \
-	X(RESET, "reset")               \
+#define SIPD_STREAM_GIVEUPS(X)        \
+	X(GAP, "gap")                 \
+	X(OVERLAP, "overlap")         \
+	X(BUFFER_FULL, "buffer_full") \
+	X(TABLE_FULL, "table_full")   \
+	X(IDLE, "idle")               \
+	X(TOO_BIG, "too_big")         \
+	X(RESYNC, "resync")           \
+	X(WS_PROTOCOL, "ws_protocol") \
+	X(RESET, "reset")             \
 	X(CLOSED, "closed")
 
 enum sipd_stream_giveup {
@@ -167,20 +167,20 @@ struct sipd_stream_res {
 };
 
 struct sipd_stream_stats {
-	uint64_t segments;	 /* offered with payload */
-	uint64_t messages;	 /* MSG items handed back */
-	uint64_t bad;		 /* BAD items */
-	uint64_t keepalives;	 /* CRLF keep-alives skipped */
-	uint64_t retransmits;	 /* segments whose bytes were all seen before, identical */
-	uint64_t unverified;	 /* retransmitted bytes older than the kept window: passed */
-	uint64_t out_of_order;	 /* segments held because of a hole before them */
-	uint64_t rejected;	 /* segments dropped as DROP_REJECTED */
-	uint64_t resets;	 /* RESET results */
-	uint64_t ws_messages;	 /* SIP messages taken from WebSocket messages */
+	uint64_t segments;     /* offered with payload */
+	uint64_t messages;     /* MSG items handed back */
+	uint64_t bad;	       /* BAD items */
+	uint64_t keepalives;   /* CRLF keep-alives skipped */
+	uint64_t retransmits;  /* segments whose bytes were all seen before, identical */
+	uint64_t unverified;   /* retransmitted bytes older than the kept window: passed */
+	uint64_t out_of_order; /* segments held because of a hole before them */
+	uint64_t rejected;     /* segments dropped as DROP_REJECTED */
+	uint64_t resets;       /* RESET results */
+	uint64_t ws_messages;  /* SIP messages taken from WebSocket messages */
 	uint64_t gave_up[SIPD_STREAM_GIVEUP_MAX];
-	uint64_t resync_octets;	 /* octets skipped while resynchronising */
-	uint64_t conns;		 /* connections tracked now */
-	uint64_t bytes_held;	 /* bytes held now, all directions */
+	uint64_t resync_octets; /* octets skipped while resynchronising */
+	uint64_t conns;		/* connections tracked now */
+	uint64_t bytes_held;	/* bytes held now, all directions */
 };
 
 struct sipd_stream;

@@ -1039,6 +1039,10 @@ int sipv_via(const char *s, size_t n, struct sip_via_list *vl, char *det)
 			if (k == 1 && !ieq(s + b, i - b, "2.0"))
 				return fail(det, SW_SIP_R_BAD_VIA, "Via: version '%s' is not 2.0",
 					    EX(s + b, i - b));
+			if (k == 2 && vl->n == 0) {
+				vl->top_transport = s + b;
+				vl->top_transport_len = i - b;
+			}
 			te = i;
 			skip_lws(s, n, &i);
 			if (k < 2) {

@@ -98,6 +98,8 @@ struct sip_via_list {
 	size_t top_branch_len;
 	const char *top; /* the first Via value (of a comma list) */
 	size_t top_len;
+	const char *top_transport; /* its sent-protocol transport ("UDP", "TCP", "WS"...) */
+	size_t top_transport_len;
 };
 
 /* What the header checks extract, besides pass/fail. */
