@@ -745,7 +745,7 @@ static int add_transport(struct pctx *p, const char *s, void *ctx)
 	else if (!strcmp(s, "tls") || !strcmp(s, "wss"))
 		return perr(p,
 			    "\"%s\" is encrypted and cannot be inspected on the wire "
-			    "(see \"uninspectable\" and docs/control.md)",
+			    "(see \"uninspectable\", docs/tcp.md)",
 			    s);
 	else
 		return perr(p, "unknown transport \"%s\" (udp, tcp or ws)", s);

@@ -198,7 +198,7 @@ static const struct {
 	 "t.json: transports[1]: unknown transport \"sctp\" (udp, tcp or ws)"},
 	{"{\"transports\": \"tls\"}",
 	 "t.json: transports: \"tls\" is encrypted and cannot be inspected on the wire (see "
-	 "\"uninspectable\" and docs/control.md)"},
+	 "\"uninspectable\", docs/tcp.md)"},
 	{"{\"transports\": [\"udp\", \"ws\"]}",
 	 "t.json: transports: \"ws\" needs ports in sip_ports.ws"},
 	{"{\"sip_ports\": {\"tcp\": []}}",
