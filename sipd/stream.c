@@ -345,7 +345,7 @@ static struct conn *conn_new(struct sipd_stream *s, const struct sipd_tcp_seg *s
 }
 
 /* Keep the entry, without its directions, to drop stragglers until idle. */
-static void kill(struct sipd_stream *s, struct conn *c)
+static void conn_kill(struct sipd_stream *s, struct conn *c)
 {
 	dir_clear(s, &c->d[0]);
 	dir_clear(s, &c->d[1]);
@@ -1545,7 +1545,7 @@ int sipd_stream_add(struct sipd_stream *s, const struct sipd_tcp_seg *seg, uint6
 			res->rst[1].seq = d->rej_seq;
 			s->st.resets++;
 			s->st.gave_up[SIPD_STREAM_GIVEUP_RESET]++;
-			kill(s, c);
+			conn_kill(s, c);
 		} else {
 			d->rejects++;
 			s->st.rejected++;
