@@ -750,7 +750,7 @@ static void to_hunt(struct dir *d, int synced, uint32_t ls)
 	d->state = ST_HUNT;
 	d->synced = (uint8_t)synced;
 	d->ls = ls;
-	d->scan = ls == NO_LINE ? d->cons + 1 : ls;
+	d->scan = ls;
 	if (d->scan > d->len)
 		d->scan = d->len;
 	d->episode = 0;
@@ -815,7 +815,11 @@ static int hunt(struct sipd_stream *s, struct dir *d, uint64_t now)
 	return 0;
 }
 
-static void too_big(struct sipd_stream *s, struct dir *d)
+/* The header block at cons overran max_msg_len; the search for the empty
+ * line got to `at' (a line start) or to the end (NO_LINE). Hunting goes on
+ * from there: a start line inside the overlong block is no better a guess,
+ * and looking there again would read the block once per line in it. */
+static void too_big(struct sipd_stream *s, struct dir *d, uint32_t at)
 {
 	char det[112];
 
@@ -823,7 +827,11 @@ static void too_big(struct sipd_stream *s, struct dir *d)
 	snprintf(det, sizeof(det), "header block longer than %u octets without an empty line",
 		 s->lim.max_msg_len);
 	emit_bad(s, SW_SIP_R_TOO_LARGE, det);
-	to_hunt(d, 0, NO_LINE); /* the start line just read is not one again */
+	d->state = ST_HUNT;
+	d->synced = 0;
+	d->episode = 0;
+	d->ls = at;
+	d->scan = at == NO_LINE ? d->len : at;
 }
 
 /* The header block ended: frame the message or report why it cannot be. */
@@ -870,7 +878,7 @@ static int header_block(struct sipd_stream *s, struct dir *d)
 		}
 		e = (uint32_t)(q - b) + 1;
 		if (e - d->cons > max) {
-			too_big(s, d);
+			too_big(s, d, e);
 			return 1;
 		}
 		m = content(b + d->ls, e - d->ls);
@@ -883,7 +891,7 @@ static int header_block(struct sipd_stream *s, struct dir *d)
 		d->ls = d->scan = e;
 	}
 	if (d->len - d->cons > max) {
-		too_big(s, d);
+		too_big(s, d, NO_LINE);
 		return 1;
 	}
 	return 0;
