@@ -418,6 +418,23 @@ static void test_header_too_big(void **state)
 	assert_true(stats().bytes_held <= L.max_conn_bytes);
 }
 
+static void test_header_too_big_start_lines(void **state)
+{
+	static char m[7000];
+	size_t n = 0;
+
+	(void)state;
+	/* a block of start lines only, longer than max_msg_len: one BAD, the
+	 * lines inside it are not tried again (that would read the block
+	 * once per line) */
+	while (n < 6600)
+		n += (size_t)snprintf(m + n, sizeof(m) - n, "INVITE sip:a SIP/2.0\r\n");
+	assert_int_equal(seg(C2S, CISN, m, n, ACK), SIPD_STREAM_DECIDE);
+	assert_int_equal(R.n_items, 1);
+	assert_bad(0, SW_SIP_R_TOO_LARGE, "header block");
+	assert_int_equal(stats().gave_up[SIPD_STREAM_GIVEUP_TOO_BIG], 1);
+}
+
 static void test_pickup(void **state)
 {
 	const char *tail = "z9hG4bK77\r\nCSeq: 5 INVITE\r\nContent-Length: 4\r\n\r\nab\r\n";
@@ -923,6 +940,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cl_duplicate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cl_duplicate_same, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_header_too_big, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_header_too_big_start_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pickup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pickup_out_of_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gap, setup, teardown),
