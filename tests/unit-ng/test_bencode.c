@@ -167,7 +167,7 @@ static void test_dicts(void **state)
 	assert_null(sipd_benc_dict_get(n, "baz"));
 	assert_null(sipd_benc_dict_get(dec("le"), "x"));
 	/* key bytes, not a C string */
-	n = dec("d3:a\0bi1ee" + 0);
+	n = dec("d3:a\0bi1ee");
 	assert_null(n); /* strlen stops at the NUL */
 	n = sipd_benc_decode(&b, "d3:a\0bi1ee", 10);
 	assert_non_null(n);
