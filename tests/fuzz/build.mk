@@ -71,3 +71,21 @@ fuzz: $(FUZZ_BIN)
 		-artifact_prefix=artifacts/ corpus
 	@echo "fuzz: logs in $(FUZZ_DIR)/fuzz-*.log; crashes would be in $(FUZZ_DIR)/artifacts/"
 	@! ls $(FUZZ_DIR)/artifacts/* >/dev/null 2>&1
+
+# The rtpengine ng control protocol (sipd/ng.c over sipd/bencode.c), fed
+# records of tests/fuzz/fuzz_ng.c (a control byte, a datagram; two NULs
+# between records) seeded from tests/fuzz/ng-seeds: tests/suites/48-sip-fuzz.sh
+# runs it briefly; `make fuzz-ng` for longer.
+FUZZ_NG_BIN := $(BIN)/fuzz-ng
+$(FUZZ_NG_BIN): tests/fuzz/fuzz_ng.c sipd/ng.c sipd/bencode.c sipd/ng.h sipd/bencode.h | $(BIN)
+	$(CLANG) $(FUZZ_CFLAGS) $(filter %.c,$^) -o $@
+
+.PHONY: fuzz-ng
+fuzz-ng: $(FUZZ_NG_BIN)
+	mkdir -p $(FUZZ_DIR)/ng/corpus $(FUZZ_DIR)/ng/artifacts
+	cp -n tests/fuzz/ng-seeds/* $(FUZZ_DIR)/ng/corpus/
+	cd $(FUZZ_DIR)/ng && $(abspath $(FUZZ_NG_BIN)) -max_total_time=$(FUZZ_TIME) \
+		-runs=$(FUZZ_RUNS) -timeout=10 -rss_limit_mb=2048 -max_len=66000 \
+		-jobs=$(FUZZ_JOBS) -workers=$(FUZZ_JOBS) -artifact_prefix=artifacts/ corpus
+	@echo "fuzz-ng: logs in $(FUZZ_DIR)/ng/fuzz-*.log, crashes would be in $(FUZZ_DIR)/ng/artifacts/"
+	@! ls $(FUZZ_DIR)/ng/artifacts/* >/dev/null 2>&1

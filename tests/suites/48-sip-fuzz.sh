@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # A brief libFuzzer run (45 s) over sipd's message path under ASan+UBSan,
 # seeded with tests/unit/msgs and, when present, the shared SIP corpora
-# (copied to a temp dir), then 20 s each of the IP fragment reassembler and
-# the TCP/WebSocket stream framer. Fails on any crash, sanitizer report, leak or
-# broken invariant. `make fuzz` is the long run.
+# (copied to a temp dir), then shorter runs of the IP fragment reassembler,
+# the TCP/WebSocket stream framer and the ng control protocol. Fails on any
+# crash, sanitizer report, leak or broken invariant. `make fuzz` is the long run.
 source "$(dirname "$0")/../lib.sh"
 cd "$SW_TOP" || exit 1
 
@@ -115,6 +115,31 @@ if make -s build/bin/fuzz-stream >"$tmp/build.log" 2>&1; then
 	fi
 else
 	cat "$tmp/build.log"; fail "build stream fuzz harness"
+fi
+
+# sipd/ng.c, the rtpengine ng control protocol (over sipd/bencode.c): a short
+# run seeded with tests/fuzz/ng-seeds (records of tests/fuzz/fuzz_ng.c: a
+# control byte and a datagram, two NULs between records); `make fuzz-ng` for
+# longer.
+NG_SECS=${SW_FUZZ_NG_SECS:-15}
+if make -s build/bin/fuzz-ng >"$tmp/build.log" 2>&1; then
+	ok "build ng fuzz harness"
+	mkdir -p "$tmp/ncorpus" "$tmp/nart"
+	cp tests/fuzz/ng-seeds/* "$tmp/ncorpus/"
+	timeout $((NG_SECS + 60)) build/bin/fuzz-ng -max_total_time="$NG_SECS" \
+		-timeout=10 -rss_limit_mb=2048 -max_len=66000 -print_final_stats=1 \
+		-artifact_prefix="$tmp/nart/" "$tmp/ncorpus" >"$tmp/nfuzz.log" 2>&1
+	rc=$?
+	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$tmp/nfuzz.log")
+	if [ $rc -eq 0 ] && [ -z "$(ls "$tmp/nart")" ] && [ "${runs:-0}" -gt 1000 ]; then
+		ok "fuzzed ng control protocol ${NG_SECS}s: ${runs} executions, no crash"
+	else
+		tail -n 40 "$tmp/nfuzz.log"
+		ls -l "$tmp/nart"
+		fail "ng fuzzer found a problem or made no progress (rc=$rc, ${runs:-0} runs)"
+	fi
+else
+	cat "$tmp/build.log"; fail "build ng fuzz harness"
 fi
 
 finish
