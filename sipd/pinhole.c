@@ -427,6 +427,8 @@ static void ev_pinhole(struct sipd_events *ev, const char *name, const struct si
 	ev_u64(ev, "media_idx", ph->val.media_idx);
 	ev_u64(ev, "side", ph->val.side);
 	ev_str(ev, "reason", why);
+	if (c->control)
+		ev_str(ev, "how", "control");
 	if (counters) {
 		ev_u64(ev, "packets", ph->val.packets);
 		ev_u64(ev, "bytes", ph->val.bytes);

@@ -23,5 +23,10 @@ $(BIN)/test-calls-security: $(BPF_SKEL) $(UC_DIR)/test_security.c $(UC_DIR)/msgs
 	$(CC) $(UC_CFLAGS) $(UC_DIR)/test_security.c tests/bpf/pktbuild.c tests/common/bpfenv.c $(SIPD_LIB_OBJS) -o $@ \
 		$(LIBSW) $(SIPD_LDLIBS) -lcmocka $(LIBSW_LDLIBS)
 
+$(BIN)/test-calls-control: $(BPF_SKEL) $(UC_DIR)/test_control.c $(UC_DIR)/msgs.h $(UC_DIR)/dgram.h $(SIPD_LIB_OBJS) $(LIBSW) tests/bpf/pktbuild.c tests/common/bpfenv.c tests/common/bpfenv.h | $(BIN)
+	$(CC) $(UC_CFLAGS) $(UC_DIR)/test_control.c tests/bpf/pktbuild.c tests/common/bpfenv.c $(SIPD_LIB_OBJS) -o $@ \
+		$(LIBSW) $(SIPD_LDLIBS) -lcmocka $(LIBSW_LDLIBS)
+
 ALL_TARGETS += $(BIN)/test-calls-config $(BIN)/test-calls-filter \
-	$(BIN)/test-calls-dialog $(BIN)/test-calls-maps $(BIN)/test-calls-security
+	$(BIN)/test-calls-dialog $(BIN)/test-calls-maps $(BIN)/test-calls-security \
+	$(BIN)/test-calls-control
