@@ -379,6 +379,43 @@ static void test_inline_sip_of_a_control_call(void **state)
 	assert_int_equal(bpfenv_get(c->e, BOB, 16050, &v), 0);
 }
 
+/* ICE: the offerer's UDP candidates become more allowed sources of the
+ * answerer's destination, special and other-side ones never. */
+static void test_ice_candidates(void **state)
+{
+	struct cenv *c;
+	char sdp[1200], req[3000], bsdp[400];
+	struct sw_pinhole v;
+	unsigned int n = 0;
+
+	NEED_CENV();
+	c = *state;
+	snprintf(sdp, sizeof(sdp),
+		 "v=0\r\no=- 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"
+		 "m=audio 12060 RTP/AVP 8\r\n"
+		 "a=candidate:1 1 UDP 2130706431 %s 12060 typ host\r\n"
+		 "a=candidate:2 1 UDP 1694498815 203.0.113.7 40000 typ srflx raddr %s rport "
+		 "12060\r\n"
+		 "a=candidate:3 1 UDP 1 224.0.0.9 40002 typ relay raddr 0.0.0.0 rport 0\r\n"
+		 "a=candidate:4 1 UDP 1 10.1.0.77 40004 typ host\r\n"
+		 "a=candidate:5 1 TCP 1 203.0.113.8 40006 typ host\r\n",
+		 ALICE, ALICE, ALICE, ALICE);
+	kam(req, sizeof(req), "ice1", "offer", "ctl-ice@x", "at1", NULL, sdp, NULL);
+	assert_int_equal(ng(c, "127.0.0.1", req), 1);
+	assert_string_equal(rstr(c, "result"), "ok");
+	sdp_of(bsdp, sizeof(bsdp), BOB, 16060);
+	kam(req, sizeof(req), "ice2", "answer", "ctl-ice@x", "at1", "bt1", bsdp, NULL);
+	assert_int_equal(ng(c, "127.0.0.1", req), 1);
+	assert_string_equal(rstr(c, "result"), "ok");
+	assert_int_equal(bpfenv_get(c->e, BOB, 16060, &v), 0);
+	for (unsigned int i = 0; i < SW_MAX_SOURCES; i++)
+		n += !!(v.src[i].flags & SW_SRC_ACTIVE);
+	assert_int_equal(n, 2); /* c= (= the host candidate) and the srflx one */
+	assert_int_equal(bpfenv_xdp(c->e, "203.0.113.7", 40000, BOB, 16060), XDP_PASS);
+	assert_int_equal(bpfenv_xdp(c->e, "10.1.0.77", 40004, BOB, 16060), XDP_DROP);
+	assert_int_equal(bpfenv_xdp(c->e, "203.0.113.8", 40006, BOB, 16060), XDP_DROP);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -389,6 +426,7 @@ int main(void)
 		cmocka_unit_test(test_retransmission_cached),
 		cmocka_unit_test(test_query_list_statistics),
 		cmocka_unit_test(test_inline_sip_of_a_control_call),
+		cmocka_unit_test(test_ice_candidates),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
