@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -205,4 +206,16 @@ int sw_check_parse(const char *s, unsigned int *check)
 		}
 	}
 	return -EINVAL;
+}
+
+int sw_sipd_status_path(const char *pin_root, char *buf, size_t len)
+{
+	const char *dir = getenv("SIPWALL_RUN_DIR");
+	int n;
+
+	if (!dir || !dir[0])
+		dir = SW_RUN_DIR_DEFAULT;
+	n = snprintf(buf, len, "%s/sipd-%016llx.json", dir,
+		     (unsigned long long)sw_fnv1a64(pin_root, strlen(pin_root)));
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }

@@ -187,4 +187,14 @@ uint64_t sw_fnv1a64(const void *data, size_t len);
 /* CLOCK_MONOTONIC in ns: the clock bpf_ktime_get_ns() uses. */
 uint64_t sw_monotonic_ns(void);
 
+/*
+ * The file a running sipd keeps its live state in for `sipwall status`
+ * (what the maps cannot say: transports inspected, TCP streams, SIP it cannot
+ * inspect): $SIPWALL_RUN_DIR (default /run/sipwall) + "/sipd-" + 16 hex
+ * digits of sw_fnv1a64(pin root) + ".json", one per pin root. 0, or
+ * -ENAMETOOLONG.
+ */
+#define SW_RUN_DIR_DEFAULT "/run/sipwall"
+int sw_sipd_status_path(const char *pin_root, char *buf, size_t len);
+
 #endif /* SW_LIB_SWMAP_H */

@@ -4,6 +4,8 @@
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 #include <xdp/libxdp.h>
@@ -145,6 +147,76 @@ static int status_iface_cb(const struct sw_iface_info *info, void *vctx)
 	return 0;
 }
 
+/*
+ * What the sipd serving this pin path last wrote (sw_sipd_status_path):
+ * the transports it inspects and the SIP it cannot inspect. NULL when no
+ * sipd runs (no file) or the file cannot be read.
+ */
+static json_object *sipd_state(const char *pin_path, char *path, size_t len)
+{
+	json_object *o;
+
+	if (sw_sipd_status_path(pin_path, path, len) || access(path, R_OK))
+		return NULL;
+	o = json_object_from_file(path);
+	if (o && !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		o = NULL;
+	}
+	return o;
+}
+
+static long long jint(json_object *o, const char *a, const char *b)
+{
+	json_object *v = NULL;
+
+	if (!json_object_object_get_ex(o, a, &v))
+		return 0;
+	if (b && !json_object_object_get_ex(v, b, &v))
+		return 0;
+	return json_object_get_int64(v);
+}
+
+static void print_sipd(json_object *st, const char *path)
+{
+	json_object *tr = NULL, *un = NULL, *top = NULL;
+	long long age = (long long)time(NULL) - jint(st, "updated_unix", NULL);
+
+	printf("sipd: pid %lld, state %llds old (%s)\n", jint(st, "pid", NULL), age, path);
+	printf("  transports inspected:");
+	if (json_object_object_get_ex(st, "transports", &tr) &&
+	    json_object_is_type(tr, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(tr); i++)
+			printf(" %s", json_object_get_string(json_object_array_get_idx(tr, i)));
+	printf("\n  tcp: %lld connections, %lld bytes buffered, %lld messages (%lld over "
+	       "WebSocket), %lld segments rejected, %lld resets\n",
+	       jint(st, "tcp", "connections"), jint(st, "tcp", "buffered_bytes"),
+	       jint(st, "tcp", "messages"), jint(st, "tcp", "ws_messages"),
+	       jint(st, "tcp", "rejected"), jint(st, "tcp", "resets"));
+	json_object_object_get_ex(st, "uninspectable", &un);
+	printf("  uninspectable SIP (%s): %lld TLS and %lld WSS connections from %lld peers",
+	       un && json_object_object_get_ex(un, "action", &tr) ? json_object_get_string(tr)
+								  : "?",
+	       jint(st, "uninspectable", "tls"), jint(st, "uninspectable", "wss"),
+	       jint(st, "uninspectable", "peers"));
+	if (un && json_object_object_get_ex(un, "top_peers", &top) &&
+	    json_object_is_type(top, json_type_array) && json_object_array_length(top)) {
+		printf(":");
+		for (size_t i = 0; i < json_object_array_length(top); i++) {
+			json_object *p = json_object_array_get_idx(top, i), *ad = NULL;
+
+			json_object_object_get_ex(p, "addr", &ad);
+			printf(" %s (%lld)", ad ? json_object_get_string(ad) : "?",
+			       jint(p, "connections", NULL));
+		}
+	}
+	printf("\n");
+	if (jint(st, "uninspectable", "tls") + jint(st, "uninspectable", "wss") > 0)
+		printf("  note: calls signalled over TLS/WSS get no pinholes from inline "
+		       "inspection; drive them through the control API or set "
+		       "\"uninspectable\": \"drop\"\n");
+}
+
 int do_status(const struct sw_args *a)
 {
 	struct status_ctx c = {0};
@@ -152,7 +224,8 @@ int do_status(const struct sw_args *a)
 	struct sw_config cfg = {};
 	struct sw_maps m;
 	unsigned int count = 0;
-	json_object *root = NULL;
+	json_object *root = NULL, *st = NULL;
+	char st_path[512];
 	int err, ret = SW_EXIT_FAIL;
 
 	err = sw_netns_self(&ns);
@@ -191,12 +264,22 @@ int do_status(const struct sw_args *a)
 		pr_err("cannot read sw_ifaces: %s", strerror(-err));
 		goto out;
 	}
-	if (root)
+	st = sipd_state(a->pin_path, st_path, sizeof(st_path));
+	if (root) {
+		json_object_object_add(root, "sipd", st);
+		st = NULL;
 		printf("%s\n",
 		       json_object_to_json_string_ext(
 			       root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-	else if (!c.n)
-		printf("no interfaces attached\n");
+	} else {
+		if (!c.n)
+			printf("no interfaces attached\n");
+		if (st)
+			print_sipd(st, st_path);
+		else
+			printf("sipd: not running for this pin path (no %s)\n", st_path);
+	}
+	json_object_put(st);
 	ret = SW_EXIT_OK;
 out:
 	json_object_put(root);

@@ -745,7 +745,7 @@ static int add_transport(struct pctx *p, const char *s, void *ctx)
 	else if (!strcmp(s, "tls") || !strcmp(s, "wss"))
 		return perr(p,
 			    "\"%s\" is encrypted and cannot be inspected on the wire "
-			    "(see \"uninspectable\" and docs/control.md)",
+			    "(see \"uninspectable\", docs/tcp.md)",
 			    s);
 	else
 		return perr(p, "unknown transport \"%s\" (udp, tcp or ws)", s);
@@ -1478,25 +1478,25 @@ static int check_sip(struct pctx *p, const struct sipd_config *c)
 	static const char *const names[] = {"ws", "tls", "wss"};
 
 	if (c->sip.udp && !c->sip.udp_ports.n)
-		return perr(p, "transports: \"udp\" needs sip_ports.udp");
+		return AT_KEY(p, "transports", perr(p, "\"udp\" needs ports in sip_ports.udp"));
 	if (c->sip.tcp && !c->sip.tcp_ports.n)
-		return perr(p, "transports: \"tcp\" needs sip_ports.tcp");
+		return AT_KEY(p, "transports", perr(p, "\"tcp\" needs ports in sip_ports.tcp"));
 	if (c->sip.ws && !c->sip.ws_ports.n)
-		return perr(p, "transports: \"ws\" needs sip_ports.ws");
-	if (!c->sip.udp && !c->sip.tcp && !c->sip.ws)
-		return perr(p, "transports: none inspected");
+		return AT_KEY(p, "transports", perr(p, "\"ws\" needs ports in sip_ports.ws"));
 	/* One meaning per TCP port: SIP, WebSocket, TLS or WSS. */
 	for (unsigned int i = 0; i < 3; i++)
 		for (unsigned int k = 0; k < tcp_like[i]->n; k++) {
 			uint16_t port = tcp_like[i]->port[k];
 
 			if (sipd_port_list_has(&c->sip.tcp_ports, port))
-				return perr(p, "sip_ports: port %u is both tcp and %s", port,
-					    names[i]);
+				return AT_KEY(
+					p, "sip_ports",
+					perr(p, "port %u is both tcp and %s", port, names[i]));
 			for (unsigned int j = i + 1; j < 3; j++)
 				if (sipd_port_list_has(tcp_like[j], port))
-					return perr(p, "sip_ports: port %u is both %s and %s", port,
-						    names[i], names[j]);
+					return AT_KEY(p, "sip_ports",
+						      perr(p, "port %u is both %s and %s", port,
+							   names[i], names[j]));
 		}
 	return 0;
 }

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <netinet/in.h>
 
@@ -811,6 +813,81 @@ void sipd_free(struct sipd *d)
 	sw_maps_close(&d->maps);
 	sipd_config_free(d->cfg);
 	free(d);
+}
+
+/* Peers by connections, most first (at most n of them). */
+static unsigned int top_uninsp(const struct sipd *d, const struct sipd_uninsp **out, unsigned int n)
+{
+	unsigned int k = 0;
+
+	for (unsigned int i = 0; i < SIPD_UNINSP_SLOTS; i++) {
+		const struct sipd_uninsp *u = &d->uninsp[i];
+		unsigned int j;
+
+		if (!u->used)
+			continue;
+		if (k == n && out[k - 1]->conns >= u->conns)
+			continue;
+		j = k < n ? k++ : k - 1;
+		while (j && out[j - 1]->conns < u->conns) {
+			out[j] = out[j - 1];
+			j--;
+		}
+		out[j] = u;
+	}
+	return k;
+}
+
+int sipd_write_status(const struct sipd *d, const char *path, long pid)
+{
+	const struct sipd_uninsp *top[8];
+	struct sipd_stream_stats ts;
+	char tmp[4200], addr[48];
+	unsigned int n;
+	FILE *f;
+
+	if (strlen(path) + 5 > sizeof(tmp) - 100)
+		return -ENAMETOOLONG;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return -errno;
+	sipd_stream_get_stats(d->stream, &ts);
+	fprintf(f, "{\"pid\":%ld,\"updated_unix\":%lld,\"pin_path\":\"", pid,
+		(long long)time(NULL));
+	for (const char *c = d->cfg->pin_path; *c; c++)
+		fprintf(f, *c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
+	fprintf(f, "\",\"transports\":[%s%s%s%s%s],", d->cfg->sip.udp ? "\"udp\"" : "",
+		d->cfg->sip.udp && (d->cfg->sip.tcp || d->cfg->sip.ws) ? "," : "",
+		d->cfg->sip.tcp ? "\"tcp\"" : "", d->cfg->sip.tcp && d->cfg->sip.ws ? "," : "",
+		d->cfg->sip.ws ? "\"ws\"" : "");
+	fprintf(f,
+		"\"tcp\":{\"connections\":%llu,\"buffered_bytes\":%llu,\"messages\":%llu,"
+		"\"ws_messages\":%llu,\"rejected\":%llu,\"resets\":%llu},",
+		(unsigned long long)ts.conns, (unsigned long long)ts.bytes_held,
+		(unsigned long long)ts.messages, (unsigned long long)ts.ws_messages,
+		(unsigned long long)ts.rejected, (unsigned long long)d->st.tcp_resets);
+	fprintf(f,
+		"\"uninspectable\":{\"action\":\"%s\",\"tls\":%llu,\"wss\":%llu,\"peers\":%llu,"
+		"\"top_peers\":[",
+		d->cfg->sip.uninspectable_drop ? "drop" : "pass",
+		(unsigned long long)d->st.uninspectable[0],
+		(unsigned long long)d->st.uninspectable[1],
+		(unsigned long long)d->st.uninspectable_peers);
+	n = top_uninsp(d, top, 8);
+	for (unsigned int i = 0; i < n; i++) {
+		sw_addr_format(top[i]->addr, addr, sizeof(addr));
+		fprintf(f, "%s{\"addr\":\"%s\",\"connections\":%llu}", i ? "," : "", addr,
+			(unsigned long long)top[i]->conns);
+	}
+	fprintf(f, "]}}\n");
+	if (fclose(f)) {
+		int err = -errno;
+
+		unlink(tmp);
+		return err;
+	}
+	return rename(tmp, path) ? -errno : 0;
 }
 
 void sipd_set_tcp_reset(struct sipd *d, int on)

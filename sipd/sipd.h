@@ -93,6 +93,9 @@ void sipd_get_stream_stats(const struct sipd *d, struct sipd_stream_stats *out);
 /* Inline mode: a TCP connection whose dropped message keeps being
  * retransmitted is reset (tcp.reset, tcprst.h); other sources never send. */
 void sipd_set_tcp_reset(struct sipd *d, int on);
+/* The live state `sipwall status` shows (lib/swmap.h sw_sipd_status_path):
+ * written whole to PATH.tmp, then renamed. 0 or a negative errno. */
+int sipd_write_status(const struct sipd *d, const char *path, long pid);
 /* Entries in sw_pinholes (manual ones included) as the tick's bounded walk
  * last counted them, plus sipd's own opens and closes since: /metrics never
  * walks the map. -EAGAIN before the first count. */

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <net/if.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "lib/swmap.h"
 #include "sipd/config.h"
@@ -22,6 +24,8 @@ struct daemon_ctx {
 	struct sipd *d;
 	const char *cfg_path;
 	struct sipd_metrics *metrics; /* NULL = endpoint off */
+	char status_path[512];	      /* "" = not written */
+	int status_err;		      /* last error reported */
 };
 
 static enum sipd_verdict sink_handle(void *ctx, const uint8_t *ip, size_t len,
@@ -51,6 +55,15 @@ static void sink_tick(void *ctx, uint64_t now_ns)
 
 	sipd_tick(c->d, now_ns);
 	sipd_flush(c->d);
+	if (c->status_path[0]) {
+		int err = sipd_write_status(c->d, c->status_path, (long)getpid());
+
+		if (err && err != c->status_err)
+			fprintf(stderr,
+				"sipd: writing %s: %s (sipwall status will not show sipd)\n",
+				c->status_path, strerror(-err));
+		c->status_err = err;
+	}
 }
 
 static void sink_flush(void *ctx)
@@ -233,6 +246,20 @@ int sipd_cmd_run(int argc, char **argv)
 		sipd_config_free(cfg);
 		return 1;
 	}
+	if (!sw_sipd_status_path(pin ? pin : cfg->pin_path, ctx.status_path,
+				 sizeof(ctx.status_path))) {
+		char dir[512];
+		char *slash;
+
+		snprintf(dir, sizeof(dir), "%s", ctx.status_path);
+		slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = 0;
+			mkdir(dir, 0755); /* EEXIST is fine; a failure shows at the write */
+		}
+	} else {
+		ctx.status_path[0] = 0;
+	}
 	/* Events are written after each batch's verdicts (sink_flush). */
 	sipd_set_event_batching(ctx.d, 1);
 	sipd_report_spoof_check(ctx.d);
@@ -284,6 +311,8 @@ int sipd_cmd_run(int argc, char **argv)
 	}
 	if (close_on_exit)
 		sipd_close_all(ctx.d, sw_monotonic_ns());
+	if (ctx.status_path[0])
+		unlink(ctx.status_path);
 	/* Without --close-on-exit pinholes stay for the next sipd to adopt. */
 	sipd_metrics_close(ctx.metrics);
 	sipd_free(ctx.d);

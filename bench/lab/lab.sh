@@ -310,25 +310,27 @@ bl_sipcall() {
 	cat "$BL_TMP/uas-call.out"
 }
 
-# bl_sipp_rate RATE CALLS MEDIA_MS: SIPp calls with RTP both ways from outside
-# to inside at RATE calls/s; prints "successful failed elapsed_s".
+# bl_sipp_rate RATE CALLS MEDIA_MS [TRANSPORT]: SIPp calls with RTP both ways
+# from outside to inside at RATE calls/s over SIPp's -t TRANSPORT (u1, the
+# default: UDP; t1: every call over one TCP connection, as a trunk; tn: a
+# connection per call); prints "successful failed elapsed_s".
 # SIPp's signalling sockets get 4 MB (net.core.rmem_max here) instead of its
 # 64 KB default: above ~1,000 calls/s, a 64 KB receive buffer overflows
 # (UdpRcvbufErrors in the SIPp namespaces) whenever SIPp is off the CPU.
 BL_SIPP_BUF=4194304
 bl_sipp_rate() {
-	local rate=$1 calls=$2 ms=$3 uas rc t0 t1 ok failed
+	local rate=$1 calls=$2 ms=$3 tr=${4:-u1} uas rc t0 t1 ok failed
 	head -c 16000 /dev/zero | tr '\0' '\325' >"$BL_TMP/bench.alaw"
 	cp "$BL_DIR/uac.xml" "$BL_DIR/uas.xml" "$BL_TMP/"
 	( cd "$BL_TMP" && exec nsenter --net="/run/netns/$BL_NI" sipp -sf uas.xml -i $BI4 -p 5060 \
-		-mi $BI4 -mp 10000 -m "$calls" -buff_size $BL_SIPP_BUF -nostdin -timeout 120s -timeout_error \
+		-mi $BI4 -mp 10000 -m "$calls" -t "$tr" -max_socket 65000 -buff_size $BL_SIPP_BUF -nostdin -timeout 120s -timeout_error \
 		-trace_stat -stf uas-stat.csv >uas.out 2>&1 ) &
 	uas=$!
 	BL_PIDS+=("$uas")
 	sleep 0.3
 	t0=$(date +%s.%N)
 	( cd "$BL_TMP" && timeout 120 nsenter --net="/run/netns/$BL_NO" sipp "$BI4:5060" -sf uac.xml \
-		-i $BO4 -p 5060 -mi $BO4 -mp 10000 -m "$calls" -r "$rate" -l $((rate * 4 + 10)) \
+		-i $BO4 -p 5060 -mi $BO4 -mp 10000 -m "$calls" -r "$rate" -l $((rate * 4 + 10)) -t "$tr" -max_socket 65000 \
 		-d "$ms" -buff_size $BL_SIPP_BUF -nostdin -timeout 100s -timeout_error -recv_timeout 10000 \
 		-trace_stat -stf uac-stat.csv >uac.out 2>&1 )
 	rc=$?

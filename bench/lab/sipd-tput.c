@@ -12,7 +12,11 @@
  * writes open the call's pinholes).
  *
  * Each call is INVITE (SDP offer), 180, 200 (SDP answer), ACK, BYE, 200 OK,
- * from 10.2.x.y (outside) to 10.1.x.y (inside). The data path object is
+ * from 10.2.x.y (outside) to 10.1.x.y (inside). A TCP row runs the same calls
+ * (10.3.x.y to 10.5.x.y, Via TCP) as segments of one connection per call, a
+ * message per segment, then a FIN each way, through a second sipd on the same
+ * maps (its calls' ends are not in the UDP rows); checksums are real in both
+ * (sipd verifies them, as inline). The data path object is
  * loaded through its skeleton with a private pin root, removed on exit.
  * Rounds alternate which side runs first; the table gives median [min-max].
  *
@@ -44,6 +48,13 @@ struct dgram {
 	uint8_t b[DGRAM_MAX];
 	size_t len;
 	int answer; /* the 200 OK with the SDP answer */
+	int fin;    /* TCP: the FIN that ends a direction (not a message) */
+};
+
+/* TCP calls: one connection per call, the next sequence number per side. */
+struct conn {
+	uint32_t seq[2];
+	uint16_t port; /* the caller's */
 };
 
 static uint64_t mono_ns(void)
@@ -52,6 +63,77 @@ static uint64_t mono_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static uint32_t sum16(uint32_t s, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i + 1 < n; i += 2)
+		s += (uint32_t)p[i] << 8 | p[i + 1];
+	if (n & 1)
+		s += (uint32_t)p[n - 1] << 8;
+	return s;
+}
+
+/* The transport checksum of l4len octets at ip + 20 (IPv4 pseudo-header):
+ * sipd verifies both UDP's and TCP's, as inline. */
+static void l4_csum(uint8_t *ip, uint8_t proto, size_t l4len, uint8_t *at)
+{
+	uint32_t s = sum16(0, ip + 12, 8) + proto + (uint32_t)l4len;
+
+	at[0] = at[1] = 0;
+	s = sum16(s, ip + 20, l4len);
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	s = ~s & 0xffff;
+	if (!s && proto == 17)
+		s = 0xffff;
+	at[0] = (uint8_t)(s >> 8);
+	at[1] = (uint8_t)s;
+}
+
+static void ip_hdr(uint8_t *ip, size_t len, uint8_t proto, uint32_t src, uint32_t dst)
+{
+	uint32_t s;
+
+	memset(ip, 0, 20);
+	ip[0] = 0x45;
+	ip[2] = len >> 8;
+	ip[3] = len & 0xff;
+	ip[8] = 64;
+	ip[9] = proto;
+	src = htonl(src);
+	dst = htonl(dst);
+	memcpy(ip + 12, &src, 4);
+	memcpy(ip + 16, &dst, 4);
+	s = sum16(0, ip, 20);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	ip[10] = ~s >> 8;
+	ip[11] = ~s & 0xff;
+}
+
+/* One segment of conn c from side (0 caller, 1 callee), ACK set. */
+static void ip_tcp(struct dgram *d, struct conn *c, int side, uint32_t src, uint32_t dst,
+		   const char *payload, int fin)
+{
+	size_t pl = strlen(payload);
+	uint8_t *t = d->b + 20;
+	uint16_t sp = side ? 5060 : c->port, dp = side ? c->port : 5060;
+	uint32_t seq = c->seq[side], ack = c->seq[!side];
+
+	d->len = 40 + pl;
+	d->fin = fin;
+	ip_hdr(d->b, d->len, 6, src, dst);
+	memset(t, 0, 20);
+	t[0] = sp >> 8, t[1] = sp & 0xff, t[2] = dp >> 8, t[3] = dp & 0xff;
+	t[4] = seq >> 24, t[5] = seq >> 16, t[6] = seq >> 8, t[7] = seq;
+	t[8] = ack >> 24, t[9] = ack >> 16, t[10] = ack >> 8, t[11] = ack;
+	t[12] = 5 << 4;
+	t[13] = 0x10 | (fin ? 0x01 : 0);
+	t[14] = 0xff, t[15] = 0xff;
+	memcpy(t + 20, payload, pl);
+	c->seq[side] += (uint32_t)pl + (fin ? 1 : 0);
+	l4_csum(d->b, 6, 20 + pl, t + 16);
 }
 
 static void ip_udp(struct dgram *d, uint32_t src, uint32_t dst, const char *payload)
@@ -85,6 +167,7 @@ static void ip_udp(struct dgram *d, uint32_t src, uint32_t dst, const char *payl
 	udp[4] = (8 + pl) >> 8;
 	udp[5] = (8 + pl) & 0xff;
 	memcpy(udp + 8, payload, pl);
+	l4_csum(ip, 17, 8 + pl, udp + 6);
 }
 
 static const char *dot(uint32_t a, char *buf)
@@ -93,10 +176,15 @@ static const char *dot(uint32_t a, char *buf)
 	return buf;
 }
 
-/* The six datagrams of call c of round r. */
-static void make_call(struct dgram *d, unsigned int r, unsigned int c)
+/* The six datagrams of call c of round r; tcp: the same messages as
+ * segments of one connection (caller 10.3/16 -> callee 10.5/16), then a FIN
+ * each way, into d[6] and d[7]. */
+static void make_call(struct dgram *d, unsigned int r, unsigned int c, int tcp)
 {
-	uint32_t a = (10u << 24) | (2u << 16) | (c + 1), b = (10u << 24) | (1u << 16) | (c + 1);
+	uint32_t a = (10u << 24) | ((tcp ? 3u : 2u) << 16) | (c + 1),
+		 b = (10u << 24) | ((tcp ? 5u : 1u) << 16) | (c + 1);
+	struct conn cn = {.seq = {1000u + c * 7919u, 0xfffff000u + c}, .port = 20000 + c % 40000};
+	const char *tr = tcp ? "TCP" : "UDP";
 	char A[16], B[16], cid[64], sdp_a[256], sdp_b[256], msg[1400], via[160], hd[512];
 	unsigned int port = 10000 + (c % 4000) * 2;
 
@@ -111,7 +199,8 @@ static void make_call(struct dgram *d, unsigned int r, unsigned int c)
 		 "v=0\r\no=bob 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"
 		 "m=audio %u RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n",
 		 B, B, port);
-	snprintf(via, sizeof(via), "Via: SIP/2.0/UDP %s:5060;branch=z9hG4bK%u.%u.1\r\n", A, r, c);
+	snprintf(via, sizeof(via), "Via: SIP/2.0/%s %s:5060;branch=z9hG4bK%u.%u.1\r\n", tr, A, r,
+		 c);
 	snprintf(hd, sizeof(hd), "From: \"alice\" <sip:alice@%s>;tag=a%u.%u\r\nCall-ID: %s\r\n", A,
 		 r, c, cid);
 
@@ -123,7 +212,10 @@ static void make_call(struct dgram *d, unsigned int r, unsigned int c)
 			 "Contact: <sip:alice@%s:5060>\r\n%sContent-Length: %zu\r\n\r\n%s",       \
 			 m, B, via, hd, B, totag, cseq, m, A,                                     \
 			 *(body) ? "Content-Type: application/sdp\r\n" : "", strlen(body), body); \
-		ip_udp(&d[i], a, b, msg);                                                         \
+		if (tcp)                                                                          \
+			ip_tcp(&d[i], &cn, 0, a, b, msg, 0);                                      \
+		else                                                                              \
+			ip_udp(&d[i], a, b, msg);                                                 \
 	} while (0)
 #define RESP(i, st, cseq, m, body)                                                                \
 	do {                                                                                      \
@@ -133,7 +225,10 @@ static void make_call(struct dgram *d, unsigned int r, unsigned int c)
 			 "Content-Length: %zu\r\n\r\n%s",                                         \
 			 st, via, hd, B, r, c, cseq, m, B,                                        \
 			 *(body) ? "Content-Type: application/sdp\r\n" : "", strlen(body), body); \
-		ip_udp(&d[i], b, a, msg);                                                         \
+		if (tcp)                                                                          \
+			ip_tcp(&d[i], &cn, 1, b, a, msg, 0);                                      \
+		else                                                                              \
+			ip_udp(&d[i], b, a, msg);                                                 \
 	} while (0)
 
 	char tt[64];
@@ -143,11 +238,17 @@ static void make_call(struct dgram *d, unsigned int r, unsigned int c)
 	RESP(1, "180 Ringing", 1, "INVITE", "");
 	RESP(2, "200 OK", 1, "INVITE", sdp_b);
 	d[2].answer = 1;
-	snprintf(via, sizeof(via), "Via: SIP/2.0/UDP %s:5060;branch=z9hG4bK%u.%u.2\r\n", A, r, c);
+	snprintf(via, sizeof(via), "Via: SIP/2.0/%s %s:5060;branch=z9hG4bK%u.%u.2\r\n", tr, A, r,
+		 c);
 	REQ(3, "ACK", 1, "", tt);
-	snprintf(via, sizeof(via), "Via: SIP/2.0/UDP %s:5060;branch=z9hG4bK%u.%u.3\r\n", A, r, c);
+	snprintf(via, sizeof(via), "Via: SIP/2.0/%s %s:5060;branch=z9hG4bK%u.%u.3\r\n", tr, A, r,
+		 c);
 	REQ(4, "BYE", 2, "", tt);
 	RESP(5, "200 OK", 2, "BYE", "");
+	if (tcp) {
+		ip_tcp(&d[6], &cn, 0, a, b, "", 1);
+		ip_tcp(&d[7], &cn, 1, b, a, "", 1);
+	}
 #undef REQ
 #undef RESP
 }
@@ -186,8 +287,12 @@ int main(int argc, char **argv)
 	unsigned int calls = 2000, rounds = 5, r, i, n, k;
 	double sipd_rate[MAX_ROUNDS], osip_rate[MAX_ROUNDS], full_rate[MAX_ROUNDS];
 	double sipd_ratio[MAX_ROUNDS], full_ratio[MAX_ROUNDS];
+	double tcp_rate[MAX_ROUNDS], tcp_ratio[MAX_ROUNDS];
+	struct sipd *dt = NULL; /* the TCP calls: a second sipd on the same maps */
+	struct dgram *segs;
+	unsigned int nseg;
 	uint64_t sipd_ns = 0;
-	uint64_t *lat, t0, t1, now;
+	uint64_t *lat, t0, t1, now = 0;
 	struct sipd_config *cfg = NULL;
 	struct sipd_events *ev = NULL;
 	struct sipwall *skel = NULL;
@@ -217,9 +322,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	n = calls * MSGS_PER_CALL;
+	nseg = calls * (MSGS_PER_CALL + 2);
 	msgs = calloc(n, sizeof(*msgs));
+	segs = calloc(nseg, sizeof(*segs));
 	lat = calloc((size_t)calls * rounds, sizeof(*lat));
-	if (!msgs || !lat) {
+	if (!msgs || !lat || !segs) {
 		fprintf(stderr, "sipd-tput: out of memory\n");
 		return 1;
 	}
@@ -243,7 +350,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sipd-tput: load the data path object: %s\n", strerror(errno));
 		goto out;
 	}
-	if (sipd_config_parse("{\"networks\": {\"inside\": [\"10.1.0.0/16\"]},"
+	if (sipd_config_parse("{\"networks\": {\"inside\": [\"10.1.0.0/16\", \"10.5.0.0/16\"]},"
 			      " \"timeouts\": {\"bye_grace_s\": 1}}",
 			      "sipd-tput", &cfg, err, sizeof(err))) {
 		fprintf(stderr, "sipd-tput: %s\n", err);
@@ -257,15 +364,46 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	sipd_set_event_batching(d, 1); /* as `sipd run` */
+	dt = sipd_new(cfg, root, ev, err, sizeof(err));
+	if (!dt) {
+		fprintf(stderr, "sipd-tput: sipd_new (TCP): %s\n", err);
+		goto out;
+	}
+	sipd_set_event_batching(dt, 1);
 
 	now = 1000000000ull * 1000000; /* a clock of our own, far from CLOCK_MONOTONIC */
 	for (r = 0; r < rounds; r++) {
 		int side;
 
-		for (i = 0; i < calls; i++)
-			make_call(&msgs[i * MSGS_PER_CALL], r, i);
-		for (side = 0; side < 2; side++) {
-			if ((side ^ (r & 1)) == 0) {
+		for (i = 0; i < calls; i++) {
+			struct dgram tmp[MSGS_PER_CALL + 2];
+
+			make_call(&msgs[i * MSGS_PER_CALL], r, i, 0);
+			make_call(tmp, r, i, 1);
+			memcpy(&segs[i * (MSGS_PER_CALL + 2)], tmp, sizeof(tmp));
+		}
+		for (side = 0; side < 3; side++) {
+			int which = (side + r) % 3;
+
+			if (which == 2) {
+				enum sw_sip_reason why;
+
+				/* The same calls over TCP, one connection each,
+				 * one message per segment, closed by FINs. */
+				t0 = mono_ns();
+				for (k = 0; k < nseg; k++) {
+					if (sipd_handle_packet(dt, segs[k].b, segs[k].len, now + k,
+							       &why) != SIPD_ACCEPT) {
+						fprintf(stderr,
+							"sipd-tput: TCP segment %u dropped: %s\n",
+							k, sw_sip_reason_name(why));
+						goto out;
+					}
+					sipd_flush(dt);
+				}
+				t1 = mono_ns();
+				tcp_rate[r] = n / ((t1 - t0) / 1e9);
+			} else if (which == 0) {
 				enum sw_sip_reason why;
 
 				t0 = mono_ns();
@@ -315,6 +453,18 @@ int main(int argc, char **argv)
 		sipd_flush(d);
 		t1 = mono_ns();
 		full_rate[r] = n / ((sipd_ns + t1 - t0) / 1e9);
+		sipd_tick(dt, now);
+		sipd_flush(dt);
+	}
+	sipd_get_stats(dt, &st);
+	if (st.pinholes_opened < (uint64_t)calls * rounds * 2 || st.calls_active ||
+	    st.tcp_messages != (uint64_t)n * rounds) {
+		fprintf(stderr,
+			"sipd-tput: TCP: expected %u calls with pinholes and %u messages, saw %llu "
+			"pinholes opened, %llu calls active, %llu messages framed\n",
+			calls * rounds, n * rounds, (unsigned long long)st.pinholes_opened,
+			(unsigned long long)st.calls_active, (unsigned long long)st.tcp_messages);
+		goto out;
 	}
 	sipd_get_stats(d, &st);
 	if (st.pinholes_opened < (uint64_t)calls * rounds * 2 || st.calls_active) {
@@ -331,7 +481,10 @@ int main(int argc, char **argv)
 	for (r = 0; r < rounds; r++) {
 		sipd_ratio[r] = sipd_rate[r] / osip_rate[r];
 		full_ratio[r] = full_rate[r] / osip_rate[r];
+		tcp_ratio[r] = tcp_rate[r] / sipd_rate[r];
 	}
+	qsort(tcp_ratio, rounds, sizeof(double), cmp_dbl);
+	qsort(tcp_rate, rounds, sizeof(double), cmp_dbl);
 	qsort(sipd_ratio, rounds, sizeof(double), cmp_dbl);
 	qsort(full_ratio, rounds, sizeof(double), cmp_dbl);
 	qsort(sipd_rate, rounds, sizeof(double), cmp_dbl);
@@ -352,6 +505,14 @@ int main(int argc, char **argv)
 	       "%.0f [%.0f-%.0f] | %.2f [%.2f-%.2f] |\n",
 	       full_rate[rounds / 2], full_rate[0], full_rate[rounds - 1], full_ratio[rounds / 2],
 	       full_ratio[0], full_ratio[rounds - 1]);
+	printf("| sipd_handle_packet over TCP (one connection per call, a message per segment, "
+	       "FINs) | %.0f [%.0f-%.0f] | %.2f [%.2f-%.2f] |\n",
+	       tcp_rate[rounds / 2], tcp_rate[0], tcp_rate[rounds - 1],
+	       tcp_rate[rounds / 2] / osip_rate[rounds / 2], tcp_rate[0] / osip_rate[rounds - 1],
+	       tcp_rate[rounds - 1] / osip_rate[0]);
+	printf("TCP vs UDP (each round's TCP rate / its UDP sipd_handle_packet rate): %.2f "
+	       "[%.2f-%.2f]\n",
+	       tcp_ratio[rounds / 2], tcp_ratio[0], tcp_ratio[rounds - 1]);
 	printf("pinhole install (200 OK with SDP answer -> pinholes in the map), %zu answers: "
 	       "p50 %.1f us, p99 %.1f us, max %.1f us\n",
 	       nlat, lat[nlat / 2] / 1e3, lat[nlat * 99 / 100] / 1e3, lat[nlat - 1] / 1e3);
@@ -364,6 +525,11 @@ out:
 		sipd_close_all(d, now);
 		sipd_free(d);
 	}
+	if (dt) {
+		sipd_close_all(dt, now);
+		sipd_free(dt);
+	}
+	free(segs);
 	if (ev)
 		sipd_events_close(ev);
 	sipd_config_free(cfg);

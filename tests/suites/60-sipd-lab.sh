@@ -53,10 +53,11 @@ check "rules install again" in_f build/bin/sipd rules install -c "$CFG"
 expect_eq "rules install is idempotent" "$(rules_state)" "$first"
 expect_eq "one FORWARD jump per family" \
 	"$( (in_f iptables -S FORWARD; in_f ip6tables -S FORWARD) | grep -c -- '-j SIPWALL')" 2
-expect_eq "queue rules carry the conntrack match (defrag)" \
-	"$(in_f iptables -S SIPWALL | grep -c 'ctstate.*NFQUEUE')" 2
-expect_eq "two queues: --queue-balance $Q:$((Q + 1))" \
-	"$(in_f iptables -S SIPWALL | grep -c -- "--queue-balance $Q:$((Q + 1))")" 2
+expect_eq "UDP queue rules carry the conntrack match (defrag)" \
+	"$(in_f iptables -S SIPWALL | grep -c -- '-p udp .*ctstate.*NFQUEUE')" 2
+# UDP both ways, TCP payload and FIN/RST both ways, the TLS SYN count.
+expect_eq "two queues: every queue rule has --queue-balance $Q:$((Q + 1))" \
+	"$(in_f iptables -S SIPWALL | grep -c -- "NFQUEUE --queue-balance $Q:$((Q + 1))")" 7
 check "rules install --input --output" in_f build/bin/sipd rules install -c "$CFG" --input --output
 expect_eq "jumps from INPUT and OUTPUT too" \
 	"$(in_f iptables -S | grep -c -- '-A \(INPUT\|OUTPUT\|FORWARD\) -j SIPWALL')" 3

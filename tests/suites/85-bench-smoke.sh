@@ -42,7 +42,7 @@ check "no sanity check failed (flood never forwarded, pinhole media forwarded)" 
 check "--out wrote the same table" cmp -s "$out" "$T/compare.md"
 
 out=$T/sipd.out
-timeout 120 bench/sipd-throughput --quick >"$out" 2>"$T/sipd.err"
+timeout 180 bench/sipd-throughput --quick >"$out" 2>"$T/sipd.err"
 expect_eq "bench/sipd-throughput --quick exits 0" "$?" 0
 ratio="[0-9.]+ \[[0-9.]+-[0-9.]+\]"
 check "sipd vs bare libosip2 messages/s" \
@@ -51,6 +51,12 @@ check "sipd with the calls' ends vs bare libosip2" \
 	grep -Eq "^\| sipd_handle_packet \+ sipd_tick .* \| $num \| $ratio \|$" "$out"
 check "pinhole install p50/p99" grep -Eq "^pinhole install .* p50 [0-9.]+ us, p99 [0-9.]+ us" "$out"
 check "SIPp inline calls with 0 failed" grep -Eq "^highest rate with 0 failed calls: [0-9]+ calls/s" "$out"
+check "sipd over TCP vs bare libosip2 messages/s" \
+	grep -Eq "^\| sipd_handle_packet over TCP .* \| $num \| $ratio \|$" "$out"
+check "SIPp inline calls over TCP with 0 failed" \
+	grep -Eq "^highest TCP rate with 0 failed calls: [0-9]+ calls/s" "$out"
+check "issue 13's targets as met/MISSED lines" \
+	test "$(grep -Ec '^- (TCP messages/s vs UDP|SIPp calls/s over TCP) .*: [0-9.]+ -> (met|MISSED)$' "$out")" -eq 2
 
 # Nothing left behind: no lab namespace, no pin directory of ours.
 labns >"$T/ns.after"

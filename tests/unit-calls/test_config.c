@@ -114,6 +114,42 @@ static void test_defaults(void **state)
 	assert_int_equal(c->timeouts.bye_grace_s, 2);
 	assert_int_equal(c->default_action, SIPD_ACT_ALLOW);
 	assert_string_equal(c->events.output, "-");
+	/* SIP over UDP and TCP on 5060 inspected, TLS on 5061 counted, passed. */
+	assert_true(c->sip.udp && c->sip.tcp && !c->sip.ws);
+	assert_int_equal(c->sip.udp_ports.n, 1);
+	assert_int_equal(c->sip.udp_ports.port[0], 5060);
+	assert_int_equal(c->sip.tcp_ports.port[0], 5060);
+	assert_int_equal(c->sip.tls_ports.port[0], 5061);
+	assert_int_equal(c->sip.ws_ports.n, 0);
+	assert_false(c->sip.uninspectable_drop);
+	assert_int_equal(c->tcp.max_connections, 4096);
+	assert_int_equal(c->tcp.max_rejects, 8);
+	assert_true(c->tcp.reset);
+	sipd_config_free(c);
+}
+
+static void test_transports(void **state)
+{
+	struct sipd_config *c;
+	char err[512] = "";
+
+	(void)state;
+	assert_int_equal(sipd_config_parse("{\"transports\": [\"tcp\", \"ws\"], \"sip_ports\": "
+					   "{\"tcp\": [5060, 5080], \"ws\": [8080], \"wss\": "
+					   "[8443]}, \"uninspectable\": \"drop\", \"tcp\": "
+					   "{\"idle_s\": 60, \"max_rejects\": 3}}",
+					   "t.json", &c, err, sizeof(err)),
+			 0);
+	assert_false(c->sip.udp);
+	assert_true(c->sip.tcp && c->sip.ws);
+	assert_int_equal(c->sip.tcp_ports.n, 2);
+	assert_int_equal(c->sip.tcp_ports.port[1], 5080);
+	assert_true(sipd_port_list_has(&c->sip.ws_ports, 8080));
+	assert_true(sipd_port_list_has(&c->sip.wss_ports, 8443));
+	assert_false(sipd_port_list_has(&c->sip.wss_ports, 8080));
+	assert_true(c->sip.uninspectable_drop);
+	assert_int_equal(c->tcp.idle_s, 60);
+	assert_int_equal(c->tcp.max_rejects, 3);
 	sipd_config_free(c);
 }
 
@@ -158,6 +194,28 @@ static const struct {
 	 "t.json: whitelist.bob: missing \"allow_from\""},
 	{"{\"whitelist\": {\"bob\": {\"allow_from\": [\"a@b\", 3]}}}",
 	 "t.json: whitelist.bob.allow_from[1]: expected a string"},
+	{"{\"transports\": [\"udp\", \"sctp\"]}",
+	 "t.json: transports[1]: unknown transport \"sctp\" (udp, tcp or ws)"},
+	{"{\"transports\": \"tls\"}",
+	 "t.json: transports: \"tls\" is encrypted and cannot be inspected on the wire (see "
+	 "\"uninspectable\", docs/tcp.md)"},
+	{"{\"transports\": [\"udp\", \"ws\"]}",
+	 "t.json: transports: \"ws\" needs ports in sip_ports.ws"},
+	{"{\"sip_ports\": {\"tcp\": []}}",
+	 "t.json: transports: \"tcp\" needs ports in sip_ports.tcp"},
+	{"{\"sip_ports\": {\"ws\": [8080, 8080]}}",
+	 "t.json: sip_ports.ws[1]: port 8080 listed twice"},
+	{"{\"sip_ports\": {\"tls\": [5060]}}", "t.json: sip_ports: port 5060 is both tcp and tls"},
+	{"{\"sip_ports\": {\"ws\": [80], \"wss\": [80]}}",
+	 "t.json: sip_ports: port 80 is both ws and wss"},
+	{"{\"sip_ports\": {\"udp\": [0]}}",
+	 "t.json: sip_ports.udp[0]: expected a port number 1-65535"},
+	{"{\"sip_ports\": {\"sctp\": [5060]}}", "t.json: sip_ports.sctp: unknown key"},
+	{"{\"uninspectable\": \"reject\"}", "t.json: uninspectable: expected \"pass\" or \"drop\""},
+	{"{\"tcp\": {\"max_connections\": 0}}", "t.json: tcp.max_connections: must be at least 1"},
+	{"{\"tcp\": {\"max_connection_bytes\": 100}}",
+	 "t.json: tcp.max_connection_bytes: must be at least 3000 (two segments)"},
+	{"{\"tcp\": {\"reset\": \"yes\"}}", "t.json: tcp.reset: expected true or false"},
 	{"[]", "t.json: (top): expected an object"},
 	{"{\"queue\": {\"num\": 1,}", "t.json: line 1 column 21: unexpected character"},
 	{"{\n\"queue\": {\n", "t.json: line 3 column 1: unexpected end of input"},
@@ -219,7 +277,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good),	cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_errors),	cmocka_unit_test(test_load_file),
-		cmocka_unit_test(test_example),
+		cmocka_unit_test(test_example), cmocka_unit_test(test_transports),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
