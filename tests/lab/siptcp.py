@@ -24,6 +24,15 @@ siptcp.py send SRC DST PORT SECS [--ua UA] [--via T] [--to USER] [--ws]
 
 siptcp.py connect DST PORT SECS
     A TCP connect only: "connected", "connect-timeout" or "connect-refused".
+
+siptcp.py raw SRC DST PORT SECS --split N [--reorder] [--ua UA]
+    The INVITE's connection built by hand (scapy; the caller keeps the
+    kernel's own RSTs for it from the wire): the handshake, then the INVITE
+    in two segments cut at octet N, the second first with --reorder; both
+    again after 1 s and after 2 s (as TCP retransmits what was not
+    acknowledged). Prints "handshake", then "acked N" with the highest
+    octet of the INVITE the receiver acknowledged (N = its length: the
+    receiver has all of it), "reset" if a RST came, "no-synack".
 """
 import argparse
 import base64
@@ -305,6 +314,52 @@ def cmd_send(a):
     return 0
 
 
+def cmd_raw(a):
+    from scapy.all import IP, IPv6, TCP, Raw, AsyncSniffer, conf, send, sr1
+    conf.verb = 0
+    v6 = ":" in a.dst
+    mk = (lambda: IPv6(src=a.src, dst=a.dst)) if v6 else (lambda: IP(src=a.src, dst=a.dst))
+    sport = random.randint(41000, 60000)
+    isn = random.getrandbits(31)
+    syn = sr1(mk() / TCP(sport=sport, dport=a.port, flags="S", seq=isn, window=65535),
+              timeout=3)
+    if syn is None or TCP not in syn or (int(syn[TCP].flags) & 0x12) != 0x12:
+        out("no-synack")
+        return 0
+    ack = (syn[TCP].seq + 1) % 2 ** 32
+    # The interface towards DST (no default route in the lab's namespaces,
+    # so scapy's own default may be lo).
+    ifc = (conf.route6 if v6 else conf.route).route(a.dst)[0]
+    sn = AsyncSniffer(iface=ifc, filter="tcp and src port %d and dst port %d" % (a.port, sport),
+                      store=True)
+    sn.start()
+    send(mk() / TCP(sport=sport, dport=a.port, flags="A", seq=isn + 1, ack=ack, window=65535))
+    out("handshake")
+    msg = invite(a.src, sport, a.dst, a.port, "TCP", a.ua, "bob", 12000, 0).encode()
+    segs = [(isn + 1, msg[:a.split]), (isn + 1 + a.split, msg[a.split:])]
+    if a.reorder:
+        segs.reverse()
+    for rnd in range(3):
+        for sq, data in segs:
+            send(mk() / TCP(sport=sport, dport=a.port, flags="PA", seq=sq, ack=ack,
+                            window=65535) / Raw(data))
+            time.sleep(0.05)
+        time.sleep(1)
+    time.sleep(max(0, a.secs - 3))
+    got = sn.stop() or []
+    acked, reset = 0, False
+    for p in got:
+        t = p[TCP]
+        if int(t.flags) & 0x04:
+            reset = True
+        if int(t.flags) & 0x10:
+            acked = max(acked, (t.ack - isn - 1) % 2 ** 32)
+    out("acked", acked, "of", len(msg))
+    if reset:
+        out("reset")
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -329,8 +384,17 @@ def main():
     sc.add_argument("dst")
     sc.add_argument("port", type=int)
     sc.add_argument("secs", type=float)
+    sr = sub.add_parser("raw")
+    sr.add_argument("src")
+    sr.add_argument("dst")
+    sr.add_argument("port", type=int)
+    sr.add_argument("secs", type=float)
+    sr.add_argument("--split", type=int, required=True)
+    sr.add_argument("--reorder", action="store_true")
+    sr.add_argument("--ua", default="siptcp")
     a = p.parse_args()
-    return {"listen": cmd_listen, "send": cmd_send, "connect": cmd_connect}[a.cmd](a)
+    return {"listen": cmd_listen, "send": cmd_send, "connect": cmd_connect,
+            "raw": cmd_raw}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ done
 [ -x /usr/bin/python3 ] || { echo "skip: /usr/bin/python3 missing"; exit 77; }
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 
-SECTIONS=${SECTIONS:-"rules calls big filter restart tls via ws"}
+SECTIONS=${SECTIONS:-"rules calls big filter evasion restart tls via ws"}
 want() { case " $SECTIONS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 lab_tag=$(sw_tag)
@@ -284,8 +284,9 @@ listen_start() {
 }
 
 # --- d. a filtered INVITE over TCP never reaches the UAS --------------------
+NOEVIL='"filters": [ { "name": "no-evil", "match": { "user_agent": ["evil-ua*"] }, "action": "drop" } ]'
+NOEVIL_CFG=$NOEVIL
 if want filter; then
-	NOEVIL='"filters": [ { "name": "no-evil", "match": { "user_agent": ["evil-ua*"] }, "action": "drop" } ]'
 	config "$LAB_TMP/filter.json" "$NOEVIL"
 	restart "$LAB_TMP/filter.json" || fail "sipd restarted with the filter"
 	# Default max_rejects (8): 15 s of retransmissions (RTO 0.2 s doubling:
@@ -333,6 +334,42 @@ if want filter; then
 	wait $LP
 	expect_eq "an allowed INVITE on a new connection reached the UAS" \
 		"$(grep -c '^msg INVITE ' "$LAB_TMP/allow-srv.log")" 1
+	restart "$CFG" || fail "sipd restarted with the plain config"
+fi
+
+# --- d2. the filtered INVITE in two hand-made segments, in and out of order -
+# The inline rules never queue the handshake: sipd meets the connection at
+# its first segment with payload, which with --reorder is the INVITE's
+# second half. The receiver must never get the whole INVITE either way
+# (siptcp.py raw sends both segments three times; "acked" is how much of it
+# the UAS's kernel acknowledged).
+if want evasion; then
+	config "$LAB_TMP/filter.json" "$NOEVIL_CFG"
+	restart "$LAB_TMP/filter.json" || fail "sipd restarted with the filter"
+	# The outside kernel knows nothing of the hand-made connection: keep its
+	# RSTs (to the SYN-ACK and the UAS's ACKs) off the wire.
+	for ipt in iptables ip6tables; do
+		in_o $ipt -A OUTPUT -p tcp --dport 5060 --tcp-flags RST RST -j DROP
+	done
+	for case in "inorder:evil-ua/2.0:" "reorder:evil-ua/2.0:--reorder" "reorder-allowed:friendly/2.0:--reorder"; do
+		IFS=: read -r name ua ro <<<"$case"
+		listen_start "$NS_I" $I4 5060 7 "$LAB_TMP/raw-$name-srv.log"
+		# shellcheck disable=SC2086
+		lab_siptcp "$NS_O" raw $O4 $I4 5060 4 --split 200 --ua "$ua" $ro >"$LAB_TMP/raw-$name-cli.log" 2>&1
+		wait $LP
+		sed "s/^/# $name client: /" "$LAB_TMP/raw-$name-cli.log"
+		sed "s/^/# $name server: /" "$LAB_TMP/raw-$name-srv.log"
+		check "raw $name: handshake made" grep -q '^handshake' "$LAB_TMP/raw-$name-cli.log"
+		got=$(grep -c '^msg INVITE ' "$LAB_TMP/raw-$name-srv.log")
+		case $name in
+		*allowed) expect_eq "raw $name: an allowed INVITE, second half first, reached the UAS whole" "$got" 1 ;;
+		*) expect_eq "raw $name: the filtered INVITE in two segments never reached the UAS" "$got" 0 ;;
+		esac
+	done
+	expect_eq "raw: both filtered INVITEs dropped by the filter" "$(drops sip_filter_drop)" 2
+	for ipt in iptables ip6tables; do
+		in_o $ipt -D OUTPUT -p tcp --dport 5060 --tcp-flags RST RST -j DROP
+	done
 	restart "$CFG" || fail "sipd restarted with the plain config"
 fi
 
