@@ -29,6 +29,38 @@
  * byte is dropped (TCP retransmits it; the receiver must never get those
  * bytes), and after max_rejects such drops the connection is reset (the
  * caller sends the two RSTs the result describes) and forgotten.
+ *
+ * Details the caller may rely on:
+ *  - Lines end in LF, with or without CR before it, for the start line and
+ *    for the empty line that ends a header block (CRLFCRLF, LFLF, LF CRLF):
+ *    the earliest end any receiver could see. A resync point is a whole
+ *    start line (RFC 3261 25.1 Request-Line or Status-Line, "SIP/2.0" in
+ *    any case) at the start of a line; the first line of a new direction,
+ *    and the first after a gap, count.
+ *  - A run of CR/LF between messages is one keep-alive (per call).
+ *  - BAD items carry reason and detail only (data NULL, len 0). Besides
+ *    the Content-Length cases, a header block longer than max_msg_len
+ *    gives a BAD item (SW_SIP_R_TOO_LARGE) as well as the too_big give-up,
+ *    so the caller can drop the segment that overran it.
+ *  - WebSocket: each direction's first bytes must be an HTTP/1.1 request
+ *    (GET, Upgrade: websocket; it is the client, whose frames must be
+ *    masked) or response (101: the server; other status: both directions
+ *    plain HTTP, passed unread). Anything else, a frame that breaks RFC
+ *    6455, or a data message that does not begin with a SIP start line
+ *    gives one BAD item (SW_SIP_R_BAD_PACKET, SW_SIP_R_TOO_LARGE or
+ *    SW_SIP_R_BAD_START_LINE), after which the direction is no longer read;
+ *    so is it after a close frame. Frames have no resync point: a
+ *    WebSocket direction that loses bytes (gap, buffer_full) gives one BAD
+ *    item "framing lost" at its next segment and is not read after it.
+ *  - Rejection: a rejected direction's first max_rejects segments at or
+ *    after the rejected octet are DROP (REJECTED); the next one is RESET.
+ *  - A hole before out-of-order bytes counts as held (its room is
+ *    reserved), at most 32 separate out-of-order ranges per direction
+ *    (more: buffer_full). Bytes of a hole that arrive after the gap
+ *    give-up are older than the kept window: counted unverified, passed.
+ *  - Limits are made consistent: 256 <= max_conn_bytes <= 2^30,
+ *    keep_bytes <= max_conn_bytes / 2, max_msg_len <= max_conn_bytes -
+ *    keep_bytes - 28 (one message and a frame header always fit).
  */
 #ifndef SIPD_STREAM_H
 #define SIPD_STREAM_H
@@ -57,14 +89,17 @@
  *              the segment was dropped, nothing of it taken
  *  buffer_full: the direction's or the total byte bound: held bytes dropped,
  *              the direction resynchronises
- *  table_full: a direction evicted for a new one (the oldest idle)
- *  idle:       no segment for idle_ns
+ *  table_full: a connection evicted for a new one (the least recently
+ *              used), counted always
+ *  idle:       no segment for idle_ns; counted only when a direction held
+ *              bytes not framed yet (the kept window alone is no loss)
  *  too_big:    a header block or message longer than max_msg_len: skipped,
  *              resynchronise
  *  resync:     octets skipped looking for a start line (no SIP start there)
  *  ws_protocol: a WebSocket handshake or frame that breaks RFC 6455
  *  reset:      the connection was reset after max_rejects rejected segments
- *  closed:     FIN from both sides or a RST, with bytes still held
+ *  closed:     FIN from both sides, a RST, or a SYN that restarts the
+ *              connection, with bytes not framed yet still held
  */
 #define SIPD_STREAM_GIVEUPS(X)        \
 	X(GAP, "gap")                 \

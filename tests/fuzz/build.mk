@@ -39,6 +39,22 @@ fuzz-reasm: $(FUZZ_REASM_BIN)
 	@echo "fuzz-reasm: logs in $(FUZZ_DIR)/reasm/fuzz-*.log, crashes would be in $(FUZZ_DIR)/reasm/artifacts/"
 	@! ls $(FUZZ_DIR)/reasm/artifacts/* >/dev/null 2>&1
 
+# SIP over TCP/WebSocket reassembly and framing (sipd/stream.c, fed with
+# segments off the wire): 48-sip-fuzz.sh runs it briefly; `make fuzz-stream`
+# for longer, files in build/fuzz/stream/.
+FUZZ_STREAM_BIN := $(BIN)/fuzz-stream$(if $(filter address$(comma)undefined,$(FUZZ_SAN)),,-$(subst $(comma),-,$(FUZZ_SAN)))
+$(FUZZ_STREAM_BIN): tests/fuzz/fuzz_stream.c sipd/stream.c sipd/stream.h | $(BIN)
+	$(CLANG) $(FUZZ_CFLAGS) $(filter %.c,$^) -o $@
+
+.PHONY: fuzz-stream
+fuzz-stream: $(FUZZ_STREAM_BIN)
+	mkdir -p $(FUZZ_DIR)/stream/corpus $(FUZZ_DIR)/stream/artifacts
+	cd $(FUZZ_DIR)/stream && $(abspath $(FUZZ_STREAM_BIN)) -max_total_time=$(FUZZ_TIME) \
+		-runs=$(FUZZ_RUNS) -timeout=10 -rss_limit_mb=2048 -jobs=$(FUZZ_JOBS) \
+		-workers=$(FUZZ_JOBS) -print_final_stats=1 -artifact_prefix=artifacts/ corpus
+	@echo "fuzz-stream: logs in $(FUZZ_DIR)/stream/fuzz-*.log, crashes would be in $(FUZZ_DIR)/stream/artifacts/"
+	@! ls $(FUZZ_DIR)/stream/artifacts/* >/dev/null 2>&1
+
 .PHONY: fuzz
 fuzz: $(FUZZ_BIN)
 	mkdir -p $(FUZZ_DIR)/corpus $(FUZZ_DIR)/artifacts

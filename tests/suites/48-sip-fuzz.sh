@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # A brief libFuzzer run (45 s) over sipd's message path under ASan+UBSan,
 # seeded with tests/unit/msgs and, when present, the shared SIP corpora
-# (copied to a temp dir). Fails on any crash, sanitizer report, leak or
+# (copied to a temp dir), then 20 s each of the IP fragment reassembler and
+# the TCP/WebSocket stream framer. Fails on any crash, sanitizer report, leak or
 # broken invariant. `make fuzz` is the long run.
 source "$(dirname "$0")/../lib.sh"
 cd "$SW_TOP" || exit 1
@@ -86,6 +87,34 @@ if make -s build/bin/fuzz-reasm >"$tmp/build.log" 2>&1; then
 	fi
 else
 	cat "$tmp/build.log"; fail "build reassembly fuzz harness"
+fi
+
+# sipd/stream.c (SIP over TCP and WebSocket, segments off the wire): 20 s,
+# seeded with a request and its response on a plain connection and a
+# WebSocket handshake with one frame (records of tests/fuzz/fuzz_stream.c:
+# op, flags, where (2), length-1 (2), chunk, clock).
+STREAM_SECS=${SW_FUZZ_STREAM_SECS:-20}
+if make -s build/bin/fuzz-stream >"$tmp/build.log" 2>&1; then
+	ok "build stream fuzz harness"
+	mkdir -p "$tmp/scorpus" "$tmp/sart"
+	printf '\000\000\000\000\377\000\020\000\004\000\000\000\177\000\320\000' \
+		>"$tmp/scorpus/tcp-request-response"
+	printf '\002\000\000\000\377\000\000\000\006\000\000\000\177\000\000\000\002\000\000\000\377\000\020\000' \
+		>"$tmp/scorpus/ws-handshake-frame"
+	timeout $((STREAM_SECS + 60)) build/bin/fuzz-stream -max_total_time="$STREAM_SECS" \
+		-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+		-artifact_prefix="$tmp/sart/" "$tmp/scorpus" >"$tmp/sfuzz.log" 2>&1
+	rc=$?
+	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$tmp/sfuzz.log")
+	if [ $rc -eq 0 ] && [ -z "$(ls "$tmp/sart")" ] && [ "${runs:-0}" -gt 1000 ]; then
+		ok "fuzzed stream framing ${STREAM_SECS}s: ${runs} executions, no crash"
+	else
+		tail -n 40 "$tmp/sfuzz.log"
+		ls -l "$tmp/sart"
+		fail "stream fuzzer found a problem or made no progress (rc=$rc, ${runs:-0} runs)"
+	fi
+else
+	cat "$tmp/build.log"; fail "build stream fuzz harness"
 fi
 
 finish

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 # `sipd replay` (and the sources' cmocka unit tests: UDP view, fragment
-# reassembly, encapsulations): generated captures of one call (Ethernet, raw
+# reassembly, TCP/WebSocket stream framing, encapsulations): generated captures of one call (Ethernet, raw
 # IP, pcapng, IPv4/IPv6, big INVITE, SIP in IP fragments, a malformed
 # message, keep-alives, a declined stream, a repeated tag, inside tunnels,
 # GRE, ERSPAN, PPPoE and VLAN tags; SIP over TCP in segments, retransmitted
@@ -35,6 +35,8 @@ fi
 # IP fragment reassembly (sipd/reasm.c), one result per case.
 . "$SW_TOP/tests/common/cmocka.sh"
 run_cmocka build/bin/test-reasm
+# SIP over TCP and WebSocket reassembly and framing (sipd/stream.c).
+run_cmocka build/bin/test-stream
 # The encapsulation decoder (sipd/decap.c) with the UDP view.
 run_cmocka build/bin/test-decap
 

@@ -16,3 +16,9 @@ $(BIN)/test-decap: tests/unit-sources/test_decap.c sipd/decap.c sipd/source.c si
 	$(CC) $(CFLAGS) tests/unit-sources/test_decap.c sipd/decap.c sipd/source.c -o $@ -lcmocka
 
 ALL_TARGETS += $(BIN)/test-decap
+
+# sipd/stream.c alone: SIP over TCP and WebSocket reassembly and framing.
+$(BIN)/test-stream: tests/unit-sources/test_stream.c sipd/stream.c sipd/stream.h | $(BIN)
+	$(CC) $(CFLAGS) tests/unit-sources/test_stream.c sipd/stream.c -o $@ -lcmocka
+
+ALL_TARGETS += $(BIN)/test-stream
