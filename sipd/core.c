@@ -43,6 +43,8 @@ struct sipd_uninsp {
 	uint8_t addr[16];
 	uint64_t conns;
 	uint64_t last_ev_ns;
+	uint64_t last_syn_ns;		   /* its last SYN, to tell retransmissions */
+	uint16_t last_sport, last_dport; /* of that SYN */
 	int used;
 };
 
@@ -1413,7 +1415,6 @@ static enum sipd_verdict uninspectable(struct sipd *d, const struct sip_addr *cl
 	struct sipd_uninsp *u = &d->uninsp[h % SIPD_UNINSP_SLOTS];
 	int is_tls = !strcmp(transport, "tls");
 
-	d->st.uninspectable[is_tls ? 0 : 1]++;
 	if (memcmp(u->addr, client->addr, 16) || !u->used) {
 		if (u->used)
 			d->st.uninspectable_evicted++;
@@ -1422,7 +1423,16 @@ static enum sipd_verdict uninspectable(struct sipd *d, const struct sip_addr *cl
 		u->used = 1;
 		d->st.uninspectable_peers++;
 	}
-	u->conns++;
+	/* A SYN again from the same port within TCP's SYN retries (about a
+	 * minute) is the same connection attempt, not another one. */
+	if (!(u->conns && u->last_sport == client->port && u->last_dport == server->port &&
+	      now_ns - u->last_syn_ns < 75 * NS)) {
+		u->conns++;
+		d->st.uninspectable[is_tls ? 0 : 1]++;
+	}
+	u->last_syn_ns = now_ns;
+	u->last_sport = client->port;
+	u->last_dport = server->port;
 	if (!u->last_ev_ns || now_ns - u->last_ev_ns >= 60 * NS) {
 		ev_begin(d->ev, "uninspectable", now_ns);
 		ev_str(d->ev, "transport", transport);
