@@ -14,13 +14,15 @@ PKGS=(
 	qemu-system-x86 busybox-static cpio
 	clang-format
 	podman runc catatonit prometheus systemd man-db groff-base curl
-	kamailio kamailio-tls-modules rtpengine-daemon openssl
+	kamailio kamailio-tls-modules rtpengine-daemon openssl stunnel4
 )
 
+# Debian's sip-tester is built without OpenSSL (no -t l1): the Kamailio TLS
+# lab puts SIPp's TCP through stunnel, which speaks the TLS on the wire.
 # Packages whose install would start a system service. The tests start these
 # daemons themselves, inside their own namespaces; a system copy would hold
 # their ports on the host, so it is never started, and disabled.
-SERVICES=(kamailio rtpengine-daemon)
+SERVICES=(kamailio rtpengine-daemon stunnel4)
 
 missing=()
 for p in "${PKGS[@]}"; do
