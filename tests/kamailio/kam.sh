@@ -48,11 +48,15 @@ kam_certs() {
 }
 
 # kam_config OUT TLS_ADDR RELAY_ADDR UAS_HOSTPORT NG_SOCK: fill the template.
+# The UDP leg to the UAS uses port $KAM_RELAY_PORT (5080) at both ends: not a
+# port sipd queues (sip_ports), so whatever sipd knows of these calls comes
+# from the ng commands alone, wherever Kamailio runs.
+KAM_RELAY_PORT=${KAM_RELAY_PORT:-5080}
 kam_config() {
 	local out=$1 tls=$2 relay=$3 uas=$4 ng=$5
 	sed -e "s|@DEBUG@|${KAM_DEBUG:-2}|" \
 		-e "s|@TLS_ADDR@|$tls|" \
-		-e "s|@RELAY_LISTEN@|listen=udp:$relay:5060|" \
+		-e "s|@RELAY_LISTEN@|listen=udp:$relay:$KAM_RELAY_PORT|" \
 		-e "s|@RELAY_PROTO@|udp|g" \
 		-e "s|@UAS_HOSTPORT@|$uas|" \
 		-e "s|@NG_SOCK@|$ng|" \
@@ -81,12 +85,17 @@ kam_start() {
 	return 1
 }
 
+# kam_stop: TERM to Kamailio's main process (it ends its children), bounded;
+# then KILL to whichever of its children (by pid) outlived it.
 kam_stop() {
+	local kids p
 	[ -n "${KAM_PID:-}" ] || return 0
+	kids=$(pgrep -P "$KAM_PID" 2>/dev/null)
 	kill -TERM "$KAM_PID" 2>/dev/null
 	for _ in $(seq 1 30); do kill -0 "$KAM_PID" 2>/dev/null || break; sleep 0.1; done
 	kill -KILL "$KAM_PID" 2>/dev/null
 	wait "$KAM_PID" 2>/dev/null
+	for p in $kids; do kill -KILL "$p" 2>/dev/null; done
 	KAM_PID=
 }
 
@@ -98,7 +107,7 @@ kam_stunnel() {
 	cat >"$LAB_TMP/stunnel.conf" <<EOF
 foreground = yes
 pid =
-debug = notice
+debug = info
 output = $LAB_TMP/stunnel.log
 [sip-tls]
 client = yes
@@ -141,28 +150,32 @@ kam_rtpengine() {
 	return 1
 }
 
-# kam_capture_start NS IFACE PORT: tcpdump of the ng datagrams (both ways).
+# kam_capture_start NAME NS IFACE FILTER: tcpdump into $LAB_TMP/NAME.pcap
+# (the ng datagrams both ways, or the TLS leg); KAM_CAP[NAME] holds its pid.
+declare -gA KAM_CAP
 kam_capture_start() {
-	local ns=$1 ifc=$2 port=$3 i
-	: >"$LAB_TMP/tcpdump.log"
-	nsenter --net="/run/netns/$ns" tcpdump -i "$ifc" -U -s 0 -w "$LAB_TMP/ng.pcap" \
-		"udp port $port" >>"$LAB_TMP/tcpdump.log" 2>&1 &
-	KAM_TCPDUMP_PID=$!
-	LAB_PIDS+=("$KAM_TCPDUMP_PID")
+	local name=$1 ns=$2 ifc=$3 filter=$4 i
+	: >"$LAB_TMP/$name.tcpdump.log"
+	nsenter --net="/run/netns/$ns" tcpdump -i "$ifc" -n -U -s 0 -w "$LAB_TMP/$name.pcap" \
+		"$filter" >>"$LAB_TMP/$name.tcpdump.log" 2>&1 &
+	KAM_CAP[$name]=$!
+	LAB_PIDS+=("$!")
 	for i in $(seq 1 50); do
-		grep -q "listening on" "$LAB_TMP/tcpdump.log" && return 0
+		grep -q "listening on" "$LAB_TMP/$name.tcpdump.log" && return 0
 		sleep 0.1
 	done
 	return 1
 }
 
+# kam_capture_stop NAME: flush and stop that capture.
 kam_capture_stop() {
-	[ -n "${KAM_TCPDUMP_PID:-}" ] || return 0
+	local p=${KAM_CAP[$1]:-}
+	[ -n "$p" ] || return 0
 	sleep 0.3
-	kill -INT "$KAM_TCPDUMP_PID" 2>/dev/null
-	for _ in $(seq 1 30); do kill -0 "$KAM_TCPDUMP_PID" 2>/dev/null || break; sleep 0.1; done
-	wait "$KAM_TCPDUMP_PID" 2>/dev/null
-	KAM_TCPDUMP_PID=
+	kill -INT "$p" 2>/dev/null
+	for _ in $(seq 1 30); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+	wait "$p" 2>/dev/null
+	KAM_CAP[$1]=
 }
 
 # kam_uas PORT CALLS [args]: SIPp UAS in inside on UDP I4:PORT, background.

@@ -8,7 +8,9 @@ keys in wire order. No dependencies beyond the standard library.
     ngdump.py FILE.pcap [--port 22222] [--summary]
 
 --summary prints one line per datagram: cookie, command or result, and the
-keys in order (with flags/replace lists), for the tests to grep.
+keys in order (with flags/replace lists), for the tests to grep. --totals
+prints, for each reply with rtpengine's "totals" (a delete's), the RTP and
+RTCP packets it relayed: "totals RTP N RTCP M".
 """
 import struct
 import sys
@@ -55,17 +57,24 @@ def esc(b):
     return "".join(out)
 
 
+def isdict(v):
+    return isinstance(v, tuple) and v[0] == "dict"
+
+
 def show(v, ind="  "):
-    if isinstance(v, tuple) and v[0] == "dict":
+    """Indented text: a dictionary one key a line, an SDP one line a line."""
+    if isdict(v):
         lines = []
         for k, x in v[1]:
             s = show(x, ind + "  ")
-            if "\n" in s:
+            if isdict(x) or "\n" in s or (isinstance(x, bytes) and b"\r\n" in x):
                 lines.append("%s%s:\n%s" % (ind, esc(k), s))
             else:
                 lines.append("%s%s: %s" % (ind, esc(k), s))
         return "\n".join(lines)
     if isinstance(v, list):
+        if any(isdict(x) or isinstance(x, list) for x in v):
+            return "\n".join("%s-\n%s" % (ind, show(x, ind + "  ")) for x in v)
         return "[" + ", ".join(show(x, ind) for x in v) + "]"
     if isinstance(v, bytes):
         if b"\r\n" in v:
@@ -148,6 +157,9 @@ def main():
     if "--summary" in args:
         args.remove("--summary")
         summ = True
+    tot = "--totals" in args
+    if tot:
+        args.remove("--totals")
     t0 = None
     for t, src, dst, payload in packets(args[0], port):
         t0 = t if t0 is None else t0
@@ -158,6 +170,14 @@ def main():
             trail = body[end:]
         except (ValueError, IndexError):
             v, trail = None, b""
+        if tot:
+            if v is not None and isdict(v):
+                d = dict(v[1])
+                if b"totals" in d and isdict(d[b"totals"]):
+                    t2 = {k: dict(x[1]) for k, x in d[b"totals"][1] if isdict(x)}
+                    print("totals RTP %s RTCP %s" % (t2.get(b"RTP", {}).get(b"packets", 0),
+                                                     t2.get(b"RTCP", {}).get(b"packets", 0)))
+            continue
         if summ:
             print("%s -> %s %s %s" % (src, dst, esc(cookie),
                                        summary(v) if v is not None else "undecodable"))
