@@ -822,6 +822,61 @@ static int parse_tcp(struct pctx *p, struct json_object *o, struct sipd_config *
 	return walk_object(p, o, keys, tcp_key, c);
 }
 
+static int add_controller(struct pctx *p, const char *s, void *ctx)
+{
+	struct sipd_config *c = ctx;
+	struct sipd_cidr cidr;
+	char(*n)[64];
+
+	if (strlen(s) >= 64 || sipd_cidr_parse(s, &cidr))
+		return perr(p, "bad network \"%s\" (want ADDR/LEN, host bits zero)", s);
+	if (c->control.n_controllers >= 32)
+		return perr(p, "more than 32 controllers");
+	n = realloc(c->control.controllers, (c->control.n_controllers + 1) * sizeof(*n));
+	if (!n)
+		return perr(p, "out of memory");
+	c->control.controllers = n;
+	strcpy(n[c->control.n_controllers++], s);
+	return 0;
+}
+
+static int control_key(struct pctx *p, const char *key, struct json_object *val, void *ctx)
+{
+	struct sipd_config *c = ctx;
+
+	if (FIELD("listen"))
+		return get_str(p, val, c->control.listen, sizeof(c->control.listen), 1);
+	if (FIELD("unix")) {
+		int err = get_str(p, val, c->control.unix_path, sizeof(c->control.unix_path), 1);
+
+		if (!err && c->control.unix_path[0] && c->control.unix_path[0] != '/')
+			err = perr(p, "must be an absolute path");
+		return err;
+	}
+	if (FIELD("allow_remote"))
+		return get_bool(p, val, &c->control.allow_remote);
+	if (FIELD("controllers")) {
+		c->control.n_controllers = 0;
+		return each_str(p, val, add_controller, c);
+	}
+	return 0;
+}
+
+static int parse_control(struct pctx *p, struct json_object *o, struct sipd_config *c)
+{
+	static const char *const keys[] = {"listen", "unix", "allow_remote", "controllers", NULL};
+	struct sockaddr_storage ss;
+	unsigned int sl;
+	char e[200];
+	int err = walk_object(p, o, keys, control_key, c);
+
+	if (err || !c->control.listen[0])
+		return err;
+	if (sipd_listen_parse(c->control.listen, c->control.allow_remote, &ss, &sl, e, sizeof(e)))
+		return AT_KEY(p, "listen", perr(p, "%s", e));
+	return 0;
+}
+
 static int add_ifname(struct pctx *p, const char *s, void *ctx)
 {
 	struct sipd_config *c = ctx;
@@ -1466,6 +1521,8 @@ static int top_key(struct pctx *p, const char *key, struct json_object *val, voi
 			err = perr(p, "expected \"pass\" or \"drop\"");
 	} else if (FIELD("tcp")) {
 		err = parse_tcp(p, val, c);
+	} else if (FIELD("control")) {
+		err = parse_control(p, val, c);
 	}
 	return err;
 }
@@ -1503,12 +1560,25 @@ static int check_sip(struct pctx *p, const struct sipd_config *c)
 
 static int parse_top(struct pctx *p, struct json_object *o, struct sipd_config *c)
 {
-	static const char *const keys[] = {"pin_path",	     "queue",	   "networks",
-					   "limits",	     "timeouts",   "filters",
-					   "default_action", "whitelist",  "events",
-					   "guard",	     "metrics",	   "security",
-					   "media",	     "transports", "sip_ports",
-					   "uninspectable",  "tcp",	   NULL};
+	static const char *const keys[] = {"pin_path",
+					   "queue",
+					   "networks",
+					   "limits",
+					   "timeouts",
+					   "filters",
+					   "default_action",
+					   "whitelist",
+					   "events",
+					   "guard",
+					   "metrics",
+					   "security",
+					   "media",
+					   "transports",
+					   "sip_ports",
+					   "uninspectable",
+					   "tcp",
+					   "control",
+					   NULL};
 
 	return walk_object(p, o, keys, top_key, c) ?: check_sip(p, c);
 }
@@ -1543,6 +1613,7 @@ void sipd_config_free(struct sipd_config *c)
 	free(c->inside);
 	free(c->peers);
 	free(c->security.inside_ifs);
+	free(c->control.controllers);
 	for (i = 0; i < c->n_rules; i++)
 		free_match(&c->rules[i].match);
 	free(c->rules);

@@ -209,6 +209,15 @@ struct sipd_config {
 		int reset;	      /* send the RSTs (inline mode only) */
 	} tcp;
 
+	/* "control": the ng listener (control.c, docs/control.md). */
+	struct {
+		char listen[64];     /* "" = off; "127.0.0.1:22222" */
+		char unix_path[108]; /* "" = off */
+		int allow_remote;
+		char (*controllers)[64]; /* CIDRs allowed to send; none = loopback */
+		unsigned int n_controllers;
+	} control;
+
 	struct sipd_rule *rules; /* ordered; first match wins */
 	unsigned int n_rules;
 	int default_action; /* enum sipd_action when no rule matches */

@@ -26,6 +26,7 @@
 #include "sipd/guard.h"
 #include "sipd/host.h"
 #include "sipd/pinhole.h"
+#include "sipd/sdp.h"
 #include "sipd/sipd.h"
 #include "sipd/sipmsg.h"
 #include "sipd/stream.h"
@@ -42,6 +43,8 @@ struct sipd_uninsp {
 	uint8_t addr[16];
 	uint64_t conns;
 	uint64_t last_ev_ns;
+	uint64_t last_syn_ns;		   /* its last SYN, to tell retransmissions */
+	uint16_t last_sport, last_dport; /* of that SYN */
 	int used;
 };
 
@@ -89,9 +92,14 @@ struct sipd {
 	struct sipd_stream *stream;
 	int tcp_reset; /* inline: send the RSTs a rejected stream ends with */
 	struct sipd_uninsp uninsp[SIPD_UNINSP_SLOTS];
+	/* the message being handled is a controller's (sipd_control_sdp) */
+	int ctl_active;
+	int ctl_inside; /* its SDP's address is in networks.inside */
 };
 
 static int ph_walk_step(struct sipd *d);
+static enum sipd_verdict handle_msg(struct sipd *d, const struct sip_msg *m, uint64_t now_ns,
+				    enum sw_sip_reason *why);
 
 /* --- call table --- */
 
@@ -222,6 +230,8 @@ static void ev_call_end(struct sipd *d, const struct sipd_call *c, uint64_t now_
 	       c->confirm_ns && now_ns > c->confirm_ns ? (now_ns - c->confirm_ns) / 1000000 : 0);
 	if (c->adopted)
 		ev_raw(ev, "adopted", "true");
+	if (c->control)
+		ev_str(ev, "how", "control");
 	ev_u64(ev, "packets", pk);
 	ev_u64(ev, "bytes", by);
 	ev_key(ev, "pinholes");
@@ -815,6 +825,162 @@ void sipd_free(struct sipd *d)
 	free(d);
 }
 
+/* --- the control API (control.c, docs/control.md) --- */
+
+/* The address of a session's first stream that is on (its side). */
+static const uint8_t *sdp_first_addr(const struct sdp_session *s)
+{
+	for (int i = 0; i < s->n_media; i++)
+		if (s->media[i].port && !s->media[i].hold_addr)
+			return s->media[i].addr;
+	return s->n_media ? s->media[0].addr : NULL;
+}
+
+int sipd_control_sdp(struct sipd *d, const struct sipd_ctl_sdp *x, uint64_t now_ns, char *err,
+		     size_t errlen)
+{
+	struct sip_msg *m = &d->msg;
+	struct sipd_call *c;
+	enum sw_sip_reason why;
+	enum sipd_verdict v;
+	const uint8_t *side;
+	char det[SDP_DET] = "";
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	m->is_request = !x->answer;
+	m->status = x->answer ? 200 : 0;
+	sip_strlcpy(m->method, sizeof(m->method), "INVITE");
+	sip_strlcpy(m->cseq_method, sizeof(m->cseq_method), "INVITE");
+	if (strlen(x->call_id) >= sizeof(m->call_id) || strlen(x->from_tag) >= SIP_TAG_LEN ||
+	    strlen(x->to_tag) >= SIP_TAG_LEN) {
+		snprintf(err, errlen, "call-id or a tag is too long");
+		return -EINVAL;
+	}
+	sip_strlcpy(m->call_id, sizeof(m->call_id), x->call_id);
+	m->call_hash = sw_fnv1a64(m->call_id, strlen(m->call_id));
+	sip_strlcpy(m->from_tag, sizeof(m->from_tag), x->from_tag);
+	sip_strlcpy(m->to_tag, sizeof(m->to_tag), x->to_tag);
+	sip_strlcpy(m->content_type, sizeof(m->content_type), "application/sdp");
+	sip_strlcpy(m->via_transport, sizeof(m->via_transport), "UDP");
+	m->max_forwards = 70;
+	m->via_count = 1;
+	ret = sdp_parse_detail(x->sdp, x->sdp_len, &m->sdp, det);
+	if (ret) {
+		snprintf(err, errlen, "SDP: %s", det[0] ? det : sw_sip_reason_name(-ret));
+		return -EINVAL;
+	}
+	m->has_sdp = 1;
+	m->body = x->sdp;
+	m->body_len = x->sdp_len;
+	c = call_find(d, m);
+	if (x->answer && !c) {
+		snprintf(err, errlen, "no offer for this call-id");
+		return -ENOENT;
+	}
+	m->cseq = x->answer ? c->ctl_cseq : c ? c->ctl_cseq + 1 : 1;
+	if (x->via_branch && x->via_branch[0])
+		sip_strlcpy(m->via_branch, sizeof(m->via_branch), x->via_branch);
+	else
+		snprintf(m->via_branch, sizeof(m->via_branch), "z9hG4bK-sipwall-ctl-%u", m->cseq);
+	/* The party's signalling address on one side, the controller on the
+	 * other: an answer comes from where its offer went (the proxy). */
+	if (x->answer) {
+		memcpy(m->src.addr, x->ctl, 16);
+		memcpy(m->dst.addr, x->sig, 16);
+		m->dst.port = x->sig_port;
+	} else {
+		memcpy(m->src.addr, x->sig, 16);
+		m->src.port = x->sig_port;
+		memcpy(m->dst.addr, x->ctl, 16);
+	}
+	side = sdp_first_addr(&m->sdp);
+	d->ctl_inside = side && sipd_config_is_inside(d->cfg, side);
+	d->ctl_active = 1;
+	v = handle_msg(d, m, now_ns, &why);
+	d->ctl_active = 0;
+	sipd_flush(d);
+	if (v != SIPD_ACCEPT) {
+		snprintf(err, errlen, "%s: %s", sw_sip_reason_name(why),
+			 m->err_detail[0] ? m->err_detail : "refused");
+		return -EPERM;
+	}
+	c = call_find(d, m);
+	if (!c || !c->control) {
+		snprintf(err, errlen, "no call made (the SDP opened nothing)");
+		return -ENOENT;
+	}
+	if (!x->answer)
+		c->ctl_cseq = m->cseq;
+	return 0;
+}
+
+static struct sipd_call *ctl_call(struct sipd *d, const char *call_id)
+{
+	uint64_t h = sw_fnv1a64(call_id, strlen(call_id));
+	struct sipd_call *c;
+
+	for (c = *bucket(d, h); c; c = c->next)
+		if (c->hash == h && !strcmp(c->call_id, call_id))
+			return c;
+	return NULL;
+}
+
+int sipd_control_delete(struct sipd *d, const char *call_id, uint64_t now_ns)
+{
+	struct sipd_call *c = ctl_call(d, call_id);
+
+	if (!c || !c->control)
+		return -ENOENT;
+	/* As a BYE: the pinholes stay for the grace (the last RTCP). */
+	if (!d->cfg->timeouts.bye_grace_s)
+		end_call(d, c, now_ns, "control_delete");
+	else if (!c->end_at_ns)
+		c->end_at_ns = now_ns + (uint64_t)d->cfg->timeouts.bye_grace_s * NS;
+	sipd_flush(d);
+	return 0;
+}
+
+int sipd_control_call(const struct sipd *d, const char *call_id, struct sipd_ctl_call *out,
+		      struct sipd_ctl_ph *ph, unsigned int max)
+{
+	const struct sipd_call *c = ctl_call((struct sipd *)d, call_id);
+	unsigned int n = 0;
+
+	if (!c)
+		return -ENOENT;
+	memset(out, 0, sizeof(*out));
+	sip_strlcpy(out->caller, sizeof(out->caller), c->caller);
+	sip_strlcpy(out->callee, sizeof(out->callee), c->callee);
+	out->control = c->control;
+	out->answered = c->answered;
+	out->ending = c->end_at_ns != 0;
+	out->created_ns = c->start_ns;
+	out->last_media_ns = c->last_media_ns;
+	for (unsigned int i = 0; i < c->n_ph && n < max; i++, n++) {
+		struct sw_pinhole v;
+		const struct sipd_ph *p = &c->ph[i];
+
+		ph[n].key = p->key;
+		ph[n].val = p->val;
+		/* the counters live in the map */
+		if (!sw_pinhole_get(&d->maps, &p->key, &v))
+			ph[n].val = v;
+	}
+	out->n_ph = n;
+	return 0;
+}
+
+unsigned int sipd_control_list(const struct sipd *d, const char **ids, unsigned int max)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < CALL_BUCKETS && n < max; i++)
+		for (const struct sipd_call *c = d->calls[i]; c && n < max; c = c->next)
+			ids[n++] = c->call_id;
+	return n;
+}
+
 /* Peers by connections, most first (at most n of them). */
 static unsigned int top_uninsp(const struct sipd *d, const struct sipd_uninsp **out, unsigned int n)
 {
@@ -1249,7 +1415,6 @@ static enum sipd_verdict uninspectable(struct sipd *d, const struct sip_addr *cl
 	struct sipd_uninsp *u = &d->uninsp[h % SIPD_UNINSP_SLOTS];
 	int is_tls = !strcmp(transport, "tls");
 
-	d->st.uninspectable[is_tls ? 0 : 1]++;
 	if (memcmp(u->addr, client->addr, 16) || !u->used) {
 		if (u->used)
 			d->st.uninspectable_evicted++;
@@ -1258,7 +1423,16 @@ static enum sipd_verdict uninspectable(struct sipd *d, const struct sip_addr *cl
 		u->used = 1;
 		d->st.uninspectable_peers++;
 	}
-	u->conns++;
+	/* A SYN again from the same port within TCP's SYN retries (about a
+	 * minute) is the same connection attempt, not another one. */
+	if (!(u->conns && u->last_sport == client->port && u->last_dport == server->port &&
+	      now_ns - u->last_syn_ns < 75 * NS)) {
+		u->conns++;
+		d->st.uninspectable[is_tls ? 0 : 1]++;
+	}
+	u->last_syn_ns = now_ns;
+	u->last_sport = client->port;
+	u->last_dport = server->port;
 	if (!u->last_ev_ns || now_ns - u->last_ev_ns >= 60 * NS) {
 		ev_begin(d->ev, "uninspectable", now_ns);
 		ev_str(d->ev, "transport", transport);
@@ -1533,7 +1707,7 @@ static void announce(struct sipd *d, struct sipd_call *c, uint64_t now_ns)
 	wait_remove(d, c);
 	if (!c->adopted)
 		sipd_guard_party(d->guard, c->callee_sig.addr, 1, now_ns);
-	ev_call_start(d, c, now_ns, c->midcall ? "midcall" : NULL);
+	ev_call_start(d, c, now_ns, c->control ? "control" : c->midcall ? "midcall" : NULL);
 }
 
 /* Undo a call created by the message being dropped. */
@@ -1562,14 +1736,23 @@ static enum sipd_verdict handle_msg(struct sipd *d, const struct sip_msg *m, uin
 	struct sipd_txn *t = NULL, *req_t = NULL;
 	const char *reason = NULL, *cause;
 	char detail[256], a[64];
-	unsigned int dir, flags;
+	unsigned int dir = SIPD_DIR_TRANSIT, flags;
 	int ret, limit = 0, created = 0, from_inside, privileged, party = SIPD_CALLER, offer_only;
+	int ctl = d->ctl_active;
 	uint8_t refused;
 	enum sw_sip_reason r;
 
 	d->st.messages++;
 	from_inside = sipd_config_is_inside(cfg, m->src.addr);
 	privileged = from_inside || sipd_guard_trusted(cfg, m->src.addr);
+	if (ctl) {
+		/* The controller's words: each party sits where its SDP says;
+		 * no transaction, guard or filter (the proxy decided). */
+		from_inside = d->ctl_inside;
+		privileged = 1;
+		dir = from_inside ? SIPD_DIR_OUTBOUND : SIPD_DIR_INBOUND;
+		goto ctl_call;
+	}
 	if (!m->is_request) {
 		/* A response is believed only against a request sipd let
 		 * through, and only from where that request went. */
@@ -1594,9 +1777,23 @@ static enum sipd_verdict handle_msg(struct sipd *d, const struct sip_msg *m, uin
 	ret = sipd_policy(cfg, m, dir, detail, sizeof(detail));
 	if (ret)
 		return drop(d, now_ns, -ret, m, detail, why);
+ctl_call:
 	refused = m->has_sdp ? refuse_media(d, m, from_inside, now_ns) : 0;
 
 	c = call_find(d, m);
+	if (c && !ctl && c->control) {
+		/* The controller drives this call: its inline SIP is recorded
+		 * (so the responses match), believed in nothing. */
+		c = NULL;
+		goto record;
+	}
+	if (c && ctl && !c->control) {
+		r = SW_SIP_R_PINHOLE_FAILED;
+		snprintf(detail, sizeof(detail),
+			 "this Call-ID is a call sipd follows from inline SIP; the controller "
+			 "cannot drive it");
+		return drop(d, now_ns, r, m, detail, why);
+	}
 	if (!c) {
 		if (!m->is_request || !(sipd_is_initial_invite(m) || is_midcall_offer(m)))
 			goto record; /* not a call we track */
@@ -1622,14 +1819,18 @@ static enum sipd_verdict handle_msg(struct sipd *d, const struct sip_msg *m, uin
 				return drop(d, now_ns, SW_SIP_R_DIALOG_LIMIT, m, detail, why);
 			}
 		}
-		ret = sipd_guard_call_start(d->guard, m->src.addr, now_ns, detail, sizeof(detail));
+		ret = ctl ? 0
+			  : sipd_guard_call_start(d->guard, m->src.addr, now_ns, detail,
+						  sizeof(detail));
 		if (ret)
 			return drop(d, now_ns, ret, m, detail, why);
 		c = sipd_call_new(m, dir, now_ns);
 		if (!c) {
-			sipd_guard_call_end(d->guard, m->src.addr);
+			if (!ctl)
+				sipd_guard_call_end(d->guard, m->src.addr);
 			return drop(d, now_ns, SW_SIP_R_DIALOG_LIMIT, m, "out of memory", why);
 		}
+		c->control = (uint8_t)ctl;
 		c->init_offer.refused = refused;
 		c->caller_inside = (uint8_t)from_inside;
 		c->callee_inside = (uint8_t)sipd_config_is_inside(cfg, m->dst.addr);
@@ -1655,6 +1856,16 @@ static enum sipd_verdict handle_msg(struct sipd *d, const struct sip_msg *m, uin
 	 * sides, a message claiming (by its tags) to come from one party must
 	 * arrive from that party's side, and a response must come back from
 	 * the side its request went to. */
+	if (ctl) {
+		if (!m->is_request) {
+			c->callee_inside = (uint8_t)from_inside;
+			announce(d, c, now_ns);
+		}
+		c->cur_auth = 1;
+		c->cur_refused = refused;
+		c->cur_inside = 1;
+		goto dialog;
+	}
 	if (!c->adopted && c->caller_tag[0]) {
 		int claimed = party_of_tags(c, m);
 
@@ -1709,6 +1920,7 @@ record:
 	if (!c)
 		goto accept;
 
+dialog:
 	flags = sipd_dialog_update(c, m, now_ns, cfg->timeouts.bye_grace_s * NS, &reason);
 	if (flags & SIPD_DLG_IGNORED) {
 		/* Not the party or dialog it claims (made-up tags, another

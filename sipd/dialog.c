@@ -120,7 +120,8 @@ static int media_equal(const struct sdp_media *a, const struct sdp_media *b)
 	       a->hold_addr == b->hold_addr && a->port == b->port &&
 	       a->port_count == b->port_count && a->rtcp_port == b->rtcp_port &&
 	       !memcmp(a->rtcp_addr, b->rtcp_addr, 16) && a->rtcp_mux == b->rtcp_mux &&
-	       a->dir == b->dir;
+	       a->dir == b->dir && a->n_cand == b->n_cand &&
+	       !memcmp(a->cand, b->cand, a->n_cand * sizeof(a->cand[0]));
 }
 
 int sipd_sdp_equal(const struct sdp_session *a, const struct sdp_session *b)

@@ -112,6 +112,11 @@ struct sipd_call {
 	 * first to go when their share of the table is full */
 	struct sipd_call *wait_prev, *wait_next;
 	uint8_t waiting;
+	/* Driven by a controller (the ng control API, control.c): its SDP
+	 * comes from the proxy, not from SIP sipd reads; inline SIP of the
+	 * call is recorded (transactions) but changes nothing. */
+	uint8_t control;
+	uint32_t ctl_cseq; /* the controller's last offer (the synthetic CSeq) */
 };
 
 /* What a message did to its call (dialog_update flags). */

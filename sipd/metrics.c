@@ -27,6 +27,7 @@
 
 #include "lib/swmap.h"
 #include "sipd/config.h"
+#include "sipd/control.h"
 #include "sipd/guard.h"
 #include "sipd/metrics.h"
 #include "sipd/sipmsg.h"
@@ -54,6 +55,7 @@ struct conn {
 struct sipd_metrics {
 	int lfd;
 	struct sipd *d;
+	const struct sipd_control *control; /* NULL: no control listener */
 	char pin_root[256];
 	char mode[16];
 	uint16_t queue, nqueues;
@@ -121,6 +123,12 @@ static void conn_close(struct conn *c)
 	c->out = NULL;
 	c->fd = -1;
 	c->in_len = c->out_len = c->out_off = 0;
+}
+
+void sipd_metrics_set_control(struct sipd_metrics *m, const struct sipd_control *ctl)
+{
+	if (m)
+		m->control = ctl;
 }
 
 void sipd_metrics_close(struct sipd_metrics *m)
@@ -542,6 +550,40 @@ char *sipd_metrics_render(struct sipd_metrics *m, size_t *len)
 		       "Distinct peers seen opening such connections.");
 		bp(&b, "sipd_uninspectable_peers_total %llu\n",
 		   (unsigned long long)st.uninspectable_peers);
+	}
+	if (m->control) {
+		struct sipd_control_stats cs;
+
+		sipd_control_get_stats(m->control, &cs);
+		family(&b, "sipd_control_requests_total", "counter",
+		       "rtpengine ng requests from controllers, by command.");
+		for (unsigned int i = 1; i < SIPD_NG_CMD_MAX; i++)
+			bp(&b, "sipd_control_requests_total{command=\"%s\"} %llu\n",
+			   sipd_ng_cmd_name(i), (unsigned long long)cs.ng.commands[i]);
+		family(&b, "sipd_control_refused_total", "counter",
+		       "Offers and answers refused (error replies: a relay's feature, a limit, "
+		       "bad SDP).");
+		bp(&b, "sipd_control_refused_total %llu\n", (unsigned long long)cs.refused);
+		family(&b, "sipd_control_dropped_total", "counter",
+		       "Control datagrams dropped unanswered, by reason.");
+		bp(&b, "sipd_control_dropped_total{reason=\"not_a_controller\"} %llu\n",
+		   (unsigned long long)cs.ng.dropped_unauthorised);
+		bp(&b, "sipd_control_dropped_total{reason=\"bad_cookie\"} %llu\n",
+		   (unsigned long long)cs.ng.dropped_bad_cookie);
+		family(&b, "sipd_control_errors_total", "counter",
+		       "Control requests answered with an error, by kind.");
+		bp(&b, "sipd_control_errors_total{kind=\"decode\"} %llu\n",
+		   (unsigned long long)cs.ng.err_decode);
+		bp(&b, "sipd_control_errors_total{kind=\"request\"} %llu\n",
+		   (unsigned long long)cs.ng.err_request);
+		bp(&b, "sipd_control_errors_total{kind=\"unknown_command\"} %llu\n",
+		   (unsigned long long)cs.ng.err_unknown_command);
+		bp(&b, "sipd_control_errors_total{kind=\"handler\"} %llu\n",
+		   (unsigned long long)cs.ng.err_handler);
+		family(&b, "sipd_control_cache_hits_total", "counter",
+		       "Retransmitted requests answered from the reply cache.");
+		bp(&b, "sipd_control_cache_hits_total %llu\n",
+		   (unsigned long long)cs.ng.cache_hits);
 	}
 	family(&b, "sipd_sip_drops_total", "counter", "SIP messages dropped, by reason.");
 	for (unsigned int r = 1; r < SW_SIP_R_MAX; r++)

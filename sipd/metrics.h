@@ -43,6 +43,9 @@ struct sipd_metrics_opts {
 /* Bind and listen. NULL with err filled (address in use, not loopback...). */
 struct sipd_metrics *sipd_metrics_open(const struct sipd_metrics_opts *o, struct sipd *d, char *err,
 				       size_t errlen);
+/* Export the control listener's counters too (NULL: none). */
+struct sipd_control;
+void sipd_metrics_set_control(struct sipd_metrics *m, const struct sipd_control *ctl);
 void sipd_metrics_close(struct sipd_metrics *m);
 
 /* Count one datagram that went through sipd_handle_packet (by method, kind

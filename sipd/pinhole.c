@@ -17,6 +17,7 @@
 #include <bpf/bpf.h>
 #include <netinet/in.h>
 
+#include "sipd/addrcheck.h"
 #include "sipd/pinhole.h"
 
 const char *sipd_kind_name(unsigned int kind)
@@ -114,6 +115,32 @@ static void plan_add(struct sipd_ph_plan *p, const struct sipd_call *c, const ui
 	e->dst_inside = p->cfg && sipd_config_is_inside(p->cfg, dst);
 }
 
+/*
+ * The peer's ICE candidates of component comp as more allowed sources of
+ * the destination just planned (RFC 8445: it may send from any of them):
+ * unicast addresses on the same side as its c= address only, so an SDP
+ * cannot make a source of a special address or of the other side, and at
+ * most SW_MAX_SOURCES sources in all (plan_add drops the rest).
+ */
+static void plan_cands(struct sipd_ph_plan *p, const struct sipd_call *c,
+		       const struct sdp_media *pm, unsigned int comp, const uint8_t dst[16],
+		       uint16_t dport, uint8_t kind, uint8_t check, unsigned int media_idx,
+		       unsigned int side, uint64_t now_ns, const uint8_t *named_by)
+{
+	int peer_inside = p->cfg && sipd_config_is_inside(p->cfg, pm->addr);
+
+	for (unsigned int i = 0; i < pm->n_cand && i < SDP_MAX_CAND; i++) {
+		const struct sdp_cand *cd = &pm->cand[i];
+
+		if (cd->comp != comp ||
+		    sipd_addr_kind(cd->addr, sw_addr_is_v4(cd->addr)) != SIPD_ADDR_UNICAST ||
+		    (p->cfg && sipd_config_is_inside(p->cfg, cd->addr) != peer_inside))
+			continue;
+		plan_add(p, c, dst, dport, kind, cd->addr, cd->port, check, media_idx, side, now_ns,
+			 named_by);
+	}
+}
+
 static int receives_rtp(enum sdp_dir own, enum sdp_dir peer)
 {
 	return (own == SDP_SENDRECV || own == SDP_RECVONLY) &&
@@ -167,11 +194,19 @@ static void plan_party(struct sipd_ph_plan *p, const struct sipd_call *c,
 			if (mux) {
 				plan_add(p, c, om->addr, dport, SW_KIND_RTP_RTCP_MUX, pm->addr,
 					 sport, check, i, side, now_ns, sig);
+				if (j == 0)
+					plan_cands(p, c, pm, 1, om->addr, dport,
+						   SW_KIND_RTP_RTCP_MUX, check, i, side, now_ns,
+						   sig);
 				continue;
 			}
-			if (rtp)
+			if (rtp) {
 				plan_add(p, c, om->addr, dport, SW_KIND_RTP, pm->addr, sport, check,
 					 i, side, now_ns, sig);
+				if (j == 0)
+					plan_cands(p, c, pm, 1, om->addr, dport, SW_KIND_RTP, check,
+						   i, side, now_ns, sig);
+			}
 			/* a=rtcp applies to the first port of the m= line. */
 			drtcp = (uint16_t)(dport + 1);
 			if (j == 0 && om->rtcp_port) {
@@ -185,6 +220,9 @@ static void plan_party(struct sipd_ph_plan *p, const struct sipd_call *c,
 			plan_add(p, c, drtcp_addr, drtcp, SW_KIND_RTCP,
 				 j == 0 ? prtcp_addr : pm->addr, srtcp, check, i, side, now_ns,
 				 sig);
+			if (j == 0)
+				plan_cands(p, c, pm, 2, drtcp_addr, drtcp, SW_KIND_RTCP, check, i,
+					   side, now_ns, sig);
 		}
 	}
 }
@@ -427,6 +465,8 @@ static void ev_pinhole(struct sipd_events *ev, const char *name, const struct si
 	ev_u64(ev, "media_idx", ph->val.media_idx);
 	ev_u64(ev, "side", ph->val.side);
 	ev_str(ev, "reason", why);
+	if (c->control)
+		ev_str(ev, "how", "control");
 	if (counters) {
 		ev_u64(ev, "packets", ph->val.packets);
 		ev_u64(ev, "bytes", ph->val.bytes);

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "sipwall_maps.h"
 #include "sdp.h"
@@ -175,7 +176,38 @@ struct level {
 	int rtcp_has_addr, rtcp_v4, rtcp_hold, rtcp_mapped;
 	uint8_t rtcp_addr[16];
 	int mux;
+	uint8_t n_cand;
+	struct sdp_cand cand[SDP_MAX_CAND];
 };
+
+/* a=candidate:foundation component transport priority address port typ
+ * type ...: kept when UDP with an IP address (RFC 8839 5.1). */
+static void candidate(struct level *lv, const char *v, size_t vl)
+{
+	const char *f[8];
+	size_t fl[8];
+	unsigned long comp, port;
+	char a[64];
+	struct sdp_cand *c;
+	int nf = fields(v, vl, f, fl, 8);
+
+	if (nf < 8 || lv->n_cand >= SDP_MAX_CAND || fl[4] >= sizeof(a) ||
+	    num(f[1], fl[1], 256, &comp) || (comp != 1 && comp != 2) || fl[2] != 3 ||
+	    strncasecmp(f[2], "UDP", 3) || num(f[5], fl[5], 65535, &port) || !port || fl[6] != 3 ||
+	    memcmp(f[6], "typ", 3))
+		return;
+	memcpy(a, f[4], fl[4]);
+	a[fl[4]] = 0;
+	c = &lv->cand[lv->n_cand];
+	memset(c->addr, 0, 16);
+	if (inet_pton(AF_INET, a, c->addr + 12) == 1)
+		c->addr[10] = c->addr[11] = 0xff;
+	else if (inet_pton(AF_INET6, a, c->addr) != 1)
+		return; /* an FQDN or mDNS name: no address to allow */
+	c->port = (uint16_t)port;
+	c->comp = (uint8_t)comp;
+	lv->n_cand++;
+}
 
 static int resolve(struct sdp_session *out, const struct level *sess, const struct level *lv,
 		   char *det)
@@ -196,6 +228,8 @@ static int resolve(struct sdp_session *out, const struct level *sess, const stru
 				   i + 1);
 		}
 		m->rtcp_mux = lv[i].mux;
+		m->n_cand = lv[i].n_cand;
+		memcpy(m->cand, lv[i].cand, sizeof(m->cand));
 		if (!m->port || m->rtcp_mux)
 			m->rtcp_port = 0;
 		else if (lv[i].rtcp_port >= 0)
@@ -358,6 +392,8 @@ int sdp_parse_detail(const char *body, size_t len, struct sdp_session *out, char
 						"two direction attributes at one level (line %zu)",
 						line_no);
 				cur->dir = d;
+			} else if (nl == 9 && !memcmp(v, "candidate", 9) && colon && cur != &sess) {
+				candidate(cur, colon + 1, vl - nl - 1);
 			} else if (nl == 8 && !memcmp(v, "rtcp-mux", 8)) {
 				if (colon)
 					return bad(det, "a=rtcp-mux takes no value");

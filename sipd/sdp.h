@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #define SDP_MAX_MEDIA 8
+#define SDP_MAX_CAND  3
 
 enum sdp_dir {
 	SDP_SENDRECV = 0,
@@ -30,6 +31,16 @@ struct sdp_media {
 	uint8_t rtcp_addr[16];	/* a=rtcp: address when given, else addr */
 	int rtcp_mux;		/* a=rtcp-mux */
 	enum sdp_dir dir;	/* media-level attribute, else session-level */
+	/* ICE (RFC 8839 5.1): the first SDP_MAX_CAND UDP candidates of
+	 * components 1 (RTP) and 2 (RTCP) with an IP address (host, srflx,
+	 * relay: where this party may send from). Unreadable candidate lines
+	 * are skipped, not errors: they are an extra, not the stream. */
+	uint8_t n_cand;
+	struct sdp_cand {
+		uint8_t addr[16]; /* v4-mapped for IPv4 */
+		uint16_t port;
+		uint8_t comp; /* 1 RTP, 2 RTCP */
+	} cand[SDP_MAX_CAND];
 };
 
 struct sdp_session {

@@ -93,6 +93,46 @@ void sipd_get_stream_stats(const struct sipd *d, struct sipd_stream_stats *out);
 /* Inline mode: a TCP connection whose dropped message keeps being
  * retransmitted is reset (tcp.reset, tcprst.h); other sources never send. */
 void sipd_set_tcp_reset(struct sipd *d, int on);
+/*
+ * The control API (control.c: rtpengine's ng protocol, docs/control.md).
+ * A controller's offer or answer goes through the message path as the SIP
+ * message carrying it would (dialogs, offer/answer, the planner, limits,
+ * conflicts, timeouts, events with "how":"control"), believed as the
+ * proxy's word: no transactions, guard or filters. sig: the party's
+ * signalling address (received-from), else the controller's; ctl: the
+ * controller's. 0, or a negative errno with err saying why.
+ */
+struct sipd_ctl_sdp {
+	int answer;
+	const char *call_id, *from_tag, *to_tag, *via_branch; /* to_tag "" on an initial offer */
+	const char *sdp;
+	size_t sdp_len;
+	uint8_t sig[16];
+	uint16_t sig_port;
+	uint8_t ctl[16];
+};
+int sipd_control_sdp(struct sipd *d, const struct sipd_ctl_sdp *x, uint64_t now_ns, char *err,
+		     size_t errlen);
+/* delete: the whole call ends after timeouts.bye_grace_s. -ENOENT if it is
+ * not a controller's call. */
+int sipd_control_delete(struct sipd *d, const char *call_id, uint64_t now_ns);
+
+/* query: a call and its pinholes (counters read from the map). */
+struct sipd_ctl_ph {
+	struct sw_pinhole_key key;
+	struct sw_pinhole val;
+};
+struct sipd_ctl_call {
+	char caller[258], callee[258];
+	int control, answered, ending;
+	uint64_t created_ns, last_media_ns;
+	unsigned int n_ph;
+};
+int sipd_control_call(const struct sipd *d, const char *call_id, struct sipd_ctl_call *out,
+		      struct sipd_ctl_ph *ph, unsigned int max);
+/* list: Call-IDs of the calls tracked (valid until the next message). */
+unsigned int sipd_control_list(const struct sipd *d, const char **ids, unsigned int max);
+
 /* The live state `sipwall status` shows (lib/swmap.h sw_sipd_status_path):
  * written whole to PATH.tmp, then renamed. 0 or a negative errno. */
 int sipd_write_status(const struct sipd *d, const char *path, long pid);

@@ -15,6 +15,7 @@
 
 #include "lib/swmap.h"
 #include "sipd/config.h"
+#include "sipd/control.h"
 #include "sipd/metrics.h"
 #include "sipd/sipd.h"
 #include "sipd/source.h"
@@ -24,6 +25,8 @@ struct daemon_ctx {
 	struct sipd *d;
 	const char *cfg_path;
 	struct sipd_metrics *metrics; /* NULL = endpoint off */
+	struct sipd_control *control; /* NULL = no control listener */
+	unsigned int n_metrics_fds;   /* of the last aux_fill */
 	char status_path[512];	      /* "" = not written */
 	int status_err;		      /* last error reported */
 };
@@ -39,14 +42,23 @@ static enum sipd_verdict sink_handle(void *ctx, const uint8_t *ip, size_t len,
 	return v;
 }
 
+/* The metrics endpoint's descriptors first, then the control listener's. */
 static unsigned int aux_fill(void *ctx, struct pollfd *p, unsigned int max)
 {
-	return sipd_metrics_fill(((struct daemon_ctx *)ctx)->metrics, p, max);
+	struct daemon_ctx *c = ctx;
+	unsigned int n = sipd_metrics_fill(c->metrics, p, max);
+
+	c->n_metrics_fds = n;
+	return n + sipd_control_fill(c->control, p + n, max - n);
 }
 
 static void aux_service(void *ctx, const struct pollfd *p, unsigned int n)
 {
-	sipd_metrics_service(((struct daemon_ctx *)ctx)->metrics, p, n);
+	struct daemon_ctx *c = ctx;
+	unsigned int m = c->n_metrics_fds < n ? c->n_metrics_fds : n;
+
+	sipd_metrics_service(c->metrics, p, m);
+	sipd_control_service(c->control, p + m, n - m);
 }
 
 static void sink_tick(void *ctx, uint64_t now_ns)
@@ -288,6 +300,23 @@ int sipd_cmd_run(int argc, char **argv)
 			fprintf(stderr, "sipd: metrics on http://%s/metrics\n",
 				cfg->metrics.listen);
 	}
+	if (cfg->control.listen[0] || cfg->control.unix_path[0]) {
+		ctx.control = sipd_control_open(ctx.d, cfg, 1, err, sizeof(err));
+		if (!ctx.control) {
+			fprintf(stderr, "sipd: control: %s\n", err);
+			sipd_metrics_close(ctx.metrics);
+			sipd_free(ctx.d);
+			sipd_config_free(cfg);
+			return 1;
+		}
+		sipd_metrics_set_control(ctx.metrics, ctx.control);
+		sink.aux = &aux;
+		if (verbose)
+			fprintf(stderr, "sipd: control (rtpengine ng) on %s%s%s\n",
+				cfg->control.listen[0] ? cfg->control.listen : "",
+				cfg->control.listen[0] && cfg->control.unix_path[0] ? " and " : "",
+				cfg->control.unix_path);
+	}
 	if (passive) {
 		struct sipd_passive_opts po = {
 			.ifname = passive,
@@ -314,6 +343,7 @@ int sipd_cmd_run(int argc, char **argv)
 	if (ctx.status_path[0])
 		unlink(ctx.status_path);
 	/* Without --close-on-exit pinholes stay for the next sipd to adopt. */
+	sipd_control_close(ctx.control);
 	sipd_metrics_close(ctx.metrics);
 	sipd_free(ctx.d);
 	sipd_config_free(cfg);

@@ -22,6 +22,7 @@
  *
  * Usage: sipd-tput [-c calls] [-n rounds]   (root)
  */
+#define _GNU_SOURCE /* memmem */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -36,6 +37,7 @@
 
 #include "lib/swmap.h"
 #include "sipd/config.h"
+#include "sipd/control.h"
 #include "sipd/events.h"
 #include "sipd/sipd.h"
 #include "sipwall.skel.h"
@@ -253,6 +255,50 @@ static void make_call(struct dgram *d, unsigned int r, unsigned int c, int tcp)
 #undef RESP
 }
 
+/* One ng request of call c of round r (0 offer, 1 answer, 2 delete) from
+ * 127.0.0.1, as Kamailio sends them; -1 when the reply is not ok. */
+static int ctl_req(struct sipd_control *ctl, unsigned int r, unsigned int c, int what,
+		   unsigned int *nbad)
+{
+	static uint8_t out[SIPD_NG_MAX_DGRAM];
+	char req[1400], sdp[300], cid[64], a[16];
+	uint32_t addr =
+		what == 1 ? (10u << 24) | (7u << 16) | (c + 1) : (10u << 24) | (6u << 16) | (c + 1);
+	struct sockaddr_storage ss = {0};
+	struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+	size_t outlen = sizeof(out);
+	int n;
+
+	in->sin_family = AF_INET;
+	in->sin_addr.s_addr = htonl(0x7f000001);
+	in->sin_port = htons(40000);
+	dot(addr, a);
+	snprintf(cid, sizeof(cid), "%u-%u-ctl@10.6.%u.%u", r, c, (c + 1) >> 8 & 255, (c + 1) & 255);
+	snprintf(sdp, sizeof(sdp),
+		 "v=0\r\no=- 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n",
+		 a, a, 10000 + (c % 4000) * 2);
+	if (what == 2)
+		n = snprintf(req, sizeof(req),
+			     "%u.%u.%d d7:call-id%zu:%s7:command6:delete8:from-tag2:a1e", r, c,
+			     what, strlen(cid), cid);
+	else
+		n = snprintf(req, sizeof(req),
+			     "%u.%u.%d d3:sdp%zu:%s5:flagsl13:trust-addresse7:replacel6:origin"
+			     "18:session-connectione3:ICE6:remove7:call-id%zu:%s7:command%s"
+			     "8:from-tag2:a1%se",
+			     r, c, what, strlen(sdp), sdp, strlen(cid), cid,
+			     what ? "6:answer" : "5:offer", what ? "6:to-tag2:b1" : "");
+	if (sipd_control_process(ctl, (const uint8_t *)req, (size_t)n, &ss, out, &outlen) != 1 ||
+	    !memmem(out, outlen, "6:result2:ok", 12)) {
+		if ((*nbad)++ < 3)
+			fprintf(stderr, "sipd-tput: control request %s: reply %.*s\n", req,
+				(int)(outlen > 300 ? 300 : outlen), (const char *)out);
+		return -1;
+	}
+	return 0;
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -288,6 +334,12 @@ int main(int argc, char **argv)
 	double sipd_rate[MAX_ROUNDS], osip_rate[MAX_ROUNDS], full_rate[MAX_ROUNDS];
 	double sipd_ratio[MAX_ROUNDS], full_ratio[MAX_ROUNDS];
 	double tcp_rate[MAX_ROUNDS], tcp_ratio[MAX_ROUNDS];
+	double ctl_rate[MAX_ROUNDS], ctl_ratio[MAX_ROUNDS];
+	struct sipd *dc = NULL; /* the controller's calls: a third sipd */
+	struct sipd_control *ctl = NULL;
+	uint64_t *ctl_lat;
+	size_t nctl = 0;
+	unsigned int nbad = 0;
 	struct sipd *dt = NULL; /* the TCP calls: a second sipd on the same maps */
 	struct dgram *segs;
 	unsigned int nseg;
@@ -325,8 +377,9 @@ int main(int argc, char **argv)
 	nseg = calls * (MSGS_PER_CALL + 2);
 	msgs = calloc(n, sizeof(*msgs));
 	segs = calloc(nseg, sizeof(*segs));
+	ctl_lat = calloc((size_t)calls * rounds, sizeof(*ctl_lat));
 	lat = calloc((size_t)calls * rounds, sizeof(*lat));
-	if (!msgs || !lat || !segs) {
+	if (!msgs || !lat || !segs || !ctl_lat) {
 		fprintf(stderr, "sipd-tput: out of memory\n");
 		return 1;
 	}
@@ -370,6 +423,13 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	sipd_set_event_batching(dt, 1);
+	dc = sipd_new(cfg, root, ev, err, sizeof(err));
+	ctl = dc ? sipd_control_open(dc, cfg, 0, err, sizeof(err)) : NULL;
+	if (!ctl) {
+		fprintf(stderr, "sipd-tput: control: %s\n", err);
+		goto out;
+	}
+	sipd_set_event_batching(dc, 1);
 
 	now = 1000000000ull * 1000000; /* a clock of our own, far from CLOCK_MONOTONIC */
 	for (r = 0; r < rounds; r++) {
@@ -382,10 +442,26 @@ int main(int argc, char **argv)
 			make_call(tmp, r, i, 1);
 			memcpy(&segs[i * (MSGS_PER_CALL + 2)], tmp, sizeof(tmp));
 		}
-		for (side = 0; side < 3; side++) {
-			int which = (side + r) % 3;
+		for (side = 0; side < 4; side++) {
+			int which = (side + r) % 4;
 
-			if (which == 2) {
+			if (which == 3) {
+				/* The same calls driven by a controller (rtpengine
+				 * ng, in process): offer, answer, delete each. */
+				t0 = mono_ns();
+				for (i = 0; i < calls; i++) {
+					uint64_t a;
+
+					if (ctl_req(ctl, r, i, 0, &nbad) || (a = mono_ns(), 0) ||
+					    ctl_req(ctl, r, i, 1, &nbad))
+						goto out;
+					ctl_lat[nctl++] = mono_ns() - a;
+					if (ctl_req(ctl, r, i, 2, &nbad))
+						goto out;
+				}
+				t1 = mono_ns();
+				ctl_rate[r] = calls / ((t1 - t0) / 1e9);
+			} else if (which == 2) {
 				enum sw_sip_reason why;
 
 				/* The same calls over TCP, one connection each,
@@ -455,6 +531,9 @@ int main(int argc, char **argv)
 		full_rate[r] = n / ((sipd_ns + t1 - t0) / 1e9);
 		sipd_tick(dt, now);
 		sipd_flush(dt);
+		/* the deleted calls end after the BYE grace (monotonic clock) */
+		sipd_tick(dc, sw_monotonic_ns() + 10ull * 1000000000);
+		sipd_flush(dc);
 	}
 	sipd_get_stats(dt, &st);
 	if (st.pinholes_opened < (uint64_t)calls * rounds * 2 || st.calls_active ||
@@ -464,6 +543,15 @@ int main(int argc, char **argv)
 			"pinholes opened, %llu calls active, %llu messages framed\n",
 			calls * rounds, n * rounds, (unsigned long long)st.pinholes_opened,
 			(unsigned long long)st.calls_active, (unsigned long long)st.tcp_messages);
+		goto out;
+	}
+	sipd_get_stats(dc, &st);
+	if (st.pinholes_opened < (uint64_t)calls * rounds * 2 || st.calls_active) {
+		fprintf(stderr,
+			"sipd-tput: control: expected %u calls with pinholes, all ended; saw %llu "
+			"pinholes opened, %llu calls active\n",
+			calls * rounds, (unsigned long long)st.pinholes_opened,
+			(unsigned long long)st.calls_active);
 		goto out;
 	}
 	sipd_get_stats(d, &st);
@@ -482,7 +570,11 @@ int main(int argc, char **argv)
 		sipd_ratio[r] = sipd_rate[r] / osip_rate[r];
 		full_ratio[r] = full_rate[r] / osip_rate[r];
 		tcp_ratio[r] = tcp_rate[r] / sipd_rate[r];
+		ctl_ratio[r] = ctl_rate[r] / (sipd_rate[r] / MSGS_PER_CALL);
 	}
+	qsort(ctl_ratio, rounds, sizeof(double), cmp_dbl);
+	qsort(ctl_rate, rounds, sizeof(double), cmp_dbl);
+	qsort(ctl_lat, nctl, sizeof(uint64_t), cmp_u64);
 	qsort(tcp_ratio, rounds, sizeof(double), cmp_dbl);
 	qsort(tcp_rate, rounds, sizeof(double), cmp_dbl);
 	qsort(sipd_ratio, rounds, sizeof(double), cmp_dbl);
@@ -513,6 +605,13 @@ int main(int argc, char **argv)
 	printf("TCP vs UDP (each round's TCP rate / its UDP sipd_handle_packet rate): %.2f "
 	       "[%.2f-%.2f]\n",
 	       tcp_ratio[rounds / 2], tcp_ratio[0], tcp_ratio[rounds - 1]);
+	printf("control API (rtpengine ng offer + answer + delete per call, in process): %.0f "
+	       "[%.0f-%.0f] calls/s; vs inline SIP calls/s (6 messages each) %.2f [%.2f-%.2f]\n",
+	       ctl_rate[rounds / 2], ctl_rate[0], ctl_rate[rounds - 1], ctl_ratio[rounds / 2],
+	       ctl_ratio[0], ctl_ratio[rounds - 1]);
+	printf("control answer -> pinholes in the map and the reply built, %zu answers: p50 %.1f "
+	       "us, p99 %.1f us\n",
+	       nctl, ctl_lat[nctl / 2] / 1e3, ctl_lat[nctl * 99 / 100] / 1e3);
 	printf("pinhole install (200 OK with SDP answer -> pinholes in the map), %zu answers: "
 	       "p50 %.1f us, p99 %.1f us, max %.1f us\n",
 	       nlat, lat[nlat / 2] / 1e3, lat[nlat * 99 / 100] / 1e3, lat[nlat - 1] / 1e3);
@@ -529,6 +628,12 @@ out:
 		sipd_close_all(dt, now);
 		sipd_free(dt);
 	}
+	sipd_control_close(ctl);
+	if (dc) {
+		sipd_close_all(dc, sw_monotonic_ns());
+		sipd_free(dc);
+	}
+	free(ctl_lat);
 	free(segs);
 	if (ev)
 		sipd_events_close(ev);

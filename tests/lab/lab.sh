@@ -132,10 +132,20 @@ lab_attach() {
 	return $rc
 }
 
+# lab_log_count TEXT: lines of sipd.log holding TEXT (0 without a log).
+lab_log_count() {
+	local n
+	n=$(grep -c -- "$1" "$LAB_TMP/sipd.log" 2>/dev/null)
+	echo "${n:-0}"
+}
+
 # lab_sipd_start CONFIG [extra sipd args]: rules + sipd inline in fw.
 lab_sipd_start() {
 	local cfg=$1; shift
 	in_f "$LAB_SIPD" rules install -c "$cfg" || return 1
+	# A restart appends to the same log: wait for a new "inline" line.
+	local n0
+	n0=$(lab_log_count "inline on NFQUEUE")
 	# nsenter itself in the background (not a function in a subshell), so
 	# $! is sipd's pid and a SIGKILL test hits sipd.
 	nsenter --net="/run/netns/$NS_F" "$LAB_SIPD" run -c "$cfg" "$@" \
@@ -145,7 +155,7 @@ lab_sipd_start() {
 	# Bound: the queue is bound within a second or sipd failed.
 	local i
 	for i in $(seq 1 50); do
-		grep -q "inline on NFQUEUE" "$LAB_TMP/sipd.log" 2>/dev/null && return 0
+		[ "$(lab_log_count "inline on NFQUEUE")" -gt "$n0" ] && return 0
 		kill -0 "$LAB_SIPD_PID" 2>/dev/null || return 1
 		sleep 0.1
 	done
@@ -375,4 +385,17 @@ s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind((src, 5060)); s.sendto(msg.encode(), (dst, 5060))
 PYEOF
+}
+
+# lab_metric LISTEN SERIES: one series' value from sipd's metrics endpoint
+# (metrics.listen, scraped inside fw), e.g.
+# lab_metric 127.0.0.1:9870 'sipd_tcp_resets_total'; empty if absent.
+lab_metric() {
+	in_f curl -s --max-time 3 "http://$1/metrics" | awk -v k="$2" '$1 == k { print $2 }'
+}
+
+# lab_siptcp NS ARGS...: tests/lab/siptcp.py (SIP over TCP/WebSocket ends) in NS.
+lab_siptcp() {
+	local ns=$1; shift
+	in_ns "$ns" timeout 60 "$LAB_PY" "$LAB_DIR/siptcp.py" "$@"
 }

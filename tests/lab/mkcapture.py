@@ -6,6 +6,7 @@ mkcapture.py OUT [--v6] [--link ether|raw] [--ng] [--big] [--bad] [--keepalives]
                [--declined] [--retag]
                [--frag [--reverse] [--ext] [--overlap]]
                [--encap KIND[,KIND...]] [--outer6] [--bad-encap]
+               [--tcp [--segment N] [--retrans] [--reorder] [--wrap]] [--tls]
 
 INVITE (outside -> inside, SDP), 200 OK (SDP), ACK, 20 RTP each way, 10
 spoofed RTP from a third address to the callee's media port, BYE, 200 OK,
@@ -38,13 +39,24 @@ its platform subheader), pppoe (PPPoE session, PPP IPv4/IPv6) and qinq
 ERSPAN tunnels are IPv4 unless --outer6. --bad-encap appends five frames
 that cannot be decoded: GRE cut inside its key, ERSPAN II and III headers
 cut short, a GRE version 1 and a PPPoE length past the frame.
+--tcp carries the SIP over one TCP connection (the UAC's port 40000 to the
+UAS's 5060, Via SIP/2.0/TCP): the handshake before the INVITE, each message
+from its sender in one segment (or --segment N octets each), a pure ACK
+from the receiver after each message, FIN both ways after the BYE's 200 OK.
+--retrans sends each message's last segment twice (identical), --reorder
+swaps each message's first two segments (needs --segment smaller than the
+message), --wrap starts the UAC's sequence numbers 300 octets before 2^32 so
+the INVITE wraps. The media is UDP as without --tcp. --tls adds, before
+the call, a TLS connection's handshake from the UAC (port 40001) to the
+UAS's 5061 and its first (ClientHello-sized) segment: what sipd counts as
+uninspectable.
 Timestamps are fixed, so the capture's clock is the test's clock.
 """
 import argparse
 import sys
 
 from scapy.all import (Ether, IP, IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment,
-                       IPv6ExtHdrHopByHop, UDP, Raw, fragment, fragment6, wrpcap)
+                       IPv6ExtHdrHopByHop, TCP, UDP, Raw, fragment, fragment6, wrpcap)
 from scapy.contrib.erspan import ERSPAN_II, ERSPAN_III, ERSPAN_PlatformSpecific
 from scapy.layers.l2 import GRE, Dot1AD, Dot1Q
 from scapy.layers.ppp import PPP, PPPoE
@@ -70,7 +82,17 @@ p.add_argument("--retag", action="store_true", help="200 OK to the BYE with its 
 p.add_argument("--encap", default="", help="wrap every packet: KIND[,KIND...], innermost first")
 p.add_argument("--outer6", action="store_true", help="GRE/gretap/ERSPAN over IPv6")
 p.add_argument("--bad-encap", action="store_true", help="add five undecodable encapsulated frames")
+p.add_argument("--tcp", action="store_true", help="SIP over one TCP connection")
+p.add_argument("--segment", type=int, default=0, help="with --tcp: N-octet segments")
+p.add_argument("--retrans", action="store_true", help="with --tcp: last segments twice")
+p.add_argument("--reorder", action="store_true", help="with --tcp: first two segments swapped")
+p.add_argument("--wrap", action="store_true", help="with --tcp: sequence numbers wrap")
+p.add_argument("--tls", action="store_true", help="a TLS connection to 5061 first")
 a = p.parse_args()
+if (a.segment or a.retrans or a.reorder or a.wrap) and not a.tcp:
+    p.error("--segment, --retrans, --reorder and --wrap need --tcp")
+if a.tcp and (a.frag or a.keepalives or a.bad or a.overlap):
+    p.error("--tcp: not with --frag, --keepalives, --bad or --overlap")
 a.big = a.big or a.frag
 a.encap = [e for e in a.encap.split(",") if e]
 for e in a.encap:
@@ -85,6 +107,7 @@ else:
     UAC, UAS, SPOOF, IPT = "10.201.1.2", "10.201.2.2", "10.201.3.2", "IP4"
 UAC_RTP, UAS_RTP = 12000, 16000
 CID = "replay-1@sipwall-test"
+VIA = "TCP" if a.tcp else "UDP"
 host = (lambda h: "[%s]" % h) if a.v6 else (lambda h: h)
 
 
@@ -99,10 +122,10 @@ def sdp(who, addr, port):
 
 
 def req(method, cseq, body="", to_tag="", cid=CID):
-    h = ("%s sip:bob@%s SIP/2.0\r\nVia: SIP/2.0/UDP %s:5060;branch=z9hG4bK-%s-%d\r\n"
+    h = ("%s sip:bob@%s SIP/2.0\r\nVia: SIP/2.0/%s %s:5060;branch=z9hG4bK-%s-%d\r\n"
          "Max-Forwards: 70\r\nFrom: <sip:alice@%s>;tag=a1\r\nTo: <sip:bob@%s>%s\r\n"
          "Call-ID: %s\r\nCSeq: %d %s\r\nContact: <sip:alice@%s:5060>\r\n") % (
-        method, host(UAS), host(UAC), method.lower(), cseq, host(UAC), host(UAS),
+        method, host(UAS), VIA, host(UAC), method.lower(), cseq, host(UAC), host(UAS),
         ";tag=b1" if to_tag else "", cid, cseq, method, host(UAC))
     if body:
         h += "Content-Type: application/sdp\r\n"
@@ -110,10 +133,10 @@ def req(method, cseq, body="", to_tag="", cid=CID):
 
 
 def resp(code, text, method, cseq, branch, body="", retag=False):
-    h = ("SIP/2.0 %d %s\r\nVia: SIP/2.0/UDP %s:5060;branch=%s\r\n"
+    h = ("SIP/2.0 %d %s\r\nVia: SIP/2.0/%s %s:5060;branch=%s\r\n"
          "From: <sip:alice@%s>;tag=a1\r\nTo: <sip:bob@%s>;tag=b1%s\r\nCall-ID: %s\r\n"
          "CSeq: %d %s\r\nContact: <sip:bob@%s:5060>\r\n") % (
-        code, text, host(UAC), branch, host(UAC), host(UAS), ";tag=b1" if retag else "", CID,
+        code, text, VIA, host(UAC), branch, host(UAC), host(UAS), ";tag=b1" if retag else "", CID,
         cseq, method, host(UAS))
     if body:
         h += "Content-Type: application/sdp\r\n"
@@ -235,8 +258,61 @@ def add(dt, p):
     out.append(p)
 
 
+class Conn:
+    """The call's TCP connection, UAC (40000) -> UAS (5060): each end's next
+    sequence number."""
+    PORT = {UAC: 40000, UAS: 5060}
+
+    def __init__(self):
+        self.nxt = {UAC: 2 ** 32 - 300 if a.wrap else 1000000, UAS: 7000000}
+
+    def seg(self, src, dst, flags, data=b"", seq=None):
+        l3 = IPv6(src=src, dst=dst) if a.v6 else IP(src=src, dst=dst)
+        t = TCP(sport=self.PORT[src], dport=self.PORT[dst], flags=flags, window=65535,
+                seq=(self.nxt[src] if seq is None else seq) % 2 ** 32,
+                ack=self.nxt[dst] % 2 ** 32 if "A" in flags else 0)
+        return link(l3 / t / Raw(data) if data else l3 / t)
+
+    def handshake(self, dt):
+        add(dt, self.seg(UAC, UAS, "S"))
+        self.nxt[UAC] += 1
+        add(0.0005, self.seg(UAS, UAC, "SA"))
+        self.nxt[UAS] += 1
+        add(0.0005, self.seg(UAC, UAS, "A"))
+
+    def message(self, dt, src, dst, payload):
+        """payload in segments (1 ms apart), then the receiver's ACK."""
+        n = a.segment or len(payload)
+        segs = [(self.nxt[src] + o, payload[o:o + n]) for o in range(0, len(payload), n)]
+        order = list(range(len(segs)))
+        if a.reorder and len(segs) > 1:
+            order[0], order[1] = 1, 0
+        if a.retrans:
+            order.append(len(segs) - 1)
+        for i, k in enumerate(order):
+            sq, data = segs[k]
+            add(dt if i == 0 else 0.001, self.seg(src, dst, "PA" if k == len(segs) - 1 else "A",
+                                                   data, seq=sq))
+        self.nxt[src] += len(payload)
+        add(0.0005, self.seg(dst, src, "A"))
+
+    def close(self, dt):
+        add(dt, self.seg(UAC, UAS, "FA"))
+        self.nxt[UAC] += 1
+        add(0.0005, self.seg(UAS, UAC, "FA"))
+        self.nxt[UAS] += 1
+        add(0.0005, self.seg(UAC, UAS, "A"))
+
+
+conn = Conn() if a.tcp else None
+
+
 def add_sip(dt, src, dst, payload, ident):
-    """A SIP datagram, split into fragments 1 ms apart with --frag."""
+    """A SIP datagram, split into fragments 1 ms apart with --frag; a message
+    on the connection with --tcp."""
+    if conn:
+        conn.message(dt, src, dst, payload)
+        return
     if not a.frag:
         add(dt, pkt(src, dst, 5060, 5060, payload))
         return
@@ -244,10 +320,28 @@ def add_sip(dt, src, dst, payload, ident):
         add(dt if i == 0 else 0.001, f)
 
 
-add_sip(0, UAC, UAS, req("INVITE", 1, sdp("alice", UAC, UAC_RTP)).encode(), 0x101)
+def add_msg(dt, src, dst, payload):
+    """A small SIP message: one datagram (never fragmented), or on the
+    connection with --tcp."""
+    if conn:
+        conn.message(dt, src, dst, payload)
+    else:
+        add(dt, pkt(src, dst, 5060, 5060, payload))
+
+
+if a.tls:
+    l3 = (lambda s, d: IPv6(src=s, dst=d)) if a.v6 else (lambda s, d: IP(src=s, dst=d))
+    add(0, link(l3(UAC, UAS) / TCP(sport=40001, dport=5061, flags="S", seq=500)))
+    add(0.0005, link(l3(UAS, UAC) / TCP(sport=5061, dport=40001, flags="SA", seq=900, ack=501)))
+    add(0.0005, link(l3(UAC, UAS) / TCP(sport=40001, dport=5061, flags="A", seq=501, ack=901)))
+    add(0.0005, link(l3(UAC, UAS) / TCP(sport=40001, dport=5061, flags="PA", seq=501, ack=901) /
+                     Raw(bytes.fromhex("160301") + bytes(200))))
+if conn:
+    conn.handshake(0.001 if a.tls else 0)
+add_sip(0.001 if conn else 0, UAC, UAS, req("INVITE", 1, sdp("alice", UAC, UAC_RTP)).encode(), 0x101)
 add_sip(0.05, UAS, UAC, resp(200, "OK", "INVITE", 1, "z9hG4bK-invite-1",
                              sdp("bob", UAS, UAS_RTP)).encode(), 0x102)
-add(0.01, pkt(UAC, UAS, 5060, 5060, req("ACK", 1, to_tag=True).encode()))
+add_msg(0.01, UAC, UAS, req("ACK", 1, to_tag=True).encode())
 KA2, STUN = b"\r\n\r\n", bytes.fromhex("000100002112a442") + b"sipwall-ka01"
 KA_CALL = [KA2, KA2, STUN, KA2, KA2]              # during the call
 KA_IDLE = [KA2, b"\r\n", b"\0", KA2, KA2]          # after it, while registered
@@ -258,8 +352,10 @@ for i in range(20):
         add(0.001, pkt(UAC, UAS, 5060, 5060, KA_CALL[i // 4]))
 for i in range(10):
     add(0.01, pkt(SPOOF, UAS, UAC_RTP, UAS_RTP, rtp))
-add(0.5, pkt(UAC, UAS, 5060, 5060, req("BYE", 2, to_tag=True).encode()))
-add(0.01, pkt(UAS, UAC, 5060, 5060, resp(200, "OK", "BYE", 2, "z9hG4bK-bye-2", retag=a.retag).encode()))
+add_msg(0.5, UAC, UAS, req("BYE", 2, to_tag=True).encode())
+add_msg(0.01, UAS, UAC, resp(200, "OK", "BYE", 2, "z9hG4bK-bye-2", retag=a.retag).encode())
+if conn:
+    conn.close(0.01)
 add(3.0, pkt(UAC, UAS, UAC_RTP, UAS_RTP, rtp))
 for i in range(9):
     add(0.01, pkt(UAC, UAS, UAC_RTP, UAS_RTP, rtp))
@@ -297,6 +393,9 @@ if a.bad_encap:
 
 if a.ng:
     w = PcapNgWriter(a.out)
+    # scapy's pcapng writer always declares Ethernet: raw IP is LINKTYPE_RAW.
+    if a.link == "raw" and not any(isinstance(p, Ether) for p in out):
+        w.linktype = 101
     for p in out:
         w.write(p)
     w.close()

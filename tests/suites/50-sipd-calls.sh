@@ -11,7 +11,7 @@
 . "$(dirname "$0")/../lib.sh"
 cd "$SW_TOP"
 
-bins="build/bin/test-calls-config build/bin/test-calls-filter build/bin/test-calls-dialog build/bin/test-calls-maps build/bin/test-calls-security build/bin/sipd"
+bins="build/bin/test-calls-config build/bin/test-calls-filter build/bin/test-calls-dialog build/bin/test-calls-maps build/bin/test-calls-security build/bin/test-calls-control build/bin/sipd"
 if [ -w . ]; then
 	# shellcheck disable=SC2086
 	make -s $bins >/dev/null || { fail "build"; finish; exit 1; }
@@ -28,6 +28,7 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 run_cmocka build/bin/test-calls-maps
 run_cmocka build/bin/test-calls-security
+run_cmocka build/bin/test-calls-control
 # the map tests clean their private pin roots even when they fail
 left=$(ls /sys/fs/bpf 2>/dev/null | grep -c "^sw-ut-\|^sw-sec-" || true)
 [ "$(id -u)" -ne 0 ] || expect_eq "no private pin roots left behind" "$left" 0

@@ -4,7 +4,8 @@
 # reassembly, TCP/WebSocket stream framing, encapsulations): generated captures of one call (Ethernet, raw
 # IP, pcapng, IPv4/IPv6, big INVITE, SIP in IP fragments, a malformed
 # message, keep-alives, a declined stream, a repeated tag, inside tunnels,
-# GRE, ERSPAN, PPPoE and VLAN tags) through
+# GRE, ERSPAN, PPPoE and VLAN tags; SIP over TCP in segments, retransmitted
+# and out of order, a TLS connection) through
 # sipd and the real XDP program (BPF_PROG_TEST_RUN on maps in a private pin
 # path). The capture is built with known contents, so every count in the
 # summary is exact.
@@ -80,7 +81,8 @@ replay_variant() {
 	fi
 }
 
-for variant in "ether" "--v6" "--link raw" "--link raw --v6" "--ng" "--big" "--big --v6 --ng"; do
+for variant in "ether" "--v6" "--link raw" "--link raw --v6" "--ng" "--link raw --ng" "--big" \
+	"--big --v6 --ng"; do
 	replay_variant "$variant" && expect_call "$variant" "$j"
 done
 
@@ -197,6 +199,75 @@ for variant in "--keepalives" "--keepalives --v6 --ng" "--declined --retag" \
 	expect_eq "$variant: no ban (nor refused ban), no drop event" \
 		"$(grep -c -e '"event":"ban' -e '"event":"message_drop"' "$T/events")" 0
 done
+
+# SIP over TCP (mkcapture.py --tcp): the same call on one connection, the
+# handshake, each message in segments and the receiver's ACK, FIN both
+# ways; the media is the UDP of the plain call. Every TCP packet is on the
+# SIP port (tcp.segments = packets - 60 media); each message framed once;
+# retransmitted segments (--retrans: every message's last segment twice)
+# counted as retransmits, swapped ones (--reorder: each message's first two)
+# as out of order, nothing given up. Except the first message each way:
+# sipd meets a direction at its first segment with payload (inline it never
+# sees the handshake), here the message's second one; the first joins it
+# in front (a picked-up direction takes earlier bytes for tcp.gap_s) and
+# nothing was held after a hole, so that message is not out of order.
+gave_up() {
+	"$PY" -c '
+import json, sys
+g = json.loads(sys.argv[1])["tcp"]["gave_up"]
+print(",".join("%s=%s" % kv for kv in sorted(g.items()) if kv[1]) or "none")' "$1"
+}
+tcp_ok() {
+	local what=$1 j=$2 segs=$3 retrans=${4:-0} ooo=${5:-0}
+	expect_call "$what" "$j"
+	expect_eq "$what: TCP segments (every packet but the 60 RTP)" \
+		"$(field "$j" tcp.segments)/$(( $(field "$j" packets) - 60 ))" "$segs/$segs"
+	expect_eq "$what: 5 messages framed from the stream" "$(field "$j" tcp.messages)" 5
+	expect_eq "$what: every SIP message accepted" "$(field "$j" sip.accepted)" 5
+	expect_eq "$what: retransmits/out of order" \
+		"$(field "$j" tcp.retransmits)/$(field "$j" tcp.out_of_order)" "$retrans/$ooo"
+	expect_eq "$what: nothing rejected or reset" \
+		"$(field "$j" tcp.rejected)/$(field "$j" tcp.resets)" 0/0
+	expect_eq "$what: nothing given up" "$(gave_up "$j")" none
+}
+# variant:segments:retransmits:out_of_order. One segment a message: 3
+# handshake + 5 x (message + ACK) + 3 closing; --segment 100 (IPv4): the
+# INVITE 430 octets (5 segments), 200 OK 396 (4), ACK 279, BYE 279, 200 243
+# (3 each).
+for variant in "--tcp:16" "--tcp --v6:16" "--tcp --link raw --ng:16" "--tcp --retrans:21:5" \
+	"--tcp --segment 100:29" "--tcp --segment 100 --wrap:29" \
+	"--tcp --segment 300 --reorder:18:0:0" \
+	"--tcp --segment 100 --retrans --reorder:34:5:3" \
+	"--tcp --segment 100 --retrans --reorder --wrap --v6 --link raw:-:5:3"; do
+	IFS=: read -r args segs retrans ooo <<<"$variant"
+	replay_variant "$args" || continue
+	[ "$segs" = - ] && segs=$(( $(field "$j" packets) - 60 ))
+	tcp_ok "$args" "$j" "$segs" "${retrans:-0}" "${ooo:-0}"
+done
+# A TLS connection (its handshake and first record to 5061): counted as
+# uninspectable, never read, the call next to it as before.
+replay_variant "--tcp --tls" && {
+	tcp_ok "--tcp --tls" "$j" 20
+	expect_eq "--tcp --tls: one TLS connection counted uninspectable" \
+		"$(field "$j" tcp.uninspectable.tls)/$(field "$j" tcp.uninspectable.wss)" 1/0
+}
+# A filter dropping the INVITE: no call, no pinhole; the INVITE's
+# retransmission and everything after it from the UAC (ACK and BYE, twice
+# each) is rejected. The capture's 200 OK answers an INVITE that never went
+# through (sip_unmatched_response), so the UAS's direction is rejected too:
+# the 200's retransmission and the BYE's 200 twice.
+cat >"$T/deny-tcp.json" <<'EOF2'
+{ "filters": [ { "name": "no-invite", "match": { "method": "INVITE", "message": "request" }, "action": "drop" } ] }
+EOF2
+"$PY" tests/lab/mkcapture.py "$T/tcp.pcap" --tcp --retrans
+j=$("$SIPD" replay -c "$T/deny-tcp.json" "$T/tcp.pcap")
+expect_eq "TCP, INVITE filtered: dropped by name once" "$(field "$j" sip.dropped.sip_filter_drop)" 1
+expect_eq "TCP, INVITE filtered: no pinhole opened" "$(field "$j" pinholes.opened)" 0
+expect_eq "TCP, INVITE filtered: its 200 OK dropped as unmatched" \
+	"$(field "$j" sip.dropped.sip_unmatched_response)" 1
+expect_eq "TCP, INVITE filtered: 5 + 3 later segments rejected (tcp.rejected, sip_stream_rejected)" \
+	"$(field "$j" tcp.rejected)/$(field "$j" sip.dropped.sip_stream_rejected)" 8/8
+expect_eq "TCP, INVITE filtered: all 60 media packets dropped" "$(field "$j" media.dropped)" 60
 
 # --events: every event on stdout, the summary last.
 "$PY" tests/lab/mkcapture.py "$T/call.pcap"

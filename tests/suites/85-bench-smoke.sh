@@ -55,6 +55,10 @@ check "sipd over TCP vs bare libosip2 messages/s" \
 	grep -Eq "^\| sipd_handle_packet over TCP .* \| $num \| $ratio \|$" "$out"
 check "SIPp inline calls over TCP with 0 failed" \
 	grep -Eq "^highest TCP rate with 0 failed calls: [0-9]+ calls/s" "$out"
+check "control API calls/s and answer latency" \
+	grep -Eq "^control answer -> pinholes .* p50 [0-9.]+ us, p99 [0-9.]+ us" "$out"
+check "issue 14's target as a met/MISSED line" \
+	grep -Eq "^- ng control calls/s .*: [0-9]+ -> (met|MISSED)$" "$out"
 check "issue 13's targets as met/MISSED lines" \
 	test "$(grep -Ec '^- (TCP messages/s vs UDP|SIPp calls/s over TCP) .*: [0-9.]+ -> (met|MISSED)$' "$out")" -eq 2
 

@@ -12,8 +12,8 @@ $(BIN)/test-calls-config: $(UC_DIR)/test_config.c sipd/config.c sipd/config.h $(
 $(BIN)/test-calls-filter: $(UC_DIR)/test_filter.c $(UC_DIR)/msgs.h sipd/filter.c sipd/config.c $(LIBSW) | $(BIN)
 	$(CC) $(UC_CFLAGS) $(UC_DIR)/test_filter.c sipd/filter.c sipd/config.c -o $@ $(UC_LIBS)
 
-$(BIN)/test-calls-dialog: $(UC_DIR)/test_dialog.c $(UC_DIR)/msgs.h sipd/dialog.c sipd/pinhole.c sipd/events.c sipd/config.c $(LIBSW) | $(BIN)
-	$(CC) $(UC_CFLAGS) $(UC_DIR)/test_dialog.c sipd/dialog.c sipd/pinhole.c sipd/events.c sipd/config.c -o $@ $(UC_LIBS)
+$(BIN)/test-calls-dialog: $(UC_DIR)/test_dialog.c $(UC_DIR)/msgs.h sipd/dialog.c sipd/pinhole.c sipd/addrcheck.c sipd/events.c sipd/config.c $(LIBSW) | $(BIN)
+	$(CC) $(UC_CFLAGS) $(UC_DIR)/test_dialog.c sipd/dialog.c sipd/pinhole.c sipd/addrcheck.c sipd/host.c sipd/events.c sipd/config.c -o $@ $(UC_LIBS)
 
 $(BIN)/test-calls-maps: $(BPF_SKEL) $(UC_DIR)/test_pinhole.c $(UC_DIR)/msgs.h $(UC_DIR)/dgram.h $(SIPD_LIB_OBJS) $(LIBSW) tests/bpf/pktbuild.c tests/common/bpfenv.c tests/common/bpfenv.h | $(BIN)
 	$(CC) $(UC_CFLAGS) $(UC_DIR)/test_pinhole.c tests/bpf/pktbuild.c tests/common/bpfenv.c $(SIPD_LIB_OBJS) -o $@ \
@@ -23,5 +23,10 @@ $(BIN)/test-calls-security: $(BPF_SKEL) $(UC_DIR)/test_security.c $(UC_DIR)/msgs
 	$(CC) $(UC_CFLAGS) $(UC_DIR)/test_security.c tests/bpf/pktbuild.c tests/common/bpfenv.c $(SIPD_LIB_OBJS) -o $@ \
 		$(LIBSW) $(SIPD_LDLIBS) -lcmocka $(LIBSW_LDLIBS)
 
+$(BIN)/test-calls-control: $(BPF_SKEL) $(UC_DIR)/test_control.c $(UC_DIR)/msgs.h $(UC_DIR)/dgram.h $(SIPD_LIB_OBJS) $(LIBSW) tests/bpf/pktbuild.c tests/common/bpfenv.c tests/common/bpfenv.h | $(BIN)
+	$(CC) $(UC_CFLAGS) $(UC_DIR)/test_control.c tests/bpf/pktbuild.c tests/common/bpfenv.c $(SIPD_LIB_OBJS) -o $@ \
+		$(LIBSW) $(SIPD_LDLIBS) -lcmocka $(LIBSW_LDLIBS)
+
 ALL_TARGETS += $(BIN)/test-calls-config $(BIN)/test-calls-filter \
-	$(BIN)/test-calls-dialog $(BIN)/test-calls-maps $(BIN)/test-calls-security
+	$(BIN)/test-calls-dialog $(BIN)/test-calls-maps $(BIN)/test-calls-security \
+	$(BIN)/test-calls-control
