@@ -16,6 +16,7 @@
 #              program on fw: pinholes from the ng commands alone, the SDP
 #              unchanged, refused flags turned into Kamailio's 488, and a
 #              variant with Kamailio in the dmz talking ng over UDP to fw.
+#   all        rtpengine, then sipd.
 #   auto       (default) sipd when its config accepts "control", else
 #              rtpengine, and the sipd part is skipped with a message.
 # Host only: needs kamailio, stunnel, SIPp, tcpdump, iptables NFQUEUE, XDP.
@@ -50,7 +51,7 @@ sipd_control_support() {
 	local f
 	f=$(mktemp "${TMPDIR:-/tmp}/sipwall-ctl.XXXXXX.json") || return 1
 	printf '{ "control": { "listen": "127.0.0.1:22222", "allow_remote": false, "controllers": [ "127.0.0.1/32" ] } }\n' >"$f"
-	SIPD_CHECK_OUT=$(build/bin/sipd --check-config "$f" 2>&1)
+	SIPD_CHECK_OUT=$("${LAB_SIPD:-build/bin/sipd}" --check-config "$f" 2>&1)
 	local rc=$?
 	rm -f "$f"
 	[ $rc -eq 0 ] && ! echo "$SIPD_CHECK_OUT" | grep -qi "unknown key"
@@ -62,11 +63,11 @@ sipd_control_support && SIPD_CONTROL=1
 case "$NG_SERVER" in
 auto)
 	if [ $SIPD_CONTROL = 1 ]; then NG_SERVER=sipd; else NG_SERVER=rtpengine; fi ;;
-sipd | rtpengine) ;;
-*) echo "66-kamailio-tls: NG_SERVER=$NG_SERVER: want sipd, rtpengine or auto" >&2; exit 2 ;;
+sipd | rtpengine | all) ;;
+*) echo "66-kamailio-tls: NG_SERVER=$NG_SERVER: want sipd, rtpengine, all or auto" >&2; exit 2 ;;
 esac
 echo "# ng server: $NG_SERVER (sipd --check-config with a control block: $([ $SIPD_CONTROL = 1 ] && echo accepted || echo "${SIPD_CHECK_OUT:-refused}"))"
-if [ "$NG_SERVER" = rtpengine ] && [ ! -x "$RTPENGINE_BIN" ]; then
+if [ "$NG_SERVER" != sipd ] && [ ! -x "$RTPENGINE_BIN" ]; then
 	echo "skip: rtpengine not installed (rtpengine-daemon, scripts/deps.sh)"
 	exit 77
 fi
@@ -376,6 +377,9 @@ rtpengine)
 	[ $SIPD_CONTROL = 1 ] ||
 		skip "sipd-mode assertions: sipd does not know the \"control\" config block yet (${SIPD_CHECK_OUT:-})" ;;
 sipd)
+	run_sipd ;;
+all)
+	run_rtpengine
 	run_sipd ;;
 esac
 
