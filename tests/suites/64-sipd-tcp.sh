@@ -23,7 +23,7 @@ done
 [ -x /usr/bin/python3 ] || { echo "skip: /usr/bin/python3 missing"; exit 77; }
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 
-SECTIONS=${SECTIONS:-"rules calls big filter evasion restart tls via ws"}
+SECTIONS=${SECTIONS:-"rules calls big filter evasion restart tls via ws passive"}
 # evasion builds its segments with scapy.
 /usr/bin/python3 -c 'import scapy' 2>/dev/null || NO_SCAPY=1
 want() { case " $SECTIONS " in *" $1 "*) return 0 ;; esac; return 1; }
@@ -507,5 +507,32 @@ fi
 lab_sipd_stop
 check "rules remove" in_f build/bin/sipd rules remove
 expect_eq "nothing of sipwall left in iptables" "$(rules_state | grep -c .)" 0
+
+# --- passive: a TCP call sipd only observes (AF_PACKET on fo), no queue ----
+# Both directions cross fo; sipd reassembles what it sees and opens the
+# call's pinholes, so the XDP program lets its RTP through.
+if want passive; then
+	if lab_sipd_passive "$CFG" fo; then
+		ok "sipd --passive on fw's outside interface"
+		pp0=$(lab_stat passed_pinhole)
+		m0=$(mark)
+		lab_uas 4 "$UAS" 1 -t t1
+		LAB_RTP_MS=1500 lab_uac 4 "$UAC" 1 -t t1
+		expect_eq "passive: TCP call completed" $? 0
+		lab_uas_wait
+		check "passive: RTP passed through pinholes sipd opened from the TCP stream it saw" \
+			test $(( $(lab_stat passed_pinhole) - pp0 )) -gt 20
+		check "passive: pinholes closed after the BYE" lab_wait_for 5 no_pinholes
+		check "passive: the call's pinholes were opened (pinhole_open events)" \
+			ev_has "$m0" '"event":"pinhole_open"'
+		lab_sipd_stop
+		check "passive: the summary counts TCP segments" \
+			grep -Eq 'passive: [0-9]+ packets, [0-9]+ SIP \([1-9][0-9]* TCP segments\), 0 would have been dropped' \
+			"$LAB_TMP/sipd.log"
+	else
+		tail -20 "$LAB_TMP/sipd.log"
+		fail "sipd --passive on fw's outside interface"
+	fi
+fi
 
 finish
