@@ -15,7 +15,7 @@ include tests/build.mk
 -include bench/build.mk
 include mk/install.mk
 
-.PHONY: all deps check demo clean format format-check
+.PHONY: all deps check demo demo-tls clean format format-check
 
 all: $(ALL_TARGETS)
 
@@ -32,6 +32,13 @@ demo:
 	scripts/deps.sh --if-missing
 	$(MAKE) all
 	scripts/demo.sh
+
+# The same call over TLS through Kamailio, which drives sipd's pinholes over
+# the rtpengine ng protocol.
+demo-tls:
+	scripts/deps.sh --if-missing
+	$(MAKE) all
+	scripts/demo-tls.sh
 
 format:
 	clang-format -i $(FORMAT_SRCS)
