@@ -865,6 +865,9 @@ int sipd_control_sdp(struct sipd *d, const struct sipd_ctl_sdp *x, uint64_t now_
 	sip_strlcpy(m->via_transport, sizeof(m->via_transport), "UDP");
 	m->max_forwards = 70;
 	m->via_count = 1;
+	/* ng names no users: the parties go by their signalling addresses
+	 * (call_start's from; the callee's at the answer). */
+	sw_addr_format(x->sig, x->answer ? m->to_host : m->from_host, sizeof(m->from_host));
 	ret = sdp_parse_detail(x->sdp, x->sdp_len, &m->sdp, det);
 	if (ret) {
 		snprintf(err, errlen, "SDP: %s", det[0] ? det : sw_sip_reason_name(-ret));
@@ -879,6 +882,8 @@ int sipd_control_sdp(struct sipd *d, const struct sipd_ctl_sdp *x, uint64_t now_
 		return -ENOENT;
 	}
 	m->cseq = x->answer ? c->ctl_cseq : c ? c->ctl_cseq + 1 : 1;
+	if (x->answer && c->control && !c->callee[0])
+		sip_join_at(c->callee, sizeof(c->callee), NULL, m->to_host);
 	if (x->via_branch && x->via_branch[0])
 		sip_strlcpy(m->via_branch, sizeof(m->via_branch), x->via_branch);
 	else

@@ -297,13 +297,16 @@ void sipd_ph_plan(const struct sipd_call *c, const struct sipd_config *cfg, uint
 			plan_party(out, c, cfg, d, SIPD_CALLER, now_ns);
 			plan_party(out, c, cfg, d, SIPD_CALLEE, now_ns);
 		}
-		if (d->pending && offer_opens(cfg, d->pending_inside))
+		/* A controller's offer went to the proxy, not to the answerer:
+		 * nobody to allow until an earlier exchange names one. */
+		if (d->pending && offer_opens(cfg, d->pending_inside) &&
+		    (!c->control || d->have_neg))
 			plan_offer(out, c, cfg, &d->pending_sdp,
 				   d->have_neg ? &d->neg[!d->pending_party] : NULL, d->pending_to,
 				   d->pending_auth ? d->pending_src : NULL, now_ns);
 	}
 	/* The INVITE's offer before any response made a dialog. */
-	if (!c->n_dlg && c->has_init_offer && !c->confirmed && !c->adopted &&
+	if (!c->n_dlg && c->has_init_offer && !c->confirmed && !c->adopted && !c->control &&
 	    offer_opens(cfg, c->caller_inside || c->privileged))
 		plan_offer(out, c, cfg, &c->init_offer, NULL, c->callee_sig.addr,
 			   c->caller_inside ? c->caller_sig.addr : NULL, now_ns);

@@ -149,14 +149,16 @@ static void sdp_of(char *out, size_t len, const char *addr, uint16_t port)
 static void kam(char *out, size_t len, const char *cookie, const char *cmd, const char *cid,
 		const char *ftag, const char *ttag, const char *sdp, const char *extra)
 {
-	char a[600], b[128], c[128], d[128], e[128];
+	char a[600], b[128], c[128], d[128], e[128], f[64];
+	/* received-from: where the SIP came from (the caller's, the callee's) */
+	const char *rf = strcmp(cmd, "answer") ? ALICE : BOB;
 
 	snprintf(out, len,
-		 "%s d3:sdp%s5:flagsl13:trust-addresse7:replacel6:origin18:session-connectione"
-		 "3:ICE6:remove8:supportsl10:load limite7:call-id%s7:command%s"
-		 "8:from-tag%s%s%s%se",
-		 cookie, bs(a, sdp), bs(b, cid), bs(c, cmd), bs(d, ftag), ttag ? "6:to-tag" : "",
-		 ttag ? bs(e, ttag) : "", extra ? extra : "");
+		 "%s d8:supportsl10:load limite3:sdp%s3:ICE6:remove5:flagsl13:trust-addresse"
+		 "7:replacel6:origin18:session-connectione7:call-id%s13:received-froml3:IP4%se"
+		 "8:from-tag%s%s%s%s7:command%se",
+		 cookie, bs(a, sdp), bs(b, cid), bs(f, rf), bs(d, ftag), ttag ? "6:to-tag" : "",
+		 ttag ? bs(e, ttag) : "", extra ? extra : "", bs(c, cmd));
 }
 
 /* Offer from Alice (outside) and answer from Bob (inside) by control. */
@@ -216,6 +218,8 @@ static void test_offer_answer_pinholes(void **state)
 	ev = c->e->evbuf;
 	assert_non_null(strstr(ev, "\"event\":\"call_start\",\"ts_ns\""));
 	assert_non_null(strstr(ev, "\"how\":\"control\""));
+	/* The parties by their received-from addresses. */
+	assert_non_null(strstr(ev, "\"from\":\"" ALICE "\",\"to\":\"" BOB "\""));
 }
 
 static void test_answer_twice_and_delete(void **state)
