@@ -35,8 +35,22 @@ fi
 # IP fragment reassembly (sipd/reasm.c), one result per case.
 . "$SW_TOP/tests/common/cmocka.sh"
 run_cmocka build/bin/test-reasm
-# SIP over TCP and WebSocket reassembly and framing (sipd/stream.c).
+# SIP over TCP and WebSocket reassembly and framing (sipd/stream.c), also
+# under ASan+UBSan: it takes bytes off the wire.
 run_cmocka build/bin/test-stream
+if command -v clang >/dev/null; then
+	if make -s SAN=1 build-san/bin/test-stream >"$T/san.log" 2>&1; then
+		if build-san/bin/test-stream >"$T/san-run.log" 2>&1; then
+			ok "asan+ubsan test-stream: $(grep -c '^\[       OK \]' "$T/san-run.log") cases"
+		else
+			cat "$T/san-run.log"; fail "asan+ubsan test-stream"
+		fi
+	else
+		cat "$T/san.log"; fail "build test-stream with ASan+UBSan"
+	fi
+else
+	skip "ASan+UBSan test-stream: clang not installed"
+fi
 # The encapsulation decoder (sipd/decap.c) with the UDP view.
 run_cmocka build/bin/test-decap
 
