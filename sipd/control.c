@@ -278,9 +278,7 @@ static int do_sdp(struct sipd_control *ctl, const struct sipd_ng_req *q, struct 
 	addr16(q->from, x.ctl, &port);
 	if (q->received_from.af) {
 		memcpy(x.sig, q->received_from.addr, 16);
-	} else {
-		memcpy(x.sig, x.ctl, 16);
-		x.sig_port = port;
+		x.has_sig = 1;
 	}
 	ret = sipd_control_sdp(ctl->d, &x, sw_monotonic_ns(), err, sizeof(err));
 	if (ret) {

@@ -94,7 +94,8 @@ struct sipd {
 	struct sipd_uninsp uninsp[SIPD_UNINSP_SLOTS];
 	/* the message being handled is a controller's (sipd_control_sdp) */
 	int ctl_active;
-	int ctl_inside; /* its SDP's address is in networks.inside */
+	int ctl_inside;	 /* its party is in networks.inside */
+	int ctl_vouched; /* its party's address is known (received-from) */
 };
 
 static int ph_walk_step(struct sipd *d);
@@ -867,7 +868,8 @@ int sipd_control_sdp(struct sipd *d, const struct sipd_ctl_sdp *x, uint64_t now_
 	m->via_count = 1;
 	/* ng names no users: the parties go by their signalling addresses
 	 * (call_start's from; the callee's at the answer). */
-	sw_addr_format(x->sig, x->answer ? m->to_host : m->from_host, sizeof(m->from_host));
+	if (x->has_sig)
+		sw_addr_format(x->sig, x->answer ? m->to_host : m->from_host, sizeof(m->from_host));
 	ret = sdp_parse_detail(x->sdp, x->sdp_len, &m->sdp, det);
 	if (ret) {
 		snprintf(err, errlen, "SDP: %s", det[0] ? det : sw_sip_reason_name(-ret));
@@ -888,19 +890,20 @@ int sipd_control_sdp(struct sipd *d, const struct sipd_ctl_sdp *x, uint64_t now_
 		sip_strlcpy(m->via_branch, sizeof(m->via_branch), x->via_branch);
 	else
 		snprintf(m->via_branch, sizeof(m->via_branch), "z9hG4bK-sipwall-ctl-%u", m->cseq);
-	/* The party's signalling address on one side, the controller on the
-	 * other: an answer comes from where its offer went (the proxy). */
-	if (x->answer) {
-		memcpy(m->src.addr, x->ctl, 16);
-		memcpy(m->dst.addr, x->sig, 16);
-		m->dst.port = x->sig_port;
-	} else {
+	/* From the party (received-from; unknown: the unspecified address,
+	 * which vouches for nothing) to the proxy. */
+	if (x->has_sig) {
 		memcpy(m->src.addr, x->sig, 16);
 		m->src.port = x->sig_port;
-		memcpy(m->dst.addr, x->ctl, 16);
 	}
-	side = sdp_first_addr(&m->sdp);
+	memcpy(m->dst.addr, x->ctl, 16);
+	side = x->has_sig ? x->sig : sdp_first_addr(&m->sdp);
 	d->ctl_inside = side && sipd_config_is_inside(d->cfg, side);
+	d->ctl_vouched = x->has_sig;
+	if (x->answer && c->control && !c->answered) {
+		c->callee_sig = m->src;
+		c->have_callee_sig = x->has_sig;
+	}
 	d->ctl_active = 1;
 	v = handle_msg(d, m, now_ns, &why);
 	d->ctl_active = 0;
@@ -1754,7 +1757,7 @@ static enum sipd_verdict handle_msg(struct sipd *d, const struct sip_msg *m, uin
 		/* The controller's words: each party sits where its SDP says;
 		 * no transaction, guard or filter (the proxy decided). */
 		from_inside = d->ctl_inside;
-		privileged = 1;
+		privileged = from_inside || sipd_guard_trusted(cfg, m->src.addr);
 		dir = from_inside ? SIPD_DIR_OUTBOUND : SIPD_DIR_INBOUND;
 		goto ctl_call;
 	}
@@ -1824,15 +1827,12 @@ ctl_call:
 				return drop(d, now_ns, SW_SIP_R_DIALOG_LIMIT, m, detail, why);
 			}
 		}
-		ret = ctl ? 0
-			  : sipd_guard_call_start(d->guard, m->src.addr, now_ns, detail,
-						  sizeof(detail));
+		ret = sipd_guard_call_start(d->guard, m->src.addr, now_ns, detail, sizeof(detail));
 		if (ret)
 			return drop(d, now_ns, ret, m, detail, why);
 		c = sipd_call_new(m, dir, now_ns);
 		if (!c) {
-			if (!ctl)
-				sipd_guard_call_end(d->guard, m->src.addr);
+			sipd_guard_call_end(d->guard, m->src.addr);
 			return drop(d, now_ns, SW_SIP_R_DIALOG_LIMIT, m, "out of memory", why);
 		}
 		c->control = (uint8_t)ctl;
@@ -1866,9 +1866,9 @@ ctl_call:
 			c->callee_inside = (uint8_t)from_inside;
 			announce(d, c, now_ns);
 		}
-		c->cur_auth = 1;
+		c->cur_auth = (uint8_t)d->ctl_vouched;
 		c->cur_refused = refused;
-		c->cur_inside = 1;
+		c->cur_inside = (uint8_t)privileged;
 		goto dialog;
 	}
 	if (!c->adopted && c->caller_tag[0]) {

@@ -198,12 +198,13 @@ static unsigned int new_offer(struct sipd_dialog *d, int p, const struct sip_msg
 
 /* One message with SDP from party p in dialog d. */
 static unsigned int offer_answer(struct sipd_dialog *d, int p, const struct sip_msg *m,
-				 uint8_t auth, uint8_t refused, uint8_t inside)
+				 uint8_t auth, uint8_t refused, uint8_t inside, int control)
 {
 	if (d->pending && d->pending_party != p) {
 		/* The answer counts only from where the offer went: anyone
-		 * else claiming to answer it is ignored. */
-		if (memcmp(m->src.addr, d->pending_to, 16))
+		 * else claiming to answer it is ignored. A controller's offer
+		 * went to the proxy, which names the answerer itself. */
+		if (!control && memcmp(m->src.addr, d->pending_to, 16))
 			return SIPD_DLG_UNMATCHED;
 		/* The answer: the exchange is complete. */
 		d->neg[p] = m->sdp;
@@ -334,7 +335,7 @@ unsigned int sipd_dialog_update(struct sipd_call *c, const struct sip_msg *m, ui
 			return SIPD_DLG_BYE;
 		}
 		return m->has_sdp ? offer_answer(d, sender, m, c->cur_auth, c->cur_refused,
-						 c->cur_inside)
+						 c->cur_inside, c->control)
 				  : 0;
 	}
 
@@ -369,7 +370,8 @@ unsigned int sipd_dialog_update(struct sipd_call *c, const struct sip_msg *m, ui
 	if (m->status >= 300)
 		goto final_error;
 	if (m->has_sdp)
-		flags |= offer_answer(d, sender, m, c->cur_auth, c->cur_refused, c->cur_inside);
+		flags |= offer_answer(d, sender, m, c->cur_auth, c->cur_refused, c->cur_inside,
+				      c->control);
 	if (flags & SIPD_DLG_UNMATCHED)
 		return flags;
 	if (m->status >= 200 && is_initial) {

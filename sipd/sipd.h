@@ -98,18 +98,21 @@ void sipd_set_tcp_reset(struct sipd *d, int on);
  * A controller's offer or answer goes through the message path as the SIP
  * message carrying it would (dialogs, offer/answer, the planner, limits,
  * conflicts, timeouts, events with "how":"control"), believed as the
- * proxy's word: no transactions, guard or filters. sig: the party's
- * signalling address (received-from), else the controller's; ctl: the
- * controller's. 0, or a negative errno with err saying why.
+ * proxy's word: no transactions, message guard or filters; calls and
+ * pinholes within the same limits, per the party's received-from address.
+ * A party whose address the controller does not give vouches for nothing
+ * (it cannot take another call's destination) and sits on the side of its
+ * SDP's address. 0, or a negative errno with err saying why.
  */
 struct sipd_ctl_sdp {
 	int answer;
 	const char *call_id, *from_tag, *to_tag, *via_branch; /* to_tag "" on an initial offer */
 	const char *sdp;
 	size_t sdp_len;
-	uint8_t sig[16];
+	int has_sig;	 /* received-from given: sig is the party's address */
+	uint8_t sig[16]; /* the party's signalling address */
 	uint16_t sig_port;
-	uint8_t ctl[16];
+	uint8_t ctl[16]; /* the controller's */
 };
 int sipd_control_sdp(struct sipd *d, const struct sipd_ctl_sdp *x, uint64_t now_ns, char *err,
 		     size_t errlen);

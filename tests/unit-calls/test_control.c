@@ -144,6 +144,8 @@ static void sdp_of(char *out, size_t len, const char *addr, uint16_t port)
 		 addr, addr, port);
 }
 
+static const char *rf_override; /* received-from of the next kam(), NULL: the party's */
+
 /* An offer or answer as Kamailio's rtpengine_manage() sends it: keys not
  * sorted, its usual flags; extra is spliced into the dictionary. */
 static void kam(char *out, size_t len, const char *cookie, const char *cmd, const char *cid,
@@ -151,7 +153,7 @@ static void kam(char *out, size_t len, const char *cookie, const char *cmd, cons
 {
 	char a[600], b[128], c[128], d[128], e[128], f[64];
 	/* received-from: where the SIP came from (the caller's, the callee's) */
-	const char *rf = strcmp(cmd, "answer") ? ALICE : BOB;
+	const char *rf = rf_override ? rf_override : strcmp(cmd, "answer") ? ALICE : BOB;
 
 	snprintf(out, len,
 		 "%s d8:supportsl10:load limite3:sdp%s3:ICE6:remove5:flagsl13:trust-addresse"
@@ -420,6 +422,36 @@ static void test_ice_candidates(void **state)
 	assert_int_equal(bpfenv_xdp(c->e, "203.0.113.8", 40006, BOB, 16060), XDP_DROP);
 }
 
+/* A second call's answer names a destination call 1 holds: the answerer
+ * (198.51.100.77, outside) neither is that destination nor a party of call
+ * 1, and an outside party never gets an inside destination. Refused, call 1
+ * keeps its media (found by review: the controller's address used to stand
+ * in for every answerer, making each control call a "party" of the others). */
+static void test_no_takeover_across_control_calls(void **state)
+{
+	struct cenv *c;
+	char sdp[400], req[2048];
+
+	NEED_CENV();
+	c = *state;
+	call_up(c, "victim@x", 12100, 16100);
+	assert_int_equal(bpfenv_xdp(c->e, ALICE, 12100, BOB, 16100), XDP_PASS);
+	rf_override = ATTACK;
+	sdp_of(sdp, sizeof(sdp), ATTACK, 5000);
+	kam(req, sizeof(req), "tk1", "offer", "evil@x", "et1", NULL, sdp, NULL);
+	assert_int_equal(ng(c, "127.0.0.1", req), 1);
+	assert_string_equal(rstr(c, "result"), "ok");
+	rf_override = "198.51.100.77";
+	sdp_of(sdp, sizeof(sdp), BOB, 16100);
+	kam(req, sizeof(req), "tk2", "answer", "evil@x", "et1", "et2", sdp, NULL);
+	rf_override = NULL;
+	assert_int_equal(ng(c, "127.0.0.1", req), 1);
+	/* Either refused, or the inside address refused as a stream: call 1's
+	 * pinhole stays as it was. */
+	assert_int_equal(bpfenv_xdp(c->e, ALICE, 12100, BOB, 16100), XDP_PASS);
+	assert_int_equal(bpfenv_xdp(c->e, ATTACK, 5000, BOB, 16100), XDP_DROP);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -431,6 +463,7 @@ int main(void)
 		cmocka_unit_test(test_query_list_statistics),
 		cmocka_unit_test(test_inline_sip_of_a_control_call),
 		cmocka_unit_test(test_ice_candidates),
+		cmocka_unit_test(test_no_takeover_across_control_calls),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
