@@ -92,6 +92,7 @@ struct sipd {
 	struct sipd_stream *stream;
 	int tcp_reset; /* inline: send the RSTs a rejected stream ends with */
 	struct sipd_uninsp uninsp[SIPD_UNINSP_SLOTS];
+	uint64_t uninsp_ev_ns; /* the last uninspectable event */
 	/* the message being handled is a controller's (sipd_control_sdp) */
 	int ctl_active;
 	int ctl_inside;	 /* its party is in networks.inside */
@@ -1441,7 +1442,11 @@ static enum sipd_verdict uninspectable(struct sipd *d, const struct sip_addr *cl
 	u->last_syn_ns = now_ns;
 	u->last_sport = client->port;
 	u->last_dport = server->port;
-	if (!u->last_ev_ns || now_ns - u->last_ev_ns >= 60 * NS) {
+	/* One line a minute per peer, and at most one a second in all (a
+	 * SYN flood from forged sources is a new peer each time). */
+	if ((!u->last_ev_ns || now_ns - u->last_ev_ns >= 60 * NS) &&
+	    (!d->uninsp_ev_ns || now_ns - d->uninsp_ev_ns >= NS)) {
+		d->uninsp_ev_ns = now_ns;
 		ev_begin(d->ev, "uninspectable", now_ns);
 		ev_str(d->ev, "transport", transport);
 		ev_addr(d->ev, "src", client->addr, client->port);
@@ -1517,11 +1522,18 @@ static enum sipd_verdict handle_tcp(struct sipd *d, const uint8_t *ip, size_t of
 	}
 	ws = cfg->sip.ws && (sipd_port_list_has(&cfg->sip.ws_ports, dst.port) ||
 			     sipd_port_list_has(&cfg->sip.ws_ports, src.port));
-	if (!ws && !(cfg->sip.tcp && (sipd_port_list_has(&cfg->sip.tcp_ports, dst.port) ||
-				      sipd_port_list_has(&cfg->sip.tcp_ports, src.port))))
+	/* Inline, whatever the rules queued is SIP (`rules install --ports`
+	 * may name ports the config does not); the capture sources hand over
+	 * any TCP. */
+	if (!ws && !(meta && meta->queued) &&
+	    !(cfg->sip.tcp && (sipd_port_list_has(&cfg->sip.tcp_ports, dst.port) ||
+			       sipd_port_list_has(&cfg->sip.tcp_ports, src.port))))
 		return SIPD_ACCEPT; /* not a SIP stream sipd inspects */
-	if (!d->stream)
-		return SIPD_ACCEPT;
+	/* Urgent data leaves the receiver's byte stream (SO_OOBINLINE off):
+	 * what sipd framed would not be what it reads. SIP never sends it. */
+	if (tcp[13] & 0x20)
+		return tcp_drop(d, now_ns, SW_SIP_R_BAD_PACKET, &src,
+				"TCP urgent data on a SIP stream", why);
 
 	memcpy(seg.key.saddr, src.addr, 16);
 	memcpy(seg.key.daddr, dst.addr, 16);
@@ -1535,7 +1547,10 @@ static enum sipd_verdict handle_tcp(struct sipd *d, const uint8_t *ip, size_t of
 	seg.data = tcp + doff;
 	seg.len = tlen - doff;
 	if (sipd_stream_add(d->stream, &seg, now_ns, &res))
-		return SIPD_ACCEPT; /* out of memory: nothing taken, nothing decided */
+		/* out of memory: nothing taken, so nothing may pass (TCP sends
+		 * it again) */
+		return tcp_drop(d, now_ns, SW_SIP_R_PINHOLE_FAILED, &src,
+				"out of memory reassembling the stream", why);
 	d->st.keepalives += res.keepalives;
 	switch (res.v) {
 	case SIPD_STREAM_PASS:
@@ -1583,9 +1598,13 @@ static enum sipd_verdict handle_tcp(struct sipd *d, const uint8_t *ip, size_t of
 		}
 		if (it->kind == SIPD_STREAM_MSG)
 			d->st.tcp_messages++;
-		if (iv == SIPD_DROP && v == SIPD_ACCEPT) {
+		if (iv == SIPD_DROP) {
+			/* The segment is dropped and its direction rejected: the
+			 * messages after it never reach the receiver, so none
+			 * of them may act either. */
 			v = SIPD_DROP;
 			first = r;
+			break;
 		}
 	}
 	if (v == SIPD_DROP)

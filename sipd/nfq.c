@@ -75,6 +75,7 @@ static int nfq_cb(struct nfq_q_handle *qh, struct nfgenmsg *nfmsg, struct nfq_da
 		struct sipd_pkt_meta meta = {
 			.indev = nfq_get_indev(nfa),
 			.csum_skip = !!(nfq_get_skbinfo(nfa) & NFQA_SKB_CSUMNOTREADY),
+			.queued = 1,
 		};
 
 		v = l->sink->handle(l->sink->ctx, pkt, len, &meta, sw_monotonic_ns(), &why);

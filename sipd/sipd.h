@@ -181,6 +181,7 @@ enum sipd_verdict sipd_handle_packet(struct sipd *d, const uint8_t *ip, size_t l
 struct sipd_pkt_meta {
 	uint32_t indev;	   /* ifindex it arrived on; 0 = sent by this host or unknown */
 	uint8_t csum_skip; /* the kernel says its checksum is not filled in yet */
+	uint8_t queued;	   /* inline: the rules queued it as SIP (any TCP port) */
 };
 
 /* The same, with meta (NULL = unknown interface, checksum verified): the
