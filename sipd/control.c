@@ -281,7 +281,11 @@ static int do_sdp(struct sipd_control *ctl, const struct sipd_ng_req *q, struct 
 		x.has_sig = 1;
 	}
 	ret = sipd_control_sdp(ctl->d, &x, sw_monotonic_ns(), err, sizeof(err));
-	if (ret) {
+	if (ret > 0) {
+		warn[0] = 0;
+		warn_add(warn, err);
+		ret = 0;
+	} else if (ret) {
 		ctl->refused++;
 		return sipd_ng_reply_error(r, "%s", err);
 	}

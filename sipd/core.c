@@ -880,6 +880,14 @@ int sipd_control_sdp(struct sipd *d, const struct sipd_ctl_sdp *x, uint64_t now_
 	m->body = x->sdp;
 	m->body_len = x->sdp_len;
 	c = call_find(d, m);
+	if (c && !c->control) {
+		/* sipd follows this call from inline SIP (the proxy's other
+		 * leg crosses the firewall in the clear): its pinholes come
+		 * from there; the controller's word changes nothing. */
+		snprintf(err, errlen,
+			 "call followed from inline SIP; its pinholes come from there");
+		return 1;
+	}
 	if (x->answer && !c) {
 		snprintf(err, errlen, "no offer for this call-id");
 		return -ENOENT;

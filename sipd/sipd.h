@@ -102,7 +102,8 @@ void sipd_set_tcp_reset(struct sipd *d, int on);
  * pinholes within the same limits, per the party's received-from address.
  * A party whose address the controller does not give vouches for nothing
  * (it cannot take another call's destination) and sits on the side of its
- * SDP's address. 0, or a negative errno with err saying why.
+ * SDP's address. 0, or a negative errno with err saying why; 1 (err says
+ * so) when sipd follows the Call-ID from inline SIP: nothing changes.
  */
 struct sipd_ctl_sdp {
 	int answer;

@@ -385,6 +385,30 @@ static void test_inline_sip_of_a_control_call(void **state)
 	assert_int_equal(bpfenv_get(c->e, BOB, 16050, &v), 0);
 }
 
+/* The other way round: a call sipd follows inline; the controller's offer
+ * for it is answered ok, unchanged, and changes nothing. */
+static void test_control_on_an_inline_call(void **state)
+{
+	struct cenv *c;
+	struct sip_msg m;
+	char sdp[400], req[2048];
+	unsigned int n;
+
+	NEED_CENV();
+	c = *state;
+	t_req(&m, "INVITE", "inl@x", 0, NULL, 1);
+	t_with_sdp(&m, ALICE, 12070, SDP_SENDRECV);
+	assert_int_equal(bpfenv_msg(c->e, &m, sw_monotonic_ns()), SW_SIP_R_ACCEPTED);
+	n = bpfenv_count(c->e);
+	sdp_of(sdp, sizeof(sdp), ALICE, 12071);
+	kam(req, sizeof(req), "inl1", "offer", "inl@x", ATAG, NULL, sdp, NULL);
+	assert_int_equal(ng(c, "127.0.0.1", req), 1);
+	assert_string_equal(rstr(c, "result"), "ok");
+	assert_string_equal(rstr(c, "sdp"), sdp);
+	assert_non_null(strstr(rstr(c, "warning"), "followed from inline SIP"));
+	assert_int_equal(bpfenv_count(c->e), n);
+}
+
 /* ICE: the offerer's UDP candidates become more allowed sources of the
  * answerer's destination, special and other-side ones never. */
 static void test_ice_candidates(void **state)
@@ -464,6 +488,7 @@ int main(void)
 		cmocka_unit_test(test_inline_sip_of_a_control_call),
 		cmocka_unit_test(test_ice_candidates),
 		cmocka_unit_test(test_no_takeover_across_control_calls),
+		cmocka_unit_test(test_control_on_an_inline_call),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
