@@ -26,20 +26,12 @@
 
 #define CTL_MAX_PH   64
 #define CTL_LIST_MAX 1000
-#define CTL_WARN_LEN 240
 
 struct sipd_control {
 	struct sipd *d;
 	struct sipd_ng *ng;
 	uint64_t offers, answers, deletes, refused;
 };
-
-static int is(const struct sipd_ng_str *s, const char *lit)
-{
-	size_t n = strlen(lit);
-
-	return s->len == n && !strncasecmp((const char *)s->p, lit, n);
-}
 
 /* A copy of s as a C string (NUL inside or too long: -EINVAL). */
 static int cstr(const struct sipd_ng_str *s, char *out, size_t len)
@@ -49,180 +41,6 @@ static int cstr(const struct sipd_ng_str *s, char *out, size_t len)
 	memcpy(out, s->p, s->len);
 	out[s->len] = 0;
 	return 0;
-}
-
-/* Flags that change nothing a firewall does (rtpengine's meaning is about
- * how a relay learns or sends; sipwall's pinholes follow the SDP). */
-static const char *const harmless_flags[] = {"trust-address",
-					     "trust address",
-					     "SIP-source-address",
-					     "SIP source address",
-					     "symmetric",
-					     "asymmetric",
-					     "unidirectional",
-					     "strict-source",
-					     "strict source",
-					     "media-handover",
-					     "media handover",
-					     "port-latching",
-					     "port latching",
-					     "no-port-latching",
-					     "loop-protect",
-					     "loop protect",
-					     "reset",
-					     "all",
-					     "original-sendrecv",
-					     "symmetric-codecs",
-					     "asymmetric-codecs",
-					     "no-rtcp-attribute",
-					     "full-rtcp-attribute",
-					     "generate-mid",
-					     "no-codec-renegotiation",
-					     "pierce-NAT",
-					     "fragment",
-					     "pad-crypto",
-					     "strip-extmap",
-					     "early-media",
-					     "directional",
-					     NULL};
-
-/* Flags only a relay can honour. */
-static const char *const relay_flags[] = {
-	"record-call", "record call", "always-transcode", "always transcode", "inject-DTMF",
-	"detect-DTMF", "transcode",   "codec-transcode",  "generate-RTCP",    "SRTP",
-	"DTLS",	       "ICE-force",   "ICE-force-relay",  "passthrough",      NULL};
-
-static int in_list(const struct sipd_ng_str *s, const char *const *l)
-{
-	for (; *l; l++)
-		if (is(s, *l))
-			return 1;
-	return 0;
-}
-
-static void warn_add(char *w, const char *what)
-{
-	size_t n = strlen(w);
-
-	if (n + strlen(what) + 3 >= CTL_WARN_LEN)
-		return;
-	snprintf(w + n, CTL_WARN_LEN - n, "%s%s", n ? "; " : "", what);
-}
-
-/* The SDP's first m= transport (RTP/AVP, RTP/SAVP, UDP/TLS/RTP/SAVPF...). */
-static int sdp_proto(const struct sipd_ng_str *sdp, char *out, size_t len)
-{
-	const char *p = (const char *)sdp->p, *end = p + sdp->len;
-
-	while (p < end) {
-		const char *eol = memchr(p, '\n', (size_t)(end - p));
-		const char *le = eol ? eol : end;
-
-		if (le - p > 2 && p[0] == 'm' && p[1] == '=') {
-			const char *f = p + 2;
-			int field = 0;
-
-			while (f < le && field < 2) {
-				if (*f == ' ')
-					field++;
-				f++;
-			}
-			if (field == 2) {
-				size_t k = 0;
-
-				while (f + k < le && f[k] != ' ' && f[k] != '\r' && k + 1 < len)
-					k++;
-				memcpy(out, f, k);
-				out[k] = 0;
-				return 0;
-			}
-		}
-		p = eol ? eol + 1 : end;
-	}
-	return -ENOENT;
-}
-
-/*
- * What of the request sipwall cannot do: NULL, or the error-reason. Things a
- * relay would only write differently into the SDP go into warn.
- */
-static const char *refuse(const struct sipd_ng_req *q, char *buf, size_t len, char *warn)
-{
-	char proto[40] = "";
-
-	for (unsigned int i = 0; i < q->flags.n; i++) {
-		const struct sipd_ng_str *f = &q->flags.v[i];
-
-		if (in_list(f, relay_flags) ||
-		    (f->len > 10 && !strncasecmp((const char *)f->p, "transcode-", 10)) ||
-		    (f->len > 16 && !strncasecmp((const char *)f->p, "codec-transcode-", 16))) {
-			snprintf(buf, len,
-				 "flag \"%.*s\" needs a media relay; sipwall only opens pinholes "
-				 "for the SDP as it is",
-				 (int)(f->len > 60 ? 60 : f->len), (const char *)f->p);
-			return buf;
-		}
-		if (!in_list(f, harmless_flags)) {
-			char w[96];
-
-			snprintf(w, sizeof(w), "flag \"%.*s\" ignored",
-				 (int)(f->len > 60 ? 60 : f->len), (const char *)f->p);
-			warn_add(warn, w);
-		}
-	}
-	if (q->media_address.len) {
-		snprintf(buf, len,
-			 "media-address: sipwall relays no media, it has no address to "
-			 "put in the SDP");
-		return buf;
-	}
-	if (q->record_call.len && !is(&q->record_call, "no") && !is(&q->record_call, "off")) {
-		snprintf(buf, len, "record-call: sipwall records no media");
-		return buf;
-	}
-	if (q->dtls.len && !is(&q->dtls, "off") && !is(&q->dtls, "no") &&
-	    !is(&q->dtls, "passive") && !is(&q->dtls, "active")) {
-		snprintf(buf, len, "DTLS \"%.*s\": DTLS-SRTP bridging needs a media relay",
-			 (int)(q->dtls.len > 40 ? 40 : q->dtls.len), (const char *)q->dtls.p);
-		return buf;
-	}
-	for (unsigned int i = 0; i < q->sdes.n; i++)
-		if (!is(&q->sdes.v[i], "off") && !is(&q->sdes.v[i], "no")) {
-			snprintf(buf, len, "SDES: SRTP keys of its own need a media relay");
-			return buf;
-		}
-	if (q->transport_protocol.len) {
-		if (sdp_proto(&q->sdp, proto, sizeof(proto)) ||
-		    q->transport_protocol.len != strlen(proto) ||
-		    strncmp((const char *)q->transport_protocol.p, proto, strlen(proto))) {
-			snprintf(buf, len,
-				 "transport-protocol \"%.*s\" differs from the SDP's \"%s\": "
-				 "RTP/SRTP bridging needs a media relay",
-				 (int)(q->transport_protocol.len > 40 ? 40
-								      : q->transport_protocol.len),
-				 (const char *)q->transport_protocol.p, proto);
-			return buf;
-		}
-	}
-	if (q->ice.len && (is(&q->ice, "force") || is(&q->ice, "force-relay"))) {
-		snprintf(buf, len, "ICE=%.*s: candidates of a relay need a media relay",
-			 (int)q->ice.len, (const char *)q->ice.p);
-		return buf;
-	}
-	if (q->codec) {
-		const struct sipd_benc_node *t = sipd_benc_dict_get(q->codec, "transcode");
-
-		if (t) {
-			snprintf(buf, len, "codec transcode: transcoding needs a media relay");
-			return buf;
-		}
-		warn_add(warn, "codec options ignored (the SDP is not changed)");
-	}
-	if (q->ice.len && !is(&q->ice, "default"))
-		warn_add(warn, "ICE option ignored: the SDP keeps its candidates");
-	if (q->replace.n)
-		warn_add(warn, "replace ignored: the SDP is returned unchanged");
-	return NULL;
 }
 
 static void addr16(const struct sockaddr_storage *ss, uint8_t out[16], uint16_t *port)
@@ -264,7 +82,7 @@ static int do_sdp(struct sipd_control *ctl, const struct sipd_ng_req *q, struct 
 	    cstr(&q->via_branch, branch, sizeof(branch)))
 		return sipd_ng_reply_error(r,
 					   "call-id, a tag or via-branch too long or holds a NUL");
-	no = refuse(q, why, sizeof(why), warn);
+	no = sipd_ctl_screen(q, why, sizeof(why), warn);
 	if (no) {
 		ctl->refused++;
 		return sipd_ng_reply_error(r, "%s", no);
@@ -283,7 +101,7 @@ static int do_sdp(struct sipd_control *ctl, const struct sipd_ng_req *q, struct 
 	ret = sipd_control_sdp(ctl->d, &x, sw_monotonic_ns(), err, sizeof(err));
 	if (ret > 0) {
 		warn[0] = 0;
-		warn_add(warn, err);
+		sipd_ctl_warn_add(warn, err);
 		ret = 0;
 	} else if (ret) {
 		ctl->refused++;

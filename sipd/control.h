@@ -28,6 +28,15 @@ void sipd_control_service(struct sipd_control *ctl, const struct pollfd *p, unsi
 int sipd_control_process(struct sipd_control *ctl, const uint8_t *in, size_t len,
 			 const struct sockaddr_storage *from, uint8_t *out, size_t *outlen);
 
+/* The warning buffer of sipd_ctl_screen (and a reply's "warning"). */
+#define CTL_WARN_LEN 240
+/* NULL when sipwall can honour the offer/answer q, else the error-reason
+ * (written into buf); reshaping flags append to warn (CTL_WARN_LEN, ""
+ * to begin with). ctlcheck.c, pure. */
+const char *sipd_ctl_screen(const struct sipd_ng_req *q, char *buf, size_t len, char *warn);
+/* Append "; what" (or "what") to warn, within CTL_WARN_LEN. */
+void sipd_ctl_warn_add(char *w, const char *what);
+
 struct sipd_control_stats {
 	struct sipd_ng_stats ng;
 	uint64_t offers, answers, deletes; /* done */

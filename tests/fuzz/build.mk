@@ -77,7 +77,8 @@ fuzz: $(FUZZ_BIN)
 # between records) seeded from tests/fuzz/ng-seeds: tests/suites/48-sip-fuzz.sh
 # runs it briefly; `make fuzz-ng` for longer.
 FUZZ_NG_BIN := $(BIN)/fuzz-ng
-$(FUZZ_NG_BIN): tests/fuzz/fuzz_ng.c sipd/ng.c sipd/bencode.c sipd/ng.h sipd/bencode.h | $(BIN)
+$(FUZZ_NG_BIN): tests/fuzz/fuzz_ng.c sipd/ng.c sipd/bencode.c sipd/ctlcheck.c sipd/sdp.c \
+		sipd/ng.h sipd/bencode.h sipd/control.h sipd/sdp.h | $(BIN)
 	$(CLANG) $(FUZZ_CFLAGS) $(filter %.c,$^) -o $@
 
 .PHONY: fuzz-ng

@@ -7,7 +7,9 @@
  * [::1], a Unix-socket peer, or 192.0.2.1 which is not a controller; bit 2:
  * another port) and advances a fake clock (bits 4-7, 5 s each) so the
  * retransmission cache expires within an input. Each input gets a fresh
- * instance, so a finding reproduces alone. The handler echoes what it got
+ * instance, so a finding reproduces alone. For offers and answers the
+ * handler first runs sipd's own screening (sipd_ctl_screen, control.c's
+ * refusals and warnings) and SDP parse; then it echoes what it got
  * (unknown keys, call-id, SDP, counts) through every reply call, and fails
  * or warns when the call-id says so.
  *
@@ -26,7 +28,9 @@
 #include <string.h>
 #include <sys/un.h>
 
+#include "sipd/control.h"
 #include "sipd/ng.h"
+#include "sipd/sdp.h"
 
 #define REQUIRE(x)               \
 	do {                     \
@@ -69,6 +73,23 @@ static int handler(void *ctx, const struct sipd_ng_req *q, struct sipd_ng_reply 
 	REQUIRE(!q->received_from.af || q->received_from.af == AF_INET ||
 		q->received_from.af == AF_INET6);
 
+	if (q->cmd == SIPD_NG_OFFER || q->cmd == SIPD_NG_ANSWER) {
+		/* sipd's own first steps for these (control.c): what a relay
+		 * alone could do is refused, the SDP must parse */
+		char why[200], warn[CTL_WARN_LEN] = "";
+		const char *no = sipd_ctl_screen(q, why, sizeof(why), warn);
+		static struct sdp_session sess;
+
+		REQUIRE(strlen(warn) < CTL_WARN_LEN);
+		if (no) {
+			REQUIRE(no == why && why[0]);
+			return sipd_ng_reply_error(r, "%s", no);
+		}
+		if (sdp_parse((const char *)q->sdp.p, q->sdp.len, &sess) == 0)
+			REQUIRE(sess.n_media <= SDP_MAX_MEDIA);
+		if (warn[0])
+			sipd_ng_reply_warning(r, "%s", warn);
+	}
 	if (q->sdp.p)
 		sipd_ng_reply_bytes(r, "sdp", q->sdp.p, q->sdp.len);
 	if (q->call_id.p)
