@@ -285,9 +285,9 @@ static int ctl_req(struct sipd_control *ctl, unsigned int r, unsigned int c, int
 	else
 		n = snprintf(req, sizeof(req),
 			     "%u.%u.%d d3:sdp%zu:%s5:flagsl13:trust-addresse7:replacel6:origin"
-			     "18:session-connectione3:ICE6:remove7:call-id%zu:%s7:command%s"
-			     "8:from-tag2:a1%se",
-			     r, c, what, strlen(sdp), sdp, strlen(cid), cid,
+			     "18:session-connectione3:ICE6:remove7:call-id%zu:%s"
+			     "13:received-froml3:IP4%zu:%se7:command%s8:from-tag2:a1%se",
+			     r, c, what, strlen(sdp), sdp, strlen(cid), cid, strlen(a), a,
 			     what ? "6:answer" : "5:offer", what ? "6:to-tag2:b1" : "");
 	if (sipd_control_process(ctl, (const uint8_t *)req, (size_t)n, &ss, out, &outlen) != 1 ||
 	    !memmem(out, outlen, "6:result2:ok", 12)) {
