@@ -24,6 +24,7 @@
 #define SW_MAP_BANS	"sw_bans"
 #define SW_MAP_FLOOD	"sw_flood"
 #define SW_MAP_TRUSTED	"sw_trusted"
+#define SW_MAP_FWD_DEVS "sw_fwd_devs"
 
 #define SW_MEDIA_LO_DEFAULT	10000
 #define SW_MEDIA_HI_DEFAULT	20000
@@ -35,27 +36,39 @@
 #define SW_FLOOD_MAX		65536
 #define SW_TRUSTED_MAX		1024
 #define SW_SIG_PORTS		4
+#define SW_FWD_DEVS_MAX		64
 
 /*
  * Packet verdict reasons. One list feeds the enum, the string table in
  * userspace, counters, logs and tests, so a name is spelled once.
  */
-#define SW_REASONS(X)                               \
-	X(PASSED_NOT_MEDIA, "passed_not_media")     \
-	X(PASSED_PINHOLE, "passed_pinhole")         \
-	X(PASSED_FRAGMENT, "passed_fragment")       \
-	X(DROPPED_NO_PINHOLE, "dropped_no_pinhole") \
-	X(DROPPED_BAD_SOURCE, "dropped_bad_source") \
-	X(DROPPED_FRAGMENT, "dropped_fragment")     \
-	X(DROPPED_MALFORMED, "dropped_malformed")   \
-	X(DROPPED_BANNED, "dropped_banned")         \
-	X(DROPPED_FLOOD, "dropped_flood")           \
-	X(EGRESS_LEARNED, "egress_learned")         \
-	X(EGRESS_PASSED, "egress_passed")           \
-	X(PASSED_SIGNALLING, "passed_signalling")   \
-	X(PASSED_TRUSTED, "passed_trusted")         \
-	X(DROPPED_VLAN_DEPTH, "dropped_vlan_depth") \
-	X(DROPPED_FRAG_HEADER_CHAIN, "dropped_frag_header_chain")
+#define SW_REASONS(X)                                             \
+	X(PASSED_NOT_MEDIA, "passed_not_media")                   \
+	X(PASSED_PINHOLE, "passed_pinhole")                       \
+	X(PASSED_FRAGMENT, "passed_fragment")                     \
+	X(DROPPED_NO_PINHOLE, "dropped_no_pinhole")               \
+	X(DROPPED_BAD_SOURCE, "dropped_bad_source")               \
+	X(DROPPED_FRAGMENT, "dropped_fragment")                   \
+	X(DROPPED_MALFORMED, "dropped_malformed")                 \
+	X(DROPPED_BANNED, "dropped_banned")                       \
+	X(DROPPED_FLOOD, "dropped_flood")                         \
+	X(EGRESS_LEARNED, "egress_learned")                       \
+	X(EGRESS_PASSED, "egress_passed")                         \
+	X(PASSED_SIGNALLING, "passed_signalling")                 \
+	X(PASSED_TRUSTED, "passed_trusted")                       \
+	X(DROPPED_VLAN_DEPTH, "dropped_vlan_depth")               \
+	X(DROPPED_FRAG_HEADER_CHAIN, "dropped_frag_header_chain") \
+	X(FORWARDED, "forwarded")                                 \
+	X(FWD_NO_NEIGH, "forward_fallback_no_neigh")              \
+	X(FWD_FRAG_NEEDED, "forward_fallback_frag_needed")        \
+	X(FWD_TTL, "forward_fallback_ttl")                        \
+	X(FWD_OPTIONS, "forward_fallback_options")                \
+	X(FWD_FRAGMENT, "forward_fallback_fragment")              \
+	X(FWD_NO_ROUTE, "forward_fallback_no_route")              \
+	X(FWD_LOCAL, "forward_fallback_local")                    \
+	X(FWD_DISABLED, "forward_fallback_disabled")              \
+	X(FWD_NOT_ALLOWED, "forward_fallback_not_allowed")        \
+	X(FWD_VLAN, "forward_fallback_vlan")
 
 enum sw_reason {
 #define SW_X_ENUM(name, str) SW_R_##name,
@@ -273,6 +286,7 @@ enum sw_attach_mode {
 /* sw_iface_info.flags */
 #define SW_IF_DISPATCHER (1u << 0) /* attached through libxdp's dispatcher */
 #define SW_IF_EGRESS	 (1u << 1) /* TC egress learner attached */
+#define SW_IF_FORWARD	 (1u << 2) /* attach --forward: pinholed media forwarded in XDP */
 
 /*
  * Attached interfaces (BPF_MAP_TYPE_HASH). An ifindex is unique only within
@@ -304,6 +318,18 @@ struct sw_iface_info {
 	__u32 pad;
 };
 
+/*
+ * Egress set of XDP forwarding (BPF_MAP_TYPE_DEVMAP_HASH, key = ifindex):
+ * the interfaces attached with --forward, written by the loader. The value
+ * has the layout of the kernel's struct bpf_devmap_val (no devmap program).
+ * Ifindexes are those of the one network namespace the forwarding
+ * interfaces of a pin root live in (the loader refuses a second one).
+ */
+struct sw_fwd_dev {
+	__u32 ifindex; /* egress device, the same as the key */
+	__u32 prog;    /* devmap program: always 0 (none) */
+};
+
 #define SW_SCHEMA_VERSION 2  /* 2: sw_ifaces keyed by (netns, ifindex) */
 #define SW_XDP_PRIORITY	  10 /* runs before the default priority 50 */
 
@@ -321,5 +347,6 @@ _Static_assert(sizeof(struct sw_bucket) == 24, "sw_bucket layout");
 _Static_assert(sizeof(struct sw_lpm_key) == 20, "sw_lpm_key layout");
 _Static_assert(sizeof(struct sw_iface_key) == 16, "sw_iface_key layout");
 _Static_assert(sizeof(struct sw_iface_info) == 64, "sw_iface_info layout");
+_Static_assert(sizeof(struct sw_fwd_dev) == 8, "sw_fwd_dev layout");
 
 #endif /* SIPWALL_MAPS_H */

@@ -65,11 +65,12 @@ S(sw_iface_info, F(sw_iface_info, ifindex), F(sw_iface_info, mode), F(sw_iface_i
   F(sw_iface_info, attached_ns), F(sw_iface_info, name), F(sw_iface_info, netns_cookie),
   F(sw_iface_info, netns_ino), F(sw_iface_info, pad));
 S(sw_iface_key, F(sw_iface_key, netns), F(sw_iface_key, ifindex), F(sw_iface_key, pad));
+S(sw_fwd_dev, F(sw_fwd_dev, ifindex), F(sw_fwd_dev, prog));
 
 static const struct sdesc *structs[] = {
 	&sw_pinhole_key_d, &sw_source_d, &sw_pinhole_d,	   &sw_frag_key_d,  &sw_frag_val_d,
 	&sw_stat_d,	   &sw_config_d, &sw_iface_info_d, &sw_ban_key_d,   &sw_ban_d,
-	&sw_flood_key_d,   &sw_bucket_d, &sw_lpm_key_d,	   &sw_iface_key_d,
+	&sw_flood_key_d,   &sw_bucket_d, &sw_lpm_key_d,	   &sw_iface_key_d, &sw_fwd_dev_d,
 };
 
 /* key/value "u32" means the BTF integer type of 4 bytes, unsigned */
@@ -87,6 +88,7 @@ static const struct mdesc {
 	{SW_MAP_BANS, BPF_MAP_TYPE_HASH, "sw_ban_key", "sw_ban"},
 	{SW_MAP_FLOOD, BPF_MAP_TYPE_LRU_HASH, "sw_flood_key", "sw_bucket"},
 	{SW_MAP_TRUSTED, BPF_MAP_TYPE_LPM_TRIE, "sw_lpm_key", "u8"},
+	{SW_MAP_FWD_DEVS, BPF_MAP_TYPE_DEVMAP_HASH, "u32", "sw_fwd_dev"},
 };
 
 static int n_pass, n_fail;
