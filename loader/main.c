@@ -40,6 +40,8 @@ enum opt_id {
 	O_PREFIX_V6,
 	O_BAN_PREFIX_V4,
 	O_BAN_PREFIX_V6,
+	O_FORWARD,
+	O_FORWARD_FORCE,
 };
 
 struct opt_def {
@@ -58,6 +60,13 @@ static const struct opt_def opt_defs[] = {
 	 "size of the pinhole map (default 65536, or the pinned map's size)"},
 	{O_NO_EGRESS, "no-egress", NULL,
 	 "do not attach the TC egress learner (symmetric pinholes then never learn)"},
+	{O_FORWARD, "forward", NULL,
+	 "forward media that passed its pinhole in XDP (FIB lookup + redirect to another "
+	 "--forward interface), bypassing netfilter FORWARD/POSTROUTING, tc egress and qdiscs; "
+	 "refused where NAT rules exist (docs/forwarding.md)"},
+	{O_FORWARD_FORCE, "forward-force", NULL,
+	 "--forward even though nft/iptables NAT rules exist in this namespace (they are "
+	 "bypassed for forwarded media)"},
 	{O_IF_NOT_ATTACHED, "if-not-attached", NULL,
 	 "succeed without change if IFACE is already attached here alike (same mode and "
 	 "egress learner, program running)"},
@@ -101,7 +110,8 @@ static const struct cmd_def cmd_defs[] = {
 	 "attach the data path to IFACE (XDP or TC ingress, TC egress learner)",
 	 do_attach,
 	 false,
-	 {O_MODE, O_MEDIA, O_MAX, O_NO_EGRESS, O_IF_NOT_ATTACHED, COMMON_OPTS}},
+	 {O_MODE, O_MEDIA, O_MAX, O_NO_EGRESS, O_FORWARD, O_FORWARD_FORCE, O_IF_NOT_ATTACHED,
+	  COMMON_OPTS}},
 	{"detach",
 	 "IFACE",
 	 "detach what attach put on IFACE; pinned maps and pinholes stay",
@@ -398,6 +408,12 @@ static int apply_opt(struct sw_args *a, enum opt_id id, const char *arg)
 		return 0;
 	case O_IF_NOT_ATTACHED:
 		a->if_not_attached = true;
+		return 0;
+	case O_FORWARD:
+		a->forward = true;
+		return 0;
+	case O_FORWARD_FORCE:
+		a->forward = a->forward_force = true;
 		return 0;
 	case O_JSON:
 		a->json = true;

@@ -125,6 +125,8 @@ static int status_iface_cb(const struct sw_iface_info *info, void *vctx)
 		json_object_object_add(o, "egress_prog_id",
 				       json_object_new_int64(info->egress_prog_id));
 		json_object_object_add(o, "priority", json_object_new_int64(info->priority));
+		json_object_object_add(o, "forward",
+				       json_object_new_boolean(!!(info->flags & SW_IF_FORWARD)));
 		json_object_object_add(o, "dispatcher_id", json_object_new_int64(l.dispatcher_id));
 		json_object_array_add(c->arr, o);
 	} else {
@@ -141,6 +143,8 @@ static int status_iface_cb(const struct sw_iface_info *info, void *vctx)
 		       sw_mode_name(info->mode), info->prog_id, egress, prio, l.attach);
 		if (l.dispatcher_id)
 			printf(" (id %u)", l.dispatcher_id);
+		if (info->flags & SW_IF_FORWARD)
+			printf(", forwarding in XDP");
 		printf("\n");
 	}
 	c->n++;
