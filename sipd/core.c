@@ -43,7 +43,7 @@ struct sipd_uninsp {
 	uint8_t addr[16];
 	uint64_t conns;
 	uint64_t last_ev_ns;
-	uint64_t last_syn_ns;		   /* its last SYN, to tell retransmissions */
+	uint64_t last_syn_ns;		 /* its last SYN, to tell retransmissions */
 	uint16_t last_sport, last_dport; /* of that SYN */
 	int used;
 };
