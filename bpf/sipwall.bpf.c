@@ -188,7 +188,8 @@ struct sw_pkt {
 	__u8 tags;	 /* VLAN tags in front of IP (incl. one taken out by TC) */
 	__u8 v6;	 /* IPv6 */
 	__u8 opts;	 /* IPv4 options, or IPv6 extension headers */
-	__u8 pad[2];
+	__u8 dscp;	 /* passed a pinhole: DSCP to set + 1 (0 = leave it) */
+	__u8 pad;
 };
 
 static __always_inline int sw_passes(__u32 reason)
@@ -456,7 +457,21 @@ static __always_inline int sw_source_ok(const struct sw_source *s, const struct 
  * and idle expiry (last_seen_ns, which any packet refreshes), never a
  * verdict, so an undercount by a packet is harmless.
  */
-static __always_inline __u32 sw_judge_media(struct sw_pkt *pkt)
+/* DSCP for a pinhole's media (SW_CFG_DSCP), + 1 as sw_pkt.dscp holds it. */
+static __always_inline __u8 sw_dscp_of(const struct sw_config *c, const struct sw_pinhole *ph)
+{
+	__u8 d = SW_DSCP_KEEP;
+
+	if (!c || !(c->flags & SW_CFG_DSCP))
+		return 0;
+	if (ph->media == SW_MEDIA_AUDIO)
+		d = c->dscp_audio;
+	else if (ph->media == SW_MEDIA_VIDEO)
+		d = c->dscp_video;
+	return d < 64 ? d + 1 : 0;
+}
+
+static __always_inline __u32 sw_judge_media(struct sw_pkt *pkt, const struct sw_config *c)
 {
 	struct sw_pinhole_key key = {};
 	struct sw_pinhole *ph;
@@ -478,6 +493,7 @@ static __always_inline __u32 sw_judge_media(struct sw_pkt *pkt)
 			ph->packets++;
 			ph->bytes += pkt->l3_len;
 			ph->last_seen_ns = bpf_ktime_get_coarse_ns();
+			pkt->dscp = sw_dscp_of(c, ph);
 			return SW_R_PASSED_PINHOLE;
 		}
 	}
@@ -617,13 +633,13 @@ static __always_inline __u32 sw_judge_udp(struct sw_pkt *pkt)
 	/* An array lookup: inlined by the verifier, never NULL for key 0. */
 	c = bpf_map_lookup_elem(&sw_config, &zero);
 	if (!c)
-		return media ? sw_judge_media(pkt) : SW_R_PASSED_NOT_MEDIA;
+		return media ? sw_judge_media(pkt, NULL) : SW_R_PASSED_NOT_MEDIA;
 	if (!media && !sw_is_sig_port(c, pkt->dport))
 		return SW_R_PASSED_NOT_MEDIA;
 	if ((c->flags & SW_CFG_BANS_ACTIVE) && sw_banned(c, pkt))
 		return SW_R_DROPPED_BANNED;
 	if (media)
-		return sw_judge_media(pkt);
+		return sw_judge_media(pkt, c);
 	return sw_flood_judge(c, pkt);
 }
 
@@ -706,6 +722,42 @@ static __always_inline void sw_csum_replace(__sum16 *sum, __u16 old, __u16 new)
 	c = (c & 0xffff) + (c >> 16);
 	c = (c & 0xffff) + (c >> 16);
 	*sum = (__sum16)~c;
+}
+
+/*
+ * DSCP marking of media that passed its pinhole (sw_config SW_CFG_DSCP):
+ * the six DSCP bits of the IPv4 TOS byte (checksum fixed incrementally) or
+ * of the IPv6 traffic class; ECN bits kept. Before forwarding, so a frame
+ * forwarded or handed to the stack carries the mark alike.
+ */
+static __always_inline void sw_mark(struct xdp_md *ctx, const struct sw_pkt *pkt)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	/* tags <= SW_VLAN_MAX: a bounded offset the verifier can follow */
+	void *l3 = data + sizeof(struct ethhdr) + (pkt->tags & 3) * sizeof(struct sw_vlan_hdr);
+	__u8 dscp = pkt->dscp - 1;
+
+	if (pkt->v6) {
+		__u8 *b = l3;
+		__u8 tc;
+
+		if (l3 + sizeof(struct ipv6hdr) > end)
+			return;
+		tc = (__u8)(b[0] << 4 | b[1] >> 4);
+		tc = (__u8)(dscp << 2 | (tc & 3));
+		b[0] = (__u8)((b[0] & 0xf0) | tc >> 4);
+		b[1] = (__u8)((b[1] & 0x0f) | tc << 4);
+	} else {
+		struct iphdr *iph = l3;
+		__u16 old;
+
+		if (l3 + sizeof(*iph) > end)
+			return;
+		old = *(__u16 *)iph; /* the word of version/ihl and TOS */
+		iph->tos = (__u8)(dscp << 2 | (iph->tos & 3));
+		sw_csum_replace(&iph->check, old, *(__u16 *)iph);
+	}
 }
 
 /*
@@ -810,6 +862,8 @@ int sipwall_xdp(struct xdp_md *ctx)
 	__u32 reason = sw_judge(data, end, 0, &pkt);
 	int act = XDP_PASS;
 
+	if (pkt.dscp && reason == SW_R_PASSED_PINHOLE)
+		sw_mark(ctx, &pkt);
 	if (fwd_enabled && reason == SW_R_PASSED_PINHOLE) {
 		reason = sw_forward(ctx, &pkt, &act);
 		if (act == XDP_REDIRECT) {

@@ -154,6 +154,14 @@ enum sw_kind {
 	SW_KIND_MANUAL = 3, /* added by `sipwall pinhole add` */
 };
 
+/* sw_pinhole.media: the SDP media type of the stream (m=audio, m=video). */
+enum sw_media {
+	SW_MEDIA_UNKNOWN = 0, /* manual pinholes, pinholes written before schema 2.1 */
+	SW_MEDIA_AUDIO = 1,
+	SW_MEDIA_VIDEO = 2,
+	SW_MEDIA_OTHER = 3, /* text, application, image, ... */
+};
+
 /* Pinhole map (BPF_MAP_TYPE_HASH, never LRU): protected media destination. */
 struct sw_pinhole_key {
 	__u8 addr[16]; /* protected endpoint's media address (v4-mapped) */
@@ -181,7 +189,8 @@ struct sw_pinhole {
 	__u8 kind;			      /* enum sw_kind */
 	__u8 media_idx;			      /* m= line index in the SDP */
 	__u8 side;			      /* 0 = offerer's media, 1 = answerer's media */
-	__u8 pad[5];
+	__u8 media;			      /* enum sw_media, for DSCP marking */
+	__u8 pad[4];
 };
 
 /* Fragment memory (BPF_MAP_TYPE_LRU_HASH): later fragments follow the first. */
@@ -220,12 +229,19 @@ struct sw_config {
 	__u8 flood_prefix_v6;	       /* e.g. 64 */
 	__u8 ban_prefix_v4;	       /* bans are keyed by the source masked to this */
 	__u8 ban_prefix_v6;
-	__u32 pad;
+	__u8 dscp_audio; /* SW_CFG_DSCP: DSCP set on audio media (0-63, else kept) */
+	__u8 dscp_video; /* ... on video media */
+	__u16 pad;
 };
 
 /* sw_config.flags */
 #define SW_CFG_BANS_ACTIVE (1u << 0) /* sw_bans may hold entries: look them up */
 #define SW_CFG_FLOOD_GUARD (1u << 1) /* token bucket on sig_ports */
+#define SW_CFG_DSCP	   (1u << 2) /* mark pinholed media with dscp_audio/_video */
+
+#define SW_DSCP_AUDIO_DEFAULT 46   /* EF, RFC 3246 / RFC 4594 telephony */
+#define SW_DSCP_VIDEO_DEFAULT 34   /* AF41, RFC 4594 multimedia conferencing */
+#define SW_DSCP_KEEP	      0xff /* leave the packet's DSCP as it is */
 
 /*
  * Ban reasons (who or what banned a source). Same X-macro rule.

@@ -210,7 +210,8 @@ static void ph_key(const char *dst, uint16_t port, struct sw_pinhole_key *k)
 	k->proto = IPPROTO_UDP;
 }
 
-static int ph_put(const struct env *e, const struct ph_spec *s)
+/* media: enum sw_media of the pinhole (DSCP marking) */
+static int ph_put_m(const struct env *e, const struct ph_spec *s, uint8_t media)
 {
 	struct sw_pinhole_key k;
 	struct sw_pinhole v;
@@ -226,7 +227,13 @@ static int ph_put(const struct env *e, const struct ph_spec *s)
 	}
 	snprintf(v.call_id, sizeof(v.call_id), "test-%s-%u", s->dst, s->port);
 	v.kind = SW_KIND_MANUAL;
+	v.media = media;
 	return bpf_map_update_elem(e->pinholes, &k, &v, BPF_ANY);
+}
+
+static int ph_put(const struct env *e, const struct ph_spec *s)
+{
+	return ph_put_m(e, s, SW_MEDIA_UNKNOWN);
 }
 
 static int ph_get(const struct env *e, const char *dst, uint16_t port, struct sw_pinhole *v)
@@ -892,6 +899,24 @@ static int cfg_put(const struct env *e, uint32_t flags, uint32_t rate, uint32_t 
 	return bpf_map_update_elem(e->config, &zero, &c, BPF_ANY);
 }
 
+static int dscp_cfg_put(const struct env *e, uint8_t audio, uint8_t video)
+{
+	struct sw_config c;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(e->config, &zero, &c))
+		return -1;
+	if (!c.version) {
+		c.media_lo = SW_MEDIA_LO_DEFAULT;
+		c.media_hi = SW_MEDIA_HI_DEFAULT;
+		c.version = SW_SCHEMA_VERSION;
+	}
+	c.flags |= SW_CFG_DSCP;
+	c.dscp_audio = audio;
+	c.dscp_video = video;
+	return bpf_map_update_elem(e->config, &zero, &c, BPF_ANY);
+}
+
 /* key: the address as the program masks it (the test spells it masked) */
 static int ban_put(const struct env *e, const char *key, uint64_t expires_ns)
 {
@@ -1473,6 +1498,10 @@ struct fcase_fwd {
 	int in_set;
 };
 
+/* A forwarded frame's expected TOS / traffic class after DSCP marking; -1:
+ * the sender's. */
+static int fwd_expect_tos = -1;
+
 /* Run one frame from ingress if; check action, the one counter, and the
  * frame that comes back. Returns 0 if all held. */
 static int fwd_run(const struct env *e, const char *name, const struct pb_spec *spec, int in,
@@ -1537,8 +1566,14 @@ static int fwd_run(const struct env *e, const char *name, const struct pb_spec *
 		memcpy(exp + 6, fwd_ifs[out].mac, 6);
 		if (spec->v6) {
 			ip[7]--;
+			if (fwd_expect_tos >= 0) {
+				ip[0] = (uint8_t)(0x60 | fwd_expect_tos >> 4);
+				ip[1] = (uint8_t)((ip[1] & 0x0f) | (fwd_expect_tos & 0x0f) << 4);
+			}
 		} else {
 			ip[8]--;
+			if (fwd_expect_tos >= 0)
+				ip[1] = (uint8_t)fwd_expect_tos;
 			/* expected: a full recomputation of the new header */
 			ip[10] = (uint8_t)(ip4_full(ip, 20) >> 8);
 			ip[11] = (uint8_t)ip4_full(ip, 20);
@@ -1734,16 +1769,171 @@ static void test_forward(void)
 		fwd_run(&e, "egress removed from sw_fwd_devs", &s, FA, R(FWD_NOT_ALLOWED), 0, 0, 0);
 		fwd_dev_put(&e, FB);
 	}
+
+	/* DSCP marking and forwarding together: the forwarded frame carries
+	 * both (EF on audio, ECN bits kept, one checksum for both changes). */
+	{
+		ph_put_m(&e, &fwd_fixture[0], SW_MEDIA_AUDIO);
+		ph_put_m(&e, &fwd_fixture[7], SW_MEDIA_AUDIO);
+		dscp_cfg_put(&e, SW_DSCP_AUDIO_DEFAULT, SW_DSCP_VIDEO_DEFAULT);
+		s = (struct pb_spec){V4("10.9.9.9", 4000, "10.77.2.2", 10000), .tos = 0x03};
+		fwd_expect_tos = 46 << 2 | 3;
+		fwd_run(&e, "v4 audio, DSCP EF, forwarded", &s, FA, R(FORWARDED), FB, 2, 0);
+		s = (struct pb_spec){V6("fd00::9", 4000, "fd77:2::2", 10000), .tos = 0x01};
+		fwd_expect_tos = 46 << 2 | 1;
+		fwd_run(&e, "v6 audio, DSCP EF, forwarded", &s, FA, R(FORWARDED), FB, 2, 0);
+		fwd_expect_tos = -1;
+	}
 	env_close(&e);
 
 	/* Without fwd_enabled the same pinhole only passes. */
 	if (!env_open(&e, 0, 0, 0)) {
 		ph_put(&e, &fwd_fixture[0]);
 		fwd_dev_put(&e, FB);
+		s = (struct pb_spec){V4("10.9.9.9", 4000, "10.77.2.2", 10000)};
 		fwd_run(&e, "forwarding off: passed to the stack", &s, FA, R(PASSED_PINHOLE), 0, 0,
 			0);
 		env_close(&e);
 	}
+}
+
+/* ---- DSCP marking (sw_config SW_CFG_DSCP) --------------------------- */
+
+/* Run a frame on XDP; out gets what comes back. The action, or -1. */
+static int run_out(const struct env *e, const struct pb_pkt *p, uint8_t *out)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->b, .data_size_in = p->len, .data_out = out,
+		    .data_size_out = PB_MAX, .repeat = 1);
+
+	if (bpf_prog_test_run_opts(e->prog[H_XDP], &o) || o.data_size_out != p->len)
+		return -1;
+	return (int)o.retval;
+}
+
+struct dcase {
+	const char *name;
+	struct pb_spec pkt;
+	int want_tos; /* TOS / traffic class after the program; -1: unchanged frame */
+	int want_act;
+};
+
+static const struct dcase dscp_cases[] = {
+	{"v4 audio: EF", {V4("10.9.9.9", 4000, "10.0.0.6", 10000)}, 46 << 2, XDP_PASS},
+	{"v4 audio, ECN CE kept",
+	 {V4("10.9.9.9", 4000, "10.0.0.6", 10000), .tos = 0x03},
+	 46 << 2 | 3,
+	 XDP_PASS},
+	{"v4 audio, sender's AF11 replaced",
+	 {V4("10.9.9.9", 4000, "10.0.0.6", 10000), .tos = 0x28},
+	 46 << 2,
+	 XDP_PASS},
+	{"v4 video: AF41", {V4("10.9.9.9", 4000, "10.0.0.6", 10002)}, 34 << 2, XDP_PASS},
+	{"v4 unknown media (manual pinhole): unchanged",
+	 {V4("10.9.9.9", 4000, "10.0.0.6", 10004), .tos = 0x28},
+	 -1,
+	 XDP_PASS},
+	{"v4 audio in 802.1Q",
+	 {V4("10.9.9.9", 4000, "10.0.0.6", 10000), .vlans = 1},
+	 46 << 2,
+	 XDP_PASS},
+	{"v4 audio in QinQ, options",
+	 {V4("10.9.9.9", 4000, "10.0.0.6", 10000), .vlans = 2, .qinq = 1, .ip4_opt_words = 2},
+	 46 << 2,
+	 XDP_PASS},
+	{"v4 audio, bad source: dropped, not marked",
+	 {V4("10.9.9.9", 4001, "10.0.0.6", 10000)},
+	 -1,
+	 XDP_DROP},
+	{"v4 non-media: unchanged",
+	 {V4("10.9.9.9", 4000, "10.0.0.6", 5999), .tos = 0x28},
+	 -1,
+	 XDP_PASS},
+	{"v6 audio: EF", {V6("fd00::9", 4000, "fd00::6", 10000)}, 46 << 2, XDP_PASS},
+	{"v6 video, ECN ECT(1) kept",
+	 {V6("fd00::9", 4000, "fd00::6", 10002), .tos = 0x01},
+	 34 << 2 | 1,
+	 XDP_PASS},
+	{"v6 audio in 802.1Q",
+	 {V6("fd00::9", 4000, "fd00::6", 10000), .vlans = 1},
+	 46 << 2,
+	 XDP_PASS},
+};
+
+static void test_dscp(void)
+{
+	static const struct ph_spec phs[] = {
+		{"10.0.0.6", 10000, {A("10.9.9.9", 4000, STRICT)}},
+		{"10.0.0.6", 10002, {A("10.9.9.9", 4000, STRICT)}},
+		{"10.0.0.6", 10004, {A("10.9.9.9", 4000, STRICT)}},
+		{"fd00::6", 10000, {A("fd00::9", 4000, STRICT)}},
+		{"fd00::6", 10002, {A("fd00::9", 4000, STRICT)}},
+	};
+	static const uint8_t media[] = {SW_MEDIA_AUDIO, SW_MEDIA_VIDEO, SW_MEDIA_UNKNOWN,
+					SW_MEDIA_AUDIO, SW_MEDIA_VIDEO};
+	struct pb_spec off = {V4("10.9.9.9", 4000, "10.0.0.6", 10000), .tos = 0x28};
+	uint8_t out[PB_MAX];
+	struct pb_pkt p;
+	unsigned int i, bad;
+	struct env e;
+
+	if (env_open(&e, 0, 0, 0)) {
+		result(0, "dscp: load");
+		return;
+	}
+	for (i = 0; i < sizeof(phs) / sizeof(phs[0]); i++)
+		ph_put_m(&e, &phs[i], media[i]);
+	cfg_put(&e, 0, 0, 0, 32, 64, 32, 128);
+	pb_build(&off, &p);
+	result(run_out(&e, &p, out) == XDP_PASS && !memcmp(out, p.b, p.len),
+	       "dscp: off by default: audio passes unchanged");
+	dscp_cfg_put(&e, SW_DSCP_AUDIO_DEFAULT, SW_DSCP_VIDEO_DEFAULT);
+	for (i = 0; i < sizeof(dscp_cases) / sizeof(dscp_cases[0]); i++) {
+		const struct dcase *c = &dscp_cases[i];
+		size_t l3 = 14 + 4 * (size_t)c->pkt.vlans,
+		       hl = 20 + 4 * (size_t)c->pkt.ip4_opt_words;
+		uint8_t exp[PB_MAX];
+		int act;
+
+		pb_build(&c->pkt, &p);
+		act = run_out(&e, &p, out);
+		memcpy(exp, p.b, p.len);
+		if (c->want_tos >= 0 && c->pkt.v6) {
+			exp[l3] = (uint8_t)(0x60 | c->want_tos >> 4);
+			exp[l3 + 1] = (uint8_t)((exp[l3 + 1] & 0x0f) | (c->want_tos & 0x0f) << 4);
+		} else if (c->want_tos >= 0) {
+			exp[l3 + 1] = (uint8_t)c->want_tos;
+			exp[l3 + 10] = (uint8_t)(ip4_full(exp + l3, hl) >> 8);
+			exp[l3 + 11] = (uint8_t)ip4_full(exp + l3, hl);
+		}
+		result(act == c->want_act &&
+			       (c->want_act == XDP_DROP || !memcmp(out, exp, p.len)) &&
+			       (c->pkt.v6 || c->want_act == XDP_DROP || !ip4_fold(out + l3, hl)),
+		       "dscp: %s (action %d, TOS/TC byte %02x)", c->name, act,
+		       c->pkt.v6 ? (uint8_t)(out[l3] << 4 | out[l3 + 1] >> 4) : out[l3 + 1]);
+	}
+	/* incremental = full recomputation for every DSCP and ECN start */
+	bad = 0;
+	for (i = 0; i < 256; i++) {
+		struct pb_spec s = {V4("10.9.9.9", 4000, "10.0.0.6", 10000), .tos = (uint8_t)i,
+				    .ttl = (uint8_t)(i | 1), .frag_id = i * 40503u};
+
+		dscp_cfg_put(&e, (uint8_t)(i % 64), 0);
+		pb_build(&s, &p);
+		if (run_out(&e, &p, out) != XDP_PASS ||
+		    out[15] != (uint8_t)((i % 64) << 2 | (i & 3)) || ip4_fold(out + 14, 20) ||
+		    ((out[24] << 8 | out[25]) != ip4_full(out + 14, 20)))
+			bad++;
+	}
+	result(!bad,
+	       "dscp: incremental IPv4 checksum equals full recomputation for 256 TOS values "
+	       "(%u mismatches)",
+	       bad);
+	/* SW_DSCP_KEEP for a kind: unchanged */
+	dscp_cfg_put(&e, SW_DSCP_KEEP, 34);
+	pb_build(&off, &p);
+	result(run_out(&e, &p, out) == XDP_PASS && !memcmp(out, p.b, p.len),
+	       "dscp: audio set to keep (0xff): unchanged");
+	env_close(&e);
 }
 
 int main(int argc, char **argv)
@@ -1804,6 +1994,7 @@ int main(int argc, char **argv)
 		test_bans(h);
 	}
 	test_media_range();
+	test_dscp();
 	test_million();
 
 	printf("test-bpf-packets: %d passed, %d failed, %d skipped\n", n_pass, n_fail, n_skip);

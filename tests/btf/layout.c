@@ -45,7 +45,7 @@ S(sw_source, F(sw_source, addr), F(sw_source, port), F(sw_source, check), F(sw_s
 S(sw_pinhole, F(sw_pinhole, src), F(sw_pinhole, packets), F(sw_pinhole, bytes),
   F(sw_pinhole, drops), F(sw_pinhole, last_seen_ns), F(sw_pinhole, created_ns),
   F(sw_pinhole, call_hash), F(sw_pinhole, call_id), F(sw_pinhole, kind), F(sw_pinhole, media_idx),
-  F(sw_pinhole, side), F(sw_pinhole, pad));
+  F(sw_pinhole, side), F(sw_pinhole, media), F(sw_pinhole, pad));
 S(sw_frag_key, F(sw_frag_key, saddr), F(sw_frag_key, daddr), F(sw_frag_key, id),
   F(sw_frag_key, proto), F(sw_frag_key, pad));
 S(sw_frag_val, F(sw_frag_val, seen_ns), F(sw_frag_val, verdict), F(sw_frag_val, pad));
@@ -53,7 +53,8 @@ S(sw_stat, F(sw_stat, packets), F(sw_stat, bytes));
 S(sw_config, F(sw_config, media_lo), F(sw_config, media_hi), F(sw_config, max_pinholes),
   F(sw_config, version), F(sw_config, flags), F(sw_config, sig_ports), F(sw_config, flood_rate),
   F(sw_config, flood_burst), F(sw_config, flood_prefix_v4), F(sw_config, flood_prefix_v6),
-  F(sw_config, ban_prefix_v4), F(sw_config, ban_prefix_v6), F(sw_config, pad));
+  F(sw_config, ban_prefix_v4), F(sw_config, ban_prefix_v6), F(sw_config, dscp_audio),
+  F(sw_config, dscp_video), F(sw_config, pad));
 S(sw_ban_key, F(sw_ban_key, addr));
 S(sw_ban, F(sw_ban, expires_ns), F(sw_ban, created_ns), F(sw_ban, packets), F(sw_ban, reason),
   F(sw_ban, prefixlen), F(sw_ban, pad));
