@@ -842,6 +842,14 @@ int do_attach(const struct sw_args *a)
 	cfg.media_lo = lo;
 	cfg.media_hi = hi;
 	cfg.max_pinholes = max;
+	if (a->dscp_set) { /* pin-path wide, like the media range */
+		cfg.flags &= ~SW_CFG_DSCP;
+		if (a->dscp_on) {
+			cfg.flags |= SW_CFG_DSCP;
+			cfg.dscp_audio = a->dscp_audio;
+			cfg.dscp_video = a->dscp_video;
+		}
+	}
 	cfg.version = SW_SCHEMA_VERSION;
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.sw_config), &zero, &cfg, BPF_ANY)) {
 		err = -errno;

@@ -36,6 +36,9 @@ struct sw_args {
 	bool if_not_attached; /* attach: exit 0 if already attached alike */
 	bool forward;	      /* attach --forward: XDP forwarding of pinholed media */
 	bool forward_force;   /* ... even with NAT rules in the namespace */
+	bool dscp_set;	      /* attach --dscp given */
+	bool dscp_on;
+	uint8_t dscp_audio, dscp_video; /* SW_DSCP_KEEP: leave as is */
 	bool json;
 	const char *dst;
 	const char *src[SW_MAX_SOURCES];

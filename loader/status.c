@@ -257,11 +257,25 @@ int do_status(const struct sw_args *a)
 		json_object_object_add(root, "pinholes", json_object_new_int64(count));
 		json_object_object_add(root, "max_pinholes",
 				       json_object_new_int64(cfg.max_pinholes));
+		if (cfg.flags & SW_CFG_DSCP) {
+			json_object *d = json_object_new_object();
+
+			json_object_object_add(d, "audio", json_object_new_int64(cfg.dscp_audio));
+			json_object_object_add(d, "video", json_object_new_int64(cfg.dscp_video));
+			json_object_object_add(root, "dscp", d);
+		} else {
+			json_object_object_add(root, "dscp", NULL);
+		}
 		json_object_object_add(root, "interfaces", c.arr);
 	} else {
 		printf("pin path %s (schema v%u)\nmedia ports %u-%u; pinholes %u of %u\n",
 		       a->pin_path, cfg.version, cfg.media_lo, cfg.media_hi, count,
 		       cfg.max_pinholes);
+		if (cfg.flags & SW_CFG_DSCP)
+			printf("dscp marking of pinholed media (XDP): audio %d, video %d "
+			       "(-1 = kept)\n",
+			       cfg.dscp_audio < 64 ? cfg.dscp_audio : -1,
+			       cfg.dscp_video < 64 ? cfg.dscp_video : -1);
 	}
 	err = sw_iface_foreach(&m, status_iface_cb, &c);
 	if (err) {

@@ -46,10 +46,10 @@ fwd_dgrams() {
 	in_f awk '/^Ip:/ && !h { for (i = 1; i <= NF; i++) n[i] = $i; h = 1; next }
 		/^Ip:/ { for (i = 1; i <= NF; i++) if (n[i] == "ForwDatagrams") print $i }' /proc/net/snmp
 }
-# UDP datagrams a namespace's stack refused (bad checksum, ...).
+# UDP datagrams a namespace's stack refused for a bad checksum.
 udp_inerr() {
 	in_ns "$1" awk '/^Udp:/ && !h { for (i = 1; i <= NF; i++) n[i] = $i; h = 1; next }
-		/^Udp:/ { for (i = 1; i <= NF; i++) if (n[i] == "InErrors") print $i }' /proc/net/snmp
+		/^Udp:/ { for (i = 1; i <= NF; i++) if (n[i] == "InCsumErrors") print $i }' /proc/net/snmp
 }
 # udp_flow NS SRC SPORT DSTNS DST DPORT COUNT: COUNT datagrams sent, the number that arrived.
 udp_flow() {
@@ -93,7 +93,7 @@ check "detach the forced attach" sw detach fo
 in_f nft delete table ip swnat
 
 # --- attach --forward on both interfaces ------------------------------------
-if ! lab_attach --forward >"$LAB_TMP/attach.log" 2>&1; then
+if ! lab_attach --forward --dscp on >"$LAB_TMP/attach.log" 2>&1; then
 	cat "$LAB_TMP/attach.log"
 	fail "sipwall attach --forward on fw's veths"
 	finish
@@ -101,6 +101,8 @@ if ! lab_attach --forward >"$LAB_TMP/attach.log" 2>&1; then
 fi
 ok "sipwall attached (native XDP, --forward) on fo and fi"
 check "attach warns about the veth peer's NAPI" grep -q "peer has NAPI" "$LAB_TMP/attach.log"
+check "status: DSCP marking audio 46, video 34" \
+	bash -c 'nsenter --net=/run/netns/$1 "$2" status --pin-path "$3" | grep -q "audio 46, video 34"' _ "$NS_F" "$SW" "$LAB_PIN"
 expect_eq "status: both interfaces forward" \
 	"$(sw status --json | /usr/bin/python3 -c 'import json,sys; print(sum(i["forward"] for i in json.load(sys.stdin)["interfaces"]))')" 2
 check "sw_fwd_devs holds fo and fi" \
@@ -171,6 +173,19 @@ check "the refusal left no rule behind (all or nothing)" \
 check "rules install back" in_f build/bin/sipd rules install -c "$CFG"
 
 in_f conntrack -F >/dev/null 2>&1
+# The endpoints count the call's RTP by DSCP (m=audio: EF with --dscp on).
+for e in "$NS_I 16000" "$NS_O 12000"; do
+	in_ns ${e% *} nft add table ip swdscp &&
+		in_ns ${e% *} nft add chain ip swdscp in '{ type filter hook prerouting priority 0; }' &&
+		in_ns ${e% *} nft add rule ip swdscp in udp dport ${e#* } ip dscp ef counter &&
+		in_ns ${e% *} nft add rule ip swdscp in udp dport ${e#* } ip dscp != ef counter
+done
+# dscp_count NS ef|other: RTP packets counted by that rule
+dscp_count() {
+	in_ns "$1" nft list chain ip swdscp in | awk -v w="$2" '
+		/dscp ef counter/ && w == "ef" { for (i = 1; i <= NF; i++) if ($i == "packets") print $(i + 1) }
+		/dscp != ef counter/ && w == "other" { for (i = 1; i <= NF; i++) if ($i == "packets") print $(i + 1) }'
+}
 CALLS=20
 f0=$(fwd_stats) p0=$(lab_stat passed_pinhole) fb0=$(fallbacks)
 np0=$(lab_stat dropped_no_pinhole) bs0=$(lab_stat dropped_bad_source)
@@ -195,10 +210,16 @@ echo "# calls: forwarded $fw, fallbacks $fb ($(fallback_list)), passed_pinhole $
 check "RTP of the calls forwarded in XDP ($fw, want >= $((CALLS * 2 * 30)))" test "$fw" -ge $((CALLS * 2 * 30))
 expect_eq "every pinholed RTP packet forwarded or a named fallback (passed_pinhole +0)" "$pp" 0
 check "fallbacks are a small share (no_neigh before a first ARP at most: $fb)" test "$fb" -le $((CALLS * 2))
-expect_eq "the endpoints' stacks accepted every forwarded RTP packet (Udp InErrors +0)" \
+expect_eq "the endpoints' stacks found no bad checksum in the forwarded RTP (Udp InCsumErrors +0)" \
 	$(( $(udp_inerr "$NS_I") + $(udp_inerr "$NS_O") - ie0 )) 0
 expect_eq "no RTP met a missing pinhole or a wrong source" \
 	"$(( $(lab_stat dropped_no_pinhole) - np0 ))/$(( $(lab_stat dropped_bad_source) - bs0 ))" 0/0
+ef_i=$(dscp_count "$NS_I" ef) ot_i=$(dscp_count "$NS_I" other)
+ef_o=$(dscp_count "$NS_O" ef) ot_o=$(dscp_count "$NS_O" other)
+echo "# RTP by DSCP: inside EF $ef_i other $ot_i; outside EF $ef_o other $ot_o"
+check "audio RTP arrives marked EF, both ways ($ef_i in, $ef_o out)" \
+	test "${ef_i:-0}" -ge $((CALLS * 30)) -a "${ef_o:-0}" -ge $((CALLS * 30))
+expect_eq "no call RTP arrives unmarked" "${ot_i:-x}/${ot_o:-x}" 0/0
 sed 's/^/# conntrack mid-call: /' "$LAB_TMP/ct.mid" | head -n 6
 check "conntrack tracks SIP (dport=5060)" grep -q "dport=5060" "$LAB_TMP/ct.mid"
 expect_eq "conntrack has no media flow (ports 10000-20000)" \
