@@ -197,7 +197,8 @@ static __always_inline int sw_passes(__u32 reason)
 	return reason == SW_R_PASSED_NOT_MEDIA || reason == SW_R_PASSED_PINHOLE ||
 	       reason == SW_R_PASSED_FRAGMENT || reason == SW_R_EGRESS_LEARNED ||
 	       reason == SW_R_EGRESS_PASSED || reason == SW_R_PASSED_SIGNALLING ||
-	       reason == SW_R_PASSED_TRUSTED || (reason > SW_R_FORWARDED && reason < SW_R_MAX);
+	       reason == SW_R_PASSED_TRUSTED ||
+	       (reason >= SW_R_FWD_NO_NEIGH && reason <= SW_R_FWD_VLAN);
 }
 
 /* The one exit every verdict takes: count it by reason, frame bytes. */

@@ -40,7 +40,9 @@
 
 /*
  * Packet verdict reasons. One list feeds the enum, the string table in
- * userspace, counters, logs and tests, so a name is spelled once.
+ * userspace, counters, logs and tests, so a name is spelled once. New
+ * reasons are appended; the forward_fallback_* block (all passes, XDP_PASS)
+ * stays contiguous from FWD_NO_NEIGH to FWD_VLAN.
  */
 #define SW_REASONS(X)                                             \
 	X(PASSED_NOT_MEDIA, "passed_not_media")                   \

@@ -288,7 +288,7 @@ static int reason_passes(unsigned int r)
 	return r == SW_R_PASSED_NOT_MEDIA || r == SW_R_PASSED_PINHOLE ||
 	       r == SW_R_PASSED_FRAGMENT || r == SW_R_EGRESS_LEARNED || r == SW_R_EGRESS_PASSED ||
 	       r == SW_R_PASSED_SIGNALLING || r == SW_R_PASSED_TRUSTED ||
-	       (r > SW_R_FORWARDED && r < SW_R_MAX);
+	       (r >= SW_R_FWD_NO_NEIGH && r <= SW_R_FWD_VLAN);
 }
 
 /* Run one packet and check the action and that exactly the expected reason
