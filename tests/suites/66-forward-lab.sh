@@ -91,6 +91,8 @@ check "nothing attached after the refusal" \
 check "attach --forward-force accepted" sw attach fo --mode native --forward-force
 check "detach the forced attach" sw detach fo
 in_f nft delete table ip swnat
+sw attach fo --mode tc --forward >"$LAB_TMP/tc.out" 2>&1
+expect_eq "attach --forward --mode tc refused" $? 1
 
 # --- attach --forward on both interfaces ------------------------------------
 if ! lab_attach --forward --dscp on >"$LAB_TMP/attach.log" 2>&1; then
@@ -108,6 +110,9 @@ expect_eq "status: both interfaces forward" \
 check "sw_fwd_devs holds fo and fi" \
 	test "$(bpftool map dump pinned "$LAB_PIN/sw_fwd_devs" 2>/dev/null | grep -c '^key')" -eq 2
 
+in_o "$SW" attach os --mode native --forward --pin-path "$LAB_PIN" >"$LAB_TMP/ns.out" 2>&1
+expect_eq "attach --forward refused in a second namespace under the same pin path" $? 1
+check "the refusal says why" grep -q "in another network namespace" "$LAB_TMP/ns.out"
 check "pinhole add v4 outside->inside" sw pinhole add --dst $I4:10000 --src $O4:4000
 check "pinhole add v4 inside->outside" sw pinhole add --dst $O4:12010 --src $I4:16010
 check "pinhole add v6 outside->inside" sw pinhole add --dst "[$I6]:10002" --src "[$O6]:4000"
