@@ -337,9 +337,9 @@ int do_stats(const struct sw_args *a)
 		json_object_put(root);
 		return SW_EXIT_OK;
 	}
-	printf("%-26s %14s %16s\n", "REASON", "PACKETS", "BYTES");
+	printf("%-28s %12s %16s\n", "REASON", "PACKETS", "BYTES");
 	for (r = 0; r < SW_R_MAX; r++)
-		printf("%-26s %14llu %16llu\n", sw_reason_name(r),
+		printf("%-28s %12llu %16llu\n", sw_reason_name(r),
 		       (unsigned long long)st[r].packets, (unsigned long long)st[r].bytes);
 	sw_dos_stats(&m);
 	sw_maps_close(&m);
