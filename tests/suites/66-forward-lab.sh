@@ -5,7 +5,8 @@
 # --forward-force; pinholed UDP forwarded in XDP both ways, v4 and v6, and
 # arriving; the veth peer's NAPI; SIPp calls through sipd inline with every
 # pinholed RTP packet forwarded or under a named fallback, 0 failed calls;
-# conntrack -L: SIP tracked, media not (and tracked again with --no-notrack).
+# conntrack -L: SIP tracked, media not (and tracked again with --no-notrack);
+# generic XDP forwarding; the refusals (NAT, --mode tc, a second namespace).
 # Host only: needs SIPp, iptables, nft, conntrack, ethtool, native XDP on veth.
 set -u
 source "$(dirname "$0")/../lib.sh"
@@ -229,6 +230,17 @@ sed 's/^/# conntrack mid-call: /' "$LAB_TMP/ct.mid" | head -n 6
 check "conntrack tracks SIP (dport=5060)" grep -q "dport=5060" "$LAB_TMP/ct.mid"
 expect_eq "conntrack has no media flow (ports 10000-20000)" \
 	"$(grep -cE 'port=(1[0-9]{4}|20000) ' "$LAB_TMP/ct.mid")" 0
+
+# --- generic XDP: the redirect goes through the egress device's queue -------
+for ifc in fo fi; do sw detach $ifc >/dev/null; done
+check "attach --mode generic --forward on fo and fi" \
+	bash -c 'for i in fo fi; do nsenter --net=/run/netns/$1 "$2" attach $i --mode generic --forward --pin-path "$3" >/dev/null 2>&1 || exit 1; done' _ "$NS_F" "$SW" "$LAB_PIN"
+check "pinhole add v4 outside->inside" sw pinhole add --dst $I4:10020 --src $O4:4020
+f0=$(fwd_stats) fb0=$(fallbacks)
+expect_eq "generic: 30 sent, 30 arrived" "$(udp_flow "$NS_O" $O4 4020 "$NS_I" $I4 10020 30)" 30
+expect_eq "generic: all 30 forwarded in XDP or a named fallback" \
+	$(( $(fwd_stats) - f0 + $(fallbacks) - fb0 )) 30
+sw pinhole del --dst $I4:10020 >/dev/null
 
 # --- without --forward: media through the stack, still untracked -----------
 for ifc in fo fi; do sw detach $ifc >/dev/null; done
