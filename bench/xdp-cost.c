@@ -39,6 +39,7 @@ enum cfg_mode {
 	CFG_BANS,	/* plus SW_CFG_BANS_ACTIVE (one ban, 10.66.6.6) */
 	CFG_FLOOD,	/* flood guard on, a bucket that never runs dry */
 	CFG_FLOOD_OVER, /* flood guard on, 1 packet/s, burst 1 */
+	CFG_DSCP,	/* DSCP marking on (audio EF) */
 };
 
 enum {
@@ -56,6 +57,8 @@ enum {
 	C_FLOOD_PASS6,
 	C_FLOOD_DROP,
 	C_TRUSTED,
+	C_HIT4_DSCP,
+	C_HIT6_DSCP,
 	N_CASES
 };
 static const struct bcase {
@@ -99,6 +102,13 @@ static const struct bcase {
 	[C_TRUSTED] = {"flood guard, trusted src",
 		       {.src = "10.8.1.1", .sport = 5060, .dst = "10.0.0.1", .dport = 5060},
 		       CFG_FLOOD},
+	[C_HIT4_DSCP] = {"pinhole hit, DSCP marked (EF)",
+			 {.src = "10.9.9.9", .sport = 4000, .dst = "10.0.0.1", .dport = 10000},
+			 CFG_DSCP},
+	[C_HIT6_DSCP] =
+		{"pinhole hit, IPv6, DSCP marked",
+		 {.v6 = 1, .src = "fd00::9", .sport = 4000, .dst = "fd00::1", .dport = 10000},
+		 CFG_DSCP},
 };
 
 #define MAX_OBJS 4
@@ -139,6 +149,7 @@ static int fill(int fd, unsigned int n)
 		pb_addr16("10.9.9.9", v[j].src[0].addr);
 		v[j].src[0].port = htons(4000);
 		v[j].src[0].flags = SW_SRC_ACTIVE;
+		v[j].media = SW_MEDIA_AUDIO; /* marked only under CFG_DSCP */
 	}
 	for (i = 0, err = 0; i < n && !err; i += CHUNK) {
 		LIBBPF_OPTS(bpf_map_batch_opts, bo);
@@ -206,6 +217,11 @@ static int set_cfg(const struct inst *in, enum cfg_mode mode)
 		c.flags = SW_CFG_FLOOD_GUARD;
 		c.flood_rate = 1;
 		c.flood_burst = 1;
+		break;
+	case CFG_DSCP:
+		c.flags = SW_CFG_DSCP;
+		c.dscp_audio = SW_DSCP_AUDIO_DEFAULT;
+		c.dscp_video = SW_DSCP_VIDEO_DEFAULT;
 		break;
 	}
 	return bpf_map_update_elem(in->config, &zero, &c, BPF_ANY) ? -errno : 0;

@@ -28,6 +28,11 @@
 /* Set by the loader before load (host order). */
 const volatile __u16 media_lo = SW_MEDIA_LO_DEFAULT;
 const volatile __u16 media_hi = SW_MEDIA_HI_DEFAULT;
+/* attach --forward: this program's interface forwards pinholed media in
+ * XDP. Per loaded program (each attach loads its own), so an interface of
+ * another namespace sharing the pin root never forwards by accident; off,
+ * the verifier removes the forwarding path entirely. */
+const volatile __u8 fwd_enabled = 0;
 
 /*
  * No preallocation: with the loader sizing the map for 10^6 pinholes a
@@ -109,6 +114,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sw_trusted SEC(".maps");
 
+/* Egress set of XDP forwarding: the interfaces attached with --forward. */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, SW_FWD_DEVS_MAX);
+	__type(key, __u32);
+	__type(value, struct sw_fwd_dev);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sw_fwd_devs SEC(".maps");
+
 /* libxdp dispatcher: run early, hand on to the next program what we pass. */
 struct {
 	__uint(priority, SW_XDP_PRIORITY);
@@ -171,6 +185,10 @@ struct sw_pkt {
 	__u8 proto;	 /* upper-layer protocol (fragment key) */
 	__u8 first_frag; /* offset 0 with more fragments to come */
 	__u8 later_safe; /* later fragment of a protocol that is never media */
+	__u8 tags;	 /* VLAN tags in front of IP (incl. one taken out by TC) */
+	__u8 v6;	 /* IPv6 */
+	__u8 opts;	 /* IPv4 options, or IPv6 extension headers */
+	__u8 dscp;	 /* passed a pinhole: DSCP to set + 1 (0 = leave it) */
 	__u8 pad;
 };
 
@@ -179,7 +197,8 @@ static __always_inline int sw_passes(__u32 reason)
 	return reason == SW_R_PASSED_NOT_MEDIA || reason == SW_R_PASSED_PINHOLE ||
 	       reason == SW_R_PASSED_FRAGMENT || reason == SW_R_EGRESS_LEARNED ||
 	       reason == SW_R_EGRESS_PASSED || reason == SW_R_PASSED_SIGNALLING ||
-	       reason == SW_R_PASSED_TRUSTED;
+	       reason == SW_R_PASSED_TRUSTED ||
+	       (reason >= SW_R_FWD_NO_NEIGH && reason <= SW_R_FWD_VLAN);
 }
 
 /* The one exit every verdict takes: count it by reason, frame bytes. */
@@ -252,6 +271,7 @@ static __always_inline int sw_parse_ip4(void *l3, void *end, struct sw_pkt *pkt)
 	pkt->daddr[2] = bpf_htonl(0xffff);
 	pkt->daddr[3] = iph->daddr;
 	pkt->l3_len = bpf_ntohs(iph->tot_len);
+	pkt->opts = iph->ihl > 5;
 
 	frag = bpf_ntohs(iph->frag_off);
 	if (frag & (SW_IP_MF | SW_IP_OFFSET)) {
@@ -280,6 +300,8 @@ static __always_inline int sw_parse_ip6(void *l3, void *end, struct sw_pkt *pkt)
 		return SW_P_OTHER;
 	nh = ip6->nexthdr;
 	pkt->proto = nh;
+	pkt->v6 = 1;
+	pkt->opts = sw_is_ip6_ext(nh);
 	if ((void *)(ip6 + 1) > end)
 		return sw_is_udp(nh) || sw_is_ip6_ext(nh) ? SW_P_MALFORMED : SW_P_OTHER;
 	__builtin_memcpy(pkt->saddr, &ip6->saddr, 16);
@@ -386,6 +408,7 @@ static __always_inline int sw_parse(void *data, void *end, __u32 tags, struct sw
 		p = vh + 1;
 		tags++;
 	}
+	pkt->tags = tags;
 	if (sw_is_vlan(proto))
 		return SW_P_VLAN_DEEP;
 	if (proto == bpf_htons(ETH_P_IP))
@@ -435,7 +458,21 @@ static __always_inline int sw_source_ok(const struct sw_source *s, const struct 
  * and idle expiry (last_seen_ns, which any packet refreshes), never a
  * verdict, so an undercount by a packet is harmless.
  */
-static __always_inline __u32 sw_judge_media(struct sw_pkt *pkt)
+/* DSCP for a pinhole's media (SW_CFG_DSCP), + 1 as sw_pkt.dscp holds it. */
+static __always_inline __u8 sw_dscp_of(const struct sw_config *c, const struct sw_pinhole *ph)
+{
+	__u8 d = SW_DSCP_KEEP;
+
+	if (!c || !(c->flags & SW_CFG_DSCP))
+		return 0;
+	if (ph->media == SW_MEDIA_AUDIO)
+		d = c->dscp_audio;
+	else if (ph->media == SW_MEDIA_VIDEO)
+		d = c->dscp_video;
+	return d < 64 ? d + 1 : 0;
+}
+
+static __always_inline __u32 sw_judge_media(struct sw_pkt *pkt, const struct sw_config *c)
 {
 	struct sw_pinhole_key key = {};
 	struct sw_pinhole *ph;
@@ -457,6 +494,7 @@ static __always_inline __u32 sw_judge_media(struct sw_pkt *pkt)
 			ph->packets++;
 			ph->bytes += pkt->l3_len;
 			ph->last_seen_ns = bpf_ktime_get_coarse_ns();
+			pkt->dscp = sw_dscp_of(c, ph);
 			return SW_R_PASSED_PINHOLE;
 		}
 	}
@@ -596,13 +634,13 @@ static __always_inline __u32 sw_judge_udp(struct sw_pkt *pkt)
 	/* An array lookup: inlined by the verifier, never NULL for key 0. */
 	c = bpf_map_lookup_elem(&sw_config, &zero);
 	if (!c)
-		return media ? sw_judge_media(pkt) : SW_R_PASSED_NOT_MEDIA;
+		return media ? sw_judge_media(pkt, NULL) : SW_R_PASSED_NOT_MEDIA;
 	if (!media && !sw_is_sig_port(c, pkt->dport))
 		return SW_R_PASSED_NOT_MEDIA;
 	if ((c->flags & SW_CFG_BANS_ACTIVE) && sw_banned(c, pkt))
 		return SW_R_DROPPED_BANNED;
 	if (media)
-		return sw_judge_media(pkt);
+		return sw_judge_media(pkt, c);
 	return sw_flood_judge(c, pkt);
 }
 
@@ -639,14 +677,13 @@ static __always_inline __u32 sw_frag_follow(const struct sw_pkt *pkt)
 	return SW_R_DROPPED_FRAGMENT;
 }
 
-static __always_inline __u32 sw_judge(void *data, void *end, __u32 tags)
+static __always_inline __u32 sw_judge(void *data, void *end, __u32 tags, struct sw_pkt *pkt)
 {
-	struct sw_pkt pkt = {};
 	__u32 reason;
 
-	switch (sw_parse(data, end, tags, &pkt)) {
+	switch (sw_parse(data, end, tags, pkt)) {
 	case SW_P_UDP:
-		reason = sw_judge_udp(&pkt);
+		reason = sw_judge_udp(pkt);
 		break;
 	case SW_P_MALFORMED:
 		reason = SW_R_DROPPED_MALFORMED;
@@ -657,16 +694,164 @@ static __always_inline __u32 sw_judge(void *data, void *end, __u32 tags)
 		reason = SW_R_DROPPED_FRAG_HEADER_CHAIN;
 		break;
 	case SW_P_LATER:
-		if (pkt.later_safe)
+		if (pkt->later_safe)
 			return SW_R_PASSED_NOT_MEDIA;
-		return sw_frag_follow(&pkt);
+		return sw_frag_follow(pkt);
 	default:
 		reason = SW_R_PASSED_NOT_MEDIA;
 		break;
 	}
-	if (pkt.first_frag)
-		sw_frag_remember(&pkt, reason);
+	if (pkt->first_frag)
+		sw_frag_remember(pkt, reason);
 	return reason;
+}
+
+/* Not in the BPF headers (sys/socket.h is userspace). */
+#define SW_AF_INET	     2
+#define SW_AF_INET6	     10
+#define SW_IP6_FLOWINFO_MASK 0x0fffffff
+
+/*
+ * RFC 1624 eqn. 3: a checksum over 16-bit words where one word changes,
+ * HC' = ~(~HC + ~m + m'), in one's complement arithmetic. Byte order does
+ * not matter to a one's complement sum, so the raw words are used as read.
+ */
+static __always_inline void sw_csum_replace(__sum16 *sum, __u16 old, __u16 new)
+{
+	__u32 c = (__u16) ~*sum + (__u16)~old + new;
+
+	c = (c & 0xffff) + (c >> 16);
+	c = (c & 0xffff) + (c >> 16);
+	*sum = (__sum16)~c;
+}
+
+/*
+ * DSCP marking of media that passed its pinhole (sw_config SW_CFG_DSCP):
+ * the six DSCP bits of the IPv4 TOS byte (checksum fixed incrementally) or
+ * of the IPv6 traffic class; ECN bits kept. Before forwarding, so a frame
+ * forwarded or handed to the stack carries the mark alike.
+ */
+static __always_inline void sw_mark(struct xdp_md *ctx, const struct sw_pkt *pkt)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	/* tags <= SW_VLAN_MAX: a bounded offset the verifier can follow */
+	void *l3 = data + sizeof(struct ethhdr) + (pkt->tags & 3) * sizeof(struct sw_vlan_hdr);
+	__u8 dscp = pkt->dscp - 1;
+
+	if (pkt->v6) {
+		__u8 *b = l3;
+		__u8 tc;
+
+		if (l3 + sizeof(struct ipv6hdr) > end)
+			return;
+		tc = (__u8)(b[0] << 4 | b[1] >> 4);
+		tc = (__u8)(dscp << 2 | (tc & 3));
+		b[0] = (__u8)((b[0] & 0xf0) | tc >> 4);
+		b[1] = (__u8)((b[1] & 0x0f) | tc << 4);
+	} else {
+		struct iphdr *iph = l3;
+		__u16 old;
+
+		if (l3 + sizeof(*iph) > end)
+			return;
+		old = *(__u16 *)iph; /* the word of version/ihl and TOS */
+		iph->tos = (__u8)(dscp << 2 | (iph->tos & 3));
+		sw_csum_replace(&iph->check, old, *(__u16 *)iph);
+	}
+}
+
+/*
+ * A packet that passed its pinhole, forwarded from XDP: routed by the
+ * kernel's FIB (policy routing and neighbours included, as for the ingress
+ * device), MACs from the lookup, TTL / hop limit decremented, redirected
+ * through sw_fwd_devs. Whatever the fast path cannot be sure of goes to the
+ * stack unchanged (XDP_PASS), counted by why; *act is the action.
+ */
+static __always_inline __u32 sw_forward(struct xdp_md *ctx, const struct sw_pkt *pkt, int *act)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct bpf_fib_lookup fib = {};
+	struct ethhdr *eth = data;
+	struct ipv6hdr *ip6 = data + sizeof(*eth);
+	struct iphdr *iph = data + sizeof(*eth);
+	__u16 old;
+	long rc;
+
+	*act = XDP_PASS;
+	/* The frame's L3 device is the VLAN device, and an egress VLAN
+	 * device has no XDP transmit: the stack handles tagged media. */
+	if (pkt->tags)
+		return SW_R_FWD_VLAN;
+	if (pkt->first_frag)
+		return SW_R_FWD_FRAGMENT;
+	/* Options and extension headers may ask routers for something
+	 * (router alert, source routes): the stack's job. */
+	if (pkt->opts)
+		return SW_R_FWD_OPTIONS;
+	if (pkt->v6) {
+		if ((void *)(ip6 + 1) > end)
+			return SW_R_PASSED_PINHOLE;
+		/* The stack answers with ICMP time exceeded. */
+		if (ip6->hop_limit <= 1)
+			return SW_R_FWD_TTL;
+		fib.family = SW_AF_INET6;
+		fib.flowinfo = *(__be32 *)ip6 & bpf_htonl(SW_IP6_FLOWINFO_MASK);
+		fib.l4_protocol = ip6->nexthdr;
+		fib.tot_len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
+		__builtin_memcpy(fib.ipv6_src, &ip6->saddr, 16);
+		__builtin_memcpy(fib.ipv6_dst, &ip6->daddr, 16);
+	} else {
+		if ((void *)(iph + 1) > end)
+			return SW_R_PASSED_PINHOLE;
+		if (iph->ttl <= 1)
+			return SW_R_FWD_TTL;
+		fib.family = SW_AF_INET;
+		fib.tos = iph->tos;
+		fib.l4_protocol = iph->protocol;
+		fib.tot_len = bpf_ntohs(iph->tot_len);
+		fib.ipv4_src = iph->saddr;
+		fib.ipv4_dst = iph->daddr;
+	}
+	fib.sport = pkt->sport;
+	fib.dport = pkt->dport;
+	fib.ifindex = ctx->ingress_ifindex;
+
+	/* Flags 0: the full lookup (fib rules, neighbour table, MTU). */
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	switch (rc) {
+	case BPF_FIB_LKUP_RET_SUCCESS:
+		break;
+	case BPF_FIB_LKUP_RET_NO_NEIGH:
+		return SW_R_FWD_NO_NEIGH; /* the stack resolves it */
+	case BPF_FIB_LKUP_RET_FRAG_NEEDED:
+		return SW_R_FWD_FRAG_NEEDED; /* fragments, or ICMP */
+	case BPF_FIB_LKUP_RET_NOT_FWDED:
+		return SW_R_FWD_LOCAL; /* local delivery */
+	case BPF_FIB_LKUP_RET_FWD_DISABLED:
+		return SW_R_FWD_DISABLED; /* forwarding sysctl off */
+	default:
+		return SW_R_FWD_NO_ROUTE; /* no route, blackhole, LWT, error */
+	}
+	/* Before touching the frame: an egress device outside the set
+	 * leaves it unchanged for the stack. */
+	if (bpf_redirect_map(&sw_fwd_devs, fib.ifindex, XDP_PASS) != XDP_REDIRECT)
+		return SW_R_FWD_NOT_ALLOWED;
+
+	/* Bounds as checked above (helpers that do not change packet data
+	 * keep the verifier's ranges). */
+	if (pkt->v6) {
+		ip6->hop_limit--;
+	} else {
+		old = *(__u16 *)&iph->ttl; /* the word of ttl and protocol */
+		iph->ttl--;
+		sw_csum_replace(&iph->check, old, *(__u16 *)&iph->ttl);
+	}
+	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
+	*act = XDP_REDIRECT;
+	return SW_R_FORWARDED;
 }
 
 SEC("xdp")
@@ -674,8 +859,19 @@ int sipwall_xdp(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
-	__u32 reason = sw_judge(data, end, 0);
+	struct sw_pkt pkt = {};
+	__u32 reason = sw_judge(data, end, 0, &pkt);
+	int act = XDP_PASS;
 
+	if (pkt.dscp && reason == SW_R_PASSED_PINHOLE)
+		sw_mark(ctx, &pkt);
+	if (fwd_enabled && reason == SW_R_PASSED_PINHOLE) {
+		reason = sw_forward(ctx, &pkt, &act);
+		if (act == XDP_REDIRECT) {
+			sw_count(reason, end - data);
+			return act;
+		}
+	}
 	return sw_count(reason, end - data) ? XDP_PASS : XDP_DROP;
 }
 
@@ -693,13 +889,14 @@ static __always_inline void sw_tc_linearize(struct __sk_buff *skb)
 SEC("tc")
 int sipwall_tc_in(struct __sk_buff *skb)
 {
+	struct sw_pkt pkt = {};
 	__u32 reason;
 
 	sw_tc_linearize(skb);
 	/* The stack moved the outermost tag out of the frame (skb_vlan_untag
 	 * runs before TC ingress): it still counts. */
 	reason = sw_judge((void *)(long)skb->data, (void *)(long)skb->data_end,
-			  skb->vlan_present ? 1 : 0);
+			  skb->vlan_present ? 1 : 0, &pkt);
 	return sw_count(reason, skb->len) ? TC_ACT_OK : TC_ACT_SHOT;
 }
 

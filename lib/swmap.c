@@ -409,3 +409,33 @@ int sw_pinhole_scan_count(const struct sw_maps *m, struct sw_scan_cursor *c, uns
 	return sw_map_scan(m->pinholes, sizeof(struct sw_pinhole_key), sizeof(struct sw_pinhole), c,
 			   max, count_one, n);
 }
+
+/*
+ * The kernel creates every devmap with BPF_F_RDONLY_PROG set, which libbpf
+ * before 1.3 then finds "incompatible" with the object's definition when it
+ * tries to reuse the pinned map (the second attach of a pin root fails with
+ * EINVAL). Hand it the pinned sw_fwd_devs ourselves, after checking the
+ * layout that matters. 0 when nothing is pinned yet (libbpf creates it).
+ */
+int sw_reuse_fwd_devs(struct bpf_map *map, const char *pin_root)
+{
+	struct bpf_map_info mi = {};
+	__u32 len = sizeof(mi);
+	char path[PATH_MAX];
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", pin_root, SW_MAP_FWD_DEVS);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (bpf_obj_get_info_by_fd(fd, &mi, &len))
+		err = -errno;
+	else if (mi.type != BPF_MAP_TYPE_DEVMAP_HASH || mi.key_size != sizeof(__u32) ||
+		 mi.value_size != sizeof(struct sw_fwd_dev) ||
+		 mi.max_entries != bpf_map__max_entries(map))
+		err = -EINVAL;
+	else
+		err = bpf_map__reuse_fd(map, fd);
+	close(fd);
+	return err;
+}

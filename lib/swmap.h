@@ -197,4 +197,9 @@ uint64_t sw_monotonic_ns(void);
 #define SW_RUN_DIR_DEFAULT "/run/sipwall"
 int sw_sipd_status_path(const char *pin_root, char *buf, size_t len);
 
+/* Reuse a pinned sw_fwd_devs for map before the object loads (libbpf 1.1
+ * refuses a pinned devmap's RDONLY_PROG flag): 0 or -errno. */
+struct bpf_map;
+int sw_reuse_fwd_devs(struct bpf_map *map, const char *pin_root);
+
 #endif /* SW_LIB_SWMAP_H */

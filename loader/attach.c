@@ -486,11 +486,13 @@ static int check_attached(const struct sw_args *a, const struct sw_netns *ns, __
 	default:
 		same_mode = info.mode != SW_MODE_TC;
 	}
-	if (!same_mode || want_eg != !!(info.flags & SW_IF_EGRESS)) {
+	if (!same_mode || want_eg != !!(info.flags & SW_IF_EGRESS) ||
+	    a->forward != !!(info.flags & SW_IF_FORWARD)) {
 		pr_err("%s is already attached under %s with other settings (mode %s, egress "
-		       "learner %s); detach it first to change them",
+		       "learner %s, forwarding %s); detach it first to change them",
 		       a->iface, a->pin_path, sw_mode_name(info.mode),
-		       info.flags & SW_IF_EGRESS ? "on" : "off");
+		       info.flags & SW_IF_EGRESS ? "on" : "off",
+		       info.flags & SW_IF_FORWARD ? "on" : "off");
 		return -EEXIST;
 	}
 	live = iface_live(&info);
@@ -599,6 +601,8 @@ static int ifaces_upgrade(const char *pin_path, const struct sw_netns *ns)
 			err = bpf_map__set_max_entries(skel->maps.sw_pinholes, max);
 	}
 	if (!err)
+		err = sw_reuse_fwd_devs(skel->maps.sw_fwd_devs, pin_path);
+	if (!err)
 		err = sipwall__load(skel);
 	for (i = 0; !err && i < n; i++) {
 		struct sw_iface_key k;
@@ -626,7 +630,7 @@ int do_attach(const struct sw_args *a)
 {
 	bool want_xdp = a->mode != SW_CLI_MODE_TC, want_eg = !a->no_egress;
 	bool pinned_before[SW_MAX_OBJ_MAPS] = {false}, xdp_attached = false, iface_written = false;
-	bool tc_in_attached = false, tc_eg_attached = false, legacy = true;
+	bool tc_in_attached = false, tc_eg_attached = false, legacy = true, fwd_written = false;
 	enum xdp_attach_mode xmode = XDP_MODE_UNSPEC;
 	struct sw_iface_info info = {};
 	struct sw_iface_key ikey;
@@ -675,6 +679,11 @@ int do_attach(const struct sw_args *a)
 	}
 	if (err)
 		goto out;
+	if (a->forward) {
+		err = sw_forward_check(a, &ns);
+		if (err)
+			goto out;
+	}
 
 	err = xdp_lookup(ifindex, 0, &id, NULL);
 	if (err) {
@@ -717,9 +726,15 @@ int do_attach(const struct sw_args *a)
 	}
 	skel->rodata->media_lo = lo;
 	skel->rodata->media_hi = hi;
+	skel->rodata->fwd_enabled = a->forward;
 	err = bpf_map__set_max_entries(skel->maps.sw_pinholes, max);
 	if (err) {
 		report_load_error("cannot size sw_pinholes", err);
+		goto out;
+	}
+	err = sw_reuse_fwd_devs(skel->maps.sw_fwd_devs, a->pin_path);
+	if (err) {
+		report_load_error("cannot reuse the pinned sw_fwd_devs", err);
 		goto out;
 	}
 	bpf_program__set_autoload(skel->progs.sipwall_xdp, want_xdp);
@@ -805,6 +820,8 @@ int do_attach(const struct sw_args *a)
 		tc_eg_attached = true;
 		info.flags |= SW_IF_EGRESS;
 	}
+	if (a->forward)
+		info.flags |= SW_IF_FORWARD;
 	if (!info.prog_id)
 		info.prog_id = prog_id_of(bpf_program__fd(want_xdp ? skel->progs.sipwall_xdp
 								   : skel->progs.sipwall_tc_in));
@@ -825,6 +842,14 @@ int do_attach(const struct sw_args *a)
 	cfg.media_lo = lo;
 	cfg.media_hi = hi;
 	cfg.max_pinholes = max;
+	if (a->dscp_set) { /* pin-path wide, like the media range */
+		cfg.flags &= ~SW_CFG_DSCP;
+		if (a->dscp_on) {
+			cfg.flags |= SW_CFG_DSCP;
+			cfg.dscp_audio = a->dscp_audio;
+			cfg.dscp_video = a->dscp_video;
+		}
+	}
 	cfg.version = SW_SCHEMA_VERSION;
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.sw_config), &zero, &cfg, BPF_ANY)) {
 		err = -errno;
@@ -844,6 +869,18 @@ int do_attach(const struct sw_args *a)
 		goto out;
 	}
 	iface_written = true;
+	if (a->forward) {
+		struct sw_fwd_dev fd = {.ifindex = (__u32)ifindex};
+		__u32 k = (__u32)ifindex;
+
+		/* Last: from here on other --forward interfaces send here. */
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.sw_fwd_devs), &k, &fd, BPF_ANY)) {
+			err = -errno;
+			pr_err("cannot add %s to sw_fwd_devs: %s", a->iface, strerror(-err));
+			goto out;
+		}
+		fwd_written = true;
+	}
 
 	printf("sipwall: attached to %s (ifindex %d): %s, %s, program id %u", a->iface, ifindex,
 	       sw_mode_name(info.mode),
@@ -853,12 +890,19 @@ int do_attach(const struct sw_args *a)
 	       info.prog_id);
 	if (info.egress_prog_id)
 		printf(", egress learner id %u", info.egress_prog_id);
+	if (a->forward)
+		printf(", forwarding in XDP");
 	printf("; media ports %u-%u, pinholes max %u, maps under %s\n", lo, hi, max, a->pin_path);
 	err = 0;
 
 out:
 	if (err) {
 		/* Undo in reverse order; the kernel objects die with their last reference. */
+		if (fwd_written) {
+			__u32 k = (__u32)ifindex;
+
+			bpf_map_delete_elem(bpf_map__fd(skel->maps.sw_fwd_devs), &k);
+		}
 		if (iface_written)
 			bpf_map_delete_elem(bpf_map__fd(skel->maps.sw_ifaces), &ikey);
 		if (tc_eg_attached)
@@ -963,6 +1007,20 @@ int do_detach(const struct sw_args *a)
 		goto out;
 	}
 
+	if (info.flags & SW_IF_FORWARD) {
+		/* First: other forwarding interfaces stop sending here. */
+		int fd = pinned_fd(a->pin_path, SW_MAP_FWD_DEVS);
+
+		if (fd >= 0) {
+			if (bpf_map_delete_elem(fd, &ifindex) && errno != ENOENT) {
+				pr_err("cannot remove %s from sw_fwd_devs: %s", a->iface,
+				       strerror(errno));
+				close(fd);
+				goto out;
+			}
+			close(fd);
+		}
+	}
 	if (info.mode == SW_MODE_TC) {
 		err = tc_detach((int)ifindex, BPF_TC_INGRESS, info.prog_id);
 		if (err == -ENOENT || err == -ESTALE)

@@ -2,7 +2,7 @@
 # loader/: the sipwall CLI (build/bin/sipwall), linked against lib/ and the
 # bpf/ skeleton (which embeds the BPF object).
 LOADER_SRCS := loader/main.c loader/common.c loader/attach.c loader/status.c loader/pinhole.c \
-	       loader/ban.c
+	       loader/ban.c loader/forward.c
 LOADER_OBJS := $(patsubst loader/%.c,$(OBJ)/loader/%.o,$(LOADER_SRCS))
 
 $(OBJ)/loader:

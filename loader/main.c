@@ -40,6 +40,9 @@ enum opt_id {
 	O_PREFIX_V6,
 	O_BAN_PREFIX_V4,
 	O_BAN_PREFIX_V6,
+	O_FORWARD,
+	O_FORWARD_FORCE,
+	O_DSCP,
 };
 
 struct opt_def {
@@ -58,6 +61,16 @@ static const struct opt_def opt_defs[] = {
 	 "size of the pinhole map (default 65536, or the pinned map's size)"},
 	{O_NO_EGRESS, "no-egress", NULL,
 	 "do not attach the TC egress learner (symmetric pinholes then never learn)"},
+	{O_FORWARD, "forward", NULL,
+	 "forward media that passed its pinhole in XDP (FIB lookup + redirect to another "
+	 "--forward interface), bypassing netfilter FORWARD/POSTROUTING, tc egress and qdiscs; "
+	 "refused where NAT rules exist (docs/forwarding.md)"},
+	{O_FORWARD_FORCE, "forward-force", NULL,
+	 "--forward even though nft/iptables NAT rules exist in this namespace (they are "
+	 "bypassed for forwarded media)"},
+	{O_DSCP, "dscp", "on|off|A,V",
+	 "DSCP marking of pinholed media in XDP, for the whole pin path: on (audio EF 46, video "
+	 "AF41 34), off (default), or A,V (0-63, or - to keep a kind's)"},
 	{O_IF_NOT_ATTACHED, "if-not-attached", NULL,
 	 "succeed without change if IFACE is already attached here alike (same mode and "
 	 "egress learner, program running)"},
@@ -101,7 +114,8 @@ static const struct cmd_def cmd_defs[] = {
 	 "attach the data path to IFACE (XDP or TC ingress, TC egress learner)",
 	 do_attach,
 	 false,
-	 {O_MODE, O_MEDIA, O_MAX, O_NO_EGRESS, O_IF_NOT_ATTACHED, COMMON_OPTS}},
+	 {O_MODE, O_MEDIA, O_MAX, O_NO_EGRESS, O_FORWARD, O_FORWARD_FORCE, O_DSCP,
+	  O_IF_NOT_ATTACHED, COMMON_OPTS}},
 	{"detach",
 	 "IFACE",
 	 "detach what attach put on IFACE; pinned maps and pinholes stay",
@@ -399,6 +413,46 @@ static int apply_opt(struct sw_args *a, enum opt_id id, const char *arg)
 	case O_IF_NOT_ATTACHED:
 		a->if_not_attached = true;
 		return 0;
+	case O_FORWARD:
+		a->forward = true;
+		return 0;
+	case O_FORWARD_FORCE:
+		a->forward = a->forward_force = true;
+		return 0;
+	case O_DSCP:
+		a->dscp_set = true;
+		if (!strcmp(arg, "off")) {
+			a->dscp_on = false;
+			return 0;
+		}
+		a->dscp_on = true;
+		if (!strcmp(arg, "on")) {
+			a->dscp_audio = SW_DSCP_AUDIO_DEFAULT;
+			a->dscp_video = SW_DSCP_VIDEO_DEFAULT;
+			return 0;
+		}
+		{
+			char buf[16], *comma;
+			unsigned long av, vv;
+
+			if (strlen(arg) >= sizeof(buf) || !(comma = strchr(strcpy(buf, arg), ',')))
+				goto bad_dscp;
+			*comma = '\0';
+			if (!strcmp(buf, "-"))
+				av = SW_DSCP_KEEP;
+			else if (parse_uint(buf, 0, 63, &av))
+				goto bad_dscp;
+			if (!strcmp(comma + 1, "-"))
+				vv = SW_DSCP_KEEP;
+			else if (parse_uint(comma + 1, 0, 63, &vv))
+				goto bad_dscp;
+			a->dscp_audio = (uint8_t)av;
+			a->dscp_video = (uint8_t)vv;
+			return 0;
+		}
+	bad_dscp:
+		pr_err("--dscp '%s': expected on, off, or AUDIO,VIDEO with each 0-63 or -", arg);
+		return -EINVAL;
 	case O_JSON:
 		a->json = true;
 		return 0;

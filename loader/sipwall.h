@@ -34,6 +34,11 @@ struct sw_args {
 	uint32_t max_pinholes;
 	bool no_egress;
 	bool if_not_attached; /* attach: exit 0 if already attached alike */
+	bool forward;	      /* attach --forward: XDP forwarding of pinholed media */
+	bool forward_force;   /* ... even with NAT rules in the namespace */
+	bool dscp_set;	      /* attach --dscp given */
+	bool dscp_on;
+	uint8_t dscp_audio, dscp_video; /* SW_DSCP_KEEP: leave as is */
 	bool json;
 	const char *dst;
 	const char *src[SW_MAX_SOURCES];
@@ -92,5 +97,9 @@ uint32_t sw_tc_prog_id(int ifindex, bool ingress);
 /* XDP on ifindex (attach.c): *found = prog_id if attached there, else 0 (with
  * prog_id 0: any sipwall_xdp). 0 or -errno; -EPERM without CAP_SYS_ADMIN. */
 int sw_xdp_lookup(int ifindex, uint32_t prog_id, uint32_t *found, bool *legacy);
+/* attach --forward's checks (forward.c): mode, namespace, NAT rules, veth.
+ * 0 go ahead, else a reported -errno. */
+struct sw_netns;
+int sw_forward_check(const struct sw_args *a, const struct sw_netns *ns);
 
 #endif /* SW_LOADER_SIPWALL_H */

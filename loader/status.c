@@ -125,6 +125,8 @@ static int status_iface_cb(const struct sw_iface_info *info, void *vctx)
 		json_object_object_add(o, "egress_prog_id",
 				       json_object_new_int64(info->egress_prog_id));
 		json_object_object_add(o, "priority", json_object_new_int64(info->priority));
+		json_object_object_add(o, "forward",
+				       json_object_new_boolean(!!(info->flags & SW_IF_FORWARD)));
 		json_object_object_add(o, "dispatcher_id", json_object_new_int64(l.dispatcher_id));
 		json_object_array_add(c->arr, o);
 	} else {
@@ -141,6 +143,8 @@ static int status_iface_cb(const struct sw_iface_info *info, void *vctx)
 		       sw_mode_name(info->mode), info->prog_id, egress, prio, l.attach);
 		if (l.dispatcher_id)
 			printf(" (id %u)", l.dispatcher_id);
+		if (info->flags & SW_IF_FORWARD)
+			printf(", forwarding in XDP");
 		printf("\n");
 	}
 	c->n++;
@@ -253,11 +257,25 @@ int do_status(const struct sw_args *a)
 		json_object_object_add(root, "pinholes", json_object_new_int64(count));
 		json_object_object_add(root, "max_pinholes",
 				       json_object_new_int64(cfg.max_pinholes));
+		if (cfg.flags & SW_CFG_DSCP) {
+			json_object *d = json_object_new_object();
+
+			json_object_object_add(d, "audio", json_object_new_int64(cfg.dscp_audio));
+			json_object_object_add(d, "video", json_object_new_int64(cfg.dscp_video));
+			json_object_object_add(root, "dscp", d);
+		} else {
+			json_object_object_add(root, "dscp", NULL);
+		}
 		json_object_object_add(root, "interfaces", c.arr);
 	} else {
 		printf("pin path %s (schema v%u)\nmedia ports %u-%u; pinholes %u of %u\n",
 		       a->pin_path, cfg.version, cfg.media_lo, cfg.media_hi, count,
 		       cfg.max_pinholes);
+		if (cfg.flags & SW_CFG_DSCP)
+			printf("dscp marking of pinholed media (XDP): audio %d, video %d "
+			       "(-1 = kept)\n",
+			       cfg.dscp_audio < 64 ? cfg.dscp_audio : -1,
+			       cfg.dscp_video < 64 ? cfg.dscp_video : -1);
 	}
 	err = sw_iface_foreach(&m, status_iface_cb, &c);
 	if (err) {
@@ -319,9 +337,9 @@ int do_stats(const struct sw_args *a)
 		json_object_put(root);
 		return SW_EXIT_OK;
 	}
-	printf("%-26s %14s %16s\n", "REASON", "PACKETS", "BYTES");
+	printf("%-28s %12s %16s\n", "REASON", "PACKETS", "BYTES");
 	for (r = 0; r < SW_R_MAX; r++)
-		printf("%-26s %14llu %16llu\n", sw_reason_name(r),
+		printf("%-28s %12llu %16llu\n", sw_reason_name(r),
 		       (unsigned long long)st[r].packets, (unsigned long long)st[r].bytes);
 	sw_dos_stats(&m);
 	sw_maps_close(&m);

@@ -24,6 +24,7 @@
 #define SW_MAP_BANS	"sw_bans"
 #define SW_MAP_FLOOD	"sw_flood"
 #define SW_MAP_TRUSTED	"sw_trusted"
+#define SW_MAP_FWD_DEVS "sw_fwd_devs"
 
 #define SW_MEDIA_LO_DEFAULT	10000
 #define SW_MEDIA_HI_DEFAULT	20000
@@ -35,27 +36,41 @@
 #define SW_FLOOD_MAX		65536
 #define SW_TRUSTED_MAX		1024
 #define SW_SIG_PORTS		4
+#define SW_FWD_DEVS_MAX		64
 
 /*
  * Packet verdict reasons. One list feeds the enum, the string table in
- * userspace, counters, logs and tests, so a name is spelled once.
+ * userspace, counters, logs and tests, so a name is spelled once. New
+ * reasons are appended; the forward_fallback_* block (all passes, XDP_PASS)
+ * stays contiguous from FWD_NO_NEIGH to FWD_VLAN.
  */
-#define SW_REASONS(X)                               \
-	X(PASSED_NOT_MEDIA, "passed_not_media")     \
-	X(PASSED_PINHOLE, "passed_pinhole")         \
-	X(PASSED_FRAGMENT, "passed_fragment")       \
-	X(DROPPED_NO_PINHOLE, "dropped_no_pinhole") \
-	X(DROPPED_BAD_SOURCE, "dropped_bad_source") \
-	X(DROPPED_FRAGMENT, "dropped_fragment")     \
-	X(DROPPED_MALFORMED, "dropped_malformed")   \
-	X(DROPPED_BANNED, "dropped_banned")         \
-	X(DROPPED_FLOOD, "dropped_flood")           \
-	X(EGRESS_LEARNED, "egress_learned")         \
-	X(EGRESS_PASSED, "egress_passed")           \
-	X(PASSED_SIGNALLING, "passed_signalling")   \
-	X(PASSED_TRUSTED, "passed_trusted")         \
-	X(DROPPED_VLAN_DEPTH, "dropped_vlan_depth") \
-	X(DROPPED_FRAG_HEADER_CHAIN, "dropped_frag_header_chain")
+#define SW_REASONS(X)                                             \
+	X(PASSED_NOT_MEDIA, "passed_not_media")                   \
+	X(PASSED_PINHOLE, "passed_pinhole")                       \
+	X(PASSED_FRAGMENT, "passed_fragment")                     \
+	X(DROPPED_NO_PINHOLE, "dropped_no_pinhole")               \
+	X(DROPPED_BAD_SOURCE, "dropped_bad_source")               \
+	X(DROPPED_FRAGMENT, "dropped_fragment")                   \
+	X(DROPPED_MALFORMED, "dropped_malformed")                 \
+	X(DROPPED_BANNED, "dropped_banned")                       \
+	X(DROPPED_FLOOD, "dropped_flood")                         \
+	X(EGRESS_LEARNED, "egress_learned")                       \
+	X(EGRESS_PASSED, "egress_passed")                         \
+	X(PASSED_SIGNALLING, "passed_signalling")                 \
+	X(PASSED_TRUSTED, "passed_trusted")                       \
+	X(DROPPED_VLAN_DEPTH, "dropped_vlan_depth")               \
+	X(DROPPED_FRAG_HEADER_CHAIN, "dropped_frag_header_chain") \
+	X(FORWARDED, "forwarded")                                 \
+	X(FWD_NO_NEIGH, "forward_fallback_no_neigh")              \
+	X(FWD_FRAG_NEEDED, "forward_fallback_frag_needed")        \
+	X(FWD_TTL, "forward_fallback_ttl")                        \
+	X(FWD_OPTIONS, "forward_fallback_options")                \
+	X(FWD_FRAGMENT, "forward_fallback_fragment")              \
+	X(FWD_NO_ROUTE, "forward_fallback_no_route")              \
+	X(FWD_LOCAL, "forward_fallback_local")                    \
+	X(FWD_DISABLED, "forward_fallback_disabled")              \
+	X(FWD_NOT_ALLOWED, "forward_fallback_not_allowed")        \
+	X(FWD_VLAN, "forward_fallback_vlan")
 
 enum sw_reason {
 #define SW_X_ENUM(name, str) SW_R_##name,
@@ -141,6 +156,14 @@ enum sw_kind {
 	SW_KIND_MANUAL = 3, /* added by `sipwall pinhole add` */
 };
 
+/* sw_pinhole.media: the SDP media type of the stream (m=audio, m=video). */
+enum sw_media {
+	SW_MEDIA_UNKNOWN = 0, /* manual pinholes, pinholes written before schema 2.1 */
+	SW_MEDIA_AUDIO = 1,
+	SW_MEDIA_VIDEO = 2,
+	SW_MEDIA_OTHER = 3, /* text, application, image, ... */
+};
+
 /* Pinhole map (BPF_MAP_TYPE_HASH, never LRU): protected media destination. */
 struct sw_pinhole_key {
 	__u8 addr[16]; /* protected endpoint's media address (v4-mapped) */
@@ -168,7 +191,8 @@ struct sw_pinhole {
 	__u8 kind;			      /* enum sw_kind */
 	__u8 media_idx;			      /* m= line index in the SDP */
 	__u8 side;			      /* 0 = offerer's media, 1 = answerer's media */
-	__u8 pad[5];
+	__u8 media;			      /* enum sw_media, for DSCP marking */
+	__u8 pad[4];
 };
 
 /* Fragment memory (BPF_MAP_TYPE_LRU_HASH): later fragments follow the first. */
@@ -207,12 +231,19 @@ struct sw_config {
 	__u8 flood_prefix_v6;	       /* e.g. 64 */
 	__u8 ban_prefix_v4;	       /* bans are keyed by the source masked to this */
 	__u8 ban_prefix_v6;
-	__u32 pad;
+	__u8 dscp_audio; /* SW_CFG_DSCP: DSCP set on audio media (0-63, else kept) */
+	__u8 dscp_video; /* ... on video media */
+	__u16 pad;
 };
 
 /* sw_config.flags */
 #define SW_CFG_BANS_ACTIVE (1u << 0) /* sw_bans may hold entries: look them up */
 #define SW_CFG_FLOOD_GUARD (1u << 1) /* token bucket on sig_ports */
+#define SW_CFG_DSCP	   (1u << 2) /* mark pinholed media with dscp_audio/_video */
+
+#define SW_DSCP_AUDIO_DEFAULT 46   /* EF, RFC 3246 / RFC 4594 telephony */
+#define SW_DSCP_VIDEO_DEFAULT 34   /* AF41, RFC 4594 multimedia conferencing */
+#define SW_DSCP_KEEP	      0xff /* leave the packet's DSCP as it is */
 
 /*
  * Ban reasons (who or what banned a source). Same X-macro rule.
@@ -273,6 +304,7 @@ enum sw_attach_mode {
 /* sw_iface_info.flags */
 #define SW_IF_DISPATCHER (1u << 0) /* attached through libxdp's dispatcher */
 #define SW_IF_EGRESS	 (1u << 1) /* TC egress learner attached */
+#define SW_IF_FORWARD	 (1u << 2) /* attach --forward: pinholed media forwarded in XDP */
 
 /*
  * Attached interfaces (BPF_MAP_TYPE_HASH). An ifindex is unique only within
@@ -304,6 +336,18 @@ struct sw_iface_info {
 	__u32 pad;
 };
 
+/*
+ * Egress set of XDP forwarding (BPF_MAP_TYPE_DEVMAP_HASH, key = ifindex):
+ * the interfaces attached with --forward, written by the loader. The value
+ * has the layout of the kernel's struct bpf_devmap_val (no devmap program).
+ * Ifindexes are those of the one network namespace the forwarding
+ * interfaces of a pin root live in (the loader refuses a second one).
+ */
+struct sw_fwd_dev {
+	__u32 ifindex; /* egress device, the same as the key */
+	__u32 prog;    /* devmap program: always 0 (none) */
+};
+
 #define SW_SCHEMA_VERSION 2  /* 2: sw_ifaces keyed by (netns, ifindex) */
 #define SW_XDP_PRIORITY	  10 /* runs before the default priority 50 */
 
@@ -321,5 +365,6 @@ _Static_assert(sizeof(struct sw_bucket) == 24, "sw_bucket layout");
 _Static_assert(sizeof(struct sw_lpm_key) == 20, "sw_lpm_key layout");
 _Static_assert(sizeof(struct sw_iface_key) == 16, "sw_iface_key layout");
 _Static_assert(sizeof(struct sw_iface_info) == 64, "sw_iface_info layout");
+_Static_assert(sizeof(struct sw_fwd_dev) == 8, "sw_fwd_dev layout");
 
 #endif /* SIPWALL_MAPS_H */

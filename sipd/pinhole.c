@@ -59,6 +59,16 @@ static void set_owner(struct sw_pinhole *v, const struct sipd_call *c)
 	memcpy(v->call_id, c->call_id, strnlen(c->call_id, SW_CALL_ID_LEN - 1));
 }
 
+/* The m= line's media type as the data path's DSCP marking knows it. */
+static uint8_t media_kind(const char *type)
+{
+	if (!strcmp(type, "audio"))
+		return SW_MEDIA_AUDIO;
+	if (!strcmp(type, "video"))
+		return SW_MEDIA_VIDEO;
+	return SW_MEDIA_OTHER;
+}
+
 static void plan_add(struct sipd_ph_plan *p, const struct sipd_call *c, const uint8_t dst[16],
 		     uint16_t dport, uint8_t kind, const uint8_t src[16], uint16_t sport,
 		     uint8_t check, unsigned int media_idx, unsigned int side, uint64_t now_ns,
@@ -105,6 +115,7 @@ static void plan_add(struct sipd_ph_plan *p, const struct sipd_call *c, const ui
 	e->val.kind = kind;
 	e->val.media_idx = (uint8_t)media_idx;
 	e->val.side = (uint8_t)side;
+	e->val.media = p->cur_media;
 	e->self_named = named_by && !memcmp(named_by, dst, 16);
 	if (named_by) {
 		e->named_auth = 1;
@@ -169,6 +180,8 @@ static void plan_party(struct sipd_ph_plan *p, const struct sipd_call *c,
 		unsigned int ports, j;
 		uint8_t check;
 		int rtp, mux;
+
+		p->cur_media = media_kind(om->type);
 
 		/* Port 0: stream off or rejected; hold address: no media to
 		 * that side, and no address to check the peer against; a
@@ -248,6 +261,8 @@ static void plan_offer(struct sipd_ph_plan *p, const struct sipd_call *c,
 		uint16_t sport = 0, srtcp = 0, drtcp;
 		const uint8_t *drtcp_addr = om->addr;
 		uint8_t check = SW_CHECK_ADDRESS;
+
+		p->cur_media = media_kind(om->type);
 
 		if (((offer->refused >> i) & 1) || (prev && ((prev->refused >> i) & 1)))
 			continue;

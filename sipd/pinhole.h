@@ -31,6 +31,7 @@ struct sipd_ph_plan {
 	 * being planned from (vouched for or not) */
 	const struct sipd_config *cfg;
 	const uint8_t *cur_src;
+	uint8_t cur_media; /* enum sw_media of the m= line being planned */
 };
 
 void sipd_ph_plan(const struct sipd_call *c, const struct sipd_config *cfg, uint64_t now_ns,

@@ -18,6 +18,13 @@
  * every state: its side effect is turning on netfilter defragmentation in the
  * namespace, so the queue sees whole SIP datagrams, never IP fragments of a big
  * INVITE. Accepted reassembled datagrams are refragmented on output.
+ *
+ * That match turns conntrack on for the whole namespace, media included:
+ * every RTP flow would get an entry and pay for it per packet. So UDP to the
+ * media range on the protected interfaces is marked untracked in the raw
+ * table (chain SIPWALL_RAW, jumped to first from raw PREROUTING), which runs
+ * after defragmentation and before conntrack. SIP stays tracked: the media
+ * range may not hold a SIP port.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +37,7 @@
 #include "sipd/source.h"
 
 #define SW_CHAIN  "SIPWALL"
+#define SW_RAW	  "SIPWALL_RAW"
 #define SW_CT_ALL "NEW,ESTABLISHED,RELATED,INVALID,UNTRACKED"
 
 void sipd_rules_defaults(struct sipd_rules_opts *o)
@@ -108,18 +116,29 @@ static int chain_wanted(const struct sipd_rules_opts *o, int i)
 	return i == 0 ? o->forward : i == 1 ? o->input : o->output;
 }
 
-static int chain_exists(const char *bin)
+static int chain_exists_in(const char *bin, const char *table, const char *chain)
 {
-	char *argv[] = {(char *)bin, "-w", "-n", "-L", SW_CHAIN, NULL};
+	char *argv[] = {(char *)bin, "-w", "-t", (char *)table, "-n", "-L", (char *)chain, NULL};
 
 	return run(argv, 1, 0) == 0;
 }
 
-static int jump_exists(const char *bin, const char *chain)
+static int jump_exists_in(const char *bin, const char *table, const char *from, const char *to)
 {
-	char *argv[] = {(char *)bin, "-w", "-C", (char *)chain, "-j", SW_CHAIN, NULL};
+	char *argv[] = {(char *)bin,  "-w", "-t",	(char *)table, "-C",
+			(char *)from, "-j", (char *)to, NULL};
 
 	return run(argv, 1, 0) == 0;
+}
+
+static int chain_exists(const char *bin)
+{
+	return chain_exists_in(bin, "filter", SW_CHAIN);
+}
+
+static int jump_exists(const char *bin, const char *chain)
+{
+	return jump_exists_in(bin, "filter", chain, SW_CHAIN);
 }
 
 static int fail(const struct fam *f, const char *what, int rc)
@@ -242,6 +261,88 @@ static int add_port_rules(const struct sipd_rules_opts *o, const struct fam *f)
 	return rc;
 }
 
+/* SIPWALL_RAW: created or flushed, filled, jumped to first from raw
+ * PREROUTING; with no media range, removed. */
+static int raw_remove(const struct fam *f)
+{
+	char *del[] = {(char *)f->bin, "-w", "-t", "raw", "-D", "PREROUTING", "-j", SW_RAW, NULL};
+	char *fl[] = {(char *)f->bin, "-w", "-t", "raw", "-F", SW_RAW, NULL};
+	char *x[] = {(char *)f->bin, "-w", "-t", "raw", "-X", SW_RAW, NULL};
+	int rc;
+
+	for (int k = 0; k < 16 && jump_exists_in(f->bin, "raw", "PREROUTING", SW_RAW); k++) {
+		rc = run(del, 0, 0);
+		if (rc)
+			return fail(f, "removing the raw PREROUTING jump", rc);
+	}
+	if (!chain_exists_in(f->bin, "raw", SW_RAW))
+		return 0;
+	rc = run(fl, 0, 0);
+	if (!rc)
+		rc = run(x, 0, 0);
+	return rc ? fail(f, "deleting chain " SW_RAW, rc) : 0;
+}
+
+static int raw_rule(const struct sipd_rules_opts *o, const struct fam *f, const char *ifname)
+{
+	char range[16];
+	char *argv[24];
+	int n = 0, rc;
+
+	snprintf(range, sizeof(range), "%u:%u", o->media_lo, o->media_hi);
+	argv[n++] = (char *)f->bin;
+	argv[n++] = "-w";
+	argv[n++] = "-t";
+	argv[n++] = "raw";
+	argv[n++] = "-A";
+	argv[n++] = SW_RAW;
+	if (ifname) {
+		argv[n++] = "-i";
+		argv[n++] = (char *)ifname;
+	}
+	argv[n++] = "-p";
+	argv[n++] = "udp";
+	argv[n++] = "--dport";
+	argv[n++] = range;
+	argv[n++] = "-m";
+	argv[n++] = "comment";
+	argv[n++] = "--comment";
+	argv[n++] = "sipwall: media untracked";
+	argv[n++] = "-j";
+	argv[n++] = "CT";
+	argv[n++] = "--notrack";
+	argv[n] = NULL;
+	rc = run(argv, 0, 0);
+	return rc ? fail(f, "adding a raw CT --notrack rule", rc) : 0;
+}
+
+static int raw_install(const struct sipd_rules_opts *o, const struct fam *f)
+{
+	char *mk[] = {(char *)f->bin, "-w", "-t", "raw", "-N", SW_RAW, NULL};
+	char *fl[] = {(char *)f->bin, "-w", "-t", "raw", "-F", SW_RAW, NULL};
+	char *jump[] = {(char *)f->bin, "-w", "-t", "raw",  "-I",
+			"PREROUTING",	"1",  "-j", SW_RAW, NULL};
+	int rc;
+
+	if (!o->media_lo)
+		return raw_remove(f);
+	rc = run(chain_exists_in(f->bin, "raw", SW_RAW) ? fl : mk, 0, 0);
+	if (rc)
+		return fail(f, "creating chain " SW_RAW, rc);
+	if (!o->n_media_ifs)
+		rc = raw_rule(o, f, NULL);
+	for (unsigned int i = 0; i < o->n_media_ifs && !rc; i++)
+		rc = raw_rule(o, f, o->media_ifs[i]);
+	if (rc)
+		return rc;
+	if (!jump_exists_in(f->bin, "raw", "PREROUTING", SW_RAW)) {
+		rc = run(jump, 0, 0);
+		if (rc)
+			return fail(f, "adding the raw PREROUTING jump", rc);
+	}
+	return 0;
+}
+
 int sipd_rules_install(const struct sipd_rules_opts *o)
 {
 	struct fam fams[2];
@@ -255,6 +356,20 @@ int sipd_rules_install(const struct sipd_rules_opts *o)
 		fprintf(stderr, "sipd rules: queue range past 65535\n");
 		return -EINVAL;
 	}
+	if (o->media_lo > o->media_hi) {
+		fprintf(stderr, "sipd rules: media range %u-%u is empty\n", o->media_lo,
+			o->media_hi);
+		return -EINVAL;
+	}
+	/* SIP must stay tracked: conntrack defragments it for the queue. */
+	for (unsigned int i = 0; o->media_lo && i < o->ports.n; i++)
+		if (o->ports.port[i] >= o->media_lo && o->ports.port[i] <= o->media_hi) {
+			fprintf(stderr,
+				"sipd rules: SIP port %u lies in the media range %u-%u, which is "
+				"left untracked; move one of them\n",
+				o->ports.port[i], o->media_lo, o->media_hi);
+			return -EINVAL;
+		}
 	for (int fi = 0; fi < nf; fi++) {
 		const struct fam *f = &fams[fi];
 
@@ -293,6 +408,9 @@ int sipd_rules_install(const struct sipd_rules_opts *o)
 				if (run(argv, 0, 0))
 					return fail(f, "removing a jump", 1);
 		}
+		rc = raw_install(o, f);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
@@ -327,6 +445,9 @@ int sipd_rules_remove(const struct sipd_rules_opts *o)
 			if (rc)
 				return fail(f, "deleting chain " SW_CHAIN, rc);
 		}
+		rc = raw_remove(f);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
@@ -351,6 +472,15 @@ int sipd_rules_show(const struct sipd_rules_opts *o)
 				printf("-A %s -j %s\n", builtin[c], SW_CHAIN);
 		fflush(stdout);
 		run(argv, 0, 0);
+		if (chain_exists_in(f->bin, "raw", SW_RAW)) {
+			char *raw[] = {(char *)f->bin, "-w", "-t", "raw", "-S", SW_RAW, NULL};
+
+			printf("# raw\n");
+			if (jump_exists_in(f->bin, "raw", "PREROUTING", SW_RAW))
+				printf("-A PREROUTING -j %s\n", SW_RAW);
+			fflush(stdout);
+			run(raw, 0, 0);
+		}
 	}
 	return installed ? 0 : 1;
 }

@@ -104,6 +104,8 @@ int sipd_loop_run(int fd, int sfd, int tfd, const struct sipd_sink *s, int (*dra
 		  void *ctx);
 
 /* The iptables side of inline mode (rules.c). */
+#define SIPD_RULES_MAX_IFS 16
+
 struct sipd_rules_opts {
 	struct sipd_ports ports;     /* UDP */
 	struct sipd_ports tcp_ports; /* SIP over TCP and WebSocket */
@@ -115,6 +117,11 @@ struct sipd_rules_opts {
 	int ipv4, ipv6;
 	const char *iptables;  /* iptables binary (default "iptables") */
 	const char *ip6tables; /* default "ip6tables" */
+	/* raw table: UDP to the media range is not tracked (SIPWALL_RAW).
+	 * media_lo 0: no such rules. */
+	uint16_t media_lo, media_hi;
+	char media_ifs[SIPD_RULES_MAX_IFS][16]; /* -i of those rules; none: every interface */
+	unsigned int n_media_ifs;
 };
 
 void sipd_rules_defaults(struct sipd_rules_opts *o);

@@ -385,7 +385,68 @@ static void rules_usage(FILE *f)
 {
 	fprintf(f, "usage: sipd rules install|remove|show [-c CONFIG] [--ports LIST]\n"
 		   "                  [--queue N] [--queues N] [--fail-open|--fail-closed]\n"
-		   "                  [--input] [--output] [--no-forward] [-4|-6] [--legacy]\n");
+		   "                  [--input] [--output] [--no-forward] [-4|-6] [--legacy]\n"
+		   "                  [--media-ports LO-HI] [--media-ifaces IF[,IF...]] "
+		   "[--no-notrack]\n");
+}
+
+struct media_ifs_ctx {
+	struct sipd_rules_opts *ro;
+	struct sw_netns ns;
+};
+
+static int media_ifs_cb(const struct sw_iface_info *info, void *vctx)
+{
+	struct media_ifs_ctx *c = vctx;
+	struct sipd_rules_opts *ro = c->ro;
+
+	if (sw_iface_in_netns(info, &c->ns) != 1 || ro->n_media_ifs >= SIPD_RULES_MAX_IFS)
+		return 0;
+	snprintf(ro->media_ifs[ro->n_media_ifs++], sizeof(ro->media_ifs[0]), "%.15s", info->name);
+	return 0;
+}
+
+/* Media range and interfaces of the raw notrack rules, where the command
+ * line left them out: what sipwall attach pinned under the pin path (its
+ * sw_config range, its interfaces in this namespace), else the default
+ * range on every interface. */
+static void rules_media(struct sipd_rules_opts *ro, const char *pin_path, int have_range,
+			int have_ifs)
+{
+	struct media_ifs_ctx c = {.ro = ro};
+	struct sw_maps m = SW_MAPS_INIT;
+	struct sw_config cfg;
+
+	if (!have_range) {
+		ro->media_lo = SW_MEDIA_LO_DEFAULT;
+		ro->media_hi = SW_MEDIA_HI_DEFAULT;
+	}
+	if ((have_range && have_ifs) || sw_maps_open(pin_path, &m))
+		return;
+	if (!have_range && !sw_config_read(&m, &cfg) && cfg.media_lo) {
+		ro->media_lo = cfg.media_lo;
+		ro->media_hi = cfg.media_hi;
+	}
+	if (!have_ifs && !sw_netns_self(&c.ns))
+		sw_iface_foreach(&m, media_ifs_cb, &c);
+	sw_maps_close(&m);
+}
+
+/* "eth0,eth1": up to SIPD_RULES_MAX_IFS interface names. */
+static int parse_ifs(const char *s, struct sipd_rules_opts *ro)
+{
+	char buf[SIPD_RULES_MAX_IFS * 17], *tok, *save = NULL;
+
+	if (!*s || strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	ro->n_media_ifs = 0;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (ro->n_media_ifs >= SIPD_RULES_MAX_IFS || strlen(tok) >= IFNAMSIZ)
+			return -EINVAL;
+		snprintf(ro->media_ifs[ro->n_media_ifs++], sizeof(ro->media_ifs[0]), "%s", tok);
+	}
+	return ro->n_media_ifs ? 0 : -EINVAL;
 }
 
 int sipd_cmd_rules(int argc, char **argv)
@@ -399,7 +460,10 @@ int sipd_cmd_rules(int argc, char **argv)
 		O_INPUT,
 		O_OUTPUT,
 		O_NOFWD,
-		O_LEGACY
+		O_LEGACY,
+		O_MEDIA,
+		O_MEDIA_IFS,
+		O_NO_NOTRACK,
 	};
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
@@ -412,6 +476,9 @@ int sipd_cmd_rules(int argc, char **argv)
 		{"output", no_argument, NULL, O_OUTPUT},
 		{"no-forward", no_argument, NULL, O_NOFWD},
 		{"legacy", no_argument, NULL, O_LEGACY},
+		{"media-ports", required_argument, NULL, O_MEDIA},
+		{"media-ifaces", required_argument, NULL, O_MEDIA_IFS},
+		{"no-notrack", no_argument, NULL, O_NO_NOTRACK},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -419,7 +486,8 @@ int sipd_cmd_rules(int argc, char **argv)
 	struct sipd_config *cfg = NULL;
 	const char *cfg_path = NULL, *action;
 	int fail_open = -1, have_queue = 0, have_queues = 0, opt, rc;
-	int only4 = 0, only6 = 0, have_ports = 0;
+	int only4 = 0, only6 = 0, have_ports = 0, have_media = 0, have_ifs = 0, notrack = 1;
+	uint16_t mlo = 0, mhi = 0;
 	uint16_t queue = 0, queues = 0;
 	struct sipd_ports ports = {0};
 
@@ -469,6 +537,38 @@ int sipd_cmd_rules(int argc, char **argv)
 			ro.iptables = "iptables-legacy";
 			ro.ip6tables = "ip6tables-legacy";
 			break;
+		case O_MEDIA: {
+			char *dash = strchr(optarg, '-');
+
+			if (!dash || dash == optarg) {
+				fprintf(stderr, "sipd rules: --media-ports: expected LO-HI\n");
+				return 2;
+			}
+			*dash = '\0';
+			if (parse_u16("--media-ports", optarg, &mlo) ||
+			    parse_u16("--media-ports", dash + 1, &mhi) || !mlo || mlo > mhi) {
+				fprintf(stderr,
+					"sipd rules: --media-ports: expected LO-HI with 1 <= "
+					"LO <= HI <= 65535\n");
+				return 2;
+			}
+			have_media = 1;
+			break;
+		}
+		case O_MEDIA_IFS:
+			if (parse_ifs(optarg, &ro)) {
+				fprintf(stderr,
+					"sipd rules: --media-ifaces: '%s' is not a list of up to "
+					"%d "
+					"interface names\n",
+					optarg, SIPD_RULES_MAX_IFS);
+				return 2;
+			}
+			have_ifs = 1;
+			break;
+		case O_NO_NOTRACK:
+			notrack = 0;
+			break;
 		case '4':
 			only4 = 1;
 			break;
@@ -500,6 +600,14 @@ int sipd_cmd_rules(int argc, char **argv)
 	ro.nqueues = have_queues ? queues : (cfg->queue.count ?: 1);
 	ro.fail_open = fail_open >= 0 ? fail_open : cfg->queue.fail_open;
 	rules_ports(&ro, cfg, have_ports ? &ports : NULL);
+	if (have_media) {
+		ro.media_lo = mlo;
+		ro.media_hi = mhi;
+	}
+	if (notrack && !strcmp(action, "install"))
+		rules_media(&ro, cfg->pin_path, have_media, have_ifs);
+	if (!notrack)
+		ro.media_lo = ro.media_hi = 0;
 	sipd_config_free(cfg);
 
 	if (!strcmp(action, "install"))

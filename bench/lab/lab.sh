@@ -11,7 +11,10 @@
 # receive work, and its own CPU time / the packets it handled is the cost.
 # fw is configured one way at a time (bl_cfg_up/bl_cfg_down):
 #   floor   XDP drop of everything, packet unread
-#   sipwall sipwall XDP on fw's outside veth + sipd inline (NFQUEUE rules)
+#   sipwall sipwall XDP on fw's outside veth + sipd inline (NFQUEUE rules,
+#           media untracked in raw)
+#   forward the same with sipwall attach --forward on both of fw's veths:
+#           pinholed media routed and redirected in XDP
 #   helper  nftables + conntrack SIP helper, media from outside dropped
 #           unless conntrack says related/established
 #   sets    nftables raw prerouting: media from outside dropped unless
@@ -120,7 +123,9 @@ bl_pin_napi() {
 bl_xdp_packets() {
 	bl_in "$1" ethtool -S "$2" | awk '$1 == "rx_queue_0_xdp_packets:" { print $2 }'
 }
-# bl_tx_packets NS DEV: packets DEV sent or tried to (fw's forwarding output).
+# bl_tx_packets NS DEV: packets DEV sent or tried to (fw's forwarding output;
+# for veth this includes what XDP redirected into it, which its peer's NAPI
+# counts).
 bl_tx_packets() {
 	bl_in "$1" ip -s -s link show dev "$2" | awk '/TX:/ { getline; print $2 + $4; exit }'
 }
@@ -183,11 +188,18 @@ bl_cfg_up() {
 	case $1 in
 	floor)
 		bl_f "$BL_SWGEN" attach drop "$BL_FO" ;;
-	sipwall)
-		local cfg i
+	sipwall | forward)
+		local cfg i fwd=
+		[ "$1" = forward ] && fwd=--forward
 		cfg=$(bl_sipd_config)
 		bl_f "$BL_SIPWALL" attach "$BL_FO" --mode native --pin-path "$BL_PIN" \
-			--media-ports $BL_MEDIA --max-pinholes 131072 >/dev/null || return 1
+			--media-ports $BL_MEDIA --max-pinholes 131072 $fwd >/dev/null 2>&1 || return 1
+		# The egress: XDP there too (the return path), and in sw_fwd_devs.
+		# Its peer, the sink, has an XDP program: redirected frames arrive.
+		if [ -n "$fwd" ]; then
+			bl_f "$BL_SIPWALL" attach "$BL_FI" --mode native --pin-path "$BL_PIN" \
+				--media-ports $BL_MEDIA $fwd >/dev/null 2>&1 || return 1
+		fi
 		bl_f "$BL_SIPD" rules install -c "$cfg" >/dev/null || return 1
 		: >"$BL_TMP/sipd.log"
 		nsenter --net="/run/netns/$BL_NF" "$BL_SIPD" run -c "$cfg" \
@@ -240,10 +252,12 @@ EOF2
 bl_cfg_down() {
 	case $BL_CFG in
 	floor) bl_f "$BL_SWGEN" detach "$BL_FO" ;;
-	sipwall)
+	sipwall | forward)
 		bl_sipd_stop
 		bl_f "$BL_SIPD" rules remove >/dev/null 2>&1
 		bl_f "$BL_SIPWALL" detach "$BL_FO" --pin-path "$BL_PIN" >/dev/null 2>&1
+		[ "$BL_CFG" = forward ] &&
+			bl_f "$BL_SIPWALL" detach "$BL_FI" --pin-path "$BL_PIN" >/dev/null 2>&1
 		case "$BL_PIN" in /sys/fs/bpf/sipwall-bench-s*) rm -rf "$BL_PIN" ;; esac ;;
 	helper | sets)
 		bl_f nft delete table inet $BL_NFT_TABLE 2>/dev/null ;;
@@ -270,7 +284,7 @@ bl_sipd_stop() {
 bl_pinholes() {
 	local n=$1
 	case $BL_CFG in
-	sipwall)
+	sipwall | forward)
 		bl_f "$BL_SWGEN" fill "$BL_PIN" "$n" --dst $BUA4 --per-addr 10000 --dport 10000 \
 			--src $BO4 ;;
 	sets)

@@ -5,16 +5,18 @@ sipwall (median of the per-repetition ratios), and issue 5's targets.
 
 report.py RESULTS ELAPSED_S REPS SECS LAT_CALLS SIPP_MEDIA_MS KERNEL CPUS GEN_CPU NAPI_CPU
 RESULTS lines: cost CFG KIND N REP NS HANDLED FORWARDED MPPS | lat CFG REP US |
-sipp CFG RATE CALLS OK FAILED SECS | sipwall_media PACKETS
+sipp CFG RATE CALLS OK FAILED SECS | sipwall_media PACKETS |
+forward_media FORWARDED PASSED_PINHOLE FALLBACKS
 Exit status 1 when a sanity check fails (a flood packet forwarded, pass
 traffic not forwarded, a measurement missing)."""
 import statistics
 import sys
 from collections import defaultdict
 
-CFGS = ["floor", "sipwall", "helper", "sets"]
-NAMES = {"floor": "XDP drop-all (floor)", "sipwall": "sipwall (XDP + sipd)",
-         "helper": "nft + conntrack SIP helper", "sets": "nft set of tuples"}
+CFGS = ["floor", "sipwall", "helper", "sets", "forward"]
+NAMES = {"floor": "XDP drop-all (floor)", "sipwall": "sipwall (XDP + sipd, media untracked)",
+         "helper": "nft + conntrack SIP helper", "sets": "nft set of tuples",
+         "forward": "sipwall --forward (XDP forwarding)"}
 
 
 def med(v):
@@ -32,6 +34,7 @@ def main(a):
     lat = defaultdict(list)
     sipp = defaultdict(list)
     media = None
+    fmedia = None
     for line in open(res):
         f = line.split()
         if not f:
@@ -46,8 +49,10 @@ def main(a):
             sipp[f[1]].append((int(f[2]), int(f[3]), int(f[4]), int(f[5]), float(f[6])))
         elif f[0] == "sipwall_media":
             media = int(f[1])
+        elif f[0] == "forward_media":
+            fmedia = (int(f[1]), int(f[2]), f[3])
     ok = True
-    ns = sorted({k[2] for k in cost if k[0] in ("sipwall", "sets")})
+    ns = sorted({k[2] for k in cost if k[0] in ("sipwall", "sets", "forward")})
 
     def cell(cfg, kind, n, ref=("sipwall", None)):
         d = cost.get((cfg, kind, n))
@@ -133,6 +138,10 @@ def main(a):
                   % (NAMES[c], bad[0][0], bad[0][3], bad[0][1]))
     if media is not None:
         print("Media packets through sipwall pinholes during the SIPp runs: %d." % media)
+    if fmedia is not None:
+        print("Media packets of the SIPp runs with --forward: %d forwarded in XDP, %d passed to the"
+              " stack without a named reason (passed_pinhole), fallbacks: %s."
+              % (fmedia[0], fmedia[1], fmedia[2]))
     print()
 
     # Sanity: unsolicited media never forwarded; pass traffic forwarded.
@@ -144,14 +153,14 @@ def main(a):
             checks.append("FAIL: %s forwarded %d unsolicited packets (n=%d)" % (c, f, n))
         if kind == "pass" and f < 0.5 * h:
             checks.append("FAIL: %s forwarded %d of %d pinhole packets (n=%d)" % (c, f, h, n))
-    for c in ("floor", "sipwall", "helper", "sets"):
+    for c in CFGS:
         if not any(k[0] == c for k in cost):
             checks.append("FAIL: no measurement for %s" % c)
     for x in checks:
         print(x)
     ok = not checks
 
-    print("Targets (issue 5):")
+    print("Targets (issues 5 and 15):")
 
     def target(desc, val, good, fmt="%.2f"):
         if val is None:
@@ -173,6 +182,43 @@ def main(a):
             target("sipwall %s cost flat from %s to %s pinholes (max/min <= 1.2)"
                    % ("unsolicited" if kind == "flood" else "pass", "{:,}".format(ns[0]),
                       "{:,}".format(ns[-1])), max(v) / min(v), lambda x: x <= 1.2)
+    # Issue 15: forwarding in XDP, and untracked media through the stack.
+    def rel(num, den, kind, n):
+        """median over repetitions of cost[num] / cost[den]"""
+        a, b = cost.get((num, kind, n)), cost.get((den, kind, n))
+        if not a or not b:
+            return None
+        rs = [a[k][0] / b[k][0] for k in a if k in b and b[k][0] > 0]
+        return med(rs)
+
+    for n in ns:
+        target("media through a pinhole with --forward >= 3x cheaper than the nft set, %s "
+               "pinhole%s (sets / forward)" % ("{:,}".format(n), "" if n == 1 else "s"),
+               rel("sets", "forward", "pass", n), lambda v: v >= 3)
+    # The helper has one expectation only (one call): its 1-pinhole cost
+    # stands for every pinhole count.
+    for n in ns:
+        a, b = cost.get(("helper", "pass", 1)), cost.get(("forward", "pass", n))
+        r = None
+        if a and b:
+            rs = [a[k][0] / b[k][0] for k in a if k in b and b[k][0] > 0]
+            r = med(rs)
+        target("media through a pinhole with --forward >= 3x cheaper than the conntrack helper, "
+               "%s pinhole%s (helper at 1 / forward)" % ("{:,}".format(n), "" if n == 1 else "s"),
+               r, lambda v: v >= 3)
+    v = [med([x[0] for x in cost[("forward", "pass", n)].values()])
+         for n in ns if ("forward", "pass", n) in cost]
+    if len(v) > 1:
+        target("media through a pinhole with --forward flat from %s to %s pinholes (max/min <= 1.2)"
+               % ("{:,}".format(ns[0]), "{:,}".format(ns[-1])), max(v) / min(v),
+               lambda x: x <= 1.2)
+    for n in ns:
+        target("without --forward (media untracked): no worse than the nft set, %s pinhole%s "
+               "(sipwall / sets <= 1)" % ("{:,}".format(n), "" if n == 1 else "s"),
+               rel("sipwall", "sets", "pass", n), lambda v: v <= 1.0)
+    if fmedia is not None:
+        target("SIPp with --forward: every pinholed RTP packet forwarded or a named fallback "
+               "(passed_pinhole)", fmedia[1], lambda v: v == 0, "%d")
     if lat.get("sipwall") and lat.get("helper"):
         target("install latency: sipwall p50 <= helper p50 (us)",
                med(lat["sipwall"]) - med(lat["helper"]), lambda v: v <= 0,

@@ -18,6 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -72,14 +75,18 @@ struct env {
 	struct sipwall *skel;
 	int prog[3];
 	int pinholes, stats, frags;
-	int config, bans, flood, trusted;
+	int config, bans, flood, trusted, fwd_devs;
 	int ncpu;
 };
 
+/* env_open loads the next object with forwarding on (rodata fwd_enabled). */
+static int env_forward;
+
 static void rm_pin_root(void)
 {
-	static const char *maps[] = {SW_MAP_PINHOLES, SW_MAP_STATS, SW_MAP_FRAGS, SW_MAP_CONFIG,
-				     SW_MAP_IFACES,   SW_MAP_BANS,  SW_MAP_FLOOD, SW_MAP_TRUSTED};
+	static const char *maps[] = {SW_MAP_PINHOLES, SW_MAP_STATS,   SW_MAP_FRAGS,
+				     SW_MAP_CONFIG,   SW_MAP_IFACES,  SW_MAP_BANS,
+				     SW_MAP_FLOOD,    SW_MAP_TRUSTED, SW_MAP_FWD_DEVS};
 	char path[128];
 	unsigned int i;
 
@@ -119,6 +126,7 @@ static int env_open(struct env *e, unsigned int max_pinholes, uint16_t media_lo,
 		e->skel->rodata->media_lo = media_lo;
 		e->skel->rodata->media_hi = media_hi;
 	}
+	e->skel->rodata->fwd_enabled = env_forward;
 	err = sipwall__load(e->skel);
 	if (err) {
 		fprintf(stderr, "load skeleton: %s\n", strerror(-err));
@@ -134,6 +142,7 @@ static int env_open(struct env *e, unsigned int max_pinholes, uint16_t media_lo,
 	e->bans = bpf_map__fd(e->skel->maps.sw_bans);
 	e->flood = bpf_map__fd(e->skel->maps.sw_flood);
 	e->trusted = bpf_map__fd(e->skel->maps.sw_trusted);
+	e->fwd_devs = bpf_map__fd(e->skel->maps.sw_fwd_devs);
 	e->ncpu = libbpf_num_possible_cpus();
 	return 0;
 fail:
@@ -201,7 +210,8 @@ static void ph_key(const char *dst, uint16_t port, struct sw_pinhole_key *k)
 	k->proto = IPPROTO_UDP;
 }
 
-static int ph_put(const struct env *e, const struct ph_spec *s)
+/* media: enum sw_media of the pinhole (DSCP marking) */
+static int ph_put_m(const struct env *e, const struct ph_spec *s, uint8_t media)
 {
 	struct sw_pinhole_key k;
 	struct sw_pinhole v;
@@ -217,7 +227,13 @@ static int ph_put(const struct env *e, const struct ph_spec *s)
 	}
 	snprintf(v.call_id, sizeof(v.call_id), "test-%s-%u", s->dst, s->port);
 	v.kind = SW_KIND_MANUAL;
+	v.media = media;
 	return bpf_map_update_elem(e->pinholes, &k, &v, BPF_ANY);
+}
+
+static int ph_put(const struct env *e, const struct ph_spec *s)
+{
+	return ph_put_m(e, s, SW_MEDIA_UNKNOWN);
 }
 
 static int ph_get(const struct env *e, const char *dst, uint16_t port, struct sw_pinhole *v)
@@ -271,7 +287,8 @@ static int reason_passes(unsigned int r)
 {
 	return r == SW_R_PASSED_NOT_MEDIA || r == SW_R_PASSED_PINHOLE ||
 	       r == SW_R_PASSED_FRAGMENT || r == SW_R_EGRESS_LEARNED || r == SW_R_EGRESS_PASSED ||
-	       r == SW_R_PASSED_SIGNALLING || r == SW_R_PASSED_TRUSTED;
+	       r == SW_R_PASSED_SIGNALLING || r == SW_R_PASSED_TRUSTED ||
+	       (r >= SW_R_FWD_NO_NEIGH && r <= SW_R_FWD_VLAN);
 }
 
 /* Run one packet and check the action and that exactly the expected reason
@@ -882,6 +899,24 @@ static int cfg_put(const struct env *e, uint32_t flags, uint32_t rate, uint32_t 
 	return bpf_map_update_elem(e->config, &zero, &c, BPF_ANY);
 }
 
+static int dscp_cfg_put(const struct env *e, uint8_t audio, uint8_t video)
+{
+	struct sw_config c;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(e->config, &zero, &c))
+		return -1;
+	if (!c.version) {
+		c.media_lo = SW_MEDIA_LO_DEFAULT;
+		c.media_hi = SW_MEDIA_HI_DEFAULT;
+		c.version = SW_SCHEMA_VERSION;
+	}
+	c.flags |= SW_CFG_DSCP;
+	c.dscp_audio = audio;
+	c.dscp_video = video;
+	return bpf_map_update_elem(e->config, &zero, &c, BPF_ANY);
+}
+
 /* key: the address as the program masks it (the test spells it masked) */
 static int ban_put(const struct env *e, const char *key, uint64_t expires_ns)
 {
@@ -1372,14 +1407,547 @@ out:
 	free(vals);
 }
 
+/* ---- XDP forwarding (-f, inside the namespace 20-bpf-packets.sh makes) -- */
+
+/*
+ * The namespace (tests/suites/20-bpf-packets.sh, fwd_ns_up) has four veth
+ * pairs and this addressing; the FIB lookups of the test runs are its own:
+ *   fwa0 10.77.1.1/24 fd77:1::1/64  ingress
+ *   fwb0 10.77.2.1/24 fd77:2::1/64  mtu 1400, in sw_fwd_devs; neighbour .2/::2
+ *   fwc0 10.77.5.1/24 fd77:5::1/64  NOT in sw_fwd_devs, neighbour .2/::2,
+ *        IPv4 forwarding off on it (ingress for the "disabled" case)
+ *   fwd0 10.77.6.1/24 fd77:6::1/64  in sw_fwd_devs, neighbour .2/::2
+ *   10.77.3.0/24, fd77:3::/64 via .2.3/::3 (no neighbour); 10.77.4.0/24,
+ *   fd77:4::/64 blackhole; 10.77.7.0/24, fd77:7::/64 via fwb0's neighbour,
+ *   except from 10.9.9.77 / fd00::77 (ip rule, table 177): via fwd0's.
+ * Neighbour MACs: 02:77:00:00:NN:02 with NN the subnet (2, 5, 6).
+ */
+#define FWD_NEIGH(n)                              \
+	{                                         \
+		0x02, 0x77, 0x00, 0x00, (n), 0x02 \
+	}
+
+struct fwd_if {
+	const char *name;
+	int ifindex;
+	uint8_t mac[6];
+};
+
+static struct fwd_if fwd_ifs[] = {
+	{.name = "fwa0"}, {.name = "fwb0"}, {.name = "fwc0"}, {.name = "fwd0"}};
+enum { FA, FB, FC, FD };
+
+static int fwd_if_setup(void)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	unsigned int i;
+
+	if (fd < 0)
+		return -1;
+	for (i = 0; i < sizeof(fwd_ifs) / sizeof(fwd_ifs[0]); i++) {
+		struct ifreq ifr = {0};
+
+		fwd_ifs[i].ifindex = (int)if_nametoindex(fwd_ifs[i].name);
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", fwd_ifs[i].name);
+		if (!fwd_ifs[i].ifindex || ioctl(fd, SIOCGIFHWADDR, &ifr)) {
+			close(fd);
+			return -1;
+		}
+		memcpy(fwd_ifs[i].mac, ifr.ifr_hwaddr.sa_data, 6);
+	}
+	close(fd);
+	return 0;
+}
+
+/* Internet checksum of an IPv4 header as it stands: 0 when valid. */
+static uint16_t ip4_fold(const uint8_t *h, size_t len)
+{
+	uint32_t sum = 0;
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)h[i] << 8 | h[i + 1];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* The checksum a full recomputation gives (check field taken as 0). */
+static uint16_t ip4_full(const uint8_t *h, size_t len)
+{
+	uint8_t c[60];
+
+	memcpy(c, h, len);
+	c[10] = c[11] = 0;
+	return ip4_fold(c, len);
+}
+
+enum fwd_out {
+	FO_SAME, /* XDP_PASS: the frame must come back unchanged */
+	FO_FWD,	 /* XDP_REDIRECT: MACs, TTL, checksum rewritten */
+	FO_NONE, /* no output check (drops) */
+};
+
+struct fcase_fwd {
+	const char *name;
+	struct pb_spec pkt;
+	unsigned int want;
+	int in;	    /* ingress: FA unless set */
+	int out;    /* egress interface (FB, FD) */
+	uint8_t nh; /* next hop's subnet (the neighbour MAC) */
+	int in_set;
+};
+
+/* A forwarded frame's expected TOS / traffic class after DSCP marking; -1:
+ * the sender's. */
+static int fwd_expect_tos = -1;
+
+/* Run one frame from ingress if; check action, the one counter, and the
+ * frame that comes back. Returns 0 if all held. */
+static int fwd_run(const struct env *e, const char *name, const struct pb_spec *spec, int in,
+		   unsigned int want, int out, uint8_t nh, int quiet)
+{
+	struct sw_stat before[SW_R_MAX], after[SW_R_MAX];
+	struct xdp_md ctx = {0};
+	uint8_t res[PB_MAX];
+	struct pb_pkt p;
+	unsigned int r;
+	int act, bad = 0;
+	char why[160] = "";
+
+	if (pb_build(spec, &p)) {
+		result(0, "fwd: %s: bad packet spec", name);
+		return -1;
+	}
+	ctx.data_end = (__u32)p.len;
+	ctx.ingress_ifindex = (__u32)fwd_ifs[in].ifindex;
+	{
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p.b, .data_size_in = p.len,
+			    .data_out = res, .data_size_out = sizeof(res), .ctx_in = &ctx,
+			    .ctx_size_in = sizeof(ctx), .repeat = 1);
+
+		stats_read(e, before);
+		if (bpf_prog_test_run_opts(e->prog[H_XDP], &o)) {
+			result(0, "fwd: %s: test run failed: %s", name, strerror(errno));
+			return -1;
+		}
+		stats_read(e, after);
+		act = want == SW_R_FORWARDED ? XDP_REDIRECT
+					     : (reason_passes(want) ? XDP_PASS : XDP_DROP);
+		if ((int)o.retval != act) {
+			snprintf(why, sizeof(why), "action %u want %d", o.retval, act);
+			bad = 1;
+		} else if (o.data_size_out != p.len) {
+			snprintf(why, sizeof(why), "length %u want %zu", o.data_size_out, p.len);
+			bad = 1;
+		}
+	}
+	for (r = 0; r < SW_R_MAX && !bad; r++) {
+		uint64_t dp = after[r].packets - before[r].packets;
+
+		if (r == want ? dp != 1 : dp != 0) {
+			snprintf(why, sizeof(why), "counter %s moved by %llu", reason_names[r],
+				 (unsigned long long)dp);
+			bad = 1;
+		}
+	}
+	if (!bad && want != SW_R_FORWARDED && reason_passes(want) && memcmp(res, p.b, p.len)) {
+		snprintf(why, sizeof(why), "a frame passed to the stack was changed");
+		bad = 1;
+	}
+	if (!bad && want == SW_R_FORWARDED) {
+		static const uint8_t nmac[][6] = {{0}, {0},	     FWD_NEIGH(2), {0},
+						  {0}, FWD_NEIGH(5), FWD_NEIGH(6)};
+		uint8_t exp[PB_MAX];
+		uint8_t *ip = exp + 14;
+
+		memcpy(exp, p.b, p.len);
+		memcpy(exp, nmac[nh], 6);
+		memcpy(exp + 6, fwd_ifs[out].mac, 6);
+		if (spec->v6) {
+			ip[7]--;
+			if (fwd_expect_tos >= 0) {
+				ip[0] = (uint8_t)(0x60 | fwd_expect_tos >> 4);
+				ip[1] = (uint8_t)((ip[1] & 0x0f) | (fwd_expect_tos & 0x0f) << 4);
+			}
+		} else {
+			ip[8]--;
+			if (fwd_expect_tos >= 0)
+				ip[1] = (uint8_t)fwd_expect_tos;
+			/* expected: a full recomputation of the new header */
+			ip[10] = (uint8_t)(ip4_full(ip, 20) >> 8);
+			ip[11] = (uint8_t)ip4_full(ip, 20);
+		}
+		if (memcmp(res, exp, p.len)) {
+			size_t i;
+
+			for (i = 0; i < p.len && res[i] == exp[i]; i++)
+				;
+			snprintf(why, sizeof(why),
+				 "forwarded frame differs at byte %zu (%02x want %02x)", i, res[i],
+				 exp[i]);
+			bad = 1;
+		} else if (!spec->v6 && ip4_fold(res + 14, 20)) {
+			snprintf(why, sizeof(why), "IPv4 header checksum invalid");
+			bad = 1;
+		}
+	}
+	if (!quiet || bad)
+		result(!bad, "fwd: %s -> %s%s%s", name, reason_names[want], bad ? ": " : "", why);
+	return bad ? -1 : 0;
+}
+
+#define IN(i)	 .in = (i), .in_set = 1
+#define TO(o, n) .out = (o), .nh = (n)
+#define FCASE(nm, w, extra, ...)                                   \
+	{                                                          \
+		.name = nm, .want = w, .pkt = {__VA_ARGS__}, extra \
+	}
+
+static const struct fcase_fwd fwd_cases[] = {
+	/* forwarded: MACs from the FIB, TTL - 1, checksum */
+	FCASE("v4 to a neighbour", R(FORWARDED), TO(FB, 2),
+	      V4("10.9.9.9", 4000, "10.77.2.2", 10000)),
+	FCASE("v4 via a gateway", R(FORWARDED), TO(FB, 2),
+	      V4("10.9.9.9", 4000, "10.77.7.9", 10000)),
+	FCASE("v4 policy routing: from 10.9.9.77 via fwd0", R(FORWARDED), TO(FD, 6),
+	      V4("10.9.9.77", 4000, "10.77.7.9", 10002)),
+	FCASE("v4 TTL 2 forwarded with TTL 1", R(FORWARDED), TO(FB, 2),
+	      V4("10.9.9.9", 4000, "10.77.2.2", 10000), .ttl = 2),
+	FCASE("v4 TOS 0xb8 kept", R(FORWARDED), TO(FB, 2), V4("10.9.9.9", 4000, "10.77.2.2", 10000),
+	      .tos = 0xb8),
+	FCASE("v4 UDP-Lite", R(FORWARDED), TO(FB, 2), V4("10.9.9.9", 4000, "10.77.2.2", 10000),
+	      .l4 = IPPROTO_UDPLITE),
+	FCASE("v4 at the egress MTU (1400)", R(FORWARDED), TO(FB, 2),
+	      V4("10.9.9.9", 4000, "10.77.2.2", 10000), .payload = 1400 - 28),
+	FCASE("v6 to a neighbour", R(FORWARDED), TO(FB, 2),
+	      V6("fd00::9", 4000, "fd77:2::2", 10000)),
+	FCASE("v6 via a gateway", R(FORWARDED), TO(FB, 2), V6("fd00::9", 4000, "fd77:7::9", 10000)),
+	FCASE("v6 policy routing: from fd00::77 via fwd0", R(FORWARDED), TO(FD, 6),
+	      V6("fd00::77", 4000, "fd77:7::9", 10002)),
+	FCASE("v6 hop limit 2", R(FORWARDED), TO(FB, 2), V6("fd00::9", 4000, "fd77:2::2", 10000),
+	      .ttl = 2),
+	FCASE("v6 traffic class kept", R(FORWARDED), TO(FB, 2),
+	      V6("fd00::9", 4000, "fd77:2::2", 10000), .tos = 0x88),
+	/* handed to the stack unchanged, counted by why */
+	FCASE("v4 no neighbour for the gateway", R(FWD_NO_NEIGH), ,
+	      V4("10.9.9.9", 4000, "10.77.3.9", 10000)),
+	FCASE("v6 no neighbour for the gateway", R(FWD_NO_NEIGH), ,
+	      V6("fd00::9", 4000, "fd77:3::9", 10000)),
+	FCASE("v4 blackhole route", R(FWD_NO_ROUTE), , V4("10.9.9.9", 4000, "10.77.4.9", 10000)),
+	FCASE("v6 blackhole route", R(FWD_NO_ROUTE), , V6("fd00::9", 4000, "fd77:4::9", 10000)),
+	FCASE("v4 egress not in sw_fwd_devs", R(FWD_NOT_ALLOWED), ,
+	      V4("10.9.9.9", 4000, "10.77.5.2", 10000)),
+	FCASE("v6 egress not in sw_fwd_devs", R(FWD_NOT_ALLOWED), ,
+	      V6("fd00::9", 4000, "fd77:5::2", 10000)),
+	FCASE("v4 to a local address", R(FWD_LOCAL), , V4("10.9.9.9", 4000, "10.77.1.1", 10000)),
+	FCASE("v6 to a local address", R(FWD_LOCAL), , V6("fd00::9", 4000, "fd77:1::1", 10000)),
+	FCASE("v4 over the egress MTU", R(FWD_FRAG_NEEDED), ,
+	      V4("10.9.9.9", 4000, "10.77.2.2", 10000), .payload = 1400 - 27),
+	FCASE("v6 over the egress MTU", R(FWD_FRAG_NEEDED), ,
+	      V6("fd00::9", 4000, "fd77:2::2", 10000), .payload = 1400 - 47),
+	FCASE("v4 TTL 1", R(FWD_TTL), , V4("10.9.9.9", 4000, "10.77.2.2", 10000), .ttl = 1),
+	FCASE("v6 hop limit 1", R(FWD_TTL), , V6("fd00::9", 4000, "fd77:2::2", 10000), .ttl = 1),
+	FCASE("v4 options", R(FWD_OPTIONS), , V4("10.9.9.9", 4000, "10.77.2.2", 10000),
+	      .ip4_opt_words = 1),
+	FCASE("v6 hop-by-hop header", R(FWD_OPTIONS), , V6("fd00::9", 4000, "fd77:2::2", 10000),
+	      .ext = {IPPROTO_HOPOPTS}, .n_ext = 1),
+	FCASE("v6 atomic fragment (a fragment header)", R(FWD_OPTIONS), ,
+	      V6("fd00::9", 4000, "fd77:2::2", 10000), .frag = PB_ATOMIC, .frag_id = 5),
+	FCASE("v4 first fragment", R(FWD_FRAGMENT), , V4("10.9.9.9", 4000, "10.77.2.2", 10000),
+	      FIRST, .frag_id = 901),
+	FCASE("v6 first fragment", R(FWD_FRAGMENT), , V6("fd00::9", 4000, "fd77:2::2", 10000),
+	      FIRST, .frag_id = 902),
+	FCASE("v4 in 802.1Q", R(FWD_VLAN), , V4("10.9.9.9", 4000, "10.77.2.2", 10000), .vlans = 1),
+	FCASE("v6 in QinQ", R(FWD_VLAN), , V6("fd00::9", 4000, "fd77:2::2", 10000), .vlans = 2,
+	      .qinq = 1),
+	FCASE("v4 forwarding off on the ingress device", R(FWD_DISABLED), IN(FC),
+	      V4("10.9.9.9", 4000, "10.77.2.2", 10000)),
+	/* not through a pinhole: never forwarded */
+	FCASE("v4 bad source dropped", R(DROPPED_BAD_SOURCE), ,
+	      V4("10.9.9.9", 4001, "10.77.2.2", 10000)),
+	FCASE("v4 no pinhole dropped", R(DROPPED_NO_PINHOLE), ,
+	      V4("10.9.9.9", 4000, "10.77.2.2", 10004)),
+	FCASE("v6 bad source dropped", R(DROPPED_BAD_SOURCE), ,
+	      V6("fd00::8", 4000, "fd77:2::2", 10000)),
+	FCASE("v4 non-media UDP passes to the stack", R(PASSED_NOT_MEDIA), ,
+	      V4("10.9.9.9", 4000, "10.77.2.2", 5999)),
+	FCASE("v4 signalling passes to the stack", R(PASSED_SIGNALLING), ,
+	      V4("10.9.9.9", 5060, "10.77.2.2", 5060)),
+};
+
+static const struct ph_spec fwd_fixture[] = {
+	{"10.77.2.2", 10000, {A("10.9.9.9", 4000, STRICT)}},
+	{"10.77.7.9", 10000, {A("10.9.9.9", 4000, STRICT)}},
+	{"10.77.7.9", 10002, {A("10.9.9.77", 4000, STRICT)}},
+	{"10.77.3.9", 10000, {A("10.9.9.9", 4000, STRICT)}},
+	{"10.77.4.9", 10000, {A("10.9.9.9", 4000, STRICT)}},
+	{"10.77.5.2", 10000, {A("10.9.9.9", 4000, STRICT)}},
+	{"10.77.1.1", 10000, {A("10.9.9.9", 4000, STRICT)}},
+	{"fd77:2::2", 10000, {A("fd00::9", 4000, STRICT)}},
+	{"fd77:7::9", 10000, {A("fd00::9", 4000, STRICT)}},
+	{"fd77:7::9", 10002, {A("fd00::77", 4000, STRICT)}},
+	{"fd77:3::9", 10000, {A("fd00::9", 4000, STRICT)}},
+	{"fd77:4::9", 10000, {A("fd00::9", 4000, STRICT)}},
+	{"fd77:5::2", 10000, {A("fd00::9", 4000, STRICT)}},
+	{"fd77:1::1", 10000, {A("fd00::9", 4000, STRICT)}},
+};
+
+static int fwd_dev_put(const struct env *e, int i)
+{
+	struct sw_fwd_dev v = {.ifindex = (__u32)fwd_ifs[i].ifindex};
+	__u32 k = v.ifindex;
+
+	return bpf_map_update_elem(e->fwd_devs, &k, &v, BPF_ANY);
+}
+
+static void test_forward(void)
+{
+	struct pb_spec s = {V4("10.9.9.9", 4000, "10.77.2.2", 10000)};
+	struct sw_pinhole ph;
+	unsigned int i, bad = 0;
+	uint64_t before;
+	struct env e;
+
+	if (fwd_if_setup()) {
+		result(0, "fwd: interfaces fwa0..fwd0 of the test namespace not found");
+		return;
+	}
+	env_forward = 1;
+	if (env_open(&e, 0, 0, 0)) {
+		env_forward = 0;
+		result(0, "fwd: load with fwd_enabled");
+		return;
+	}
+	env_forward = 0;
+	for (i = 0; i < sizeof(fwd_fixture) / sizeof(fwd_fixture[0]); i++)
+		if (ph_put(&e, &fwd_fixture[i]))
+			bad++;
+	if (cfg_put(&e, 0, 0, 0, 32, 64, 32, 128) || fwd_dev_put(&e, FB) || fwd_dev_put(&e, FD) ||
+	    bad) {
+		result(0, "fwd: fixture");
+		env_close(&e);
+		return;
+	}
+	for (i = 0; i < sizeof(fwd_cases) / sizeof(fwd_cases[0]); i++) {
+		const struct fcase_fwd *c = &fwd_cases[i];
+
+		fwd_run(&e, c->name, &c->pkt, c->in_set ? c->in : FA, c->want, c->out, c->nh, 0);
+	}
+
+	/* The pinhole counts what it forwards. */
+	ph_get(&e, "10.77.2.2", 10000, &ph);
+	before = ph.packets;
+	fwd_run(&e, "pinhole counters", &s, FA, R(FORWARDED), FB, 2, 1);
+	ph_get(&e, "10.77.2.2", 10000, &ph);
+	result(ph.packets == before + 1,
+	       "fwd: a forwarded packet counts on its pinhole (%llu -> %llu)",
+	       (unsigned long long)before, (unsigned long long)ph.packets);
+
+	/* Incremental checksum = full recomputation, for every TTL and a
+	 * spread of TOS values and addresses (carries wrap differently). */
+	bad = 0;
+	for (i = 2; i <= 255; i++) {
+		s.ttl = (uint8_t)i;
+		s.tos = (uint8_t)(i * 37);
+		s.payload = (int)(i * 5 % 1300);
+		s.frag_id = i * 2654435761u;
+		if (fwd_run(&e, "checksum sweep", &s, FA, R(FORWARDED), FB, 2, 1))
+			bad++;
+	}
+	result(!bad,
+	       "fwd: incremental IPv4 checksum equals full recomputation for TTL 2-255 "
+	       "(%u mismatches)",
+	       bad);
+
+	/* Out of the set: the same packet is handed to the stack. */
+	{
+		__u32 k = (__u32)fwd_ifs[FB].ifindex;
+
+		s = (struct pb_spec){V4("10.9.9.9", 4000, "10.77.2.2", 10000)};
+		bpf_map_delete_elem(e.fwd_devs, &k);
+		fwd_run(&e, "egress removed from sw_fwd_devs", &s, FA, R(FWD_NOT_ALLOWED), 0, 0, 0);
+		fwd_dev_put(&e, FB);
+	}
+
+	/* DSCP marking and forwarding together: the forwarded frame carries
+	 * both (EF on audio, ECN bits kept, one checksum for both changes). */
+	{
+		ph_put_m(&e, &fwd_fixture[0], SW_MEDIA_AUDIO);
+		ph_put_m(&e, &fwd_fixture[7], SW_MEDIA_AUDIO);
+		dscp_cfg_put(&e, SW_DSCP_AUDIO_DEFAULT, SW_DSCP_VIDEO_DEFAULT);
+		s = (struct pb_spec){V4("10.9.9.9", 4000, "10.77.2.2", 10000), .tos = 0x03};
+		fwd_expect_tos = 46 << 2 | 3;
+		fwd_run(&e, "v4 audio, DSCP EF, forwarded", &s, FA, R(FORWARDED), FB, 2, 0);
+		s = (struct pb_spec){V6("fd00::9", 4000, "fd77:2::2", 10000), .tos = 0x01};
+		fwd_expect_tos = 46 << 2 | 1;
+		fwd_run(&e, "v6 audio, DSCP EF, forwarded", &s, FA, R(FORWARDED), FB, 2, 0);
+		fwd_expect_tos = -1;
+	}
+	env_close(&e);
+
+	/* Without fwd_enabled the same pinhole only passes. */
+	if (!env_open(&e, 0, 0, 0)) {
+		ph_put(&e, &fwd_fixture[0]);
+		fwd_dev_put(&e, FB);
+		s = (struct pb_spec){V4("10.9.9.9", 4000, "10.77.2.2", 10000)};
+		fwd_run(&e, "forwarding off: passed to the stack", &s, FA, R(PASSED_PINHOLE), 0, 0,
+			0);
+		env_close(&e);
+	}
+}
+
+/* ---- DSCP marking (sw_config SW_CFG_DSCP) --------------------------- */
+
+/* Run a frame on XDP; out gets what comes back. The action, or -1. */
+static int run_out(const struct env *e, const struct pb_pkt *p, uint8_t *out)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->b, .data_size_in = p->len, .data_out = out,
+		    .data_size_out = PB_MAX, .repeat = 1);
+
+	if (bpf_prog_test_run_opts(e->prog[H_XDP], &o) || o.data_size_out != p->len)
+		return -1;
+	return (int)o.retval;
+}
+
+struct dcase {
+	const char *name;
+	struct pb_spec pkt;
+	int want_tos; /* TOS / traffic class after the program; -1: unchanged frame */
+	int want_act;
+};
+
+static const struct dcase dscp_cases[] = {
+	{"v4 audio: EF", {V4("10.9.9.9", 4000, "10.0.0.6", 10000)}, 46 << 2, XDP_PASS},
+	{"v4 audio, ECN CE kept",
+	 {V4("10.9.9.9", 4000, "10.0.0.6", 10000), .tos = 0x03},
+	 46 << 2 | 3,
+	 XDP_PASS},
+	{"v4 audio, sender's AF11 replaced",
+	 {V4("10.9.9.9", 4000, "10.0.0.6", 10000), .tos = 0x28},
+	 46 << 2,
+	 XDP_PASS},
+	{"v4 video: AF41", {V4("10.9.9.9", 4000, "10.0.0.6", 10002)}, 34 << 2, XDP_PASS},
+	{"v4 unknown media (manual pinhole): unchanged",
+	 {V4("10.9.9.9", 4000, "10.0.0.6", 10004), .tos = 0x28},
+	 -1,
+	 XDP_PASS},
+	{"v4 audio in 802.1Q",
+	 {V4("10.9.9.9", 4000, "10.0.0.6", 10000), .vlans = 1},
+	 46 << 2,
+	 XDP_PASS},
+	{"v4 audio in QinQ, options",
+	 {V4("10.9.9.9", 4000, "10.0.0.6", 10000), .vlans = 2, .qinq = 1, .ip4_opt_words = 2},
+	 46 << 2,
+	 XDP_PASS},
+	{"v4 audio, bad source: dropped, not marked",
+	 {V4("10.9.9.9", 4001, "10.0.0.6", 10000)},
+	 -1,
+	 XDP_DROP},
+	{"v4 non-media: unchanged",
+	 {V4("10.9.9.9", 4000, "10.0.0.6", 5999), .tos = 0x28},
+	 -1,
+	 XDP_PASS},
+	{"v6 audio: EF", {V6("fd00::9", 4000, "fd00::6", 10000)}, 46 << 2, XDP_PASS},
+	{"v6 video, ECN ECT(1) kept",
+	 {V6("fd00::9", 4000, "fd00::6", 10002), .tos = 0x01},
+	 34 << 2 | 1,
+	 XDP_PASS},
+	{"v6 audio in 802.1Q",
+	 {V6("fd00::9", 4000, "fd00::6", 10000), .vlans = 1},
+	 46 << 2,
+	 XDP_PASS},
+};
+
+static void test_dscp(void)
+{
+	static const struct ph_spec phs[] = {
+		{"10.0.0.6", 10000, {A("10.9.9.9", 4000, STRICT)}},
+		{"10.0.0.6", 10002, {A("10.9.9.9", 4000, STRICT)}},
+		{"10.0.0.6", 10004, {A("10.9.9.9", 4000, STRICT)}},
+		{"fd00::6", 10000, {A("fd00::9", 4000, STRICT)}},
+		{"fd00::6", 10002, {A("fd00::9", 4000, STRICT)}},
+	};
+	static const uint8_t media[] = {SW_MEDIA_AUDIO, SW_MEDIA_VIDEO, SW_MEDIA_UNKNOWN,
+					SW_MEDIA_AUDIO, SW_MEDIA_VIDEO};
+	struct pb_spec off = {V4("10.9.9.9", 4000, "10.0.0.6", 10000), .tos = 0x28};
+	uint8_t out[PB_MAX];
+	struct pb_pkt p;
+	unsigned int i, bad;
+	struct env e;
+
+	if (env_open(&e, 0, 0, 0)) {
+		result(0, "dscp: load");
+		return;
+	}
+	for (i = 0; i < sizeof(phs) / sizeof(phs[0]); i++)
+		ph_put_m(&e, &phs[i], media[i]);
+	cfg_put(&e, 0, 0, 0, 32, 64, 32, 128);
+	pb_build(&off, &p);
+	result(run_out(&e, &p, out) == XDP_PASS && !memcmp(out, p.b, p.len),
+	       "dscp: off by default: audio passes unchanged");
+	dscp_cfg_put(&e, SW_DSCP_AUDIO_DEFAULT, SW_DSCP_VIDEO_DEFAULT);
+	for (i = 0; i < sizeof(dscp_cases) / sizeof(dscp_cases[0]); i++) {
+		const struct dcase *c = &dscp_cases[i];
+		size_t l3 = 14 + 4 * (size_t)c->pkt.vlans,
+		       hl = 20 + 4 * (size_t)c->pkt.ip4_opt_words;
+		uint8_t exp[PB_MAX];
+		int act;
+
+		pb_build(&c->pkt, &p);
+		act = run_out(&e, &p, out);
+		memcpy(exp, p.b, p.len);
+		if (c->want_tos >= 0 && c->pkt.v6) {
+			exp[l3] = (uint8_t)(0x60 | c->want_tos >> 4);
+			exp[l3 + 1] = (uint8_t)((exp[l3 + 1] & 0x0f) | (c->want_tos & 0x0f) << 4);
+		} else if (c->want_tos >= 0) {
+			exp[l3 + 1] = (uint8_t)c->want_tos;
+			exp[l3 + 10] = (uint8_t)(ip4_full(exp + l3, hl) >> 8);
+			exp[l3 + 11] = (uint8_t)ip4_full(exp + l3, hl);
+		}
+		result(act == c->want_act &&
+			       (c->want_act == XDP_DROP || !memcmp(out, exp, p.len)) &&
+			       (c->pkt.v6 || c->want_act == XDP_DROP || !ip4_fold(out + l3, hl)),
+		       "dscp: %s (action %d, TOS/TC byte %02x)", c->name, act,
+		       c->pkt.v6 ? (uint8_t)(out[l3] << 4 | out[l3 + 1] >> 4) : out[l3 + 1]);
+	}
+	/* incremental = full recomputation for every DSCP and ECN start */
+	bad = 0;
+	for (i = 0; i < 256; i++) {
+		struct pb_spec s = {V4("10.9.9.9", 4000, "10.0.0.6", 10000), .tos = (uint8_t)i,
+				    .ttl = (uint8_t)(i | 1), .frag_id = i * 40503u};
+
+		dscp_cfg_put(&e, (uint8_t)(i % 64), 0);
+		pb_build(&s, &p);
+		if (run_out(&e, &p, out) != XDP_PASS ||
+		    out[15] != (uint8_t)((i % 64) << 2 | (i & 3)) || ip4_fold(out + 14, 20) ||
+		    ((out[24] << 8 | out[25]) != ip4_full(out + 14, 20)))
+			bad++;
+	}
+	result(!bad,
+	       "dscp: incremental IPv4 checksum equals full recomputation for 256 TOS values "
+	       "(%u mismatches)",
+	       bad);
+	/* SW_DSCP_KEEP for a kind: unchanged */
+	dscp_cfg_put(&e, SW_DSCP_KEEP, 34);
+	pb_build(&off, &p);
+	result(run_out(&e, &p, out) == XDP_PASS && !memcmp(out, p.b, p.len),
+	       "dscp: audio set to keep (0xff): unchanged");
+	env_close(&e);
+}
+
 int main(int argc, char **argv)
 {
 	struct env e;
 	enum hook h;
-	int opt;
+	int opt, only_fwd = 0;
 
-	while ((opt = getopt(argc, argv, "v")) != -1)
-		verbose++;
+	while ((opt = getopt(argc, argv, "vf")) != -1) {
+		if (opt == 'f')
+			only_fwd = 1;
+		else
+			verbose++;
+	}
 	(void)argc;
 	(void)argv;
 	libbpf_set_print(libbpf_quiet);
@@ -1399,6 +1967,12 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 
+	if (only_fwd) {
+		test_forward();
+		printf("test-bpf-packets: %d passed, %d failed, %d skipped\n", n_pass, n_fail,
+		       n_skip);
+		return n_fail ? 1 : 0;
+	}
 	if (env_open(&e, 0, 0, 0)) {
 		printf("test-bpf-packets: cannot load the object\n");
 		return 1;
@@ -1420,6 +1994,7 @@ int main(int argc, char **argv)
 		test_bans(h);
 	}
 	test_media_range();
+	test_dscp();
 	test_million();
 
 	printf("test-bpf-packets: %d passed, %d failed, %d skipped\n", n_pass, n_fail, n_skip);

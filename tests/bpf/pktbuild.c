@@ -116,7 +116,7 @@ int pb_build(const struct pb_spec *s, struct pb_pkt *p)
 	ip = b + off;
 	if (pb_addr16(s->src, saddr) || pb_addr16(s->dst, daddr))
 		return -1;
-	if (s->payload < 0 || s->payload > 1200 || s->ip4_opt_words > 10 || s->n_ext > PB_EXT_MAX ||
+	if (s->payload < 0 || s->payload > 1800 || s->ip4_opt_words > 10 || s->n_ext > PB_EXT_MAX ||
 	    s->ext_in_frag < 0 || s->ext_in_frag > s->n_ext)
 		return -1;
 	/* L4: a UDP header unless this is a later fragment */
@@ -133,7 +133,8 @@ int pb_build(const struct pb_spec *s, struct pb_pkt *p)
 			put16(ip + 6, 0x2000);
 		else if (s->frag == PB_LATER)
 			put16(ip + 6, s->frag_off & 0x1fff);
-		ip[8] = 64;
+		ip[1] = s->tos;
+		ip[8] = s->ttl ? s->ttl : 64;
 		ip[9] = l4;
 		memcpy(ip + 12, saddr + 12, 4);
 		memcpy(ip + 16, daddr + 12, 4);
@@ -152,9 +153,10 @@ int pb_build(const struct pb_spec *s, struct pb_pkt *p)
 		/* a later fragment carries only the unfragmentable part */
 		for (i = unfrag; i < s->n_ext && s->frag != PB_LATER; i++)
 			chain[n++] = s->ext[i];
-		ip[0] = 0x60;
+		ip[0] = 0x60 | s->tos >> 4;
+		ip[1] = (uint8_t)(s->tos << 4);
 		ip[6] = n ? chain[0] : l4;
-		ip[7] = 64;
+		ip[7] = s->ttl ? s->ttl : 64;
 		memcpy(ip + 8, saddr, 16);
 		memcpy(ip + 24, daddr, 16);
 		hl = 40;

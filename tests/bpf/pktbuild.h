@@ -49,6 +49,8 @@ struct pb_spec {
 	int ip_len_delta;   /* added to the IPv4 total length or IPv6 payload
 			     * length written; the frame keeps every byte */
 	uint16_t ethertype; /* nonzero: this ethertype, no IP header */
+	uint8_t ttl;	    /* IPv4 TTL / IPv6 hop limit; 0 = 64 */
+	uint8_t tos;	    /* IPv4 TOS / IPv6 traffic class */
 };
 
 struct pb_pkt {

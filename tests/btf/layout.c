@@ -45,7 +45,7 @@ S(sw_source, F(sw_source, addr), F(sw_source, port), F(sw_source, check), F(sw_s
 S(sw_pinhole, F(sw_pinhole, src), F(sw_pinhole, packets), F(sw_pinhole, bytes),
   F(sw_pinhole, drops), F(sw_pinhole, last_seen_ns), F(sw_pinhole, created_ns),
   F(sw_pinhole, call_hash), F(sw_pinhole, call_id), F(sw_pinhole, kind), F(sw_pinhole, media_idx),
-  F(sw_pinhole, side), F(sw_pinhole, pad));
+  F(sw_pinhole, side), F(sw_pinhole, media), F(sw_pinhole, pad));
 S(sw_frag_key, F(sw_frag_key, saddr), F(sw_frag_key, daddr), F(sw_frag_key, id),
   F(sw_frag_key, proto), F(sw_frag_key, pad));
 S(sw_frag_val, F(sw_frag_val, seen_ns), F(sw_frag_val, verdict), F(sw_frag_val, pad));
@@ -53,7 +53,8 @@ S(sw_stat, F(sw_stat, packets), F(sw_stat, bytes));
 S(sw_config, F(sw_config, media_lo), F(sw_config, media_hi), F(sw_config, max_pinholes),
   F(sw_config, version), F(sw_config, flags), F(sw_config, sig_ports), F(sw_config, flood_rate),
   F(sw_config, flood_burst), F(sw_config, flood_prefix_v4), F(sw_config, flood_prefix_v6),
-  F(sw_config, ban_prefix_v4), F(sw_config, ban_prefix_v6), F(sw_config, pad));
+  F(sw_config, ban_prefix_v4), F(sw_config, ban_prefix_v6), F(sw_config, dscp_audio),
+  F(sw_config, dscp_video), F(sw_config, pad));
 S(sw_ban_key, F(sw_ban_key, addr));
 S(sw_ban, F(sw_ban, expires_ns), F(sw_ban, created_ns), F(sw_ban, packets), F(sw_ban, reason),
   F(sw_ban, prefixlen), F(sw_ban, pad));
@@ -65,11 +66,12 @@ S(sw_iface_info, F(sw_iface_info, ifindex), F(sw_iface_info, mode), F(sw_iface_i
   F(sw_iface_info, attached_ns), F(sw_iface_info, name), F(sw_iface_info, netns_cookie),
   F(sw_iface_info, netns_ino), F(sw_iface_info, pad));
 S(sw_iface_key, F(sw_iface_key, netns), F(sw_iface_key, ifindex), F(sw_iface_key, pad));
+S(sw_fwd_dev, F(sw_fwd_dev, ifindex), F(sw_fwd_dev, prog));
 
 static const struct sdesc *structs[] = {
 	&sw_pinhole_key_d, &sw_source_d, &sw_pinhole_d,	   &sw_frag_key_d,  &sw_frag_val_d,
 	&sw_stat_d,	   &sw_config_d, &sw_iface_info_d, &sw_ban_key_d,   &sw_ban_d,
-	&sw_flood_key_d,   &sw_bucket_d, &sw_lpm_key_d,	   &sw_iface_key_d,
+	&sw_flood_key_d,   &sw_bucket_d, &sw_lpm_key_d,	   &sw_iface_key_d, &sw_fwd_dev_d,
 };
 
 /* key/value "u32" means the BTF integer type of 4 bytes, unsigned */
@@ -87,6 +89,7 @@ static const struct mdesc {
 	{SW_MAP_BANS, BPF_MAP_TYPE_HASH, "sw_ban_key", "sw_ban"},
 	{SW_MAP_FLOOD, BPF_MAP_TYPE_LRU_HASH, "sw_flood_key", "sw_bucket"},
 	{SW_MAP_TRUSTED, BPF_MAP_TYPE_LPM_TRIE, "sw_lpm_key", "u8"},
+	{SW_MAP_FWD_DEVS, BPF_MAP_TYPE_DEVMAP_HASH, "u32", "sw_fwd_dev"},
 };
 
 static int n_pass, n_fail;

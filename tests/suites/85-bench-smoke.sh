@@ -26,17 +26,19 @@ rc=$?
 expect_eq "bench/compare --quick exits 0" "$rc" 0
 [ "$rc" -eq 0 ] || tail -n 20 "$T/compare.err"
 num='[0-9]+ \[[0-9]+-[0-9]+\]'
-check "table: unsolicited media row, floor, sipwall, helper and sets measured" \
-	grep -Eq "^\| unsolicited media, ns/pkt, 1 pinhole \| $num \([0-9.]+x\) \| $num \(1\.00x\) \| $num \([0-9.]+x\) \| $num \([0-9.]+x\) \|$" "$out"
-check "table: pinhole row for sipwall, helper and sets" \
-	grep -Eq "^\| media through a pinhole, ns/pkt, 1 pinhole \| - \| $num \(1\.00x\) \| $num \([0-9.]+x\) \| $num \([0-9.]+x\) \|$" "$out"
+check "table: unsolicited media row, floor, sipwall, helper, sets and forward measured" \
+	grep -Eq "^\| unsolicited media, ns/pkt, 1 pinhole \| $num \([0-9.]+x\) \| $num \(1\.00x\) \| $num \([0-9.]+x\) \| $num \([0-9.]+x\) \| $num \([0-9.]+x\) \|$" "$out"
+check "table: pinhole row for sipwall, helper, sets and forward" \
+	grep -Eq "^\| media through a pinhole, ns/pkt, 1 pinhole \| - \| $num \(1\.00x\) \| $num \([0-9.]+x\) \| $num \([0-9.]+x\) \| $num \([0-9.]+x\) \|$" "$out"
 check "table: 1,000 pinholes row (sipwall and sets)" \
 	grep -Eq "^\| unsolicited media, ns/pkt, 1,000 pinholes \| - \| $num \(1\.00x\) \| n/a \| $num" "$out"
 check "table: install latency for sipwall and helper" \
-	grep -Eq "^\| pinhole install latency p50, us [^|]*\| - \| [0-9]+ \| [0-9]+ \| n/a \|$" "$out"
+	grep -Eq "^\| pinhole install latency p50, us [^|]*\| - \| [0-9]+ \| [0-9]+ \| n/a \| n/a \|$" "$out"
 check "table: SIPp calls/s with 0 failed for sipwall and helper" \
 	grep -Eq "^\| SIPp calls/s [^|]*\| - \| [0-9]+ offered, [0-9.]+ sustained \([0-9]+ calls, 0 failed\) \| [0-9]+ offered" "$out"
 check "targets listed" grep -q "unsolicited media: helper / sipwall >= 5: [0-9.]* -> " "$out"
+check "issue 15's targets listed" \
+	grep -q "media through a pinhole with --forward >= 3x cheaper than the nft set, 1 pinhole (sets / forward): [0-9.]* -> " "$out"
 check "no sanity check failed (flood never forwarded, pinhole media forwarded)" \
 	bash -c "! grep -q '^FAIL' '$out'"
 check "--out wrote the same table" cmp -s "$out" "$T/compare.md"

@@ -118,6 +118,7 @@ static void test_datagram_call_v4(void **state)
 	assert_int_equal(v.call_hash, h);
 	assert_string_equal(v.call_id, cid);
 	assert_int_equal(v.kind, SW_KIND_RTP);
+	assert_int_equal(v.media, SW_MEDIA_AUDIO); /* m=audio: DSCP marking's kind */
 	assert_int_equal(v.src[0].check, SW_CHECK_STRICT);
 	assert_int_equal(ntohs(v.src[0].port), 16000);
 	assert_int_equal(bpfenv_get(e, ALICE, 16001, &v), 0);
