@@ -522,7 +522,7 @@ if want passive; then
 		lab_uas_wait
 		check "passive: RTP passed through pinholes sipd opened from the TCP stream it saw" \
 			test $(( $(lab_stat passed_pinhole) - pp0 )) -gt 20
-		check "passive: pinholes closed after the BYE" lab_wait_for 5 no_pinholes
+		check "passive: pinholes closed after the BYE" lab_wait_for 10 no_pinholes
 		check "passive: the call's pinholes were opened (pinhole_open events)" \
 			ev_has "$m0" '"event":"pinhole_open"'
 		lab_sipd_stop
