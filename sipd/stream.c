@@ -154,11 +154,15 @@ struct conn {
 	struct dir d[2];
 };
 
-/* A connection forgotten while it could be in the middle of a message. */
+/* A forgotten connection. Exposed (it could be in the middle of a message):
+ * its next payload is reset. At a boundary both ways: where each direction
+ * was, so the next segment near it picks the connection up exactly there
+ * (a pickup at a guessed base could be behind the receiver, misaligned). */
 struct tomb {
 	struct sipd_stream_key key; /* orientation of nxt[0] */
 	uint32_t nxt[2];
-	uint8_t used, known[2], reset;
+	uint8_t used, known[2], reset, boundary;
+	uint8_t st[2], ws_client[2], fin[2]; /* boundary: each direction's state */
 	uint64_t last_ns; /* after the reset: forgotten idle_ns after the last segment */
 };
 
@@ -471,13 +475,25 @@ static void tomb_add(struct sipd_stream *s, const struct conn *c, uint64_t now)
 	t->key = c->key;
 	t->reset = c->killed;
 	t->last_ns = now;
-	for (int i = 0; i < 2; i++)
-		t->known[i] = (uint8_t)dir_nxt(c, i, &t->nxt[i]);
+	t->boundary = !exposed(c);
+	for (int i = 0; i < 2; i++) {
+		const struct dir *d = &c->d[i];
+
+		if (!t->boundary) {
+			t->known[i] = (uint8_t)dir_nxt(c, i, &t->nxt[i]);
+			continue;
+		}
+		t->known[i] = d->used;
+		t->nxt[i] = d->base + d->len;
+		t->st[i] = d->state;
+		t->ws_client[i] = d->ws_client;
+		t->fin[i] = d->fin_set;
+	}
 }
 
 /* Forget c; why is counted once if either direction held unframed bytes
  * (SIPD_STREAM_GIVEUP_MAX: never; TABLE_FULL: always). tomb: leave a
- * tombstone if c could be in the middle of a message. */
+ * tombstone (exposed, or where it was at a boundary). */
 static void forget(struct sipd_stream *s, struct conn *c, enum sipd_stream_giveup why, int tomb,
 		   uint64_t now)
 {
@@ -486,7 +502,7 @@ static void forget(struct sipd_stream *s, struct conn *c, enum sipd_stream_giveu
 	if (why == SIPD_STREAM_GIVEUP_TABLE_FULL ||
 	    (why < SIPD_STREAM_GIVEUP_MAX && (pending(&c->d[0]) || pending(&c->d[1]))))
 		s->st.gave_up[why]++;
-	if (tomb && exposed(c))
+	if (tomb && (exposed(c) || c->d[0].used || c->d[1].used))
 		tomb_add(s, c, now);
 	if (s->cur == c)
 		s->cur = NULL;
@@ -1832,14 +1848,51 @@ static int far(int known, uint32_t nxt, uint32_t seq)
 	return known && seq - nxt + NEW_CONN_DIST > 2 * NEW_CONN_DIST;
 }
 
-/* A segment of a connection forgotten while it could be mid-message.
- * 1: it is a new connection (the tombstone is gone). */
-static int tomb_seg(struct sipd_stream *s, struct tomb *t, int tdi, const struct sipd_tcp_seg *seg,
-		    uint32_t n, uint64_t now, struct sipd_stream_res *res)
+/* A boundary tombstone's connection again, where it was; NULL: no room. */
+static struct conn *restore(struct sipd_stream *s, struct tomb *t, int tdi,
+			    const struct sipd_tcp_seg *seg, uint64_t now)
 {
-	if (t->reset && ((seg->flags & (SIPD_TCP_SYN | SIPD_TCP_ACK)) == SIPD_TCP_SYN ||
-			 older(now, t->last_ns, s->lim.idle_ns) ||
-			 (n && far(t->known[tdi], t->nxt[tdi], seg->seq)))) {
+	struct tomb k = *t;
+	struct conn *c;
+
+	tomb_del(s, t);
+	c = conn_new(s, seg, now);
+	for (int i = 0; i < 2; i++) {
+		int ti = i ^ tdi;
+		struct dir *d = &c->d[i];
+
+		if (!k.known[ti])
+			continue;
+		dir_init(d, k.nxt[ti], now, c->ws, 1);
+		d->state = k.st[ti];
+		d->ws_client = k.ws_client[ti];
+		if (k.fin[ti]) {
+			d->fin_set = d->closed = 1;
+			d->fin_seq = k.nxt[ti];
+		}
+	}
+	return c;
+}
+
+/* A segment of a forgotten connection: 0 when it is done with (res set),
+ * 1 when it goes on as an untracked one, 2 as the restored *cp. */
+static int tomb_seg(struct sipd_stream *s, struct tomb *t, int tdi, const struct sipd_tcp_seg *seg,
+		    uint32_t n, uint64_t now, struct sipd_stream_res *res, struct conn **cp)
+{
+	uint32_t seq = seg->seq + !!(seg->flags & SIPD_TCP_SYN);
+	int isfar = far(t->known[tdi], t->nxt[tdi], seq);
+
+	if (t->boundary) {
+		if (isfar) {
+			tomb_del(s, t); /* a new connection on the ports */
+			return 1;
+		}
+		if (!n && !(seg->flags & (SIPD_TCP_SYN | SIPD_TCP_FIN)))
+			return 0;
+		*cp = restore(s, t, tdi, seg, now);
+		return 2;
+	}
+	if (t->reset && (older(now, t->last_ns, s->lim.idle_ns) || isfar)) {
 		tomb_del(s, t);
 		return 1;
 	}
@@ -1889,11 +1942,16 @@ int sipd_stream_add(struct sipd_stream *s, const struct sipd_tcp_seg *seg, uint6
 			tomb_del(s, t);
 		return 0;
 	}
-	if (t && !tomb_seg(s, t, tdi, seg, n, now_ns, res))
-		return 0;
+	if (t) {
+		int r = tomb_seg(s, t, tdi, seg, n, now_ns, res, &c);
+
+		if (!r)
+			return 0;
+		di = 0;
+	}
 	if (c && c->killed) {
-		if ((seg->flags & (SIPD_TCP_SYN | SIPD_TCP_ACK)) == SIPD_TCP_SYN ||
-		    (n && far(c->nxt_known[di], c->nxt[di], seq))) {
+		if ((n || (seg->flags & SIPD_TCP_SYN)) &&
+		    far(c->nxt_known[di], c->nxt[di], seq + !!(seg->flags & SIPD_TCP_SYN))) {
 			/* a new connection on the ports */
 			forget(s, c, SIPD_STREAM_GIVEUP_MAX, 0, now_ns);
 			c = NULL;
@@ -1916,7 +1974,8 @@ int sipd_stream_add(struct sipd_stream *s, const struct sipd_tcp_seg *seg, uint6
 			}
 			if (d->used && d->syn && seq + 1 == d->first_seq)
 				return 0; /* retransmitted */
-			if (d->used && exposed(c))
+			if (d->used &&
+			    (exposed(c) || !dir_nxt(c, di, &nxt) || !far(1, nxt, seq + 1)))
 				return 0; /* the endpoint answers it with a challenge ACK */
 			if (d->used) {
 				forget(s, c, SIPD_STREAM_GIVEUP_CLOSED, 0, now_ns); /* port reuse */
@@ -1953,8 +2012,12 @@ int sipd_stream_add(struct sipd_stream *s, const struct sipd_tcp_seg *seg, uint6
 	touch(s, c, now_ns);
 	s->cur = c;
 	d = &c->d[di];
-	if (!d->used)
+	if (!d->used) {
+		/* picked up: not at bytes its receiver acknowledged already */
+		if (c->d[!di].ack_known && seq_lt(seq, c->d[!di].ack))
+			return drop(s, res, SIPD_STREAM_DROP_UNVERIFIED);
 		dir_init(d, seq, now_ns, c->ws, 0);
+	}
 	if (d->in_holes && older(now_ns, d->hole_ns, s->lim.gap_ns))
 		gap_reject(s, d);
 	if (d->fresh_rej && !seq_lt(d->base, seq) && d->rejects < s->lim.max_rejects) {

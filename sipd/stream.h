@@ -56,12 +56,22 @@
  * TCP sends it again), and bytes already passed are given up only with a
  * rejection from the first byte the receiver does not have yet (a hole that
  * stayed open past gap_ns; bytes of a least recently used connection taken
- * for a new one when the total bound is reached). A connection forgotten
- * while it could be in the middle of a message (table eviction, idle, both
- * FINs with a partial message, a reset one) leaves a tombstone: its next
- * segment with payload is RESET, later ones dropped (REJECTED), until a RST
- * with the exact sequence number or, after that reset, a SYN. Tombstones are
- * bounded too (2 x max_conns, the oldest overwritten: tombstones_lost).
+ * for a new one when the total bound is reached). A connection that is
+ * forgotten (table eviction, idle, both FINs) leaves a tombstone:
+ *  - if it could be in the middle of a message (or was rejected or reset),
+ *    its next segment with payload is RESET and later ones are dropped
+ *    (REJECTED) until a RST with the exact sequence number, idle_ns after
+ *    that reset, or a segment far from where it was (below);
+ *  - if it was at a message boundary both ways, where each direction was:
+ *    a segment near that point brings it back exactly there (bytes before
+ *    it dropped as UNVERIFIED, after a hole held), so a pickup can never
+ *    start behind its receiver and frame the stream misaligned.
+ * Tombstones are bounded too (2 x max_conns slots, a newer one overwrites:
+ * tombstones_lost; such a connection is then a plain pickup again).
+ * "Far" is more than 2^23 from the last known next sequence number: further
+ * than any receive window, so the old connection's receiver would not take
+ * it; it marks a new connection on the same ports (the inline path never
+ * sees its SYN).
  *
  * Verdicts: a segment that completes no message passes (the receiver can do
  * nothing with a partial message). A segment that completes one or more
@@ -107,11 +117,16 @@
  *  - A RST forgets the connection only if its sequence number is exactly
  *    the next one its direction expects (RFC 5961 3.2); otherwise nothing
  *    changes (it passes: the endpoint judges it). A SYN with payload on a
- *    tracked connection is dropped (DROP_SYN); a plain SYN restarts a
- *    tracked connection only if it was reset by the module or holds
- *    nothing a guess could complete (both directions at a message
- *    boundary, nothing rejected); a SYN with the ISN already known is a
- *    retransmission. A FIN is recorded only at its direction's contiguous
+ *    tracked connection is dropped (DROP_SYN); a plain SYN (or a segment)
+ *    restarts a connection the module reset only if far from where it was
+ *    (see above); a plain SYN restarts a live one only if far, with both
+ *    directions at a message boundary; otherwise it changes nothing (the
+ *    endpoint answers it with a challenge ACK); a SYN with the ISN already
+ *    known is a retransmission. A SYN of an untracked connection creates it
+ *    with its base known, trusted (the inline rules never queue SYNs;
+ *    replay and passive mode see real handshakes). A picked-up direction
+ *    must not begin before what its receiver acknowledged (the other
+ *    direction's ack): dropped (UNVERIFIED). A FIN is recorded only at its direction's contiguous
  *    end; payload at or after a recorded FIN is dropped (DROP_AFTER_FIN)
  *    and the direction rejected from the FIN.
  *  - A hole before out-of-order bytes counts as held (its room is
