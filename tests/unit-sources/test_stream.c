@@ -528,6 +528,17 @@ static void test_pickup_out_of_order(void **state)
 	assert_int_equal(seg(C2S, CISN + 30, M1 + 30, 40, ACK), SIPD_STREAM_PASS);
 	assert_int_equal(seg(C2S, CISN + 70, M1 + 70, n - 70, ACK), SIPD_STREAM_PASS);
 	assert_int_equal(stats().resync_octets, 0);
+	/* the same, the message dropped: the receiver got none of it, so the
+	 * reset's RST to it is at the start, not after the bytes held */
+	CPORT++;
+	assert_int_equal(seg(C2S, CISN + 70, M1 + 70, n - 70, ACK), SIPD_STREAM_DROP);
+	assert_int_equal(seg(C2S, CISN, M1, 70, ACK), SIPD_STREAM_DECIDE);
+	sipd_stream_reject(S, &G, NOW);
+	/* (the try in front counted as one of max_rejects) */
+	assert_int_equal(seg(C2S, CISN, M1, 70, ACK), SIPD_STREAM_DROP);
+	assert_int_equal(seg(C2S, CISN, M1, 70, ACK), SIPD_STREAM_DROP);
+	assert_int_equal(seg(C2S, CISN, M1, 70, ACK), SIPD_STREAM_RESET);
+	assert_int_equal(R.rst[1].seq, CISN);
 }
 
 static void test_gap(void **state)
