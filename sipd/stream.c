@@ -18,7 +18,8 @@
  * boundary is known it drops the segment and rejects. Bytes already passed
  * are given up only together with a rejection from the first byte the
  * receiver lacks, and a connection forgotten mid-message leaves a tombstone
- * (a small direct-mapped table) that resets it at its next payload.
+ * (a small table, 4-way sets) that resets it at its next payload, or, at a
+ * boundary, takes it up again exactly where it was.
  *
  * The framer is incremental: a search for a line end or an empty line
  * resumes where it stopped (scan), so bytes arriving one at a time cost O(1)
@@ -48,6 +49,7 @@
  * new connection on the same ports (inline no SYN is seen): further than
  * any receive window, so the old connection's receiver would not take it. */
 #define NEW_CONN_DIST (1u << 23)
+#define TOMB_WAYS     4 /* tombstones per set */
 
 static const char *const giveup_names[] = {
 #define SIPD_STREAM_NAME(id, name) [SIPD_STREAM_GIVEUP_##id] = name,
@@ -448,21 +450,31 @@ static void touch(struct sipd_stream *s, struct conn *c, uint64_t now)
 
 /* ---- tombstones ---- */
 
+/* The set of TOMB_WAYS tombstones k may be in. */
+static struct tomb *tomb_set(const struct sipd_stream *s, const struct sipd_stream_key *k)
+{
+	return &s->tombs[((uint32_t)(pair_hash(s, k) >> 32) & s->tmask) * TOMB_WAYS];
+}
+
 static struct tomb *tomb_find(struct sipd_stream *s, const struct sipd_stream_key *k, int *di)
 {
-	struct tomb *t = &s->tombs[(uint32_t)(pair_hash(s, k) >> 32) & s->tmask];
+	struct tomb *t = tomb_set(s, k);
 	struct sipd_stream_key r;
 
-	if (!t->used)
-		return NULL;
 	reverse(k, &r);
-	if (key_eq(&t->key, k))
-		*di = 0;
-	else if (key_eq(&t->key, &r))
-		*di = 1;
-	else
-		return NULL;
-	return t;
+	for (int w = 0; w < TOMB_WAYS; w++, t++) {
+		if (!t->used)
+			continue;
+		if (key_eq(&t->key, k)) {
+			*di = 0;
+			return t;
+		}
+		if (key_eq(&t->key, &r)) {
+			*di = 1;
+			return t;
+		}
+	}
+	return NULL;
 }
 
 static void tomb_del(struct sipd_stream *s, struct tomb *t)
@@ -473,12 +485,21 @@ static void tomb_del(struct sipd_stream *s, struct tomb *t)
 
 static void tomb_add(struct sipd_stream *s, const struct conn *c, uint64_t now)
 {
-	struct tomb *t = &s->tombs[(uint32_t)(pair_hash(s, &c->key) >> 32) & s->tmask];
+	struct tomb *set = tomb_set(s, &c->key), *t = NULL;
 
-	if (!t->used)
+	/* a free way, else the oldest of the set is overwritten */
+	for (int w = 0; w < TOMB_WAYS && !t; w++)
+		if (!set[w].used)
+			t = &set[w];
+	if (t) {
 		s->st.tombstones++;
-	else if (!key_eq(&t->key, &c->key))
+	} else {
+		t = set;
+		for (int w = 1; w < TOMB_WAYS; w++)
+			if (set[w].last_ns < t->last_ns)
+				t = &set[w];
 		s->st.tombstones_lost++;
+	}
 	memset(t, 0, sizeof(*t));
 	t->used = 1;
 	t->key = c->key;
@@ -603,8 +624,10 @@ struct sipd_stream *sipd_stream_new(const struct sipd_stream_limits *l)
 	while (nb < m->max_conns)
 		nb <<= 1;
 	s->mask = nb - 1;
-	nt = nb * 2;
-	s->tmask = nt - 1;
+	nt = nb * 2; /* tombstones: nt / TOMB_WAYS sets */
+	s->tmask = nt / TOMB_WAYS ? nt / TOMB_WAYS - 1 : 0;
+	if (nt < TOMB_WAYS)
+		nt = TOMB_WAYS;
 	s->conns = calloc(m->max_conns, sizeof(*s->conns));
 	s->buckets = calloc(nb, sizeof(*s->buckets));
 	s->tombs = calloc(nt, sizeof(*s->tombs));
@@ -1742,7 +1765,7 @@ static enum sipd_stream_drop take(struct sipd_stream *s, struct dir *d, uint32_t
 		} else if (rs <= d->len) {
 			r = append(s, d, data + (d->len - rs), (uint32_t)(re - d->len), now);
 			if (r == 2 || (r == 1 && took)) {
-				reject_dir(d, seq, seq_max(seq, nxt));
+				reject_dir(d, seq, nxt);
 				return SIPD_STREAM_DROP_NO_ROOM;
 			}
 			if (r == 1)
@@ -2068,14 +2091,16 @@ int sipd_stream_add(struct sipd_stream *s, const struct sipd_tcp_seg *seg, uint6
 		int fr = d->fresh && !d->cons && seq == d->base;
 
 		why = SIPD_STREAM_DROP_UNFRAMED;
-		reject_dir(d, seq, seq_max(seq, nxt));
+		reject_dir(d, seq, nxt);
 		d->fresh_rej = (uint8_t)fr;
 	}
 	if (why) {
 		s->nitems = 0;
 		return drop(s, res, why);
 	}
-	nxt = seq_max(seq, nxt);
+	/* nxt is what the receiver lacks if this segment is dropped: it may
+	 * begin before it (a part retransmitted) or after it (held bytes of
+	 * dropped segments between) */
 	if (s->bad)
 		reject_dir(d, seq, nxt);
 	if (d->lifted && !seq_lt(d->sent, seq)) {

@@ -66,8 +66,9 @@
  *    a segment near that point brings it back exactly there (bytes before
  *    it dropped as UNVERIFIED, after a hole held), so a pickup can never
  *    start behind its receiver and frame the stream misaligned.
- * Tombstones are bounded too (2 x max_conns slots, a newer one overwrites:
- * tombstones_lost; such a connection is then a plain pickup again).
+ * Tombstones are bounded too (2 x max_conns, in sets of 4 by hash: a new
+ * one overwrites the oldest of its set, counted in tombstones_lost; that
+ * connection is then a plain pickup again).
  * "Far" is more than 2^23 from the last known next sequence number: further
  * than any receive window, so the old connection's receiver would not take
  * it; it marks a new connection on the same ports (the inline path never
@@ -111,7 +112,8 @@
  *  - Rejection: a rejected direction's first max_rejects segments at or
  *    after the rejected octet are DROP (REJECTED); the next one is RESET.
  *    The RST to the receiver carries the first octet it has not got (the
- *    contiguous end before the rejected segment's new bytes), the one to
+ *    end of what passed before the rejected segment, also when the segment
+ *    began with octets it had already), the one to
  *    the sender what the sender expects next (the reverse direction's
  *    contiguous end, or the segment's ack if later).
  *  - A RST forgets the connection only if its sequence number is exactly
