@@ -1967,10 +1967,13 @@ int sipd_stream_add(struct sipd_stream *s, const struct sipd_tcp_seg *seg, uint6
 	if (!c)
 		t = tomb_find(s, &seg->key, &tdi);
 	if (seg->flags & SIPD_TCP_RST) {
-		/* RFC 5961 3.2: only the exact next sequence number resets */
+		/* RFC 5961 3.2: only the exact next sequence number resets. A
+		 * tombstone stays (a RST matching the peer's ack alone, or one
+		 * the other end did not send, leaves that end alive): a new
+		 * connection on the ports is far from it. */
 		if (c && dir_nxt(c, di, &nxt) && seq == nxt)
 			forget(s, c, c->killed ? SIPD_STREAM_GIVEUP_MAX : SIPD_STREAM_GIVEUP_CLOSED,
-			       0, now_ns);
+			       1, now_ns);
 		else if (t && t->known[tdi] && seq == t->nxt[tdi])
 			tomb_del(s, t);
 		return 0;

@@ -57,7 +57,7 @@
  * rejection from the first byte the receiver does not have yet (a hole that
  * stayed open past gap_ns; bytes of a least recently used connection taken
  * for a new one when the total bound is reached). A connection that is
- * forgotten (table eviction, idle, both FINs) leaves a tombstone:
+ * forgotten (table eviction, idle, both FINs, an exact RST) leaves a tombstone:
  *  - if it could be in the middle of a message (or was rejected or reset),
  *    its next segment with payload is RESET and later ones are dropped
  *    (REJECTED) until a RST with the exact sequence number, idle_ns after
@@ -117,8 +117,9 @@
  *    the sender what the sender expects next (the reverse direction's
  *    contiguous end, or the segment's ack if later).
  *  - A RST forgets the connection only if its sequence number is exactly
- *    the next one its direction expects (RFC 5961 3.2); otherwise nothing
- *    changes (it passes: the endpoint judges it). A SYN with payload on a
+ *    the next one its direction expects (RFC 5961 3.2), and leaves a
+ *    tombstone as any forgetting does; otherwise nothing changes (it
+ *    passes: the endpoint judges it). A SYN with payload on a
  *    tracked connection is dropped (DROP_SYN); a plain SYN (or a segment)
  *    restarts a connection the module reset only if far from where it was
  *    (see above); a plain SYN restarts a live one only if far, with both
