@@ -2089,7 +2089,7 @@ int sipd_stream_add(struct sipd_stream *s, const struct sipd_tcp_seg *seg, uint6
 	nxt = d->lifted ? d->sent : d->fresh && !d->cons ? d->base : d->base + d->len;
 	why = take(s, d, seq, seg->data, n, nxt, now_ns);
 	if (why == SIPD_STREAM_DROP_AFTER_FIN)
-		reject_dir(d, d->fin_seq, d->fin_seq);
+		reject_dir(d, d->fin_seq, passed_end(d));
 	if (!why && s->unframed) {
 		int fr = d->fresh && !d->cons && seq == d->base;
 
