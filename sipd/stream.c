@@ -1804,11 +1804,14 @@ static void dir_init(struct dir *d, uint32_t seq, uint64_t now, int ws, int syn)
 	d->created_ns = now;
 }
 
-static void check_closed(struct sipd_stream *s, struct conn *c, struct dir *d, uint64_t now)
+/* forget: both ends closed may be forgotten now (not while the caller has
+ * yet to decide the segment: it may still reject its direction). */
+static void check_closed(struct sipd_stream *s, struct conn *c, struct dir *d, uint64_t now,
+			 int forget_ok)
 {
 	if (d->used && d->fin_set && d->base + d->len == d->fin_seq)
 		d->closed = 1;
-	if (c->d[0].closed && c->d[1].closed)
+	if (forget_ok && c->d[0].closed && c->d[1].closed)
 		forget(s, c, SIPD_STREAM_GIVEUP_CLOSED, 1, now);
 }
 
@@ -1823,7 +1826,7 @@ static void fin_seen(struct sipd_stream *s, struct conn *c, struct dir *d, uint3
 		d->fin_set = 1;
 		d->fin_seq = seq;
 	}
-	check_closed(s, c, d, now);
+	check_closed(s, c, d, now, 1);
 }
 
 static void finish(struct sipd_stream *s, struct sipd_stream_res *res)
@@ -2124,7 +2127,7 @@ int sipd_stream_add(struct sipd_stream *s, const struct sipd_tcp_seg *seg, uint6
 		d->fin_set = 1;
 		d->fin_seq = seq + n;
 	}
-	check_closed(s, c, d, now_ns);
+	check_closed(s, c, d, now_ns, res->v != SIPD_STREAM_DECIDE);
 	return 0;
 }
 

@@ -769,6 +769,28 @@ static void test_fin(void **state)
 	assert_int_equal(stats().gave_up[SIPD_STREAM_GIVEUP_CLOSED], 0);
 }
 
+static void test_fin_decide_rejected(void **state)
+{
+	(void)state;
+	mk3();
+	assert_int_equal(cs(0, M1), SIPD_STREAM_DECIDE);
+	assert_int_equal(seg(S2C, SISN, NULL, 0, ACK | SIPD_TCP_FIN), SIPD_STREAM_PASS);
+	/* the last message with the last FIN: the caller drops it, so the
+	 * connection is not over (nor forgotten before the verdict) */
+	assert_int_equal(seg(C2S, CISN + (uint32_t)strlen(M1), M2, strlen(M2), ACK | SIPD_TCP_FIN),
+			 SIPD_STREAM_DECIDE);
+	assert_int_equal(stats().conns, 1);
+	sipd_stream_reject(S, &G, NOW);
+	assert_int_equal(seg(C2S, CISN + (uint32_t)strlen(M1), M2, strlen(M2), ACK | SIPD_TCP_FIN),
+			 SIPD_STREAM_DROP);
+	assert_int_equal(R.drop_why, SIPD_STREAM_DROP_REJECTED);
+	for (int i = 0; i < 2; i++)
+		seg(C2S, CISN + (uint32_t)strlen(M1), M2, strlen(M2), ACK | SIPD_TCP_FIN);
+	assert_int_equal(seg(C2S, CISN + (uint32_t)strlen(M1), M2, strlen(M2), ACK | SIPD_TCP_FIN),
+			 SIPD_STREAM_RESET);
+	assert_int_equal(R.rst[1].seq, CISN + strlen(M1));
+}
+
 static void test_buffer_full_dir(void **state)
 {
 	static char far[2048];
@@ -1487,6 +1509,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_syn_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rst, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fin, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fin_decide_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_buffer_full_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_buffer_full_total, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_table_full, setup, teardown),
