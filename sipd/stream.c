@@ -107,7 +107,6 @@ struct dir {
 	uint8_t state;	   /* enum dstate */
 	uint8_t fresh;	   /* picked up without a SYN, no start line yet: no boundary known */
 	uint8_t fresh_rej; /* rejected only for that, nothing passed: bytes in front may lift it */
-	uint8_t lifted;	   /* since: bytes held that did not pass, the receiver is at sent */
 	uint8_t syn;	   /* the base came from a SYN */
 	uint8_t in_holes;
 	uint8_t prepends; /* times the start moved back (bounded: each rescans) */
@@ -135,7 +134,6 @@ struct dir {
 	uint32_t rej_seq; /* segments with a byte at or after it are dropped */
 	uint32_t rej_nxt; /* the first byte the receiver has not got (the RST's seq) */
 	uint32_t ack;	  /* the last ack of this direction's segments */
-	uint32_t sent;	  /* lifted: the contiguous end of what passed */
 	unsigned int rejects;
 	uint64_t created_ns, hole_ns;
 	struct range ooo[OOO_MAX];
@@ -242,20 +240,13 @@ static void account(struct sipd_stream *s, struct dir *d)
 	d->acct = h;
 }
 
-/* The first byte the receiver of d lacks, as far as the module knows: the
- * contiguous end, unless bytes of dropped segments are held (lifted). */
-static uint32_t passed_end(const struct dir *d)
-{
-	return d->lifted ? d->sent : d->base + d->len;
-}
-
 /* The receiver could hold part of a message of d that the module could not
  * follow again from scratch: forgetting d would let a guess complete it. */
 static int dir_exposed(const struct dir *d)
 {
-	return d->used && (d->rejected || d->lifted || d->len > d->cons || d->nooo || d->wslen ||
-			   d->ws_open || d->state == ST_HDR || d->state == ST_BODY ||
-			   d->state == ST_HTTP_BODY || d->state == ST_DEAD);
+	return d->used && (d->rejected || d->len > d->cons || d->nooo || d->wslen || d->ws_open ||
+			   d->state == ST_HDR || d->state == ST_BODY || d->state == ST_HTTP_BODY ||
+			   d->state == ST_DEAD);
 }
 
 static int exposed(const struct conn *c)
@@ -277,7 +268,7 @@ static int dir_nxt(const struct conn *c, int i, uint32_t *nxt)
 		return 1;
 	}
 	if (d->used) {
-		*nxt = passed_end(d) + (d->fin_set ? 1 : 0);
+		*nxt = d->base + d->len + (d->fin_set ? 1 : 0);
 		return 1;
 	}
 	if (o->ack_known) {
@@ -773,13 +764,12 @@ static void rob(struct sipd_stream *s, struct conn *c)
 	s->st.gave_up[SIPD_STREAM_GIVEUP_BUFFER_FULL]++;
 	for (int i = 0; i < 2; i++) {
 		struct dir *d = &c->d[i];
-		uint32_t end = d->base + d->len, p = passed_end(d);
+		uint32_t end = d->base + d->len;
 
 		if (!d->used || !d->acct)
 			continue;
 		if (dir_exposed(d))
-			reject_dir(d, p, p);
-		d->lifted = 0;
+			reject_dir(d, end, end);
 		hole_del(s, d);
 		free(d->buf);
 		free(d->wsbuf);
@@ -1673,7 +1663,7 @@ static int hold(struct sipd_stream *s, struct dir *d, uint32_t rs, uint32_t re, 
  * the hole on. */
 static void gap_reject(struct sipd_stream *s, struct dir *d)
 {
-	uint32_t end = passed_end(d);
+	uint32_t end = d->base + d->len;
 
 	s->st.gave_up[SIPD_STREAM_GIVEUP_GAP]++;
 	reject_dir(d, end, end);
@@ -2062,13 +2052,19 @@ int sipd_stream_add(struct sipd_stream *s, const struct sipd_tcp_seg *seg, uint6
 	if (d->fresh_rej && !seq_lt(d->base, seq) && d->rejects < s->lim.max_rejects) {
 		/* Picked up, its first bytes dropped unframed, nothing passed:
 		 * a segment at or before its start (a retransmission, the
-		 * bytes before it) is framed anew with them; each try counts. */
-		d->rejects++;
-		d->rejected = d->fresh_rej = 0;
-		d->state = c->ws ? ST_WS_HTTP : ST_HUNT;
-		d->cons = d->scan = d->ls = 0;
-		d->lifted = 1;
-		d->sent = seq; /* nothing of the held bytes reached the receiver */
+		 * bytes before it) starts it again, what was held of the
+		 * dropped ones let go (so what is held is what passed, and
+		 * the contiguous end is where the receiver is); each try
+		 * counts. */
+		unsigned int r = d->rejects + 1;
+		uint32_t a = d->ack;
+		uint8_t ak = d->ack_known;
+
+		dir_clear(s, d);
+		d->ack = a;
+		d->ack_known = ak;
+		dir_init(d, seq, now_ns, c->ws, 0);
+		d->rejects = r;
 	}
 	if (d->rejected && (int32_t)(seq + n - d->rej_seq) > 0) {
 		if (d->rejects >= s->lim.max_rejects) {
@@ -2087,12 +2083,12 @@ int sipd_stream_add(struct sipd_stream *s, const struct sipd_tcp_seg *seg, uint6
 		if (items_reserve(s, bytes, (unsigned int)(bytes / 8 + 8)))
 			return -ENOMEM;
 	}
-	/* the receiver's next expected before this segment (a picked-up
-	 * direction with no start line yet has passed nothing) */
-	nxt = d->lifted ? d->sent : d->fresh && !d->cons ? d->base : d->base + d->len;
+	/* the receiver's next expected before this segment: what is held in
+	 * order is what passed */
+	nxt = d->base + d->len;
 	why = take(s, d, seq, seg->data, n, nxt, now_ns);
 	if (why == SIPD_STREAM_DROP_AFTER_FIN)
-		reject_dir(d, d->fin_seq, passed_end(d));
+		reject_dir(d, d->fin_seq, d->fin_seq);
 	if (!why && s->unframed) {
 		int fr = d->fresh && !d->cons && seq == d->base;
 
@@ -2109,15 +2105,6 @@ int sipd_stream_add(struct sipd_stream *s, const struct sipd_tcp_seg *seg, uint6
 	 * dropped segments between) */
 	if (s->bad)
 		reject_dir(d, seq, nxt);
-	if (d->lifted && !seq_lt(d->sent, seq)) {
-		uint32_t e = seq + n, end = d->base + d->len;
-
-		if (seq_lt(end, e))
-			e = end;
-		d->sent = seq_max(d->sent, e);
-		if (d->sent == end)
-			d->lifted = 0; /* caught up: what is held passed */
-	}
 	finish(s, res);
 	s->last_dir = d;
 	s->last_seq = seq;
