@@ -28,11 +28,14 @@
  * path: the rules queue no SYN). Then nothing tells where a message starts:
  * the direction must begin with CR/LF keep-alives or a complete start line
  * (WebSocket: a complete handshake line). If it does not, the segment is
- * dropped (DROP_UNFRAMED) and the direction rejected; a segment with the
- * bytes just before it (reordered at the start of a connection) may still
- * join in front within gap_ns and lift that rejection if the joined bytes
- * frame. The accepted trade-off: a restarted sipd (or one whose entry for a
- * connection was evicted while a message was in flight) kills connections
+ * dropped (DROP_UNFRAMED) and the direction rejected. As nothing of it
+ * passed, a segment at or before its start (a retransmission, or the bytes
+ * before it when the start of a connection was reordered) starts it again
+ * there, what was held of the dropped bytes let go; each such try counts
+ * towards max_rejects, after which it is reset. While a picked-up direction
+ * has consumed nothing, bytes that join it in front are taken within gap_ns.
+ * The accepted trade-off: a restarted sipd (or one whose entry for a
+ * connection was lost while a message was in flight) kills connections
  * it meets in the middle of a message; connections at a message boundary
  * are picked up where they are. Bytes before a direction's base (before its
  * first byte, or older than the kept window) cannot be compared: dropped
