@@ -467,13 +467,15 @@ static void report(void)
 	fprintf(stderr,
 		"segments %llu messages %llu bad %llu keepalives %llu retransmits %llu "
 		"unverified %llu out_of_order %llu rejected %llu resets %llu ws %llu "
-		"resync_octets %llu\n",
+		"resync_octets %llu tombstones_lost %llu\n",
 		(unsigned long long)total.segments, (unsigned long long)total.messages,
 		(unsigned long long)total.bad, (unsigned long long)total.keepalives,
 		(unsigned long long)total.retransmits, (unsigned long long)total.unverified,
 		(unsigned long long)total.out_of_order, (unsigned long long)total.rejected,
 		(unsigned long long)total.resets, (unsigned long long)total.ws_messages,
-		(unsigned long long)total.resync_octets);
+		(unsigned long long)total.resync_octets, (unsigned long long)total.tombstones_lost);
+	for (int w = 1; w < SIPD_STREAM_DROP_MAX; w++)
+		fprintf(stderr, "  dropped %d %llu\n", w, (unsigned long long)total.dropped[w]);
 	for (int g = 0; g < SIPD_STREAM_GIVEUP_MAX; g++)
 		fprintf(stderr, "  gave_up %s %llu\n", sipd_stream_giveup_name(g),
 			(unsigned long long)total.gave_up[g]);
