@@ -7,14 +7,24 @@
  * [base, base + span): the last keep_bytes consumed bytes (to check
  * retransmissions), the contiguous bytes not framed yet, and beyond them the
  * out-of-order bytes as a short sorted list of ranges. A hole between them
- * counts as held (the room is reserved), so max_conn_bytes bounds the span
- * and the memory alike. Directions with a hole sit on a list in the order the
- * hole opened, so the gap check looks at its head only.
+ * counts as held (the room is reserved), so max_conn_bytes bounds the span;
+ * the buffers' capacity is what bytes_held and max_total_bytes count.
+ * Directions with a hole sit on a list in the order the hole opened, so the
+ * gap check looks at its head only.
  *
- * The framer is incremental: a search for a line end, an empty line or a
- * start line resumes where it stopped (scan), so bytes arriving one at a time
- * cost O(1) each. Items are copied into an arena owned by the module, so they
- * stay valid while the stream buffer moves.
+ * Fail closed: the framer never skips. Where it cannot go on (a line that
+ * is not a start line, a bad Content-Length, a frame that breaks RFC 6455)
+ * it gives a BAD item and the direction is rejected; where no message
+ * boundary is known it drops the segment and rejects. Bytes already passed
+ * are given up only together with a rejection from the first byte the
+ * receiver lacks, and a connection forgotten mid-message leaves a tombstone
+ * (a small table, 4-way sets) that resets it at its next payload, or, at a
+ * boundary, takes it up again exactly where it was.
+ *
+ * The framer is incremental: a search for a line end or an empty line
+ * resumes where it stopped (scan), so bytes arriving one at a time cost O(1)
+ * each. Items are copied into an arena owned by the module, so they stay
+ * valid while the stream buffer moves.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -28,12 +38,18 @@
 
 #define OOO_MAX	       32	  /* out-of-order ranges per direction */
 #define NO_LINE	       UINT32_MAX /* the current line did not start at a line start */
-#define MIN_CAP	       4096	  /* smallest stream buffer */
+#define MIN_CAP	       1024	  /* smallest stream buffer */
 #define MIN_CONN_BYTES 256
 #define MAX_CONN_BYTES (1u << 30)
 #define MAX_SEG_LEN    (1u << 30)
 #define WS_HDR_MAX     14 /* 2 + 8 (length) + 4 (mask) */
 #define PREPEND_MAX    8
+#define ROOM_SCAN      256 /* connections looked at to make room in the total bound */
+/* After a reset, a segment this far from the old next sequence number is a
+ * new connection on the same ports (inline no SYN is seen): further than
+ * any receive window, so the old connection's receiver would not take it. */
+#define NEW_CONN_DIST (1u << 23)
+#define TOMB_WAYS     4 /* tombstones per set */
 
 static const char *const giveup_names[] = {
 #define SIPD_STREAM_NAME(id, name) [SIPD_STREAM_GIVEUP_##id] = name,
@@ -46,13 +62,37 @@ const char *sipd_stream_giveup_name(enum sipd_stream_giveup g)
 	return (unsigned int)g < SIPD_STREAM_GIVEUP_MAX ? giveup_names[g] : "?";
 }
 
+const char *sipd_stream_drop_detail(enum sipd_stream_drop w)
+{
+	switch (w) {
+	case SIPD_STREAM_DROP_OVERLAP:
+		return "TCP segment overlaps seen bytes with other bytes";
+	case SIPD_STREAM_DROP_REJECTED:
+		return "TCP segment of a stream whose message was dropped";
+	case SIPD_STREAM_DROP_UNFRAMED:
+		return "TCP segment with no SIP start line where no message boundary is known";
+	case SIPD_STREAM_DROP_UNVERIFIED:
+		return "TCP segment with bytes older than those kept to compare";
+	case SIPD_STREAM_DROP_NO_ROOM:
+		return "TCP segment that cannot be held (stream byte bound)";
+	case SIPD_STREAM_DROP_AFTER_FIN:
+		return "TCP segment with payload after its direction's FIN";
+	case SIPD_STREAM_DROP_SYN:
+		return "TCP SYN with payload inside a tracked connection";
+	default:
+		return "TCP segment dropped";
+	}
+}
+
 enum dstate {
-	ST_HUNT,    /* looking for a start line (synced: at a message boundary) */
-	ST_HDR,	    /* in a header block, looking for the empty line */
-	ST_BODY,    /* waiting for the body */
-	ST_WS_HTTP, /* WebSocket: the HTTP/1.1 opening handshake */
-	ST_WS,	    /* WebSocket frames */
-	ST_PASS,    /* uninspected: HTTP only, after a WebSocket close or failure */
+	ST_HUNT,      /* a start line (or CR/LF) next: at a boundary, or none known (fresh) */
+	ST_HDR,	      /* in a header block, looking for the empty line */
+	ST_BODY,      /* waiting for the body */
+	ST_WS_HTTP,   /* WebSocket: an HTTP/1.1 request or response */
+	ST_HTTP_BODY, /* WebSocket: the Content-Length body of a response other than 101 */
+	ST_WS,	      /* WebSocket frames */
+	ST_WS_CLOSED, /* after a close frame: nothing may follow */
+	ST_DEAD,      /* rejected: not read any more */
 };
 
 struct range {
@@ -64,24 +104,25 @@ struct conn;
 struct dir {
 	struct conn *c;
 	uint8_t used, closed, fin_set, rejected;
-	uint8_t state;	 /* enum dstate */
-	uint8_t synced;	 /* ST_HUNT: at a message boundary (CR/LF are keep-alives) */
-	uint8_t fresh;	 /* picked up, never synced: keep skipped bytes (earlier ones may come) */
-	uint8_t episode; /* a resync give-up is counted for the current skip */
+	uint8_t state;	   /* enum dstate */
+	uint8_t fresh;	   /* picked up without a SYN, no start line yet: no boundary known */
+	uint8_t fresh_rej; /* rejected only for that, nothing passed: bytes in front may lift it */
+	uint8_t syn;	   /* the base came from a SYN */
 	uint8_t in_holes;
 	uint8_t prepends; /* times the start moved back (bounded: each rescans) */
-	/* Content-Length of the header block being read */
-	uint8_t have_clen, cl_err;
+	uint8_t ack_known;
+	/* Content-Length of the header block being read (SIP or HTTP) */
+	uint8_t have_clen, cl_err, http_te;
 	enum sw_sip_reason cl_reason;
 	char cl_detail[80];
 	uint64_t clen;
 	uint32_t hdr_len;
 	/* WebSocket */
-	uint8_t ws_client, ws_upgrade, ws_open, lost;
+	uint8_t ws_client, ws_upgrade, ws_open;
 	uint16_t ws_status;
-	const char *lost_why;
 	uint8_t *wsbuf;
 	uint32_t wslen, wscap;
+	uint64_t http_body; /* octets of an HTTP body still to come */
 	/* sequence space */
 	uint32_t base;	    /* seq of offset 0 */
 	uint32_t first_seq; /* the first byte ever held (prepend: an earlier start) */
@@ -89,7 +130,10 @@ struct dir {
 	uint32_t cons;	    /* framed up to here; [0, cons) is the kept window */
 	uint32_t scan;	    /* the search resumes here */
 	uint32_t ls;	    /* start of the line being read, or NO_LINE */
-	uint32_t fin_seq, rej_seq;
+	uint32_t fin_seq;
+	uint32_t rej_seq; /* segments with a byte at or after it are dropped */
+	uint32_t rej_nxt; /* the first byte the receiver has not got (the RST's seq) */
+	uint32_t ack;	  /* the last ack of this direction's segments */
 	unsigned int rejects;
 	uint64_t created_ns, hole_ns;
 	struct range ooo[OOO_MAX];
@@ -97,7 +141,7 @@ struct dir {
 	struct dir *hprev, *hnext; /* the hole list */
 	uint8_t *buf;
 	uint32_t head, cap; /* offset 0 is buf[head] */
-	uint64_t acct;	    /* bytes counted in stats.bytes_held */
+	uint64_t acct;	    /* bytes counted in stats.bytes_held (capacity) */
 };
 
 struct conn {
@@ -106,8 +150,22 @@ struct conn {
 	struct sipd_stream_key key; /* dir[0] is this orientation */
 	uint32_t bucket;
 	uint8_t used, killed, ws;
+	uint8_t nxt_known[2]; /* killed: each direction's next expected, if known */
+	uint32_t nxt[2];
 	uint64_t last_ns;
 	struct dir d[2];
+};
+
+/* A forgotten connection. Exposed (it could be in the middle of a message):
+ * its next payload is reset. At a boundary both ways: where each direction
+ * was, so the next segment near it picks the connection up exactly there
+ * (a pickup at a guessed base could be behind the receiver, misaligned). */
+struct tomb {
+	struct sipd_stream_key key; /* orientation of nxt[0] */
+	uint32_t nxt[2];
+	uint8_t used, known[2], reset, boundary;
+	uint8_t st[2], ws_client[2], fin[2]; /* boundary: each direction's state */
+	uint64_t last_ns; /* after the reset: forgotten idle_ns after the last segment */
 };
 
 struct sipd_stream {
@@ -119,6 +177,8 @@ struct sipd_stream {
 	uint64_t seed;
 	struct conn *lru_head, *lru_tail;
 	struct dir *hole_head, *hole_tail;
+	struct tomb *tombs;
+	uint32_t tmask;
 	/* this call's items, their bytes in out[] (offsets until the end) */
 	struct sipd_stream_item *items;
 	size_t *item_off;
@@ -126,6 +186,12 @@ struct sipd_stream {
 	uint8_t *out;
 	size_t out_len, out_cap;
 	unsigned int ka;
+	uint8_t unframed; /* the framer met bytes that must not pass */
+	uint8_t bad;	  /* a BAD item: the direction is rejected */
+	struct conn *cur; /* this call's connection: never robbed to make room */
+	/* the last segment taken, for sipd_stream_reject's RST sequence number */
+	struct dir *last_dir;
+	uint32_t last_seq, last_nxt;
 };
 
 /* ---- helpers ---- */
@@ -134,6 +200,16 @@ static int older(uint64_t now, uint64_t t, uint64_t lim)
 {
 	/* A capture's clock may step back: only forward time expires. */
 	return now > t && now - t >= lim;
+}
+
+static int seq_lt(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) < 0;
+}
+
+static uint32_t seq_max(uint32_t a, uint32_t b)
+{
+	return seq_lt(a, b) ? b : a;
 }
 
 static uint8_t *B(const struct dir *d)
@@ -151,12 +227,67 @@ static uint32_t pending(const struct dir *d)
 	return d->used ? span(d) - d->cons + d->wslen : 0;
 }
 
+static int budget_ok(const struct sipd_stream *s, uint64_t grow)
+{
+	return s->st.bytes_held + grow <= s->lim.max_total_bytes;
+}
+
 static void account(struct sipd_stream *s, struct dir *d)
 {
-	uint64_t h = d->used ? (uint64_t)span(d) + d->wslen : 0;
+	uint64_t h = (uint64_t)d->cap + d->wscap;
 
 	s->st.bytes_held = s->st.bytes_held - d->acct + h;
 	d->acct = h;
+}
+
+/* The receiver could hold part of a message of d that the module could not
+ * follow again from scratch: forgetting d would let a guess complete it. */
+static int dir_exposed(const struct dir *d)
+{
+	return d->used && (d->rejected || d->len > d->cons || d->nooo || d->wslen || d->ws_open ||
+			   d->state == ST_HDR || d->state == ST_BODY || d->state == ST_HTTP_BODY ||
+			   d->state == ST_DEAD);
+}
+
+static int exposed(const struct conn *c)
+{
+	return c->killed || dir_exposed(&c->d[0]) || dir_exposed(&c->d[1]);
+}
+
+/* The next octet the receiver of direction i expects, as far as known. */
+static int dir_nxt(const struct conn *c, int i, uint32_t *nxt)
+{
+	const struct dir *d = &c->d[i], *o = &c->d[!i];
+
+	if (c->killed) {
+		*nxt = c->nxt[i];
+		return c->nxt_known[i];
+	}
+	if (d->used && d->rejected) {
+		*nxt = d->rej_nxt;
+		return 1;
+	}
+	if (d->used) {
+		*nxt = d->base + d->len + (d->fin_set ? 1 : 0);
+		return 1;
+	}
+	if (o->ack_known) {
+		*nxt = o->ack; /* what the other side acknowledged of it */
+		return 1;
+	}
+	return 0;
+}
+
+/* From the segment's first byte on; the receiver lacks what is after nxt. */
+static void reject_dir(struct dir *d, uint32_t from, uint32_t nxt)
+{
+	if (!d->rejected || seq_lt(from, d->rej_seq)) {
+		d->rej_seq = from;
+		d->rej_nxt = nxt;
+	}
+	d->rejected = 1;
+	d->fresh_rej = 0;
+	d->state = ST_DEAD;
 }
 
 static void hole_del(struct sipd_stream *s, struct dir *d)
@@ -229,7 +360,8 @@ static int ep_cmp(const uint8_t *a, uint16_t ap, const uint8_t *b, uint16_t bp)
 	return r ? r : (int)ap - (int)bp;
 }
 
-static uint32_t bucket_of(const struct sipd_stream *s, const struct sipd_stream_key *k)
+/* Of the unordered pair of endpoints. */
+static uint64_t pair_hash(const struct sipd_stream *s, const struct sipd_stream_key *k)
 {
 	uint64_t h = s->seed;
 
@@ -240,7 +372,12 @@ static uint32_t bucket_of(const struct sipd_stream *s, const struct sipd_stream_
 		h = hash_ep(h, k->daddr, k->dport);
 		h = hash_ep(h, k->saddr, k->sport);
 	}
-	return (uint32_t)mix(h) & s->mask;
+	return mix(h);
+}
+
+static uint32_t bucket_of(const struct sipd_stream *s, const struct sipd_stream_key *k)
+{
+	return (uint32_t)pair_hash(s, k) & s->mask;
 }
 
 static void reverse(const struct sipd_stream_key *k, struct sipd_stream_key *r)
@@ -302,15 +439,96 @@ static void touch(struct sipd_stream *s, struct conn *c, uint64_t now)
 	c->last_ns = now;
 }
 
+/* ---- tombstones ---- */
+
+/* The set of TOMB_WAYS tombstones k may be in. */
+static struct tomb *tomb_set(const struct sipd_stream *s, const struct sipd_stream_key *k)
+{
+	return &s->tombs[((uint32_t)(pair_hash(s, k) >> 32) & s->tmask) * TOMB_WAYS];
+}
+
+static struct tomb *tomb_find(struct sipd_stream *s, const struct sipd_stream_key *k, int *di)
+{
+	struct tomb *t = tomb_set(s, k);
+	struct sipd_stream_key r;
+
+	reverse(k, &r);
+	for (int w = 0; w < TOMB_WAYS; w++, t++) {
+		if (!t->used)
+			continue;
+		if (key_eq(&t->key, k)) {
+			*di = 0;
+			return t;
+		}
+		if (key_eq(&t->key, &r)) {
+			*di = 1;
+			return t;
+		}
+	}
+	return NULL;
+}
+
+static void tomb_del(struct sipd_stream *s, struct tomb *t)
+{
+	t->used = 0;
+	s->st.tombstones--;
+}
+
+static void tomb_add(struct sipd_stream *s, const struct conn *c, uint64_t now)
+{
+	struct tomb *set = tomb_set(s, &c->key), *t = NULL;
+
+	/* a free way, else the oldest of the set is overwritten */
+	for (int w = 0; w < TOMB_WAYS && !t; w++)
+		if (!set[w].used)
+			t = &set[w];
+	if (t) {
+		s->st.tombstones++;
+	} else {
+		t = set;
+		for (int w = 1; w < TOMB_WAYS; w++)
+			if (set[w].last_ns < t->last_ns)
+				t = &set[w];
+		s->st.tombstones_lost++;
+	}
+	memset(t, 0, sizeof(*t));
+	t->used = 1;
+	t->key = c->key;
+	t->reset = c->killed;
+	t->last_ns = now;
+	t->boundary = !exposed(c);
+	for (int i = 0; i < 2; i++) {
+		const struct dir *d = &c->d[i];
+
+		if (!t->boundary) {
+			t->known[i] = (uint8_t)dir_nxt(c, i, &t->nxt[i]);
+			continue;
+		}
+		t->known[i] = d->used;
+		t->nxt[i] = d->base + d->len;
+		t->st[i] = d->state;
+		t->ws_client[i] = d->ws_client;
+		t->fin[i] = d->fin_set;
+	}
+}
+
 /* Forget c; why is counted once if either direction held unframed bytes
- * (SIPD_STREAM_GIVEUP_MAX: never; TABLE_FULL: always). */
-static void forget(struct sipd_stream *s, struct conn *c, enum sipd_stream_giveup why)
+ * (SIPD_STREAM_GIVEUP_MAX: never; TABLE_FULL: always). tomb: leave a
+ * tombstone (exposed, or where it was at a boundary). */
+static void forget(struct sipd_stream *s, struct conn *c, enum sipd_stream_giveup why, int tomb,
+		   uint64_t now)
 {
 	struct conn **pp = &s->buckets[c->bucket];
 
 	if (why == SIPD_STREAM_GIVEUP_TABLE_FULL ||
 	    (why < SIPD_STREAM_GIVEUP_MAX && (pending(&c->d[0]) || pending(&c->d[1]))))
 		s->st.gave_up[why]++;
+	if (tomb && (exposed(c) || c->d[0].used || c->d[1].used))
+		tomb_add(s, c, now);
+	if (s->cur == c)
+		s->cur = NULL;
+	if (s->last_dir && s->last_dir->c == c)
+		s->last_dir = NULL;
 	dir_clear(s, &c->d[0]);
 	dir_clear(s, &c->d[1]);
 	while (*pp != c)
@@ -328,7 +546,7 @@ static struct conn *conn_new(struct sipd_stream *s, const struct sipd_tcp_seg *s
 	struct conn *c;
 
 	if (!s->free)
-		forget(s, s->lru_head, SIPD_STREAM_GIVEUP_TABLE_FULL);
+		forget(s, s->lru_head, SIPD_STREAM_GIVEUP_TABLE_FULL, 1, now);
 	c = s->free;
 	s->free = c->hnext;
 	memset(c, 0, sizeof(*c));
@@ -347,6 +565,8 @@ static struct conn *conn_new(struct sipd_stream *s, const struct sipd_tcp_seg *s
 /* Keep the entry, without its directions, to drop stragglers until idle. */
 static void conn_kill(struct sipd_stream *s, struct conn *c)
 {
+	for (int i = 0; i < 2; i++)
+		c->nxt_known[i] = (uint8_t)dir_nxt(c, i, &c->nxt[i]);
 	dir_clear(s, &c->d[0]);
 	dir_clear(s, &c->d[1]);
 	c->killed = 1;
@@ -357,7 +577,7 @@ struct sipd_stream *sipd_stream_new(const struct sipd_stream_limits *l)
 	struct sipd_stream *s = calloc(1, sizeof(*s));
 	struct sipd_stream_limits *m;
 	struct timespec ts;
-	uint32_t nb = 1;
+	uint32_t nb = 1, nt;
 
 	if (!s)
 		return NULL;
@@ -395,9 +615,14 @@ struct sipd_stream *sipd_stream_new(const struct sipd_stream_limits *l)
 	while (nb < m->max_conns)
 		nb <<= 1;
 	s->mask = nb - 1;
+	nt = nb * 2; /* tombstones: nt / TOMB_WAYS sets */
+	s->tmask = nt / TOMB_WAYS ? nt / TOMB_WAYS - 1 : 0;
+	if (nt < TOMB_WAYS)
+		nt = TOMB_WAYS;
 	s->conns = calloc(m->max_conns, sizeof(*s->conns));
 	s->buckets = calloc(nb, sizeof(*s->buckets));
-	if (!s->conns || !s->buckets) {
+	s->tombs = calloc(nt, sizeof(*s->tombs));
+	if (!s->conns || !s->buckets || !s->tombs) {
 		sipd_stream_free(s);
 		return NULL;
 	}
@@ -422,6 +647,7 @@ void sipd_stream_free(struct sipd_stream *s)
 	}
 	free(s->conns);
 	free(s->buckets);
+	free(s->tombs);
 	free(s->items);
 	free(s->item_off);
 	free(s->out);
@@ -435,7 +661,8 @@ void sipd_stream_get_stats(const struct sipd_stream *s, struct sipd_stream_stats
 
 /* ---- the stream buffer ---- */
 
-/* Offsets [0, need) addressable; need <= max_conn_bytes. */
+/* Offsets [0, need) addressable; need <= max_conn_bytes. The capacity grows
+ * only within the total bound: -ENOSPC when it cannot. */
 static int reserve(struct sipd_stream *s, struct dir *d, uint32_t need)
 {
 	uint32_t sp = span(d), maxcap = 2 * s->lim.max_conn_bytes, ncap;
@@ -445,8 +672,10 @@ static int reserve(struct sipd_stream *s, struct dir *d, uint32_t need)
 		return 0;
 	/* Moving the bytes down is paid for by the ones consumed before
 	 * them (head >= sp), or the buffer is at its largest, where head
-	 * > cap - need >= max_conn_bytes >= sp holds as well. */
-	if (d->buf && need <= d->cap && (d->head >= sp || d->cap >= maxcap)) {
+	 * > cap - need >= max_conn_bytes >= sp holds as well; or the total
+	 * bound leaves no room to grow. */
+	if (d->buf && need <= d->cap &&
+	    (d->head >= sp || d->cap >= maxcap || !budget_ok(s, d->cap))) {
 		memmove(d->buf, d->buf + d->head, sp);
 		d->head = 0;
 		return 0;
@@ -456,6 +685,11 @@ static int reserve(struct sipd_stream *s, struct dir *d, uint32_t need)
 		ncap = need;
 	if (ncap > maxcap)
 		ncap = maxcap;
+	if (!budget_ok(s, ncap - d->cap)) {
+		ncap = need;
+		if (ncap < d->cap || !budget_ok(s, ncap - d->cap))
+			return -ENOSPC;
+	}
 	nb = malloc(ncap);
 	if (!nb)
 		return -ENOMEM;
@@ -465,27 +699,37 @@ static int reserve(struct sipd_stream *s, struct dir *d, uint32_t need)
 	d->buf = nb;
 	d->cap = ncap;
 	d->head = 0;
+	account(s, d);
 	return 0;
 }
 
 /* Give memory back when the span fell well below the buffer. */
-static void shrink(struct dir *d)
+static void shrink(struct sipd_stream *s, struct dir *d)
 {
 	uint32_t sp = span(d), ncap;
 	uint8_t *nb;
 
-	if (!d->buf || d->cap <= MIN_CAP || (uint64_t)sp * 4 >= d->cap)
+	if (!d->buf)
+		return;
+	if (!sp) {
+		free(d->buf);
+		d->buf = NULL;
+		d->cap = d->head = 0;
+		account(s, d);
+		return;
+	}
+	if (d->cap <= MIN_CAP || (uint64_t)sp * 4 >= d->cap)
 		return;
 	ncap = sp * 2 > MIN_CAP ? sp * 2 : MIN_CAP;
 	nb = malloc(ncap);
 	if (!nb)
 		return;
-	if (sp)
-		memcpy(nb, B(d), sp);
+	memcpy(nb, B(d), sp);
 	free(d->buf);
 	d->buf = nb;
 	d->cap = ncap;
 	d->head = 0;
+	account(s, d);
 }
 
 /* Move base forward by t (t <= cons): consumed bytes leave the kept window. */
@@ -512,29 +756,48 @@ static void trim_kept(struct sipd_stream *s, struct dir *d)
 		advance(d, d->cons - s->lim.keep_bytes);
 }
 
-/* Drop every byte held and go on from the contiguous end, looking for a
- * start line (a WebSocket direction cannot: it is lost). */
-static void drop_held(struct sipd_stream *s, struct dir *d, enum sipd_stream_giveup why)
+/* The total bound is reached: take the bytes of c (not the current
+ * connection) for others. A direction that could be mid-message is
+ * rejected from its contiguous end, the first byte its receiver lacks. */
+static void rob(struct sipd_stream *s, struct conn *c)
 {
-	s->st.gave_up[why]++;
-	hole_del(s, d);
-	d->nooo = 0;
-	d->base += d->len;
-	d->len = d->cons = d->scan = d->head = 0;
-	d->ls = NO_LINE;
-	d->fresh = 0;
-	d->synced = 0;
-	d->episode = 0;
-	d->wslen = 0;
-	d->ws_open = 0;
-	if (d->c->ws && d->state != ST_PASS) {
-		d->state = ST_PASS;
-		d->lost = 1;
-		d->lost_why = why == SIPD_STREAM_GIVEUP_GAP ? "a gap" : "a full buffer";
-	} else if (d->state != ST_PASS) {
-		d->state = ST_HUNT;
+	s->st.gave_up[SIPD_STREAM_GIVEUP_BUFFER_FULL]++;
+	for (int i = 0; i < 2; i++) {
+		struct dir *d = &c->d[i];
+		uint32_t end = d->base + d->len;
+
+		if (!d->used || !d->acct)
+			continue;
+		if (dir_exposed(d))
+			reject_dir(d, end, end);
+		hole_del(s, d);
+		free(d->buf);
+		free(d->wsbuf);
+		d->buf = d->wsbuf = NULL;
+		d->cap = d->wscap = d->head = d->wslen = 0;
+		d->ws_open = 0;
+		d->nooo = 0;
+		d->base = end;
+		d->len = d->cons = d->scan = 0;
+		d->ls = d->state == ST_DEAD ? NO_LINE : 0;
+		account(s, d);
 	}
-	account(s, d);
+}
+
+/* Room for grow more bytes in the total bound, robbing the least recently
+ * used connections that hold bytes if need be. */
+static int make_room(struct sipd_stream *s, uint64_t grow)
+{
+	struct conn *c = s->lru_head, *next;
+	unsigned int looked = 0;
+
+	while (c && !budget_ok(s, grow) && looked++ < ROOM_SCAN) {
+		next = c->lnext;
+		if (c != s->cur && !c->killed && (c->d[0].acct || c->d[1].acct))
+			rob(s, c);
+		c = next;
+	}
+	return budget_ok(s, grow);
 }
 
 /* ---- items ---- */
@@ -633,30 +896,64 @@ static size_t content(const uint8_t *p, size_t n)
 	return n;
 }
 
-/* A whole SIP start line (p[0..n) ends in LF): Request-Line or Status-Line. */
-static int start_line(const uint8_t *p, size_t n)
+/* NULL if p[0..n) (ends in LF) is a whole SIP start line, RFC 3261 25.1
+ * strictly; else what is wrong with it. */
+static const char *start_line_why(const uint8_t *p, size_t n)
 {
 	size_t m = content(p, n), i = 0, j;
 
-	if (m >= 12 && !strncasecmp((const char *)p, "SIP/2.0 ", 8)) {
-		if (!digit(p[8]) || !digit(p[9]) || !digit(p[10]) || p[11] != ' ')
-			return 0;
+	if (m && (p[0] == ' ' || p[0] == '\t'))
+		return "line at a message boundary begins with white space";
+	if (m >= 7 && !strncasecmp((const char *)p, "SIP/2.0", 7) &&
+	    (m == 7 || p[7] == ' ' || p[7] == '\t')) {
+		if (m == 7)
+			return "Status-Line without a status code";
+		if (p[7] != ' ')
+			return "tab in the Status-Line";
+		if (m < 11 || !digit(p[8]) || !digit(p[9]) || !digit(p[10]))
+			return "Status-Line without a three-digit status code";
+		if (m == 11)
+			return "Status-Line without the space before the reason phrase";
+		if (p[11] != ' ')
+			return p[11] == '\t' ? "tab in the Status-Line"
+					     : "Status-Line status code longer than three digits";
 		for (i = 12; i < m; i++)
 			if ((p[i] < 0x20 && p[i] != '\t') || p[i] == 0x7f)
-				return 0;
-		return 1;
+				return "control character in the reason phrase";
+		return NULL;
 	}
 	while (i < m && tchar(p[i]))
 		i++;
-	if (!i || i >= m || p[i] != ' ')
-		return 0;
+	if (!i)
+		return "not a SIP start line (no method token)";
+	if (i >= m)
+		return "not a SIP start line (a token alone)";
+	if (p[i] == '\t')
+		return "tab in the Request-Line";
+	if (p[i] != ' ')
+		return "not a SIP start line";
 	j = ++i;
+	if (i < m && (p[i] == ' ' || p[i] == '\t'))
+		return "two spaces or a tab in the Request-Line";
 	while (i < m && p[i] > 0x20 && p[i] != 0x7f)
 		i++;
-	if (i == j || i >= m || p[i] != ' ')
-		return 0;
+	if (i == j || i >= m)
+		return "Request-Line without a SIP version";
+	if (p[i] == '\t')
+		return "tab in the Request-Line";
+	if (p[i] != ' ')
+		return "control character in the Request-URI";
 	i++;
-	return m - i == 7 && !strncasecmp((const char *)p + i, "SIP/2.0", 7);
+	if (i < m && (p[i] == ' ' || p[i] == '\t'))
+		return "two spaces or a tab in the Request-Line";
+	if (m - i >= 7 && !strncasecmp((const char *)p + i, "SIP/2.0", 7)) {
+		if (m - i == 7)
+			return NULL;
+		return p[i + 7] == ' ' || p[i + 7] == '\t'
+			       ? "trailing white space in the Request-Line"
+			       : "Request-Line with a version other than SIP/2.0";
+	}
+	return "Request-Line with a version other than SIP/2.0";
 }
 
 /* p[0..n) begins with a whole start line. */
@@ -664,7 +961,7 @@ static int starts_ok(const uint8_t *p, size_t n)
 {
 	const uint8_t *q = n ? memchr(p, '\n', n) : NULL;
 
-	return q && start_line(p, (size_t)(q - p) + 1);
+	return q && !start_line_why(p, (size_t)(q - p) + 1);
 }
 
 static int only_crlf(const uint8_t *p, size_t n)
@@ -675,15 +972,28 @@ static int only_crlf(const uint8_t *p, size_t n)
 	return 1;
 }
 
-static void skip_octets(struct sipd_stream *s, struct dir *d, uint32_t n)
+/* Bytes that must not pass where no boundary is known: the segment is
+ * dropped and the direction rejected (by the caller of the framer). */
+static int unframed(struct sipd_stream *s, struct dir *d)
 {
-	if (!n)
-		return;
-	s->st.resync_octets += n;
-	if (!d->episode) {
-		s->st.gave_up[SIPD_STREAM_GIVEUP_RESYNC]++;
-		d->episode = 1;
-	}
+	s->unframed = 1;
+	s->st.gave_up[SIPD_STREAM_GIVEUP_UNFRAMED]++;
+	d->state = ST_DEAD;
+	return 0;
+}
+
+/* Cannot go on: one BAD item, the direction rejected, not read any more. */
+static int bad_dead(struct sipd_stream *s, struct dir *d, enum sipd_stream_giveup g,
+		    enum sw_sip_reason r, const char *detail)
+{
+	if (g < SIPD_STREAM_GIVEUP_MAX)
+		s->st.gave_up[g]++;
+	emit_bad(s, r, detail);
+	s->bad = 1;
+	d->state = ST_DEAD;
+	d->wslen = 0;
+	d->ws_open = 0;
+	return 0;
 }
 
 static void cl_error(struct dir *d, enum sw_sip_reason r, const char *detail)
@@ -745,105 +1055,77 @@ static void cl_line(struct dir *d, const uint8_t *p, size_t n)
 	d->clen = v;
 }
 
-static void to_hunt(struct dir *d, int synced, uint32_t ls)
+static void to_hunt(struct dir *d, uint32_t at)
 {
 	d->state = ST_HUNT;
-	d->synced = (uint8_t)synced;
-	d->ls = ls;
-	d->scan = ls;
-	if (d->scan > d->len)
-		d->scan = d->len;
-	d->episode = 0;
+	d->ls = d->scan = at;
 }
 
-/* 1: a start line found (now ST_HDR). */
-static int hunt(struct sipd_stream *s, struct dir *d, uint64_t now)
+/* At cons: CR/LF keep-alives, then a whole start line (1: now ST_HDR). */
+static int hunt(struct sipd_stream *s, struct dir *d)
 {
-	uint32_t from;
+	const uint8_t *b = B(d), *q;
+	uint32_t k = d->cons, e;
+	const char *why;
 
-	if (d->synced) {
-		uint32_t k = d->cons;
-
-		while (k < d->len && (B(d)[k] == '\r' || B(d)[k] == '\n'))
-			k++;
-		if (k > d->cons) {
-			s->st.keepalives++;
-			s->ka++;
-			d->cons = d->scan = d->ls = k;
-		}
-		if (d->cons == d->len)
-			return 0;
+	while (k < d->len && (b[k] == '\r' || b[k] == '\n'))
+		k++;
+	if (k > d->cons) {
+		s->st.keepalives++;
+		s->ka++;
+		d->cons = k;
 	}
-	while (d->scan < d->len) {
-		const uint8_t *b = B(d), *q = memchr(b + d->scan, '\n', d->len - d->scan);
-		uint32_t e;
-
-		if (!q) {
-			d->scan = d->len;
-			break;
-		}
-		e = (uint32_t)(q - b) + 1;
-		if (d->ls != NO_LINE && start_line(b + d->ls, e - d->ls)) {
-			skip_octets(s, d, d->ls - d->cons);
-			d->cons = d->ls;
-			d->episode = 0;
-			d->fresh = 0;
-			d->synced = 0;
-			d->state = ST_HDR;
-			d->scan = d->ls = e;
-			d->have_clen = d->cl_err = 0;
-			d->clen = 0;
-			return 1;
-		}
-		d->synced = 0;
-		d->ls = d->scan = e;
-	}
-	/* A partial line longer than a message cannot start one. */
-	if (d->ls != NO_LINE && d->len - d->ls > s->lim.max_msg_len) {
-		d->ls = NO_LINE;
-		d->synced = 0;
-	}
-	/* A picked-up direction keeps what it skipped for a while: its real
-	 * start may still come, out of order, just before it. */
-	if (d->fresh && !older(now, d->created_ns, s->lim.gap_ns) &&
-	    d->len - d->cons <= s->lim.max_msg_len)
+	d->ls = d->cons;
+	if (d->scan < d->cons)
+		d->scan = d->cons;
+	if (d->cons == d->len)
 		return 0;
+	q = memchr(b + d->scan, '\n', d->len - d->scan);
+	if (!q) {
+		d->scan = d->len;
+		/* no boundary known: a start line must come whole */
+		if (d->fresh)
+			return unframed(s, d);
+		if (d->len - d->cons > s->lim.max_msg_len)
+			return bad_dead(s, d, SIPD_STREAM_GIVEUP_TOO_BIG, SW_SIP_R_TOO_LARGE,
+					"start line longer than the message limit");
+		return 0; /* the start of a start line, at a boundary */
+	}
+	e = (uint32_t)(q - b) + 1;
+	why = start_line_why(b + d->cons, e - d->cons);
+	if (why)
+		return d->fresh ? unframed(s, d)
+				: bad_dead(s, d, SIPD_STREAM_GIVEUP_MAX, SW_SIP_R_BAD_START_LINE,
+					   why);
 	d->fresh = 0;
-	from = d->ls != NO_LINE ? d->ls : d->len;
-	skip_octets(s, d, from - d->cons);
-	d->cons = from;
-	return 0;
+	d->state = ST_HDR;
+	d->scan = d->ls = e;
+	d->have_clen = d->cl_err = 0;
+	d->clen = 0;
+	return 1;
 }
 
-/* The header block at cons overran max_msg_len; the search for the empty
- * line got to `at' (a line start) or to the end (NO_LINE). Hunting goes on
- * from there: a start line inside the overlong block is no better a guess,
- * and looking there again would read the block once per line in it. */
-static void too_big(struct sipd_stream *s, struct dir *d, uint32_t at)
+/* The header block at cons overran max_msg_len. */
+static int too_big(struct sipd_stream *s, struct dir *d)
 {
 	char det[112];
 
-	s->st.gave_up[SIPD_STREAM_GIVEUP_TOO_BIG]++;
 	snprintf(det, sizeof(det), "header block longer than %u octets without an empty line",
 		 s->lim.max_msg_len);
-	emit_bad(s, SW_SIP_R_TOO_LARGE, det);
-	d->state = ST_HUNT;
-	d->synced = 0;
-	d->episode = 0;
-	d->ls = at;
-	d->scan = at == NO_LINE ? d->len : at;
+	return bad_dead(s, d, SIPD_STREAM_GIVEUP_TOO_BIG, SW_SIP_R_TOO_LARGE, det);
 }
 
 /* The header block ended: frame the message or report why it cannot be. */
-static void block_done(struct sipd_stream *s, struct dir *d)
+static int block_done(struct sipd_stream *s, struct dir *d)
 {
 	char det[112];
 
-	if (d->cl_err) {
-		emit_bad(s, d->cl_reason, d->cl_detail);
-	} else if (!d->have_clen) {
-		emit_bad(s, SW_SIP_R_BAD_CONTENT_LENGTH, "no Content-Length on a stream");
-	} else if (d->clen > (uint64_t)(s->lim.max_msg_len - d->hdr_len)) {
+	if (d->cl_err)
+		return bad_dead(s, d, SIPD_STREAM_GIVEUP_MAX, d->cl_reason, d->cl_detail);
+	if (!d->have_clen)
+		return bad_dead(s, d, SIPD_STREAM_GIVEUP_MAX, SW_SIP_R_BAD_CONTENT_LENGTH,
+				"no Content-Length on a stream");
+	if (d->clen > (uint64_t)(s->lim.max_msg_len - d->hdr_len)) {
 		if (d->clen >= CL_HUGE)
 			snprintf(det, sizeof(det), "Content-Length of more than %llu octets",
 				 (unsigned long long)CL_HUGE);
@@ -851,18 +1133,13 @@ static void block_done(struct sipd_stream *s, struct dir *d)
 			snprintf(det, sizeof(det),
 				 "header block of %u and Content-Length %llu exceed %u octets",
 				 d->hdr_len, (unsigned long long)d->clen, s->lim.max_msg_len);
-		emit_bad(s, SW_SIP_R_TOO_LARGE, det);
-	} else {
-		d->state = ST_BODY;
-		return;
+		return bad_dead(s, d, SIPD_STREAM_GIVEUP_MAX, SW_SIP_R_TOO_LARGE, det);
 	}
-	/* Where the next message starts is unknown: after this block, at
-	 * the next start line. */
-	d->cons += d->hdr_len;
-	to_hunt(d, 0, d->cons);
+	d->state = ST_BODY;
+	return 1;
 }
 
-/* 1: the header block is done (ST_BODY, or a BAD item and ST_HUNT). */
+/* 1: the header block is done (ST_BODY), 0: more is needed or BAD. */
 static int header_block(struct sipd_stream *s, struct dir *d)
 {
 	uint32_t max = s->lim.max_msg_len;
@@ -877,23 +1154,18 @@ static int header_block(struct sipd_stream *s, struct dir *d)
 			break;
 		}
 		e = (uint32_t)(q - b) + 1;
-		if (e - d->cons > max) {
-			too_big(s, d, e);
-			return 1;
-		}
+		if (e - d->cons > max)
+			return too_big(s, d);
 		m = content(b + d->ls, e - d->ls);
 		if (!m) {
 			d->hdr_len = e - d->cons;
-			block_done(s, d);
-			return 1;
+			return block_done(s, d);
 		}
 		cl_line(d, b + d->ls, m);
 		d->ls = d->scan = e;
 	}
-	if (d->len - d->cons > max) {
-		too_big(s, d, NO_LINE);
-		return 1;
-	}
+	if (d->len - d->cons > max)
+		return too_big(s, d);
 	return 0;
 }
 
@@ -905,7 +1177,7 @@ static int body(struct sipd_stream *s, struct dir *d)
 		return 0;
 	emit_msg(s, B(d) + d->cons, need, 0);
 	d->cons += need;
-	to_hunt(d, 1, d->cons);
+	to_hunt(d, d->cons);
 	return 1;
 }
 
@@ -914,13 +1186,7 @@ static int body(struct sipd_stream *s, struct dir *d)
 static int ws_fail(struct sipd_stream *s, struct dir *d, enum sipd_stream_giveup g,
 		   enum sw_sip_reason r, const char *detail)
 {
-	s->st.gave_up[g]++;
-	emit_bad(s, r, detail);
-	d->state = ST_PASS;
-	d->wslen = 0;
-	d->ws_open = 0;
-	d->cons = d->len;
-	return 1;
+	return bad_dead(s, d, g, r, detail);
 }
 
 static int has_token_ci(const uint8_t *p, size_t n, const char *tok)
@@ -941,17 +1207,122 @@ static int may_begin(const uint8_t *p, size_t n, const char *lit)
 	return !memcmp(p, lit, n < l ? n : l);
 }
 
-/* The opening handshake of one direction (RFC 6455 4). */
+/* An HTTP header line (without its end): Content-Length, Transfer-Encoding. */
+static void http_header(struct dir *d, const uint8_t *p, size_t n)
+{
+	size_t i = 0, nl;
+	uint64_t v = 0;
+
+	while (i < n && tchar(p[i]))
+		i++;
+	nl = i;
+	if (i >= n || p[i] != ':')
+		return;
+	if (nl == 17 && !strncasecmp((const char *)p, "transfer-encoding", 17)) {
+		d->http_te = 1;
+		return;
+	}
+	if (!(nl == 14 && !strncasecmp((const char *)p, "content-length", 14)))
+		return;
+	i++;
+	while (i < n && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	if (i >= n || !digit(p[i])) {
+		d->cl_err = 1;
+		return;
+	}
+	while (i < n && digit(p[i])) {
+		if (v < CL_HUGE)
+			v = v * 10 + (uint64_t)(p[i] - '0');
+		i++;
+	}
+	while (i < n && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	if (i != n || (d->have_clen && d->clen != v)) {
+		d->cl_err = 1;
+		return;
+	}
+	d->have_clen = 1;
+	d->clen = v;
+}
+
+/* The header block of an HTTP message ended at e. */
+static int http_done(struct sipd_stream *s, struct dir *d, uint32_t e)
+{
+	struct dir *peer = &d->c->d[d == &d->c->d[0]];
+	uint16_t st = d->ws_status;
+
+	d->cons = d->ls = d->scan = e;
+	if (d->cl_err || d->http_te)
+		return ws_fail(s, d, SIPD_STREAM_GIVEUP_WS_PROTOCOL, SW_SIP_R_BAD_PACKET,
+			       "HTTP body sipd cannot follow (Transfer-Encoding, bad "
+			       "Content-Length)");
+	if (d->ws_client) {
+		if (d->have_clen && d->clen)
+			return ws_fail(s, d, SIPD_STREAM_GIVEUP_WS_PROTOCOL, SW_SIP_R_BAD_PACKET,
+				       "HTTP request with a body on a WebSocket port");
+		/* frames may follow an upgrade; else the next request */
+		d->state = d->ws_upgrade ? ST_WS : ST_WS_HTTP;
+		return 1;
+	}
+	if (st == 101) {
+		d->state = ST_WS;
+		return 1;
+	}
+	/* No upgrade (a 401 before a retried GET, say): both directions are
+	 * HTTP again. */
+	if (peer->used && peer->ws_client && peer->state == ST_WS) {
+		peer->state = ST_WS_HTTP;
+		peer->ls = peer->scan = peer->cons;
+		peer->ws_upgrade = 0;
+		peer->ws_open = 0;
+		peer->wslen = 0;
+	}
+	d->state = ST_WS_HTTP;
+	if ((st >= 100 && st < 200) || st == 204 || st == 304)
+		return 1;
+	if (!d->have_clen)
+		return ws_fail(s, d, SIPD_STREAM_GIVEUP_WS_PROTOCOL, SW_SIP_R_BAD_PACKET,
+			       "HTTP response without Content-Length: its end cannot be found");
+	if (d->clen) {
+		d->http_body = d->clen;
+		d->state = ST_HTTP_BODY;
+	}
+	return 1;
+}
+
+static int http_body(struct dir *d)
+{
+	uint64_t k = d->len - d->cons;
+
+	if (!k)
+		return 0;
+	if (k > d->http_body)
+		k = d->http_body;
+	d->cons += (uint32_t)k;
+	d->http_body -= k;
+	if (!d->http_body) {
+		d->state = ST_WS_HTTP;
+		d->ls = d->scan = d->cons;
+	}
+	return 1;
+}
+
+/* The opening handshake of one direction (RFC 6455 4), or HTTP after a
+ * response other than 101. */
 static int ws_http(struct sipd_stream *s, struct dir *d)
 {
 	uint32_t max = s->lim.max_msg_len;
 
+	if (d->ls != d->cons && d->scan < d->cons) /* after a body or a frame */
+		d->ls = d->scan = d->cons;
 	/* frames without a handshake fail at once, not at a line end */
 	if (d->ls == d->cons && d->len > d->cons &&
 	    !may_begin(B(d) + d->cons, d->len - d->cons, "GET ") &&
 	    !may_begin(B(d) + d->cons, d->len - d->cons, "HTTP/1.1 "))
-		return ws_fail(s, d, SIPD_STREAM_GIVEUP_WS_PROTOCOL, SW_SIP_R_BAD_PACKET,
-			       "WebSocket connection without an HTTP/1.1 handshake");
+		return d->fresh ? unframed(s, d)
+				: ws_fail(s, d, SIPD_STREAM_GIVEUP_WS_PROTOCOL, SW_SIP_R_BAD_PACKET,
+					  "WebSocket connection without an HTTP/1.1 handshake");
 
 	while (d->scan < d->len) {
 		const uint8_t *b = B(d), *q = memchr(b + d->scan, '\n', d->len - d->scan), *p;
@@ -968,6 +1339,8 @@ static int ws_http(struct sipd_stream *s, struct dir *d)
 		p = b + d->ls;
 		m = content(p, e - d->ls);
 		if (d->ls == d->cons) {
+			d->ws_upgrade = d->have_clen = d->cl_err = d->http_te = 0;
+			d->clen = 0;
 			if (m >= 14 && !memcmp(p, "GET ", 4) &&
 			    !memcmp(p + m - 9, " HTTP/1.1", 9)) {
 				d->ws_client = 1;
@@ -977,32 +1350,28 @@ static int ws_http(struct sipd_stream *s, struct dir *d)
 				d->ws_status = (uint16_t)((p[9] - '0') * 100 + (p[10] - '0') * 10 +
 							  (p[11] - '0'));
 			} else {
-				return ws_fail(
-					s, d, SIPD_STREAM_GIVEUP_WS_PROTOCOL, SW_SIP_R_BAD_PACKET,
-					"WebSocket connection without an HTTP/1.1 handshake");
+				return d->fresh
+					       ? unframed(s, d)
+					       : ws_fail(s, d, SIPD_STREAM_GIVEUP_WS_PROTOCOL,
+							 SW_SIP_R_BAD_PACKET,
+							 "WebSocket connection without an HTTP/1.1 "
+							 "handshake");
 			}
+			d->fresh = 0;
 		} else if (!m) {
-			struct dir *peer = &d->c->d[d == &d->c->d[0]];
-
-			d->cons = e;
-			if (d->ws_client) {
-				d->state = d->ws_upgrade ? ST_WS : ST_PASS;
-			} else if (d->ws_status == 101) {
-				d->state = ST_WS;
-			} else {
-				/* no upgrade: plain HTTP both ways */
-				d->state = ST_PASS;
-				if (peer->used && peer->ws_client)
-					peer->state = ST_PASS;
-			}
-			return 1;
+			return http_done(s, d, e);
 		} else if (m > 8 && !strncasecmp((const char *)p, "upgrade", 7) &&
 			   (p[7] == ':' || p[7] == ' ' || p[7] == '\t') &&
 			   has_token_ci(p + 8, m - 8, "websocket")) {
 			d->ws_upgrade = 1;
+		} else {
+			http_header(d, p, m);
 		}
 		d->ls = d->scan = e;
 	}
+	/* no boundary known: the first line must come whole */
+	if (d->fresh && d->len > d->cons)
+		return unframed(s, d);
 	if (d->len - d->cons > max)
 		return ws_fail(s, d, SIPD_STREAM_GIVEUP_WS_PROTOCOL, SW_SIP_R_BAD_PACKET,
 			       "WebSocket handshake longer than the message limit");
@@ -1018,7 +1387,6 @@ static int ws_msg_done(struct sipd_stream *s, struct dir *d)
 	} else if (d->wslen && starts_ok(d->wsbuf, d->wslen)) {
 		emit_msg(s, d->wsbuf, d->wslen, 1);
 	} else if (d->wslen) {
-		d->wslen = 0;
 		return ws_fail(s, d, SIPD_STREAM_GIVEUP_WS_PROTOCOL, SW_SIP_R_BAD_START_LINE,
 			       "WebSocket message that is not a SIP message");
 	}
@@ -1076,7 +1444,7 @@ static int ws_frame(struct sipd_stream *s, struct dir *d)
 		key = p + hl - 4;
 	if (op == 8) {
 		d->cons += hl + (uint32_t)plen;
-		d->state = ST_PASS; /* closed: nothing after it is read */
+		d->state = ST_WS_CLOSED; /* nothing may follow it */
 		return 1;
 	}
 	if (op >= 8) {
@@ -1092,9 +1460,6 @@ static int ws_frame(struct sipd_stream *s, struct dir *d)
 	if (d->wslen + plen > max)
 		return ws_fail(s, d, SIPD_STREAM_GIVEUP_TOO_BIG, SW_SIP_R_TOO_LARGE,
 			       "WebSocket message longer than the message limit");
-	if (s->st.bytes_held + plen > s->lim.max_total_bytes)
-		return ws_fail(s, d, SIPD_STREAM_GIVEUP_BUFFER_FULL, SW_SIP_R_TOO_LARGE,
-			       "WebSocket message: the total byte bound is reached");
 	if (d->wslen + plen > d->wscap) {
 		uint32_t nc = d->wscap ? d->wscap * 2 : 1024;
 		uint8_t *nb;
@@ -1103,37 +1468,33 @@ static int ws_frame(struct sipd_stream *s, struct dir *d)
 			nc *= 2;
 		if (nc > max)
 			nc = max;
+		if (!budget_ok(s, nc - d->wscap) && !make_room(s, nc - d->wscap))
+			return ws_fail(s, d, SIPD_STREAM_GIVEUP_BUFFER_FULL, SW_SIP_R_TOO_LARGE,
+				       "WebSocket message: the total byte bound is reached");
 		nb = realloc(d->wsbuf, nc);
 		if (!nb)
 			return ws_fail(s, d, SIPD_STREAM_GIVEUP_BUFFER_FULL, SW_SIP_R_TOO_LARGE,
 				       "WebSocket message: out of memory");
 		d->wsbuf = nb;
 		d->wscap = nc;
+		account(s, d);
 	}
 	for (uint32_t i = 0; i < plen; i++)
 		d->wsbuf[d->wslen + i] = p[hl + i] ^ (key ? key[i & 3] : 0);
 	d->wslen += (uint32_t)plen;
 	d->ws_open = 1;
 	d->cons += hl + (uint32_t)plen;
-	account(s, d);
 	return fin ? ws_msg_done(s, d) : 1;
 }
 
-static void frame(struct sipd_stream *s, struct dir *d, uint64_t now)
+static void frame(struct sipd_stream *s, struct dir *d)
 {
 	int more = 1;
 
-	if (d->lost) {
-		char det[112];
-
-		snprintf(det, sizeof(det), "WebSocket framing lost after %s", d->lost_why);
-		emit_bad(s, SW_SIP_R_BAD_PACKET, det);
-		d->lost = 0;
-	}
-	while (more) {
+	while (more && !s->unframed) {
 		switch (d->state) {
 		case ST_HUNT:
-			more = hunt(s, d, now);
+			more = hunt(s, d);
 			break;
 		case ST_HDR:
 			more = header_block(s, d);
@@ -1144,18 +1505,21 @@ static void frame(struct sipd_stream *s, struct dir *d, uint64_t now)
 		case ST_WS_HTTP:
 			more = ws_http(s, d);
 			break;
+		case ST_HTTP_BODY:
+			more = http_body(d);
+			break;
 		case ST_WS:
 			more = ws_frame(s, d);
 			break;
+		case ST_WS_CLOSED:
+			more = d->len > d->cons ? unframed(s, d) : 0;
+			break;
 		default:
-			d->cons = d->scan = d->len;
-			d->ls = NO_LINE;
 			more = 0;
 		}
 	}
 	trim_kept(s, d);
-	shrink(d);
-	account(s, d);
+	shrink(s, d);
 }
 
 /* ---- taking bytes ---- */
@@ -1212,54 +1576,47 @@ static void absorb(struct sipd_stream *s, struct dir *d, uint64_t now)
 		hole_del(s, d);
 }
 
-/* In-order bytes from offset len on, in pieces that fit, framed as they go. */
-static void append(struct sipd_stream *s, struct dir *d, const uint8_t *p, uint32_t n, uint64_t now)
+/* In-order bytes from offset len on, in pieces that fit, framed as they go.
+ * 0: taken (or the framer stopped); 1: no room, nothing taken; 2: no room
+ * after a part was taken. */
+static int append(struct sipd_stream *s, struct dir *d, const uint8_t *p, uint32_t n, uint64_t now)
 {
-	while (n) {
-		uint32_t sp = span(d), k = n;
-		uint64_t dir_room = s->lim.max_conn_bytes - d->len;
-		uint64_t tot_room =
-			(sp - d->len) + (s->lim.max_total_bytes > s->st.bytes_held
-						 ? s->lim.max_total_bytes - s->st.bytes_held
-						 : 0);
+	int took = 0, robbed = 0;
 
-		if (k > dir_room)
-			k = (uint32_t)dir_room;
-		if (k > tot_room)
-			k = (uint32_t)tot_room;
-		if (!k && d->cons) {
-			advance(d, d->cons); /* the kept window makes room */
-			account(s, d);
+	while (n && !s->unframed && d->state != ST_DEAD) {
+		uint32_t sp = span(d), k = n, room = s->lim.max_conn_bytes - d->len, need;
+
+		if (k > room)
+			k = room;
+		need = d->len + k > sp ? d->len + k : sp;
+		if (k && !reserve(s, d, need)) {
+			memcpy(B(d) + d->len, p, k);
+			d->len += k;
+			p += k;
+			n -= k;
+			took = 1;
+			absorb(s, d, now);
+			frame(s, d);
 			continue;
 		}
-		if (!k || reserve(s, d, d->len + k > sp ? d->len + k : sp)) {
-			if (d->len || d->nooo || d->wslen) {
-				drop_held(s, d, SIPD_STREAM_GIVEUP_BUFFER_FULL);
-				continue;
-			}
-			/* nothing can be held at all: skip the rest */
-			if (d->state == ST_HUNT || d->state == ST_HDR || d->state == ST_BODY) {
-				skip_octets(s, d, n);
-				d->state = ST_HUNT;
-				d->synced = 0;
-				d->ls = NO_LINE;
-			}
-			d->base += n;
-			return;
+		if (d->cons) {
+			advance(d, d->cons); /* the kept window makes room */
+			continue;
 		}
-		memcpy(B(d) + d->len, p, k);
-		d->len += k;
-		p += k;
-		n -= k;
-		absorb(s, d, now);
-		account(s, d);
-		frame(s, d, now);
+		if (k && !robbed) {
+			robbed = 1;
+			if (make_room(s, need > d->cap ? need - d->cap : 0))
+				continue;
+		}
+		s->st.gave_up[SIPD_STREAM_GIVEUP_BUFFER_FULL]++;
+		return took ? 2 : 1;
 	}
+	return 0;
 }
 
-/* Out-of-order bytes [rs, re), rs > len: held, or the direction gives up. */
-static void hold(struct sipd_stream *s, struct dir *d, uint32_t rs, uint32_t re,
-		 const uint8_t *data, uint64_t now)
+/* Out-of-order bytes [rs, re), rs > len: held (0) or not (-1: no room). */
+static int hold(struct sipd_stream *s, struct dir *d, uint32_t rs, uint32_t re, const uint8_t *data,
+		uint64_t now)
 {
 	unsigned int i = 0, j;
 	uint32_t lo = rs, hi = re, sp = span(d), nsp;
@@ -1268,7 +1625,6 @@ static void hold(struct sipd_stream *s, struct dir *d, uint32_t rs, uint32_t re,
 		uint32_t t = d->cons;
 
 		advance(d, t);
-		account(s, d);
 		rs -= t;
 		re -= t;
 		lo = rs;
@@ -1284,10 +1640,9 @@ static void hold(struct sipd_stream *s, struct dir *d, uint32_t rs, uint32_t re,
 			hi = d->ooo[j].hi;
 	}
 	nsp = re > sp ? re : sp;
-	if (nsp > s->lim.max_conn_bytes || (j == i && d->nooo == OOO_MAX) ||
-	    s->st.bytes_held + (nsp - sp) > s->lim.max_total_bytes || reserve(s, d, nsp)) {
-		drop_held(s, d, SIPD_STREAM_GIVEUP_BUFFER_FULL);
-		return;
+	if (nsp > s->lim.max_conn_bytes || (j == i && d->nooo == OOO_MAX) || reserve(s, d, nsp)) {
+		s->st.gave_up[SIPD_STREAM_GIVEUP_BUFFER_FULL]++;
+		return -1;
 	}
 	memcpy(B(d) + rs, data, re - rs);
 	if (j == i)
@@ -1300,50 +1655,31 @@ static void hold(struct sipd_stream *s, struct dir *d, uint32_t rs, uint32_t re,
 	if (!d->in_holes)
 		hole_add(s, d, now);
 	s->st.out_of_order++;
-	account(s, d);
+	return 0;
 }
 
-/* The hole stayed open too long: go on at the bytes after it. */
-static void gap_skip(struct sipd_stream *s, struct dir *d, uint64_t now)
+/* The hole stayed open too long: the out-of-order bytes after it passed,
+ * so the receiver must not get the hole's bytes unframed: rejected from
+ * the hole on. */
+static void gap_reject(struct sipd_stream *s, struct dir *d)
 {
-	uint32_t lo = d->ooo[0].lo;
+	uint32_t end = d->base + d->len;
 
 	s->st.gave_up[SIPD_STREAM_GIVEUP_GAP]++;
-	/* what was not framed before the hole is lost, the kept window too */
-	d->len = d->cons = d->scan = lo;
-	d->ls = NO_LINE;
-	advance(d, lo);
-	d->len = d->ooo[0].hi;
-	memmove(d->ooo, d->ooo + 1, (d->nooo - 1) * sizeof(d->ooo[0]));
-	d->nooo--;
-	if (d->nooo)
-		hole_add(s, d, now);
-	else
-		hole_del(s, d);
-	d->fresh = 0;
-	if (d->c->ws) {
-		if (d->state != ST_PASS) {
-			d->state = ST_PASS;
-			d->lost = 1;
-			d->lost_why = "a gap";
-		}
-		d->wslen = 0;
-		d->ws_open = 0;
-	} else if (d->state != ST_PASS) {
-		/* segments often begin at a message: the first line counts */
-		to_hunt(d, 0, 0);
-	}
-	account(s, d);
+	reject_dir(d, end, end);
+	d->nooo = 0;
+	hole_del(s, d);
+	shrink(s, d);
 }
 
-/* A picked-up direction still hunting, nothing skipped, may move its start
- * back to earlier bytes that join it. */
+/* A picked-up direction, nothing consumed, may move its start back to
+ * earlier bytes that join it (reordered at the connection's start). */
 static int can_prepend(const struct sipd_stream *s, const struct dir *d, uint32_t k, uint64_t now)
 {
-	return d->state == ST_HUNT && d->fresh && !d->cons && d->base == d->first_seq &&
-	       d->prepends < PREPEND_MAX && !older(now, d->created_ns, s->lim.gap_ns) &&
-	       (uint64_t)span(d) + k <= s->lim.max_conn_bytes &&
-	       s->st.bytes_held + k <= s->lim.max_total_bytes;
+	return d->fresh && !d->cons && d->base == d->first_seq && d->prepends < PREPEND_MAX &&
+	       (d->state == ST_HUNT || d->state == ST_WS_HTTP) &&
+	       !older(now, d->created_ns, s->lim.gap_ns) &&
+	       (uint64_t)span(d) + k <= s->lim.max_conn_bytes;
 }
 
 static int prepend(struct sipd_stream *s, struct dir *d, const uint8_t *data, uint32_t k)
@@ -1358,6 +1694,11 @@ static int prepend(struct sipd_stream *s, struct dir *d, const uint8_t *data, ui
 
 		if (ncap > 2 * s->lim.max_conn_bytes)
 			ncap = 2 * s->lim.max_conn_bytes;
+		if (!budget_ok(s, ncap > d->cap ? ncap - d->cap : 0)) {
+			ncap = sp + k;
+			if (!budget_ok(s, ncap > d->cap ? ncap - d->cap : 0))
+				return -ENOSPC;
+		}
 		nb = malloc(ncap);
 		if (!nb)
 			return -ENOMEM;
@@ -1367,6 +1708,7 @@ static int prepend(struct sipd_stream *s, struct dir *d, const uint8_t *data, ui
 		d->buf = nb;
 		d->cap = ncap;
 		d->head = 0;
+		account(s, d);
 	}
 	memcpy(B(d), data, k);
 	d->base -= k;
@@ -1377,63 +1719,57 @@ static int prepend(struct sipd_stream *s, struct dir *d, const uint8_t *data, ui
 		d->ooo[i].hi += k;
 	}
 	d->scan = d->ls = 0;
-	d->synced = 1;
 	d->prepends++;
-	account(s, d);
 	return 0;
 }
 
-static void take(struct sipd_stream *s, struct dir *d, uint32_t seq, const uint8_t *data,
-		 uint32_t n, uint64_t now, struct sipd_stream_res *res)
+/* Take the segment's bytes: SIPD_STREAM_DROP_NONE, or why it is dropped
+ * (nothing of it taken, or the direction rejected from its first byte). */
+static enum sipd_stream_drop take(struct sipd_stream *s, struct dir *d, uint32_t seq,
+				  const uint8_t *data, uint32_t n, uint32_t nxt, uint64_t now)
 {
 	int64_t rs = (int32_t)(seq - d->base), re = rs + n;
-	int took = 0;
+	int took = 0, r;
 
-	if (d->fin_set) {
-		int64_t fe = (int32_t)(d->fin_seq - d->base);
-
-		if (re > fe)
-			re = fe > rs ? fe : rs;
-	}
-	if (rs < 0 && re >= 0 && can_prepend(s, d, (uint32_t)-rs, now)) {
+	if (d->fin_set && re > (int32_t)(d->fin_seq - d->base))
+		return SIPD_STREAM_DROP_AFTER_FIN;
+	if (rs < 0) {
 		uint32_t k = (uint32_t)-rs;
 
+		if (re < 0 || !can_prepend(s, d, k, now))
+			return SIPD_STREAM_DROP_UNVERIFIED;
 		if (!same(d, 0, (uint32_t)re, data + k))
-			goto overlap;
-		if (!prepend(s, d, data, k)) {
-			rs = 0;
-			re += k;
-			took = 1;
-		}
-	}
-	if (rs < 0) {
-		int64_t old = (re < 0 ? re : 0) - rs;
-
-		s->st.unverified += (uint64_t)old;
-		data += old;
+			return SIPD_STREAM_DROP_OVERLAP;
+		if (prepend(s, d, data, k))
+			return SIPD_STREAM_DROP_NO_ROOM;
 		rs = 0;
+		re += k;
+		took = 1;
 	}
 	if (re > rs) {
 		if (!same(d, (uint32_t)rs, (uint32_t)re, data))
-			goto overlap;
+			return SIPD_STREAM_DROP_OVERLAP;
 		if (covered(d, (uint32_t)rs, (uint32_t)re)) {
 			if (!took)
 				s->st.retransmits++;
 		} else if (rs <= d->len) {
-			append(s, d, data + (d->len - rs), (uint32_t)(re - d->len), now);
-			return;
-		} else if (re <= UINT32_MAX / 2) {
-			hold(s, d, (uint32_t)rs, (uint32_t)re, data, now);
-		} else {
-			drop_held(s, d, SIPD_STREAM_GIVEUP_BUFFER_FULL);
+			r = append(s, d, data + (d->len - rs), (uint32_t)(re - d->len), now);
+			if (r == 2 || (r == 1 && took)) {
+				reject_dir(d, seq, nxt);
+				return SIPD_STREAM_DROP_NO_ROOM;
+			}
+			if (r == 1)
+				return SIPD_STREAM_DROP_NO_ROOM;
+			return SIPD_STREAM_DROP_NONE;
+		} else if (re > (int64_t)s->lim.max_conn_bytes ||
+			   hold(s, d, (uint32_t)rs, (uint32_t)re, data, now)) {
+			if (re > (int64_t)s->lim.max_conn_bytes)
+				s->st.gave_up[SIPD_STREAM_GIVEUP_BUFFER_FULL]++;
+			return SIPD_STREAM_DROP_NO_ROOM;
 		}
 	}
-	frame(s, d, now);
-	return;
-overlap:
-	s->st.gave_up[SIPD_STREAM_GIVEUP_OVERLAP]++;
-	res->v = SIPD_STREAM_DROP;
-	res->drop_why = SIPD_STREAM_DROP_OVERLAP;
+	frame(s, d);
+	return SIPD_STREAM_DROP_NONE;
 }
 
 /* ---- the API ---- */
@@ -1441,29 +1777,46 @@ overlap:
 void sipd_stream_expire(struct sipd_stream *s, uint64_t now_ns)
 {
 	while (s->hole_head && older(now_ns, s->hole_head->hole_ns, s->lim.gap_ns))
-		gap_skip(s, s->hole_head, now_ns);
+		gap_reject(s, s->hole_head);
 	while (s->lru_head && older(now_ns, s->lru_head->last_ns, s->lim.idle_ns))
-		forget(s, s->lru_head, SIPD_STREAM_GIVEUP_IDLE);
+		forget(s, s->lru_head, SIPD_STREAM_GIVEUP_IDLE, 1, now_ns);
 }
 
-static void dir_init(struct dir *d, uint32_t seq, uint64_t now, int ws)
+static void dir_init(struct dir *d, uint32_t seq, uint64_t now, int ws, int syn)
 {
 	d->used = 1;
 	d->closed = 0;
 	d->base = d->first_seq = seq;
 	d->state = ws ? ST_WS_HTTP : ST_HUNT;
-	d->fresh = !ws;
-	d->synced = !ws;
-	d->ls = 0;
+	d->fresh = !syn;
+	d->syn = (uint8_t)syn;
+	d->ls = d->scan = 0;
 	d->created_ns = now;
 }
 
-static void check_closed(struct sipd_stream *s, struct conn *c, struct dir *d)
+/* forget: both ends closed may be forgotten now (not while the caller has
+ * yet to decide the segment: it may still reject its direction). */
+static void check_closed(struct sipd_stream *s, struct conn *c, struct dir *d, uint64_t now,
+			 int forget_ok)
 {
-	if (d->used && d->fin_set && (int32_t)(d->base + d->len - d->fin_seq) >= 0)
+	if (d->used && d->fin_set && d->base + d->len == d->fin_seq)
 		d->closed = 1;
-	if (c->d[0].closed && c->d[1].closed)
-		forget(s, c, SIPD_STREAM_GIVEUP_CLOSED);
+	if (forget_ok && c->d[0].closed && c->d[1].closed)
+		forget(s, c, SIPD_STREAM_GIVEUP_CLOSED, 1, now);
+}
+
+/* A FIN without payload: recorded only at the direction's contiguous end. */
+static void fin_seen(struct sipd_stream *s, struct conn *c, struct dir *d, uint32_t seq,
+		     uint64_t now)
+{
+	touch(s, c, now);
+	if (!d->used)
+		dir_init(d, seq, now, c->ws, 0);
+	if (!d->fin_set && !d->rejected && !d->nooo && seq == d->base + d->len) {
+		d->fin_set = 1;
+		d->fin_seq = seq;
+	}
+	check_closed(s, c, d, now, 1);
 }
 
 static void finish(struct sipd_stream *s, struct sipd_stream_res *res)
@@ -1477,90 +1830,250 @@ static void finish(struct sipd_stream *s, struct sipd_stream_res *res)
 		res->v = SIPD_STREAM_DECIDE;
 }
 
+static int drop(struct sipd_stream *s, struct sipd_stream_res *res, enum sipd_stream_drop why)
+{
+	res->v = SIPD_STREAM_DROP;
+	res->drop_why = why;
+	res->n_items = 0;
+	s->st.dropped[why]++;
+	if (why == SIPD_STREAM_DROP_REJECTED)
+		s->st.rejected++;
+	if (why == SIPD_STREAM_DROP_UNVERIFIED)
+		s->st.unverified++;
+	if (why == SIPD_STREAM_DROP_OVERLAP)
+		s->st.gave_up[SIPD_STREAM_GIVEUP_OVERLAP]++;
+	return 0;
+}
+
+/* What the sender of seg expects next from its peer (a RST to it). */
+static uint32_t sender_nxt(const struct conn *c, int di, const struct sipd_tcp_seg *seg)
+{
+	uint32_t x;
+
+	if (!c || !dir_nxt(c, !di, &x))
+		return seg->ack;
+	return (seg->flags & SIPD_TCP_ACK) ? seq_max(x, seg->ack) : x;
+}
+
+static void reset(struct sipd_stream *s, struct sipd_stream_res *res,
+		  const struct sipd_tcp_seg *seg, uint32_t to_sender, uint32_t to_receiver)
+{
+	res->v = SIPD_STREAM_RESET;
+	reverse(&seg->key, &res->rst[0].key);
+	res->rst[0].seq = to_sender;
+	res->rst[1].key = seg->key;
+	res->rst[1].seq = to_receiver;
+	s->st.resets++;
+	s->st.gave_up[SIPD_STREAM_GIVEUP_RESET]++;
+}
+
+/* After a reset (nxt known): a segment far from where the old connection
+ * was is a new connection on the same ports. */
+static int far(int known, uint32_t nxt, uint32_t seq)
+{
+	return known && seq - nxt + NEW_CONN_DIST > 2 * NEW_CONN_DIST;
+}
+
+/* A boundary tombstone's connection again, where it was; NULL: no room. */
+static struct conn *restore(struct sipd_stream *s, struct tomb *t, int tdi,
+			    const struct sipd_tcp_seg *seg, uint64_t now)
+{
+	struct tomb k = *t;
+	struct conn *c;
+
+	tomb_del(s, t);
+	c = conn_new(s, seg, now);
+	for (int i = 0; i < 2; i++) {
+		int ti = i ^ tdi;
+		struct dir *d = &c->d[i];
+
+		if (!k.known[ti])
+			continue;
+		dir_init(d, k.nxt[ti], now, c->ws, 1);
+		d->state = k.st[ti];
+		d->ws_client = k.ws_client[ti];
+		if (k.fin[ti]) {
+			d->fin_set = d->closed = 1;
+			d->fin_seq = k.nxt[ti];
+		}
+	}
+	return c;
+}
+
+/* A segment of a forgotten connection: 0 when it is done with (res set),
+ * 1 when it goes on as an untracked one, 2 as the restored *cp. */
+static int tomb_seg(struct sipd_stream *s, struct tomb *t, int tdi, const struct sipd_tcp_seg *seg,
+		    uint32_t n, uint64_t now, struct sipd_stream_res *res, struct conn **cp)
+{
+	uint32_t seq = seg->seq + !!(seg->flags & SIPD_TCP_SYN);
+	int isfar = far(t->known[tdi], t->nxt[tdi], seq);
+
+	if (t->boundary) {
+		if (isfar) {
+			tomb_del(s, t); /* a new connection on the ports */
+			return 1;
+		}
+		if (!n && !(seg->flags & (SIPD_TCP_SYN | SIPD_TCP_FIN)))
+			return 0;
+		*cp = restore(s, t, tdi, seg, now);
+		return 2;
+	}
+	if (t->reset && (older(now, t->last_ns, s->lim.idle_ns) || isfar)) {
+		tomb_del(s, t);
+		return 1;
+	}
+	if (!n)
+		return 0;
+	s->st.segments++;
+	t->last_ns = now;
+	if (t->reset)
+		return drop(s, res, SIPD_STREAM_DROP_REJECTED);
+	t->reset = 1;
+	reset(s, res, seg,
+	      !t->known[!tdi]		  ? seg->ack
+	      : seg->flags & SIPD_TCP_ACK ? seq_max(t->nxt[!tdi], seg->ack)
+					  : t->nxt[!tdi],
+	      t->known[tdi] ? t->nxt[tdi] : seg->seq);
+	return 0;
+}
+
 int sipd_stream_add(struct sipd_stream *s, const struct sipd_tcp_seg *seg, uint64_t now_ns,
 		    struct sipd_stream_res *res)
 {
-	uint32_t seq = seg->seq, n = seg->len > MAX_SEG_LEN ? MAX_SEG_LEN : (uint32_t)seg->len;
+	uint32_t seq = seg->seq, n = seg->len > MAX_SEG_LEN ? MAX_SEG_LEN : (uint32_t)seg->len, nxt;
+	enum sipd_stream_drop why;
+	struct tomb *t = NULL;
 	struct conn *c;
 	struct dir *d;
-	int di = 0;
+	int di = 0, tdi = 0;
 
 	memset(res, 0, sizeof(*res));
 	res->items = s->items;
 	s->nitems = 0;
 	s->out_len = 0;
 	s->ka = 0;
+	s->unframed = s->bad = 0;
+	s->cur = NULL;
+	s->last_dir = NULL;
 	sipd_stream_expire(s, now_ns);
 	c = lookup(s, &seg->key, &di);
+	if (!c)
+		t = tomb_find(s, &seg->key, &tdi);
 	if (seg->flags & SIPD_TCP_RST) {
-		if (c)
-			forget(s, c,
-			       c->killed ? SIPD_STREAM_GIVEUP_MAX : SIPD_STREAM_GIVEUP_CLOSED);
+		/* RFC 5961 3.2: only the exact next sequence number resets. A
+		 * tombstone stays (a RST matching the peer's ack alone, or one
+		 * the other end did not send, leaves that end alive): a new
+		 * connection on the ports is far from it. */
+		if (c && dir_nxt(c, di, &nxt) && seq == nxt)
+			forget(s, c, c->killed ? SIPD_STREAM_GIVEUP_MAX : SIPD_STREAM_GIVEUP_CLOSED,
+			       1, now_ns);
+		else if (t && t->known[tdi] && seq == t->nxt[tdi])
+			tomb_del(s, t);
 		return 0;
 	}
+	if (t) {
+		int r = tomb_seg(s, t, tdi, seg, n, now_ns, res, &c);
+
+		if (!r)
+			return 0;
+		di = 0;
+	}
 	if (c && c->killed) {
-		if ((seg->flags & (SIPD_TCP_SYN | SIPD_TCP_ACK)) == SIPD_TCP_SYN) {
-			forget(s, c, SIPD_STREAM_GIVEUP_MAX); /* a new connection on the ports */
+		if ((n || (seg->flags & SIPD_TCP_SYN)) &&
+		    far(c->nxt_known[di], c->nxt[di], seq + !!(seg->flags & SIPD_TCP_SYN))) {
+			/* a new connection on the ports */
+			forget(s, c, SIPD_STREAM_GIVEUP_MAX, 0, now_ns);
 			c = NULL;
 		} else {
 			touch(s, c, now_ns);
 			if (n) {
 				s->st.segments++;
-				s->st.rejected++;
-				res->v = SIPD_STREAM_DROP;
-				res->drop_why = SIPD_STREAM_DROP_REJECTED;
+				drop(s, res, SIPD_STREAM_DROP_REJECTED);
 			}
 			return 0;
 		}
 	}
 	if (seg->flags & SIPD_TCP_SYN) {
-		d = c ? &c->d[di] : NULL;
-		if (d && d->used && seq + 1 != d->first_seq) {
-			forget(s, c, SIPD_STREAM_GIVEUP_CLOSED); /* port reuse: start anew */
-			c = NULL;
+		if (c) {
+			d = &c->d[di];
+			touch(s, c, now_ns);
+			if (n) {
+				s->st.segments++;
+				return drop(s, res, SIPD_STREAM_DROP_SYN);
+			}
+			if (d->used && d->syn && seq + 1 == d->first_seq)
+				return 0; /* retransmitted */
+			if (d->used &&
+			    (exposed(c) || !dir_nxt(c, di, &nxt) || !far(1, nxt, seq + 1)))
+				return 0; /* the endpoint answers it with a challenge ACK */
+			if (d->used) {
+				forget(s, c, SIPD_STREAM_GIVEUP_CLOSED, 0, now_ns); /* port reuse */
+				c = NULL;
+			} else {
+				dir_init(d, seq + 1, now_ns, c->ws, 1); /* the SYN-ACK */
+			}
+		}
+		if (!c) {
+			c = conn_new(s, seg, now_ns);
+			di = 0;
+			dir_init(&c->d[0], seq + 1, now_ns, c->ws, 1);
 		}
 		seq++;
 	}
+	if (c && (seg->flags & SIPD_TCP_ACK)) {
+		c->d[di].ack = seg->ack;
+		c->d[di].ack_known = 1;
+	}
 	if (!n) {
-		if (c && (seg->flags & SIPD_TCP_FIN)) {
-			d = &c->d[di];
-			if (!d->used) {
-				d->closed = 1;
-			} else if (!d->fin_set) {
-				d->fin_set = 1;
-				d->fin_seq = seq;
-			}
-			touch(s, c, now_ns);
-			check_closed(s, c, d);
-		}
+		if (c && (seg->flags & SIPD_TCP_FIN))
+			fin_seen(s, c, &c->d[di], seq, now_ns);
 		return 0;
 	}
 	s->st.segments++;
 	if (!c) {
 		c = conn_new(s, seg, now_ns);
 		di = 0;
+		if (seg->flags & SIPD_TCP_ACK) {
+			c->d[0].ack = seg->ack;
+			c->d[0].ack_known = 1;
+		}
 	}
 	touch(s, c, now_ns);
+	s->cur = c;
 	d = &c->d[di];
-	if (!d->used)
-		dir_init(d, seq, now_ns, c->ws);
+	if (!d->used) {
+		/* picked up: not at bytes its receiver acknowledged already */
+		if (c->d[!di].ack_known && seq_lt(seq, c->d[!di].ack))
+			return drop(s, res, SIPD_STREAM_DROP_UNVERIFIED);
+		dir_init(d, seq, now_ns, c->ws, 0);
+	}
+	if (d->in_holes && older(now_ns, d->hole_ns, s->lim.gap_ns))
+		gap_reject(s, d);
+	if (d->fresh_rej && !seq_lt(d->base, seq) && d->rejects < s->lim.max_rejects) {
+		/* Picked up, its first bytes dropped unframed, nothing passed:
+		 * a segment at or before its start (a retransmission, the
+		 * bytes before it) starts it again, what was held of the
+		 * dropped ones let go (so what is held is what passed, and
+		 * the contiguous end is where the receiver is); each try
+		 * counts. */
+		unsigned int r = d->rejects + 1;
+		uint32_t a = d->ack;
+		uint8_t ak = d->ack_known;
+
+		dir_clear(s, d);
+		d->ack = a;
+		d->ack_known = ak;
+		dir_init(d, seq, now_ns, c->ws, 0);
+		d->rejects = r;
+	}
 	if (d->rejected && (int32_t)(seq + n - d->rej_seq) > 0) {
 		if (d->rejects >= s->lim.max_rejects) {
-			res->v = SIPD_STREAM_RESET;
-			reverse(&seg->key, &res->rst[0].key);
-			res->rst[0].seq = seg->ack;
-			res->rst[1].key = seg->key;
-			res->rst[1].seq = d->rej_seq;
-			s->st.resets++;
-			s->st.gave_up[SIPD_STREAM_GIVEUP_RESET]++;
+			reset(s, res, seg, sender_nxt(c, di, seg), d->rej_nxt);
 			conn_kill(s, c);
-		} else {
-			d->rejects++;
-			s->st.rejected++;
-			res->v = SIPD_STREAM_DROP;
-			res->drop_why = SIPD_STREAM_DROP_REJECTED;
+			return 0;
 		}
-		return 0;
+		d->rejects++;
+		return drop(s, res, SIPD_STREAM_DROP_REJECTED);
 	}
 	/* room for every item this segment could complete: the bytes framed
 	 * now are the unframed ones, the segment's and a WebSocket message */
@@ -1570,17 +2083,38 @@ int sipd_stream_add(struct sipd_stream *s, const struct sipd_tcp_seg *seg, uint6
 		if (items_reserve(s, bytes, (unsigned int)(bytes / 8 + 8)))
 			return -ENOMEM;
 	}
-	if (d->in_holes && older(now_ns, d->hole_ns, s->lim.gap_ns))
-		gap_skip(s, d, now_ns);
-	take(s, d, seq, seg->data, n, now_ns, res);
-	if (res->v == SIPD_STREAM_PASS) {
-		finish(s, res);
-		if ((seg->flags & SIPD_TCP_FIN) && !d->fin_set) {
-			d->fin_set = 1;
-			d->fin_seq = seq + n;
-		}
-		check_closed(s, c, d);
+	/* the receiver's next expected before this segment: what is held in
+	 * order is what passed */
+	nxt = d->base + d->len;
+	why = take(s, d, seq, seg->data, n, nxt, now_ns);
+	if (why == SIPD_STREAM_DROP_AFTER_FIN)
+		reject_dir(d, d->fin_seq, d->fin_seq);
+	if (!why && s->unframed) {
+		int fr = d->fresh && !d->cons && seq == d->base;
+
+		why = SIPD_STREAM_DROP_UNFRAMED;
+		reject_dir(d, seq, nxt);
+		d->fresh_rej = (uint8_t)fr;
 	}
+	if (why) {
+		s->nitems = 0;
+		return drop(s, res, why);
+	}
+	/* nxt is what the receiver lacks if this segment is dropped: it may
+	 * begin before it (a part retransmitted) or after it (held bytes of
+	 * dropped segments between) */
+	if (s->bad)
+		reject_dir(d, seq, nxt);
+	finish(s, res);
+	s->last_dir = d;
+	s->last_seq = seq;
+	s->last_nxt = nxt;
+	if ((seg->flags & SIPD_TCP_FIN) && !d->fin_set && !d->rejected && !d->nooo &&
+	    d->base + d->len == seq + n) {
+		d->fin_set = 1;
+		d->fin_seq = seq + n;
+	}
+	check_closed(s, c, d, now_ns, res->v != SIPD_STREAM_DECIDE);
 	return 0;
 }
 
@@ -1598,7 +2132,5 @@ void sipd_stream_reject(struct sipd_stream *s, const struct sipd_tcp_seg *seg, u
 	d = &c->d[di];
 	if (!d->used)
 		return;
-	if (!d->rejected || (int32_t)(seq - d->rej_seq) < 0)
-		d->rej_seq = seq;
-	d->rejected = 1;
+	reject_dir(d, seq, d == s->last_dir && seq == s->last_seq ? s->last_nxt : seq);
 }

@@ -15,12 +15,30 @@
  * limits make eviction, the byte bounds, gaps, idle expiry and resets
  * reachable. Besides sanitizer reports it checks what stream.h promises.
  *
- * Record: [0] op (bits 0-1 connection, bit 2 direction, bits 4-7 kind)
+ * The caller: a DECIDE segment is dropped (and sipd_stream_reject() called
+ * at once) if it has a BAD item or the record says so, else accepted. Every
+ * segment let through (PASS, accepted DECIDE) reaches a model of the TCP
+ * receiver of its direction, which reassembles what it gets. Fail closed,
+ * checked on it:
+ *  - a byte it gets twice at the same sequence number is the same byte;
+ *  - on the plain connections, its application stream is CR/LF runs and
+ *    the accepted MSG items in order, and after them at most the start of
+ *    a message no receiver could complete yet (a partial line, a start
+ *    line and headers without the empty line, or a body shorter than its
+ *    Content-Length);
+ *  - a RESET's RST to the receiver carries the receiver's next expected.
+ * A connection the receivers drop (a RESET, a RST at the exact sequence
+ * number) is not checked any more; nor, after a tombstone was overwritten
+ * (stream.h: such a connection is a plain pickup again), is any.
+ *
+ * Record: [0] op (bits 0-1 connection, bit 2 direction, bits 4-7 kind:
+ *             14 expiry, 15 a segment without payload)
  *         [1] flags (bit 0 FIN, bit 1 SYN, bit 2 RST, bit 6 raw payload,
  *             bit 7 change one octet)
  *         [2] where (0-9 cursor, 10-11 back, 12-13 ahead, 14-15 anywhere:
  *             low nibble) and how far ([3])
- *         [4..5] length - 1 (11 bits), [6] chunk choice, [7] clock step
+ *         [4..5] length - 1 (11 bits), [6] chunk choice (bit 0 also: the
+ *             caller drops a DECIDE), [7] clock step
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -51,6 +69,19 @@ struct gdir {
 };
 
 static struct gdir gen[NCONN][2];
+
+/* The receiver of one direction. */
+#define QMAX 8192
+struct rcv {
+	uint8_t buf[GEN_MAX], have[GEN_MAX];
+	uint32_t nxt, app, hw; /* next expected, application read to, bytes touched */
+	uint8_t fin;
+	uint8_t q[GEN_MAX]; /* accepted items, in order */
+	uint32_t qoff[QMAX], qlen[QMAX], qn, qhead, qbytes;
+};
+
+static struct rcv rcv[NCONN][2];
+static uint8_t dead[NCONN];
 static uint8_t segbuf[4096];
 
 static const uint32_t isn[NCONN][2] = {
@@ -137,6 +168,124 @@ static void check_msg(const struct sipd_stream_item *it)
 	}
 	REQUIRE(hdr && cl >= 0);
 	REQUIRE(n == hdr + (size_t)cl);
+}
+
+/* ---- the receivers ---- */
+
+static void rcv_clear(struct rcv *r)
+{
+	memset(r->have, 0, r->hw);
+	r->nxt = r->app = r->hw = 0;
+	r->fin = 0;
+	r->qn = r->qhead = r->qbytes = 0;
+}
+
+static void rcv_item(struct rcv *r, const uint8_t *p, size_t n)
+{
+	if (r->qn == QMAX || r->qbytes + n > GEN_MAX) {
+		r->qn = QMAX + 1; /* more than the model keeps: stop checking */
+		return;
+	}
+	memcpy(r->q + r->qbytes, p, n);
+	r->qoff[r->qn] = r->qbytes;
+	r->qlen[r->qn++] = (uint32_t)n;
+	r->qbytes += (uint32_t)n;
+}
+
+/* What is left after the items: no receiver can complete it yet. */
+static void tail_check(const uint8_t *t, size_t m)
+{
+	const uint8_t *q = memchr(t, '\n', m);
+	size_t at, hdr = 0;
+	long long cl = -1;
+
+	if (!q)
+		return;
+	REQUIRE(is_start(t, (size_t)(q - t) + 1));
+	at = (size_t)(q - t) + 1;
+	while (at < m) {
+		size_t e, n, i = 0;
+
+		q = memchr(t + at, '\n', m - at);
+		if (!q)
+			return;
+		e = (size_t)(q - t) + 1;
+		n = e - at - 1;
+		if (n && t[at + n - 1] == '\r')
+			n--;
+		if (!n) {
+			hdr = e;
+			break;
+		}
+		while (i < n && tchar(t[at + i]))
+			i++;
+		if ((i == 14 && !strncasecmp((const char *)t + at, "content-length", 14)) ||
+		    (i == 1 && (t[at] | 0x20) == 'l')) {
+			long long v = 0;
+
+			while (i < n && (t[at + i] == ' ' || t[at + i] == '\t'))
+				i++;
+			if (i < n && t[at + i] == ':') {
+				i++;
+				while (i < n && (t[at + i] == ' ' || t[at + i] == '\t'))
+					i++;
+				while (i < n && t[at + i] >= '0' && t[at + i] <= '9' && v < 100000)
+					v = v * 10 + (t[at + i++] - '0');
+				cl = v;
+			}
+		}
+		at = e;
+	}
+	if (!hdr)
+		return;
+	REQUIRE(cl >= 0);      /* a header block without it was BAD: dropped */
+	REQUIRE(m < hdr + cl); /* else complete, yet never framed */
+}
+
+/* The application reads what is in order: items, keep-alives, a tail. */
+static void app_check(struct rcv *r)
+{
+	if (r->qn > QMAX)
+		return;
+	for (;;) {
+		uint32_t p = r->app, len, k;
+
+		while (p < r->nxt && (r->buf[p] == '\r' || r->buf[p] == '\n'))
+			p++;
+		r->app = p;
+		if (p == r->nxt)
+			return;
+		if (r->qhead == r->qn) {
+			tail_check(r->buf + p, r->nxt - p);
+			return;
+		}
+		len = r->qlen[r->qhead];
+		k = r->nxt - p < len ? r->nxt - p : len;
+		REQUIRE(!memcmp(r->buf + p, r->q + r->qoff[r->qhead], k));
+		if (k < len)
+			return;
+		r->app += len;
+		r->qhead++;
+	}
+}
+
+/* The segment at offset off reached the receiver. */
+static void deliver(struct rcv *r, uint32_t off, const uint8_t *p, uint32_t n, int plain)
+{
+	for (uint32_t i = 0; i < n && off + i < GEN_MAX; i++) {
+		uint32_t o = off + i;
+
+		if (o < r->nxt || r->have[o])
+			REQUIRE(r->buf[o] == p[i]); /* overlaps never differ */
+		r->buf[o] = p[i];
+		r->have[o] = 1;
+		if (o + 1 > r->hw)
+			r->hw = o + 1;
+	}
+	while (r->nxt < GEN_MAX && r->have[r->nxt])
+		r->nxt++;
+	if (plain)
+		app_check(r);
 }
 
 /* ---- the streams the segments are cut from ---- */
@@ -318,13 +467,15 @@ static void report(void)
 	fprintf(stderr,
 		"segments %llu messages %llu bad %llu keepalives %llu retransmits %llu "
 		"unverified %llu out_of_order %llu rejected %llu resets %llu ws %llu "
-		"resync_octets %llu\n",
+		"resync_octets %llu tombstones_lost %llu\n",
 		(unsigned long long)total.segments, (unsigned long long)total.messages,
 		(unsigned long long)total.bad, (unsigned long long)total.keepalives,
 		(unsigned long long)total.retransmits, (unsigned long long)total.unverified,
 		(unsigned long long)total.out_of_order, (unsigned long long)total.rejected,
 		(unsigned long long)total.resets, (unsigned long long)total.ws_messages,
-		(unsigned long long)total.resync_octets);
+		(unsigned long long)total.resync_octets, (unsigned long long)total.tombstones_lost);
+	for (int w = 1; w < SIPD_STREAM_DROP_MAX; w++)
+		fprintf(stderr, "  dropped %d %llu\n", w, (unsigned long long)total.dropped[w]);
 	for (int g = 0; g < SIPD_STREAM_GIVEUP_MAX; g++)
 		fprintf(stderr, "  gave_up %s %llu\n", sipd_stream_giveup_name(g),
 			(unsigned long long)total.gave_up[g]);
@@ -362,15 +513,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	};
 	struct sipd_stream *s = sipd_stream_new(&lim);
 	struct sipd_stream_stats st;
-	struct sipd_tcp_seg last = {0};
 	uint64_t now = 1000 * SEC;
-	int have_last = 0;
+	uint64_t lost;
 	size_t i = 0;
 
 	REQUIRE(s);
-	for (int c = 0; c < NCONN; c++)
-		for (int d = 0; d < 2; d++)
+	for (int c = 0; c < NCONN; c++) {
+		for (int d = 0; d < 2; d++) {
 			gen[c][d].len = gen[c][d].cursor = gen[c][d].nth = 0;
+			rcv_clear(&rcv[c][d]);
+		}
+		dead[c] = 0;
+	}
+	lost = 0;
 	while (i + 8 <= size) {
 		const uint8_t *rec = data + i;
 		int ci = rec[0] & 3, di = (rec[0] >> 2) & 1, kind = rec[0] >> 4;
@@ -386,11 +541,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			sipd_stream_expire(s, now);
 			continue;
 		}
-		if (kind == 15) {
-			if (have_last)
-				sipd_stream_reject(s, &last, now);
-			continue;
-		}
+
 		if (where < 10)
 			off = g->cursor;
 		else if (where < 12)
@@ -421,7 +572,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if ((rec[1] & 0x80) && len)
 			segbuf[rec[3] % len] ^= 0x20;
-		if (rec[1] & 0x04)
+		if ((rec[1] & 0x04) || kind == 15)
 			len = 0;
 		memset(seg.key.saddr, 0, 16);
 		memset(seg.key.daddr, 0, 16);
@@ -440,19 +591,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		seg.data = segbuf;
 		seg.len = len;
 		REQUIRE(sipd_stream_add(s, &seg, now, &res) == 0);
+#ifdef STREAM_FUZZ_TRACE
+		/* -DSTREAM_FUZZ_TRACE: each segment and its verdict */
+		fprintf(stderr,
+			"c%d d%d off %u len %u fl %02x v %d why %d items %u rnxt %u rst1 %u\n", ci,
+			di, off, len, seg.flags, res.v, res.drop_why, res.n_items, rcv[ci][di].nxt,
+			res.rst[1].seq - isn[ci][di]);
+#endif
 		REQUIRE(res.v <= SIPD_STREAM_RESET);
 		if (res.v == SIPD_STREAM_DECIDE)
 			REQUIRE(res.n_items > 0);
 		else
 			REQUIRE(res.n_items == 0);
 		if (res.v == SIPD_STREAM_DROP)
-			REQUIRE(res.drop_why == SIPD_STREAM_DROP_OVERLAP ||
-				res.drop_why == SIPD_STREAM_DROP_REJECTED);
+			REQUIRE(res.drop_why > SIPD_STREAM_DROP_NONE &&
+				res.drop_why < SIPD_STREAM_DROP_MAX);
 		if (res.v == SIPD_STREAM_RESET) {
+			struct rcv *r = &rcv[ci][di];
+
 			REQUIRE(res.rst[1].key.sport == seg.key.sport);
 			REQUIRE(res.rst[0].key.sport == seg.key.dport);
-			REQUIRE(res.rst[0].seq == seg.ack);
+			/* to the receiver: exactly what it expects (if it got
+			 * bytes from the start: a pickup cannot know) */
+			if (!dead[ci] && r->nxt && !r->fin)
+				REQUIRE(res.rst[1].seq == isn[ci][di] + r->nxt);
+			dead[ci] = 1;
 		}
+		int bad = 0, pass = res.v == SIPD_STREAM_PASS;
 		for (unsigned int k = 0; k < res.n_items; k++) {
 			const struct sipd_stream_item *it = &res.items[k];
 
@@ -464,11 +629,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				REQUIRE(it->reason > SW_SIP_R_ACCEPTED &&
 					it->reason < SW_SIP_R_MAX);
 				REQUIRE(memchr(it->detail, 0, sizeof(it->detail)) && it->detail[0]);
+				bad = 1;
 			}
 		}
-		if (res.v == SIPD_STREAM_DECIDE && (rec[6] & 1)) {
-			last = seg; /* the caller drops it */
-			have_last = 1;
+		if (res.v == SIPD_STREAM_DECIDE) {
+			if (bad || (rec[6] & 1)) {
+				sipd_stream_reject(s, &seg, now); /* the caller drops it */
+			} else {
+				pass = 1;
+				for (unsigned int k = 0; k < res.n_items; k++)
+					rcv_item(&rcv[ci][di], res.items[k].data, res.items[k].len);
+			}
+		}
+		sipd_stream_get_stats(s, &st);
+		if (st.tombstones_lost != lost) {
+			lost = st.tombstones_lost;
+			memset(dead, 1, sizeof(dead));
+		}
+		if (pass && !dead[ci]) {
+			struct rcv *r = &rcv[ci][di];
+			uint32_t doff = off; /* the payload's offset (a SYN's is 0) */
+
+			if (seg.flags & SIPD_TCP_RST) {
+				if (seg.seq == isn[ci][di] + r->nxt)
+					dead[ci] = 1; /* the receiver takes it */
+			} else {
+				deliver(r, doff, segbuf, len, ci < 2);
+				if ((seg.flags & SIPD_TCP_FIN) && doff + len == r->nxt)
+					r->fin = 1;
+			}
 		}
 		if (off + len > g->cursor && where < 10)
 			g->cursor = off + len;
