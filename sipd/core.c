@@ -1566,12 +1566,10 @@ static enum sipd_verdict handle_tcp(struct sipd *d, const uint8_t *ip, size_t of
 	case SIPD_STREAM_DROP:
 		return tcp_drop(d, now_ns,
 				res.drop_why == SIPD_STREAM_DROP_OVERLAP ? SW_SIP_R_STREAM_OVERLAP
-									 : SW_SIP_R_STREAM_REJECTED,
-				&src,
-				res.drop_why == SIPD_STREAM_DROP_OVERLAP
-					? "TCP segment overlaps seen bytes with other bytes"
-					: "TCP segment of a stream whose message was dropped",
-				why);
+				: res.drop_why == SIPD_STREAM_DROP_UNFRAMED
+					? SW_SIP_R_BAD_START_LINE
+					: SW_SIP_R_STREAM_REJECTED,
+				&src, sipd_stream_drop_detail(res.drop_why), why);
 	case SIPD_STREAM_RESET:
 		d->st.tcp_resets++;
 		if (cfg->tcp.reset && d->tcp_reset)
