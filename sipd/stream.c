@@ -2030,6 +2030,19 @@ int sipd_stream_add(struct sipd_stream *s, const struct sipd_tcp_seg *seg, uint6
 		return 0;
 	}
 	s->st.segments++;
+	if (c && c->d[di].used && c->d[di].fin_set &&
+	    (far(1, c->d[di].fin_seq + 1, seq) ||
+	     (int32_t)(seq - (c->d[di].fin_seq + 1)) > 65535)) {
+		/* Payload well past where a direction ended (its FIN seen): a
+		 * new connection on the same ports (the inline path sees no
+		 * SYN; one reusing a TIME-WAIT 4-tuple starts 64 KiB + 2 past
+		 * the old one's end, RFC 6191 / Linux), the old one's other end
+		 * closed by a RST sipd could not match. Nothing of the old one
+		 * can reach a receiver from there: the bytes between would be
+		 * older than the new base and are dropped. */
+		forget(s, c, SIPD_STREAM_GIVEUP_CLOSED, 0, now_ns);
+		c = NULL;
+	}
 	if (!c) {
 		c = conn_new(s, seg, now_ns);
 		di = 0;

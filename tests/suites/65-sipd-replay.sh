@@ -220,11 +220,9 @@ done
 # SIP port (tcp.segments = packets - 60 media); each message framed once;
 # retransmitted segments (--retrans: every message's last segment twice)
 # counted as retransmits, swapped ones (--reorder: each message's first two)
-# as out of order, nothing given up. Except the first message each way:
-# sipd meets a direction at its first segment with payload (inline it never
-# sees the handshake), here the message's second one; the first joins it
-# in front (a picked-up direction takes earlier bytes for tcp.gap_s) and
-# nothing was held after a hole, so that message is not out of order.
+# as out of order, nothing given up. Replay sees the handshake, so every
+# direction starts at its SYN's sequence number and each swapped pair is
+# out of order, the first message's too.
 gave_up() {
 	"$PY" -c '
 import json, sys
@@ -250,9 +248,9 @@ tcp_ok() {
 # (3 each).
 for variant in "--tcp:16" "--tcp --v6:16" "--tcp --link raw --ng:16" "--tcp --retrans:21:5" \
 	"--tcp --segment 100:29" "--tcp --segment 100 --wrap:29" \
-	"--tcp --segment 300 --reorder:18:0:0" \
-	"--tcp --segment 100 --retrans --reorder:34:5:3" \
-	"--tcp --segment 100 --retrans --reorder --wrap --v6 --link raw:-:5:3"; do
+	"--tcp --segment 300 --reorder:18:0:2" \
+	"--tcp --segment 100 --retrans --reorder:34:5:5" \
+	"--tcp --segment 100 --retrans --reorder --wrap --v6 --link raw:-:5:5"; do
 	IFS=: read -r args segs retrans ooo <<<"$variant"
 	replay_variant "$args" || continue
 	[ "$segs" = - ] && segs=$(( $(field "$j" packets) - 60 ))
