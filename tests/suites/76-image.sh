@@ -83,8 +83,11 @@ JSON
 check "sipd rules install from the container (image's iptables-nft)" \
 	run --cap-drop all --cap-add net_admin,net_raw -v "$T/sipd.json:/etc/sipwall/sipd.json:ro" "$IMG" \
 	rules install -c /etc/sipwall/sipd.json
-expect_eq "NFQUEUE rule visible in the namespace" \
-	"$(nsenter --net=/run/netns/$NS iptables -S SIPWALL 2>/dev/null | grep -c "NFQUEUE --queue-num $Q")" 2
+# UDP both ways, TCP payload and FIN/RST both ways, the TLS SYN count.
+expect_eq "NFQUEUE rules visible in the namespace" \
+	"$(nsenter --net=/run/netns/$NS iptables -S SIPWALL 2>/dev/null | grep -c "NFQUEUE --queue-num $Q")" 7
+expect_eq "the TCP payload rule with its xt_bpf match, from the image's iptables" \
+	"$(nsenter --net=/run/netns/$NS iptables -S SIPWALL 2>/dev/null | grep -c -- "-m bpf --bytecode.*NFQUEUE")" 2
 # podman 4.3's default seccomp profile allows bpf(2) only with CAP_SYS_ADMIN
 # (newer profiles also accept CAP_BPF), although the kernel itself lets sipd
 # use maps pinned by root without either (72-systemd runs it that way).
