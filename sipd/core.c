@@ -1820,13 +1820,6 @@ ctl_call:
 		c = NULL;
 		goto record;
 	}
-	if (c && ctl && !c->control) {
-		r = SW_SIP_R_PINHOLE_FAILED;
-		snprintf(detail, sizeof(detail),
-			 "this Call-ID is a call sipd follows from inline SIP; the controller "
-			 "cannot drive it");
-		return drop(d, now_ns, r, m, detail, why);
-	}
 	if (!c) {
 		if (!m->is_request || !(sipd_is_initial_invite(m) || is_midcall_offer(m)))
 			goto record; /* not a call we track */

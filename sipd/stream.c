@@ -394,22 +394,28 @@ static int key_eq(const struct sipd_stream_key *a, const struct sipd_stream_key 
 	       !memcmp(a->daddr, b->daddr, 16);
 }
 
+/* have is k (*di 0) or k reversed, r (*di 1): 1, else 0. */
+static int oriented(const struct sipd_stream_key *have, const struct sipd_stream_key *k,
+		    const struct sipd_stream_key *r, int *di)
+{
+	if (key_eq(have, k))
+		*di = 0;
+	else if (key_eq(have, r))
+		*di = 1;
+	else
+		return 0;
+	return 1;
+}
+
 /* The connection of k and which of its directions k is. */
 static struct conn *lookup(struct sipd_stream *s, const struct sipd_stream_key *k, int *di)
 {
 	struct sipd_stream_key r;
 
 	reverse(k, &r);
-	for (struct conn *c = s->buckets[bucket_of(s, k)]; c; c = c->hnext) {
-		if (key_eq(&c->key, k)) {
-			*di = 0;
+	for (struct conn *c = s->buckets[bucket_of(s, k)]; c; c = c->hnext)
+		if (oriented(&c->key, k, &r, di))
 			return c;
-		}
-		if (key_eq(&c->key, &r)) {
-			*di = 1;
-			return c;
-		}
-	}
 	return NULL;
 }
 
@@ -453,18 +459,9 @@ static struct tomb *tomb_find(struct sipd_stream *s, const struct sipd_stream_ke
 	struct sipd_stream_key r;
 
 	reverse(k, &r);
-	for (int w = 0; w < TOMB_WAYS; w++, t++) {
-		if (!t->used)
-			continue;
-		if (key_eq(&t->key, k)) {
-			*di = 0;
+	for (int w = 0; w < TOMB_WAYS; w++, t++)
+		if (t->used && oriented(&t->key, k, &r, di))
 			return t;
-		}
-		if (key_eq(&t->key, &r)) {
-			*di = 1;
-			return t;
-		}
-	}
 	return NULL;
 }
 
