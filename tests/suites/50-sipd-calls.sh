@@ -30,7 +30,7 @@ run_cmocka build/bin/test-calls-maps
 run_cmocka build/bin/test-calls-security
 run_cmocka build/bin/test-calls-control
 # the map tests clean their private pin roots even when they fail
-left=$(ls /sys/fs/bpf 2>/dev/null | grep -c "^sw-ut-\|^sw-sec-" || true)
+left=$(ls /sys/fs/bpf 2>/dev/null | grep -c "^sw-ut-\|^sw-sec-\|^sw-ctl-" || true)
 [ "$(id -u)" -ne 0 ] || expect_eq "no private pin roots left behind" "$left" 0
 
 # sipd --check-config: exit 0/1 and the JSON path of the bad key
