@@ -416,7 +416,8 @@ static void dest_of(const struct args *a, uint32_t base, uint32_t i, uint32_t *a
 }
 
 /* One batch syscall where the kernel has it, else one update per pinhole. */
-static int put_many(int fd, const struct sw_pinhole_key *k, const struct sw_pinhole *v, uint32_t n)
+static int put_many(int fd, const struct sw_pinhole_key *k, const struct sw_pinhole_hot *v,
+		    uint32_t n)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, o, .elem_flags = BPF_ANY);
 	uint32_t cnt = n, i;
@@ -435,7 +436,7 @@ static int cmd_fill(int argc, char **argv)
 {
 	enum { CHUNK = 4096 };
 	struct sw_pinhole_key *k;
-	struct sw_pinhole *v;
+	struct sw_pinhole_hot *v; /* manual pinholes: one source, no owner */
 	char path[512];
 	uint64_t n;
 	int fd;
@@ -479,11 +480,11 @@ static int cmd_fill(int argc, char **argv)
 			memcpy(a16 + 12, &addr, 4);
 			sw_pinhole_key_init(&k[j], a16, port);
 			memset(&v[j], 0, sizeof(v[j]));
-			memcpy(v[j].src[0].addr, src16, 16);
-			v[j].src[0].check = SW_CHECK_ADDRESS;
-			v[j].src[0].flags = SW_SRC_ACTIVE;
+			memcpy(v[j].src.addr, src16, 16);
+			v[j].src.check = SW_CHECK_ADDRESS;
+			v[j].src.flags = SW_SRC_ACTIVE;
 			v[j].kind = SW_KIND_MANUAL;
-			v[j].created_ns = sw_monotonic_ns();
+			v[j].created_s = (uint32_t)(sw_monotonic_ns() / 1000000000ull);
 		}
 		err = put_many(fd, k, v, j);
 		if (err)

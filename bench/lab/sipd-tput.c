@@ -400,6 +400,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	bpf_map__set_max_entries(skel->maps.sw_pinholes, 262144);
+	bpf_map__set_max_entries(skel->maps.sw_calls, 262144);
 	if (sipwall__load(skel)) {
 		fprintf(stderr, "sipd-tput: load the data path object: %s\n", strerror(errno));
 		goto out;
