@@ -42,7 +42,7 @@
 
 struct args {
 	const char *dev, *dst_mac, *src, *dst, *table, *set;
-	uint32_t n, per_addr, batch;
+	uint32_t n, per_addr, batch, per_call;
 	uint16_t dport, sport, sport_span;
 	uint64_t packets;
 	double seconds;
@@ -56,7 +56,8 @@ static void usage(void)
 		"                  [--packets N] [--seconds S] [--batch B]\n"
 		"       swgen attach drop|sink IF\n"
 		"       swgen detach IF\n"
-		"       swgen fill PIN_PATH N --dst A --per-addr P --dport P --src A\n"
+		"       swgen fill PIN_PATH N --dst A --per-addr P --dport P --src A [--per-call "
+		"K]\n"
 		"       swgen elems N --dst A --per-addr P --dport P --src A --table T --set S\n");
 }
 
@@ -92,6 +93,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 					     {"batch", required_argument, NULL, 'b'},
 					     {"table", required_argument, NULL, 'T'},
 					     {"set", required_argument, NULL, 'E'},
+					     {"per-call", required_argument, NULL, 'C'},
 					     {}};
 	uint64_t v;
 	char *e;
@@ -147,6 +149,11 @@ static int parse_args(int argc, char **argv, struct args *a)
 				return -1;
 			}
 			a->n = v;
+			break;
+		case 'C':
+			if (parse_u64("--per-call", optarg, 64, &v))
+				return -1;
+			a->per_call = (uint32_t)v;
 			break;
 		case 'a':
 			if (parse_u64("--per-addr", optarg, 65535, &v) || !v) {
@@ -436,7 +443,11 @@ static int cmd_fill(int argc, char **argv)
 {
 	enum { CHUNK = 4096 };
 	struct sw_pinhole_key *k;
-	struct sw_pinhole_hot *v; /* manual pinholes: one source, no owner */
+	struct sw_pinhole_hot *v; /* one source; manual, or K per call (--per-call) */
+	struct sw_call *calls = NULL;
+	uint64_t *hashes = NULL;
+	uint32_t nc;
+	int cfd = -1;
 	char path[512];
 	uint64_t n;
 	int fd;
@@ -459,9 +470,21 @@ static int cmd_fill(int argc, char **argv)
 		fprintf(stderr, "swgen: open %s: %s\n", path, strerror(errno));
 		return 1;
 	}
+	if (a.per_call) {
+		/* and the owners' Call-IDs, one sw_calls record per call */
+		snprintf(path, sizeof(path), "%s/%s", argv[1], SW_MAP_CALLS);
+		cfd = bpf_obj_get(path);
+		if (cfd < 0) {
+			fprintf(stderr, "swgen: open %s: %s\n", path, strerror(errno));
+			close(fd);
+			return 1;
+		}
+		calls = calloc(CHUNK, sizeof(*calls));
+		hashes = calloc(CHUNK, sizeof(*hashes));
+	}
 	k = calloc(CHUNK, sizeof(*k));
 	v = calloc(CHUNK, sizeof(*v));
-	if (!k || !v) {
+	if (!k || !v || (a.per_call && (!calls || !hashes))) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -486,6 +509,30 @@ static int cmd_fill(int argc, char **argv)
 			v[j].kind = SW_KIND_MANUAL;
 			v[j].created_s = (uint32_t)(sw_monotonic_ns() / 1000000000ull);
 		}
+		for (nc = 0, j = 0; a.per_call && j < CHUNK && i + j < n; j++) {
+			char id[SW_CALL_ID_LEN];
+			uint32_t call = (i + j) / a.per_call;
+
+			/* a Call-ID of a typical length: 32 hex digits @ host */
+			snprintf(id, sizeof(id), "%08x%024x@swgen.example", call,
+				 call * 2654435761u);
+			v[j].kind = SW_KIND_RTP;
+			v[j].call_hash = sw_fnv1a64(id, strlen(id));
+			if (nc && hashes[nc - 1] == v[j].call_hash)
+				continue;
+			memset(&calls[nc], 0, sizeof(calls[nc]));
+			memcpy(calls[nc].call_id, id, strnlen(id, SW_CALL_ID_LEN - 1));
+			hashes[nc++] = v[j].call_hash;
+		}
+		if (nc) { /* owners before the pinholes naming them */
+			LIBBPF_OPTS(bpf_map_batch_opts, o, .elem_flags = BPF_ANY);
+			__u32 cnt = nc;
+
+			if (bpf_map_update_batch(cfd, hashes, calls, &cnt, &o)) {
+				err = -errno;
+				break;
+			}
+		}
 		err = put_many(fd, k, v, j);
 		if (err)
 			break;
@@ -496,6 +543,10 @@ out:
 			(unsigned long long)n, argv[1], strerror(-err), i);
 	free(k);
 	free(v);
+	free(calls);
+	free(hashes);
+	if (cfd >= 0)
+		close(cfd);
 	close(fd);
 	return err ? 1 : 0;
 }

@@ -170,13 +170,18 @@ bl_measure() {
 
 # --- configurations -------------------------------------------------------
 
+# The SIPp caller is one outside source: at the ladder's 200 calls/s its
+# calls hold ~2,000 pinholes at once (4 per call, 1 s of media, 1 s of BYE
+# grace), the default security.max_pinholes_per_source; the lab sizes it for
+# the offered load as an operator would for a trunk.
 bl_sipd_config() {
 	cat >"$BL_TMP/sipd.json" <<EOF2
 {
   "pin_path": "$BL_PIN",
   "queue": { "num": $BL_QUEUE, "count": 1, "fail_open": false },
   "networks": { "inside": [ "10.202.2.0/24", "10.203.0.0/16" ], "default_check": "address" },
-  "timeouts": { "bye_grace_s": 1 }${BL_SIPD_EXTRA:+,
+  "timeouts": { "bye_grace_s": 1 },
+  "security": { "max_pinholes_per_source": 8192 }${BL_SIPD_EXTRA:+,
   $BL_SIPD_EXTRA}
 }
 EOF2
