@@ -451,7 +451,7 @@ static int cmd_fill(int argc, char **argv)
 	char path[512];
 	uint64_t n;
 	int fd;
-	uint32_t base, src, i = 0, j;
+	uint32_t base, src, i = 0, j, c;
 	uint8_t src16[16];
 	struct args a;
 	int err = 0;
@@ -509,20 +509,20 @@ static int cmd_fill(int argc, char **argv)
 			v[j].kind = SW_KIND_MANUAL;
 			v[j].created_s = (uint32_t)(sw_monotonic_ns() / 1000000000ull);
 		}
-		for (nc = 0, j = 0; a.per_call && j < CHUNK && i + j < n; j++) {
+		for (nc = 0, c = 0; a.per_call && c < j; c++) {
 			char id[SW_CALL_ID_LEN];
-			uint32_t call = (i + j) / a.per_call;
+			uint32_t call = (i + c) / a.per_call;
 
 			/* a Call-ID of a typical length: 32 hex digits @ host */
 			snprintf(id, sizeof(id), "%08x%024x@swgen.example", call,
 				 call * 2654435761u);
-			v[j].kind = SW_KIND_RTP;
-			v[j].call_hash = sw_fnv1a64(id, strlen(id));
-			if (nc && hashes[nc - 1] == v[j].call_hash)
+			v[c].kind = SW_KIND_RTP;
+			v[c].call_hash = sw_fnv1a64(id, strlen(id));
+			if (nc && hashes[nc - 1] == v[c].call_hash)
 				continue;
 			memset(&calls[nc], 0, sizeof(calls[nc]));
 			memcpy(calls[nc].call_id, id, strnlen(id, SW_CALL_ID_LEN - 1));
-			hashes[nc++] = v[j].call_hash;
+			hashes[nc++] = v[c].call_hash;
 		}
 		if (nc) { /* owners before the pinholes naming them */
 			LIBBPF_OPTS(bpf_map_batch_opts, o, .elem_flags = BPF_ANY);
