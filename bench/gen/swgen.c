@@ -9,7 +9,8 @@
  *     each run rewrites a 60-byte IPv4/UDP frame and redirects it out of IF
  *     (in the caller's network namespace). Stops after N packets or S seconds,
  *     whichever comes first. Prints "packets=N seconds=S mpps=M".
- *   swgen attach drop|sink IF    native XDP: the floor / the sink
+ *   swgen attach drop|touch|sink IF  native XDP: the floor / the floor reading
+ *                                    the frame's first cache line / the sink
  *   swgen detach IF
  *   swgen fill PIN_PATH N --dst A --per-addr P --dport P --src A
  *     N pinholes in PIN_PATH's sw_pinholes (destination i as swgen send
@@ -54,7 +55,7 @@ static void usage(void)
 		"usage: swgen send --dev IF --dst-mac MAC --src A --dst A [--dport P] [--n N]\n"
 		"                  [--per-addr P] [--sport P] [--sport-span N]\n"
 		"                  [--packets N] [--seconds S] [--batch B]\n"
-		"       swgen attach drop|sink IF\n"
+		"       swgen attach drop|touch|sink IF\n"
 		"       swgen detach IF\n"
 		"       swgen fill PIN_PATH N --dst A --per-addr P --dport P --src A [--per-call "
 		"K]\n"
@@ -322,6 +323,7 @@ static int cmd_send(int argc, char **argv)
 	}
 	memcpy((void *)&skel->rodata->swgen, &p, sizeof(p));
 	bpf_program__set_autoload(skel->progs.swgen_drop, false);
+	bpf_program__set_autoload(skel->progs.swgen_touch, false);
 	bpf_program__set_autoload(skel->progs.swgen_sink, false);
 	err = swgen__load(skel);
 	if (err) {
@@ -367,7 +369,8 @@ static int cmd_attach(int argc, char **argv)
 	struct swgen *skel;
 	int ifindex, err;
 
-	if (argc != 3 || (strcmp(argv[1], "drop") && strcmp(argv[1], "sink"))) {
+	if (argc != 3 ||
+	    (strcmp(argv[1], "drop") && strcmp(argv[1], "touch") && strcmp(argv[1], "sink"))) {
 		usage();
 		return 2;
 	}
@@ -386,7 +389,9 @@ static int cmd_attach(int argc, char **argv)
 		swgen__destroy(skel);
 		return 1;
 	}
-	prog = strcmp(argv[1], "drop") ? skel->progs.swgen_sink : skel->progs.swgen_drop;
+	prog = !strcmp(argv[1], "drop")	   ? skel->progs.swgen_drop
+	       : !strcmp(argv[1], "touch") ? skel->progs.swgen_touch
+					   : skel->progs.swgen_sink;
 	err = bpf_xdp_attach(ifindex, bpf_program__fd(prog),
 			     XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
 	if (err)

@@ -193,12 +193,14 @@ bl_cfg_up() {
 	case $1 in
 	floor)
 		bl_f "$BL_SWGEN" attach drop "$BL_FO" ;;
+	touch)
+		bl_f "$BL_SWGEN" attach touch "$BL_FO" ;;
 	sipwall | forward)
 		local cfg i fwd=
 		[ "$1" = forward ] && fwd=--forward
 		cfg=$(bl_sipd_config)
 		bl_f "$BL_SIPWALL" attach "$BL_FO" --mode native --pin-path "$BL_PIN" \
-			--media-ports $BL_MEDIA --max-pinholes 131072 $fwd >/dev/null 2>&1 || return 1
+			--media-ports $BL_MEDIA --max-pinholes 1048576 $fwd >/dev/null 2>&1 || return 1
 		# The egress: XDP there too (the return path), and in sw_fwd_devs.
 		# Its peer, the sink, has an XDP program: redirected frames arrive.
 		if [ -n "$fwd" ]; then
@@ -241,7 +243,7 @@ EOF2
 table inet $BL_NFT_TABLE {
 	set allowed {
 		type ipv4_addr . inet_service . ipv4_addr
-		size 262144
+		size 2097152
 	}
 	chain pre {
 		type filter hook prerouting priority raw; policy accept;
@@ -256,7 +258,7 @@ EOF2
 
 bl_cfg_down() {
 	case $BL_CFG in
-	floor) bl_f "$BL_SWGEN" detach "$BL_FO" ;;
+	floor | touch) bl_f "$BL_SWGEN" detach "$BL_FO" ;;
 	sipwall | forward)
 		bl_sipd_stop
 		bl_f "$BL_SIPD" rules remove >/dev/null 2>&1
