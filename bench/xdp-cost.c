@@ -139,16 +139,16 @@ static int fill(int fd, unsigned int n)
 {
 	enum { CHUNK = 20000 };
 	struct sw_pinhole_key *k = calloc(CHUNK, sizeof(*k));
-	struct sw_pinhole *v = calloc(CHUNK, sizeof(*v));
+	struct sw_pinhole_hot *v = calloc(CHUNK, sizeof(*v));
 	unsigned int i, j;
 	int err = -ENOMEM;
 
 	if (!k || !v)
 		goto out;
 	for (j = 0; j < CHUNK; j++) {
-		pb_addr16("10.9.9.9", v[j].src[0].addr);
-		v[j].src[0].port = htons(4000);
-		v[j].src[0].flags = SW_SRC_ACTIVE;
+		pb_addr16("10.9.9.9", v[j].src.addr);
+		v[j].src.port = htons(4000);
+		v[j].src.flags = SW_SRC_ACTIVE;
 		v[j].media = SW_MEDIA_AUDIO; /* marked only under CFG_DSCP */
 	}
 	for (i = 0, err = 0; i < n && !err; i += CHUNK) {
@@ -162,7 +162,7 @@ static int fill(int fd, unsigned int n)
 	if (!err) { /* and the IPv6 destination */
 		pb_addr16("fd00::1", k[0].addr);
 		k[0].port = htons(10000);
-		pb_addr16("fd00::9", v[0].src[0].addr);
+		pb_addr16("fd00::9", v[0].src.addr);
 		err = bpf_map_update_elem(fd, &k[0], &v[0], BPF_ANY) ? -errno : 0;
 	}
 out:

@@ -46,9 +46,31 @@ struct {
 	__uint(max_entries, SW_MAX_PINHOLES_DEFAULT);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct sw_pinhole_key);
-	__type(value, struct sw_pinhole);
+	__type(value, struct sw_pinhole_hot);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sw_pinholes SEC(".maps");
+
+/* Sources 2-4 of a pinhole with SW_PH_MORE (forked early media); the loader
+ * sizes it to a fraction of sw_pinholes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SW_PH_SRCS_MIN);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct sw_pinhole_key);
+	__type(value, struct sw_ph_srcs);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sw_ph_srcs SEC(".maps");
+
+/* Owners' Call-IDs, for userspace only (no program reads it); declared
+ * here so one object creates and pins every map of the schema. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SW_MAX_PINHOLES_DEFAULT);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, struct sw_call);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sw_calls SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -459,7 +481,7 @@ static __always_inline int sw_source_ok(const struct sw_source *s, const struct 
  * verdict, so an undercount by a packet is harmless.
  */
 /* DSCP for a pinhole's media (SW_CFG_DSCP), + 1 as sw_pkt.dscp holds it. */
-static __always_inline __u8 sw_dscp_of(const struct sw_config *c, const struct sw_pinhole *ph)
+static __always_inline __u8 sw_dscp_of(const struct sw_config *c, const struct sw_pinhole_hot *ph)
 {
 	__u8 d = SW_DSCP_KEEP;
 
@@ -472,10 +494,25 @@ static __always_inline __u8 sw_dscp_of(const struct sw_config *c, const struct s
 	return d < 64 ? d + 1 : 0;
 }
 
+/* A source matched: count the packet. */
+static __always_inline __u32 sw_media_pass(struct sw_pkt *pkt, const struct sw_config *c,
+					   struct sw_pinhole_hot *ph)
+{
+	/* Plain adds, not atomics (see above). CLOCK_MONOTONIC at tick
+	 * resolution: idle expiry needs seconds, and the precise clock costs
+	 * ~50 ns per packet in a VM (docs/benchmarks.md). */
+	ph->packets++;
+	ph->bytes += pkt->l3_len;
+	ph->last_seen_ns = bpf_ktime_get_coarse_ns();
+	pkt->dscp = sw_dscp_of(c, ph);
+	return SW_R_PASSED_PINHOLE;
+}
+
 static __always_inline __u32 sw_judge_media(struct sw_pkt *pkt, const struct sw_config *c)
 {
 	struct sw_pinhole_key key = {};
-	struct sw_pinhole *ph;
+	struct sw_pinhole_hot *ph;
+	struct sw_ph_srcs *more;
 	int i;
 
 	__builtin_memcpy(key.addr, pkt->daddr, 16);
@@ -484,18 +521,16 @@ static __always_inline __u32 sw_judge_media(struct sw_pkt *pkt, const struct sw_
 	ph = bpf_map_lookup_elem(&sw_pinholes, &key);
 	if (!ph)
 		return SW_R_DROPPED_NO_PINHOLE;
+	/* The common case: the first source, in the hot line. */
+	if (sw_source_ok(&ph->src, pkt))
+		return sw_media_pass(pkt, c, ph);
+	if (ph->flags & SW_PH_MORE) {
+		more = bpf_map_lookup_elem(&sw_ph_srcs, &key);
+		if (more) {
 #pragma unroll
-	for (i = 0; i < SW_MAX_SOURCES; i++) {
-		if (sw_source_ok(&ph->src[i], pkt)) {
-			/* Plain adds, not atomics (see above).
-			 * CLOCK_MONOTONIC at tick resolution: idle
-			 * expiry needs seconds, and the precise clock costs
-			 * ~50 ns per packet in a VM (docs/benchmarks.md). */
-			ph->packets++;
-			ph->bytes += pkt->l3_len;
-			ph->last_seen_ns = bpf_ktime_get_coarse_ns();
-			pkt->dscp = sw_dscp_of(c, ph);
-			return SW_R_PASSED_PINHOLE;
+			for (i = 0; i < SW_MAX_SOURCES - 1; i++)
+				if (sw_source_ok(&more->src[i], pkt))
+					return sw_media_pass(pkt, c, ph);
 		}
 	}
 	ph->drops++;
@@ -909,8 +944,10 @@ int sipwall_tc_in(struct __sk_buff *skb)
 static __always_inline __u32 sw_learn(struct sw_pkt *pkt)
 {
 	struct sw_pinhole_key key = {};
-	struct sw_pinhole *ph;
-	int i, pick = -1, rank = 0, nsym = 0;
+	struct sw_source *pick = NULL;
+	struct sw_pinhole_hot *ph;
+	struct sw_ph_srcs *more = NULL;
+	int i, rank = 0, nsym = 0;
 
 	if (!sw_in_media(pkt->sport))
 		return SW_R_EGRESS_PASSED;
@@ -920,11 +957,19 @@ static __always_inline __u32 sw_learn(struct sw_pkt *pkt)
 	ph = bpf_map_lookup_elem(&sw_pinholes, &key);
 	if (!ph)
 		return SW_R_EGRESS_PASSED;
+	if (ph->flags & SW_PH_MORE)
+		more = bpf_map_lookup_elem(&sw_ph_srcs, &key);
 #pragma unroll
 	for (i = 0; i < SW_MAX_SOURCES; i++) {
-		struct sw_source *s = &ph->src[i];
+		struct sw_source *s;
 		int r;
 
+		if (i == 0)
+			s = &ph->src;
+		else if (more)
+			s = &more->src[i - 1];
+		else
+			break;
 		if (!(s->flags & SW_SRC_ACTIVE) || s->check != SW_CHECK_SYMMETRIC)
 			continue;
 		nsym++;
@@ -934,21 +979,19 @@ static __always_inline __u32 sw_learn(struct sw_pkt *pkt)
 			r = 2;
 		else
 			r = s->port == pkt->dport ? 3 : 0;
-		if (pick < 0 || r > rank) {
-			pick = i;
+		if (!pick || r > rank) {
+			pick = s;
 			rank = r;
 		}
 	}
 	/* Several symmetric slots all learned to other peers: each belongs
 	 * to another fork; do not steal one. */
-	if (pick < 0 || (rank == 0 && nsym > 1))
+	if (!pick || (rank == 0 && nsym > 1))
 		return SW_R_EGRESS_PASSED;
 	if (rank < 3) {
-		struct sw_source *s = &ph->src[pick & (SW_MAX_SOURCES - 1)];
-
-		__builtin_memcpy(s->addr, pkt->daddr, 16);
-		s->port = pkt->dport;
-		s->flags |= SW_SRC_LEARNED;
+		__builtin_memcpy(pick->addr, pkt->daddr, 16);
+		pick->port = pkt->dport;
+		pick->flags |= SW_SRC_LEARNED;
 	}
 	return SW_R_EGRESS_LEARNED;
 }

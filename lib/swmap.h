@@ -13,7 +13,9 @@
 #include "sipwall_maps.h"
 
 struct sw_maps {
-	int pinholes; /* fds, -1 when not open */
+	int pinholes; /* fds, -1 when not open; sw_pinholes (hot values) */
+	int ph_srcs;  /* sw_ph_srcs: sources 2-4 */
+	int calls;    /* sw_calls: owners' Call-IDs */
 	int stats;
 	int frags;
 	int config;
@@ -26,21 +28,55 @@ struct sw_maps {
 
 /* Open the pinned maps under pin_root (NULL = SW_PIN_ROOT_DEFAULT). On
  * error every fd is -1; SW_MAPS_INIT gives a closed set for early exits. */
-#define SW_MAPS_INIT                                                                              \
-	{                                                                                         \
-		.pinholes = -1, .stats = -1, .frags = -1, .config = -1, .ifaces = -1, .bans = -1, \
-		.flood = -1, .trusted = -1                                                        \
+#define SW_MAPS_INIT                                                                  \
+	{                                                                             \
+		.pinholes = -1, .ph_srcs = -1, .calls = -1, .stats = -1, .frags = -1, \
+		.config = -1, .ifaces = -1, .bans = -1, .flood = -1, .trusted = -1    \
 	}
+/* -EPROTO: the pin root holds pinholes of an older schema (184-byte
+ * values, schema 2 and before): detach and remove the pinned maps. */
 int sw_maps_open(const char *pin_root, struct sw_maps *m);
+/* 0 if the map fd has schema 3's sw_pinholes key and value, -EPROTO if not. */
+int sw_pinholes_layout(int fd);
 void sw_maps_close(struct sw_maps *m);
 
-/* flags: BPF_ANY, BPF_NOEXIST or BPF_EXIST. */
+/*
+ * A pinhole as userspace sees it: the hot value of sw_pinholes, its extra
+ * sources from sw_ph_srcs and its owner's Call-ID from sw_calls, joined.
+ * The functions below split and join it; nothing else touches those maps.
+ * created_ns has the map's resolution (whole seconds).
+ */
+struct sw_pinhole {
+	struct sw_source src[SW_MAX_SOURCES]; /* several for forked early media */
+	uint64_t packets;
+	uint64_t bytes;
+	uint64_t drops;
+	uint64_t last_seen_ns;
+	uint64_t created_ns;
+	uint64_t call_hash; /* 0 = manual */
+	char call_id[SW_CALL_ID_LEN];
+	uint8_t kind;
+	uint8_t media_idx;
+	uint8_t side;
+	uint8_t media;
+};
+/* The split and the join (the maps' own layouts). */
+void sw_pinhole_split(const struct sw_pinhole *v, struct sw_pinhole_hot *hot,
+		      struct sw_ph_srcs *more);
+void sw_pinhole_join(const struct sw_pinhole_hot *hot, const struct sw_ph_srcs *more,
+		     const struct sw_call *call, struct sw_pinhole *v);
+
+/* flags: BPF_ANY, BPF_NOEXIST or BPF_EXIST. Writes the extra sources (if
+ * any) and the owner's Call-ID (if call_hash and call_id are set) first,
+ * the hot value last; undoes the first writes if the last fails. */
 int sw_pinhole_put(const struct sw_maps *m, const struct sw_pinhole_key *k,
 		   const struct sw_pinhole *v, uint64_t flags);
 /* Several at once (one syscall when the kernel has batch ops). */
 int sw_pinhole_put_many(const struct sw_maps *m, const struct sw_pinhole_key *k,
 			const struct sw_pinhole *v, unsigned int n);
 int sw_pinhole_get(const struct sw_maps *m, const struct sw_pinhole_key *k, struct sw_pinhole *v);
+/* The hot value first, then its extra sources; the owner's sw_calls entry
+ * stays (other pinholes of the call may name it): sw_call_del, sw_call_gc. */
 int sw_pinhole_del(const struct sw_maps *m, const struct sw_pinhole_key *k);
 /* Read and delete in one step (BPF_MAP_LOOKUP_AND_DELETE_ELEM, one syscall
  * instead of two); -ENOENT when absent. */
@@ -49,6 +85,11 @@ int sw_pinhole_take(const struct sw_maps *m, const struct sw_pinhole_key *k, str
 typedef int (*sw_pinhole_cb)(const struct sw_pinhole_key *k, const struct sw_pinhole *v, void *ctx);
 int sw_pinhole_foreach(const struct sw_maps *m, sw_pinhole_cb cb, void *ctx);
 int sw_pinhole_count(const struct sw_maps *m, unsigned int *count);
+/* The owner record of a call (its pinholes are gone): 0 or -ENOENT. */
+int sw_call_del(const struct sw_maps *m, uint64_t call_hash);
+/* Delete every sw_calls entry no pinhole names (a crash between a call's
+ * last pinhole and its record); removed may be NULL. */
+int sw_call_gc(const struct sw_maps *m, unsigned int *removed);
 
 /* Key for a UDP media destination; port in host order. */
 void sw_pinhole_key_init(struct sw_pinhole_key *k, const uint8_t addr[16], uint16_t port);

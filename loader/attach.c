@@ -363,6 +363,43 @@ static int pinned_fd(const char *root, const char *name)
 	return bpf_obj_get(path);
 }
 
+/* sw_pinholes holds max pinholes; sw_calls as many owners (a call has at
+ * least one pinhole); sw_ph_srcs a fraction (extra sources of forks). */
+static int size_pinhole_maps(struct sipwall *skel, __u32 max)
+{
+	__u32 extra = max / SW_PH_SRCS_DIV;
+
+	if (extra < SW_PH_SRCS_MIN)
+		extra = SW_PH_SRCS_MIN;
+	return bpf_map__set_max_entries(skel->maps.sw_pinholes, max) ?:
+	       bpf_map__set_max_entries(skel->maps.sw_calls, max) ?:
+	       bpf_map__set_max_entries(skel->maps.sw_ph_srcs, extra);
+}
+
+/*
+ * A pin root of schema 2 or before holds 184-byte pinholes in one map: this
+ * object cannot reuse it, and converting live pinholes under a running data
+ * path is not worth the risk. Refuse with what to do.
+ */
+static int pinholes_layout_check(const char *pin_path)
+{
+	int fd = pinned_fd(pin_path, SW_MAP_PINHOLES), err;
+
+	if (fd < 0)
+		return 0;
+	err = sw_pinholes_layout(fd);
+	close(fd);
+	if (err == -EPROTO)
+		pr_err("%s/%s has the pinhole layout of an older sipwall (schema 2 or before: one "
+		       "184-byte value per pinhole); this one uses schema %d (sw_pinholes, "
+		       "sw_ph_srcs, sw_calls). Detach every interface (sipwall detach IFACE) and "
+		       "remove the pin root (rm -r %s) to start afresh",
+		       pin_path, SW_MAP_PINHOLES, SW_SCHEMA_VERSION, pin_path);
+	else if (err)
+		pr_err("cannot inspect %s/%s: %s", pin_path, SW_MAP_PINHOLES, strerror(-err));
+	return err;
+}
+
 /*
  * What is already pinned decides the map size and media range unless the
  * command line names them; a command line that contradicts the pinned
@@ -598,7 +635,7 @@ static int ifaces_upgrade(const char *pin_path, const struct sw_netns *ns)
 		bpf_object__for_each_program(prog, skel->obj)
 			bpf_program__set_autoload(prog, false);
 		if (max)
-			err = bpf_map__set_max_entries(skel->maps.sw_pinholes, max);
+			err = size_pinhole_maps(skel, max);
 	}
 	if (!err)
 		err = sw_reuse_fwd_devs(skel->maps.sw_fwd_devs, pin_path);
@@ -617,9 +654,10 @@ static int ifaces_upgrade(const char *pin_path, const struct sw_netns *ns)
 		if (bpf_obj_pin(fd, path))
 			pr_err("cannot pin the old %s back: %s", path, strerror(errno));
 	} else {
-		printf("sipwall: upgraded %s to schema %d (keyed by network namespace and "
+		/* sw_ifaces's layout since schema 2 */
+		printf("sipwall: upgraded %s to schema 2 (keyed by network namespace and "
 		       "ifindex): %u record(s), %u verified in this network namespace\n",
-		       path, SW_SCHEMA_VERSION, n, mine);
+		       path, n, mine);
 	}
 	sipwall__destroy(skel);
 	close(fd);
@@ -664,6 +702,9 @@ int do_attach(const struct sw_args *a)
 	}
 
 	err = pin_root_prepare(a->pin_path, &pr, true);
+	if (err)
+		goto out;
+	err = pinholes_layout_check(a->pin_path);
 	if (err)
 		goto out;
 	err = ifaces_upgrade(a->pin_path, &ns);
@@ -727,9 +768,9 @@ int do_attach(const struct sw_args *a)
 	skel->rodata->media_lo = lo;
 	skel->rodata->media_hi = hi;
 	skel->rodata->fwd_enabled = a->forward;
-	err = bpf_map__set_max_entries(skel->maps.sw_pinholes, max);
+	err = size_pinhole_maps(skel, max);
 	if (err) {
-		report_load_error("cannot size sw_pinholes", err);
+		report_load_error("cannot size sw_pinholes, sw_ph_srcs and sw_calls", err);
 		goto out;
 	}
 	err = sw_reuse_fwd_devs(skel->maps.sw_fwd_devs, a->pin_path);

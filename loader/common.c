@@ -25,6 +25,11 @@ int sw_open_maps_or_report(const char *pin_path, struct sw_maps *m)
 		pr_err("no sipwall maps pinned under %s (run 'sipwall attach IFACE%s%s' first)",
 		       pin_path, strcmp(pin_path, SW_PIN_ROOT_DEFAULT) ? " --pin-path " : "",
 		       strcmp(pin_path, SW_PIN_ROOT_DEFAULT) ? pin_path : "");
+	else if (err == -EPROTO)
+		pr_err("the maps pinned under %s have the pinhole layout of an older sipwall "
+		       "(schema 2 or before); this one uses schema %d: detach every interface and "
+		       "remove the pin root, then attach again",
+		       pin_path, SW_SCHEMA_VERSION);
 	else if (err == -EPERM || err == -EACCES)
 		pr_err("cannot open the maps pinned under %s: %s (must run as root)", pin_path,
 		       strerror(-err));

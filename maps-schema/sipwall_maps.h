@@ -25,6 +25,8 @@
 #define SW_MAP_FLOOD	"sw_flood"
 #define SW_MAP_TRUSTED	"sw_trusted"
 #define SW_MAP_FWD_DEVS "sw_fwd_devs"
+#define SW_MAP_CALLS	"sw_calls"
+#define SW_MAP_PH_SRCS	"sw_ph_srcs"
 
 #define SW_MEDIA_LO_DEFAULT	10000
 #define SW_MEDIA_HI_DEFAULT	20000
@@ -37,6 +39,11 @@
 #define SW_TRUSTED_MAX		1024
 #define SW_SIG_PORTS		4
 #define SW_FWD_DEVS_MAX		64
+/* sw_ph_srcs holds the sources beyond the first of forked early media: a
+ * rare case, so it is sized to a fraction of the pinholes (at least
+ * SW_PH_SRCS_MIN entries). */
+#define SW_PH_SRCS_DIV 16
+#define SW_PH_SRCS_MIN 1024
 
 /*
  * Packet verdict reasons. One list feeds the enum, the string table in
@@ -148,7 +155,7 @@ enum sw_check {
 #define SW_SRC_ACTIVE  (1u << 0) /* slot in use */
 #define SW_SRC_LEARNED (1u << 1) /* symmetric: addr/port learned on egress */
 
-/* sw_pinhole.kind */
+/* sw_pinhole_hot.kind */
 enum sw_kind {
 	SW_KIND_RTP = 0,
 	SW_KIND_RTCP = 1,
@@ -156,7 +163,7 @@ enum sw_kind {
 	SW_KIND_MANUAL = 3, /* added by `sipwall pinhole add` */
 };
 
-/* sw_pinhole.media: the SDP media type of the stream (m=audio, m=video). */
+/* sw_pinhole_hot.media: the SDP media type of the stream (m=audio, m=video). */
 enum sw_media {
 	SW_MEDIA_UNKNOWN = 0, /* manual pinholes, pinholes written before schema 2.1 */
 	SW_MEDIA_AUDIO = 1,
@@ -164,7 +171,24 @@ enum sw_media {
 	SW_MEDIA_OTHER = 3, /* text, application, image, ... */
 };
 
-/* Pinhole map (BPF_MAP_TYPE_HASH, never LRU): protected media destination. */
+/*
+ * Pinholes live in three maps (schema 3):
+ *
+ *  sw_pinholes  (hot)   key -> struct sw_pinhole_hot: everything the packet
+ *               path reads and writes per packet, in 64 bytes (one cache
+ *               line): the first allowed source, kind, media, flags, the
+ *               counters; plus the owner's call_hash and the creation time.
+ *  sw_ph_srcs   (extra) key -> struct sw_ph_srcs: the 2nd to 4th allowed
+ *               sources (forked early media). Read by the packet path only
+ *               when the first source does not match and SW_PH_MORE is set.
+ *  sw_calls     (cold)  call_hash -> struct sw_call: the owner's Call-ID
+ *               text, once per call, for sipd's restart adoption and
+ *               `sipwall pinhole list`. Never read by the packet path.
+ *
+ * Writers (lib/swmap.c) order their writes so the packet path never sees a
+ * hot entry whose extra sources are missing: sw_ph_srcs before
+ * sw_pinholes on add, sw_pinholes before sw_ph_srcs on delete.
+ */
 struct sw_pinhole_key {
 	__u8 addr[16]; /* protected endpoint's media address (v4-mapped) */
 	__be16 port;   /* protected endpoint's media port */
@@ -179,20 +203,35 @@ struct sw_source {
 	__u8 flags;    /* SW_SRC_* */
 };
 
-struct sw_pinhole {
-	struct sw_source src[SW_MAX_SOURCES]; /* several for forked early media */
-	__u64 packets;			      /* passed packets (atomic add in BPF) */
-	__u64 bytes;			      /* passed bytes, L3 length */
-	__u64 drops;			      /* bad-source drops aimed at this destination */
-	__u64 last_seen_ns;		      /* CLOCK_MONOTONIC of last passed packet */
-	__u64 created_ns;		      /* CLOCK_MONOTONIC at creation (userspace) */
-	__u64 call_hash;		      /* FNV-1a 64 of the full Call-ID; 0 = manual */
-	char call_id[SW_CALL_ID_LEN];	      /* owner Call-ID, truncated, NUL-padded */
-	__u8 kind;			      /* enum sw_kind */
-	__u8 media_idx;			      /* m= line index in the SDP */
-	__u8 side;			      /* 0 = offerer's media, 1 = answerer's media */
-	__u8 media;			      /* enum sw_media, for DSCP marking */
-	__u8 pad[4];
+/* sw_pinhole_hot.flags */
+#define SW_PH_MORE   (1u << 0) /* sources 2-4 are in sw_ph_srcs under the same key */
+#define SW_PH_ANSWER (1u << 1) /* side 1: the answerer's media (else the offerer's) */
+
+/* Hot pinhole (BPF_MAP_TYPE_HASH sw_pinholes, never LRU): protected media
+ * destination. */
+struct sw_pinhole_hot {
+	struct sw_source src; /* first allowed source */
+	__u8 kind;	      /* enum sw_kind */
+	__u8 media;	      /* enum sw_media, for DSCP marking */
+	__u8 flags;	      /* SW_PH_* */
+	__u8 media_idx;	      /* m= line index in the SDP */
+	__u64 packets;	      /* passed packets */
+	__u64 bytes;	      /* passed bytes, L3 length */
+	__u64 last_seen_ns;   /* CLOCK_MONOTONIC (coarse) of last passed packet */
+	__u64 call_hash;      /* FNV-1a 64 of the full Call-ID (sw_calls key); 0 = manual */
+	__u32 drops;	      /* bad-source drops aimed at this destination */
+	__u32 created_s;      /* CLOCK_MONOTONIC seconds at creation (userspace) */
+};
+
+/* Extra sources (BPF_MAP_TYPE_HASH sw_ph_srcs, same key as sw_pinholes). */
+struct sw_ph_srcs {
+	struct sw_source src[SW_MAX_SOURCES - 1]; /* allowed sources 2-4 */
+	__u32 pad;
+};
+
+/* Owner of call pinholes (BPF_MAP_TYPE_HASH sw_calls, key __u64 call_hash). */
+struct sw_call {
+	char call_id[SW_CALL_ID_LEN]; /* owner Call-ID, truncated, NUL-padded */
 };
 
 /* Fragment memory (BPF_MAP_TYPE_LRU_HASH): later fragments follow the first. */
@@ -348,12 +387,16 @@ struct sw_fwd_dev {
 	__u32 prog;    /* devmap program: always 0 (none) */
 };
 
-#define SW_SCHEMA_VERSION 2  /* 2: sw_ifaces keyed by (netns, ifindex) */
+/* 2: sw_ifaces keyed by (netns, ifindex); 3: pinholes split into a 64-byte
+ * hot value (sw_pinholes), extra sources (sw_ph_srcs) and calls (sw_calls) */
+#define SW_SCHEMA_VERSION 3
 #define SW_XDP_PRIORITY	  10 /* runs before the default priority 50 */
 
 _Static_assert(sizeof(struct sw_pinhole_key) == 20, "sw_pinhole_key layout");
 _Static_assert(sizeof(struct sw_source) == 20, "sw_source layout");
-_Static_assert(sizeof(struct sw_pinhole) == 184, "sw_pinhole layout");
+_Static_assert(sizeof(struct sw_pinhole_hot) == 64, "sw_pinhole_hot layout: one cache line");
+_Static_assert(sizeof(struct sw_ph_srcs) == 64, "sw_ph_srcs layout");
+_Static_assert(sizeof(struct sw_call) == 48, "sw_call layout");
 _Static_assert(sizeof(struct sw_frag_key) == 40, "sw_frag_key layout");
 _Static_assert(sizeof(struct sw_frag_val) == 16, "sw_frag_val layout");
 _Static_assert(sizeof(struct sw_stat) == 16, "sw_stat layout");

@@ -654,6 +654,8 @@ static int adopt(struct sipd *d, char *err, size_t errlen)
 			 strerror(-ret));
 		return ret;
 	}
+	/* Owner records a crash left without pinholes. */
+	sw_call_gc(&d->maps, NULL);
 	for (i = 0; i < CALL_BUCKETS; i++) {
 		for (c = d->calls[i]; c; c = c->next) {
 			if (!d->ev)
@@ -761,10 +763,17 @@ struct sipd *sipd_new(const struct sipd_config *cfg, const char *pin_root_overri
 	root = pin_root_override ? pin_root_override : d->cfg->pin_path;
 	ret = sw_maps_open(root, &d->maps);
 	if (ret) {
-		snprintf(err, errlen,
-			 "opening the pinned maps under %s: %s (is `sipwall attach` done with this "
-			 "pin path?)",
-			 root, strerror(-ret));
+		snprintf(err, errlen, "opening the pinned maps under %s: %s", root,
+			 ret == -EPROTO
+				 ? "pinhole layout of an older sipwall (schema 2 or before): "
+				   "detach, remove the pin root and attach again"
+				 : strerror(-ret));
+		if (ret != -EPROTO) {
+			size_t l = strlen(err);
+
+			snprintf(err + l, errlen - l,
+				 " (is `sipwall attach` done with this pin path?)");
+		}
 		goto fail;
 	}
 	if (ev) {

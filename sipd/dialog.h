@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "lib/swmap.h"
 #include "sipwall_maps.h"
 #include "sipd/budget.h"
 #include "sipd/sipmsg.h"

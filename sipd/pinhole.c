@@ -903,6 +903,9 @@ void sipd_ph_close_all(struct sipd_ph_ctx *x, struct sipd_call *c, uint64_t now_
 
 	for (i = 0; i < c->n_ph; i++)
 		release(x, c, &c->ph[i], now_ns, why);
+	/* Its owner record (sw_calls) goes with its last pinhole. */
+	if (c->n_ph && x->maps)
+		sw_call_del(x->maps, c->hash);
 }
 
 int sipd_ph_activity(struct sipd_ph_ctx *x, const struct sipd_call *c, uint64_t *packets,

@@ -547,7 +547,8 @@ int sipd_cmd_replay(int argc, char **argv)
 	pcap_t *pc = NULL;
 	int opt, rc = 1, dlt, n;
 
-	r.maps.pinholes = r.maps.stats = r.maps.frags = r.maps.config = r.maps.ifaces = -1;
+	r.maps.pinholes = r.maps.ph_srcs = r.maps.calls = r.maps.stats = r.maps.frags = -1;
+	r.maps.config = r.maps.ifaces = -1;
 	r.ports.port[0] = SIPD_SIP_PORT_DEFAULT;
 	r.ports.n = 1;
 	optind = 1;

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/swmap.h"
 #include "sipwall_maps.h"
 
 struct sipd;	    /* daemon state: config, dialogs, maps, event sink */

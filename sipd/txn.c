@@ -208,6 +208,16 @@ struct sipd_txn *sipd_txn_match(struct sipd_txn_table *t, const struct sip_msg *
 			break; /* expired, not yet swept */
 		if (x->responses < 255)
 			x->responses++;
+		/* Answered: kept 32 s only to match retransmissions, no longer
+		 * in flight, so its source's share is free again (a trunk at
+		 * 200 calls/s holds ~13,000 answered ones). Only a response
+		 * from where the request went gets here, so this needs the
+		 * peer's help, and the table's total bound still holds. */
+		if (m->status >= 200 && x->use) {
+			x->use->txns--;
+			sipd_budget_release(t->budget, x->use);
+			x->use = NULL;
+		}
 		if (m->status >= 200 || !x->is_invite)
 			x->expires_ns = now_ns + t->lim.timeout_ns;
 		else

@@ -10,7 +10,8 @@
  * Entries expire on SIP's own timers: 64*T1 = 32 s after the request for
  * non-INVITE (Timer F) and an unanswered INVITE (Timer B), the early-dialog
  * timeout after a provisional response (Timer C), and 32 s after a final one
- * (2xx retransmissions). Bounded in total and per source prefix; part of the
+ * (2xx retransmissions). Bounded in total and per source prefix (the latter
+ * counts requests still waiting for their final response); part of the
  * table is kept for requests from inside or guard.trusted sources.
  */
 #ifndef SIPD_TXN_H

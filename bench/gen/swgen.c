@@ -9,7 +9,8 @@
  *     each run rewrites a 60-byte IPv4/UDP frame and redirects it out of IF
  *     (in the caller's network namespace). Stops after N packets or S seconds,
  *     whichever comes first. Prints "packets=N seconds=S mpps=M".
- *   swgen attach drop|sink IF    native XDP: the floor / the sink
+ *   swgen attach drop|touch|sink IF  native XDP: the floor / the floor reading
+ *                                    the frame's first cache line / the sink
  *   swgen detach IF
  *   swgen fill PIN_PATH N --dst A --per-addr P --dport P --src A
  *     N pinholes in PIN_PATH's sw_pinholes (destination i as swgen send
@@ -42,7 +43,7 @@
 
 struct args {
 	const char *dev, *dst_mac, *src, *dst, *table, *set;
-	uint32_t n, per_addr, batch;
+	uint32_t n, per_addr, batch, per_call;
 	uint16_t dport, sport, sport_span;
 	uint64_t packets;
 	double seconds;
@@ -54,9 +55,10 @@ static void usage(void)
 		"usage: swgen send --dev IF --dst-mac MAC --src A --dst A [--dport P] [--n N]\n"
 		"                  [--per-addr P] [--sport P] [--sport-span N]\n"
 		"                  [--packets N] [--seconds S] [--batch B]\n"
-		"       swgen attach drop|sink IF\n"
+		"       swgen attach drop|touch|sink IF\n"
 		"       swgen detach IF\n"
-		"       swgen fill PIN_PATH N --dst A --per-addr P --dport P --src A\n"
+		"       swgen fill PIN_PATH N --dst A --per-addr P --dport P --src A [--per-call "
+		"K]\n"
 		"       swgen elems N --dst A --per-addr P --dport P --src A --table T --set S\n");
 }
 
@@ -92,6 +94,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 					     {"batch", required_argument, NULL, 'b'},
 					     {"table", required_argument, NULL, 'T'},
 					     {"set", required_argument, NULL, 'E'},
+					     {"per-call", required_argument, NULL, 'C'},
 					     {}};
 	uint64_t v;
 	char *e;
@@ -147,6 +150,11 @@ static int parse_args(int argc, char **argv, struct args *a)
 				return -1;
 			}
 			a->n = v;
+			break;
+		case 'C':
+			if (parse_u64("--per-call", optarg, 64, &v))
+				return -1;
+			a->per_call = (uint32_t)v;
 			break;
 		case 'a':
 			if (parse_u64("--per-addr", optarg, 65535, &v) || !v) {
@@ -315,6 +323,7 @@ static int cmd_send(int argc, char **argv)
 	}
 	memcpy((void *)&skel->rodata->swgen, &p, sizeof(p));
 	bpf_program__set_autoload(skel->progs.swgen_drop, false);
+	bpf_program__set_autoload(skel->progs.swgen_touch, false);
 	bpf_program__set_autoload(skel->progs.swgen_sink, false);
 	err = swgen__load(skel);
 	if (err) {
@@ -360,7 +369,8 @@ static int cmd_attach(int argc, char **argv)
 	struct swgen *skel;
 	int ifindex, err;
 
-	if (argc != 3 || (strcmp(argv[1], "drop") && strcmp(argv[1], "sink"))) {
+	if (argc != 3 ||
+	    (strcmp(argv[1], "drop") && strcmp(argv[1], "touch") && strcmp(argv[1], "sink"))) {
 		usage();
 		return 2;
 	}
@@ -379,7 +389,9 @@ static int cmd_attach(int argc, char **argv)
 		swgen__destroy(skel);
 		return 1;
 	}
-	prog = strcmp(argv[1], "drop") ? skel->progs.swgen_sink : skel->progs.swgen_drop;
+	prog = !strcmp(argv[1], "drop")	   ? skel->progs.swgen_drop
+	       : !strcmp(argv[1], "touch") ? skel->progs.swgen_touch
+					   : skel->progs.swgen_sink;
 	err = bpf_xdp_attach(ifindex, bpf_program__fd(prog),
 			     XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
 	if (err)
@@ -416,7 +428,8 @@ static void dest_of(const struct args *a, uint32_t base, uint32_t i, uint32_t *a
 }
 
 /* One batch syscall where the kernel has it, else one update per pinhole. */
-static int put_many(int fd, const struct sw_pinhole_key *k, const struct sw_pinhole *v, uint32_t n)
+static int put_many(int fd, const struct sw_pinhole_key *k, const struct sw_pinhole_hot *v,
+		    uint32_t n)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, o, .elem_flags = BPF_ANY);
 	uint32_t cnt = n, i;
@@ -435,11 +448,15 @@ static int cmd_fill(int argc, char **argv)
 {
 	enum { CHUNK = 4096 };
 	struct sw_pinhole_key *k;
-	struct sw_pinhole *v;
+	struct sw_pinhole_hot *v; /* one source; manual, or K per call (--per-call) */
+	struct sw_call *calls = NULL;
+	uint64_t *hashes = NULL;
+	uint32_t nc;
+	int cfd = -1;
 	char path[512];
 	uint64_t n;
 	int fd;
-	uint32_t base, src, i = 0, j;
+	uint32_t base, src, i = 0, j, c;
 	uint8_t src16[16];
 	struct args a;
 	int err = 0;
@@ -458,9 +475,21 @@ static int cmd_fill(int argc, char **argv)
 		fprintf(stderr, "swgen: open %s: %s\n", path, strerror(errno));
 		return 1;
 	}
+	if (a.per_call) {
+		/* and the owners' Call-IDs, one sw_calls record per call */
+		snprintf(path, sizeof(path), "%s/%s", argv[1], SW_MAP_CALLS);
+		cfd = bpf_obj_get(path);
+		if (cfd < 0) {
+			fprintf(stderr, "swgen: open %s: %s\n", path, strerror(errno));
+			close(fd);
+			return 1;
+		}
+		calls = calloc(CHUNK, sizeof(*calls));
+		hashes = calloc(CHUNK, sizeof(*hashes));
+	}
 	k = calloc(CHUNK, sizeof(*k));
 	v = calloc(CHUNK, sizeof(*v));
-	if (!k || !v) {
+	if (!k || !v || (a.per_call && (!calls || !hashes))) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -479,11 +508,35 @@ static int cmd_fill(int argc, char **argv)
 			memcpy(a16 + 12, &addr, 4);
 			sw_pinhole_key_init(&k[j], a16, port);
 			memset(&v[j], 0, sizeof(v[j]));
-			memcpy(v[j].src[0].addr, src16, 16);
-			v[j].src[0].check = SW_CHECK_ADDRESS;
-			v[j].src[0].flags = SW_SRC_ACTIVE;
+			memcpy(v[j].src.addr, src16, 16);
+			v[j].src.check = SW_CHECK_ADDRESS;
+			v[j].src.flags = SW_SRC_ACTIVE;
 			v[j].kind = SW_KIND_MANUAL;
-			v[j].created_ns = sw_monotonic_ns();
+			v[j].created_s = (uint32_t)(sw_monotonic_ns() / 1000000000ull);
+		}
+		for (nc = 0, c = 0; a.per_call && c < j; c++) {
+			char id[SW_CALL_ID_LEN];
+			uint32_t call = (i + c) / a.per_call;
+
+			/* a Call-ID of a typical length: 32 hex digits @ host */
+			snprintf(id, sizeof(id), "%08x%024x@swgen.example", call,
+				 call * 2654435761u);
+			v[c].kind = SW_KIND_RTP;
+			v[c].call_hash = sw_fnv1a64(id, strlen(id));
+			if (nc && hashes[nc - 1] == v[c].call_hash)
+				continue;
+			memset(&calls[nc], 0, sizeof(calls[nc]));
+			memcpy(calls[nc].call_id, id, strnlen(id, SW_CALL_ID_LEN - 1));
+			hashes[nc++] = v[c].call_hash;
+		}
+		if (nc) { /* owners before the pinholes naming them */
+			LIBBPF_OPTS(bpf_map_batch_opts, o, .elem_flags = BPF_ANY);
+			__u32 cnt = nc;
+
+			if (bpf_map_update_batch(cfd, hashes, calls, &cnt, &o)) {
+				err = -errno;
+				break;
+			}
 		}
 		err = put_many(fd, k, v, j);
 		if (err)
@@ -495,6 +548,10 @@ out:
 			(unsigned long long)n, argv[1], strerror(-err), i);
 	free(k);
 	free(v);
+	free(calls);
+	free(hashes);
+	if (cfd >= 0)
+		close(cfd);
 	close(fd);
 	return err ? 1 : 0;
 }

@@ -170,13 +170,18 @@ bl_measure() {
 
 # --- configurations -------------------------------------------------------
 
+# The SIPp caller is one outside source: at the ladder's 200 calls/s its
+# calls hold ~2,000 pinholes at once (4 per call, 1 s of media, 1 s of BYE
+# grace), the default security.max_pinholes_per_source; the lab sizes it for
+# the offered load as an operator would for a trunk.
 bl_sipd_config() {
 	cat >"$BL_TMP/sipd.json" <<EOF2
 {
   "pin_path": "$BL_PIN",
   "queue": { "num": $BL_QUEUE, "count": 1, "fail_open": false },
   "networks": { "inside": [ "10.202.2.0/24", "10.203.0.0/16" ], "default_check": "address" },
-  "timeouts": { "bye_grace_s": 1 }${BL_SIPD_EXTRA:+,
+  "timeouts": { "bye_grace_s": 1 },
+  "security": { "max_pinholes_per_source": 8192 }${BL_SIPD_EXTRA:+,
   $BL_SIPD_EXTRA}
 }
 EOF2
@@ -188,12 +193,14 @@ bl_cfg_up() {
 	case $1 in
 	floor)
 		bl_f "$BL_SWGEN" attach drop "$BL_FO" ;;
+	touch)
+		bl_f "$BL_SWGEN" attach touch "$BL_FO" ;;
 	sipwall | forward)
 		local cfg i fwd=
 		[ "$1" = forward ] && fwd=--forward
 		cfg=$(bl_sipd_config)
 		bl_f "$BL_SIPWALL" attach "$BL_FO" --mode native --pin-path "$BL_PIN" \
-			--media-ports $BL_MEDIA --max-pinholes 131072 $fwd >/dev/null 2>&1 || return 1
+			--media-ports $BL_MEDIA --max-pinholes 1048576 $fwd >/dev/null 2>&1 || return 1
 		# The egress: XDP there too (the return path), and in sw_fwd_devs.
 		# Its peer, the sink, has an XDP program: redirected frames arrive.
 		if [ -n "$fwd" ]; then
@@ -236,7 +243,7 @@ EOF2
 table inet $BL_NFT_TABLE {
 	set allowed {
 		type ipv4_addr . inet_service . ipv4_addr
-		size 262144
+		size 2097152
 	}
 	chain pre {
 		type filter hook prerouting priority raw; policy accept;
@@ -251,7 +258,7 @@ EOF2
 
 bl_cfg_down() {
 	case $BL_CFG in
-	floor) bl_f "$BL_SWGEN" detach "$BL_FO" ;;
+	floor | touch) bl_f "$BL_SWGEN" detach "$BL_FO" ;;
 	sipwall | forward)
 		bl_sipd_stop
 		bl_f "$BL_SIPD" rules remove >/dev/null 2>&1

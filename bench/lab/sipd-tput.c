@@ -316,9 +316,9 @@ static int cmp_dbl(const void *a, const void *b)
 static void unpin(const char *root)
 {
 	char p[300];
-	const char *names[] = {SW_MAP_PINHOLES, SW_MAP_STATS,	SW_MAP_FRAGS,
-			       SW_MAP_CONFIG,	SW_MAP_IFACES,	SW_MAP_BANS,
-			       SW_MAP_FLOOD,	SW_MAP_TRUSTED, SW_MAP_FWD_DEVS};
+	const char *names[] = {SW_MAP_PINHOLES, SW_MAP_STATS,	SW_MAP_FRAGS, SW_MAP_CONFIG,
+			       SW_MAP_IFACES,	SW_MAP_BANS,	SW_MAP_FLOOD, SW_MAP_TRUSTED,
+			       SW_MAP_FWD_DEVS, SW_MAP_PH_SRCS, SW_MAP_CALLS};
 	size_t i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -400,6 +400,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	bpf_map__set_max_entries(skel->maps.sw_pinholes, 262144);
+	bpf_map__set_max_entries(skel->maps.sw_calls, 262144);
 	if (sipwall__load(skel)) {
 		fprintf(stderr, "sipd-tput: load the data path object: %s\n", strerror(errno));
 		goto out;

@@ -30,6 +30,7 @@
 
 #include "sipwall.skel.h"
 #include "sipwall_maps.h"
+#include "lib/swmap.h"
 #include "pktbuild.h"
 
 static const char *reason_names[] = {
@@ -75,6 +76,7 @@ struct env {
 	struct sipwall *skel;
 	int prog[3];
 	int pinholes, stats, frags;
+	struct sw_maps maps; /* the pinhole maps, for lib/swmap.h */
 	int config, bans, flood, trusted, fwd_devs;
 	int ncpu;
 };
@@ -84,9 +86,9 @@ static int env_forward;
 
 static void rm_pin_root(void)
 {
-	static const char *maps[] = {SW_MAP_PINHOLES, SW_MAP_STATS,   SW_MAP_FRAGS,
-				     SW_MAP_CONFIG,   SW_MAP_IFACES,  SW_MAP_BANS,
-				     SW_MAP_FLOOD,    SW_MAP_TRUSTED, SW_MAP_FWD_DEVS};
+	static const char *maps[] = {SW_MAP_PINHOLES, SW_MAP_STATS,   SW_MAP_FRAGS, SW_MAP_CONFIG,
+				     SW_MAP_IFACES,   SW_MAP_BANS,    SW_MAP_FLOOD, SW_MAP_TRUSTED,
+				     SW_MAP_FWD_DEVS, SW_MAP_PH_SRCS, SW_MAP_CALLS};
 	char path[128];
 	unsigned int i;
 
@@ -136,6 +138,10 @@ static int env_open(struct env *e, unsigned int max_pinholes, uint16_t media_lo,
 	e->prog[H_TC_IN] = bpf_program__fd(e->skel->progs.sipwall_tc_in);
 	e->prog[H_TC_EG] = bpf_program__fd(e->skel->progs.sipwall_tc_eg);
 	e->pinholes = bpf_map__fd(e->skel->maps.sw_pinholes);
+	e->maps = (struct sw_maps)SW_MAPS_INIT;
+	e->maps.pinholes = e->pinholes;
+	e->maps.ph_srcs = bpf_map__fd(e->skel->maps.sw_ph_srcs);
+	e->maps.calls = bpf_map__fd(e->skel->maps.sw_calls);
 	e->stats = bpf_map__fd(e->skel->maps.sw_stats);
 	e->frags = bpf_map__fd(e->skel->maps.sw_frags);
 	e->config = bpf_map__fd(e->skel->maps.sw_config);
@@ -226,9 +232,10 @@ static int ph_put_m(const struct env *e, const struct ph_spec *s, uint8_t media)
 		v.src[i].flags = s->src[i].flags ? s->src[i].flags : SW_SRC_ACTIVE;
 	}
 	snprintf(v.call_id, sizeof(v.call_id), "test-%s-%u", s->dst, s->port);
+	v.call_hash = sw_fnv1a64(v.call_id, strlen(v.call_id)); /* an sw_calls record too */
 	v.kind = SW_KIND_MANUAL;
 	v.media = media;
-	return bpf_map_update_elem(e->pinholes, &k, &v, BPF_ANY);
+	return sw_pinhole_put(&e->maps, &k, &v, BPF_ANY);
 }
 
 static int ph_put(const struct env *e, const struct ph_spec *s)
@@ -241,7 +248,7 @@ static int ph_get(const struct env *e, const char *dst, uint16_t port, struct sw
 	struct sw_pinhole_key k;
 
 	ph_key(dst, port, &k);
-	return bpf_map_lookup_elem(e->pinholes, &k, v);
+	return sw_pinhole_get(&e->maps, &k, v);
 }
 
 #define A(a, p, c)                    \
@@ -833,6 +840,38 @@ static uint64_t mono_ns(void)
 	return clock_ns(CLOCK_MONOTONIC);
 }
 
+/* Sources 2-4 live in sw_ph_srcs, read only when the hot value's
+ * SW_PH_MORE says so: a leftover entry there never opens a pinhole. */
+static void test_extra_sources(const struct env *e, enum hook h)
+{
+	struct pb_spec s = {V4("10.9.9.2", 5002, "10.0.0.3", 16010)};
+	struct sw_pinhole_key k;
+	struct sw_pinhole_hot hot;
+	struct sw_ph_srcs more;
+
+	ph_key("10.0.0.3", 16010, &k);
+	memset(&hot, 0, sizeof(hot));
+	memset(&more, 0, sizeof(more));
+	pb_addr16("10.9.9.1", hot.src.addr);
+	hot.src.port = htons(5000);
+	hot.src.flags = SW_SRC_ACTIVE;
+	pb_addr16("10.9.9.2", more.src[0].addr);
+	more.src[0].port = htons(5002);
+	more.src[0].flags = SW_SRC_ACTIVE;
+	if (bpf_map_update_elem(e->maps.ph_srcs, &k, &more, BPF_ANY) ||
+	    bpf_map_update_elem(e->pinholes, &k, &hot, BPF_ANY)) {
+		result(0, "%s: extra sources: install", hook_name[h]);
+		return;
+	}
+	expect(e, h, "extra sources without SW_PH_MORE: not consulted", &s, R(DROPPED_BAD_SOURCE));
+	hot.flags = SW_PH_MORE;
+	bpf_map_update_elem(e->pinholes, &k, &hot, BPF_ANY);
+	expect(e, h, "extra sources with SW_PH_MORE: second source", &s, R(PASSED_PINHOLE));
+	bpf_map_delete_elem(e->maps.ph_srcs, &k);
+	expect(e, h, "SW_PH_MORE, extra sources gone: dropped", &s, R(DROPPED_BAD_SOURCE));
+	bpf_map_delete_elem(e->pinholes, &k);
+}
+
 static void test_pinhole_counters(const struct env *e, enum hook h)
 {
 	static const struct ph_spec ph = {"10.0.0.8", 11000, {A("10.9.9.9", 4000, STRICT)}};
@@ -1354,7 +1393,7 @@ static void test_million(void)
 {
 	enum { CHUNK = 50000 };
 	struct sw_pinhole_key *keys = calloc(CHUNK, sizeof(*keys));
-	struct sw_pinhole *vals = calloc(CHUNK, sizeof(*vals));
+	struct sw_pinhole_hot *vals = calloc(CHUNK, sizeof(*vals));
 	struct bpf_map_info info = {};
 	__u32 info_len = sizeof(info);
 	struct pb_spec s = {V4("10.9.9.9", 4000, "", 0)};
@@ -1378,9 +1417,9 @@ static void test_million(void)
 		for (j = 0; j < CHUNK; j++) {
 			big_key(i + j, &keys[j]);
 			memset(&vals[j], 0, sizeof(vals[j]));
-			pb_addr16("10.9.9.9", vals[j].src[0].addr);
-			vals[j].src[0].port = htons(4000);
-			vals[j].src[0].flags = SW_SRC_ACTIVE;
+			pb_addr16("10.9.9.9", vals[j].src.addr);
+			vals[j].src.port = htons(4000);
+			vals[j].src.flags = SW_SRC_ACTIVE;
 		}
 		err = bpf_map_update_batch(e.pinholes, keys, vals, &cnt, &bo);
 		n += cnt;
@@ -1986,6 +2025,7 @@ int main(int argc, char **argv)
 		test_vlans(&e, h);
 		run_frag_table(&e, h);
 		test_pinhole_counters(&e, h);
+		test_extra_sources(&e, h);
 	}
 	test_egress(&e);
 	env_close(&e);

@@ -42,10 +42,12 @@ struct sdesc {
 S(sw_pinhole_key, F(sw_pinhole_key, addr), F(sw_pinhole_key, port), F(sw_pinhole_key, proto),
   F(sw_pinhole_key, pad));
 S(sw_source, F(sw_source, addr), F(sw_source, port), F(sw_source, check), F(sw_source, flags));
-S(sw_pinhole, F(sw_pinhole, src), F(sw_pinhole, packets), F(sw_pinhole, bytes),
-  F(sw_pinhole, drops), F(sw_pinhole, last_seen_ns), F(sw_pinhole, created_ns),
-  F(sw_pinhole, call_hash), F(sw_pinhole, call_id), F(sw_pinhole, kind), F(sw_pinhole, media_idx),
-  F(sw_pinhole, side), F(sw_pinhole, media), F(sw_pinhole, pad));
+S(sw_pinhole_hot, F(sw_pinhole_hot, src), F(sw_pinhole_hot, kind), F(sw_pinhole_hot, media),
+  F(sw_pinhole_hot, flags), F(sw_pinhole_hot, media_idx), F(sw_pinhole_hot, packets),
+  F(sw_pinhole_hot, bytes), F(sw_pinhole_hot, last_seen_ns), F(sw_pinhole_hot, call_hash),
+  F(sw_pinhole_hot, drops), F(sw_pinhole_hot, created_s));
+S(sw_ph_srcs, F(sw_ph_srcs, src), F(sw_ph_srcs, pad));
+S(sw_call, F(sw_call, call_id));
 S(sw_frag_key, F(sw_frag_key, saddr), F(sw_frag_key, daddr), F(sw_frag_key, id),
   F(sw_frag_key, proto), F(sw_frag_key, pad));
 S(sw_frag_val, F(sw_frag_val, seen_ns), F(sw_frag_val, verdict), F(sw_frag_val, pad));
@@ -69,9 +71,10 @@ S(sw_iface_key, F(sw_iface_key, netns), F(sw_iface_key, ifindex), F(sw_iface_key
 S(sw_fwd_dev, F(sw_fwd_dev, ifindex), F(sw_fwd_dev, prog));
 
 static const struct sdesc *structs[] = {
-	&sw_pinhole_key_d, &sw_source_d, &sw_pinhole_d,	   &sw_frag_key_d,  &sw_frag_val_d,
-	&sw_stat_d,	   &sw_config_d, &sw_iface_info_d, &sw_ban_key_d,   &sw_ban_d,
-	&sw_flood_key_d,   &sw_bucket_d, &sw_lpm_key_d,	   &sw_iface_key_d, &sw_fwd_dev_d,
+	&sw_pinhole_key_d, &sw_source_d,   &sw_pinhole_hot_d, &sw_ph_srcs_d, &sw_call_d,
+	&sw_frag_key_d,	   &sw_frag_val_d, &sw_stat_d,	      &sw_config_d,  &sw_iface_info_d,
+	&sw_ban_key_d,	   &sw_ban_d,	   &sw_flood_key_d,   &sw_bucket_d,  &sw_lpm_key_d,
+	&sw_iface_key_d,   &sw_fwd_dev_d,
 };
 
 /* key/value "u32" means the BTF integer type of 4 bytes, unsigned */
@@ -81,7 +84,9 @@ static const struct mdesc {
 	const char *key;
 	const char *value;
 } maps[] = {
-	{SW_MAP_PINHOLES, BPF_MAP_TYPE_HASH, "sw_pinhole_key", "sw_pinhole"},
+	{SW_MAP_PINHOLES, BPF_MAP_TYPE_HASH, "sw_pinhole_key", "sw_pinhole_hot"},
+	{SW_MAP_PH_SRCS, BPF_MAP_TYPE_HASH, "sw_pinhole_key", "sw_ph_srcs"},
+	{SW_MAP_CALLS, BPF_MAP_TYPE_HASH, "u64", "sw_call"},
 	{SW_MAP_STATS, BPF_MAP_TYPE_PERCPU_ARRAY, "u32", "sw_stat"},
 	{SW_MAP_FRAGS, BPF_MAP_TYPE_LRU_HASH, "sw_frag_key", "sw_frag_val"},
 	{SW_MAP_CONFIG, BPF_MAP_TYPE_ARRAY, "u32", "sw_config"},

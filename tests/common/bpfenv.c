@@ -24,7 +24,8 @@ static void unpin(const char *root)
 {
 	static const char *const names[] = {SW_MAP_PINHOLES, SW_MAP_STATS,   SW_MAP_FRAGS,
 					    SW_MAP_CONFIG,   SW_MAP_IFACES,  SW_MAP_BANS,
-					    SW_MAP_FLOOD,    SW_MAP_TRUSTED, SW_MAP_FWD_DEVS};
+					    SW_MAP_FLOOD,    SW_MAP_TRUSTED, SW_MAP_FWD_DEVS,
+					    SW_MAP_PH_SRCS,  SW_MAP_CALLS};
 	char p[256];
 	size_t i;
 
@@ -52,6 +53,8 @@ int bpfenv_up(struct bpfenv *e, const char *prefix, const char *json, unsigned i
 		return -errno;
 	if (max_pinholes)
 		bpf_map__set_max_entries(e->skel->maps.sw_pinholes, max_pinholes);
+	if (max_pinholes)
+		bpf_map__set_max_entries(e->skel->maps.sw_calls, max_pinholes);
 	if (sipwall__load(e->skel))
 		return -1;
 	if (sw_maps_open(e->root, &e->maps))

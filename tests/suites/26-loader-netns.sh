@@ -6,7 +6,8 @@
 # network namespace"; status and detach from a namespace that cannot see an
 # interface change nothing; detach without CAP_SYS_ADMIN fails and changes
 # nothing; attach --if-not-attached; a schema 1 sw_ifaces (key ifindex) is
-# read by status and upgraded by attach.
+# read by status and upgraded by attach; a schema 2 sw_pinholes (184-byte
+# values) is refused.
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
 
@@ -173,5 +174,20 @@ if bpftool map create "$PIN/sw_ifaces" type hash key 4 value 48 entries 64 name 
 else
 	fail "cannot build a schema 1 sw_ifaces with bpftool"
 fi
+
+# --- schema 2 pin root: one 184-byte value per pinhole --------------------------------------
+# Schema 3 split the pinholes into sw_pinholes (64-byte hot values), sw_ph_srcs
+# and sw_calls: an older pin root is refused with what to do, never half used.
+rm -rf "$PIN"
+mkdir -p "$PIN"
+if bpftool map create "$PIN/sw_pinholes" type hash key 20 value 184 entries 64 name sw_pinholes flags 1; then
+	run "$NSA" 1 'pinhole layout of an older sipwall \(schema 2 or before.*remove the pin root' \
+		"attach refuses a schema 2 sw_pinholes" -- attach v0 --mode native
+	expect_eq "  ... nothing attached" "$(xdp_id "$NSA")" ""
+	expect_eq "  ... nothing pinned beside it" "$(ls "$PIN" | tr '\n' ' ')" "sw_pinholes "
+else
+	fail "cannot build a schema 2 sw_pinholes with bpftool"
+fi
+rm -rf "$PIN"
 
 finish

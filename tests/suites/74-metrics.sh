@@ -91,7 +91,7 @@ expect_eq "POST: 405" "$(in_f curl -s -o /dev/null -w '%{http_code}' -X POST "$U
 expect_eq "content type is the text format 0.0.4" \
 	"$(in_f curl -sI "$URL/metrics" | tr -d '\r' | sed -n 's/^Content-Type: //p')" \
 	"text/plain; version=0.0.4; charset=utf-8"
-expect_eq "build info" "$(grep -c '^sipwall_build_info{version="[^"]*",schema="2",mode="inline"} 1$' "$T/m")" 1
+expect_eq "build info" "$(grep -c '^sipwall_build_info{version="[^"]*",schema="3",mode="inline"} 1$' "$T/m")" 1
 expect_eq "every XDP reason present" "$(grep -c '^sipwall_xdp_packets_total{' "$T/m")" \
 	"$(grep -c '^	X(' <(sed -n '/define SW_REASONS/,/^$/p' maps-schema/sipwall_maps.h))"
 expect_eq "every SIP drop reason present" "$(grep -c '^sipd_sip_drops_total{' "$T/m")" \

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
-# The benchmarks end to end, once, short (bench/compare --quick and
+# The benchmarks end to end, once, short (bench/compare --quick, bench/phmem and
 # bench/sipd-throughput --quick, about a minute): they must print their tables
 # with numbers, so the harness cannot rot. The numbers are not judged here.
 . "$(dirname "$0")/../lib.sh"
@@ -26,22 +26,33 @@ rc=$?
 expect_eq "bench/compare --quick exits 0" "$rc" 0
 [ "$rc" -eq 0 ] || tail -n 20 "$T/compare.err"
 num='[0-9]+ \[[0-9]+-[0-9]+\]'
-check "table: unsolicited media row, floor, sipwall, helper, sets and forward measured" \
-	grep -Eq "^\| unsolicited media, ns/pkt, 1 pinhole \| $num \([0-9.]+x\) \| $num \(1\.00x\) \| $num \([0-9.]+x\) \| $num \([0-9.]+x\) \| $num \([0-9.]+x\) \|$" "$out"
+check "table: unsolicited media row, both floors, sipwall, helper, sets and forward measured" \
+	grep -Eq "^\| unsolicited media, ns/pkt, 1 pinhole \| $num \([0-9.]+x\) \| $num \([0-9.]+x\) \| $num \(1\.00x\) \| $num \([0-9.]+x\) \| $num \([0-9.]+x\) \| $num \([0-9.]+x\) \|$" "$out"
 check "table: pinhole row for sipwall, helper, sets and forward" \
-	grep -Eq "^\| media through a pinhole, ns/pkt, 1 pinhole \| - \| $num \(1\.00x\) \| $num \([0-9.]+x\) \| $num \([0-9.]+x\) \| $num \([0-9.]+x\) \|$" "$out"
+	grep -Eq "^\| media through a pinhole, ns/pkt, 1 pinhole \| - \| - \| $num \(1\.00x\) \| $num \([0-9.]+x\) \| $num \([0-9.]+x\) \| $num \([0-9.]+x\) \|$" "$out"
 check "table: 1,000 pinholes row (sipwall and sets)" \
-	grep -Eq "^\| unsolicited media, ns/pkt, 1,000 pinholes \| - \| $num \(1\.00x\) \| n/a \| $num" "$out"
+	grep -Eq "^\| unsolicited media, ns/pkt, 1,000 pinholes \| - \| - \| $num \(1\.00x\) \| n/a \| $num" "$out"
 check "table: install latency for sipwall and helper" \
-	grep -Eq "^\| pinhole install latency p50, us [^|]*\| - \| [0-9]+ \| [0-9]+ \| n/a \| n/a \|$" "$out"
+	grep -Eq "^\| pinhole install latency p50, us [^|]*\| - \| - \| [0-9]+ \| [0-9]+ \| n/a \| n/a \|$" "$out"
 check "table: SIPp calls/s with 0 failed for sipwall and helper" \
-	grep -Eq "^\| SIPp calls/s [^|]*\| - \| [0-9]+ offered, [0-9.]+ sustained \([0-9]+ calls, 0 failed\) \| [0-9]+ offered" "$out"
+	grep -Eq "^\| SIPp calls/s [^|]*\| - \| - \| [0-9]+ offered, [0-9.]+ sustained \([0-9]+ calls, 0 failed\) \| [0-9]+ offered" "$out"
 check "targets listed" grep -q "unsolicited media: helper / sipwall >= 5: [0-9.]* -> " "$out"
 check "issue 15's targets listed" \
 	grep -q "media through a pinhole with --forward >= 3x cheaper than the nft set, 1 pinhole (sets / forward): [0-9.]* -> " "$out"
 check "no sanity check failed (flood never forwarded, pinhole media forwarded)" \
 	bash -c "! grep -q '^FAIL' '$out'"
 check "--out wrote the same table" cmp -s "$out" "$T/compare.md"
+check "unsolicited media against the first-line-read floor listed" \
+	grep -Eq "^- \(no target\) unsolicited media: sipwall / first-line-read floor, 1 pinhole: [0-9.]+$" "$out"
+
+# Kernel memory per pinhole (small N here; docs/benchmarks.md has 10^6).
+out=$T/phmem.out
+timeout 120 bench/phmem 20000 4 >"$out" 2>"$T/phmem.err"
+expect_eq "bench/phmem 20000 4 exits 0" "$?" 0
+check "phmem: memlock per map and slab growth, 4 pinholes per call" \
+	grep -Eq "^4 +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +-?[0-9.]+$" "$out"
+check "phmem: no namespace or pin root left" \
+	bash -c "! ip netns list | grep -q '^sw-phmem-' && ! ls -d /sys/fs/bpf/sipwall-phmem-* 2>/dev/null | grep -q ."
 
 out=$T/sipd.out
 timeout 180 bench/sipd-throughput --quick >"$out" 2>"$T/sipd.err"

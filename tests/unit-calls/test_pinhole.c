@@ -521,6 +521,77 @@ static void test_manual_replacing_ours(void **state)
 	assert_null(strstr(e->evbuf, "777"));
 }
 
+/* lib/swmap.h splits a pinhole over sw_pinholes, sw_ph_srcs and sw_calls
+ * and joins it back; the maps hold each part once. */
+static void test_split_maps(void **state)
+{
+	struct bpfenv *e = *state;
+	struct sw_pinhole_key k, k2;
+	struct sw_pinhole v = {0}, got;
+	struct sw_pinhole_hot hot;
+	struct sw_ph_srcs more;
+	struct sw_call call;
+	unsigned int i, removed = 9;
+	uint8_t a[16];
+
+	NEED_ENV(e);
+	t_addr(ALICE, a);
+	sw_pinhole_key_init(&k, a, 16100);
+	sw_pinhole_key_init(&k2, a, 16102);
+	for (i = 0; i < SW_MAX_SOURCES; i++) {
+		t_addr("192.0.2.1", v.src[i].addr);
+		v.src[i].addr[15] = (uint8_t)(10 + i);
+		v.src[i].port = htons((uint16_t)(4000 + i));
+		v.src[i].check = SW_CHECK_STRICT;
+		v.src[i].flags = SW_SRC_ACTIVE;
+	}
+	snprintf(v.call_id, sizeof(v.call_id), "split-call@example.org");
+	v.call_hash = sw_fnv1a64(v.call_id, strlen(v.call_id));
+	v.kind = SW_KIND_RTP;
+	v.media = SW_MEDIA_AUDIO;
+	v.media_idx = 2;
+	v.side = 1;
+	v.created_ns = 1234 * S + 5;
+	assert_int_equal(sw_pinhole_put(&e->maps, &k, &v, BPF_NOEXIST), 0);
+	/* the hot value says there is more; the sources and owner are there */
+	assert_int_equal(bpf_map_lookup_elem(e->maps.pinholes, &k, &hot), 0);
+	assert_true(hot.flags & SW_PH_MORE);
+	assert_true(hot.flags & SW_PH_ANSWER);
+	assert_int_equal(hot.created_s, 1234);
+	assert_int_equal(bpf_map_lookup_elem(e->maps.ph_srcs, &k, &more), 0);
+	assert_int_equal(bpf_map_lookup_elem(e->maps.calls, &v.call_hash, &call), 0);
+	assert_string_equal(call.call_id, "split-call@example.org");
+	assert_int_equal(sw_pinhole_get(&e->maps, &k, &got), 0);
+	assert_memory_equal(got.src, v.src, sizeof(v.src));
+	assert_string_equal(got.call_id, v.call_id);
+	assert_int_equal(got.media_idx, 2);
+	assert_int_equal(got.side, 1);
+	assert_int_equal(got.created_ns, 1234 * S);
+	/* NOEXIST on a live pinhole leaves its extra sources alone */
+	v.src[3].port = htons(9999);
+	assert_int_equal(sw_pinhole_put(&e->maps, &k, &v, BPF_NOEXIST), -EEXIST);
+	assert_int_equal(sw_pinhole_get(&e->maps, &k, &got), 0);
+	assert_int_equal(got.src[3].port, htons(4003));
+	/* an update down to one source drops the extra entry */
+	memset(&v.src[1], 0, 3 * sizeof(v.src[0]));
+	assert_int_equal(sw_pinhole_put(&e->maps, &k, &v, BPF_EXIST), 0);
+	assert_int_not_equal(bpf_map_lookup_elem(e->maps.ph_srcs, &k, &more), 0);
+	assert_int_equal(sw_pinhole_get(&e->maps, &k, &got), 0);
+	assert_false(got.src[1].flags & SW_SRC_ACTIVE);
+	/* a second pinhole of the call shares the owner record */
+	assert_int_equal(sw_pinhole_put(&e->maps, &k2, &v, BPF_NOEXIST), 0);
+	assert_int_equal(sw_pinhole_del(&e->maps, &k), 0);
+	assert_int_equal(sw_call_gc(&e->maps, &removed), 0);
+	assert_int_equal(removed, 0);
+	assert_int_equal(sw_pinhole_take(&e->maps, &k2, &got), 0);
+	assert_int_equal(got.call_hash, v.call_hash);
+	/* its last pinhole gone, the garbage collection takes the record */
+	assert_int_equal(sw_call_gc(&e->maps, &removed), 0);
+	assert_int_equal(removed, 1);
+	assert_int_not_equal(bpf_map_lookup_elem(e->maps.calls, &v.call_hash, &call), 0);
+	assert_int_equal(bpfenv_count(e), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, bpfenv_teardown)
 
 int main(void)
@@ -531,7 +602,7 @@ int main(void)
 		T(test_idle_and_max_duration), T(test_bad_reload_keeps_config),
 		T(test_reinvite_moves_map),    T(test_conflicts),
 		T(test_map_full_rolls_back),   T(test_adoption_after_restart),
-		T(test_manual_replacing_ours),
+		T(test_manual_replacing_ours), T(test_split_maps),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -520,6 +520,17 @@ static void test_budgets(void **state)
 		assert_int_equal(bpfenv_msg(&e, &m, T0),
 				 i < 5 ? SW_SIP_R_ACCEPTED : SW_SIP_R_TRANSACTION_LIMIT);
 	}
+	/* a final response frees its request's share at once (the answered
+	 * transaction stays for retransmissions, out of the count) */
+	t_resp(&m, 200, "MESSAGE", "tx-0", 0, BTAG, 1);
+	t_addr("2001:db8:0:1::10", m.dst.addr);
+	assert_int_equal(bpfenv_msg(&e, &m, T0), SW_SIP_R_ACCEPTED);
+	t_req(&m, "MESSAGE", "tx-5", 0, NULL, 1);
+	t_addr("2001:db8:0:1::5565", m.src.addr);
+	assert_int_equal(bpfenv_msg(&e, &m, T0), SW_SIP_R_ACCEPTED);
+	t_req(&m, "MESSAGE", "tx-6", 0, NULL, 1);
+	t_addr("2001:db8:0:1::6676", m.src.addr);
+	assert_int_equal(bpfenv_msg(&e, &m, T0), SW_SIP_R_TRANSACTION_LIMIT);
 	/* the next /64 has its own share */
 	t_req(&m, "MESSAGE", "tx-other", 0, NULL, 1);
 	t_addr("2001:db8:0:2::1", m.src.addr);
