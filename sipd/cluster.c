@@ -67,6 +67,13 @@ struct owner {
 	int alive;
 };
 
+/* A record of ours that is live: written again after a reconnect (a Redis
+ * that restarted empty, or failed over to a replica that lagged). */
+struct own {
+	struct own *next;
+	struct clrec rec;
+};
+
 struct sipd_cluster {
 	const struct sw_maps *maps;
 	char node[CLREC_NODE_LEN];
@@ -107,6 +114,8 @@ struct sipd_cluster {
 	char evq[EVQ_LEN][160];
 	unsigned int ev_n;
 
+	struct own *own[1u << TAB_BITS]; /* the writer's alone: no lock */
+	uint64_t n_own;
 	uint64_t epoch; /* Redis TIME (us) at the writer's first connect */
 	uint64_t seq;
 	_Atomic int stop;
@@ -603,6 +612,40 @@ static int rec_key(struct sipd_cluster *cl, const struct clrec *r, char *buf, si
 	return snprintf(buf, len, "%sph:%s", cl->prefix, k);
 }
 
+static struct own **own_find(struct sipd_cluster *cl, const uint8_t addr[16], uint16_t port)
+{
+	struct own **o = &cl->own[tab_slot(addr, port)];
+
+	for (; *o; o = &(*o)->next)
+		if ((*o)->rec.port == port && !memcmp((*o)->rec.addr, addr, 16))
+			return o;
+	return o;
+}
+
+static void own_track(struct sipd_cluster *cl, const struct clrec *r)
+{
+	struct own **o;
+
+	if (r->type == CLREC_BAN || strcmp(r->owner, cl->node))
+		return;
+	o = own_find(cl, r->addr, r->port);
+	if (r->type == CLREC_PH) {
+		if (!*o) {
+			*o = calloc(1, sizeof(**o));
+			if (!*o)
+				return;
+			cl->n_own++;
+		}
+		(*o)->rec = *r;
+	} else if (*o && (*o)->rec.call_hash == r->call_hash) {
+		struct own *x = *o;
+
+		*o = x->next;
+		free(x);
+		cl->n_own--;
+	}
+}
+
 /* Pipeline n records; 0 when all landed. */
 static int publish(struct sipd_cluster *cl, redisContext *c, struct q_item *it, unsigned int n)
 {
@@ -633,6 +676,7 @@ static int publish(struct sipd_cluster *cl, redisContext *c, struct q_item *it, 
 			continue;
 		}
 		px = r->ttl_ms;
+		own_track(cl, r);
 		rec_key(cl, r, key, sizeof(key));
 		redisAppendCommand(c, "SET %s %b PX %llu", key, text, (size_t)len,
 				   (unsigned long long)px);
@@ -690,6 +734,31 @@ static int repub_one(const struct sw_pinhole_key *k, const struct sw_pinhole *v,
 			return 1;
 	}
 	return 0;
+}
+
+/* After a reconnect: our live records again (same versions: a node that
+ * has them counts them stale; a Redis that lost them has them back). */
+static int republish_own(struct sipd_cluster *cl, redisContext *c)
+{
+	struct q_item *batch = calloc(PIPE_BATCH, sizeof(*batch));
+	unsigned int n = 0;
+	int err = 0;
+
+	if (!batch)
+		return -ENOMEM;
+	for (unsigned int b = 0; b < (1u << TAB_BITS) && !err; b++)
+		for (struct own *o = cl->own[b]; o && !err; o = o->next) {
+			batch[n].kind = Q_REC;
+			batch[n++].rec = o->rec;
+			if (n == PIPE_BATCH) {
+				err = publish(cl, c, batch, n);
+				n = 0;
+			}
+		}
+	if (!err && n)
+		err = publish(cl, c, batch, n);
+	free(batch);
+	return err;
 }
 
 /* After drops: every pinhole of this node's calls, written again. */
@@ -876,7 +945,7 @@ static void *writer(void *arg)
 			if (!c) {
 				housekeep(cl, NULL); /* expiry goes on alone */
 				sleep_ms(backoff);
-				backoff = backoff < 2000 ? backoff * 2 : 2000;
+				backoff = backoff < 1000 ? backoff * 2 : 1000;
 				continue;
 			}
 			backoff = 100;
@@ -903,6 +972,10 @@ static void *writer(void *arg)
 			pthread_mutex_unlock(&cl->slock);
 			note(cl, "cluster_connected", "writer to %s", used);
 			next_hk = 0;
+			if (cl->n_own && republish_own(cl, c)) {
+				again = -1;
+				goto lost;
+			}
 		}
 		if (now >= next_hk) {
 			if (housekeep(cl, c)) {
@@ -1108,7 +1181,7 @@ static void *reader(void *arg)
 			c = cl_connect(cl, 1000, used, sizeof(used));
 			if (!c) {
 				sleep_ms(backoff);
-				backoff = backoff < 2000 ? backoff * 2 : 2000;
+				backoff = backoff < 1000 ? backoff * 2 : 1000;
 				continue;
 			}
 			backoff = 100;
@@ -1206,6 +1279,23 @@ struct sipd_cluster *sipd_cluster_start(const struct sipd_config *cfg, const str
 	}
 	cl->maps = maps;
 	snprintf(cl->node, sizeof(cl->node), "%s", cfg->cluster.node_id);
+	if (!cl->node[0]) {
+		/* One config for every node (a DaemonSet's ConfigMap): the
+		 * host name tells them apart. */
+		char h[256] = "";
+
+		gethostname(h, sizeof(h) - 1);
+		if (!clrec_node_ok(h)) {
+			snprintf(err, errlen,
+				 "cluster.node_id: unset and the host name \"%.64s\" is not a node "
+				 "id "
+				 "(1 to 31 of A-Z a-z 0-9 . _ -): set node_id",
+				 h);
+			free(cl);
+			return NULL;
+		}
+		snprintf(cl->node, sizeof(cl->node), "%s", h);
+	}
 	memcpy(cl->redis, cfg->cluster.redis, sizeof(cl->redis));
 	cl->n_redis = cfg->cluster.n_redis;
 	memcpy(cl->sentinels, cfg->cluster.sentinels, sizeof(cl->sentinels));
@@ -1268,6 +1358,13 @@ void sipd_cluster_stop(struct sipd_cluster *cl)
 
 			cl->tab[b] = e->next;
 			free(e);
+		}
+	for (unsigned int b = 0; b < (1u << TAB_BITS); b++)
+		while (cl->own[b]) {
+			struct own *o = cl->own[b];
+
+			cl->own[b] = o->next;
+			free(o);
 		}
 	explicit_bzero(cl->pass, sizeof(cl->pass));
 	free(cl->q);

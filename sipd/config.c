@@ -1554,8 +1554,6 @@ static int parse_cluster(struct pctx *p, struct json_object *o, struct sipd_conf
 				   c->cluster.heartbeat_ms));
 	if (!c->cluster.enabled)
 		return 0;
-	if (!c->cluster.node_id[0])
-		return AT_KEY(p, "node_id", perr(p, "required when enabled"));
 	if (c->cluster.n_redis && c->cluster.n_sentinels)
 		return AT_KEY(p, "sentinels", perr(p, "either redis or sentinels, not both"));
 	if (!c->cluster.n_redis && !c->cluster.n_sentinels)
