@@ -172,18 +172,21 @@ ha_config() {
 EOF
 }
 
-# ha_sipd_start NS CONFIG LOG: rules + sipd inline; prints sipd's pid.
+# ha_sipd_start NS CONFIG LOG: rules + sipd inline; its pid in HA_PID
+# (not printed: a $(...) subshell would lose it from LAB_PIDS, and sipd
+# would outlive the suite).
 ha_sipd_start() {
-	local ns=$1 cfg=$2 log=$3 pid i
+	local ns=$1 cfg=$2 log=$3 i
+	HA_PID=
 	in_ns "$ns" "$LAB_SIPD" rules install -c "$cfg" || return 1
 	mkdir -p "$LAB_TMP/run"
 	SIPWALL_RUN_DIR=$LAB_TMP/run nsenter --net="/run/netns/$ns" "$LAB_SIPD" run -v -c "$cfg" \
 		>>"$log.events" 2>>"$log" &
-	pid=$!
-	LAB_PIDS+=("$pid")
+	HA_PID=$!
+	LAB_PIDS+=("$HA_PID")
 	for i in $(seq 1 50); do
-		grep -q "inline on NFQUEUE" "$log" 2>/dev/null && { echo "$pid"; return 0; }
-		kill -0 "$pid" 2>/dev/null || return 1
+		grep -q "inline on NFQUEUE" "$log" 2>/dev/null && return 0
+		kill -0 "$HA_PID" 2>/dev/null || return 1
 		sleep 0.1
 	done
 	return 1

@@ -51,8 +51,8 @@ expect_eq "a group/world-readable credentials file is refused" \
 	"$(grep -c 'readable by group or others' "$LAB_TMP/err")" 1
 chmod 600 "$LAB_TMP/redis.cred"
 
-A_PID=$(ha_sipd_start "$NS_A" "$LAB_TMP/a.json" "$LAB_TMP/a.log") || A_PID=
-B_PID=$(ha_sipd_start "$NS_B" "$LAB_TMP/b.json" "$LAB_TMP/b.log") || B_PID=
+ha_sipd_start "$NS_A" "$LAB_TMP/a.json" "$LAB_TMP/a.log"; A_PID=$HA_PID
+ha_sipd_start "$NS_B" "$LAB_TMP/b.json" "$LAB_TMP/b.log"; B_PID=$HA_PID
 check "sipd runs on node A" test -n "$A_PID"
 check "sipd runs on node B" test -n "$B_PID"
 connected() { grep -q "cluster_connected: reader" "$1" && grep -q "cluster_connected: writer" "$1"; }
@@ -118,7 +118,7 @@ ha_paths_reset
 # --- 4. A restarts: resync; the closed call does not come back ------------
 # A's own maps still hold its pinholes of the killed call (sipd adopts them
 # on start); B closed them on the BYE, and the close is in Redis.
-A_PID=$(ha_sipd_start "$NS_A" "$LAB_TMP/a.json" "$LAB_TMP/a.log") || A_PID=
+ha_sipd_start "$NS_A" "$LAB_TMP/a.json" "$LAB_TMP/a.log"; A_PID=$HA_PID
 check "sipd A restarted" test -n "$A_PID"
 check "A resynced from the snapshot" lab_wait_for 5 eval \
 	'[ "$(grep -c "cluster_resync: " "$LAB_TMP/a.log")" -ge 2 ]'
