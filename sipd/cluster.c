@@ -296,6 +296,19 @@ static void unapply(struct sipd_cluster *cl, struct ent *e)
 	cl->n_remote--;
 }
 
+/* A table entry for r's destination, linked at *pe (the end of its chain). */
+static struct ent *ent_new(struct ent **pe, const struct clrec *r)
+{
+	struct ent *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	memcpy(e->addr, r->addr, 16);
+	e->port = r->port;
+	*pe = e;
+	return e;
+}
+
 /* Apply one record another node wrote; ttl_ms is what is left of it. */
 static void apply(struct sipd_cluster *cl, const struct clrec *r, uint64_t ttl_ms)
 {
@@ -337,14 +350,11 @@ static void apply(struct sipd_cluster *cl, const struct clrec *r, uint64_t ttl_m
 			return;
 		}
 		if (!e) {
-			e = calloc(1, sizeof(*e));
+			e = ent_new(pe, r);
 			if (!e) {
 				pthread_mutex_unlock(&cl->tlock);
 				return;
 			}
-			memcpy(e->addr, r->addr, 16);
-			e->port = r->port;
-			*pe = e;
 		} else if (e->applied && e->call_hash == r->call_hash) {
 			unapply(cl, e);
 			bump(cl, SIPD_CL_closed_remote);
@@ -401,15 +411,9 @@ static void apply(struct sipd_cluster *cl, const struct clrec *r, uint64_t ttl_m
 			return;
 		}
 	}
-	if (!e) {
-		e = calloc(1, sizeof(*e));
-		if (!e) {
-			pthread_mutex_unlock(&cl->tlock);
-			return;
-		}
-		memcpy(e->addr, r->addr, 16);
-		e->port = r->port;
-		*pe = e;
+	if (!e && !(e = ent_new(pe, r))) {
+		pthread_mutex_unlock(&cl->tlock);
+		return;
 	}
 	if (!e->applied)
 		cl->n_remote++;
