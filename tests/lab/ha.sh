@@ -83,6 +83,9 @@ ha_up() {
 	in_ns "$NS_O" ping -c1 -W2 $I4 >/dev/null 2>&1
 	in_ns "$NS_O" ping -c1 -W2 $B_O >/dev/null 2>&1
 	in_ns "$NS_I" ping -c1 -W2 $B_I >/dev/null 2>&1
+	# A Sentinel names the master by one address (R_A): B reaches it too.
+	in_b ip route add $R_A/32 via $R_B
+	in_a ip route add $R_B/32 via $R_A
 	in_a ping -c1 -W2 $R_A >/dev/null 2>&1
 	in_b ping -c1 -W2 $R_B >/dev/null 2>&1
 	return 0
@@ -119,7 +122,8 @@ ha_attach() {
 }
 
 # ha_redis_start: redis-server in rd, ACL user sipwall (password in
-# $LAB_TMP/redis.cred, the file sipd reads), default user off, no disk.
+# $LAB_TMP/redis.cred, the file sipd reads; admin, for replication and the
+# Sentinel, has the same), default user off, no disk.
 ha_redis_start() {
 	HA_PASS=${HA_PASS:-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')}
 	printf 'user=sipwall\npassword=%s\n' "$HA_PASS" >"$LAB_TMP/redis.cred"
@@ -135,12 +139,36 @@ daemonize no
 logfile $LAB_TMP/redis.log
 user default off
 user sipwall on >$HA_PASS ~sipwall:* resetchannels +@all -@dangerous +role +info
+user admin on >$HA_PASS ~* &* +@all
 EOF
 	chmod 600 "$LAB_TMP/redis.conf"
 	nsenter --net="/run/netns/$NS_R" redis-server "$LAB_TMP/redis.conf" &
 	HA_REDIS_PID=$!
 	LAB_PIDS+=("$HA_REDIS_PID")
 	lab_wait_for 5 ha_redis ping >/dev/null
+}
+
+# ha_sentinel_start: a replica of the Redis on $R_A:6380 and a Sentinel on
+# $R_A:26379 watching master "swha" (quorum 1, down after 1 s).
+ha_sentinel_start() {
+	sed -e 's/^port 6379$/port 6380/' -e "s|redis.log|redis-replica.log|" "$LAB_TMP/redis.conf" \
+		>"$LAB_TMP/replica.conf"
+	printf 'replicaof %s 6379\nmasteruser admin\nmasterauth %s\n' $R_A "$HA_PASS" \
+		>>"$LAB_TMP/replica.conf"
+	nsenter --net="/run/netns/$NS_R" redis-server "$LAB_TMP/replica.conf" &
+	LAB_PIDS+=("$!")
+	printf '%s\n' "bind $R_A $R_B" "port 26379" "daemonize no" "logfile $LAB_TMP/sentinel.log" \
+		"dir $LAB_TMP" "sentinel monitor swha $R_A 6379 1" "sentinel auth-user swha admin" \
+		"sentinel auth-pass swha $HA_PASS" "sentinel down-after-milliseconds swha 1000" \
+		"sentinel failover-timeout swha 5000" >"$LAB_TMP/sentinel.conf"
+	nsenter --net="/run/netns/$NS_R" redis-sentinel "$LAB_TMP/sentinel.conf" &
+	LAB_PIDS+=("$!")
+	lab_wait_for 5 eval '[ -n "$(ha_sentinel_master_port)" ]'
+}
+
+# The master's port as the Sentinel sees it.
+ha_sentinel_master_port() {
+	in_r redis-cli -h $R_A -p 26379 sentinel get-master-addr-by-name swha 2>/dev/null | sed -n 2p
 }
 
 ha_redis_stop() {

@@ -188,4 +188,34 @@ lab_uas_wait
 check "and its close" lab_wait_for 8 eval '[ -z "$(ha_pinholes "$PIN_B" "$NS_B")" ]'
 check "sipd A and B never restarted" kill -0 "$A_PID" "$B_PID"
 
+# --- 8. Sentinel: the master fails over, the nodes follow -------------------
+check "a replica and a Sentinel up" ha_sentinel_start
+check "the replica is in sync" lab_wait_for 10 eval \
+	'REDISCLI_AUTH=$HA_PASS in_r redis-cli -h $R_A -p 6380 --user sipwall --no-auth-warning info replication | grep -q "master_link_status:up"'
+kill -TERM "$A_PID" "$B_PID"
+wait "$A_PID" "$B_PID" 2>/dev/null
+sed -i "s|\"redis\": \"$R_A:6379\"|\"sentinels\": \"$R_A:26379\", \"master_name\": \"swha\"|" "$LAB_TMP/a.json"
+sed -i "s|\"redis\": \"$R_B:6379\"|\"sentinels\": \"$R_B:26379\", \"master_name\": \"swha\"|" "$LAB_TMP/b.json"
+ha_sipd_start "$NS_A" "$LAB_TMP/a.json" "$LAB_TMP/a.log"; A_PID=$HA_PID
+ha_sipd_start "$NS_B" "$LAB_TMP/b.json" "$LAB_TMP/b.log"; B_PID=$HA_PID
+check "the nodes found the master through the Sentinel" lab_wait_for 5 eval \
+	'[ "$(grep -c "cluster_connected: writer to $R_A:6379" "$LAB_TMP/a.log")" -ge 2 ]'
+ha_media_via_b
+lab_uas 4 "$(lab_scenario uas.xml)" 1
+LAB_RTP_MS=12000 lab_uac 4 "$(lab_scenario uac.xml)" 1 &
+uac=$!
+lab_wait_for 5 eval '[ "$(ha_pinholes "$PIN_A" "$NS_A" | wc -l)" -ge 2 ]'
+live_a=$(ha_pinholes "$PIN_A" "$NS_A")
+check "B holds the call's pinholes (through the Sentinel's master)" \
+	lab_wait_for 4 eval '[ "$(ha_pinholes "$PIN_B" "$NS_B")" = "$live_a" ]'
+ha_redis_stop # the master dies; the Sentinel promotes the replica
+check "the Sentinel promoted the replica" lab_wait_for 8 eval '[ "$(ha_sentinel_master_port)" = 6380 ]'
+check "node A follows to the new master" lab_wait_for 6 grep -q "cluster_connected: writer to $R_A:6380" "$LAB_TMP/a.log"
+check "node B follows to the new master" lab_wait_for 6 grep -q "cluster_connected: reader to $R_A:6380" "$LAB_TMP/b.log"
+wait $uac
+expect_eq "the call across the Redis failover succeeded" $? 0
+lab_uas_wait
+check "its close reached B through the new master" lab_wait_for 8 eval '[ -z "$(ha_pinholes "$PIN_B" "$NS_B")" ]'
+ha_paths_reset
+
 finish
