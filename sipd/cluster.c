@@ -116,8 +116,13 @@ struct sipd_cluster {
 
 	struct own *own[1u << TAB_BITS]; /* the writer's alone: no lock */
 	uint64_t n_own;
-	uint64_t epoch; /* Redis TIME (us) at the writer's first connect */
+	_Atomic uint64_t epoch; /* Redis TIME (us) at the writer's first connect */
 	uint64_t seq;
+	/* our previous process's calls another node closed (taken over while
+	 * we were dead): for the main thread to end (sipd_cluster_next_close) */
+	uint64_t closes[64];
+	unsigned int n_closes;
+
 	_Atomic int stop;
 	pthread_t wt, rt;
 	int wt_on, rt_on;
@@ -335,6 +340,21 @@ static void apply(struct sipd_cluster *cl, const struct clrec *r, uint64_t ttl_m
 		if (!strcmp(r->closer, cl->node)) {
 			pthread_mutex_unlock(&cl->tlock);
 			return; /* our takeover close, coming back */
+		}
+		if (!strcmp(r->owner, cl->node)) {
+			/* Ours, closed by another node: only a record of an
+			 * earlier process of ours (it died, the other took the
+			 * call over); ours now are never closed by others. */
+			if (cl->epoch && r->epoch < cl->epoch && cl->n_closes < 64) {
+				pthread_mutex_lock(&cl->slock);
+				cl->closes[cl->n_closes++] = r->call_hash;
+				pthread_mutex_unlock(&cl->slock);
+				bump(cl, SIPD_CL_applied);
+			} else {
+				bump(cl, SIPD_CL_not_owner);
+			}
+			pthread_mutex_unlock(&cl->tlock);
+			return;
 		}
 		if (strcmp(r->closer, r->owner) && !owner_dead(cl, r->owner)) {
 			/* Only the owner closes while it lives. */
@@ -1210,6 +1230,10 @@ static void *reader(void *arg)
 					lastid[0] = '\0';
 				}
 			}
+			/* Our epoch first (the writer's TIME): a resync tells
+			 * our earlier processes' records by it. */
+			while (!atomic_load(&cl->epoch) && !atomic_load(&cl->stop))
+				sleep_ms(10);
 			if (!lastid[0] && resync(cl, c, lastid, sizeof(lastid))) {
 				note(cl, "cluster_resync_failed", "%s", c->errstr);
 				lastid[0] = '\0';
@@ -1373,6 +1397,21 @@ void sipd_cluster_stop(struct sipd_cluster *cl)
 	explicit_bzero(cl->pass, sizeof(cl->pass));
 	free(cl->q);
 	free(cl);
+}
+
+int sipd_cluster_next_close(struct sipd_cluster *cl, uint64_t *call_hash)
+{
+	int got = 0;
+
+	if (!cl)
+		return 0;
+	pthread_mutex_lock(&cl->slock);
+	if (cl->n_closes) {
+		*call_hash = cl->closes[--cl->n_closes];
+		got = 1;
+	}
+	pthread_mutex_unlock(&cl->slock);
+	return got;
 }
 
 void sipd_cluster_get_stats(struct sipd_cluster *cl, struct sipd_cluster_stats *s)

@@ -83,6 +83,10 @@ void sipd_cluster_ban(struct sipd_cluster *cl, const uint8_t addr[16], unsigned 
  * that call (replicated here) close. */
 void sipd_cluster_bye(struct sipd_cluster *cl, uint64_t call_hash);
 
+/* A call of this node's previous process that another node closed while
+ * this one was dead (main thread: end it). 1 and *call_hash, or 0. */
+int sipd_cluster_next_close(struct sipd_cluster *cl, uint64_t *call_hash);
+
 void sipd_cluster_get_stats(struct sipd_cluster *cl, struct sipd_cluster_stats *s);
 /* "cluster":{...} for the status file (no leading comma). */
 void sipd_cluster_status_json(struct sipd_cluster *cl, FILE *f);

@@ -2179,6 +2179,13 @@ void sipd_tick(struct sipd *d, uint64_t now_ns)
 
 	ev_tick(d->ev, now_ns);
 	sipd_cluster_emit_events(d->phx.cl, d->ev, now_ns);
+	{
+		uint64_t h;
+
+		while (sipd_cluster_next_close(d->phx.cl, &h))
+			if ((c = call_find_hash(d, h)))
+				end_call(d, c, now_ns, "cluster_closed");
+	}
 	sipd_stream_expire(d->stream, now_ns);
 	ban_gc(d, now_ns);
 	sipd_txn_expire(d->txn, now_ns, 0);

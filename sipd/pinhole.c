@@ -836,6 +836,12 @@ int sipd_ph_apply(struct sipd_ph_ctx *x, struct sipd_call *c, const struct sipd_
 		struct sipd_ph ph = {.key = wk[i], .val = wv[i]};
 
 		if (is_new[i] == W_SHARE) {
+			struct sw_pinhole cur;
+
+			/* The other nodes mirror the entry this call now holds
+			 * too (its owner's record may be gone there). */
+			if (x->cl && !sw_pinhole_get(x->maps, &wk[i], &cur))
+				sipd_cluster_ph_put(x->cl, &wk[i], &cur);
 			idx_share(e, c);
 			ev_pinhole(x->ev, "pinhole_open", c, &ph, now_ns, "shared", 0);
 			x->cnt->shared++;

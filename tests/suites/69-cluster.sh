@@ -123,6 +123,8 @@ check "sipd A restarted" test -n "$A_PID"
 check "A resynced from the snapshot" lab_wait_for 5 eval \
 	'[ "$(grep -c "cluster_resync: " "$LAB_TMP/a.log")" -ge 2 ]'
 check "no closed pinhole came back on B" eval '[ -z "$(ha_pinholes "$PIN_B" "$NS_B")" ]'
+check "A ended its adopted copy of the call B took over (cluster_closed)" \
+	lab_wait_for 4 eval '[ -z "$(ha_pinholes "$PIN_A" "$NS_A")" ]'
 
 # --- 5. partition: B cut from Redis, a call via A, heal --------------------
 in_b iptables -I OUTPUT -d $R_B -j DROP
