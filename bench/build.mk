@@ -9,3 +9,9 @@ ALL_TARGETS += $(BIN)/xdp-cost
 bench-xdp: $(BIN)/xdp-cost
 	$(BIN)/xdp-cost
 include bench/gen/build.mk
+
+# Cluster replication through Redis (bench/cluster, docs/ha.md).
+$(BIN)/cluster-lat: bench/cluster-lat.c $(SIPD_LIB_OBJS) $(LIBSW) $(BPF_SKEL) | $(BIN)
+	$(CC) $(CFLAGS) $< $(SIPD_LIB_OBJS) -o $@ $(LIBSW) $(SIPD_LDLIBS) $(LIBSW_LDLIBS)
+
+ALL_TARGETS += $(BIN)/cluster-lat

@@ -181,6 +181,47 @@ static long long jint(json_object *o, const char *a, const char *b)
 	return json_object_get_int64(v);
 }
 
+static const char *jstr(json_object *o, const char *a, const char *b)
+{
+	json_object *v = NULL;
+
+	if (!json_object_object_get_ex(o, a, &v) || (b && !json_object_object_get_ex(v, b, &v)))
+		return "";
+	return json_object_get_string(v);
+}
+
+/* Replication state (docs/ha.md), when sipd runs with "cluster" on. */
+static void print_cluster(json_object *st)
+{
+	json_object *cl = NULL, *en = NULL;
+
+	if (!json_object_object_get_ex(st, "cluster", &cl) ||
+	    !json_object_object_get_ex(cl, "enabled", &en) || !json_object_get_boolean(en)) {
+		printf("  cluster: off\n");
+		return;
+	}
+	printf("  cluster: node %s, %s %s; queue %lld/%lld; %lld remote pinholes; %lld other "
+	       "nodes alive\n",
+	       jstr(st, "cluster", "node_id"),
+	       json_object_get_boolean(json_object_object_get(cl, "connected"))
+		       ? "connected to"
+		       : "NOT connected, last",
+	       jstr(st, "cluster", "redis")[0] ? jstr(st, "cluster", "redis") : "-",
+	       jint(st, "cluster", "queue_depth"), jint(st, "cluster", "queue_len"),
+	       jint(st, "cluster", "remote_pinholes"), jint(st, "cluster", "owners_alive"));
+	printf("    published %lld (errors %lld, dropped %lld), applied %lld of %lld received "
+	       "(bad %lld, stale %lld, conflicts %lld), resyncs %lld (last %lld records in "
+	       "%lld ms), reconnects %lld\n",
+	       jint(st, "cluster", "published"), jint(st, "cluster", "publish_errors"),
+	       jint(st, "cluster", "queue_dropped"), jint(st, "cluster", "applied"),
+	       jint(st, "cluster", "received"), jint(st, "cluster", "bad_records"),
+	       jint(st, "cluster", "stale"), jint(st, "cluster", "conflicts"),
+	       jint(st, "cluster", "resyncs"), jint(st, "cluster", "last_resync_records"),
+	       jint(st, "cluster", "last_resync_ms"), jint(st, "cluster", "disconnects"));
+	if (jstr(st, "cluster", "last_error")[0])
+		printf("    last problem: %s\n", jstr(st, "cluster", "last_error"));
+}
+
 static void print_sipd(json_object *st, const char *path)
 {
 	json_object *tr = NULL, *un = NULL, *top = NULL;
@@ -215,6 +256,7 @@ static void print_sipd(json_object *st, const char *path)
 		}
 	}
 	printf("\n");
+	print_cluster(st);
 	if (jint(st, "uninspectable", "tls") + jint(st, "uninspectable", "wss") > 0)
 		printf("  note: calls signalled over TLS/WSS get no pinholes from inline "
 		       "inspection; drive them through the control API or set "

@@ -15,6 +15,7 @@ PKGS=(
 	clang-format
 	podman runc catatonit prometheus systemd man-db groff-base curl
 	kamailio kamailio-tls-modules rtpengine-daemon openssl stunnel4
+	redis-server redis-sentinel redis-tools libhiredis-dev
 )
 
 # Debian's sip-tester is built without OpenSSL (no -t l1): the Kamailio TLS
@@ -22,7 +23,7 @@ PKGS=(
 # Packages whose install would start a system service. The tests start these
 # daemons themselves, inside their own namespaces; a system copy would hold
 # their ports on the host, so it is never started, and disabled.
-SERVICES=(kamailio rtpengine-daemon stunnel4)
+SERVICES=(kamailio rtpengine-daemon stunnel4 redis-server redis-sentinel)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -6,11 +6,11 @@
 SIPD_SRCS := $(wildcard sipd/*.c)
 SIPD_OBJS := $(patsubst sipd/%.c,$(OBJ)/sipd/%.o,$(SIPD_SRCS))
 SIPD_LIB_OBJS := $(filter-out $(OBJ)/sipd/main.o,$(SIPD_OBJS))
-SIPD_PARSE_SRCS := sipd/sipmsg.c sipd/validate.c sipd/sdp.c
+SIPD_PARSE_SRCS := sipd/sipmsg.c sipd/validate.c sipd/sdp.c sipd/clrec.c
 SIPD_PARSE_OBJS := $(patsubst sipd/%.c,$(OBJ)/sipd/%.o,$(SIPD_PARSE_SRCS))
 SIPD_PARSE_LDLIBS := -losipparser2 -lpthread
 SIPD_LDLIBS += $(SIPD_PARSE_LDLIBS) -ljson-c -lnetfilter_queue -lnfnetlink \
-	-lpcap -lxdp
+	-lpcap -lxdp -lhiredis
 # generated headers (skeletons) a sipd source may include
 SIPD_DEPS ?=
 

@@ -21,6 +21,7 @@
 #include <json-c/json.h>
 
 #include "lib/swmap.h"
+#include "sipd/clrec.h"
 #include "sipd/config.h"
 
 static const char *const method_names[] = {
@@ -1419,6 +1420,149 @@ static int parse_metrics(struct pctx *p, struct json_object *o, struct sipd_conf
 	return 0;
 }
 
+/* "host:port" or "[v6]:port": a Redis or Sentinel endpoint. */
+int sipd_hostport_parse(const char *s, char *host, size_t hlen, uint16_t *port)
+{
+	const char *colon = strrchr(s, ':');
+	const char *h = s;
+	size_t n;
+	char *end;
+	unsigned long v;
+
+	if (!colon || colon == s)
+		return -EINVAL;
+	n = (size_t)(colon - s);
+	if (s[0] == '[') {
+		if (n < 3 || s[n - 1] != ']')
+			return -EINVAL;
+		h = s + 1;
+		n -= 2;
+	}
+	if (n >= hlen)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!(isalnum((unsigned char)h[i]) || h[i] == '.' || h[i] == '-' || h[i] == ':'))
+			return -EINVAL;
+	errno = 0;
+	v = strtoul(colon + 1, &end, 10);
+	if (errno || *end || end == colon + 1 || colon[1] == '0' || v < 1 || v > 65535)
+		return -EINVAL;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	*port = (uint16_t)v;
+	return 0;
+}
+
+struct ep_list {
+	char (*v)[80];
+	unsigned int *n;
+};
+
+static int add_endpoint(struct pctx *p, const char *s, void *ctx)
+{
+	struct ep_list *l = ctx;
+	char host[80];
+	uint16_t port;
+
+	if (*l->n >= SIPD_CLUSTER_MAX_EP)
+		return perr(p, "at most %u addresses", SIPD_CLUSTER_MAX_EP);
+	if (strlen(s) >= 80 || sipd_hostport_parse(s, host, sizeof(host), &port))
+		return perr(p, "\"%s\" is not host:port", s);
+	snprintf(l->v[(*l->n)++], 80, "%s", s);
+	return 0;
+}
+
+static int cluster_key(struct pctx *p, const char *key, struct json_object *val, void *ctx)
+{
+	struct sipd_config *c = ctx;
+	int err = 0;
+
+	if (FIELD("enabled")) {
+		err = get_bool(p, val, &c->cluster.enabled);
+	} else if (FIELD("node_id")) {
+		err = get_str(p, val, c->cluster.node_id, sizeof(c->cluster.node_id), 0);
+		if (!err && !clrec_node_ok(c->cluster.node_id))
+			err = perr(p, "1 to 31 of A-Z a-z 0-9 . _ -");
+	} else if (FIELD("redis")) {
+		struct ep_list l = {c->cluster.redis, &c->cluster.n_redis};
+
+		c->cluster.n_redis = 0;
+		err = each_str(p, val, add_endpoint, &l);
+	} else if (FIELD("sentinels")) {
+		struct ep_list l = {c->cluster.sentinels, &c->cluster.n_sentinels};
+
+		c->cluster.n_sentinels = 0;
+		err = each_str(p, val, add_endpoint, &l);
+	} else if (FIELD("master_name")) {
+		err = get_str(p, val, c->cluster.master_name, sizeof(c->cluster.master_name), 0);
+		if (!err && !clrec_node_ok(c->cluster.master_name))
+			err = perr(p, "1 to 31 of A-Z a-z 0-9 . _ -");
+	} else if (FIELD("key_prefix")) {
+		err = get_str(p, val, c->cluster.key_prefix, sizeof(c->cluster.key_prefix), 0);
+		for (const char *q = c->cluster.key_prefix; !err && *q; q++)
+			if (!(isalnum((unsigned char)*q) || strchr(":_.-", *q)))
+				err = perr(p, "only A-Z a-z 0-9 : _ . -");
+	} else if (FIELD("credentials_file")) {
+		err = get_str(p, val, c->cluster.credentials_file,
+			      sizeof(c->cluster.credentials_file), 0);
+		if (!err && c->cluster.credentials_file[0] != '/')
+			err = perr(p, "must be an absolute path");
+	} else if (FIELD("heartbeat_ms")) {
+		err = get_u32(p, val, 60000, &c->cluster.heartbeat_ms);
+		if (!err && c->cluster.heartbeat_ms < 50)
+			err = perr(p, "at least 50");
+	} else if (FIELD("owner_timeout_ms")) {
+		err = get_u32(p, val, 600000, &c->cluster.owner_timeout_ms);
+	} else if (FIELD("queue_len")) {
+		err = get_u32(p, val, 1u << 20, &c->cluster.queue_len);
+		if (!err && c->cluster.queue_len < 16)
+			err = perr(p, "at least 16");
+	} else if (FIELD("stream_maxlen")) {
+		err = get_u32(p, val, 100000000, &c->cluster.stream_maxlen);
+		if (!err && c->cluster.stream_maxlen < 1000)
+			err = perr(p, "at least 1000");
+	} else if (FIELD("tombstone_s")) {
+		err = get_u32(p, val, 86400, &c->cluster.tombstone_s);
+		if (!err && !c->cluster.tombstone_s)
+			err = perr(p, "at least 1");
+	}
+	return err;
+}
+
+static int parse_cluster(struct pctx *p, struct json_object *o, struct sipd_config *c)
+{
+	static const char *const keys[] = {"enabled",
+					   "node_id",
+					   "redis",
+					   "sentinels",
+					   "master_name",
+					   "key_prefix",
+					   "credentials_file",
+					   "heartbeat_ms",
+					   "owner_timeout_ms",
+					   "queue_len",
+					   "stream_maxlen",
+					   "tombstone_s",
+					   NULL};
+
+	if (walk_object(p, o, keys, cluster_key, c))
+		return -EINVAL;
+	/* Checked once every key is known. */
+	if (c->cluster.owner_timeout_ms < 2 * c->cluster.heartbeat_ms)
+		return AT_KEY(p, "owner_timeout_ms",
+			      perr(p, "must be at least twice heartbeat_ms (%u)",
+				   c->cluster.heartbeat_ms));
+	if (!c->cluster.enabled)
+		return 0;
+	if (c->cluster.n_redis && c->cluster.n_sentinels)
+		return AT_KEY(p, "sentinels", perr(p, "either redis or sentinels, not both"));
+	if (!c->cluster.n_redis && !c->cluster.n_sentinels)
+		return AT_KEY(p, "redis", perr(p, "required when enabled (or sentinels)"));
+	if (c->cluster.n_sentinels && !c->cluster.master_name[0])
+		return AT_KEY(p, "master_name", perr(p, "required with sentinels"));
+	return 0;
+}
+
 static void set_defaults(struct sipd_config *c)
 {
 	snprintf(c->pin_path, sizeof(c->pin_path), "%s", SW_PIN_ROOT_DEFAULT);
@@ -1440,6 +1584,12 @@ static void set_defaults(struct sipd_config *c)
 	c->source_prefix_v4 = 32;
 	c->source_prefix_v6 = 64;
 	c->timeouts.bye_grace_s = 2;
+	snprintf(c->cluster.key_prefix, sizeof(c->cluster.key_prefix), "sipwall:");
+	c->cluster.heartbeat_ms = 1000;
+	c->cluster.owner_timeout_ms = 3000;
+	c->cluster.queue_len = 65536;
+	c->cluster.stream_maxlen = 1000000;
+	c->cluster.tombstone_s = 300;
 	c->timeouts.idle_s = 120;
 	c->timeouts.max_call_s = 4 * 3600;
 	c->timeouts.silent_dialog_s = 3600;
@@ -1523,6 +1673,8 @@ static int top_key(struct pctx *p, const char *key, struct json_object *val, voi
 		err = parse_tcp(p, val, c);
 	} else if (FIELD("control")) {
 		err = parse_control(p, val, c);
+	} else if (FIELD("cluster")) {
+		err = parse_cluster(p, val, c);
 	}
 	return err;
 }
@@ -1560,25 +1712,12 @@ static int check_sip(struct pctx *p, const struct sipd_config *c)
 
 static int parse_top(struct pctx *p, struct json_object *o, struct sipd_config *c)
 {
-	static const char *const keys[] = {"pin_path",
-					   "queue",
-					   "networks",
-					   "limits",
-					   "timeouts",
-					   "filters",
-					   "default_action",
-					   "whitelist",
-					   "events",
-					   "guard",
-					   "metrics",
-					   "security",
-					   "media",
-					   "transports",
-					   "sip_ports",
-					   "uninspectable",
-					   "tcp",
-					   "control",
-					   NULL};
+	static const char *const keys[] = {
+		"pin_path", "queue",	  "networks",	    "limits",
+		"timeouts", "filters",	  "default_action", "whitelist",
+		"events",   "guard",	  "metrics",	    "security",
+		"media",    "transports", "sip_ports",	    "uninspectable",
+		"tcp",	    "control",	  "cluster",	    NULL};
 
 	return walk_object(p, o, keys, top_key, c) ?: check_sip(p, c);
 }

@@ -139,6 +139,8 @@ struct sipd_port_list {
 
 int sipd_port_list_has(const struct sipd_port_list *l, uint16_t port);
 
+#define SIPD_CLUSTER_MAX_EP 4
+
 struct sipd_config {
 	char pin_path[256];
 	struct {
@@ -236,6 +238,25 @@ struct sipd_config {
 		int allow_remote; /* a non-loopback listen address is allowed */
 	} metrics;		  /* Prometheus endpoint (metrics.h) */
 
+	/* "cluster" (docs/ha.md): replication of pinholes and bans through
+	 * Redis; off unless enabled. Read at start (a reload keeps it). */
+	struct {
+		int enabled;
+		char node_id[32];
+		char redis[SIPD_CLUSTER_MAX_EP][80]; /* "host:port", tried in order */
+		unsigned int n_redis;
+		char sentinels[SIPD_CLUSTER_MAX_EP][80];
+		unsigned int n_sentinels;
+		char master_name[64];
+		char key_prefix[49];
+		char credentials_file[256]; /* user=... / password=... lines */
+		uint32_t heartbeat_ms;	    /* heartbeat key refresh */
+		uint32_t owner_timeout_ms;  /* heartbeat key TTL: then the node is dead */
+		uint32_t queue_len;	    /* outgoing records held while Redis lags */
+		uint32_t stream_maxlen;	    /* XADD MAXLEN ~ of the change log */
+		uint32_t tombstone_s;	    /* how long a close is remembered */
+	} cluster;
+
 	char *json_text;  /* the source text (sipd_config_dup re-parses it) */
 	char origin[256]; /* file name or "<string>", for messages */
 };
@@ -257,6 +278,8 @@ uint32_t sipd_method_bit(const char *method);
 const char *sipd_direction_name(unsigned int dir_bit);
 
 int sipd_cidr_parse(const char *s, struct sipd_cidr *out);
+/* "host:port" / "[v6]:port" (cluster endpoints): 0 or -EINVAL. */
+int sipd_hostport_parse(const char *s, char *host, size_t hlen, uint16_t *port);
 int sipd_cidr_match(const struct sipd_cidr *c, const uint8_t addr[16]);
 int sipd_config_is_inside(const struct sipd_config *c, const uint8_t addr[16]);
 /* SIPD_DIR_* of a datagram from src to dst. */

@@ -317,6 +317,7 @@ static int guard_ban(void *ctx, const struct sipd_guard_ban *b, uint64_t now_ns)
 	if (d->maps.bans >= 0)
 		err = sw_ban_add(&d->maps, b->src, (uint64_t)b->ttl_s * NS, b->reason);
 	if (!err) {
+		sipd_cluster_ban(d->phx.cl, b->addr, b->plen, b->ttl_s, b->reason);
 		d->bans.active[b->reason]++;
 		d->bans.entries++;
 		d->walk_added[b->reason]++;
@@ -1072,7 +1073,9 @@ int sipd_write_status(const struct sipd *d, const char *path, long pid)
 		fprintf(f, "%s{\"addr\":\"%s\",\"connections\":%llu}", i ? "," : "", addr,
 			(unsigned long long)top[i]->conns);
 	}
-	fprintf(f, "]}}\n");
+	fprintf(f, "]},");
+	sipd_cluster_status_json(d->phx.cl, f);
+	fprintf(f, "}\n");
 	if (fclose(f)) {
 		int err = -errno;
 
@@ -1830,6 +1833,8 @@ ctl_call:
 		goto record;
 	}
 	if (!c) {
+		if (m->is_request && !strcmp(m->method, "BYE"))
+			sipd_cluster_bye(d->phx.cl, m->call_hash); /* a dead node's call? */
 		if (!m->is_request || !(sipd_is_initial_invite(m) || is_midcall_offer(m)))
 			goto record; /* not a call we track */
 		{
@@ -2148,6 +2153,21 @@ int sipd_get_map_pinholes(const struct sipd *d, uint64_t *n)
 	return 0;
 }
 
+void sipd_set_cluster(struct sipd *d, struct sipd_cluster *cl)
+{
+	d->phx.cl = cl;
+}
+
+struct sipd_cluster *sipd_get_cluster(const struct sipd *d)
+{
+	return d->phx.cl;
+}
+
+const struct sw_maps *sipd_get_maps(const struct sipd *d)
+{
+	return &d->maps;
+}
+
 void sipd_set_event_batching(struct sipd *d, int on)
 {
 	sipd_events_set_batch(d->ev, on);
@@ -2167,6 +2187,14 @@ void sipd_tick(struct sipd *d, uint64_t now_ns)
 	uint64_t mono = sw_monotonic_ns();
 
 	ev_tick(d->ev, now_ns);
+	sipd_cluster_emit_events(d->phx.cl, d->ev, now_ns);
+	{
+		uint64_t h;
+
+		while (sipd_cluster_next_close(d->phx.cl, &h))
+			if ((c = call_find_hash(d, h)))
+				end_call(d, c, now_ns, "cluster_closed");
+	}
 	sipd_stream_expire(d->stream, now_ns);
 	ban_gc(d, now_ns);
 	sipd_txn_expire(d->txn, now_ns, 0);

@@ -29,6 +29,7 @@
 #include "sipd/config.h"
 #include "sipd/control.h"
 #include "sipd/guard.h"
+#include "sipd/cluster.h"
 #include "sipd/metrics.h"
 #include "sipd/sipmsg.h"
 #include "sipd/source.h"
@@ -314,6 +315,41 @@ static void render_nfq(struct sipd_metrics *m, struct buf *b)
 	}
 }
 
+/* Replication (cluster.c): present only when the cluster is on. */
+static void render_cluster(struct sipd_cluster *cl, struct buf *b)
+{
+	struct sipd_cluster_stats cs;
+	char name[96];
+
+	if (!cl)
+		return;
+	sipd_cluster_get_stats(cl, &cs);
+	family(b, "sipd_cluster_connected", "gauge",
+	       "1 while both replication connections to Redis are up.");
+	bp(b, "sipd_cluster_connected{node=\"%s\"} %d\n", cs.node_id,
+	   cs.writer_connected && cs.reader_connected);
+	family(b, "sipd_cluster_queue_depth", "gauge", "Records waiting to go to Redis.");
+	bp(b, "sipd_cluster_queue_depth %llu\n", (unsigned long long)cs.queue_depth);
+	family(b, "sipd_cluster_remote_pinholes", "gauge",
+	       "Pinholes in this node's map that another node owns.");
+	bp(b, "sipd_cluster_remote_pinholes %llu\n", (unsigned long long)cs.remote_pinholes);
+	family(b, "sipd_cluster_owners_alive", "gauge", "Other nodes whose heartbeat key is live.");
+	bp(b, "sipd_cluster_owners_alive %llu\n", (unsigned long long)cs.owners_alive);
+	family(b, "sipd_cluster_last_resync_ms", "gauge", "Duration of the last snapshot resync.");
+	bp(b, "sipd_cluster_last_resync_ms %llu\n", (unsigned long long)cs.last_resync_ms);
+	for (unsigned int i = 0; i < SIPD_CL_MAX; i++) {
+		snprintf(name, sizeof(name), "sipd_cluster_%s_total", sipd_cluster_counter_name(i));
+		family(b, name, "counter", sipd_cluster_counter_help(i));
+		if (i == SIPD_CL_bad_records) {
+			for (unsigned int e = 1; e < CLREC_E_MAX; e++)
+				bp(b, "%s{reason=\"%s\"} %llu\n", name, clrec_err_name(e),
+				   (unsigned long long)cs.bad_by_reason[e]);
+			continue;
+		}
+		bp(b, "%s %llu\n", name, (unsigned long long)cs.c[i]);
+	}
+}
+
 char *sipd_metrics_render(struct sipd_metrics *m, size_t *len)
 {
 	struct buf b = {.cap = 16384};
@@ -590,6 +626,7 @@ char *sipd_metrics_render(struct sipd_metrics *m, size_t *len)
 		bp(&b, "sipd_sip_drops_total{reason=\"%s\"} %llu\n", sw_sip_reason_name(r),
 		   (unsigned long long)st.dropped[r]);
 	render_nfq(m, &b);
+	render_cluster(sipd_get_cluster(m->d), &b);
 	family(&b, "sipd_metrics_scrapes_total", "counter", "Scrapes of this endpoint.");
 	bp(&b, "sipd_metrics_scrapes_total %llu\n", (unsigned long long)m->scrapes);
 

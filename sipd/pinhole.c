@@ -654,6 +654,8 @@ static void release(struct sipd_ph_ctx *x, struct sipd_call *c, struct sipd_ph *
 				set_owner(&cur, n);
 				if (sw_pinhole_put(x->maps, &ph->key, &cur, BPF_EXIST))
 					x->cnt->map_errors++;
+				else
+					sipd_cluster_ph_put(x->cl, &ph->key, &cur);
 			}
 		}
 		ev_pinhole(x->ev, "pinhole_close", c, ph, now_ns, why, 1);
@@ -665,6 +667,7 @@ static void release(struct sipd_ph_ctx *x, struct sipd_call *c, struct sipd_ph *
 	err = sw_pinhole_take(x->maps, &ph->key, &cur);
 	if (!err && cur.call_hash == c->hash) {
 		take_counters(&ph->val, &cur);
+		sipd_cluster_ph_del(x->cl, &ph->key, c->hash);
 	} else if (!err) {
 		err = sw_pinhole_put(x->maps, &ph->key, &cur, BPF_NOEXIST);
 		if (err && err != -EEXIST)
@@ -833,6 +836,12 @@ int sipd_ph_apply(struct sipd_ph_ctx *x, struct sipd_call *c, const struct sipd_
 		struct sipd_ph ph = {.key = wk[i], .val = wv[i]};
 
 		if (is_new[i] == W_SHARE) {
+			struct sw_pinhole cur;
+
+			/* The other nodes mirror the entry this call now holds
+			 * too (its owner's record may be gone there). */
+			if (x->cl && !sw_pinhole_get(x->maps, &wk[i], &cur))
+				sipd_cluster_ph_put(x->cl, &wk[i], &cur);
 			idx_share(e, c);
 			ev_pinhole(x->ev, "pinhole_open", c, &ph, now_ns, "shared", 0);
 			x->cnt->shared++;
@@ -845,6 +854,7 @@ int sipd_ph_apply(struct sipd_ph_ctx *x, struct sipd_call *c, const struct sipd_
 			steal(x, e, c, &wk[i], now_ns, take_why[i]);
 		}
 		sipd_ph_index_add(x->idx, &wk[i], c);
+		sipd_cluster_ph_put(x->cl, &wk[i], &wv[i]);
 		ev_pinhole(x->ev, is_new[i] ? "pinhole_open" : "pinhole_update", c, &ph, now_ns,
 			   why, 0);
 		if (is_new[i])

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "lib/swmap.h"
+#include "sipd/cluster.h"
 #include "sipd/config.h"
 #include "sipd/dialog.h"
 #include "sipd/events.h"
@@ -61,6 +62,7 @@ struct sipd_ph_ctx {
 	struct sipd_events *ev;
 	struct sipd_ph_counters *cnt;
 	uint64_t takeover_idle_ns; /* an owner this quiet (SIP and media) is dead; 0 = never */
+	struct sipd_cluster *cl;   /* replication (cluster.h); NULL = off */
 };
 
 /*

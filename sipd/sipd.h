@@ -208,6 +208,12 @@ enum sipd_verdict sipd_handle_msg(struct sipd *d, const struct sip_msg *m, uint6
  * never delays a verdict. Off by default (every event written at once).
  */
 void sipd_set_event_batching(struct sipd *d, int on);
+/* Cluster replication (cluster.h): the hooks call into cl; NULL = off.
+ * The caller keeps cl and stops it before sipd_free. */
+struct sipd_cluster;
+void sipd_set_cluster(struct sipd *d, struct sipd_cluster *cl);
+struct sipd_cluster *sipd_get_cluster(const struct sipd *d);
+const struct sw_maps *sipd_get_maps(const struct sipd *d);
 void sipd_flush(struct sipd *d);
 
 /* Write a spoof_check event (inside-facing interfaces and own addresses

@@ -17,6 +17,7 @@
 #include "sipd/config.h"
 #include "sipd/control.h"
 #include "sipd/metrics.h"
+#include "sipd/cluster.h"
 #include "sipd/sipd.h"
 #include "sipd/source.h"
 #include "sipd/srccmd.h"
@@ -179,6 +180,7 @@ int sipd_cmd_run(int argc, char **argv)
 	struct sipd_ports ports = {.port = {SIPD_SIP_PORT_DEFAULT}, .n = 1};
 	struct sipd_config *cfg = NULL;
 	struct daemon_ctx ctx = {0};
+	struct sipd_cluster *cl = NULL;
 	struct sipd_sink sink = {sink_handle, sink_tick, sink_reload, &ctx, NULL, sink_flush};
 	struct sipd_aux aux = {aux_fill, aux_service, &ctx};
 	char err[512] = "";
@@ -317,6 +319,23 @@ int sipd_cmd_run(int argc, char **argv)
 				cfg->control.listen[0] && cfg->control.unix_path[0] ? " and " : "",
 				cfg->control.unix_path);
 	}
+	if (cfg->cluster.enabled) {
+		cl = sipd_cluster_start(cfg, sipd_get_maps(ctx.d), err, sizeof(err));
+		if (!cl) {
+			fprintf(stderr, "sipd: %s\n", err);
+			sipd_control_close(ctx.control);
+			sipd_metrics_close(ctx.metrics);
+			sipd_free(ctx.d);
+			sipd_config_free(cfg);
+			return 1;
+		}
+		sipd_set_cluster(ctx.d, cl);
+		if (verbose)
+			fprintf(stderr, "sipd: cluster node %s, replication through %s%s\n",
+				cfg->cluster.node_id, cfg->cluster.n_sentinels ? "Sentinel " : "",
+				cfg->cluster.n_sentinels ? cfg->cluster.sentinels[0]
+							 : cfg->cluster.redis[0]);
+	}
 	if (passive) {
 		struct sipd_passive_opts po = {
 			.ifname = passive,
@@ -345,6 +364,8 @@ int sipd_cmd_run(int argc, char **argv)
 	/* Without --close-on-exit pinholes stay for the next sipd to adopt. */
 	sipd_control_close(ctx.control);
 	sipd_metrics_close(ctx.metrics);
+	sipd_set_cluster(ctx.d, NULL);
+	sipd_cluster_stop(cl);
 	sipd_free(ctx.d);
 	sipd_config_free(cfg);
 	return rc ? 1 : 0;

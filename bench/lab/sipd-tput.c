@@ -20,7 +20,11 @@
  * loaded through its skeleton with a private pin root, removed on exit.
  * Rounds alternate which side runs first; the table gives median [min-max].
  *
- * Usage: sipd-tput [-c calls] [-n rounds]   (root)
+ * -R HOST:PORT turns cluster replication on for the UDP sipd (docs/ha.md):
+ * every pinhole it opens and closes is also queued for that Redis, the cost
+ * bench/cluster compares.
+ *
+ * Usage: sipd-tput [-c calls] [-n rounds] [-R redis]   (root)
  */
 #define _GNU_SOURCE /* memmem */
 #include <arpa/inet.h>
@@ -36,6 +40,7 @@
 #include <osipparser2/osip_parser.h>
 
 #include "lib/swmap.h"
+#include "sipd/cluster.h"
 #include "sipd/config.h"
 #include "sipd/control.h"
 #include "sipd/events.h"
@@ -355,9 +360,11 @@ int main(int argc, char **argv)
 	char root[128], err[512];
 	size_t nlat = 0;
 	FILE *devnull;
+	const char *redis = NULL;
+	struct sipd_cluster *cl = NULL;
 	int opt, rc = 1;
 
-	while ((opt = getopt(argc, argv, "c:n:")) != -1) {
+	while ((opt = getopt(argc, argv, "c:n:R:")) != -1) {
 		switch (opt) {
 		case 'c':
 			calls = strtoul(optarg, NULL, 10);
@@ -365,8 +372,11 @@ int main(int argc, char **argv)
 		case 'n':
 			rounds = strtoul(optarg, NULL, 10);
 			break;
+		case 'R':
+			redis = optarg;
+			break;
 		default:
-			fprintf(stderr, "usage: sipd-tput [-c calls] [-n rounds]\n");
+			fprintf(stderr, "usage: sipd-tput [-c calls] [-n rounds] [-R redis]\n");
 			return 2;
 		}
 	}
@@ -419,6 +429,18 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	sipd_set_event_batching(d, 1); /* as `sipd run` */
+	if (redis) {
+		cfg->cluster.enabled = 1;
+		snprintf(cfg->cluster.node_id, sizeof(cfg->cluster.node_id), "tput");
+		snprintf(cfg->cluster.redis[0], sizeof(cfg->cluster.redis[0]), "%s", redis);
+		cfg->cluster.n_redis = 1;
+		cl = sipd_cluster_start(cfg, sipd_get_maps(d), err, sizeof(err));
+		if (!cl) {
+			fprintf(stderr, "sipd-tput: %s\n", err);
+			goto out;
+		}
+		sipd_set_cluster(d, cl);
+	}
 	dt = sipd_new(cfg, root, ev, err, sizeof(err));
 	if (!dt) {
 		fprintf(stderr, "sipd-tput: sipd_new (TCP): %s\n", err);
@@ -624,6 +646,8 @@ int main(int argc, char **argv)
 out:
 	if (d) {
 		sipd_close_all(d, now);
+		sipd_set_cluster(d, NULL);
+		sipd_cluster_stop(cl);
 		sipd_free(d);
 	}
 	if (dt) {

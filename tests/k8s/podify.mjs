@@ -31,6 +31,12 @@ for (const d of docs) {
 	out.push(d);
 }
 const spec = structuredClone(ds.spec.template.spec);
+// The Redis credentials Secret (cluster replication, off in the lab pod)
+// is not part of the played pod: its optional volume goes.
+const secretVols = new Set((spec.volumes ?? []).filter((v) => v.secret).map((v) => v.name));
+spec.volumes = (spec.volumes ?? []).filter((v) => !secretVols.has(v.name));
+for (const c of [...(spec.initContainers ?? []), ...(spec.containers ?? [])])
+	c.volumeMounts = (c.volumeMounts ?? []).filter((m) => !secretVols.has(m.name));
 spec.restartPolicy = "OnFailure";
 out.push({
 	apiVersion: "v1",

@@ -23,6 +23,8 @@ const MODELS = {
 	"v1/ConfigMap": ["kubernetes-models/v1/ConfigMap", "IConfigMap"],
 	"v1/Pod": ["kubernetes-models/v1/Pod", "IPod"],
 	"v1/ServiceAccount": ["kubernetes-models/v1/ServiceAccount", "IServiceAccount"],
+	"v1/Service": ["kubernetes-models/v1/Service", "IService"],
+	"v1/Secret": ["kubernetes-models/v1/Secret", "ISecret"],
 	"apps/v1/DaemonSet": ["kubernetes-models/apps/v1/DaemonSet", "IDaemonSet"],
 };
 

@@ -4,16 +4,16 @@
 # the real BPF object with a private pin root (root; skips otherwise).
 UC_DIR := tests/unit-calls
 UC_CFLAGS = $(CFLAGS) -Itests/bpf -DSW_ETC_CONFIG='"$(CURDIR)/etc/sipd.json"'
-UC_LIBS = $(LIBSW) -ljson-c -lcmocka $(LIBSW_LDLIBS)
+UC_LIBS = $(LIBSW) -ljson-c -lhiredis -lpthread -lcmocka $(LIBSW_LDLIBS)
 
-$(BIN)/test-calls-config: $(UC_DIR)/test_config.c sipd/config.c sipd/config.h $(LIBSW) | $(BIN)
-	$(CC) $(UC_CFLAGS) $(UC_DIR)/test_config.c sipd/config.c -o $@ $(UC_LIBS)
+$(BIN)/test-calls-config: $(UC_DIR)/test_config.c sipd/config.c sipd/clrec.c sipd/config.h $(LIBSW) | $(BIN)
+	$(CC) $(UC_CFLAGS) $(UC_DIR)/test_config.c sipd/config.c sipd/clrec.c -o $@ $(UC_LIBS)
 
-$(BIN)/test-calls-filter: $(UC_DIR)/test_filter.c $(UC_DIR)/msgs.h sipd/filter.c sipd/config.c $(LIBSW) | $(BIN)
-	$(CC) $(UC_CFLAGS) $(UC_DIR)/test_filter.c sipd/filter.c sipd/config.c -o $@ $(UC_LIBS)
+$(BIN)/test-calls-filter: $(UC_DIR)/test_filter.c $(UC_DIR)/msgs.h sipd/filter.c sipd/config.c sipd/clrec.c $(LIBSW) | $(BIN)
+	$(CC) $(UC_CFLAGS) $(UC_DIR)/test_filter.c sipd/filter.c sipd/config.c sipd/clrec.c -o $@ $(UC_LIBS)
 
-$(BIN)/test-calls-dialog: $(UC_DIR)/test_dialog.c $(UC_DIR)/msgs.h sipd/dialog.c sipd/pinhole.c sipd/addrcheck.c sipd/events.c sipd/config.c $(LIBSW) | $(BIN)
-	$(CC) $(UC_CFLAGS) $(UC_DIR)/test_dialog.c sipd/dialog.c sipd/pinhole.c sipd/addrcheck.c sipd/host.c sipd/events.c sipd/config.c -o $@ $(UC_LIBS)
+$(BIN)/test-calls-dialog: $(UC_DIR)/test_dialog.c $(UC_DIR)/msgs.h sipd/dialog.c sipd/pinhole.c sipd/cluster.c sipd/addrcheck.c sipd/events.c sipd/config.c sipd/clrec.c $(LIBSW) | $(BIN)
+	$(CC) $(UC_CFLAGS) $(UC_DIR)/test_dialog.c sipd/dialog.c sipd/pinhole.c sipd/cluster.c sipd/addrcheck.c sipd/host.c sipd/events.c sipd/config.c sipd/clrec.c -o $@ $(UC_LIBS)
 
 $(BIN)/test-calls-maps: $(BPF_SKEL) $(UC_DIR)/test_pinhole.c $(UC_DIR)/msgs.h $(UC_DIR)/dgram.h $(SIPD_LIB_OBJS) $(LIBSW) tests/bpf/pktbuild.c tests/common/bpfenv.c tests/common/bpfenv.h | $(BIN)
 	$(CC) $(UC_CFLAGS) $(UC_DIR)/test_pinhole.c tests/bpf/pktbuild.c tests/common/bpfenv.c $(SIPD_LIB_OBJS) -o $@ \

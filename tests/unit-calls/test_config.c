@@ -220,6 +220,26 @@ static const struct {
 	{"{\"queue\": {\"num\": 1,}", "t.json: line 1 column 21: unexpected character"},
 	{"{\n\"queue\": {\n", "t.json: line 3 column 1: unexpected end of input"},
 	{"{} {}", "t.json: line 1 column 4: unexpected character"},
+	{"{\"cluster\": {\"enabled\": true}}",
+	 "t.json: cluster.redis: required when enabled (or sentinels)"},
+	{"{\"cluster\": {\"node_id\": \"a b\"}}",
+	 "t.json: cluster.node_id: 1 to 31 of A-Z a-z 0-9 . _ -"},
+	{"{\"cluster\": {\"redis\": \"10.0.0.1\"}}",
+	 "t.json: cluster.redis: \"10.0.0.1\" is not host:port"},
+	{"{\"cluster\": {\"redis\": [\"10.0.0.1:0\"]}}",
+	 "t.json: cluster.redis[0]: \"10.0.0.1:0\" is not host:port"},
+	{"{\"cluster\": {\"enabled\": true, \"node_id\": \"a\", \"redis\": \"r:6379\", "
+	 "\"sentinels\": \"s:26379\", \"master_name\": \"m\"}}",
+	 "t.json: cluster.sentinels: either redis or sentinels, not both"},
+	{"{\"cluster\": {\"enabled\": true, \"node_id\": \"a\", \"sentinels\": \"s:26379\"}}",
+	 "t.json: cluster.master_name: required with sentinels"},
+	{"{\"cluster\": {\"credentials_file\": \"creds\"}}",
+	 "t.json: cluster.credentials_file: must be an absolute path"},
+	{"{\"cluster\": {\"password\": \"x\"}}", "t.json: cluster.password: unknown key"},
+	{"{\"cluster\": {\"heartbeat_ms\": 1000, \"owner_timeout_ms\": 1500}}",
+	 "t.json: cluster.owner_timeout_ms: must be at least twice heartbeat_ms (1000)"},
+	{"{\"cluster\": {\"key_prefix\": \"a b\"}}",
+	 "t.json: cluster.key_prefix: only A-Z a-z 0-9 : _ . -"},
 };
 
 static void test_errors(void **state)
@@ -238,6 +258,27 @@ static void test_errors(void **state)
 		if (strcmp(err, bad[i].err))
 			fail_msg("case %zu: got '%s', want '%s'", i, err, bad[i].err);
 	}
+}
+
+static void test_cluster(void **state)
+{
+	struct sipd_config *c;
+	char err[512] = "";
+
+	(void)state;
+	assert_int_equal(sipd_config_parse("{}", "t.json", &c, err, sizeof(err)), 0);
+	assert_false(c->cluster.enabled); /* off by default */
+	assert_string_equal(c->cluster.key_prefix, "sipwall:");
+	sipd_config_free(c);
+	assert_int_equal(
+		sipd_config_parse("{\"cluster\": {\"enabled\": true, \"node_id\": \"fw-a\", "
+				  "\"redis\": [\"10.0.0.1:6379\", \"[fd00::1]:6380\"], "
+				  "\"credentials_file\": \"/etc/sipwall/redis.cred\"}}",
+				  "t.json", &c, err, sizeof(err)),
+		0);
+	assert_int_equal(c->cluster.n_redis, 2);
+	assert_string_equal(c->cluster.redis[1], "[fd00::1]:6380");
+	sipd_config_free(c);
 }
 
 static void test_load_file(void **state)
@@ -275,9 +316,10 @@ static void test_example(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_good),	cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_errors),	cmocka_unit_test(test_load_file),
-		cmocka_unit_test(test_example), cmocka_unit_test(test_transports),
+		cmocka_unit_test(test_good),	   cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_errors),	   cmocka_unit_test(test_cluster),
+		cmocka_unit_test(test_load_file),  cmocka_unit_test(test_example),
+		cmocka_unit_test(test_transports),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,1521 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Cluster replication through Redis (cluster.h, docs/ha.md).
+ *
+ * Threads: the writer drains the outgoing queue (pipelined SET key PX ttl +
+ * XADD log MAXLEN ~), refreshes the heartbeat key, watches the other owners'
+ * heartbeats and expires remote pinholes; the reader resyncs (snapshot by
+ * SCAN, then the log from the snapshot's id) and follows the log with XREAD
+ * BLOCK. Blocking hiredis with timeouts in threads of their own rather than
+ * the async API in sipd's loop: the loop then carries no Redis state at all
+ * (another change is making it multi-worker), and a connect, an AUTH or a
+ * resync of 10^5 records can take as long as it takes without a poll
+ * callback in front of a verdict.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <bpf/bpf.h>
+#include <hiredis/hiredis.h>
+
+#include "sipd/cluster.h"
+#include "sipd/events.h"
+
+#define NS 1000000000ULL
+#define MS 1000000ULL
+
+enum q_kind { Q_REC = 1, Q_BYE };
+
+struct q_item {
+	uint8_t kind;
+	struct clrec rec; /* Q_REC: epoch/seq/owner set by the writer; Q_BYE: call_hash */
+};
+
+/* A pinhole this node knows about from another node. */
+struct ent {
+	struct ent *next;
+	uint8_t addr[16];
+	uint16_t port;
+	char owner[CLREC_NODE_LEN];
+	uint64_t epoch, seq;
+	uint64_t call_hash;
+	uint64_t expires_ns; /* CLOCK_MONOTONIC: the TTL as received */
+	int closed;	     /* a tombstone: expires_ns is when it is forgotten */
+	int applied;	     /* the local map holds our copy */
+};
+
+#define TAB_BITS    17
+#define OWNERS_MAX  64
+#define EVQ_LEN	    32
+#define PIPE_BATCH  256
+#define SCAN_BATCH  1000
+#define XREAD_COUNT 1000
+
+struct owner {
+	char id[CLREC_NODE_LEN];
+	int alive;
+};
+
+/* A record of ours that is live: written again after a reconnect (a Redis
+ * that restarted empty, or failed over to a replica that lagged). */
+struct own {
+	struct own *next;
+	struct clrec rec;
+};
+
+struct sipd_cluster {
+	const struct sw_maps *maps;
+	char node[CLREC_NODE_LEN];
+	char redis[SIPD_CLUSTER_MAX_EP][80];
+	unsigned int n_redis;
+	char sentinels[SIPD_CLUSTER_MAX_EP][80];
+	unsigned int n_sentinels;
+	char master[64];
+	char prefix[64];
+	char user[128], pass[256];
+	uint32_t heartbeat_ms, owner_timeout_ms, maxlen, tombstone_s;
+	uint32_t rec_ttl_s; /* a pinhole record's TTL: the longest call */
+	uint32_t idle_s;    /* a dead owner's pinhole without media goes */
+
+	/* outgoing queue: a ring, lock held only to copy */
+	pthread_mutex_t qlock;
+	pthread_cond_t qcond;
+	struct q_item *q;
+	uint32_t qlen, qhead, qcount;
+	int republish; /* records were dropped: publish own state again */
+
+	/* remote state, shared by both threads */
+	pthread_mutex_t tlock;
+	struct ent *tab[1u << TAB_BITS];
+	uint64_t n_remote;
+	struct owner owners[OWNERS_MAX];
+	unsigned int n_owners;
+
+	_Atomic uint64_t cnt[SIPD_CL_MAX];
+	_Atomic uint64_t bad[CLREC_E_MAX];
+	_Atomic int wconn, rconn;
+	_Atomic uint64_t last_resync_ms, last_resync_records;
+
+	/* state for status and events */
+	pthread_mutex_t slock;
+	char cur_redis[80];
+	char last_error[128];
+	char evq[EVQ_LEN][160];
+	unsigned int ev_n;
+
+	struct own *own[1u << TAB_BITS]; /* the writer's alone: no lock */
+	uint64_t n_own;
+	_Atomic uint64_t epoch; /* Redis TIME (us) at the writer's first connect */
+	uint64_t seq;
+	/* our previous process's calls another node closed (taken over while
+	 * we were dead): for the main thread to end (sipd_cluster_next_close) */
+	uint64_t closes[64];
+	unsigned int n_closes;
+
+	_Atomic int stop;
+	pthread_t wt, rt;
+	int wt_on, rt_on;
+};
+
+static void bump(struct sipd_cluster *cl, enum sipd_cluster_counter c)
+{
+	atomic_fetch_add_explicit(&cl->cnt[c], 1, memory_order_relaxed);
+}
+
+#define SIPD_CL_X_STR(n, h) #n,
+static const char *const cnt_names[] = {SIPD_CLUSTER_COUNTERS(SIPD_CL_X_STR)};
+#undef SIPD_CL_X_STR
+#define SIPD_CL_X_HELP(n, h) h,
+static const char *const cnt_help[] = {SIPD_CLUSTER_COUNTERS(SIPD_CL_X_HELP)};
+#undef SIPD_CL_X_HELP
+
+const char *sipd_cluster_counter_name(unsigned int i)
+{
+	return i < SIPD_CL_MAX ? cnt_names[i] : "?";
+}
+
+const char *sipd_cluster_counter_help(unsigned int i)
+{
+	return i < SIPD_CL_MAX ? cnt_help[i] : "?";
+}
+
+/* An event for the main thread (and stderr, the journal). */
+static void note(struct sipd_cluster *cl, const char *reason, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void note(struct sipd_cluster *cl, const char *reason, const char *fmt, ...)
+{
+	char detail[120];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "sipd: cluster: %s: %s\n", reason, detail);
+	pthread_mutex_lock(&cl->slock);
+	if (strncmp(reason, "cluster_connected", 17) && strncmp(reason, "cluster_resync", 14))
+		snprintf(cl->last_error, sizeof(cl->last_error), "%s: %s", reason, detail);
+	if (cl->ev_n < EVQ_LEN)
+		snprintf(cl->evq[cl->ev_n++], sizeof(cl->evq[0]), "%s\t%s", reason, detail);
+	pthread_mutex_unlock(&cl->slock);
+}
+
+/* --- the outgoing queue (any thread -> writer) --- */
+
+static void enqueue(struct sipd_cluster *cl, const struct q_item *it)
+{
+	pthread_mutex_lock(&cl->qlock);
+	if (cl->qcount == cl->qlen) {
+		cl->republish = 1;
+		pthread_mutex_unlock(&cl->qlock);
+		bump(cl, SIPD_CL_queue_dropped);
+		return;
+	}
+	cl->q[(cl->qhead + cl->qcount++) % cl->qlen] = *it;
+	pthread_cond_signal(&cl->qcond);
+	pthread_mutex_unlock(&cl->qlock);
+}
+
+void sipd_cluster_ph_put(struct sipd_cluster *cl, const struct sw_pinhole_key *k,
+			 const struct sw_pinhole *v)
+{
+	struct q_item it = {.kind = Q_REC};
+
+	if (!cl || !v->call_hash)
+		return; /* manual pinholes stay local */
+	clrec_from_ph(&it.rec, k, v);
+	enqueue(cl, &it);
+}
+
+void sipd_cluster_ph_del(struct sipd_cluster *cl, const struct sw_pinhole_key *k,
+			 uint64_t call_hash)
+{
+	struct q_item it = {.kind = Q_REC};
+
+	if (!cl || !call_hash)
+		return;
+	it.rec.type = CLREC_PH_CLOSE;
+	memcpy(it.rec.addr, k->addr, 16);
+	it.rec.port = ntohs(k->port);
+	it.rec.call_hash = call_hash;
+	enqueue(cl, &it);
+}
+
+void sipd_cluster_ban(struct sipd_cluster *cl, const uint8_t addr[16], unsigned int plen,
+		      uint32_t ttl_s, unsigned int reason)
+{
+	struct q_item it = {.kind = Q_REC};
+
+	if (!cl || !ttl_s || plen < 1 || plen > 128)
+		return; /* a ban without end stays local (deleted by hand) */
+	it.rec.type = CLREC_BAN;
+	memcpy(it.rec.addr, addr, 16);
+	sw_addr_mask(it.rec.addr, plen);
+	it.rec.plen = (uint8_t)plen;
+	it.rec.reason = reason;
+	it.rec.ttl_ms = (uint64_t)ttl_s * 1000;
+	enqueue(cl, &it);
+}
+
+void sipd_cluster_bye(struct sipd_cluster *cl, uint64_t call_hash)
+{
+	struct q_item it = {.kind = Q_BYE};
+
+	if (!cl || !call_hash)
+		return;
+	it.rec.call_hash = call_hash;
+	enqueue(cl, &it);
+}
+
+/* --- remote state --- */
+
+static unsigned int tab_slot(const uint8_t addr[16], uint16_t port)
+{
+	uint8_t k[18];
+
+	memcpy(k, addr, 16);
+	memcpy(k + 16, &port, 2);
+	return (unsigned int)(sw_fnv1a64(k, sizeof(k)) >> (64 - TAB_BITS));
+}
+
+static struct ent **tab_find(struct sipd_cluster *cl, const uint8_t addr[16], uint16_t port)
+{
+	struct ent **e = &cl->tab[tab_slot(addr, port)];
+
+	for (; *e; e = &(*e)->next)
+		if ((*e)->port == port && !memcmp((*e)->addr, addr, 16))
+			return e;
+	return e;
+}
+
+static struct owner *owner_get(struct sipd_cluster *cl, const char *id)
+{
+	for (unsigned int i = 0; i < cl->n_owners; i++)
+		if (!strcmp(cl->owners[i].id, id))
+			return &cl->owners[i];
+	if (cl->n_owners == OWNERS_MAX)
+		return NULL;
+	snprintf(cl->owners[cl->n_owners].id, CLREC_NODE_LEN, "%s", id);
+	cl->owners[cl->n_owners].alive = 1; /* until its heartbeat says otherwise */
+	return &cl->owners[cl->n_owners++];
+}
+
+static int owner_dead(struct sipd_cluster *cl, const char *id)
+{
+	struct owner *o = owner_get(cl, id);
+
+	return o && !o->alive;
+}
+
+/* (epoch, seq) a newer than b */
+static int newer(uint64_t ea, uint64_t sa, uint64_t eb, uint64_t sb)
+{
+	return ea > eb || (ea == eb && sa > sb);
+}
+
+/* Delete the local copy if it is still the one we wrote (same call). */
+static void unapply(struct sipd_cluster *cl, struct ent *e)
+{
+	struct sw_pinhole_key k = {0};
+	struct sw_pinhole cur;
+
+	if (!e->applied)
+		return;
+	memcpy(k.addr, e->addr, 16);
+	k.port = htons(e->port);
+	k.proto = IPPROTO_UDP;
+	if (!sw_pinhole_get(cl->maps, &k, &cur) && cur.call_hash == e->call_hash)
+		sw_pinhole_del(cl->maps, &k);
+	e->applied = 0;
+	cl->n_remote--;
+}
+
+/* A table entry for r's destination, linked at *pe (the end of its chain). */
+static struct ent *ent_new(struct ent **pe, const struct clrec *r)
+{
+	struct ent *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	memcpy(e->addr, r->addr, 16);
+	e->port = r->port;
+	*pe = e;
+	return e;
+}
+
+/* Apply one record another node wrote; ttl_ms is what is left of it. */
+static void apply(struct sipd_cluster *cl, const struct clrec *r, uint64_t ttl_ms)
+{
+	uint64_t now = sw_monotonic_ns();
+	struct ent **pe, *e;
+
+	bump(cl, SIPD_CL_received);
+	if (!strcmp(r->owner, cl->node) && r->type != CLREC_PH_CLOSE)
+		return; /* our own, coming back */
+	if (r->type == CLREC_BAN) {
+		int err = sw_ban_add(cl->maps, r->addr, ttl_ms * MS, r->reason);
+
+		if (err && err != -EPERM)
+			bump(cl, SIPD_CL_map_errors);
+		else if (!err)
+			bump(cl, SIPD_CL_bans_applied);
+		return;
+	}
+	pthread_mutex_lock(&cl->tlock);
+	owner_get(cl, r->owner);
+	pe = tab_find(cl, r->addr, r->port);
+	e = *pe;
+	if (r->type == CLREC_PH_CLOSE) {
+		if (!strcmp(r->closer, cl->node)) {
+			pthread_mutex_unlock(&cl->tlock);
+			return; /* our takeover close, coming back */
+		}
+		if (!strcmp(r->owner, cl->node)) {
+			/* Ours, closed by another node: only a record of an
+			 * earlier process of ours (it died, the other took the
+			 * call over); ours now are never closed by others. */
+			if (cl->epoch && r->epoch < cl->epoch && cl->n_closes < 64) {
+				pthread_mutex_lock(&cl->slock);
+				cl->closes[cl->n_closes++] = r->call_hash;
+				pthread_mutex_unlock(&cl->slock);
+				bump(cl, SIPD_CL_applied);
+			} else {
+				bump(cl, SIPD_CL_not_owner);
+			}
+			pthread_mutex_unlock(&cl->tlock);
+			return;
+		}
+		if (strcmp(r->closer, r->owner) && !owner_dead(cl, r->owner)) {
+			/* Only the owner closes while it lives. */
+			bump(cl, SIPD_CL_not_owner);
+			pthread_mutex_unlock(&cl->tlock);
+			return;
+		}
+		if (e && !strcmp(e->owner, r->owner) &&
+		    !newer(r->epoch, r->seq, e->epoch, e->seq) &&
+		    !(e->call_hash == r->call_hash && !e->closed)) {
+			bump(cl, SIPD_CL_stale);
+			pthread_mutex_unlock(&cl->tlock);
+			return;
+		}
+		if (!e) {
+			e = ent_new(pe, r);
+			if (!e) {
+				pthread_mutex_unlock(&cl->tlock);
+				return;
+			}
+		} else if (e->applied && e->call_hash == r->call_hash) {
+			unapply(cl, e);
+			bump(cl, SIPD_CL_closed_remote);
+		} else if (e->applied) {
+			/* a close of another call's destination: ours stays */
+			bump(cl, SIPD_CL_stale);
+			pthread_mutex_unlock(&cl->tlock);
+			return;
+		}
+		snprintf(e->owner, sizeof(e->owner), "%s", r->owner);
+		e->epoch = r->epoch;
+		e->seq = r->seq;
+		e->call_hash = r->call_hash;
+		e->closed = 1;
+		e->expires_ns = now + (uint64_t)cl->tombstone_s * NS;
+		bump(cl, SIPD_CL_applied);
+		pthread_mutex_unlock(&cl->tlock);
+		return;
+	}
+	/* CLREC_PH: state only moves forward for one owner; another owner's
+	 * record is newer by the log's order (one stream, one order). */
+	if (e && !strcmp(e->owner, r->owner) && !newer(r->epoch, r->seq, e->epoch, e->seq)) {
+		bump(cl, SIPD_CL_stale);
+		pthread_mutex_unlock(&cl->tlock);
+		return;
+	}
+	{
+		struct sw_pinhole_key k;
+		struct sw_pinhole v, cur;
+		int err;
+
+		clrec_to_ph(r, &k, &v, now);
+		err = sw_pinhole_get(cl->maps, &k, &cur);
+		if (!err && !(e && e->applied)) {
+			/* A local call (or a manual pinhole) holds it: the local
+			 * maps are authoritative. */
+			bump(cl, SIPD_CL_conflicts);
+			pthread_mutex_unlock(&cl->tlock);
+			return;
+		}
+		if (!err) {
+			v.packets = cur.packets;
+			v.bytes = cur.bytes;
+			v.drops = cur.drops;
+			v.last_seen_ns = cur.last_seen_ns;
+			v.created_ns = cur.created_ns;
+			err = sw_pinhole_put(cl->maps, &k, &v, BPF_EXIST);
+		} else {
+			err = sw_pinhole_put(cl->maps, &k, &v, BPF_NOEXIST);
+		}
+		if (err) {
+			bump(cl, SIPD_CL_map_errors);
+			pthread_mutex_unlock(&cl->tlock);
+			return;
+		}
+	}
+	if (!e && !(e = ent_new(pe, r))) {
+		pthread_mutex_unlock(&cl->tlock);
+		return;
+	}
+	if (!e->applied)
+		cl->n_remote++;
+	snprintf(e->owner, sizeof(e->owner), "%s", r->owner);
+	e->epoch = r->epoch;
+	e->seq = r->seq;
+	e->call_hash = r->call_hash;
+	e->closed = 0;
+	e->applied = 1;
+	e->expires_ns = now + ttl_ms * MS;
+	bump(cl, SIPD_CL_applied);
+	pthread_mutex_unlock(&cl->tlock);
+}
+
+static void apply_text(struct sipd_cluster *cl, const char *s, size_t len, long long pttl)
+{
+	struct clrec r;
+	int e = clrec_parse(s, len, &r);
+
+	if (e) {
+		bump(cl, SIPD_CL_received);
+		bump(cl, SIPD_CL_bad_records);
+		atomic_fetch_add_explicit(&cl->bad[e < CLREC_E_MAX ? e : 0], 1,
+					  memory_order_relaxed);
+		return;
+	}
+	apply(cl, &r, pttl > 0 && (uint64_t)pttl < r.ttl_ms ? (uint64_t)pttl : r.ttl_ms);
+}
+
+/* --- connections --- */
+
+static int read_credentials(const char *path, char *user, size_t ulen, char *pass, size_t plen,
+			    char *err, size_t errlen)
+{
+	struct stat st;
+	char line[512];
+	FILE *f;
+	int rc = 0;
+
+	f = fopen(path, "re");
+	if (!f) {
+		snprintf(err, errlen, "cluster.credentials_file %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (fstat(fileno(f), &st) || (st.st_mode & 077)) {
+		snprintf(err, errlen,
+			 "cluster.credentials_file %s: readable by group or others (chmod 600)",
+			 path);
+		fclose(f);
+		return -EPERM;
+	}
+	user[0] = pass[0] = '\0';
+	while (fgets(line, sizeof(line), f)) {
+		size_t n = strcspn(line, "\r\n");
+
+		line[n] = '\0';
+		if (!n || line[0] == '#')
+			continue;
+		if (!strncmp(line, "user=", 5) && n - 5 < ulen && n > 5)
+			memcpy(user, line + 5, n - 4); /* with its NUL */
+		else if (!strncmp(line, "password=", 9) && n - 9 < plen && n > 9)
+			memcpy(pass, line + 9, n - 8);
+		else {
+			snprintf(err, errlen,
+				 "cluster.credentials_file %s: expected user=NAME and "
+				 "password=SECRET lines",
+				 path);
+			rc = -EINVAL;
+			break;
+		}
+	}
+	fclose(f);
+	if (!rc && (!user[0] || !pass[0])) {
+		snprintf(err, errlen,
+			 "cluster.credentials_file %s: needs user= and password=", path);
+		rc = -EINVAL;
+	}
+	return rc;
+}
+
+static redisContext *connect_ep(const char *ep, int timeout_ms)
+{
+	struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+	char host[80];
+	uint16_t port;
+	redisContext *c;
+
+	if (sipd_hostport_parse(ep, host, sizeof(host), &port))
+		return NULL;
+	c = redisConnectWithTimeout(host, port, tv);
+	if (!c)
+		return NULL;
+	if (c->err) {
+		redisFree(c);
+		return NULL;
+	}
+	redisSetTimeout(c, tv);
+	return c;
+}
+
+static int reply_ok(redisReply *r)
+{
+	return r && r->type != REDIS_REPLY_ERROR;
+}
+
+/* The master's address from a Sentinel, as "host:port". */
+static int sentinel_master(struct sipd_cluster *cl, char *out, size_t len)
+{
+	for (unsigned int i = 0; i < cl->n_sentinels; i++) {
+		redisContext *c = connect_ep(cl->sentinels[i], 500);
+		redisReply *r;
+		int ok = 0;
+
+		if (!c)
+			continue;
+		r = redisCommand(c, "SENTINEL get-master-addr-by-name %s", cl->master);
+		if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+		    r->element[0]->type == REDIS_REPLY_STRING &&
+		    r->element[1]->type == REDIS_REPLY_STRING) {
+			snprintf(out, len, strchr(r->element[0]->str, ':') ? "[%s]:%s" : "%s:%s",
+				 r->element[0]->str, r->element[1]->str);
+			ok = 1;
+		}
+		freeReplyObject(r);
+		redisFree(c);
+		if (ok)
+			return 0;
+	}
+	return -ENOENT;
+}
+
+/* Connect and authenticate; NULL when no endpoint answers. */
+static redisContext *cl_connect(struct sipd_cluster *cl, int timeout_ms, char *used, size_t ulen)
+{
+	char eps[SIPD_CLUSTER_MAX_EP][80];
+	unsigned int n = 0;
+
+	if (cl->n_sentinels) {
+		if (!sentinel_master(cl, eps[0], sizeof(eps[0])))
+			n = 1;
+	} else {
+		memcpy(eps, cl->redis, sizeof(eps));
+		n = cl->n_redis;
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		redisContext *c = connect_ep(eps[i], timeout_ms);
+		redisReply *r;
+
+		if (!c)
+			continue;
+		if (cl->user[0]) {
+			r = redisCommand(c, "AUTH %s %s", cl->user, cl->pass);
+			if (!reply_ok(r)) {
+				bump(cl, SIPD_CL_auth_errors);
+				note(cl, "cluster_auth_refused", "%s: %s", eps[i],
+				     r ? r->str : c->errstr);
+				freeReplyObject(r);
+				redisFree(c);
+				continue;
+			}
+			freeReplyObject(r);
+		}
+		/* Writes go to a master only (a Sentinel may lag a failover). */
+		r = redisCommand(c, "ROLE");
+		if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+		    r->element[0]->type != REDIS_REPLY_STRING ||
+		    strcmp(r->element[0]->str, "master")) {
+			freeReplyObject(r);
+			redisFree(c);
+			continue;
+		}
+		freeReplyObject(r);
+		snprintf(used, ulen, "%.79s", eps[i]);
+		return c;
+	}
+	return NULL;
+}
+
+static void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+/* --- writer --- */
+
+static int rec_key(struct sipd_cluster *cl, const struct clrec *r, char *buf, size_t len)
+{
+	char k[CLREC_KEY_LEN];
+
+	if (r->type == CLREC_BAN) {
+		char h[33];
+
+		for (int i = 0; i < 16; i++)
+			snprintf(h + 2 * i, 3, "%02x", r->addr[i]);
+		return snprintf(buf, len, "%sban:%s.%u", cl->prefix, h, r->plen);
+	}
+	clrec_key_text(r->addr, r->port, k);
+	return snprintf(buf, len, "%sph:%s", cl->prefix, k);
+}
+
+static struct own **own_find(struct sipd_cluster *cl, const uint8_t addr[16], uint16_t port)
+{
+	struct own **o = &cl->own[tab_slot(addr, port)];
+
+	for (; *o; o = &(*o)->next)
+		if ((*o)->rec.port == port && !memcmp((*o)->rec.addr, addr, 16))
+			return o;
+	return o;
+}
+
+static void own_track(struct sipd_cluster *cl, const struct clrec *r)
+{
+	struct own **o;
+
+	if (r->type == CLREC_BAN || strcmp(r->owner, cl->node))
+		return;
+	o = own_find(cl, r->addr, r->port);
+	if (r->type == CLREC_PH) {
+		if (!*o) {
+			*o = calloc(1, sizeof(**o));
+			if (!*o)
+				return;
+			cl->n_own++;
+		}
+		(*o)->rec = *r;
+	} else if (*o && (*o)->rec.call_hash == r->call_hash) {
+		struct own *x = *o;
+
+		*o = x->next;
+		free(x);
+		cl->n_own--;
+	}
+}
+
+/* Pipeline n records; 0 when all landed. */
+static int publish(struct sipd_cluster *cl, redisContext *c, struct q_item *it, unsigned int n)
+{
+	char text[CLREC_MAX_LEN + 1], key[160], log[96];
+	unsigned int sent = 0, i;
+	int rc = 0;
+
+	snprintf(log, sizeof(log), "%slog", cl->prefix);
+	for (i = 0; i < n; i++) {
+		struct clrec *r = &it[i].rec;
+		uint64_t px;
+		int len;
+
+		if (!r->epoch) { /* first try: stamp it */
+			snprintf(r->owner, sizeof(r->owner), "%s", cl->node);
+			if (r->type == CLREC_PH_CLOSE)
+				snprintf(r->closer, sizeof(r->closer), "%s", cl->node);
+			r->epoch = cl->epoch;
+			r->seq = ++cl->seq;
+		}
+		if (!r->ttl_ms)
+			r->ttl_ms = r->type == CLREC_PH_CLOSE ? (uint64_t)cl->tombstone_s * 1000
+							      : (uint64_t)cl->rec_ttl_s * 1000;
+		len = clrec_format(r, text, sizeof(text));
+		if (len < 0) {
+			bump(cl, SIPD_CL_publish_errors);
+			r->type = 0;
+			continue;
+		}
+		px = r->ttl_ms;
+		own_track(cl, r);
+		rec_key(cl, r, key, sizeof(key));
+		redisAppendCommand(c, "SET %s %b PX %llu", key, text, (size_t)len,
+				   (unsigned long long)px);
+		redisAppendCommand(c, "XADD %s MAXLEN ~ %u * r %b", log, cl->maxlen, text,
+				   (size_t)len);
+		sent++;
+	}
+	for (i = 0; i < 2 * sent; i++) {
+		redisReply *r = NULL;
+
+		if (redisGetReply(c, (void **)&r) != REDIS_OK) {
+			note(cl, "cluster_write_failed", "%s", c->errstr);
+			return -EIO;
+		}
+		if (!reply_ok(r)) {
+			bump(cl, SIPD_CL_publish_errors);
+			rc = rc ?: -EPROTO;
+		} else if (i % 2) {
+			bump(cl, SIPD_CL_published);
+		}
+		freeReplyObject(r);
+	}
+	return rc == -EPROTO ? 0 : rc; /* refused records are not retried */
+}
+
+struct repub_ctx {
+	struct sipd_cluster *cl;
+	redisContext *c;
+	struct q_item batch[PIPE_BATCH];
+	unsigned int n;
+	int err;
+};
+
+static int repub_one(const struct sw_pinhole_key *k, const struct sw_pinhole *v, void *ctx)
+{
+	struct repub_ctx *x = ctx;
+	struct ent **pe;
+	int remote;
+
+	if (!v->call_hash)
+		return 0;
+	pthread_mutex_lock(&x->cl->tlock);
+	pe = tab_find(x->cl, k->addr, ntohs(k->port));
+	remote = *pe && (*pe)->applied && (*pe)->call_hash == v->call_hash;
+	pthread_mutex_unlock(&x->cl->tlock);
+	if (remote)
+		return 0;
+	memset(&x->batch[x->n], 0, sizeof(x->batch[0]));
+	x->batch[x->n].kind = Q_REC;
+	clrec_from_ph(&x->batch[x->n].rec, k, v);
+	if (++x->n == PIPE_BATCH) {
+		x->err = publish(x->cl, x->c, x->batch, x->n);
+		x->n = 0;
+		if (x->err)
+			return 1;
+	}
+	return 0;
+}
+
+/* After a reconnect: our live records again (same versions: a node that
+ * has them counts them stale; a Redis that lost them has them back). */
+static int republish_own(struct sipd_cluster *cl, redisContext *c)
+{
+	struct q_item *batch = calloc(PIPE_BATCH, sizeof(*batch));
+	unsigned int n = 0;
+	int err = 0;
+
+	if (!batch)
+		return -ENOMEM;
+	for (unsigned int b = 0; b < (1u << TAB_BITS) && !err; b++)
+		for (struct own *o = cl->own[b]; o && !err; o = o->next) {
+			batch[n].kind = Q_REC;
+			batch[n++].rec = o->rec;
+			if (n == PIPE_BATCH) {
+				err = publish(cl, c, batch, n);
+				n = 0;
+			}
+		}
+	if (!err && n)
+		err = publish(cl, c, batch, n);
+	free(batch);
+	return err;
+}
+
+/* After drops: every pinhole of this node's calls, written again. */
+static int republish(struct sipd_cluster *cl, redisContext *c)
+{
+	struct repub_ctx *x = calloc(1, sizeof(*x));
+	uint64_t before = atomic_load(&cl->cnt[SIPD_CL_published]);
+	int err;
+
+	if (!x)
+		return -ENOMEM;
+	x->cl = cl;
+	x->c = c;
+	sw_pinhole_foreach(cl->maps, repub_one, x);
+	if (!x->err && x->n)
+		x->err = publish(cl, c, x->batch, x->n);
+	err = x->err;
+	free(x);
+	atomic_fetch_add(&cl->cnt[SIPD_CL_republished],
+			 atomic_load(&cl->cnt[SIPD_CL_published]) - before);
+	return err;
+}
+
+/* A BYE for a call not tracked here: close a dead owner's pinholes of it. */
+static void takeover_bye(struct sipd_cluster *cl, uint64_t hash, struct q_item *out,
+			 unsigned int *n, unsigned int max)
+{
+	pthread_mutex_lock(&cl->tlock);
+	for (unsigned int b = 0; b < (1u << TAB_BITS); b++)
+		for (struct ent *e = cl->tab[b]; e; e = e->next) {
+			if (e->call_hash != hash || !e->applied || !owner_dead(cl, e->owner))
+				continue;
+			unapply(cl, e);
+			e->closed = 1;
+			e->expires_ns = sw_monotonic_ns() + (uint64_t)cl->tombstone_s * NS;
+			bump(cl, SIPD_CL_taken_over);
+			if (*n < max) {
+				struct clrec *r = &out[*n].rec;
+
+				memset(&out[*n], 0, sizeof(out[0]));
+				out[*n].kind = Q_REC;
+				r->type = CLREC_PH_CLOSE;
+				snprintf(r->owner, sizeof(r->owner), "%s", e->owner);
+				snprintf(r->closer, sizeof(r->closer), "%s", cl->node);
+				r->epoch = e->epoch;
+				r->seq = ++e->seq;
+				memcpy(r->addr, e->addr, 16);
+				r->port = e->port;
+				r->call_hash = e->call_hash;
+				(*n)++;
+			}
+		}
+	pthread_mutex_unlock(&cl->tlock);
+}
+
+/* Heartbeat, the owners' liveness, expiry of remote pinholes. */
+static int housekeep(struct sipd_cluster *cl, redisContext *c)
+{
+	char key[160];
+	redisReply *r;
+	struct owner snap[OWNERS_MAX];
+	unsigned int n, i;
+	uint64_t now = sw_monotonic_ns();
+
+	if (c) {
+		snprintf(key, sizeof(key), "%shb:%s", cl->prefix, cl->node);
+		r = redisCommand(c, "SET %s %llu PX %u", key, (unsigned long long)cl->epoch,
+				 cl->owner_timeout_ms);
+		if (!r) {
+			note(cl, "cluster_write_failed", "heartbeat: %s", c->errstr);
+			return -EIO;
+		}
+		freeReplyObject(r);
+		pthread_mutex_lock(&cl->tlock);
+		memcpy(snap, cl->owners, sizeof(snap));
+		n = cl->n_owners;
+		pthread_mutex_unlock(&cl->tlock);
+		for (i = 0; i < n; i++) {
+			snprintf(key, sizeof(key), "%.63shb:%.31s", cl->prefix, snap[i].id);
+			redisAppendCommand(c, "EXISTS %s", key);
+		}
+		for (i = 0; i < n; i++) {
+			r = NULL;
+			if (redisGetReply(c, (void **)&r) != REDIS_OK) {
+				note(cl, "cluster_write_failed", "heartbeat check: %s", c->errstr);
+				return -EIO;
+			}
+			if (r && r->type == REDIS_REPLY_INTEGER) {
+				int alive = r->integer > 0;
+
+				pthread_mutex_lock(&cl->tlock);
+				{
+					struct owner *o = owner_get(cl, snap[i].id);
+
+					if (o && o->alive && !alive) {
+						bump(cl, SIPD_CL_owners_lost);
+						note(cl, "cluster_owner_lost",
+						     "node %s: heartbeat expired, its calls are "
+						     "kept here until BYE or expiry",
+						     o->id);
+					} else if (o && !o->alive && alive) {
+						note(cl, "cluster_owner_back", "node %s", o->id);
+					}
+					if (o)
+						o->alive = alive;
+				}
+				pthread_mutex_unlock(&cl->tlock);
+			}
+			freeReplyObject(r);
+		}
+	}
+	/* Expiry: TTL reached, or (owner dead) no media for idle_s. */
+	pthread_mutex_lock(&cl->tlock);
+	for (unsigned int b = 0; b < (1u << TAB_BITS); b++) {
+		struct ent **pe = &cl->tab[b];
+
+		/* In slices: the reader's applies never wait for a whole
+		 * sweep of 10^5 entries (the propagation tail). */
+		if (b && !(b % 2048)) {
+			struct timespec gap = {0, 20000}; /* a waiting reader gets in */
+
+			pthread_mutex_unlock(&cl->tlock);
+			nanosleep(&gap, NULL);
+			pthread_mutex_lock(&cl->tlock);
+		}
+
+		while (*pe) {
+			struct ent *e = *pe;
+			int gone = now >= e->expires_ns;
+
+			if (!gone && e->applied && cl->idle_s && owner_dead(cl, e->owner)) {
+				struct sw_pinhole_key k = {0};
+				struct sw_pinhole cur;
+
+				memcpy(k.addr, e->addr, 16);
+				k.port = htons(e->port);
+				k.proto = IPPROTO_UDP;
+				if (!sw_pinhole_get(cl->maps, &k, &cur)) {
+					uint64_t seen = cur.last_seen_ns > cur.created_ns
+								? cur.last_seen_ns
+								: cur.created_ns;
+
+					gone = now > seen + (uint64_t)cl->idle_s * NS;
+				}
+			}
+			if (!gone) {
+				pe = &e->next;
+				continue;
+			}
+			if (e->applied) {
+				unapply(cl, e);
+				bump(cl, SIPD_CL_expired);
+			}
+			*pe = e->next;
+			free(e);
+		}
+	}
+	pthread_mutex_unlock(&cl->tlock);
+	return 0;
+}
+
+static void *writer(void *arg)
+{
+	struct sipd_cluster *cl = arg;
+	struct q_item *batch = calloc(PIPE_BATCH + 64, sizeof(*batch));
+	redisContext *c = NULL;
+	unsigned int nb = 0, backoff = 100;
+	uint64_t next_hk = 0;
+
+	if (!batch)
+		return NULL;
+	for (;;) {
+		uint64_t now = sw_monotonic_ns();
+		int again = 0;
+
+		if (atomic_load(&cl->stop)) {
+			/* What is queued (--close-on-exit's closes) goes out
+			 * if Redis is there; nothing waits for it otherwise. */
+			int left;
+
+			pthread_mutex_lock(&cl->qlock);
+			left = cl->qcount || nb;
+			pthread_mutex_unlock(&cl->qlock);
+			if (!c || !left)
+				break;
+		}
+
+		if (!c) {
+			char used[80] = "";
+
+			if (atomic_load(&cl->stop))
+				break;
+			c = cl_connect(cl, 1000, used, sizeof(used));
+			if (!c) {
+				housekeep(cl, NULL); /* expiry goes on alone */
+				sleep_ms(backoff);
+				backoff = backoff < 1000 ? backoff * 2 : 1000;
+				continue;
+			}
+			backoff = 100;
+			if (!cl->epoch) {
+				redisReply *r = redisCommand(c, "TIME");
+
+				/* Redis's clock, not ours: every node's
+				 * epochs come from the same one. */
+				if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2)
+					cl->epoch = strtoull(r->element[0]->str, NULL, 10) *
+							    1000000ULL +
+						    strtoull(r->element[1]->str, NULL, 10);
+				freeReplyObject(r);
+				if (!cl->epoch) {
+					redisFree(c);
+					c = NULL;
+					continue;
+				}
+			}
+			bump(cl, SIPD_CL_connects);
+			atomic_store(&cl->wconn, 1);
+			pthread_mutex_lock(&cl->slock);
+			snprintf(cl->cur_redis, sizeof(cl->cur_redis), "%s", used);
+			pthread_mutex_unlock(&cl->slock);
+			note(cl, "cluster_connected", "writer to %s", used);
+			next_hk = 0;
+			if (cl->n_own && republish_own(cl, c)) {
+				again = -1;
+				goto lost;
+			}
+		}
+		if (now >= next_hk) {
+			if (housekeep(cl, c)) {
+				again = -1;
+				goto lost;
+			}
+			next_hk = now + (uint64_t)cl->heartbeat_ms * MS;
+		}
+		pthread_mutex_lock(&cl->qlock);
+		if (cl->republish) {
+			cl->republish = 0;
+			pthread_mutex_unlock(&cl->qlock);
+			note(cl, "cluster_republish",
+			     "outgoing queue overflowed: own pinholes again");
+			if (republish(cl, c)) {
+				pthread_mutex_lock(&cl->qlock);
+				cl->republish = 1;
+				pthread_mutex_unlock(&cl->qlock);
+				again = -1;
+				goto lost;
+			}
+			continue;
+		}
+		if (!nb) {
+			if (!cl->qcount && !atomic_load(&cl->stop)) {
+				struct timespec ts;
+				uint64_t wait_ns = next_hk > now ? next_hk - now : 0;
+
+				clock_gettime(CLOCK_REALTIME, &ts);
+				ts.tv_sec += (time_t)((uint64_t)ts.tv_nsec + wait_ns) / NS;
+				ts.tv_nsec = (long)(((uint64_t)ts.tv_nsec + wait_ns) % NS);
+				pthread_cond_timedwait(&cl->qcond, &cl->qlock, &ts);
+			}
+			while (cl->qcount && nb < PIPE_BATCH) {
+				batch[nb++] = cl->q[cl->qhead];
+				cl->qhead = (cl->qhead + 1) % cl->qlen;
+				cl->qcount--;
+			}
+		}
+		pthread_mutex_unlock(&cl->qlock);
+		if (!nb)
+			continue;
+		{
+			/* BYEs become takeover closes in place. */
+			unsigned int i, m = 0;
+			struct q_item extra[64];
+			unsigned int ne = 0;
+
+			for (i = 0; i < nb; i++) {
+				if (batch[i].kind == Q_BYE)
+					takeover_bye(cl, batch[i].rec.call_hash, extra, &ne, 64);
+				else
+					batch[m++] = batch[i];
+			}
+			memcpy(batch + m, extra, ne * sizeof(extra[0]));
+			nb = m + ne;
+		}
+		if (nb && publish(cl, c, batch, nb)) {
+			again = -1; /* kept in batch: retried after the reconnect */
+			goto lost;
+		}
+		nb = 0;
+		continue;
+	lost:
+		if (again) {
+			bump(cl, SIPD_CL_disconnects);
+			atomic_store(&cl->wconn, 0);
+			redisFree(c);
+			c = NULL;
+		}
+	}
+	if (c)
+		redisFree(c);
+	free(batch);
+	return NULL;
+}
+
+/* --- reader --- */
+
+struct sid {
+	uint64_t ms, seq;
+};
+
+static int sid_parse(const char *s, struct sid *out)
+{
+	char *end;
+
+	out->ms = strtoull(s, &end, 10);
+	if (*end != '-')
+		return -1;
+	out->seq = strtoull(end + 1, &end, 10);
+	return *end ? -1 : 0;
+}
+
+static int sid_less(struct sid a, struct sid b)
+{
+	return a.ms < b.ms || (a.ms == b.ms && a.seq < b.seq);
+}
+
+/* The change log's last id ("0-0" when empty) and first. */
+static int log_ends(struct sipd_cluster *cl, redisContext *c, char *last, size_t len,
+		    struct sid *first, int *empty)
+{
+	redisReply *r;
+
+	r = redisCommand(c, "XREVRANGE %slog + - COUNT 1", cl->prefix);
+	if (!r || r->type != REDIS_REPLY_ARRAY) {
+		freeReplyObject(r);
+		return -EIO;
+	}
+	*empty = !r->elements;
+	snprintf(last, len, "%s",
+		 r->elements && r->element[0]->type == REDIS_REPLY_ARRAY &&
+				 r->element[0]->elements == 2
+			 ? r->element[0]->element[0]->str
+			 : "0-0");
+	freeReplyObject(r);
+	r = redisCommand(c, "XRANGE %slog - + COUNT 1", cl->prefix);
+	if (!r || r->type != REDIS_REPLY_ARRAY) {
+		freeReplyObject(r);
+		return -EIO;
+	}
+	first->ms = first->seq = 0;
+	if (r->elements && r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements == 2)
+		sid_parse(r->element[0]->element[0]->str, first);
+	freeReplyObject(r);
+	return 0;
+}
+
+/* Snapshot: every record key by SCAN, GET + PTTL pipelined per batch. */
+static int resync(struct sipd_cluster *cl, redisContext *c, char *lastid, size_t len)
+{
+	uint64_t t0 = sw_monotonic_ns(), n = 0;
+	char cursor[32] = "0", match[96], php[96], banp[96];
+	struct sid first;
+	int empty;
+
+	if (log_ends(cl, c, lastid, len, &first, &empty))
+		return -EIO;
+	snprintf(match, sizeof(match), "%s*", cl->prefix);
+	snprintf(php, sizeof(php), "%sph:", cl->prefix);
+	snprintf(banp, sizeof(banp), "%sban:", cl->prefix);
+	do {
+		redisReply *r =
+			redisCommand(c, "SCAN %s MATCH %s COUNT %u", cursor, match, SCAN_BATCH);
+		redisReply *keys;
+		unsigned int i, sent = 0;
+
+		if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+			freeReplyObject(r);
+			return -EIO;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+		keys = r->element[1];
+		for (i = 0; i < keys->elements; i++) {
+			const char *k = keys->element[i]->str;
+
+			if (strncmp(k, php, strlen(php)) && strncmp(k, banp, strlen(banp)))
+				continue; /* the log, heartbeats */
+			redisAppendCommand(c, "GET %s", k);
+			redisAppendCommand(c, "PTTL %s", k);
+			sent++;
+		}
+		for (i = 0; i < sent; i++) {
+			redisReply *g = NULL, *t = NULL;
+
+			if (redisGetReply(c, (void **)&g) != REDIS_OK ||
+			    redisGetReply(c, (void **)&t) != REDIS_OK) {
+				freeReplyObject(g);
+				freeReplyObject(r);
+				return -EIO;
+			}
+			if (g && g->type == REDIS_REPLY_STRING)
+				apply_text(cl, g->str, g->len,
+					   t && t->type == REDIS_REPLY_INTEGER ? t->integer : -1);
+			n++;
+			freeReplyObject(g);
+			freeReplyObject(t);
+		}
+		freeReplyObject(r);
+	} while (strcmp(cursor, "0") && !atomic_load(&cl->stop));
+	bump(cl, SIPD_CL_resyncs);
+	atomic_store(&cl->last_resync_ms, (sw_monotonic_ns() - t0) / MS);
+	atomic_store(&cl->last_resync_records, n);
+	note(cl, "cluster_resync", "%llu records in %llu ms, log from %s", (unsigned long long)n,
+	     (unsigned long long)((sw_monotonic_ns() - t0) / MS), lastid);
+	return 0;
+}
+
+static void *reader(void *arg)
+{
+	struct sipd_cluster *cl = arg;
+	redisContext *c = NULL;
+	char lastid[64] = "";
+	unsigned int backoff = 100;
+
+	while (!atomic_load(&cl->stop)) {
+		redisReply *r;
+
+		if (!c) {
+			char used[80];
+
+			c = cl_connect(cl, 1000, used, sizeof(used));
+			if (!c) {
+				sleep_ms(backoff);
+				backoff = backoff < 1000 ? backoff * 2 : 1000;
+				continue;
+			}
+			backoff = 100;
+			if (lastid[0]) {
+				/* Resume from where we were, unless the log was
+				 * trimmed past it (or is another log now: a
+				 * Redis that lost its data). */
+				struct sid first, last, mine;
+				char lid[64];
+				int empty;
+
+				if (log_ends(cl, c, lid, sizeof(lid), &first, &empty) ||
+				    sid_parse(lid, &last) || sid_parse(lastid, &mine)) {
+					redisFree(c);
+					c = NULL;
+					continue;
+				}
+				if (sid_less(mine, first) || sid_less(last, mine) ||
+				    (empty && strcmp(lastid, "0-0"))) {
+					note(cl, "cluster_log_trimmed",
+					     "resume point %s gone (log %s), resync", lastid, lid);
+					lastid[0] = '\0';
+				}
+			}
+			/* Our epoch first (the writer's TIME): a resync tells
+			 * our earlier processes' records by it. */
+			while (!atomic_load(&cl->epoch) && !atomic_load(&cl->stop))
+				sleep_ms(10);
+			if (!lastid[0] && resync(cl, c, lastid, sizeof(lastid))) {
+				note(cl, "cluster_resync_failed", "%s", c->errstr);
+				lastid[0] = '\0';
+				redisFree(c);
+				c = NULL;
+				continue;
+			}
+			atomic_store(&cl->rconn, 1);
+			note(cl, "cluster_connected", "reader to %s, log from %s", used, lastid);
+		}
+		r = redisCommand(c, "XREAD COUNT %u BLOCK 500 STREAMS %slog %s", XREAD_COUNT,
+				 cl->prefix, lastid);
+		if (!r) {
+			note(cl, "cluster_read_failed", "%s", c->errstr);
+			bump(cl, SIPD_CL_disconnects);
+			atomic_store(&cl->rconn, 0);
+			redisFree(c);
+			c = NULL;
+			continue;
+		}
+		if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+		    r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements == 2) {
+			redisReply *ents = r->element[0]->element[1];
+
+			for (size_t i = 0; i < ents->elements; i++) {
+				redisReply *e = ents->element[i];
+				redisReply *f;
+
+				if (e->type != REDIS_REPLY_ARRAY || e->elements != 2)
+					continue;
+				snprintf(lastid, sizeof(lastid), "%s", e->element[0]->str);
+				f = e->element[1];
+				if (f->type == REDIS_REPLY_ARRAY && f->elements == 2 &&
+				    f->element[1]->type == REDIS_REPLY_STRING &&
+				    !strcmp(f->element[0]->str, "r"))
+					apply_text(cl, f->element[1]->str, f->element[1]->len, -1);
+				else
+					apply_text(cl, "", 0, -1); /* counted as bad */
+			}
+		} else if (r->type == REDIS_REPLY_ERROR) {
+			note(cl, "cluster_read_failed", "%s", r->str);
+			freeReplyObject(r);
+			atomic_store(&cl->rconn, 0);
+			redisFree(c);
+			c = NULL;
+			sleep_ms(200);
+			continue;
+		}
+		freeReplyObject(r);
+	}
+	if (c)
+		redisFree(c);
+	return NULL;
+}
+
+/* --- life cycle, reporting --- */
+
+struct sipd_cluster *sipd_cluster_start(const struct sipd_config *cfg, const struct sw_maps *maps,
+					char *err, size_t errlen)
+{
+	struct sipd_cluster *cl;
+
+	if (!cfg->cluster.enabled) {
+		snprintf(err, errlen, "cluster: not enabled");
+		return NULL;
+	}
+	cl = calloc(1, sizeof(*cl));
+	if (!cl) {
+		snprintf(err, errlen, "cluster: out of memory");
+		return NULL;
+	}
+	cl->maps = maps;
+	snprintf(cl->node, sizeof(cl->node), "%s", cfg->cluster.node_id);
+	if (!cl->node[0]) {
+		/* One config for every node (a DaemonSet's ConfigMap): the
+		 * host name tells them apart. */
+		char h[256] = "";
+
+		gethostname(h, sizeof(h) - 1);
+		if (!clrec_node_ok(h)) {
+			snprintf(err, errlen,
+				 "cluster.node_id: unset and the host name \"%.64s\" is not a node "
+				 "id "
+				 "(1 to 31 of A-Z a-z 0-9 . _ -): set node_id",
+				 h);
+			free(cl);
+			return NULL;
+		}
+		snprintf(cl->node, sizeof(cl->node), "%s", h);
+	}
+	memcpy(cl->redis, cfg->cluster.redis, sizeof(cl->redis));
+	cl->n_redis = cfg->cluster.n_redis;
+	memcpy(cl->sentinels, cfg->cluster.sentinels, sizeof(cl->sentinels));
+	cl->n_sentinels = cfg->cluster.n_sentinels;
+	snprintf(cl->master, sizeof(cl->master), "%s", cfg->cluster.master_name);
+	snprintf(cl->prefix, sizeof(cl->prefix), "%s", cfg->cluster.key_prefix);
+	cl->heartbeat_ms = cfg->cluster.heartbeat_ms;
+	cl->owner_timeout_ms = cfg->cluster.owner_timeout_ms;
+	cl->maxlen = cfg->cluster.stream_maxlen;
+	cl->tombstone_s = cfg->cluster.tombstone_s;
+	/* A record lives as long as a call may: the owner closes it sooner. */
+	cl->rec_ttl_s = cfg->timeouts.max_call_s ? cfg->timeouts.max_call_s : 7 * 86400;
+	cl->idle_s = cfg->timeouts.idle_s;
+	if (cfg->cluster.credentials_file[0] &&
+	    read_credentials(cfg->cluster.credentials_file, cl->user, sizeof(cl->user), cl->pass,
+			     sizeof(cl->pass), err, errlen)) {
+		free(cl);
+		return NULL;
+	}
+	cl->qlen = cfg->cluster.queue_len;
+	cl->q = calloc(cl->qlen, sizeof(*cl->q));
+	if (!cl->q) {
+		snprintf(err, errlen, "cluster: out of memory for queue_len %u", cl->qlen);
+		free(cl);
+		return NULL;
+	}
+	pthread_mutex_init(&cl->qlock, NULL);
+	pthread_cond_init(&cl->qcond, NULL);
+	pthread_mutex_init(&cl->tlock, NULL);
+	pthread_mutex_init(&cl->slock, NULL);
+	if (pthread_create(&cl->wt, NULL, writer, cl) == 0)
+		cl->wt_on = 1;
+	if (pthread_create(&cl->rt, NULL, reader, cl) == 0)
+		cl->rt_on = 1;
+	if (!cl->wt_on || !cl->rt_on) {
+		snprintf(err, errlen, "cluster: cannot start its threads");
+		sipd_cluster_stop(cl);
+		return NULL;
+	}
+	return cl;
+}
+
+void sipd_cluster_stop(struct sipd_cluster *cl)
+{
+	if (!cl)
+		return;
+	atomic_store(&cl->stop, 1);
+	pthread_mutex_lock(&cl->qlock);
+	pthread_cond_signal(&cl->qcond);
+	pthread_mutex_unlock(&cl->qlock);
+	if (cl->wt_on)
+		pthread_join(cl->wt, NULL);
+	if (cl->rt_on)
+		pthread_join(cl->rt, NULL);
+	/* Remote copies stay in the maps (their media may still flow); a
+	 * restarted sipd resyncs them. */
+	for (unsigned int b = 0; b < (1u << TAB_BITS); b++)
+		while (cl->tab[b]) {
+			struct ent *e = cl->tab[b];
+
+			cl->tab[b] = e->next;
+			free(e);
+		}
+	for (unsigned int b = 0; b < (1u << TAB_BITS); b++)
+		while (cl->own[b]) {
+			struct own *o = cl->own[b];
+
+			cl->own[b] = o->next;
+			free(o);
+		}
+	explicit_bzero(cl->pass, sizeof(cl->pass));
+	free(cl->q);
+	free(cl);
+}
+
+int sipd_cluster_next_close(struct sipd_cluster *cl, uint64_t *call_hash)
+{
+	int got = 0;
+
+	if (!cl)
+		return 0;
+	pthread_mutex_lock(&cl->slock);
+	if (cl->n_closes) {
+		*call_hash = cl->closes[--cl->n_closes];
+		got = 1;
+	}
+	pthread_mutex_unlock(&cl->slock);
+	return got;
+}
+
+void sipd_cluster_get_stats(struct sipd_cluster *cl, struct sipd_cluster_stats *s)
+{
+	memset(s, 0, sizeof(*s));
+	if (!cl)
+		return;
+	for (unsigned int i = 0; i < SIPD_CL_MAX; i++)
+		s->c[i] = atomic_load_explicit(&cl->cnt[i], memory_order_relaxed);
+	for (unsigned int i = 0; i < CLREC_E_MAX; i++)
+		s->bad_by_reason[i] = atomic_load_explicit(&cl->bad[i], memory_order_relaxed);
+	pthread_mutex_lock(&cl->qlock);
+	s->queue_depth = cl->qcount;
+	s->queue_len = cl->qlen;
+	pthread_mutex_unlock(&cl->qlock);
+	pthread_mutex_lock(&cl->tlock);
+	s->remote_pinholes = cl->n_remote;
+	for (unsigned int i = 0; i < cl->n_owners; i++)
+		s->owners_alive += cl->owners[i].alive;
+	pthread_mutex_unlock(&cl->tlock);
+	s->last_resync_ms = atomic_load(&cl->last_resync_ms);
+	s->last_resync_records = atomic_load(&cl->last_resync_records);
+	s->writer_connected = atomic_load(&cl->wconn);
+	s->reader_connected = atomic_load(&cl->rconn);
+	snprintf(s->node_id, sizeof(s->node_id), "%s", cl->node);
+	pthread_mutex_lock(&cl->slock);
+	snprintf(s->redis, sizeof(s->redis), "%s", cl->cur_redis);
+	snprintf(s->last_error, sizeof(s->last_error), "%s", cl->last_error);
+	pthread_mutex_unlock(&cl->slock);
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", (unsigned char)*s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+void sipd_cluster_status_json(struct sipd_cluster *cl, FILE *f)
+{
+	struct sipd_cluster_stats s;
+
+	if (!cl) {
+		fprintf(f, "\"cluster\":{\"enabled\":false}");
+		return;
+	}
+	sipd_cluster_get_stats(cl, &s);
+	fprintf(f, "\"cluster\":{\"enabled\":true,\"node_id\":");
+	json_str(f, s.node_id);
+	fprintf(f, ",\"redis\":");
+	json_str(f, s.redis);
+	fprintf(f,
+		",\"connected\":%s,\"queue_depth\":%llu,\"queue_len\":%llu,"
+		"\"remote_pinholes\":%llu,\"owners_alive\":%llu,\"last_resync_ms\":%llu,"
+		"\"last_resync_records\":%llu",
+		s.writer_connected && s.reader_connected ? "true" : "false",
+		(unsigned long long)s.queue_depth, (unsigned long long)s.queue_len,
+		(unsigned long long)s.remote_pinholes, (unsigned long long)s.owners_alive,
+		(unsigned long long)s.last_resync_ms, (unsigned long long)s.last_resync_records);
+	for (unsigned int i = 0; i < SIPD_CL_MAX; i++)
+		fprintf(f, ",\"%s\":%llu", cnt_names[i], (unsigned long long)s.c[i]);
+	fprintf(f, ",\"last_error\":");
+	json_str(f, s.last_error);
+	fputc('}', f);
+}
+
+void sipd_cluster_emit_events(struct sipd_cluster *cl, struct sipd_events *ev, uint64_t now_ns)
+{
+	char evq[EVQ_LEN][160];
+	unsigned int n;
+
+	if (!cl)
+		return;
+	pthread_mutex_lock(&cl->slock);
+	n = cl->ev_n;
+	memcpy(evq, cl->evq, n * sizeof(evq[0]));
+	cl->ev_n = 0;
+	pthread_mutex_unlock(&cl->slock);
+	for (unsigned int i = 0; i < n; i++) {
+		char *tab = strchr(evq[i], '\t');
+
+		if (!tab)
+			continue;
+		*tab = '\0';
+		ev_begin(ev, "cluster", now_ns);
+		ev_str(ev, "reason", evq[i]);
+		ev_str(ev, "detail", tab + 1);
+		ev_end(ev);
+	}
+}

@@ -1,0 +1,223 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Two firewall nodes replicating pinholes and bans through Redis
+# (docs/ha.md, tests/lab/ha.sh): a call signalled through node A with its
+# RTP through node B; the BYE through A closes B's pinholes; failover (A's
+# sipd SIGKILLed mid-call, the BYE through B); a bad record; partition and
+# heal; a Redis restart. Host only: SIPp, NFQUEUE, native XDP on veth, redis.
+set -u
+source "$(dirname "$0")/../lib.sh"
+cd "$SW_TOP"
+need_root
+
+for t in sipp iptables nsenter redis-server redis-cli tc; do
+	command -v "$t" >/dev/null || { echo "skip: $t not installed (scripts/deps.sh)"; exit 77; }
+done
+for b in build/bin/sipd build/bin/sipwall; do
+	[ -x "$b" ] || { echo "skip: $b not built (make)"; exit 77; }
+done
+[ -x /usr/bin/python3 ] || { echo "skip: /usr/bin/python3 missing"; exit 77; }
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+
+lab_tag=$(sw_tag)
+source tests/lab/ha.sh
+trap 'ha_down' EXIT
+trap 'exit 130' INT TERM
+
+if ! ha_up; then
+	fail "two-node lab up"
+	finish
+	exit 1
+fi
+ok "two-node lab up ($lab_tag)"
+if ! ha_attach >"$LAB_TMP/attach.log" 2>&1; then
+	cat "$LAB_TMP/attach.log"
+	fail "sipwall attach on both nodes"
+	finish
+	exit 1
+fi
+ok "sipwall attached (native XDP) on both nodes"
+check "redis-server up in its namespace, ACL user sipwall" ha_redis_start
+expect_eq "the default user is off (AUTH needed)" \
+	"$(in_r redis-cli -h $R_A ping 2>&1 | grep -c NOAUTH)" 1
+
+ha_config a "$LAB_TMP/a.json" "$PIN_A" $R_A
+ha_config b "$LAB_TMP/b.json" "$PIN_B" $R_B
+# A configuration with the password on the command line does not exist:
+# the credentials file must be private.
+chmod 644 "$LAB_TMP/redis.cred"
+in_a build/bin/sipd run -c "$LAB_TMP/a.json" >/dev/null 2>"$LAB_TMP/err"
+expect_eq "a group/world-readable credentials file is refused" \
+	"$(grep -c 'readable by group or others' "$LAB_TMP/err")" 1
+chmod 600 "$LAB_TMP/redis.cred"
+
+ha_sipd_start "$NS_A" "$LAB_TMP/a.json" "$LAB_TMP/a.log"; A_PID=$HA_PID
+ha_sipd_start "$NS_B" "$LAB_TMP/b.json" "$LAB_TMP/b.log"; B_PID=$HA_PID
+check "sipd runs on node A" test -n "$A_PID"
+check "sipd runs on node B" test -n "$B_PID"
+connected() { grep -q "cluster_connected: reader" "$1" && grep -q "cluster_connected: writer" "$1"; }
+check "both nodes connected to Redis" lab_wait_for 5 eval 'connected "$LAB_TMP/a.log" && connected "$LAB_TMP/b.log"'
+
+status_has() { # PIN NS TEXT
+	in_ns "$2" env SIPWALL_RUN_DIR="$LAB_TMP/run" build/bin/sipwall status --pin-path "$1" | grep -q -- "$3"
+}
+check "sipwall status shows node A connected" lab_wait_for 3 status_has "$PIN_A" "$NS_A" "cluster: node a, connected to $R_A"
+
+# --- 1. signalling through A, media through B ----------------------------
+ha_media_via_b
+lab_uas 4 "$(lab_scenario uas.xml)" 1
+LAB_RTP_MS=3000 lab_uac 4 "$(lab_scenario uac.xml)" 1 &
+uac=$!
+check "node B holds the call's pinholes (replicated from A)" \
+	lab_wait_for 5 eval '[ "$(ha_pinholes "$PIN_B" "$NS_B" | wc -l)" -ge 2 ]'
+sleep 1
+expect_eq "B's pinholes are A's pinholes" "$(ha_pinholes "$PIN_B" "$NS_B")" "$(ha_pinholes "$PIN_A" "$NS_A")"
+wait $uac
+expect_eq "SIPp call: signalling via A, RTP via B: every call succeeded" $? 0
+lab_uas_wait
+passed_b=$(ha_stat "$PIN_B" "$NS_B" passed_pinhole)
+check "RTP passed B's replicated pinholes (${passed_b} packets)" test "${passed_b:-0}" -gt 50
+drop_b=$(ha_stat "$PIN_B" "$NS_B" dropped_no_pinhole)
+check "B dropped no RTP for want of a pinhole (${drop_b})" test "${drop_b:-1}" -le 2
+check "the BYE through A closed B's pinholes within the grace" \
+	lab_wait_for 3 eval '[ -z "$(ha_pinholes "$PIN_B" "$NS_B")" ]'
+ha_paths_reset
+
+# --- 2. a bad record on the log: counted, skipped, sipd lives -------------
+ha_redis XADD sipwall:log '*' r "swc1 ph a 1 2 1000 zz" >/dev/null
+ha_redis XADD sipwall:log '*' x "no r field" >/dev/null
+check "bad records counted on B" lab_wait_for 3 eval \
+	'ha_status_json "$PIN_B" | grep -q "\"bad_records\":[2-9]"'
+check "sipd B still running" kill -0 "$B_PID"
+
+# --- 3. failover: A's sipd SIGKILLed mid-call, media and BYE via B --------
+drop0=$(ha_stat "$PIN_B" "$NS_B" dropped_no_pinhole)
+ha_media_via_b
+lab_uas 4 "$(lab_scenario uas.xml)" 1
+LAB_RTP_MS=5000 lab_uac 4 "$(lab_scenario uac.xml)" 1 &
+uac=$!
+lab_wait_for 5 eval '[ "$(ha_pinholes "$PIN_B" "$NS_B" | wc -l)" -ge 2 ]'
+sleep 1
+kill -KILL "$A_PID"
+wait "$A_PID" 2>/dev/null
+ok "node A's sipd SIGKILLed mid-call"
+ha_sip_via_b # the BYE goes through B
+check "B sees A's heartbeat expire" lab_wait_for 4 grep -q "cluster_owner_lost: node a" "$LAB_TMP/b.log"
+wait $uac
+expect_eq "SIPp call across the failover succeeded" $? 0
+lab_uas_wait
+drop1=$(ha_stat "$PIN_B" "$NS_B" dropped_no_pinhole)
+check "no RTP dropped on B after the pinholes replicated ($((drop1 - drop0)))" \
+	test $((drop1 - drop0)) -le 2
+check "the BYE through B closed the dead owner's pinholes" \
+	lab_wait_for 3 eval '[ -z "$(ha_pinholes "$PIN_B" "$NS_B")" ]'
+check "counted as taken over" lab_wait_for 2 eval \
+	'ha_status_json "$PIN_B" | grep -q "\"taken_over\":[1-9]"'
+ha_paths_reset
+
+# --- 4. A restarts: resync; the closed call does not come back ------------
+# A's own maps still hold its pinholes of the killed call (sipd adopts them
+# on start); B closed them on the BYE, and the close is in Redis.
+ha_sipd_start "$NS_A" "$LAB_TMP/a.json" "$LAB_TMP/a.log"; A_PID=$HA_PID
+check "sipd A restarted" test -n "$A_PID"
+check "A resynced from the snapshot" lab_wait_for 5 eval \
+	'[ "$(grep -c "cluster_resync: " "$LAB_TMP/a.log")" -ge 2 ]'
+check "no closed pinhole came back on B" eval '[ -z "$(ha_pinholes "$PIN_B" "$NS_B")" ]'
+check "A ended its adopted copy of the call B took over (cluster_closed)" \
+	lab_wait_for 4 eval '[ -z "$(ha_pinholes "$PIN_A" "$NS_A")" ]'
+
+# --- 5. partition: B cut from Redis, a call via A, heal --------------------
+in_b iptables -I OUTPUT -d $R_B -j DROP
+in_b iptables -I INPUT -s $R_B -j DROP
+ha_media_via_b
+lab_uas 4 "$(lab_scenario uas.xml)" 1
+LAB_RTP_MS=8000 lab_uac 4 "$(lab_scenario uac.xml)" 1 &
+uac=$!
+check "A holds the call's pinholes during the partition" \
+	lab_wait_for 5 eval '[ "$(ha_pinholes "$PIN_A" "$NS_A" | wc -l)" -ge 2 ]'
+live_a=$(ha_pinholes "$PIN_A" "$NS_A")
+sleep 2.5 # long enough for B's connections to time out
+check "B lost Redis during the partition" grep -q "cluster_read_failed" "$LAB_TMP/b.log"
+in_b iptables -D OUTPUT -d $R_B -j DROP
+in_b iptables -D INPUT -s $R_B -j DROP
+check "after the heal B holds A's live pinholes" \
+	lab_wait_for 5 eval '[ "$(ha_pinholes "$PIN_B" "$NS_B")" = "$live_a" ]'
+wait $uac
+expect_eq "the call across the partition succeeded" $? 0
+lab_uas_wait
+check "after the call B holds nothing (no closed pinhole came back)" \
+	lab_wait_for 8 eval '[ -z "$(ha_pinholes "$PIN_B" "$NS_B")" ]'
+
+# --- 6. delay and loss between B and Redis: B converges ---------------------
+# tc netem where the kernel has it; else loss alone (iptables statistic).
+if in_b tc qdisc add dev fr root netem delay 50ms loss 10% 2>/dev/null; then
+	impair="50 ms delay and 10% loss (netem)"
+	unimpair() { in_b tc qdisc del dev fr root; }
+else
+	skip "netem delay: sch_netem not in this kernel (loss by iptables instead)"
+	in_b iptables -I INPUT -s $R_B -m statistic --mode random --probability 0.1 -j DROP
+	impair="10% loss (iptables statistic)"
+	unimpair() { in_b iptables -D INPUT -s $R_B -m statistic --mode random --probability 0.1 -j DROP; }
+fi
+lab_uas 4 "$(lab_scenario uas.xml)" 1
+LAB_RTP_MS=5000 lab_uac 4 "$(lab_scenario uac.xml)" 1 &
+uac=$!
+lab_wait_for 5 eval '[ "$(ha_pinholes "$PIN_A" "$NS_A" | wc -l)" -ge 2 ]'
+live_a=$(ha_pinholes "$PIN_A" "$NS_A")
+check "with $impair B gets A's pinholes" \
+	lab_wait_for 4 eval '[ "$(ha_pinholes "$PIN_B" "$NS_B")" = "$live_a" ]'
+wait $uac
+lab_uas_wait
+check "and their close" lab_wait_for 10 eval '[ -z "$(ha_pinholes "$PIN_B" "$NS_B")" ]'
+unimpair
+ha_paths_reset
+
+# --- 7. Redis restart (empty): both nodes reconnect and resync ------------
+ha_redis_stop
+ok "redis-server stopped"
+lab_uas 4 "$(lab_scenario uas.xml)" 1
+LAB_RTP_MS=8000 lab_uac 4 "$(lab_scenario uac.xml)" 1 &
+uac=$!
+check "A works alone while Redis is down (its pinholes open)" \
+	lab_wait_for 5 eval '[ "$(ha_pinholes "$PIN_A" "$NS_A" | wc -l)" -ge 2 ]'
+live_a=$(ha_pinholes "$PIN_A" "$NS_A")
+check "redis-server restarted (empty)" ha_redis_start
+check "after the restart B gets the call A opened while Redis was down" \
+	lab_wait_for 8 eval '[ "$(ha_pinholes "$PIN_B" "$NS_B")" = "$live_a" ]'
+wait $uac
+expect_eq "the call across the Redis restart succeeded" $? 0
+lab_uas_wait
+check "and its close" lab_wait_for 8 eval '[ -z "$(ha_pinholes "$PIN_B" "$NS_B")" ]'
+check "sipd A and B never restarted" kill -0 "$A_PID" "$B_PID"
+
+# --- 8. Sentinel: the master fails over, the nodes follow -------------------
+check "a replica and a Sentinel up" ha_sentinel_start
+check "the replica is in sync" lab_wait_for 10 eval \
+	'REDISCLI_AUTH=$HA_PASS in_r redis-cli -h $R_A -p 6380 --user sipwall --no-auth-warning info replication | grep -q "master_link_status:up"'
+kill -TERM "$A_PID" "$B_PID"
+wait "$A_PID" "$B_PID" 2>/dev/null
+sed -i "s|\"redis\": \"$R_A:6379\"|\"sentinels\": \"$R_A:26379\", \"master_name\": \"swha\"|" "$LAB_TMP/a.json"
+sed -i "s|\"redis\": \"$R_B:6379\"|\"sentinels\": \"$R_B:26379\", \"master_name\": \"swha\"|" "$LAB_TMP/b.json"
+ha_sipd_start "$NS_A" "$LAB_TMP/a.json" "$LAB_TMP/a.log"; A_PID=$HA_PID
+ha_sipd_start "$NS_B" "$LAB_TMP/b.json" "$LAB_TMP/b.log"; B_PID=$HA_PID
+check "the nodes found the master through the Sentinel" lab_wait_for 5 eval \
+	'[ "$(grep -c "cluster_connected: writer to $R_A:6379" "$LAB_TMP/a.log")" -ge 2 ]'
+ha_media_via_b
+lab_uas 4 "$(lab_scenario uas.xml)" 1
+LAB_RTP_MS=12000 lab_uac 4 "$(lab_scenario uac.xml)" 1 &
+uac=$!
+lab_wait_for 5 eval '[ "$(ha_pinholes "$PIN_A" "$NS_A" | wc -l)" -ge 2 ]'
+live_a=$(ha_pinholes "$PIN_A" "$NS_A")
+check "B holds the call's pinholes (through the Sentinel's master)" \
+	lab_wait_for 4 eval '[ "$(ha_pinholes "$PIN_B" "$NS_B")" = "$live_a" ]'
+ha_redis_stop # the master dies; the Sentinel promotes the replica
+check "the Sentinel promoted the replica" lab_wait_for 8 eval '[ "$(ha_sentinel_master_port)" = 6380 ]'
+check "node A follows to the new master" lab_wait_for 6 grep -q "cluster_connected: writer to $R_A:6380" "$LAB_TMP/a.log"
+check "node B follows to the new master" lab_wait_for 6 grep -q "cluster_connected: reader to $R_A:6380" "$LAB_TMP/b.log"
+wait $uac
+expect_eq "the call across the Redis failover succeeded" $? 0
+lab_uas_wait
+check "its close reached B through the new master" lab_wait_for 8 eval '[ -z "$(ha_pinholes "$PIN_B" "$NS_B")" ]'
+ha_paths_reset
+
+finish
