@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "sipwall_maps.h"
+#include "lib/swmap.h" /* struct sw_pinhole: the joined userspace view */
 
 #define CLREC_MAX_LEN  1024 /* a longer record is refused */
 #define CLREC_NODE_LEN 32   /* node ids: [A-Za-z0-9._-]{1,31} */

@@ -62,6 +62,14 @@ struct ent {
 #define SCAN_BATCH  1000
 #define XREAD_COUNT 1000
 
+struct callref {
+	struct callref *next;
+	uint64_t hash;
+	unsigned int n;
+};
+
+#define CREF_BITS 14
+
 struct owner {
 	char id[CLREC_NODE_LEN];
 	int alive;
@@ -99,6 +107,9 @@ struct sipd_cluster {
 	pthread_mutex_t tlock;
 	struct ent *tab[1u << TAB_BITS];
 	uint64_t n_remote;
+	/* applied remote pinholes per call: the call's sw_calls owner record
+	 * goes with its last one */
+	struct callref *crefs[1u << CREF_BITS];
 	struct owner owners[OWNERS_MAX];
 	unsigned int n_owners;
 
@@ -284,6 +295,36 @@ static int newer(uint64_t ea, uint64_t sa, uint64_t eb, uint64_t sb)
 	return ea > eb || (ea == eb && sa > sb);
 }
 
+/* One more (delta 1) or one fewer (-1) applied remote pinhole of call
+ * hash; the last one gone deletes the call's sw_calls owner record, which
+ * sw_pinhole_put wrote with the first (under tlock). */
+static void callref(struct sipd_cluster *cl, uint64_t hash, int delta)
+{
+	struct callref **pc = &cl->crefs[(hash ^ hash >> 29) & ((1u << CREF_BITS) - 1)], *c;
+
+	if (!hash)
+		return;
+	while (*pc && (*pc)->hash != hash)
+		pc = &(*pc)->next;
+	c = *pc;
+	if (delta > 0) {
+		if (!c) {
+			c = calloc(1, sizeof(*c));
+			if (!c)
+				return; /* its record stays until sipd's next start (sw_call_gc) */
+			c->hash = hash;
+			*pc = c;
+		}
+		c->n++;
+		return;
+	}
+	if (!c || --c->n)
+		return;
+	*pc = c->next;
+	free(c);
+	sw_call_del(cl->maps, hash);
+}
+
 /* Delete the local copy if it is still the one we wrote (same call). */
 static void unapply(struct sipd_cluster *cl, struct ent *e)
 {
@@ -297,6 +338,7 @@ static void unapply(struct sipd_cluster *cl, struct ent *e)
 	k.proto = IPPROTO_UDP;
 	if (!sw_pinhole_get(cl->maps, &k, &cur) && cur.call_hash == e->call_hash)
 		sw_pinhole_del(cl->maps, &k);
+	callref(cl, e->call_hash, -1);
 	e->applied = 0;
 	cl->n_remote--;
 }
@@ -435,8 +477,13 @@ static void apply(struct sipd_cluster *cl, const struct clrec *r, uint64_t ttl_m
 		pthread_mutex_unlock(&cl->tlock);
 		return;
 	}
-	if (!e->applied)
+	if (!e->applied) {
 		cl->n_remote++;
+		callref(cl, r->call_hash, 1);
+	} else if (e->call_hash != r->call_hash) {
+		callref(cl, r->call_hash, 1);
+		callref(cl, e->call_hash, -1);
+	}
 	snprintf(e->owner, sizeof(e->owner), "%s", r->owner);
 	e->epoch = r->epoch;
 	e->seq = r->seq;
@@ -1396,6 +1443,13 @@ void sipd_cluster_stop(struct sipd_cluster *cl)
 
 			cl->tab[b] = e->next;
 			free(e);
+		}
+	for (unsigned int b = 0; b < (1u << CREF_BITS); b++)
+		while (cl->crefs[b]) {
+			struct callref *c = cl->crefs[b];
+
+			cl->crefs[b] = c->next;
+			free(c);
 		}
 	for (unsigned int b = 0; b < (1u << TAB_BITS); b++)
 		while (cl->own[b]) {

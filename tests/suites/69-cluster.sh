@@ -81,6 +81,10 @@ drop_b=$(ha_stat "$PIN_B" "$NS_B" dropped_no_pinhole)
 check "B dropped no RTP for want of a pinhole (${drop_b})" test "${drop_b:-1}" -le 2
 check "the BYE through A closed B's pinholes within the grace" \
 	lab_wait_for 3 eval '[ -z "$(ha_pinholes "$PIN_B" "$NS_B")" ]'
+# the call's owner record (sw_calls) went with its last replicated pinhole:
+# left behind, remote calls would fill sw_calls and fail later pinholes
+expect_eq "B's sw_calls holds no owner of the closed call (bpftool)" \
+	"$(bpftool map dump pinned "$PIN_B/sw_calls" -j 2>/dev/null | "$LAB_PY" -c 'import json,sys; print(len(json.load(sys.stdin)))')" 0
 ha_paths_reset
 
 # --- 2. a bad record on the log: counted, skipped, sipd lives -------------
