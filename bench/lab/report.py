@@ -223,6 +223,8 @@ def main(a):
         target("install latency: sipwall p50 <= helper p50 (us)",
                med(lat["sipwall"]) - med(lat["helper"]), lambda v: v <= 0,
                "sipwall - helper = %+.0f")
+        target("install latency: sipwall p99 <= 2x helper p99 (sipwall p99 / helper p99)",
+               pct(lat["sipwall"], 99) / pct(lat["helper"], 99), lambda v: v <= 2.0)
     return 0 if ok else 1
 
 
