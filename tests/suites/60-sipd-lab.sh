@@ -213,18 +213,7 @@ check "big-INVITE calls' pinholes closed after BYE" lab_wait_for 5 no_pinholes
 
 # --- a burst: the queue is read in batches (recvmmsg), one verdict send per
 # batch; every datagram still gets its own verdict (issue 16) ---------------
-in_i timeout 9 "$LAB_PY" - $I4 >"$LAB_TMP/listen.burst" <<'PYEOF' &
-import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, 33, 1 << 22)  # SO_RCVBUFFORCE: the burst fits
-s.bind((sys.argv[1], 5060)); s.settimeout(0.1)
-end = time.time() + 4
-while time.time() < end:
-    try:
-        print(s.recv(65535).split(b" ", 1)[0].decode(errors="replace"), flush=True)
-    except socket.timeout:
-        pass
-PYEOF
+lab_sip_listen "$NS_I" $I4 5060 4 >"$LAB_TMP/listen.burst" &
 lp=$!
 sleep 0.5
 in_o timeout 10 "$LAB_PY" - $O4 $I4 300 <<'PYEOF'
