@@ -187,7 +187,8 @@ static const char *dot(uint32_t a, char *buf)
 /* The six datagrams of call c of round r; tcp: the same messages as
  * segments of one connection (caller 10.3/16 -> callee 10.5/16), then a FIN
  * each way, into d[6] and d[7]. */
-/* -l: up to 10^6 calls, from 10.128.0.0/9 to 11.0.0.0/8 (inside). */
+/* -l: up to 10^6 calls from 10.128.0.0/9 (inside: outbound calls, not held to the map share
+ * of outside callers) to 11.0.0.0/8. */
 static int live_addrs;
 
 static void make_call(struct dgram *d, unsigned int r, unsigned int c, int tcp)
@@ -378,7 +379,7 @@ static int live_mem(const char *root, struct sipwall *skel, unsigned int live)
 
 	live_addrs = 1;
 	snprintf(json, sizeof(json),
-		 "{\"networks\": {\"inside\": [\"11.0.0.0/8\"]},"
+		 "{\"networks\": {\"inside\": [\"10.128.0.0/9\"]},"
 		 " \"limits\": {\"max_calls\": %u, \"max_calls_per_source\": %u, \"max_msg_rate\": "
 		 "0}, \"timeouts\": {\"bye_grace_s\": 1}}",
 		 2 * live, live); /* outside callers get a share of max_calls */
