@@ -381,8 +381,10 @@ static int live_mem(const char *root, struct sipwall *skel, unsigned int live)
 	snprintf(json, sizeof(json),
 		 "{\"networks\": {\"inside\": [\"10.128.0.0/9\"]},"
 		 " \"limits\": {\"max_calls\": %u, \"max_calls_per_source\": %u, \"max_msg_rate\": "
-		 "0}, \"timeouts\": {\"bye_grace_s\": 1}}",
-		 2 * live, live); /* outside callers get a share of max_calls */
+		 "0}, \"security\": {\"max_transactions\": %u}, \"guard\": {\"max_sources\": %u},"
+		 " \"timeouts\": {\"bye_grace_s\": 1}}",
+		 2 * live, live, 4 * live + 65536, 2 * live + 65536);
+	/* no clock moves: every call's transactions and both its sources stay */
 	if (sipd_config_parse(json, "sipd-tput", &cfg, err, sizeof(err))) {
 		fprintf(stderr, "sipd-tput: %s\n", err);
 		return 1;
