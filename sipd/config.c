@@ -475,13 +475,15 @@ static int queue_key(struct pctx *p, const char *key, struct json_object *val, v
 		c->queue.count = (uint16_t)x;
 	} else if (FIELD("fail_open")) {
 		err = get_bool(p, val, &c->queue.fail_open);
+	} else if (FIELD("busy_poll_us")) {
+		err = get_u32(p, val, SIPD_BUSY_POLL_US_MAX, &c->queue.busy_poll_us);
 	}
 	return err;
 }
 
 static int parse_queue(struct pctx *p, struct json_object *o, struct sipd_config *c)
 {
-	static const char *const keys[] = {"num", "count", "fail_open", NULL};
+	static const char *const keys[] = {"num", "count", "fail_open", "busy_poll_us", NULL};
 
 	if (walk_object(p, o, keys, queue_key, c))
 		return -EINVAL;
@@ -1569,6 +1571,7 @@ static void set_defaults(struct sipd_config *c)
 	c->queue.num = 0;
 	c->queue.count = 1;
 	c->queue.fail_open = 0;
+	c->queue.busy_poll_us = 0;
 	c->default_check = SW_CHECK_STRICT;
 	c->limits.max_msg_len = SIP_MAX_MSG_LEN;
 	c->limits.max_headers = SIP_MAX_HEADERS;

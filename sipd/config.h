@@ -131,7 +131,8 @@ struct sipd_guard_cfg {
 };
 
 /* A list of ports (host order), at most SIPD_CFG_MAX_PORTS. */
-#define SIPD_CFG_MAX_PORTS 8
+#define SIPD_CFG_MAX_PORTS    8
+#define SIPD_BUSY_POLL_US_MAX 10000 /* queue.busy_poll_us, sipd run --busy-poll */
 struct sipd_port_list {
 	uint16_t port[SIPD_CFG_MAX_PORTS];
 	unsigned int n;
@@ -144,9 +145,10 @@ int sipd_port_list_has(const struct sipd_port_list *l, uint16_t port);
 struct sipd_config {
 	char pin_path[256];
 	struct {
-		uint16_t num;	/* first NFQUEUE number */
-		uint16_t count; /* queues num..num+count-1 (--queue-balance) */
-		int fail_open;	/* NFQA_CFG_F_FAIL_OPEN + --queue-bypass */
+		uint16_t num;	       /* first NFQUEUE number */
+		uint16_t count;	       /* queues num..num+count-1 (--queue-balance) */
+		int fail_open;	       /* NFQA_CFG_F_FAIL_OPEN + --queue-bypass */
+		uint32_t busy_poll_us; /* spin after traffic (loop.c); 0 = off */
 	} queue;
 
 	struct sipd_cidr *inside; /* the protected side */

@@ -99,8 +99,10 @@ static void loop_tick(int tfd, const struct sipd_sink *s)
 }
 
 int sipd_loop_run(int fd, int sfd, int tfd, const struct sipd_sink *s, int (*drain)(void *ctx),
-		  void *ctx)
+		  void *ctx, unsigned int busy_poll_us)
 {
+	uint64_t spin_until = 0; /* busy polling until then (monotonic ns) */
+
 	for (;;) {
 		struct pollfd p[3 + SIPD_AUX_MAX_FDS] = {
 			{.fd = fd, .events = POLLIN},
@@ -108,12 +110,31 @@ int sipd_loop_run(int fd, int sfd, int tfd, const struct sipd_sink *s, int (*dra
 			{.fd = tfd, .events = POLLIN},
 		};
 		unsigned int naux = s->aux ? s->aux->fill(s->aux->ctx, p + 3, SIPD_AUX_MAX_FDS) : 0;
-		int err;
+		int timeout = -1, n;
 
-		if (poll(p, 3 + naux, -1) < 0) {
+		/* Busy polling: right after traffic, look again without
+		 * sleeping, so the next packet (a call's 200 OK after its
+		 * INVITE) does not pay for a thread wake-up. */
+		if (spin_until && sw_monotonic_ns() < spin_until)
+			timeout = 0;
+		else
+			spin_until = 0;
+		if (poll(p, 3 + naux, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
+		}
+		/* The queue first: no timer, signal or aux work in front of
+		 * a packet that is waiting for its verdict. */
+		if (p[0].revents) {
+			n = drain(ctx);
+			if (n < 0)
+				return n;
+			/* Events of the batch go out after its verdicts. */
+			if (s->flush)
+				s->flush(s->ctx);
+			if (n > 0 && busy_poll_us)
+				spin_until = sw_monotonic_ns() + (uint64_t)busy_poll_us * 1000;
 		}
 		if (p[1].revents && loop_signal(sfd, s))
 			return 0;
@@ -121,13 +142,5 @@ int sipd_loop_run(int fd, int sfd, int tfd, const struct sipd_sink *s, int (*dra
 			loop_tick(tfd, s);
 		if (naux)
 			s->aux->service(s->aux->ctx, p + 3, naux);
-		if (!p[0].revents)
-			continue;
-		err = drain(ctx);
-		if (err)
-			return err;
-		/* Events of the batch go out after its verdicts. */
-		if (s->flush)
-			s->flush(s->ctx);
 	}
 }

@@ -226,7 +226,7 @@ int sipd_passive_run(const struct sipd_passive_opts *o, const struct sipd_sink *
 	if (o->verbose)
 		fprintf(stderr, "\n");
 
-	err = sipd_loop_run(l.fd, sfd, tfd, s, passive_drain, &l);
+	err = sipd_loop_run(l.fd, sfd, tfd, s, passive_drain, &l, 0);
 	if (l.recv_failed)
 		goto out;
 	if (o->verbose)

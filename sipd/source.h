@@ -60,11 +60,12 @@ int sipd_ports_parse(const char *s, struct sipd_ports *p);
 int sipd_ports_has(const struct sipd_ports *p, uint16_t port);
 
 struct sipd_nfq_opts {
-	uint16_t queue;	      /* first queue number */
-	uint16_t nqueues;     /* >1: --queue-balance queue:queue+nqueues-1 */
-	int fail_open;	      /* NFQA_CFG_F_FAIL_OPEN when the queue is full */
-	uint32_t maxlen;      /* kernel queue length, 0 = 8192 (nfq.c) */
-	unsigned int tick_ms; /* sipd_tick period */
+	uint16_t queue;		   /* first queue number */
+	uint16_t nqueues;	   /* >1: --queue-balance queue:queue+nqueues-1 */
+	int fail_open;		   /* NFQA_CFG_F_FAIL_OPEN when the queue is full */
+	uint32_t maxlen;	   /* kernel queue length, 0 = 8192 (nfq.c) */
+	unsigned int tick_ms;	   /* sipd_tick period */
+	unsigned int busy_poll_us; /* sipd_loop_run: spin this long after traffic */
 	int verbose;
 };
 
@@ -96,12 +97,15 @@ int sipd_loop_fds(sigset_t *set, unsigned int tick_ms, int *sfd, int *tfd);
  * Poll the source's fd next to sfd, tfd and the sink's aux descriptors until
  * SIGTERM/SIGINT (returns 0) or an error. SIGHUP calls sink->reload, the
  * timer sink->tick. When fd is readable, drain(ctx) takes what is there
- * without blocking and returns 0, or a negative errno that ends the loop
- * (drain reports it); sink->flush follows each drain that returned 0. A
- * failed poll ends the loop with its negative errno, not reported.
+ * without blocking and returns how many packets it handled (>= 0), or a
+ * negative errno that ends the loop (drain reports it); sink->flush follows
+ * each drain that did not fail. fd is served before the others in each round.
+ * busy_poll_us > 0: for that long after a drain that handled packets the loop
+ * polls without sleeping (a CPU spins; the next packet skips the wake-up).
+ * A failed poll ends the loop with its negative errno, not reported.
  */
 int sipd_loop_run(int fd, int sfd, int tfd, const struct sipd_sink *s, int (*drain)(void *ctx),
-		  void *ctx);
+		  void *ctx, unsigned int busy_poll_us);
 
 /* The iptables side of inline mode (rules.c). */
 #define SIPD_RULES_MAX_IFS 16

@@ -140,8 +140,8 @@ static void run_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: sipd run [-c CONFIG] [--pin-path P] [--queue N] [--queues N]\n"
-		"                [--fail-open|--fail-closed] [--tick-ms MS] [--close-on-exit] "
-		"[-v]\n"
+		"                [--fail-open|--fail-closed] [--tick-ms MS] [--busy-poll US]\n"
+		"                [--close-on-exit] [-v]\n"
 		"       sipd run --passive IFACE [-c CONFIG] [--ports LIST] [--pin-path P] [-v]\n");
 }
 
@@ -154,6 +154,7 @@ int sipd_cmd_run(int argc, char **argv)
 		O_FOPEN,
 		O_FCLOSED,
 		O_TICK,
+		O_BUSY,
 		O_PASSIVE,
 		O_PORTS,
 		O_CLOSE
@@ -166,6 +167,7 @@ int sipd_cmd_run(int argc, char **argv)
 		{"fail-open", no_argument, NULL, O_FOPEN},
 		{"fail-closed", no_argument, NULL, O_FCLOSED},
 		{"tick-ms", required_argument, NULL, O_TICK},
+		{"busy-poll", required_argument, NULL, O_BUSY},
 		{"passive", required_argument, NULL, O_PASSIVE},
 		{"ports", required_argument, NULL, O_PORTS},
 		{"close-on-exit", no_argument, NULL, O_CLOSE},
@@ -176,7 +178,8 @@ int sipd_cmd_run(int argc, char **argv)
 	const char *cfg_path = NULL, *pin = NULL, *passive = NULL;
 	int fail_open = -1, verbose = 1, close_on_exit = 0, opt, rc;
 	int have_queue = 0, have_queues = 0;
-	uint16_t queue = 0, queues = 0, tick = 0;
+	uint16_t queue = 0, queues = 0, tick = 0, busy = 0;
+	int have_busy = 0;
 	struct sipd_ports ports = {.port = {SIPD_SIP_PORT_DEFAULT}, .n = 1};
 	struct sipd_config *cfg = NULL;
 	struct daemon_ctx ctx = {0};
@@ -215,6 +218,15 @@ int sipd_cmd_run(int argc, char **argv)
 		case O_TICK:
 			if (parse_u16("--tick-ms", optarg, &tick) || !tick)
 				return 2;
+			break;
+		case O_BUSY:
+			if (parse_u16("--busy-poll", optarg, &busy) ||
+			    busy > SIPD_BUSY_POLL_US_MAX) {
+				fprintf(stderr, "sipd: --busy-poll must be 0-%d microseconds\n",
+					SIPD_BUSY_POLL_US_MAX);
+				return 2;
+			}
+			have_busy = 1;
 			break;
 		case O_PASSIVE:
 			passive = optarg;
@@ -351,6 +363,7 @@ int sipd_cmd_run(int argc, char **argv)
 			.nqueues = have_queues ? queues : cfg->queue.count,
 			.fail_open = fail_open >= 0 ? fail_open : cfg->queue.fail_open,
 			.tick_ms = tick,
+			.busy_poll_us = have_busy ? busy : cfg->queue.busy_poll_us,
 			.verbose = verbose,
 		};
 

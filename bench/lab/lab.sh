@@ -175,10 +175,12 @@ bl_measure() {
 # grace), the default security.max_pinholes_per_source; the lab sizes it for
 # the offered load as an operator would for a trunk.
 bl_sipd_config() {
+	local busy=
+	[ -z "${BL_BUSY_POLL:-}" ] || busy=", \"busy_poll_us\": $BL_BUSY_POLL"
 	cat >"$BL_TMP/sipd.json" <<EOF2
 {
   "pin_path": "$BL_PIN",
-  "queue": { "num": $BL_QUEUE, "count": 1, "fail_open": false },
+  "queue": { "num": $BL_QUEUE, "count": ${BL_QUEUES:-1}, "fail_open": false$busy },
   "networks": { "inside": [ "10.202.2.0/24", "10.203.0.0/16" ], "default_check": "address" },
   "timeouts": { "bye_grace_s": 1 },
   "security": { "max_pinholes_per_source": 8192 }${BL_SIPD_EXTRA:+,
@@ -209,7 +211,9 @@ bl_cfg_up() {
 		fi
 		bl_f "$BL_SIPD" rules install -c "$cfg" >/dev/null || return 1
 		: >"$BL_TMP/sipd.log"
-		nsenter --net="/run/netns/$BL_NF" "$BL_SIPD" run -c "$cfg" \
+		# BL_SIPD_SCHED: a prefix for sipd's placement, e.g. "chrt -f 10"
+		# or "taskset -c 0" (docs/benchmarks.md, issue 16).
+		nsenter --net="/run/netns/$BL_NF" ${BL_SIPD_SCHED:-} "$BL_SIPD" run -c "$cfg" \
 			>"$BL_TMP/events.jsonl" 2>>"$BL_TMP/sipd.log" &
 		BL_SIPD_PID=$!
 		BL_PIDS+=("$BL_SIPD_PID")

@@ -24,7 +24,12 @@
  * every pinhole it opens and closes is also queued for that Redis, the cost
  * bench/cluster compares.
  *
- * Usage: sipd-tput [-c calls] [-n rounds] [-R redis]   (root)
+ * -l LIVE instead: LIVE calls set up (INVITE, 180, 200, ACK) and left live,
+ * then sipd's heap in use per live call (mallinfo2, whole process, after
+ * sipd_new and after the calls) and the pinhole map's kernel memory per call
+ * (memlock in its fdinfo, before and after).
+ *
+ * Usage: sipd-tput [-c calls] [-n rounds] [-R redis] | sipd-tput -l LIVE   (root)
  */
 #define _GNU_SOURCE /* memmem */
 #include <arpa/inet.h>
@@ -32,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <malloc.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -186,10 +192,19 @@ static const char *dot(uint32_t a, char *buf)
 /* The six datagrams of call c of round r; tcp: the same messages as
  * segments of one connection (caller 10.3/16 -> callee 10.5/16), then a FIN
  * each way, into d[6] and d[7]. */
+/* -l: up to 10^6 calls from 10.128.0.0/9 (inside: outbound calls, not held to the map share
+ * of outside callers) to 11.0.0.0/8. */
+static int live_addrs;
+
 static void make_call(struct dgram *d, unsigned int r, unsigned int c, int tcp)
 {
 	uint32_t a = (10u << 24) | ((tcp ? 3u : 2u) << 16) | (c + 1),
 		 b = (10u << 24) | ((tcp ? 5u : 1u) << 16) | (c + 1);
+
+	if (live_addrs) {
+		a = (10u << 24) + (128u << 16) + c + 1;
+		b = (11u << 24) + c + 1;
+	}
 	struct conn cn = {.seq = {1000u + c * 7919u, 0xfffff000u + c}, .port = 20000 + c % 40000};
 	const char *tr = tcp ? "TCP" : "UDP";
 	char A[16], B[16], cid[64], sdp_a[256], sdp_b[256], msg[1400], via[160], hd[512];
@@ -333,6 +348,106 @@ static void unpin(const char *root)
 	rmdir(root);
 }
 
+/* The memlock line of a map's fdinfo, bytes; 0 if unknown. */
+static unsigned long long map_memlock(int fd)
+{
+	unsigned long long v = 0;
+	char path[64], line[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %llu", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+/* -l: live calls and the memory they hold (see the top comment). */
+static int live_mem(const char *root, struct sipwall *skel, unsigned int live)
+{
+	struct sipd_config *cfg = NULL;
+	struct sipd_events *ev = NULL;
+	struct sipd *d = NULL;
+	struct sipd_stats st;
+	struct dgram call[MSGS_PER_CALL];
+	struct mallinfo2 mb, m0, m1;
+	unsigned long long ml0, ml1;
+	unsigned int i, k;
+	char json[512], err[512];
+	FILE *devnull;
+	uint64_t now = 1000000000ull * 1000000;
+	int rc = 1;
+
+	live_addrs = 1;
+	snprintf(json, sizeof(json),
+		 "{\"networks\": {\"inside\": [\"10.128.0.0/9\"]},"
+		 " \"limits\": {\"max_calls\": %u, \"max_calls_per_source\": %u, \"max_msg_rate\": "
+		 "0}, \"security\": {\"max_transactions\": %u}, \"guard\": {\"max_sources\": %u},"
+		 " \"timeouts\": {\"bye_grace_s\": 1}}",
+		 2 * live, live, 4 * live + 65536, 2 * live + 65536);
+	/* no clock moves: every call's transactions and both its sources stay */
+	if (sipd_config_parse(json, "sipd-tput", &cfg, err, sizeof(err))) {
+		fprintf(stderr, "sipd-tput: %s\n", err);
+		return 1;
+	}
+	devnull = fopen("/dev/null", "w");
+	ev = devnull ? sipd_events_open_stream(devnull) : NULL;
+	mb = mallinfo2();
+	d = ev ? sipd_new(cfg, root, ev, err, sizeof(err)) : NULL;
+	if (!d) {
+		fprintf(stderr, "sipd-tput: sipd_new: %s\n", ev ? err : "no event sink");
+		goto out;
+	}
+	sipd_set_event_batching(d, 1);
+	m0 = mallinfo2();
+	ml0 = map_memlock(bpf_map__fd(skel->maps.sw_pinholes));
+	for (i = 0; i < live; i++) {
+		enum sw_sip_reason why;
+
+		make_call(call, 0, i, 0);
+		for (k = 0; k < 4; k++) /* INVITE, 180, 200, ACK: the call stays up */
+			if (sipd_handle_packet(d, call[k].b, call[k].len, now + i, &why) !=
+			    SIPD_ACCEPT) {
+				fprintf(stderr, "sipd-tput: live call %u message %u: %s\n", i, k,
+					sw_sip_reason_name(why));
+				goto out;
+			}
+		if ((i & 1023) == 0)
+			sipd_flush(d);
+	}
+	sipd_flush(d);
+	m1 = mallinfo2();
+	sipd_get_stats(d, &st);
+	if (st.calls_active != live) {
+		fprintf(stderr, "sipd-tput: %u calls set up, %llu live\n", live,
+			(unsigned long long)st.calls_active);
+		goto out;
+	}
+	ml1 = map_memlock(bpf_map__fd(skel->maps.sw_pinholes));
+	printf("live calls: %u, pinholes %llu (%.1f per call)\n", live,
+	       (unsigned long long)st.pinholes_opened, (double)st.pinholes_opened / live);
+	printf("sipd heap per live call (mallinfo2 after the calls - after sipd_new): %.0f bytes; "
+	       "sipd_new's own tables %.0f KiB\n",
+	       ((double)m1.uordblks + m1.hblkhd - (double)m0.uordblks - m0.hblkhd) / live,
+	       ((double)m0.uordblks + m0.hblkhd - (double)mb.uordblks - mb.hblkhd) / 1024);
+	printf("pinhole map (kernel) per live call (fdinfo memlock after - before): %.0f bytes\n",
+	       ((double)ml1 - (double)ml0) / live);
+	rc = 0;
+out:
+	if (d) {
+		sipd_close_all(d, now);
+		sipd_free(d);
+	}
+	if (ev)
+		sipd_events_close(ev);
+	sipd_config_free(cfg);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo);
@@ -362,10 +477,18 @@ int main(int argc, char **argv)
 	FILE *devnull;
 	const char *redis = NULL;
 	struct sipd_cluster *cl = NULL;
+	unsigned int live = 0;
 	int opt, rc = 1;
 
-	while ((opt = getopt(argc, argv, "c:n:R:")) != -1) {
+	while ((opt = getopt(argc, argv, "c:n:l:R:")) != -1) {
 		switch (opt) {
+		case 'l':
+			live = strtoul(optarg, NULL, 10);
+			if (live < 1 || live > 200000) {
+				fprintf(stderr, "sipd-tput: -l must be 1..200000\n");
+				return 2;
+			}
+			break;
 		case 'c':
 			calls = strtoul(optarg, NULL, 10);
 			break;
@@ -376,7 +499,8 @@ int main(int argc, char **argv)
 			redis = optarg;
 			break;
 		default:
-			fprintf(stderr, "usage: sipd-tput [-c calls] [-n rounds] [-R redis]\n");
+			fprintf(stderr, "usage: sipd-tput [-c calls] [-n rounds] [-R redis] | -l "
+					"live-calls\n");
 			return 2;
 		}
 	}
@@ -409,10 +533,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sipd-tput: open the data path object: %s\n", strerror(errno));
 		goto out;
 	}
-	bpf_map__set_max_entries(skel->maps.sw_pinholes, 262144);
-	bpf_map__set_max_entries(skel->maps.sw_calls, 262144);
+	bpf_map__set_max_entries(skel->maps.sw_pinholes, live ? 1048576 : 262144);
+	bpf_map__set_max_entries(skel->maps.sw_calls, live ? 1048576 : 262144);
 	if (sipwall__load(skel)) {
 		fprintf(stderr, "sipd-tput: load the data path object: %s\n", strerror(errno));
+		goto out;
+	}
+	if (live) {
+		rc = live_mem(root, skel, live);
 		goto out;
 	}
 	if (sipd_config_parse("{\"networks\": {\"inside\": [\"10.1.0.0/16\", \"10.5.0.0/16\"]},"

@@ -357,6 +357,7 @@ lab_sip_listen() {
 import socket, sys, time
 addr, port, secs = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, 33, 1 << 22)  # SO_RCVBUFFORCE: a burst fits
 s.bind((addr, port)); s.settimeout(0.1)
 end = time.time() + secs
 while time.time() < end:

@@ -211,11 +211,42 @@ check "queue saw the big INVITEs whole (no sip_parse/truncated drops)" \
 
 check "big-INVITE calls' pinholes closed after BYE" lab_wait_for 5 no_pinholes
 
+# --- a burst: the queue is read in batches (recvmmsg), one verdict send per
+# batch; every datagram still gets its own verdict (issue 16) ---------------
+lab_sip_listen "$NS_I" $I4 5060 4 >"$LAB_TMP/listen.burst" &
+lp=$!
+sleep 0.5
+in_o timeout 10 "$LAB_PY" - $O4 $I4 300 <<'PYEOF'
+import socket, sys, random
+src, dst, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 22)
+s.bind((src, 5060))
+for k in range(n):
+    msg = ("OPTIONS sip:bob@%s SIP/2.0\r\nVia: SIP/2.0/UDP %s:5060;branch=z9hG4bK%x\r\n"
+           "Max-Forwards: 70\r\nFrom: <sip:alice@%s>;tag=%x\r\nTo: <sip:bob@%s>\r\n"
+           "Call-ID: burst-%d-%x@sipwall-lab\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n") % (
+           dst, src, random.getrandbits(32), src, random.getrandbits(32), dst, k,
+           random.getrandbits(32))
+    s.sendto(msg.encode(), (dst, 5060))
+PYEOF
+wait $lp
+expect_eq "a burst of 300 OPTIONS: every one passed the queue" \
+	"$(grep -c '^OPTIONS' "$LAB_TMP/listen.burst")" 300
+
 # --- clean exit and exact removal -----------------------------------------
 kill -TERM "$LAB_SIPD_PID"
 wait "$LAB_SIPD_PID"
 expect_eq "sipd exits 0 on SIGTERM" $? 0
 LAB_SIPD_PID=
+summary=$(grep 'sipd: nfq: ' "$LAB_TMP/sipd.log" | tail -1)
+echo "# $summary"
+acc=$(sed -n 's/.*nfq: \([0-9]*\) accepted.*/\1/p' <<<"$summary")
+sends=$(sed -n 's/.*batches, \([0-9]*\) verdict sends.*/\1/p' <<<"$summary")
+check "nfq summary: no verdict errors" grep -q ' 0 verdict errors' <<<"$summary"
+check "nfq: fewer verdict sends (${sends:-?}) than accepted packets (${acc:-?}): batched" \
+	test "${sends:-0}" -gt 0 -a "${sends:-0}" -lt "${acc:-0}"
 check "rules remove" in_f build/bin/sipd rules remove
 expect_eq "nothing of sipwall left in iptables" "$(rules_state | grep -c .)" 0
 check "rules remove again (idempotent)" in_f build/bin/sipd rules remove

@@ -54,6 +54,29 @@ check "phmem: memlock per map and slab growth, 4 pinholes per call" \
 check "phmem: no namespace or pin root left" \
 	bash -c "! ip netns list | grep -q '^sw-phmem-' && ! ls -d /sys/fs/bpf/sipwall-phmem-* 2>/dev/null | grep -q ."
 
+check "issue 16's p99 install latency target listed" \
+	grep -Eq "^- install latency: sipwall p99 <= 2x helper p99 .*: [0-9a-z.]+ -> (met|MISSED)$" "$out"
+
+# --latency-only: the install latency rows and targets, no packet costs, exit 0.
+out=$T/lat.out
+timeout 120 bench/compare --latency-only --reps 1 --lat-calls 3 >"$out" 2>"$T/lat.err"
+rc=$?
+expect_eq "bench/compare --latency-only exits 0" "$rc" 0
+[ "$rc" -eq 0 ] || tail -n 20 "$T/lat.err"
+check "latency-only: sipwall and helper latency measured" \
+	grep -Eq "^\| pinhole install latency p50, us [^|]*\| - \| [0-9]+ \| [0-9]+ \| n/a \| n/a \|$" "$out"
+check "latency-only: no packet cost measured" \
+	bash -c "! grep -q 'compare: rep 1 .* ns/pkt' '$T/lat.err'"
+check "latency-only: the p50 target as a met/MISSED line" \
+	grep -Eq "^- install latency: sipwall p50 <= helper p50 .* -> (met|MISSED)$" "$out"
+
+# sipd-tput -l: memory per live call.
+out=$T/live.out
+timeout 60 build/bin/sipd-tput -l 200 >"$out" 2>&1
+expect_eq "sipd-tput -l 200 exits 0" "$?" 0
+check "sipd-tput -l: heap and map bytes per live call" \
+	grep -Eq "^sipd heap per live call .*: [0-9]+ bytes" "$out"
+
 out=$T/sipd.out
 timeout 180 bench/sipd-throughput --quick >"$out" 2>"$T/sipd.err"
 expect_eq "bench/sipd-throughput --quick exits 0" "$?" 0

@@ -16,7 +16,7 @@
 static const char *good =
 	"{\n"
 	"  \"pin_path\": \"/sys/fs/bpf/sw-x\",\n"
-	"  \"queue\": {\"num\": 3, \"count\": 2, \"fail_open\": true},\n"
+	"  \"queue\": {\"num\": 3, \"count\": 2, \"fail_open\": true, \"busy_poll_us\": 50},\n"
 	"  \"networks\": {\"inside\": [\"10.1.0.0/16\", \"fd00:1::/64\"],\n"
 	"     \"default_check\": \"strict\",\n"
 	"     \"peers\": [{\"cidr\": \"198.51.100.0/24\", \"check\": \"address\"},\n"
@@ -53,6 +53,7 @@ static void test_good(void **state)
 	assert_int_equal(c->queue.num, 3);
 	assert_int_equal(c->queue.count, 2);
 	assert_true(c->queue.fail_open);
+	assert_int_equal(c->queue.busy_poll_us, 50);
 	assert_int_equal(c->n_inside, 2);
 	assert_int_equal(c->n_peers, 2);
 	assert_int_equal(c->limits.max_msg_len, 8000);
@@ -108,6 +109,7 @@ static void test_defaults(void **state)
 	assert_string_equal(c->pin_path, SW_PIN_ROOT_DEFAULT);
 	assert_int_equal(c->queue.count, 1);
 	assert_false(c->queue.fail_open);
+	assert_int_equal(c->queue.busy_poll_us, 0);
 	assert_int_equal(c->default_check, SW_CHECK_STRICT);
 	assert_true(c->limits.strict);
 	assert_int_equal(c->limits.max_msg_len, SIP_MAX_MSG_LEN);
@@ -183,6 +185,8 @@ static const struct {
 	{"{\"timeouts\": {\"idle_s\": \"60\"}}", "t.json: timeouts.idle_s: expected an integer"},
 	{"{\"queue\": {\"count\": 0}}", "t.json: queue.count: must be at least 1"},
 	{"{\"queue\": {\"fail_open\": 1}}", "t.json: queue.fail_open: expected true or false"},
+	{"{\"queue\": {\"busy_poll_us\": 10001}}",
+	 "t.json: queue.busy_poll_us: out of range 0..10000"},
 	{"{\"limits\": {\"max_headers\": 0}}", "t.json: limits.max_headers: must be at least 1"},
 	{"{\"pin_path\": \"relative\"}", "t.json: pin_path: must be an absolute path"},
 	{"{\"filters\": [{\"match\": {\"direction\": \"sideways\"}, \"action\": \"drop\"}]}",
