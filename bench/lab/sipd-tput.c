@@ -208,9 +208,9 @@ static void make_call(struct dgram *d, unsigned int r, unsigned int c, int tcp)
 	/* Each round's connection on the same 4-tuple starts 16 MiB past the
 	 * last one's sequence numbers, as a new ISN would: sipd's tombstone of
 	 * the closed connection refuses the old numbers again (a replay). */
-	struct conn cn = {.seq = {1000u + c * 7919u + r * 0x01000000u,
-				  0xfffff000u + c + r * 0x01000000u},
-			  .port = 20000 + c % 40000};
+	struct conn cn = {
+		.seq = {1000u + c * 7919u + r * 0x01000000u, 0xfffff000u + c + r * 0x01000000u},
+		.port = 20000 + c % 40000};
 	const char *tr = tcp ? "TCP" : "UDP";
 	char A[16], B[16], cid[64], sdp_a[256], sdp_b[256], msg[1400], via[160], hd[512];
 	unsigned int port = 10000 + (c % 4000) * 2;

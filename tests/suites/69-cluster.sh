@@ -215,7 +215,7 @@ live_a=$(ha_pinholes "$PIN_A" "$NS_A")
 check "B holds the call's pinholes (through the Sentinel's master)" \
 	lab_wait_for 4 eval '[ "$(ha_pinholes "$PIN_B" "$NS_B")" = "$live_a" ]'
 ha_redis_stop # the master dies; the Sentinel promotes the replica
-check "the Sentinel promoted the replica" lab_wait_for 8 eval '[ "$(ha_sentinel_master_port)" = 6380 ]'
+check "the Sentinel promoted the replica" lab_wait_for 20 eval '[ "$(ha_sentinel_master_port)" = 6380 ]'
 check "node A follows to the new master" lab_wait_for 6 grep -q "cluster_connected: writer to $R_A:6380" "$LAB_TMP/a.log"
 check "node B follows to the new master" lab_wait_for 6 grep -q "cluster_connected: reader to $R_A:6380" "$LAB_TMP/b.log"
 wait $uac
