@@ -163,7 +163,13 @@ ha_sentinel_start() {
 		"sentinel failover-timeout swha 5000" >"$LAB_TMP/sentinel.conf"
 	nsenter --net="/run/netns/$NS_R" redis-sentinel "$LAB_TMP/sentinel.conf" &
 	LAB_PIDS+=("$!")
-	lab_wait_for 5 eval '[ -n "$(ha_sentinel_master_port)" ]'
+	lab_wait_for 5 eval '[ -n "$(ha_sentinel_master_port)" ]' || return 1
+	# A Sentinel learns the replicas from the master's INFO (every 10 s):
+	# until it lists this one, in sync, a dead master has nobody to promote.
+	lab_wait_for 25 eval 'in_r redis-cli -h $R_A -p 26379 sentinel replicas swha 2>/dev/null |
+		grep -q "^$R_A:6380$\|^6380$" &&
+		in_r redis-cli -h $R_A -p 6380 --user admin --pass "$HA_PASS" --no-auth-warning \
+			info replication 2>/dev/null | grep -q "^master_link_status:up"'
 }
 
 # The master's port as the Sentinel sees it.
