@@ -316,7 +316,7 @@ int sw_pinhole_get(const struct sw_maps *m, const struct sw_pinhole_key *k, stru
 	struct sw_call call;
 	int have_more = 0, have_call = 0;
 
-	if (bpf_map_lookup_elem(m->pinholes, k, &hot))
+	if (sw_pinhole_get_hot(m, k, &hot))
 		return -errno;
 	if (hot.flags & SW_PH_MORE)
 		have_more = bpf_map_lookup_elem(m->ph_srcs, k, &more) == 0;
@@ -324,6 +324,12 @@ int sw_pinhole_get(const struct sw_maps *m, const struct sw_pinhole_key *k, stru
 		have_call = bpf_map_lookup_elem(m->calls, &hot.call_hash, &call) == 0;
 	sw_pinhole_join(&hot, have_more ? &more : NULL, have_call ? &call : NULL, v);
 	return 0;
+}
+
+int sw_pinhole_get_hot(const struct sw_maps *m, const struct sw_pinhole_key *k,
+		       struct sw_pinhole_hot *hot)
+{
+	return bpf_map_lookup_elem(m->pinholes, k, hot) ? -errno : 0;
 }
 
 /* The hot value out of the map, read as it went. */

@@ -75,6 +75,10 @@ int sw_pinhole_put(const struct sw_maps *m, const struct sw_pinhole_key *k,
 int sw_pinhole_put_many(const struct sw_maps *m, const struct sw_pinhole_key *k,
 			const struct sw_pinhole *v, unsigned int n);
 int sw_pinhole_get(const struct sw_maps *m, const struct sw_pinhole_key *k, struct sw_pinhole *v);
+/* Only the hot value (counters, first source, flags): one lookup, for
+ * callers that need no extra sources and no Call-ID text. */
+int sw_pinhole_get_hot(const struct sw_maps *m, const struct sw_pinhole_key *k,
+		       struct sw_pinhole_hot *hot);
 /* The hot value first, then its extra sources; the owner's sw_calls entry
  * stays (other pinholes of the call may name it): sw_call_del, sw_call_gc. */
 int sw_pinhole_del(const struct sw_maps *m, const struct sw_pinhole_key *k);

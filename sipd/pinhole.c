@@ -589,9 +589,9 @@ static int owner_dead(const struct sipd_ph_ctx *x, const struct sipd_call *o, ui
 	if (!t || now_ns < o->last_sip_ns || now_ns - o->last_sip_ns < t)
 		return 0;
 	for (i = 0; i < o->n_ph; i++) {
-		struct sw_pinhole cur;
+		struct sw_pinhole_hot cur;
 
-		if (sw_pinhole_get(x->maps, &o->ph[i].key, &cur))
+		if (sw_pinhole_get_hot(x->maps, &o->ph[i].key, &cur))
 			continue;
 		if (cur.last_seen_ns && cur.last_seen_ns <= mono && mono - cur.last_seen_ns < t)
 			return 0;
@@ -783,7 +783,13 @@ int sipd_ph_apply(struct sipd_ph_ctx *x, struct sipd_call *c, const struct sipd_
 			swap_w(wk, wv, is_new, i, nb++);
 	err = 0;
 	for (landed = 0; landed < nf && !err; landed++) {
-		err = sw_pinhole_put(x->maps, &wk[landed], &wv[landed], BPF_NOEXIST);
+		struct sw_pinhole v = wv[landed];
+
+		/* The call's owner record (sw_calls) goes with the first;
+		 * the others would only find it there (EEXIST). */
+		if (landed)
+			v.call_id[0] = '\0';
+		err = sw_pinhole_put(x->maps, &wk[landed], &v, BPF_NOEXIST);
 		if (err)
 			break;
 	}
@@ -927,9 +933,9 @@ int sipd_ph_activity(struct sipd_ph_ctx *x, const struct sipd_call *c, uint64_t 
 	*packets = 0;
 	*last_seen_ns = 0;
 	for (i = 0; i < c->n_ph; i++) {
-		struct sw_pinhole cur;
+		struct sw_pinhole_hot cur;
 
-		if (sw_pinhole_get(x->maps, &c->ph[i].key, &cur))
+		if (sw_pinhole_get_hot(x->maps, &c->ph[i].key, &cur))
 			continue;
 		found++;
 		*packets += cur.packets;
