@@ -1507,20 +1507,6 @@ void sipd_cluster_get_stats(struct sipd_cluster *cl, struct sipd_cluster_stats *
 	pthread_mutex_unlock(&cl->slock);
 }
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", (unsigned char)*s);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
 void sipd_cluster_status_json(struct sipd_cluster *cl, FILE *f)
 {
 	struct sipd_cluster_stats s;
@@ -1531,9 +1517,9 @@ void sipd_cluster_status_json(struct sipd_cluster *cl, FILE *f)
 	}
 	sipd_cluster_get_stats(cl, &s);
 	fprintf(f, "\"cluster\":{\"enabled\":true,\"node_id\":");
-	json_str(f, s.node_id);
+	sipd_json_fputs(f, s.node_id);
 	fprintf(f, ",\"redis\":");
-	json_str(f, s.redis);
+	sipd_json_fputs(f, s.redis);
 	fprintf(f,
 		",\"connected\":%s,\"queue_depth\":%llu,\"queue_len\":%llu,"
 		"\"remote_pinholes\":%llu,\"owners_alive\":%llu,\"last_resync_ms\":%llu,"
@@ -1545,7 +1531,7 @@ void sipd_cluster_status_json(struct sipd_cluster *cl, FILE *f)
 	for (unsigned int i = 0; i < SIPD_CL_MAX; i++)
 		fprintf(f, ",\"%s\":%llu", cnt_names[i], (unsigned long long)s.c[i]);
 	fprintf(f, ",\"last_error\":");
-	json_str(f, s.last_error);
+	sipd_json_fputs(f, s.last_error);
 	fputc('}', f);
 }
 

@@ -1046,11 +1046,9 @@ int sipd_write_status(const struct sipd *d, const char *path, long pid)
 	if (!f)
 		return -errno;
 	sipd_stream_get_stats(d->stream, &ts);
-	fprintf(f, "{\"pid\":%ld,\"updated_unix\":%lld,\"pin_path\":\"", pid,
-		(long long)time(NULL));
-	for (const char *c = d->cfg->pin_path; *c; c++)
-		fprintf(f, *c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
-	fprintf(f, "\",\"transports\":[%s%s%s%s%s],", d->cfg->sip.udp ? "\"udp\"" : "",
+	fprintf(f, "{\"pid\":%ld,\"updated_unix\":%lld,\"pin_path\":", pid, (long long)time(NULL));
+	sipd_json_fputs(f, d->cfg->pin_path);
+	fprintf(f, ",\"transports\":[%s%s%s%s%s],", d->cfg->sip.udp ? "\"udp\"" : "",
 		d->cfg->sip.udp && (d->cfg->sip.tcp || d->cfg->sip.ws) ? "," : "",
 		d->cfg->sip.tcp ? "\"tcp\"" : "", d->cfg->sip.tcp && d->cfg->sip.ws ? "," : "",
 		d->cfg->sip.ws ? "\"ws\"" : "");

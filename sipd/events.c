@@ -146,38 +146,56 @@ static int json_plain(unsigned char c)
 	return json_plain_tab[c];
 }
 
+/* The escape of one byte that is not json_plain into esc; its length. */
+static size_t json_esc(unsigned char c, char esc[8])
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (c == '"' || c == '\\') {
+		esc[0] = '\\';
+		esc[1] = (char)c;
+		return 2;
+	}
+	/* SIP text from the wire is not trusted to be UTF-8. */
+	memcpy(esc, "\\u00", 4);
+	esc[4] = hex[c >> 4];
+	esc[5] = hex[c & 15];
+	return 6;
+}
+
 /* A JSON string literal; control bytes and non-UTF-8-safe bytes escaped. */
 static void put_json_str(struct sipd_events *ev, const char *s)
 {
-	static const char hex[] = "0123456789abcdef";
 	char esc[8];
 
 	put(ev, "\"", 1);
 	while (*s) {
 		const char *run = s;
-		unsigned char c;
 
 		while (json_plain((unsigned char)*s))
 			s++;
 		if (s > run)
 			put(ev, run, (size_t)(s - run));
-		c = (unsigned char)*s;
-		if (!c)
+		if (!*s)
 			break;
-		if (c == '"' || c == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)c;
-			put(ev, esc, 2);
-		} else {
-			/* SIP text from the wire is not trusted to be UTF-8. */
-			memcpy(esc, "\\u00", 4);
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			put(ev, esc, 6);
-		}
+		put(ev, esc, json_esc((unsigned char)*s, esc));
 		s++;
 	}
 	put(ev, "\"", 1);
+}
+
+void sipd_json_fputs(FILE *f, const char *s)
+{
+	char esc[8];
+
+	fputc('"', f);
+	for (; *s; s++) {
+		if (json_plain((unsigned char)*s))
+			fputc(*s, f);
+		else
+			fwrite(esc, 1, json_esc((unsigned char)*s, esc), f);
+	}
+	fputc('"', f);
 }
 
 /* "00".."99": two decimal digits per division (events carry 19-digit

@@ -44,6 +44,10 @@ void ev_put_str(struct sipd_events *ev, const char *s);
 void ev_put_u64(struct sipd_events *ev, uint64_t v);
 void ev_put_addr(struct sipd_events *ev, const uint8_t addr[16], uint16_t port);
 
+/* The same JSON string literal (quotes included, escaped as in events) to a
+ * stdio stream: sipd's state file. */
+void sipd_json_fputs(FILE *f, const char *s);
+
 /* Batch mode: ev_end() queues whole lines; sipd_events_flush() writes them
  * (also when the queue is full, on close, and when batch mode goes off). */
 void sipd_events_set_batch(struct sipd_events *ev, int on);
