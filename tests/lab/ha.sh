@@ -210,7 +210,7 @@ EOF
 # (not printed: a $(...) subshell would lose it from LAB_PIDS, and sipd
 # would outlive the suite).
 ha_sipd_start() {
-	local ns=$1 cfg=$2 log=$3 i
+	local ns=$1 cfg=$2 log=$3
 	HA_PID=
 	in_ns "$ns" "$LAB_SIPD" rules install -c "$cfg" || return 1
 	mkdir -p "$LAB_TMP/run"
@@ -218,12 +218,7 @@ ha_sipd_start() {
 		>>"$log.events" 2>>"$log" &
 	HA_PID=$!
 	LAB_PIDS+=("$HA_PID")
-	for i in $(seq 1 50); do
-		grep -q "inline on NFQUEUE" "$log" 2>/dev/null && return 0
-		kill -0 "$HA_PID" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
+	lab_wait_started "$HA_PID" "$log" "inline on NFQUEUE"
 }
 
 # ha_pinholes PIN NS: "ADDR:PORT" of every pinhole (bpftool's view through

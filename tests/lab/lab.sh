@@ -162,20 +162,27 @@ lab_sipd_start() {
 	return 1
 }
 
+# lab_wait_started PID LOG TEXT: up to 5 s for a daemon to say TEXT in LOG;
+# fails at once when PID exits first.
+lab_wait_started() {
+	local pid=$1 log=$2 text=$3 i
+	for i in $(seq 1 50); do
+		grep -q "$text" "$log" 2>/dev/null && return 0
+		kill -0 "$pid" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
 # lab_sipd_passive CONFIG IFACE: sipd observing fw's IFACE (no rules, no queue).
 lab_sipd_passive() {
-	local cfg=$1 ifc=$2 i
+	local cfg=$1 ifc=$2
 	: >"$LAB_TMP/sipd.log"
 	nsenter --net="/run/netns/$NS_F" "$LAB_SIPD" run --passive "$ifc" -c "$cfg" \
 		>>"$LAB_TMP/events.jsonl" 2>>"$LAB_TMP/sipd.log" &
 	LAB_SIPD_PID=$!
 	LAB_PIDS+=("$LAB_SIPD_PID")
-	for i in $(seq 1 50); do
-		grep -q "passive on" "$LAB_TMP/sipd.log" 2>/dev/null && return 0
-		kill -0 "$LAB_SIPD_PID" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
+	lab_wait_started "$LAB_SIPD_PID" "$LAB_TMP/sipd.log" "passive on"
 }
 
 lab_sipd_stop() {
