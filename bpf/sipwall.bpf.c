@@ -35,11 +35,16 @@ const volatile __u16 media_hi = SW_MEDIA_HI_DEFAULT;
 const volatile __u8 fwd_enabled = 0;
 
 /*
- * No preallocation: with the loader sizing the map for 10^6 pinholes a
- * preallocated hash would pin ~250 MB of kernel memory for a map that is
- * mostly empty; without it memory follows the live pinholes, and elements
- * are freed after an RCU grace period, so a program still holding a pointer
- * to a pinhole userspace just replaced never writes into a reused element.
+ * No preallocation by default: memory follows the live pinholes (a
+ * preallocated map sized for 10^6 takes ~153 MB at attach, empty or not),
+ * and elements are freed after an RCU grace period, so a program still
+ * holding a pointer to a pinhole userspace just deleted never writes into a
+ * reused element. `attach --prealloc` clears the flag before load: one
+ * element of 136 B per slot instead of a 192-byte kmalloc object per
+ * pinhole, taken at attach; a deleted element can then be reused at once,
+ * so a packet racing a delete may be checked against, counted into, or
+ * (sw_learn) teach its symmetric source to the pinhole that took its slot:
+ * one packet, the size of the race.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -363,15 +363,19 @@ static int pinned_fd(const char *root, const char *name)
 	return bpf_obj_get(path);
 }
 
-/* sw_pinholes holds max pinholes; sw_calls as many owners (a call has at
- * least one pinhole); sw_ph_srcs a fraction (extra sources of forks). */
-static int size_pinhole_maps(struct sipwall *skel, __u32 max)
+/* sw_pinholes holds max pinholes, preallocated or not (bpf/sipwall.bpf.c);
+ * sw_calls as many owners (a call has at least one pinhole); sw_ph_srcs a
+ * fraction (extra sources of forks). The other two stay on demand: a
+ * preallocated sw_calls would cost a full element per pinhole, not per call. */
+static int size_pinhole_maps(struct sipwall *skel, __u32 max, bool prealloc)
 {
 	__u32 extra = max / SW_PH_SRCS_DIV;
 
 	if (extra < SW_PH_SRCS_MIN)
 		extra = SW_PH_SRCS_MIN;
-	return bpf_map__set_max_entries(skel->maps.sw_pinholes, max) ?:
+	return bpf_map__set_map_flags(skel->maps.sw_pinholes,
+				      prealloc ? 0 : BPF_F_NO_PREALLOC) ?:
+	       bpf_map__set_max_entries(skel->maps.sw_pinholes, max) ?:
 	       bpf_map__set_max_entries(skel->maps.sw_calls, max) ?:
 	       bpf_map__set_max_entries(skel->maps.sw_ph_srcs, extra);
 }
@@ -405,7 +409,8 @@ static int pinholes_layout_check(const char *pin_path)
  * command line names them; a command line that contradicts the pinned
  * state is refused (the pinned maps cannot be resized or re-ranged in place).
  */
-static int resolve_config(const struct sw_args *a, uint16_t *lo, uint16_t *hi, uint32_t *max)
+static int resolve_config(const struct sw_args *a, uint16_t *lo, uint16_t *hi, uint32_t *max,
+			  bool *prealloc)
 {
 	struct sw_config cfg = {};
 	struct bpf_map_info mi = {};
@@ -416,6 +421,7 @@ static int resolve_config(const struct sw_args *a, uint16_t *lo, uint16_t *hi, u
 	*lo = a->media_set ? a->media_lo : SW_MEDIA_LO_DEFAULT;
 	*hi = a->media_set ? a->media_hi : SW_MEDIA_HI_DEFAULT;
 	*max = a->max_set ? a->max_pinholes : SW_MAX_PINHOLES_DEFAULT;
+	*prealloc = a->prealloc;
 
 	fd = pinned_fd(a->pin_path, SW_MAP_PINHOLES);
 	if (fd >= 0) {
@@ -433,6 +439,15 @@ static int resolve_config(const struct sw_args *a, uint16_t *lo, uint16_t *hi, u
 			return -EINVAL;
 		}
 		*max = mi.max_entries;
+		/* Without --prealloc the pinned map's choice stands, as its size
+		 * does; --prealloc on an on-demand map would need a new map. */
+		if (a->prealloc && (mi.map_flags & BPF_F_NO_PREALLOC)) {
+			pr_err("--prealloc: the pinned %s/%s allocates on demand; detach every "
+			       "interface and remove the pinned maps to preallocate",
+			       a->pin_path, SW_MAP_PINHOLES);
+			return -EINVAL;
+		}
+		*prealloc = !(mi.map_flags & BPF_F_NO_PREALLOC);
 	}
 
 	fd = pinned_fd(a->pin_path, SW_MAP_CONFIG);
@@ -561,6 +576,7 @@ static int ifaces_upgrade(const char *pin_path, const struct sw_netns *ns)
 	struct sw_iface_info recs[64];
 	struct bpf_map_info mi = {};
 	__u32 len = sizeof(mi), key, next, max = 0;
+	bool prealloc = false;
 	struct sipwall *skel = NULL;
 	struct bpf_program *prog;
 	char path[PATH_MAX];
@@ -614,8 +630,10 @@ static int ifaces_upgrade(const char *pin_path, const struct sw_netns *ns)
 		struct bpf_map_info pi = {};
 		__u32 plen = sizeof(pi);
 
-		if (!bpf_obj_get_info_by_fd(pfd, &pi, &plen))
+		if (!bpf_obj_get_info_by_fd(pfd, &pi, &plen)) {
 			max = pi.max_entries;
+			prealloc = !(pi.map_flags & BPF_F_NO_PREALLOC);
+		}
 		close(pfd);
 	}
 	if (unlink(path)) {
@@ -635,7 +653,7 @@ static int ifaces_upgrade(const char *pin_path, const struct sw_netns *ns)
 		bpf_object__for_each_program(prog, skel->obj)
 			bpf_program__set_autoload(prog, false);
 		if (max)
-			err = size_pinhole_maps(skel, max);
+			err = size_pinhole_maps(skel, max, prealloc);
 	}
 	if (!err)
 		err = sw_reuse_fwd_devs(skel->maps.sw_fwd_devs, pin_path);
@@ -680,6 +698,7 @@ int do_attach(const struct sw_args *a)
 	struct pin_root pr = {.lock_fd = -1};
 	uint16_t lo, hi;
 	uint32_t max;
+	bool prealloc;
 	__u32 zero = 0, id;
 	int ifindex, err;
 	size_t i;
@@ -710,7 +729,7 @@ int do_attach(const struct sw_args *a)
 	err = ifaces_upgrade(a->pin_path, &ns);
 	if (err)
 		goto out;
-	err = resolve_config(a, &lo, &hi, &max);
+	err = resolve_config(a, &lo, &hi, &max, &prealloc);
 	if (err)
 		goto out;
 	err = check_attached(a, &ns, (__u32)ifindex);
@@ -768,7 +787,7 @@ int do_attach(const struct sw_args *a)
 	skel->rodata->media_lo = lo;
 	skel->rodata->media_hi = hi;
 	skel->rodata->fwd_enabled = a->forward;
-	err = size_pinhole_maps(skel, max);
+	err = size_pinhole_maps(skel, max, prealloc);
 	if (err) {
 		report_load_error("cannot size sw_pinholes, sw_ph_srcs and sw_calls", err);
 		goto out;

@@ -43,6 +43,7 @@ enum opt_id {
 	O_FORWARD,
 	O_FORWARD_FORCE,
 	O_DSCP,
+	O_PREALLOC,
 };
 
 struct opt_def {
@@ -59,6 +60,9 @@ static const struct opt_def opt_defs[] = {
 	 "UDP destination ports enforced (default 10000-20000, or the pinned range)"},
 	{O_MAX, "max-pinholes", "N",
 	 "size of the pinhole map (default 65536, or the pinned map's size)"},
+	{O_PREALLOC, "prealloc", NULL,
+	 "preallocate the pinhole map: its memory (about 153 B x max-pinholes) is taken at "
+	 "attach instead of per pinhole; fewer bytes per pinhole when full (docs/operations.md)"},
 	{O_NO_EGRESS, "no-egress", NULL,
 	 "do not attach the TC egress learner (symmetric pinholes then never learn)"},
 	{O_FORWARD, "forward", NULL,
@@ -105,7 +109,7 @@ struct cmd_def {
 	const char *summary;
 	int (*run)(const struct sw_args *a);
 	bool needs_dst;
-	enum opt_id opts[12]; /* zero-terminated */
+	enum opt_id opts[14]; /* zero-terminated */
 };
 
 static const struct cmd_def cmd_defs[] = {
@@ -114,7 +118,7 @@ static const struct cmd_def cmd_defs[] = {
 	 "attach the data path to IFACE (XDP or TC ingress, TC egress learner)",
 	 do_attach,
 	 false,
-	 {O_MODE, O_MEDIA, O_MAX, O_NO_EGRESS, O_FORWARD, O_FORWARD_FORCE, O_DSCP,
+	 {O_MODE, O_MEDIA, O_MAX, O_PREALLOC, O_NO_EGRESS, O_FORWARD, O_FORWARD_FORCE, O_DSCP,
 	  O_IF_NOT_ATTACHED, COMMON_OPTS}},
 	{"detach",
 	 "IFACE",
@@ -406,6 +410,9 @@ static int apply_opt(struct sw_args *a, enum opt_id id, const char *arg)
 		}
 		a->max_pinholes = (uint32_t)v;
 		a->max_set = true;
+		return 0;
+	case O_PREALLOC:
+		a->prealloc = true;
 		return 0;
 	case O_NO_EGRESS:
 		a->no_egress = true;

@@ -32,6 +32,7 @@ struct sw_args {
 	uint16_t media_lo, media_hi;
 	bool max_set;
 	uint32_t max_pinholes;
+	bool prealloc; /* attach --prealloc: sw_pinholes preallocated */
 	bool no_egress;
 	bool if_not_attached; /* attach: exit 0 if already attached alike */
 	bool forward;	      /* attach --forward: XDP forwarding of pinholed media */

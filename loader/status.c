@@ -270,6 +270,9 @@ int do_status(const struct sw_args *a)
 	struct sw_config cfg = {};
 	struct sw_maps m;
 	unsigned int count = 0;
+	struct bpf_map_info pi = {};
+	__u32 pilen = sizeof(pi);
+	bool prealloc;
 	json_object *root = NULL, *st = NULL;
 	char st_path[512];
 	int err, ret = SW_EXIT_FAIL;
@@ -285,10 +288,13 @@ int do_status(const struct sw_args *a)
 	err = sw_config_read(&m, &cfg);
 	if (!err)
 		err = sw_pinhole_count(&m, &count);
+	if (!err)
+		err = bpf_obj_get_info_by_fd(m.pinholes, &pi, &pilen) ? -errno : 0;
 	if (err) {
 		pr_err("cannot read the maps pinned under %s: %s", a->pin_path, strerror(-err));
 		goto out;
 	}
+	prealloc = !(pi.map_flags & BPF_F_NO_PREALLOC);
 	if (a->json) {
 		root = json_object_new_object();
 		c.arr = json_object_new_array();
@@ -299,6 +305,8 @@ int do_status(const struct sw_args *a)
 		json_object_object_add(root, "pinholes", json_object_new_int64(count));
 		json_object_object_add(root, "max_pinholes",
 				       json_object_new_int64(cfg.max_pinholes));
+		json_object_object_add(root, "pinholes_preallocated",
+				       json_object_new_boolean(prealloc));
 		if (cfg.flags & SW_CFG_DSCP) {
 			json_object *d = json_object_new_object();
 
@@ -310,9 +318,9 @@ int do_status(const struct sw_args *a)
 		}
 		json_object_object_add(root, "interfaces", c.arr);
 	} else {
-		printf("pin path %s (schema v%u)\nmedia ports %u-%u; pinholes %u of %u\n",
+		printf("pin path %s (schema v%u)\nmedia ports %u-%u; pinholes %u of %u (%s)\n",
 		       a->pin_path, cfg.version, cfg.media_lo, cfg.media_hi, count,
-		       cfg.max_pinholes);
+		       cfg.max_pinholes, prealloc ? "preallocated" : "allocated on demand");
 		if (cfg.flags & SW_CFG_DSCP)
 			printf("dscp marking of pinholed media (XDP): audio %d, video %d "
 			       "(-1 = kept)\n",

@@ -201,8 +201,11 @@ bl_cfg_up() {
 		local cfg i fwd=
 		[ "$1" = forward ] && fwd=--forward
 		cfg=$(bl_sipd_config)
+		# BL_ATTACH_OPTS: more attach options for fw's first veth, e.g.
+		# --prealloc (bench/phmem, docs/benchmarks.md).
 		bl_f "$BL_SIPWALL" attach "$BL_FO" --mode native --pin-path "$BL_PIN" \
-			--media-ports $BL_MEDIA --max-pinholes 1048576 $fwd >/dev/null 2>&1 || return 1
+			--media-ports $BL_MEDIA --max-pinholes 1048576 $fwd ${BL_ATTACH_OPTS:-} \
+			>/dev/null 2>&1 || return 1
 		# The egress: XDP there too (the return path), and in sw_fwd_devs.
 		# Its peer, the sink, has an XDP program: redirected frames arrive.
 		if [ -n "$fwd" ]; then

@@ -113,7 +113,9 @@ check "refused attach under another pin path left nothing" test ! -e "$PIN2"
 run 0 "\"prog_id\":$ID" "status unchanged after the refused attaches" -- status --json "${P[@]}"
 run 0 '"media_lo":10000' "status --json media range" -- status --json "${P[@]}"
 run 0 '"max_pinholes":1024' "status --json max pinholes" -- status --json "${P[@]}"
-run 0 'media ports 10000-10999; pinholes 0 of 1024' "status text" -- status "${P[@]}"
+run 0 'media ports 10000-10999; pinholes 0 of 1024 \(allocated on demand\)' "status text" -- status "${P[@]}"
+run 0 '"pinholes_preallocated":false' "status --json: pinhole map on demand" -- status --json "${P[@]}"
+run 1 '--prealloc: the pinned .*/sw_pinholes allocates on demand' "attach v1 --prealloc on an on-demand map" -- attach v1 --prealloc "${P[@]}"
 run 1 '--max-pinholes 2048 differs' "attach v1 with a different --max-pinholes" -- attach v1 --max-pinholes 2048 "${P[@]}"
 run 1 '--media-ports 20000-20100 differs' "attach v1 with a different --media-ports" -- attach v1 --media-ports 20000-20100 "${P[@]}"
 run 0 '"name":"v0"' "refused v1 attaches recorded nothing" -- status --json "${P[@]}"
@@ -168,5 +170,25 @@ run 0 'media ports 10000-10999' "re-attach kept the pinned media range" -- statu
 ip -n "$NS" link del v0
 run 0 'v0 no longer exists; removed its record' "detach of a deleted interface drops its record" -- detach v0 "${P[@]}"
 run 0 'no interfaces attached' "status after the stale record is gone" -- status "${P[@]}"
+
+# --- a preallocated pinhole map (attach --prealloc) ---------------------------------
+# map_flags as the kernel has them: BPF_F_NO_PREALLOC is 1.
+map_flags() {
+	bpftool map show pinned "$1/sw_pinholes" -j |
+		/usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["flags"])'
+}
+expect_eq "the default pinhole map allocates on demand (BPF_F_NO_PREALLOC)" "$(map_flags "$PIN")" 1
+ip -n "$NS" link add w0 type veth peer name w1 && ip -n "$NS" link set w0 up &&
+	ip -n "$NS" link set w1 up || fail "veth w0/w1"
+Q=(--pin-path "$PIN2")
+run 0 'attached to w0' "attach w0 --prealloc" -- attach w0 --prealloc --max-pinholes 2048 "${Q[@]}"
+expect_eq "--prealloc: sw_pinholes preallocated (flags 0)" "$(map_flags "$PIN2")" 0
+run 0 'pinholes 0 of 2048 \(preallocated\)' "status text: preallocated" -- status "${Q[@]}"
+run 0 '"pinholes_preallocated":true' "status --json: preallocated" -- status --json "${Q[@]}"
+run 0 'pinhole 10.0.0.1:10000 added' "pinhole add in a preallocated map" -- pinhole add --dst 10.0.0.1:10000 --src 10.0.0.2:4000 "${Q[@]}"
+run 0 'attached to w1' "attach w1 without --prealloc adopts the preallocated map" -- attach w1 "${Q[@]}"
+run 0 'detached from w0' "detach w0" -- detach w0 "${Q[@]}"
+run 0 'attached to w0' "re-attach w0 --prealloc on the preallocated map" -- attach w0 --prealloc "${Q[@]}"
+run 0 'pinholes 1 of 2048 \(preallocated\)' "the pinhole and the preallocated map survived" -- status "${Q[@]}"
 
 finish

@@ -51,8 +51,12 @@ check "unsolicited media against the first-line-read floor listed" \
 out=$T/phmem.out
 timeout 120 bench/phmem 20000 4 >"$out" 2>"$T/phmem.err"
 expect_eq "bench/phmem 20000 4 exits 0" "$?" 0
-check "phmem: memlock per map and slab growth, 4 pinholes per call" \
-	grep -Eq "^4 +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +-?[0-9.]+$" "$out"
+check "phmem: memlock per map, slab and slab+vmalloc growth, 4 pinholes per call" \
+	grep -Eq "^4 +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +-?[0-9.]+ +-?[0-9.]+$" "$out"
+check "phmem: the same with --prealloc" \
+	grep -Eq "^4 prealloc +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +-?[0-9.]+ +-?[0-9.]+$" "$out"
+check "phmem: issue 15's memory targets, default and --prealloc" \
+	test "$(grep -Ec '^- kernel memory per pinhole at 20000 pinholes, 4 per call, .* <= 200 B.*: -?[0-9]+ -> (met|MISSED)$' "$out")" = 4
 check "phmem: no namespace or pin root left" \
 	bash -c "! ip netns list | grep -q '^sw-phmem-' && ! ls -d /sys/fs/bpf/sipwall-phmem-* 2>/dev/null | grep -q ."
 
