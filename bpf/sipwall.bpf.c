@@ -150,6 +150,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sw_fwd_devs SEC(".maps");
 
+/* 802.1Q VLAN devices of the --forward interfaces (maps-schema). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SW_FWD_VLANS_MAX);
+	__type(key, struct sw_vlan_key);
+	__type(value, struct sw_vlan_dev);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sw_fwd_vlans SEC(".maps");
+
 /* libxdp dispatcher: run early, hand on to the next program what we pass. */
 struct {
 	__uint(priority, SW_XDP_PRIORITY);
@@ -805,8 +814,12 @@ static __always_inline void sw_mark(struct xdp_md *ctx, const struct sw_pkt *pkt
  * A packet that passed its pinhole, forwarded from XDP: routed by the
  * kernel's FIB (policy routing and neighbours included, as for the ingress
  * device), MACs from the lookup, TTL / hop limit decremented, redirected
- * through sw_fwd_devs. Whatever the fast path cannot be sure of goes to the
- * stack unchanged (XDP_PASS), counted by why; *act is the action.
+ * through sw_fwd_devs. One 802.1Q tag is understood through sw_fwd_vlans:
+ * the lookup starts from the tag's VLAN device, and a route out of a VLAN
+ * device leaves its lower device with that device's VID (tag rewritten,
+ * pushed or popped; priority bits kept when rewritten). Whatever the fast
+ * path cannot be sure of goes to the stack unchanged (XDP_PASS), counted
+ * by why; *act is the action.
  */
 static __always_inline __u32 sw_forward(struct xdp_md *ctx, const struct sw_pkt *pkt, int *act)
 {
@@ -814,16 +827,38 @@ static __always_inline __u32 sw_forward(struct xdp_md *ctx, const struct sw_pkt 
 	void *end = (void *)(long)ctx->data_end;
 	struct bpf_fib_lookup fib = {};
 	struct ethhdr *eth = data;
-	struct ipv6hdr *ip6 = data + sizeof(*eth);
-	struct iphdr *iph = data + sizeof(*eth);
+	struct sw_vlan_hdr *vh = (void *)(eth + 1);
+	/* tags is 0 or 1 from here on: a bounded offset */
+	void *l3 = (void *)(eth + 1) + (pkt->tags ? sizeof(*vh) : 0);
+	struct ipv6hdr *ip6 = l3;
+	struct iphdr *iph = l3;
+	struct sw_vlan_key vk = {};
+	struct sw_vlan_dev *vd;
+	__u32 in_if = ctx->ingress_ifindex, out_if;
+	__u16 in_tci = 0, out_vid = 0;
+	int out_tagged = 0, delta;
 	__u16 old;
 	long rc;
 
 	*act = XDP_PASS;
-	/* The frame's L3 device is the VLAN device, and an egress VLAN
-	 * device has no XDP transmit: the stack handles tagged media. */
-	if (pkt->tags)
-		return SW_R_FWD_VLAN;
+	if (pkt->tags) {
+		/* One 802.1Q tag of a VLAN device the loader recorded; QinQ,
+		 * 802.1ad and unknown VIDs are the stack's. A VID-0 (priority)
+		 * tag belongs to the interface itself. */
+		if ((void *)(vh + 1) > end || pkt->tags != 1 ||
+		    eth->h_proto != bpf_htons(ETH_P_8021Q))
+			return SW_R_FWD_VLAN;
+		in_tci = bpf_ntohs(vh->tci);
+		if (in_tci & 0x0fff) {
+			vk.ifindex = ctx->ingress_ifindex;
+			vk.vid = in_tci & 0x0fff;
+			vk.dir = SW_VLAN_IN;
+			vd = bpf_map_lookup_elem(&sw_fwd_vlans, &vk);
+			if (!vd)
+				return SW_R_FWD_VLAN;
+			in_if = vd->ifindex;
+		}
+	}
 	if (pkt->first_frag)
 		return SW_R_FWD_FRAGMENT;
 	/* Options and extension headers may ask routers for something
@@ -856,7 +891,7 @@ static __always_inline __u32 sw_forward(struct xdp_md *ctx, const struct sw_pkt 
 	}
 	fib.sport = pkt->sport;
 	fib.dport = pkt->dport;
-	fib.ifindex = ctx->ingress_ifindex;
+	fib.ifindex = in_if;
 
 	/* Flags 0: the full lookup (fib rules, neighbour table, MTU). */
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
@@ -874,19 +909,55 @@ static __always_inline __u32 sw_forward(struct xdp_md *ctx, const struct sw_pkt 
 	default:
 		return SW_R_FWD_NO_ROUTE; /* no route, blackhole, LWT, error */
 	}
+	/* Out of a recorded VLAN device: its lower device, with its tag. */
+	out_if = fib.ifindex;
+	vk.ifindex = fib.ifindex;
+	vk.vid = 0;
+	vk.dir = SW_VLAN_OUT;
+	vd = bpf_map_lookup_elem(&sw_fwd_vlans, &vk);
+	if (vd) {
+		out_if = vd->ifindex;
+		out_vid = vd->vid & 0x0fff;
+		out_tagged = 1;
+	}
 	/* Before touching the frame: an egress device outside the set
 	 * leaves it unchanged for the stack. */
-	if (bpf_redirect_map(&sw_fwd_devs, fib.ifindex, XDP_PASS) != XDP_REDIRECT)
+	if (bpf_redirect_map(&sw_fwd_devs, out_if, XDP_PASS) != XDP_REDIRECT)
 		return SW_R_FWD_NOT_ALLOWED;
 
-	/* Bounds as checked above (helpers that do not change packet data
-	 * keep the verifier's ranges). */
+	/* The tag first, while failing still leaves the frame unchanged:
+	 * pop moves the frame's start 4 bytes on (the MACs, rewritten below,
+	 * then cover the tag and the tag's inner type is where the Ethernet
+	 * type was); push takes 4 bytes in front (the old Ethernet type
+	 * becomes the tag's inner type). */
+	delta = pkt->tags && !out_tagged   ? (int)sizeof(*vh)
+		: !pkt->tags && out_tagged ? -(int)sizeof(*vh)
+					   : 0;
+	if (delta && bpf_xdp_adjust_head(ctx, delta))
+		return SW_R_FWD_VLAN;
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	eth = data;
+	vh = (void *)(eth + 1);
+	l3 = (void *)(eth + 1) + (out_tagged ? sizeof(*vh) : 0);
+	ip6 = l3;
+	iph = l3;
+	if ((pkt->v6 ? (void *)(ip6 + 1) : (void *)(iph + 1)) > end) {
+		if (delta) /* cannot happen: the frame held these before */
+			bpf_xdp_adjust_head(ctx, -delta);
+		return SW_R_FWD_VLAN;
+	}
 	if (pkt->v6) {
 		ip6->hop_limit--;
 	} else {
 		old = *(__u16 *)&iph->ttl; /* the word of ttl and protocol */
 		iph->ttl--;
 		sw_csum_replace(&iph->check, old, *(__u16 *)&iph->ttl);
+	}
+	if (out_tagged) {
+		/* a rewritten tag keeps its priority and DEI bits */
+		eth->h_proto = bpf_htons(ETH_P_8021Q);
+		vh->tci = bpf_htons((in_tci & 0xf000) | out_vid);
 	}
 	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);

@@ -687,6 +687,8 @@ int do_attach(const struct sw_args *a)
 	bool want_xdp = a->mode != SW_CLI_MODE_TC, want_eg = !a->no_egress;
 	bool pinned_before[SW_MAX_OBJ_MAPS] = {false}, xdp_attached = false, iface_written = false;
 	bool tc_in_attached = false, tc_eg_attached = false, legacy = true, fwd_written = false;
+	bool vlans_written = false;
+	int nvlans = 0;
 	enum xdp_attach_mode xmode = XDP_MODE_UNSPEC;
 	struct sw_iface_info info = {};
 	struct sw_iface_key ikey;
@@ -735,6 +737,16 @@ int do_attach(const struct sw_args *a)
 	err = check_attached(a, &ns, (__u32)ifindex);
 	if (err == 1) { /* --if-not-attached and it is */
 		err = 0;
+		/* VLAN devices added since: recorded now. */
+		if (a->forward) {
+			nvlans = sw_fwd_vlans_sync(a->pin_path, a->iface, ifindex, true);
+			if (nvlans < 0)
+				err = nvlans;
+			else
+				printf("sipwall: %s: %d 802.1Q VLAN device%s recorded for "
+				       "forwarding\n",
+				       a->iface, nvlans, nvlans == 1 ? "" : "s");
+		}
 		goto out;
 	}
 	if (err)
@@ -933,6 +945,13 @@ int do_attach(const struct sw_args *a)
 		struct sw_fwd_dev fd = {.ifindex = (__u32)ifindex};
 		__u32 k = (__u32)ifindex;
 
+		/* Its VLAN devices, while nothing can be sent here yet. */
+		nvlans = sw_fwd_vlans_sync(a->pin_path, a->iface, ifindex, true);
+		if (nvlans < 0) {
+			err = nvlans;
+			goto out;
+		}
+		vlans_written = true;
 		/* Last: from here on other --forward interfaces send here. */
 		if (bpf_map_update_elem(bpf_map__fd(skel->maps.sw_fwd_devs), &k, &fd, BPF_ANY)) {
 			err = -errno;
@@ -951,7 +970,8 @@ int do_attach(const struct sw_args *a)
 	if (info.egress_prog_id)
 		printf(", egress learner id %u", info.egress_prog_id);
 	if (a->forward)
-		printf(", forwarding in XDP");
+		printf(", forwarding in XDP (%d 802.1Q VLAN device%s)", nvlans,
+		       nvlans == 1 ? "" : "s");
 	printf("; media ports %u-%u, pinholes max %u, maps under %s\n", lo, hi, max, a->pin_path);
 	err = 0;
 
@@ -963,6 +983,8 @@ out:
 
 			bpf_map_delete_elem(bpf_map__fd(skel->maps.sw_fwd_devs), &k);
 		}
+		if (vlans_written)
+			sw_fwd_vlans_sync(a->pin_path, a->iface, ifindex, false);
 		if (iface_written)
 			bpf_map_delete_elem(bpf_map__fd(skel->maps.sw_ifaces), &ikey);
 		if (tc_eg_attached)
@@ -1080,6 +1102,8 @@ int do_detach(const struct sw_args *a)
 			}
 			close(fd);
 		}
+		/* Then its VLAN devices' entries (nothing sends through them). */
+		sw_fwd_vlans_sync(a->pin_path, a->iface, (int)ifindex, false);
 	}
 	if (info.mode == SW_MODE_TC) {
 		err = tc_detach((int)ifindex, BPF_TC_INGRESS, info.prog_id);

@@ -10,7 +10,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/ethtool.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/sockios.h>
+#include <arpa/inet.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +25,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <linux/if_ether.h>
 
 #include "loader/sipwall.h"
 
@@ -320,4 +325,184 @@ int sw_forward_check(const struct sw_args *a, const struct sw_netns *ns)
 			"(docs/forwarding.md)",
 			a->iface);
 	return 0;
+}
+
+/* ---- 802.1Q VLAN devices of a --forward interface (sw_fwd_vlans) ---- */
+
+/* The attribute of type t among those from a to end, or NULL. */
+static struct rtattr *rta_find(struct rtattr *a, int len, unsigned short t)
+{
+	for (; RTA_OK(a, len); a = RTA_NEXT(a, len))
+		if ((a->rta_type & NLA_TYPE_MASK) == t)
+			return a;
+	return NULL;
+}
+
+/* One RTM_NEWLINK: an 802.1Q VLAN device of this namespace on lower? */
+static int vlan_of(struct nlmsghdr *h, int lower, struct sw_vlan_dev *v)
+{
+	struct ifinfomsg *ifi = NLMSG_DATA(h);
+	int len = (int)h->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi));
+	struct rtattr *a = IFLA_RTA(ifi), *link, *info, *kind, *data, *id, *proto;
+
+	if (len < 0 || rta_find(a, len, IFLA_LINK_NETNSID)) /* lower in another namespace */
+		return 0;
+	link = rta_find(a, len, IFLA_LINK);
+	info = rta_find(a, len, IFLA_LINKINFO);
+	if (!link || RTA_PAYLOAD(link) < 4 || *(__u32 *)RTA_DATA(link) != (__u32)lower || !info)
+		return 0;
+	kind = rta_find(RTA_DATA(info), (int)RTA_PAYLOAD(info), IFLA_INFO_KIND);
+	data = rta_find(RTA_DATA(info), (int)RTA_PAYLOAD(info), IFLA_INFO_DATA);
+	if (!kind || strncmp(RTA_DATA(kind), "vlan", RTA_PAYLOAD(kind)) || !data)
+		return 0;
+	id = rta_find(RTA_DATA(data), (int)RTA_PAYLOAD(data), IFLA_VLAN_ID);
+	proto = rta_find(RTA_DATA(data), (int)RTA_PAYLOAD(data), IFLA_VLAN_PROTOCOL);
+	if (!id || RTA_PAYLOAD(id) < 2)
+		return 0;
+	/* 802.1ad devices (QinQ service tags) stay with the stack. */
+	if (proto && RTA_PAYLOAD(proto) >= 2 && *(__be16 *)RTA_DATA(proto) != htons(ETH_P_8021Q))
+		return 0;
+	v->ifindex = (__u32)ifi->ifi_index;
+	v->vid = *(__u16 *)RTA_DATA(id);
+	v->pad = 0;
+	return v->vid >= 1 && v->vid <= 4094;
+}
+
+/*
+ * The 802.1Q VLAN devices of this network namespace whose lower device is
+ * lower (rtnetlink link dump): up to max of them into out. Their count, or
+ * -errno.
+ */
+static int vlan_devs(int lower, struct sw_vlan_dev *out, int max)
+{
+	struct {
+		struct nlmsghdr h;
+		struct ifinfomsg i;
+	} req = {
+		.h = {.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg)),
+		      .nlmsg_type = RTM_GETLINK,
+		      .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+		      .nlmsg_seq = 1},
+		.i = {.ifi_family = AF_UNSPEC},
+	};
+	static char buf[65536] __attribute__((aligned(4)));
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), n = 0, err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (send(fd, &req, req.h.nlmsg_len, 0) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	for (;;) {
+		ssize_t len = recv(fd, buf, sizeof(buf), 0);
+		struct nlmsghdr *h;
+
+		if (len < 0 && errno == EINTR)
+			continue;
+		if (len <= 0) {
+			err = len < 0 ? -errno : -EIO;
+			break;
+		}
+		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)len); h = NLMSG_NEXT(h, len)) {
+			if (h->nlmsg_type == NLMSG_DONE)
+				goto done;
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				struct nlmsgerr *e = NLMSG_DATA(h);
+
+				err = e->error ? e->error : -EIO;
+				goto done;
+			}
+			if (h->nlmsg_type == RTM_NEWLINK && n < max && vlan_of(h, lower, &out[n]))
+				n++;
+		}
+	}
+done:
+	close(fd);
+	return err ? err : n;
+}
+
+/* Delete the entries of lower (its IN entries and the OUT entries of its
+ * VLAN devices). */
+static void fwd_vlans_clear(int fd, int lower)
+{
+	struct sw_vlan_key key, next, gone[SW_FWD_VLANS_MAX];
+	struct sw_vlan_dev v;
+	void *prev = NULL;
+	unsigned int n = 0, i;
+
+	while (n < SW_FWD_VLANS_MAX && bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &v))
+			continue;
+		if (key.dir == SW_VLAN_IN ? key.ifindex == (__u32)lower : v.ifindex == (__u32)lower)
+			gone[n++] = key;
+	}
+	for (i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, &gone[i]);
+}
+
+int sw_fwd_vlans_sync(const char *pin_path, const char *iface, int lower, bool add)
+{
+	struct sw_vlan_dev devs[SW_FWD_VLANS_MAX / 2];
+	char path[512];
+	int fd, n = 0, i, err = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", pin_path, SW_MAP_FWD_VLANS);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return errno == ENOENT && !add ? 0 : -errno; /* a pin root from before it */
+	if (add) {
+		n = vlan_devs(lower, devs, (int)(sizeof(devs) / sizeof(devs[0])));
+		if (n < 0) {
+			pr_err("cannot list the VLAN devices on %s: %s", iface, strerror(-n));
+			close(fd);
+			return n;
+		}
+	}
+	/* What was recorded for lower goes first: devices may be gone, or
+	 * their ifindexes now name others. */
+	fwd_vlans_clear(fd, lower);
+	for (i = 0; i < n && !err; i++) {
+		struct sw_vlan_key in = {
+			.ifindex = (__u32)lower, .vid = devs[i].vid, .dir = SW_VLAN_IN};
+		struct sw_vlan_key out = {.ifindex = devs[i].ifindex, .dir = SW_VLAN_OUT};
+		struct sw_vlan_dev lo = {.ifindex = (__u32)lower, .vid = devs[i].vid};
+
+		if (bpf_map_update_elem(fd, &in, &devs[i], BPF_ANY) ||
+		    bpf_map_update_elem(fd, &out, &lo, BPF_ANY))
+			err = -errno;
+	}
+	if (err) {
+		pr_err("cannot record the VLAN devices of %s in %s: %s", iface, path,
+		       err == -E2BIG ? "sw_fwd_vlans is full" : strerror(-err));
+		fwd_vlans_clear(fd, lower);
+	}
+	close(fd);
+	return err ? err : n;
+}
+
+int sw_fwd_vlans_list(const char *pin_path, int lower, __u16 *vids, int max)
+{
+	struct sw_vlan_key key, next;
+	struct sw_vlan_dev v;
+	char path[512];
+	void *prev = NULL;
+	int fd, n = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", pin_path, SW_MAP_FWD_VLANS);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (key.dir == SW_VLAN_IN && key.ifindex == (__u32)lower && n < max &&
+		    !bpf_map_lookup_elem(fd, &key, &v))
+			vids[n++] = key.vid;
+	}
+	close(fd);
+	return n;
 }

@@ -95,6 +95,7 @@ out:
 struct status_ctx {
 	json_object *arr;
 	const struct sw_netns *ns;
+	const char *pin_path;
 	unsigned int n;
 };
 
@@ -106,9 +107,14 @@ static json_object *tristate(int v)
 static int status_iface_cb(const struct sw_iface_info *info, void *vctx)
 {
 	struct status_ctx *c = vctx;
+	__u16 vids[64];
+	int nv = 0, i;
 	struct live l;
 
 	live_state(info, c->ns, &l);
+	/* VLAN devices recorded for forwarding: ifindexes of this namespace */
+	if ((info->flags & SW_IF_FORWARD) && l.this_netns == 1)
+		nv = sw_fwd_vlans_list(c->pin_path, (int)info->ifindex, vids, 64);
 	if (c->arr) {
 		json_object *o = json_object_new_object();
 
@@ -128,6 +134,13 @@ static int status_iface_cb(const struct sw_iface_info *info, void *vctx)
 		json_object_object_add(o, "forward",
 				       json_object_new_boolean(!!(info->flags & SW_IF_FORWARD)));
 		json_object_object_add(o, "dispatcher_id", json_object_new_int64(l.dispatcher_id));
+		if (info->flags & SW_IF_FORWARD) {
+			json_object *va = json_object_new_array();
+
+			for (i = 0; i < nv; i++)
+				json_object_array_add(va, json_object_new_int64(vids[i]));
+			json_object_object_add(o, "forward_vlans", va);
+		}
 		json_object_array_add(c->arr, o);
 	} else {
 		char prio[16] = "-", egress[16] = "-";
@@ -145,6 +158,10 @@ static int status_iface_cb(const struct sw_iface_info *info, void *vctx)
 			printf(" (id %u)", l.dispatcher_id);
 		if (info->flags & SW_IF_FORWARD)
 			printf(", forwarding in XDP");
+		for (i = 0; i < nv; i++)
+			printf("%s%u", i ? "," : " (802.1Q VLANs ", vids[i]);
+		if (nv)
+			printf(")");
 		printf("\n");
 	}
 	c->n++;
@@ -283,6 +300,7 @@ int do_status(const struct sw_args *a)
 		return SW_EXIT_FAIL;
 	}
 	c.ns = &ns;
+	c.pin_path = a->pin_path;
 	if (sw_open_maps_or_report(a->pin_path, &m))
 		return SW_EXIT_FAIL;
 	err = sw_config_read(&m, &cfg);

@@ -16,17 +16,18 @@
 #define SW_PIN_ROOT_DEFAULT "/sys/fs/bpf/sipwall"
 
 /* Map names (also the pin file names under the pin root). */
-#define SW_MAP_PINHOLES "sw_pinholes"
-#define SW_MAP_STATS	"sw_stats"
-#define SW_MAP_FRAGS	"sw_frags"
-#define SW_MAP_CONFIG	"sw_config"
-#define SW_MAP_IFACES	"sw_ifaces"
-#define SW_MAP_BANS	"sw_bans"
-#define SW_MAP_FLOOD	"sw_flood"
-#define SW_MAP_TRUSTED	"sw_trusted"
-#define SW_MAP_FWD_DEVS "sw_fwd_devs"
-#define SW_MAP_CALLS	"sw_calls"
-#define SW_MAP_PH_SRCS	"sw_ph_srcs"
+#define SW_MAP_PINHOLES	 "sw_pinholes"
+#define SW_MAP_STATS	 "sw_stats"
+#define SW_MAP_FRAGS	 "sw_frags"
+#define SW_MAP_CONFIG	 "sw_config"
+#define SW_MAP_IFACES	 "sw_ifaces"
+#define SW_MAP_BANS	 "sw_bans"
+#define SW_MAP_FLOOD	 "sw_flood"
+#define SW_MAP_TRUSTED	 "sw_trusted"
+#define SW_MAP_FWD_DEVS	 "sw_fwd_devs"
+#define SW_MAP_CALLS	 "sw_calls"
+#define SW_MAP_PH_SRCS	 "sw_ph_srcs"
+#define SW_MAP_FWD_VLANS "sw_fwd_vlans"
 
 #define SW_MEDIA_LO_DEFAULT	10000
 #define SW_MEDIA_HI_DEFAULT	20000
@@ -39,6 +40,7 @@
 #define SW_TRUSTED_MAX		1024
 #define SW_SIG_PORTS		4
 #define SW_FWD_DEVS_MAX		64
+#define SW_FWD_VLANS_MAX	2048 /* two entries per VLAN device */
 /* sw_ph_srcs holds the sources beyond the first of forked early media: a
  * rare case, so it is sized to a fraction of the pinholes (at least
  * SW_PH_SRCS_MIN entries). */
@@ -387,6 +389,32 @@ struct sw_fwd_dev {
 	__u32 prog;    /* devmap program: always 0 (none) */
 };
 
+/*
+ * 802.1Q VLAN devices on the --forward interfaces (BPF_MAP_TYPE_HASH
+ * sw_fwd_vlans), written by the loader at attach --forward, for XDP
+ * forwarding of tagged media (docs/forwarding.md). Two kinds of entry:
+ *   SW_VLAN_IN:  {--forward interface, VID} -> the VLAN device whose frames
+ *                these are (the L3 device the FIB lookup starts from);
+ *   SW_VLAN_OUT: {VLAN device, 0} -> its --forward lower device and VID
+ *                (where a frame the FIB routes to the VLAN device goes, and
+ *                with which tag).
+ * A tagged frame or an egress VLAN device without an entry takes the stack.
+ */
+#define SW_VLAN_IN  0
+#define SW_VLAN_OUT 1
+struct sw_vlan_key {
+	__u32 ifindex; /* IN: the --forward interface; OUT: the VLAN device */
+	__u16 vid;     /* IN: the tag's VID (1-4094); OUT: 0 */
+	__u8 dir;      /* SW_VLAN_IN or SW_VLAN_OUT */
+	__u8 pad;
+};
+
+struct sw_vlan_dev {
+	__u32 ifindex; /* IN: the VLAN device; OUT: its lower (--forward) device */
+	__u16 vid;     /* the VLAN device's VID */
+	__u16 pad;
+};
+
 /* 2: sw_ifaces keyed by (netns, ifindex); 3: pinholes split into a 64-byte
  * hot value (sw_pinholes), extra sources (sw_ph_srcs) and calls (sw_calls) */
 #define SW_SCHEMA_VERSION 3
@@ -409,5 +437,7 @@ _Static_assert(sizeof(struct sw_lpm_key) == 20, "sw_lpm_key layout");
 _Static_assert(sizeof(struct sw_iface_key) == 16, "sw_iface_key layout");
 _Static_assert(sizeof(struct sw_iface_info) == 64, "sw_iface_info layout");
 _Static_assert(sizeof(struct sw_fwd_dev) == 8, "sw_fwd_dev layout");
+_Static_assert(sizeof(struct sw_vlan_key) == 8, "sw_vlan_key layout");
+_Static_assert(sizeof(struct sw_vlan_dev) == 8, "sw_vlan_dev layout");
 
 #endif /* SIPWALL_MAPS_H */

@@ -77,7 +77,7 @@ struct env {
 	int prog[3];
 	int pinholes, stats, frags;
 	struct sw_maps maps; /* the pinhole maps, for lib/swmap.h */
-	int config, bans, flood, trusted, fwd_devs;
+	int config, bans, flood, trusted, fwd_devs, fwd_vlans;
 	int ncpu;
 };
 
@@ -149,6 +149,7 @@ static int env_open(struct env *e, unsigned int max_pinholes, uint16_t media_lo,
 	e->flood = bpf_map__fd(e->skel->maps.sw_flood);
 	e->trusted = bpf_map__fd(e->skel->maps.sw_trusted);
 	e->fwd_devs = bpf_map__fd(e->skel->maps.sw_fwd_devs);
+	e->fwd_vlans = bpf_map__fd(e->skel->maps.sw_fwd_vlans);
 	e->ncpu = libbpf_num_possible_cpus();
 	return 0;
 fail:
@@ -1730,6 +1731,8 @@ static const struct ph_spec fwd_fixture[] = {
 	{"fd77:4::9", 10000, {A("fd00::9", 4000, STRICT)}},
 	{"fd77:5::2", 10000, {A("fd00::9", 4000, STRICT)}},
 	{"fd77:1::1", 10000, {A("fd00::9", 4000, STRICT)}},
+	{"10.77.6.2", 10000, {A("10.9.9.9", 4000, STRICT)}},
+	{"fd77:6::2", 10000, {A("fd00::9", 4000, STRICT)}},
 };
 
 static int fwd_dev_put(const struct env *e, int i)
@@ -1738,6 +1741,260 @@ static int fwd_dev_put(const struct env *e, int i)
 	__u32 k = v.ifindex;
 
 	return bpf_map_update_elem(e->fwd_devs, &k, &v, BPF_ANY);
+}
+
+/* ---- XDP forwarding of 802.1Q-tagged media (sw_fwd_vlans) ---------------
+ *
+ * The host kernel of this machine may have no VLAN devices at all, so the
+ * table maps VIDs to the namespace's plain veths, which is all the program
+ * sees of a VLAN device (an ifindex for the FIB lookup, an egress ifindex);
+ * the loader's side and real VLAN devices are tested in
+ * tests/suites/30-datapath-netns.sh where the kernel has them:
+ *   IN  {fwa0, 300} -> fwd0 (forwarding on)   IN {fwa0, 200} -> fwc0 (IPv4
+ *   forwarding off: a lookup that starts from the mapped device says so)
+ *   OUT {fwd0} -> {fwb0, VID 100}: what the FIB routes out of fwd0 leaves
+ *   fwb0 tagged 100, with fwd0's MAC as source (the "VLAN device's")
+ *   OUT {fwc0} -> {fwa0, VID 5}: fwa0 is not in sw_fwd_devs
+ */
+static int vlan_put(const struct env *e, int ifi, __u16 vid, __u8 dir, int to, __u16 to_vid)
+{
+	struct sw_vlan_key k = {.ifindex = (__u32)fwd_ifs[ifi].ifindex, .vid = vid, .dir = dir};
+	struct sw_vlan_dev v = {.ifindex = (__u32)fwd_ifs[to].ifindex, .vid = to_vid};
+
+	return bpf_map_update_elem(e->fwd_vlans, &k, &v, BPF_ANY);
+}
+
+struct vcase {
+	const char *name;
+	struct pb_spec pkt;
+	unsigned int want;
+	int in;	     /* ingress (FA) */
+	int smac_if; /* forwarded: source MAC of this interface */
+	uint8_t nh;  /* forwarded: next hop's subnet (the neighbour MAC) */
+	int out_tci; /* forwarded: -1 untagged, else the tag's TCI */
+};
+
+static const struct vcase vlan_cases[] = {
+	{"802.1Q VID 300 in, untagged out (tag popped)",
+	 {V4("10.9.9.9", 4000, "10.77.2.2", 10000), .vlans = 1, .tci = 0x2000 | 300},
+	 R(FORWARDED),
+	 FA,
+	 FB,
+	 2,
+	 -1},
+	{"802.1Q VID 300 in, VID 100 out (rewritten, priority kept)",
+	 {V4("10.9.9.9", 4000, "10.77.6.2", 10000), .vlans = 1, .tci = 0xa000 | 300},
+	 R(FORWARDED),
+	 FA,
+	 FD,
+	 6,
+	 0xa000 | 100},
+	{"untagged in, VID 100 out (tag pushed)",
+	 {V4("10.9.9.9", 4000, "10.77.6.2", 10000)},
+	 R(FORWARDED),
+	 FA,
+	 FD,
+	 6,
+	 100},
+	{"v4 TTL 2, VID 100 out",
+	 {V4("10.9.9.9", 4000, "10.77.6.2", 10000), .ttl = 2},
+	 R(FORWARDED),
+	 FA,
+	 FD,
+	 6,
+	 100},
+	{"v6 802.1Q VID 300 in, untagged out",
+	 {V6("fd00::9", 4000, "fd77:2::2", 10000), .vlans = 1, .tci = 300},
+	 R(FORWARDED),
+	 FA,
+	 FB,
+	 2,
+	 -1},
+	{"v6 802.1Q VID 300 in, VID 100 out",
+	 {V6("fd00::9", 4000, "fd77:6::2", 10000), .vlans = 1, .tci = 0xe000 | 300},
+	 R(FORWARDED),
+	 FA,
+	 FD,
+	 6,
+	 0xe000 | 100},
+	{"v6 untagged in, VID 100 out",
+	 {V6("fd00::9", 4000, "fd77:6::2", 10000)},
+	 R(FORWARDED),
+	 FA,
+	 FD,
+	 6,
+	 100},
+	{"VID 0 (priority tag) in: the interface's own, untagged out",
+	 {V4("10.9.9.9", 4000, "10.77.2.2", 10000), .vlans = 1, .vid0 = 1},
+	 R(FORWARDED),
+	 FA,
+	 FB,
+	 2,
+	 -1},
+	{"VID 200 in: the lookup starts from its device (forwarding off there)",
+	 {V4("10.9.9.9", 4000, "10.77.2.2", 10000), .vlans = 1, .tci = 200},
+	 R(FWD_DISABLED),
+	 FA,
+	 0,
+	 0,
+	 0},
+	{"VID 301 in: no VLAN device recorded",
+	 {V4("10.9.9.9", 4000, "10.77.2.2", 10000), .vlans = 1, .tci = 301},
+	 R(FWD_VLAN),
+	 FA,
+	 0,
+	 0,
+	 0},
+	{"VID 300 on another interface (fwd0): not recorded there",
+	 {V4("10.9.9.9", 4000, "10.77.2.2", 10000), .vlans = 1, .tci = 300},
+	 R(FWD_VLAN),
+	 FD,
+	 0,
+	 0,
+	 0},
+	{"802.1ad single tag",
+	 {V4("10.9.9.9", 4000, "10.77.2.2", 10000), .vlans = 1, .all_ad = 1, .tci = 300},
+	 R(FWD_VLAN),
+	 FA,
+	 0,
+	 0,
+	 0},
+	{"QinQ (802.1ad + 802.1Q)",
+	 {V6("fd00::9", 4000, "fd77:2::2", 10000), .vlans = 2, .qinq = 1, .tci = 300},
+	 R(FWD_VLAN),
+	 FA,
+	 0,
+	 0,
+	 0},
+	{"VLAN egress whose lower device is not in sw_fwd_devs",
+	 {V4("10.9.9.9", 4000, "10.77.5.2", 10000), .vlans = 1, .tci = 300},
+	 R(FWD_NOT_ALLOWED),
+	 FA,
+	 0,
+	 0,
+	 0},
+};
+
+static void vlan_run(const struct env *e, const struct vcase *c)
+{
+	static const uint8_t nmac[][6] = {{0}, {0},	     FWD_NEIGH(2), {0},
+					  {0}, FWD_NEIGH(5), FWD_NEIGH(6)};
+	struct sw_stat before[SW_R_MAX], after[SW_R_MAX];
+	struct xdp_md ctx = {0};
+	uint8_t res[PB_MAX + 8], exp[PB_MAX + 8];
+	size_t in_l3, exp_len = 0;
+	struct pb_pkt p;
+	unsigned int r;
+	int act, bad = 0;
+	char why[160] = "";
+
+	if (pb_build(&c->pkt, &p)) {
+		result(0, "fwd vlan: %s: bad packet spec", c->name);
+		return;
+	}
+	in_l3 = 14 + 4 * (size_t)c->pkt.vlans;
+	if (c->want == SW_R_FORWARDED) {
+		size_t l3 = c->out_tci >= 0 ? 18 : 14;
+		uint8_t *ip = exp + l3;
+
+		memcpy(exp, nmac[c->nh], 6);
+		memcpy(exp + 6, fwd_ifs[c->smac_if].mac, 6);
+		if (c->out_tci >= 0) {
+			exp[12] = 0x81, exp[13] = 0x00;
+			exp[14] = (uint8_t)(c->out_tci >> 8), exp[15] = (uint8_t)c->out_tci;
+		}
+		exp[l3 - 2] = c->pkt.v6 ? 0x86 : 0x08;
+		exp[l3 - 1] = c->pkt.v6 ? 0xdd : 0x00;
+		memcpy(ip, p.b + in_l3, p.len - in_l3);
+		exp_len = l3 + p.len - in_l3;
+		if (c->pkt.v6) {
+			ip[7]--;
+		} else {
+			ip[8]--;
+			ip[10] = (uint8_t)(ip4_full(ip, 20) >> 8);
+			ip[11] = (uint8_t)ip4_full(ip, 20);
+		}
+	}
+	ctx.data_end = (__u32)p.len;
+	ctx.ingress_ifindex = (__u32)fwd_ifs[c->in].ifindex;
+	{
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p.b, .data_size_in = p.len,
+			    .data_out = res, .data_size_out = sizeof(res), .ctx_in = &ctx,
+			    .ctx_size_in = sizeof(ctx), .repeat = 1);
+
+		stats_read(e, before);
+		if (bpf_prog_test_run_opts(e->prog[H_XDP], &o)) {
+			result(0, "fwd vlan: %s: test run failed: %s", c->name, strerror(errno));
+			return;
+		}
+		stats_read(e, after);
+		act = c->want == SW_R_FORWARDED ? XDP_REDIRECT
+						: (reason_passes(c->want) ? XDP_PASS : XDP_DROP);
+		if ((int)o.retval != act) {
+			snprintf(why, sizeof(why), "action %u want %d", o.retval, act);
+			bad = 1;
+		} else if (act == XDP_REDIRECT &&
+			   (o.data_size_out != exp_len || memcmp(res, exp, exp_len))) {
+			size_t i;
+
+			for (i = 0; i < exp_len && i < o.data_size_out && res[i] == exp[i]; i++)
+				;
+			snprintf(why, sizeof(why),
+				 "forwarded frame (%u bytes, want %zu) differs at byte %zu",
+				 o.data_size_out, exp_len, i);
+			bad = 1;
+		} else if (act == XDP_PASS &&
+			   (o.data_size_out != p.len || memcmp(res, p.b, p.len))) {
+			snprintf(why, sizeof(why), "a frame passed to the stack was changed");
+			bad = 1;
+		} else if (act == XDP_REDIRECT && !c->pkt.v6 &&
+			   ip4_fold(res + (c->out_tci >= 0 ? 18 : 14), 20)) {
+			snprintf(why, sizeof(why), "IPv4 header checksum invalid");
+			bad = 1;
+		}
+	}
+	for (r = 0; r < SW_R_MAX && !bad; r++) {
+		uint64_t dp = after[r].packets - before[r].packets;
+
+		if (r == c->want ? dp != 1 : dp != 0) {
+			snprintf(why, sizeof(why), "counter %s moved by %llu", reason_names[r],
+				 (unsigned long long)dp);
+			bad = 1;
+		}
+	}
+	result(!bad, "fwd vlan: %s -> %s%s%s", c->name, reason_names[c->want], bad ? ": " : "",
+	       why);
+}
+
+static void test_forward_vlan(const struct env *e)
+{
+	unsigned int i;
+
+	if (vlan_put(e, FA, 300, SW_VLAN_IN, FD, 300) ||
+	    vlan_put(e, FA, 200, SW_VLAN_IN, FC, 200) || vlan_put(e, FD, 0, SW_VLAN_OUT, FB, 100) ||
+	    vlan_put(e, FC, 0, SW_VLAN_OUT, FA, 5)) {
+		result(0, "fwd vlan: sw_fwd_vlans fixture: %s", strerror(errno));
+		return;
+	}
+	for (i = 0; i < sizeof(vlan_cases) / sizeof(vlan_cases[0]); i++)
+		vlan_run(e, &vlan_cases[i]);
+	/* Gone from the map: tagged media takes the stack again, and a route
+	 * out of fwd0 is fwd0's own again. */
+	{
+		struct sw_vlan_key k = {.ifindex = (__u32)fwd_ifs[FA].ifindex, .vid = 300};
+		struct sw_vlan_key o = {.ifindex = (__u32)fwd_ifs[FD].ifindex, .dir = SW_VLAN_OUT};
+		struct vcase c = vlan_cases[0];
+
+		bpf_map_delete_elem(e->fwd_vlans, &k);
+		bpf_map_delete_elem(e->fwd_vlans, &o);
+		c.name = "VID 300 after its entry is deleted";
+		c.want = R(FWD_VLAN);
+		vlan_run(e, &c);
+		c = vlan_cases[2];
+		c.name = "untagged out of fwd0 after its entry is deleted";
+		c.out_tci = -1;
+		vlan_run(e, &c);
+	}
 }
 
 static void test_forward(void)
@@ -1773,6 +2030,8 @@ static void test_forward(void)
 
 		fwd_run(&e, c->name, &c->pkt, c->in_set ? c->in : FA, c->want, c->out, c->nh, 0);
 	}
+
+	test_forward_vlan(&e);
 
 	/* The pinhole counts what it forwards. */
 	ph_get(&e, "10.77.2.2", 10000, &ph);

@@ -101,7 +101,7 @@ int pb_build(const struct pb_spec *s, struct pb_pkt *p)
 		int ad = s->all_ad || (i == 0 && s->qinq);
 
 		put16(b + off, ad ? ETH_P_8021AD : ETH_P_8021Q);
-		put16(b + off + 2, s->vid0 ? 0 : 100 + i);
+		put16(b + off + 2, i == 0 && s->tci ? (uint16_t)s->tci : s->vid0 ? 0 : 100 + i);
 		off += 4;
 	}
 	if (s->ethertype) {

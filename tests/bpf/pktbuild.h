@@ -28,6 +28,7 @@ struct pb_spec {
 	int qinq;	 /* outer tag is 802.1ad */
 	int all_ad;	 /* every tag is 802.1ad */
 	int vid0;	 /* every tag VID 0 (priority tags); else 100, 101, ... */
+	int tci;	 /* nonzero: the outermost tag's whole TCI (PCP, DEI, VID) */
 	const char *src; /* IPv4 or IPv6 text */
 	const char *dst;
 	uint16_t sport; /* host order */

@@ -69,12 +69,15 @@ S(sw_iface_info, F(sw_iface_info, ifindex), F(sw_iface_info, mode), F(sw_iface_i
   F(sw_iface_info, netns_ino), F(sw_iface_info, pad));
 S(sw_iface_key, F(sw_iface_key, netns), F(sw_iface_key, ifindex), F(sw_iface_key, pad));
 S(sw_fwd_dev, F(sw_fwd_dev, ifindex), F(sw_fwd_dev, prog));
+S(sw_vlan_key, F(sw_vlan_key, ifindex), F(sw_vlan_key, vid), F(sw_vlan_key, dir),
+  F(sw_vlan_key, pad));
+S(sw_vlan_dev, F(sw_vlan_dev, ifindex), F(sw_vlan_dev, vid), F(sw_vlan_dev, pad));
 
 static const struct sdesc *structs[] = {
-	&sw_pinhole_key_d, &sw_source_d,   &sw_pinhole_hot_d, &sw_ph_srcs_d, &sw_call_d,
-	&sw_frag_key_d,	   &sw_frag_val_d, &sw_stat_d,	      &sw_config_d,  &sw_iface_info_d,
-	&sw_ban_key_d,	   &sw_ban_d,	   &sw_flood_key_d,   &sw_bucket_d,  &sw_lpm_key_d,
-	&sw_iface_key_d,   &sw_fwd_dev_d,
+	&sw_pinhole_key_d, &sw_source_d,   &sw_pinhole_hot_d, &sw_ph_srcs_d,  &sw_call_d,
+	&sw_frag_key_d,	   &sw_frag_val_d, &sw_stat_d,	      &sw_config_d,   &sw_iface_info_d,
+	&sw_ban_key_d,	   &sw_ban_d,	   &sw_flood_key_d,   &sw_bucket_d,   &sw_lpm_key_d,
+	&sw_iface_key_d,   &sw_fwd_dev_d,  &sw_vlan_key_d,    &sw_vlan_dev_d,
 };
 
 /* key/value "u32" means the BTF integer type of 4 bytes, unsigned */
@@ -95,6 +98,7 @@ static const struct mdesc {
 	{SW_MAP_FLOOD, BPF_MAP_TYPE_LRU_HASH, "sw_flood_key", "sw_bucket"},
 	{SW_MAP_TRUSTED, BPF_MAP_TYPE_LPM_TRIE, "sw_lpm_key", "u8"},
 	{SW_MAP_FWD_DEVS, BPF_MAP_TYPE_DEVMAP_HASH, "u32", "sw_fwd_dev"},
+	{SW_MAP_FWD_VLANS, BPF_MAP_TYPE_HASH, "sw_vlan_key", "sw_vlan_dev"},
 };
 
 static int n_pass, n_fail;
