@@ -1866,7 +1866,8 @@ ctl_call:
 			return drop(d, now_ns, SW_SIP_R_DIALOG_LIMIT, m, "out of memory", why);
 		}
 		c->control = (uint8_t)ctl;
-		c->init_offer.refused = refused;
+		if (c->init_offer)
+			c->init_offer->refused = refused;
 		c->caller_inside = (uint8_t)from_inside;
 		c->callee_inside = (uint8_t)sipd_config_is_inside(cfg, m->dst.addr);
 		c->privileged = (uint8_t)privileged;

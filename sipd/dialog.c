@@ -57,8 +57,12 @@ struct sipd_call *sipd_call_new(const struct sip_msg *m, unsigned int dir, uint6
 	c->invite_cseq = m->cseq;
 	c->invite_branch = sw_fnv1a64(m->via_branch, strlen(m->via_branch));
 	if (m->has_sdp) {
+		c->init_offer = sdp_dup(&m->sdp, 0);
+		if (!c->init_offer) {
+			sipd_call_free(c);
+			return NULL;
+		}
 		c->has_init_offer = 1;
-		c->init_offer = m->sdp;
 	}
 	c->start_ns = c->last_sip_ns = c->last_media_ns = now_ns;
 	return c;
@@ -81,14 +85,34 @@ struct sipd_call *sipd_call_adopted(uint64_t hash, const char *call_id, uint64_t
 	return c;
 }
 
+/* The stored SDP copies of a dialog. */
+static void dialog_free(struct sipd_dialog *d)
+{
+	free(d->neg[0]);
+	free(d->neg[1]);
+	free(d->pending_sdp);
+	d->neg[0] = d->neg[1] = d->pending_sdp = NULL;
+}
+
+/* *out = a copy of s (NULL stays NULL); -1 when out of memory. */
+static int sdp_clone(struct sdp_session **out, const struct sdp_session *s)
+{
+	*out = s ? sdp_dup(s, s->refused) : NULL;
+	return s && !*out ? -1 : 0;
+}
+
 struct sipd_call *sipd_call_clone(const struct sipd_call *c)
 {
 	struct sipd_call *n = malloc(sizeof(*n));
+	unsigned int i;
+	int bad = 0;
 
 	if (!n)
 		return NULL;
 	*n = *c;
 	n->next = NULL;
+	n->init_offer = NULL;
+	n->n_dlg = 0;
 	n->dlg_cap = c->n_dlg ? c->n_dlg : 1;
 	n->dlg = malloc(n->dlg_cap * sizeof(*n->dlg));
 	n->ph = c->n_ph ? malloc(c->n_ph * sizeof(*n->ph)) : NULL;
@@ -98,17 +122,35 @@ struct sipd_call *sipd_call_clone(const struct sipd_call *c)
 		free(n);
 		return NULL;
 	}
-	if (c->n_dlg)
-		memcpy(n->dlg, c->dlg, c->n_dlg * sizeof(*n->dlg));
 	if (c->n_ph)
 		memcpy(n->ph, c->ph, c->n_ph * sizeof(*n->ph));
+	bad |= sdp_clone(&n->init_offer, c->init_offer);
+	for (i = 0; i < c->n_dlg; i++) {
+		struct sipd_dialog *d = &n->dlg[i];
+
+		*d = c->dlg[i];
+		d->neg[0] = d->neg[1] = d->pending_sdp = NULL;
+		n->n_dlg = i + 1;
+		bad |= sdp_clone(&d->neg[0], c->dlg[i].neg[0]);
+		bad |= sdp_clone(&d->neg[1], c->dlg[i].neg[1]);
+		bad |= sdp_clone(&d->pending_sdp, c->dlg[i].pending_sdp);
+	}
+	if (bad) {
+		sipd_call_free(n);
+		return NULL;
+	}
 	return n;
 }
 
 void sipd_call_free(struct sipd_call *c)
 {
+	unsigned int i;
+
 	if (!c)
 		return;
+	for (i = 0; i < c->n_dlg; i++)
+		dialog_free(&c->dlg[i]);
+	free(c->init_offer);
 	free(c->dlg);
 	free(c->ph);
 	free(c);
@@ -174,24 +216,38 @@ static void set_method(char dst[SIP_TOKEN_LEN], const char *m)
 	sip_strlcpy(dst, SIP_TOKEN_LEN, m);
 }
 
-static void set_pending(struct sipd_dialog *d, int p, const struct sip_msg *m, uint8_t auth,
-			uint8_t refused)
+/* *dst = a copy of src with refused; unchanged and -1 when out of memory. */
+static int sdp_put(struct sdp_session **dst, const struct sdp_session *src, uint8_t refused)
 {
+	struct sdp_session *n = sdp_dup(src, refused);
+
+	if (!n)
+		return -1;
+	free(*dst);
+	*dst = n;
+	return 0;
+}
+
+static int set_pending(struct sipd_dialog *d, int p, const struct sip_msg *m, uint8_t auth,
+		       uint8_t refused)
+{
+	if (sdp_put(&d->pending_sdp, &m->sdp, refused))
+		return -1; /* out of memory: the offer is not recorded */
 	d->pending = 1;
 	d->pending_party = p;
-	d->pending_sdp = m->sdp;
-	d->pending_sdp.refused = refused;
 	d->pending_cseq = m->cseq;
 	memcpy(d->pending_to, m->dst.addr, 16);
 	memcpy(d->pending_src, m->src.addr, 16);
 	d->pending_auth = auth;
 	set_method(d->pending_method, m->method);
+	return 0;
 }
 
 static unsigned int new_offer(struct sipd_dialog *d, int p, const struct sip_msg *m, uint8_t auth,
 			      uint8_t refused, uint8_t inside)
 {
-	set_pending(d, p, m, auth, refused);
+	if (set_pending(d, p, m, auth, refused))
+		return 0;
 	d->pending_inside = inside;
 	return SIPD_DLG_OFFER;
 }
@@ -206,10 +262,13 @@ static unsigned int offer_answer(struct sipd_dialog *d, int p, const struct sip_
 		 * went to the proxy, which names the answerer itself. */
 		if (!control && memcmp(m->src.addr, d->pending_to, 16))
 			return SIPD_DLG_UNMATCHED;
-		/* The answer: the exchange is complete. */
-		d->neg[p] = m->sdp;
-		d->neg[p].refused = refused;
+		/* The answer: the exchange is complete; the offer's copy
+		 * becomes the offerer's side. */
+		if (sdp_put(&d->neg[p], &m->sdp, refused))
+			return 0; /* out of memory: nothing moves */
+		free(d->neg[!p]);
 		d->neg[!p] = d->pending_sdp;
+		d->pending_sdp = NULL;
 		memcpy(d->neg_src[p], m->src.addr, 16);
 		d->neg_auth[p] = auth;
 		memcpy(d->neg_src[!p], d->pending_src, 16);
@@ -229,7 +288,7 @@ static unsigned int offer_answer(struct sipd_dialog *d, int p, const struct sip_
 			return SIPD_DLG_UNMATCHED;
 		return new_offer(d, p, m, auth, refused, inside);
 	}
-	if (d->have_neg && d->neg[p].refused == refused && sipd_sdp_equal(&d->neg[p], &m->sdp))
+	if (d->have_neg && d->neg[p]->refused == refused && sipd_sdp_equal(d->neg[p], &m->sdp))
 		return 0; /* session refresh or repeated answer: nothing moves */
 	if (d->have_neg && !m->is_request && d->ans_cseq == m->cseq &&
 	    !strcmp(d->ans_method, m->method)) {
@@ -238,8 +297,8 @@ static unsigned int offer_answer(struct sipd_dialog *d, int p, const struct sip_
 		 * by the party that gave it. */
 		if (memcmp(m->src.addr, d->ans_from, 16))
 			return SIPD_DLG_UNMATCHED;
-		d->neg[p] = m->sdp;
-		d->neg[p].refused = refused;
+		if (sdp_put(&d->neg[p], &m->sdp, refused))
+			return 0;
 		d->neg_auth[p] = auth;
 		return SIPD_DLG_MEDIA;
 	}
@@ -256,8 +315,10 @@ static unsigned int drop_other_early(struct sipd_call *c, const struct sipd_dial
 			if (j != i)
 				c->dlg[j] = c->dlg[i];
 			j++;
-		} else if (c->dlg[i].have_neg) {
-			media = SIPD_DLG_MEDIA;
+		} else {
+			if (c->dlg[i].have_neg)
+				media = SIPD_DLG_MEDIA;
+			dialog_free(&c->dlg[i]);
 		}
 	}
 	c->n_dlg = j;
@@ -293,12 +354,15 @@ unsigned int sipd_dialog_update(struct sipd_call *c, const struct sip_msg *m, ui
 				return SIPD_DLG_IGNORED;
 			c->invite_cseq = m->cseq;
 			c->invite_branch = sw_fnv1a64(m->via_branch, strlen(m->via_branch));
-			c->has_init_offer = m->has_sdp;
 			if (m->has_sdp) {
-				c->init_offer = m->sdp;
-				c->init_offer.refused = c->cur_refused;
+				if (sdp_put(&c->init_offer, &m->sdp, c->cur_refused))
+					return 0; /* out of memory: the last offer stays */
+				c->has_init_offer = 1;
 				return SIPD_DLG_OFFER;
 			}
+			c->has_init_offer = 0;
+			free(c->init_offer);
+			c->init_offer = NULL;
 			return 0;
 		}
 		if (!strcmp(m->method, "CANCEL") && !m->to_tag[0]) {
@@ -354,12 +418,12 @@ unsigned int sipd_dialog_update(struct sipd_call *c, const struct sip_msg *m, ui
 			return 0;
 		created = 1;
 	}
-	if (created && is_initial && c->has_init_offer) {
+	if (created && is_initial && c->has_init_offer &&
+	    (d->pending_sdp = sdp_dup(c->init_offer, c->init_offer->refused))) {
 		/* A new fork answers the INVITE's offer, which went where
 		 * the INVITE went. */
 		d->pending = 1;
 		d->pending_party = SIPD_CALLER;
-		d->pending_sdp = c->init_offer;
 		d->pending_cseq = c->invite_cseq;
 		memcpy(d->pending_to, c->callee_sig.addr, 16);
 		memcpy(d->pending_src, c->caller_sig.addr, 16);

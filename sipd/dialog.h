@@ -27,9 +27,9 @@ struct sipd_dialog {
 	int confirmed;	       /* a 2xx to the initial INVITE came */
 	/* Last completed offer/answer: each party's SDP. */
 	int have_neg;
-	struct sdp_session neg[2]; /* [enum sipd_party] */
-	int neg_offerer;	   /* party whose SDP was the offer */
-	uint32_t ans_cseq;	   /* transaction that carried the answer */
+	struct sdp_session *neg[2]; /* [enum sipd_party], sdp_dup copies (have_neg) */
+	int neg_offerer;	    /* party whose SDP was the offer */
+	uint32_t ans_cseq;	    /* transaction that carried the answer */
 	char ans_method[SIP_TOKEN_LEN];
 	/* Who gave each party's SDP: the datagram source, and whether that
 	 * source is vouched for (a response matching a forwarded request, or
@@ -47,7 +47,7 @@ struct sipd_dialog {
 	uint8_t pending_inside; /* the offer came from an inside source */
 	uint32_t pending_cseq;
 	char pending_method[SIP_TOKEN_LEN];
-	struct sdp_session pending_sdp;
+	struct sdp_session *pending_sdp; /* sdp_dup copy while pending */
 };
 
 /* One pinhole the call owns in the map, as last written. */
@@ -95,7 +95,7 @@ struct sipd_call {
 	uint32_t invite_cseq;
 	uint64_t invite_branch; /* sw_fnv1a64 of its top Via branch (CANCEL names it) */
 	int has_init_offer;
-	struct sdp_session init_offer; /* SDP of the initial INVITE */
+	struct sdp_session *init_offer; /* SDP of the initial INVITE (has_init_offer) */
 	int confirmed, adopted;
 	int status; /* final status of the initial INVITE */
 	uint64_t start_ns, confirm_ns, last_sip_ns;

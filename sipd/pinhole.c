@@ -163,7 +163,7 @@ static void plan_party(struct sipd_ph_plan *p, const struct sipd_call *c,
 		       const struct sipd_config *cfg, const struct sipd_dialog *d, int party,
 		       uint64_t now_ns)
 {
-	const struct sdp_session *own = &d->neg[party], *peer = &d->neg[!party];
+	const struct sdp_session *own = d->neg[party], *peer = d->neg[!party];
 	unsigned int side = party == d->neg_offerer ? 0 : 1;
 	/* Source of the SDP naming these destinations, when vouched for:
 	 * only then may a destination equal to it be taken over. */
@@ -316,14 +316,14 @@ void sipd_ph_plan(const struct sipd_call *c, const struct sipd_config *cfg, uint
 		 * nobody to allow until an earlier exchange names one. */
 		if (d->pending && offer_opens(cfg, d->pending_inside) &&
 		    (!c->control || d->have_neg))
-			plan_offer(out, c, cfg, &d->pending_sdp,
-				   d->have_neg ? &d->neg[!d->pending_party] : NULL, d->pending_to,
+			plan_offer(out, c, cfg, d->pending_sdp,
+				   d->have_neg ? d->neg[!d->pending_party] : NULL, d->pending_to,
 				   d->pending_auth ? d->pending_src : NULL, now_ns);
 	}
 	/* The INVITE's offer before any response made a dialog. */
 	if (!c->n_dlg && c->has_init_offer && !c->confirmed && !c->adopted && !c->control &&
 	    offer_opens(cfg, c->caller_inside || c->privileged))
-		plan_offer(out, c, cfg, &c->init_offer, NULL, c->callee_sig.addr,
+		plan_offer(out, c, cfg, c->init_offer, NULL, c->callee_sig.addr,
 			   c->caller_inside ? c->caller_sig.addr : NULL, now_ns);
 	/* A pinhole that survives keeps its birth time. */
 	for (i = 0; i < out->n; i++)

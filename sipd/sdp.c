@@ -9,6 +9,8 @@
 #include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -433,4 +435,18 @@ int sdp_parse_detail(const char *body, size_t len, struct sdp_session *out, char
 int sdp_parse(const char *body, size_t len, struct sdp_session *out)
 {
 	return sdp_parse_detail(body, len, out, NULL);
+}
+
+struct sdp_session *sdp_dup(const struct sdp_session *s, uint8_t refused)
+{
+	int n = s->n_media < 0 ? 0 : s->n_media > SDP_MAX_MEDIA ? SDP_MAX_MEDIA : s->n_media;
+	size_t len = offsetof(struct sdp_session, media) + (size_t)n * sizeof(s->media[0]);
+	struct sdp_session *d = malloc(len);
+
+	if (!d)
+		return NULL;
+	memcpy(d, s, len);
+	d->n_media = n;
+	d->refused = refused;
+	return d;
 }

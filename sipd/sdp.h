@@ -45,11 +45,20 @@ struct sdp_media {
 
 struct sdp_session {
 	int n_media;
-	struct sdp_media media[SDP_MAX_MEDIA];
 	/* Bit i: m= line i names an address sipd refused (addrcheck.h): it
 	 * gets no pinhole in either direction. Set by sipd, not the parser. */
 	uint8_t refused;
+	/* Last: a stored copy (sdp_dup) holds only the first n_media. */
+	struct sdp_media media[SDP_MAX_MEDIA];
 };
+
+/*
+ * A heap copy of s holding only its n_media m= lines (what a call keeps per
+ * offer and answer: one audio line is ~150 bytes, not the parser's full
+ * SDP_MAX_MEDIA), with refused set; NULL when out of memory. Read it as any
+ * session, never past media[n_media - 1], and never copy it by value.
+ */
+struct sdp_session *sdp_dup(const struct sdp_session *s, uint8_t refused);
 
 /*
  * Parse an SDP body. Returns 0 on success, or a negative SIP drop reason

@@ -12,8 +12,8 @@ $(BIN)/test-calls-config: $(UC_DIR)/test_config.c sipd/config.c sipd/clrec.c sip
 $(BIN)/test-calls-filter: $(UC_DIR)/test_filter.c $(UC_DIR)/msgs.h sipd/filter.c sipd/config.c sipd/clrec.c $(LIBSW) | $(BIN)
 	$(CC) $(UC_CFLAGS) $(UC_DIR)/test_filter.c sipd/filter.c sipd/config.c sipd/clrec.c -o $@ $(UC_LIBS)
 
-$(BIN)/test-calls-dialog: $(UC_DIR)/test_dialog.c $(UC_DIR)/msgs.h sipd/dialog.c sipd/pinhole.c sipd/cluster.c sipd/addrcheck.c sipd/events.c sipd/config.c sipd/clrec.c $(LIBSW) | $(BIN)
-	$(CC) $(UC_CFLAGS) $(UC_DIR)/test_dialog.c sipd/dialog.c sipd/pinhole.c sipd/cluster.c sipd/addrcheck.c sipd/host.c sipd/events.c sipd/config.c sipd/clrec.c -o $@ $(UC_LIBS)
+$(BIN)/test-calls-dialog: $(UC_DIR)/test_dialog.c $(UC_DIR)/msgs.h sipd/dialog.c sipd/pinhole.c sipd/cluster.c sipd/addrcheck.c sipd/events.c sipd/config.c sipd/clrec.c sipd/sdp.c $(LIBSW) | $(BIN)
+	$(CC) $(UC_CFLAGS) $(UC_DIR)/test_dialog.c sipd/dialog.c sipd/pinhole.c sipd/cluster.c sipd/addrcheck.c sipd/host.c sipd/events.c sipd/config.c sipd/clrec.c sipd/sdp.c -o $@ $(UC_LIBS)
 
 $(BIN)/test-calls-maps: $(BPF_SKEL) $(UC_DIR)/test_pinhole.c $(UC_DIR)/msgs.h $(UC_DIR)/dgram.h $(SIPD_LIB_OBJS) $(LIBSW) tests/bpf/pktbuild.c tests/common/bpfenv.c tests/common/bpfenv.h | $(BIN)
 	$(CC) $(UC_CFLAGS) $(UC_DIR)/test_pinhole.c tests/bpf/pktbuild.c tests/common/bpfenv.c $(SIPD_LIB_OBJS) -o $@ \

@@ -441,7 +441,9 @@ static void test_clone(void **state)
 	c2 = sipd_call_clone(g_call);
 	assert_non_null(c2);
 	assert_int_equal(c2->n_dlg, 1);
-	assert_true(sipd_sdp_equal(&c2->dlg[0].neg[0], &g_call->dlg[0].neg[0]));
+	assert_true(sipd_sdp_equal(c2->dlg[0].neg[0], g_call->dlg[0].neg[0]));
+	/* a deep copy: the stored SDP is not shared */
+	assert_ptr_not_equal(c2->dlg[0].neg[0], g_call->dlg[0].neg[0]);
 	assert_ptr_not_equal(c2->dlg, g_call->dlg);
 	sipd_call_free(c2);
 }
