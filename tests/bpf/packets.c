@@ -86,9 +86,10 @@ static int env_forward;
 
 static void rm_pin_root(void)
 {
-	static const char *maps[] = {SW_MAP_PINHOLES, SW_MAP_STATS,   SW_MAP_FRAGS, SW_MAP_CONFIG,
-				     SW_MAP_IFACES,   SW_MAP_BANS,    SW_MAP_FLOOD, SW_MAP_TRUSTED,
-				     SW_MAP_FWD_DEVS, SW_MAP_PH_SRCS, SW_MAP_CALLS};
+	static const char *maps[] = {SW_MAP_PINHOLES, SW_MAP_STATS,   SW_MAP_FRAGS,
+				     SW_MAP_CONFIG,   SW_MAP_IFACES,  SW_MAP_BANS,
+				     SW_MAP_FLOOD,    SW_MAP_TRUSTED, SW_MAP_FWD_DEVS,
+				     SW_MAP_PH_SRCS,  SW_MAP_CALLS,   SW_MAP_FWD_VLANS};
 	char path[128];
 	unsigned int i;
 
