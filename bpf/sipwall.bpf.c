@@ -816,8 +816,8 @@ static __always_inline void sw_mark(struct xdp_md *ctx, const struct sw_pkt *pkt
  * device), MACs from the lookup, TTL / hop limit decremented, redirected
  * through sw_fwd_devs. One 802.1Q tag is understood through sw_fwd_vlans:
  * the lookup starts from the tag's VLAN device, and a route out of a VLAN
- * device leaves its lower device with that device's VID (tag rewritten,
- * pushed or popped; priority bits kept when rewritten). Whatever the fast
+ * device leaves its lower device with that device's VID (the tag's VID
+ * rewritten, priority bits kept; never pushed or popped). Whatever the fast
  * path cannot be sure of goes to the stack unchanged (XDP_PASS), counted
  * by why; *act is the action.
  */
@@ -836,7 +836,7 @@ static __always_inline __u32 sw_forward(struct xdp_md *ctx, const struct sw_pkt 
 	struct sw_vlan_dev *vd;
 	__u32 in_if = ctx->ingress_ifindex, out_if;
 	__u16 in_tci = 0, out_vid = 0;
-	int out_tagged = 0, delta;
+	int out_tagged = 0;
 	__u16 old;
 	long rc;
 
@@ -924,29 +924,17 @@ static __always_inline __u32 sw_forward(struct xdp_md *ctx, const struct sw_pkt 
 	 * leaves it unchanged for the stack. */
 	if (bpf_redirect_map(&sw_fwd_devs, out_if, XDP_PASS) != XDP_REDIRECT)
 		return SW_R_FWD_NOT_ALLOWED;
+	/* A tag to push or pop changes the frame's length, which takes
+	 * bpf_xdp_adjust_head(): a program calling it is one that "changes
+	 * packet data", and since Linux 6.13 (and Debian's 6.12) the verifier
+	 * refuses such a program as an extension of libxdp's dispatcher,
+	 * whose slots do not. Only the tag's VID is rewritten here; a frame
+	 * that enters or leaves untagged on one side takes the stack. */
+	if (!!pkt->tags != out_tagged)
+		return SW_R_FWD_VLAN;
 
-	/* The tag first, while failing still leaves the frame unchanged:
-	 * pop moves the frame's start 4 bytes on (the MACs, rewritten below,
-	 * then cover the tag and the tag's inner type is where the Ethernet
-	 * type was); push takes 4 bytes in front (the old Ethernet type
-	 * becomes the tag's inner type). */
-	delta = pkt->tags && !out_tagged   ? (int)sizeof(*vh)
-		: !pkt->tags && out_tagged ? -(int)sizeof(*vh)
-					   : 0;
-	if (delta && bpf_xdp_adjust_head(ctx, delta))
-		return SW_R_FWD_VLAN;
-	data = (void *)(long)ctx->data;
-	end = (void *)(long)ctx->data_end;
-	eth = data;
-	vh = (void *)(eth + 1);
-	l3 = (void *)(eth + 1) + (out_tagged ? sizeof(*vh) : 0);
-	ip6 = l3;
-	iph = l3;
-	if ((pkt->v6 ? (void *)(ip6 + 1) : (void *)(iph + 1)) > end) {
-		if (delta) /* cannot happen: the frame held these before */
-			bpf_xdp_adjust_head(ctx, -delta);
-		return SW_R_FWD_VLAN;
-	}
+	/* Bounds as checked above (helpers that do not change packet data
+	 * keep the verifier's ranges). */
 	if (pkt->v6) {
 		ip6->hop_limit--;
 	} else {
@@ -954,11 +942,9 @@ static __always_inline __u32 sw_forward(struct xdp_md *ctx, const struct sw_pkt 
 		iph->ttl--;
 		sw_csum_replace(&iph->check, old, *(__u16 *)&iph->ttl);
 	}
-	if (out_tagged) {
-		/* a rewritten tag keeps its priority and DEI bits */
-		eth->h_proto = bpf_htons(ETH_P_8021Q);
+	/* tagged in and out: the VID replaced, priority and DEI kept */
+	if (pkt->tags && (void *)(vh + 1) <= end)
 		vh->tci = bpf_htons((in_tci & 0xf000) | out_vid);
-	}
 	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
 	*act = XDP_REDIRECT;

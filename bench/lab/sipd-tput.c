@@ -343,7 +343,7 @@ static void unpin(const char *root)
 	char p[300];
 	const char *names[] = {SW_MAP_PINHOLES, SW_MAP_STATS,	SW_MAP_FRAGS, SW_MAP_CONFIG,
 			       SW_MAP_IFACES,	SW_MAP_BANS,	SW_MAP_FLOOD, SW_MAP_TRUSTED,
-			       SW_MAP_FWD_DEVS, SW_MAP_PH_SRCS, SW_MAP_CALLS};
+			       SW_MAP_FWD_DEVS, SW_MAP_PH_SRCS, SW_MAP_CALLS, SW_MAP_FWD_VLANS};
 	size_t i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {

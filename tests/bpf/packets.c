@@ -86,9 +86,10 @@ static int env_forward;
 
 static void rm_pin_root(void)
 {
-	static const char *maps[] = {SW_MAP_PINHOLES, SW_MAP_STATS,   SW_MAP_FRAGS, SW_MAP_CONFIG,
-				     SW_MAP_IFACES,   SW_MAP_BANS,    SW_MAP_FLOOD, SW_MAP_TRUSTED,
-				     SW_MAP_FWD_DEVS, SW_MAP_PH_SRCS, SW_MAP_CALLS};
+	static const char *maps[] = {SW_MAP_PINHOLES, SW_MAP_STATS,   SW_MAP_FRAGS,
+				     SW_MAP_CONFIG,   SW_MAP_IFACES,  SW_MAP_BANS,
+				     SW_MAP_FLOOD,    SW_MAP_TRUSTED, SW_MAP_FWD_DEVS,
+				     SW_MAP_PH_SRCS,  SW_MAP_CALLS,   SW_MAP_FWD_VLANS};
 	char path[128];
 	unsigned int i;
 
@@ -1749,7 +1750,7 @@ static int fwd_dev_put(const struct env *e, int i)
  * table maps VIDs to the namespace's plain veths, which is all the program
  * sees of a VLAN device (an ifindex for the FIB lookup, an egress ifindex);
  * the loader's side and real VLAN devices are tested in
- * tests/suites/30-datapath-netns.sh where the kernel has them:
+ * tests/suites/31-forward-vlan.sh where the kernel has them:
  *   IN  {fwa0, 300} -> fwd0 (forwarding on)   IN {fwa0, 200} -> fwc0 (IPv4
  *   forwarding off: a lookup that starts from the mapped device says so)
  *   OUT {fwd0} -> {fwb0, VID 100}: what the FIB routes out of fwd0 leaves
@@ -1775,13 +1776,6 @@ struct vcase {
 };
 
 static const struct vcase vlan_cases[] = {
-	{"802.1Q VID 300 in, untagged out (tag popped)",
-	 {V4("10.9.9.9", 4000, "10.77.2.2", 10000), .vlans = 1, .tci = 0x2000 | 300},
-	 R(FORWARDED),
-	 FA,
-	 FB,
-	 2,
-	 -1},
 	{"802.1Q VID 300 in, VID 100 out (rewritten, priority kept)",
 	 {V4("10.9.9.9", 4000, "10.77.6.2", 10000), .vlans = 1, .tci = 0xa000 | 300},
 	 R(FORWARDED),
@@ -1789,27 +1783,27 @@ static const struct vcase vlan_cases[] = {
 	 FD,
 	 6,
 	 0xa000 | 100},
-	{"untagged in, VID 100 out (tag pushed)",
+	{"802.1Q VID 300 in, untagged out: a pop is the stack's",
+	 {V4("10.9.9.9", 4000, "10.77.2.2", 10000), .vlans = 1, .tci = 0x2000 | 300},
+	 R(FWD_VLAN),
+	 FA,
+	 0,
+	 0,
+	 0},
+	{"untagged in, VID 100 out: a push is the stack's",
 	 {V4("10.9.9.9", 4000, "10.77.6.2", 10000)},
+	 R(FWD_VLAN),
+	 FA,
+	 0,
+	 0,
+	 0},
+	{"v4 TTL 2, VID 300 in, VID 100 out",
+	 {V4("10.9.9.9", 4000, "10.77.6.2", 10000), .vlans = 1, .tci = 300, .ttl = 2},
 	 R(FORWARDED),
 	 FA,
 	 FD,
 	 6,
 	 100},
-	{"v4 TTL 2, VID 100 out",
-	 {V4("10.9.9.9", 4000, "10.77.6.2", 10000), .ttl = 2},
-	 R(FORWARDED),
-	 FA,
-	 FD,
-	 6,
-	 100},
-	{"v6 802.1Q VID 300 in, untagged out",
-	 {V6("fd00::9", 4000, "fd77:2::2", 10000), .vlans = 1, .tci = 300},
-	 R(FORWARDED),
-	 FA,
-	 FB,
-	 2,
-	 -1},
 	{"v6 802.1Q VID 300 in, VID 100 out",
 	 {V6("fd00::9", 4000, "fd77:6::2", 10000), .vlans = 1, .tci = 0xe000 | 300},
 	 R(FORWARDED),
@@ -1817,20 +1811,34 @@ static const struct vcase vlan_cases[] = {
 	 FD,
 	 6,
 	 0xe000 | 100},
-	{"v6 untagged in, VID 100 out",
+	{"v6 802.1Q VID 300 in, untagged out: the stack's",
+	 {V6("fd00::9", 4000, "fd77:2::2", 10000), .vlans = 1, .tci = 300},
+	 R(FWD_VLAN),
+	 FA,
+	 0,
+	 0,
+	 0},
+	{"v6 untagged in, VID 100 out: the stack's",
 	 {V6("fd00::9", 4000, "fd77:6::2", 10000)},
+	 R(FWD_VLAN),
+	 FA,
+	 0,
+	 0,
+	 0},
+	{"VID 0 (priority tag) in: the interface's own, VID 100 out, priority kept",
+	 {V4("10.9.9.9", 4000, "10.77.6.2", 10000), .vlans = 1, .tci = 0x6000},
 	 R(FORWARDED),
 	 FA,
 	 FD,
 	 6,
-	 100},
-	{"VID 0 (priority tag) in: the interface's own, untagged out",
+	 0x6000 | 100},
+	{"VID 0 (priority tag) in, untagged out: the stack's",
 	 {V4("10.9.9.9", 4000, "10.77.2.2", 10000), .vlans = 1, .vid0 = 1},
-	 R(FORWARDED),
+	 R(FWD_VLAN),
 	 FA,
-	 FB,
-	 2,
-	 -1},
+	 0,
+	 0,
+	 0},
 	{"VID 200 in: the lookup starts from its device (forwarding off there)",
 	 {V4("10.9.9.9", 4000, "10.77.2.2", 10000), .vlans = 1, .tci = 200},
 	 R(FWD_DISABLED),
@@ -1853,14 +1861,14 @@ static const struct vcase vlan_cases[] = {
 	 0,
 	 0},
 	{"802.1ad single tag",
-	 {V4("10.9.9.9", 4000, "10.77.2.2", 10000), .vlans = 1, .all_ad = 1, .tci = 300},
+	 {V4("10.9.9.9", 4000, "10.77.6.2", 10000), .vlans = 1, .all_ad = 1, .tci = 300},
 	 R(FWD_VLAN),
 	 FA,
 	 0,
 	 0,
 	 0},
 	{"QinQ (802.1ad + 802.1Q)",
-	 {V6("fd00::9", 4000, "fd77:2::2", 10000), .vlans = 2, .qinq = 1, .tci = 300},
+	 {V6("fd00::9", 4000, "fd77:6::2", 10000), .vlans = 2, .qinq = 1, .tci = 300},
 	 R(FWD_VLAN),
 	 FA,
 	 0,
@@ -1992,6 +2000,9 @@ static void test_forward_vlan(const struct env *e)
 		vlan_run(e, &c);
 		c = vlan_cases[2];
 		c.name = "untagged out of fwd0 after its entry is deleted";
+		c.want = R(FORWARDED);
+		c.smac_if = FD;
+		c.nh = 6;
 		c.out_tci = -1;
 		vlan_run(e, &c);
 	}

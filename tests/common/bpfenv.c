@@ -25,7 +25,7 @@ static void unpin(const char *root)
 	static const char *const names[] = {SW_MAP_PINHOLES, SW_MAP_STATS,   SW_MAP_FRAGS,
 					    SW_MAP_CONFIG,   SW_MAP_IFACES,  SW_MAP_BANS,
 					    SW_MAP_FLOOD,    SW_MAP_TRUSTED, SW_MAP_FWD_DEVS,
-					    SW_MAP_PH_SRCS,  SW_MAP_CALLS};
+					    SW_MAP_PH_SRCS,  SW_MAP_CALLS,   SW_MAP_FWD_VLANS};
 	char p[256];
 	size_t i;
 
