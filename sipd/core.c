@@ -612,8 +612,8 @@ static int adopt_one(const struct sw_pinhole_key *k, const struct sw_pinhole *v,
 			a->err = -ENOMEM;
 			return 1;
 		}
-		snprintf(c->caller, sizeof(c->caller), "?");
-		snprintf(c->callee, sizeof(c->callee), "?");
+		sipd_call_str(&c->caller, "?", 2);
+		sipd_call_str(&c->callee, "?", 2);
 		call_insert(d, c);
 		d->st.calls_adopted++;
 	}
@@ -903,8 +903,12 @@ int sipd_control_sdp(struct sipd *d, const struct sipd_ctl_sdp *x, uint64_t now_
 		return -ENOENT;
 	}
 	m->cseq = x->answer ? c->ctl_cseq : c ? c->ctl_cseq + 1 : 1;
-	if (x->answer && c->control && !c->callee[0])
-		sip_join_at(c->callee, sizeof(c->callee), NULL, m->to_host);
+	if (x->answer && c->control && !c->callee[0]) {
+		char party[SIPD_PARTY_LEN];
+
+		sip_join_at(party, sizeof(party), NULL, m->to_host);
+		sipd_call_str(&c->callee, party, sizeof(party));
+	}
 	if (x->via_branch && x->via_branch[0])
 		sip_strlcpy(m->via_branch, sizeof(m->via_branch), x->via_branch);
 	else

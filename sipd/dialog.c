@@ -21,17 +21,47 @@ int sipd_is_initial_invite(const struct sip_msg *m)
 	return m->is_request && !m->to_tag[0] && !strcmp(m->method, "INVITE");
 }
 
+int sipd_call_str(char **dst, const char *s, size_t max)
+{
+	size_t n = strnlen(s, max ? max - 1 : 0);
+	char *p = malloc(n + 1);
+
+	if (!p)
+		return -1;
+	memcpy(p, s, n);
+	p[n] = '\0';
+	free(*dst);
+	*dst = p;
+	return 0;
+}
+
+static void call_strs_free(struct sipd_call *c)
+{
+	free(c->call_id);
+	free(c->caller_tag);
+	free(c->caller);
+	free(c->callee);
+	c->call_id = c->caller_tag = c->caller = c->callee = NULL;
+}
+
 static struct sipd_call *call_alloc(void)
 {
 	struct sipd_call *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return NULL;
+	if (sipd_call_str(&c->call_id, "", 1) || sipd_call_str(&c->caller_tag, "", 1) ||
+	    sipd_call_str(&c->caller, "", 1) || sipd_call_str(&c->callee, "", 1)) {
+		call_strs_free(c);
+		free(c);
+		return NULL;
+	}
 	/* Most calls have one dialog; forks grow the array (add_dialog). A
 	 * dialog is ~2 KB, so allocating (and cloning) all SIPD_MAX_DIALOGS
 	 * slots for every call was a large part of a call's cost. */
 	c->dlg = calloc(1, sizeof(*c->dlg));
 	if (!c->dlg) {
+		call_strs_free(c);
 		free(c);
 		return NULL;
 	}
@@ -42,14 +72,22 @@ static struct sipd_call *call_alloc(void)
 struct sipd_call *sipd_call_new(const struct sip_msg *m, unsigned int dir, uint64_t now_ns)
 {
 	struct sipd_call *c = call_alloc();
+	char party[SIPD_PARTY_LEN];
+	int bad;
 
 	if (!c)
 		return NULL;
 	c->hash = m->call_hash;
-	sip_strlcpy(c->call_id, sizeof(c->call_id), m->call_id);
-	sip_strlcpy(c->caller_tag, sizeof(c->caller_tag), m->from_tag);
-	sip_join_at(c->caller, sizeof(c->caller), m->from_user, m->from_host);
-	sip_join_at(c->callee, sizeof(c->callee), m->to_user, m->to_host);
+	bad = sipd_call_str(&c->call_id, m->call_id, sizeof(m->call_id)) ||
+	      sipd_call_str(&c->caller_tag, m->from_tag, SIP_TAG_LEN);
+	sip_join_at(party, sizeof(party), m->from_user, m->from_host);
+	bad = bad || sipd_call_str(&c->caller, party, sizeof(party));
+	sip_join_at(party, sizeof(party), m->to_user, m->to_host);
+	bad = bad || sipd_call_str(&c->callee, party, sizeof(party));
+	if (bad) {
+		sipd_call_free(c);
+		return NULL;
+	}
 	c->caller_sig = m->src;
 	c->callee_sig = m->dst;
 	c->have_callee_sig = 1;
@@ -75,7 +113,10 @@ struct sipd_call *sipd_call_adopted(uint64_t hash, const char *call_id, uint64_t
 	if (!c)
 		return NULL;
 	c->hash = hash;
-	sip_strlcpy(c->call_id, sizeof(c->call_id), call_id);
+	if (sipd_call_str(&c->call_id, call_id, 256)) {
+		sipd_call_free(c);
+		return NULL;
+	}
 	c->adopted = 1;
 	/* It had media negotiated, so it was (at least) early; treat it as
 	 * confirmed so the early-dialog timeout does not cut a live call. */
@@ -112,6 +153,7 @@ struct sipd_call *sipd_call_clone(const struct sipd_call *c)
 	*n = *c;
 	n->next = NULL;
 	n->init_offer = NULL;
+	n->call_id = n->caller_tag = n->caller = n->callee = NULL;
 	n->n_dlg = 0;
 	n->dlg_cap = c->n_dlg ? c->n_dlg : 1;
 	n->dlg = malloc(n->dlg_cap * sizeof(*n->dlg));
@@ -124,6 +166,10 @@ struct sipd_call *sipd_call_clone(const struct sipd_call *c)
 	}
 	if (c->n_ph)
 		memcpy(n->ph, c->ph, c->n_ph * sizeof(*n->ph));
+	bad |= sipd_call_str(&n->call_id, c->call_id, strlen(c->call_id) + 1) |
+	       sipd_call_str(&n->caller_tag, c->caller_tag, strlen(c->caller_tag) + 1) |
+	       sipd_call_str(&n->caller, c->caller, strlen(c->caller) + 1) |
+	       sipd_call_str(&n->callee, c->callee, strlen(c->callee) + 1);
 	bad |= sdp_clone(&n->init_offer, c->init_offer);
 	for (i = 0; i < c->n_dlg; i++) {
 		struct sipd_dialog *d = &n->dlg[i];
@@ -151,6 +197,7 @@ void sipd_call_free(struct sipd_call *c)
 	for (i = 0; i < c->n_dlg; i++)
 		dialog_free(&c->dlg[i]);
 	free(c->init_offer);
+	call_strs_free(c);
 	free(c->dlg);
 	free(c->ph);
 	free(c);
@@ -339,7 +386,7 @@ unsigned int sipd_dialog_update(struct sipd_call *c, const struct sip_msg *m, ui
 	if (!c->caller_tag[0] && m->from_tag[0]) {
 		/* Adopted call: whoever speaks first is "caller"; the labels
 		 * are only relative. */
-		sip_strlcpy(c->caller_tag, sizeof(c->caller_tag), m->from_tag);
+		sipd_call_str(&c->caller_tag, m->from_tag, SIP_TAG_LEN);
 	}
 
 	if (m->is_request) {

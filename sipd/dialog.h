@@ -71,13 +71,15 @@ struct sipd_ph {
 };
 
 struct sipd_call {
-	uint64_t hash;	   /* sw_fnv1a64(call_id) */
-	char call_id[256]; /* adopted calls: the truncated map copy */
-	char caller_tag[SIP_TAG_LEN];
-	char caller[2 * SIP_TOKEN_LEN + 2]; /* user@host of From */
-	char callee[2 * SIP_TOKEN_LEN + 2]; /* user@host of To */
-	struct sip_addr caller_sig;	    /* where the initial INVITE came from */
-	struct sip_addr callee_sig;	    /* where the initial INVITE went */
+	uint64_t hash; /* sw_fnv1a64(call_id) */
+	/* Heap strings sized to their content (sipd_call_str), never NULL
+	 * in a call from sipd_call_new/_adopted/_clone. */
+	char *call_id;		    /* adopted calls: the truncated map copy */
+	char *caller_tag;	    /* at most SIP_TAG_LEN - 1 bytes */
+	char *caller;		    /* user@host of From, at most SIPD_PARTY_LEN - 1 */
+	char *callee;		    /* user@host of To */
+	struct sip_addr caller_sig; /* where the initial INVITE came from */
+	struct sip_addr callee_sig; /* where the initial INVITE went */
 	int have_callee_sig;
 	/* Sides (networks.inside) of the two parties' signalling: roles are
 	 * bound to these, not to what From/To tags claim. */
@@ -131,6 +133,12 @@ struct sipd_call {
 
 /* A request that creates a call: INVITE without To tag. */
 int sipd_is_initial_invite(const struct sip_msg *m);
+
+#define SIPD_PARTY_LEN (2 * SIP_TOKEN_LEN + 2)
+
+/* *dst = a heap copy of s cut to max - 1 bytes (the old one freed); -1
+ * and *dst unchanged when out of memory. */
+int sipd_call_str(char **dst, const char *s, size_t max);
 
 struct sipd_call *sipd_call_new(const struct sip_msg *m, unsigned int dir, uint64_t now_ns);
 /* An empty record for pinholes found in the map on start. */
