@@ -68,7 +68,7 @@ struct callref {
 	unsigned int n;
 };
 
-#define CREF_BITS 14
+#define CREF_BITS 17
 
 struct owner {
 	char id[CLREC_NODE_LEN];
@@ -325,6 +325,16 @@ static void callref(struct sipd_cluster *cl, uint64_t hash, int delta)
 	sw_call_del(cl->maps, hash);
 }
 
+/* Whether call hash has an applied remote pinhole here (under tlock). */
+static int callref_has(struct sipd_cluster *cl, uint64_t hash)
+{
+	const struct callref *c = cl->crefs[(hash ^ hash >> 29) & ((1u << CREF_BITS) - 1)];
+
+	while (c && c->hash != hash)
+		c = c->next;
+	return c && c->n;
+}
+
 /* Delete the local copy if it is still the one we wrote (same call). */
 static void unapply(struct sipd_cluster *cl, struct ent *e)
 {
@@ -341,6 +351,14 @@ static void unapply(struct sipd_cluster *cl, struct ent *e)
 	callref(cl, e->call_hash, -1);
 	e->applied = 0;
 	cl->n_remote--;
+}
+
+/* A record's owner into a table entry (both CLREC_NODE_LEN, NUL-ended):
+ * no snprintf per record of a resync. */
+static void owner_copy(char dst[CLREC_NODE_LEN], const char src[CLREC_NODE_LEN])
+{
+	memcpy(dst, src, CLREC_NODE_LEN);
+	dst[CLREC_NODE_LEN - 1] = '\0';
 }
 
 /* A table entry for r's destination, linked at *pe (the end of its chain). */
@@ -426,7 +444,7 @@ static void apply(struct sipd_cluster *cl, const struct clrec *r, uint64_t ttl_m
 			pthread_mutex_unlock(&cl->tlock);
 			return;
 		}
-		snprintf(e->owner, sizeof(e->owner), "%s", r->owner);
+		owner_copy(e->owner, r->owner);
 		e->epoch = r->epoch;
 		e->seq = r->seq;
 		e->call_hash = r->call_hash;
@@ -445,11 +463,17 @@ static void apply(struct sipd_cluster *cl, const struct clrec *r, uint64_t ttl_m
 	}
 	{
 		struct sw_pinhole_key k;
-		struct sw_pinhole v, cur;
-		int err;
+		struct sw_pinhole v;
+		struct sw_pinhole_hot cur;
+		int err = -ENOENT;
 
 		clrec_to_ph(r, &k, &v, now);
-		err = sw_pinhole_get(cl->maps, &k, &cur);
+		/* The call's owner record (sw_calls) went with its first
+		 * applied pinhole: the others would only find it (EEXIST). */
+		if (callref_has(cl, r->call_hash))
+			v.call_id[0] = '\0';
+		if ((e && e->applied) || r->nsrc > 1)
+			err = sw_pinhole_get_hot(cl->maps, &k, &cur);
 		if (!err && !(e && e->applied)) {
 			/* A local call (or a manual pinhole) holds it: the local
 			 * maps are authoritative. */
@@ -458,14 +482,25 @@ static void apply(struct sipd_cluster *cl, const struct clrec *r, uint64_t ttl_m
 			return;
 		}
 		if (!err) {
+			/* our copy, updated: its counters stay */
 			v.packets = cur.packets;
 			v.bytes = cur.bytes;
 			v.drops = cur.drops;
 			v.last_seen_ns = cur.last_seen_ns;
-			v.created_ns = cur.created_ns;
+			v.created_ns = (uint64_t)cur.created_s * NS;
 			err = sw_pinhole_put(cl->maps, &k, &v, BPF_EXIST);
 		} else {
+			/* A new copy: no lookup first (a resync's 10^5 records),
+			 * the exclusive write refuses a destination a local
+			 * call holds. With extra sources the lookup above came
+			 * first: a refused write would touch the local
+			 * pinhole's sources (sw_ph_srcs) before it fails. */
 			err = sw_pinhole_put(cl->maps, &k, &v, BPF_NOEXIST);
+			if (err == -EEXIST && !(e && e->applied)) {
+				bump(cl, SIPD_CL_conflicts);
+				pthread_mutex_unlock(&cl->tlock);
+				return;
+			}
 		}
 		if (err) {
 			bump(cl, SIPD_CL_map_errors);
@@ -484,7 +519,7 @@ static void apply(struct sipd_cluster *cl, const struct clrec *r, uint64_t ttl_m
 		callref(cl, r->call_hash, 1);
 		callref(cl, e->call_hash, -1);
 	}
-	snprintf(e->owner, sizeof(e->owner), "%s", r->owner);
+	owner_copy(e->owner, r->owner);
 	e->epoch = r->epoch;
 	e->seq = r->seq;
 	e->call_hash = r->call_hash;
