@@ -7,7 +7,9 @@
  * calls (2 pinholes each) at a fixed rate; for each call the time from A's
  * map write to the moment B's map holds the pinhole is measured (B's map
  * polled every 20 us). Then a third node C joins and resyncs the snapshot:
- * the time until its map holds every live pinhole.
+ * its data path is loaded first (as `sipwall attach` does before a node's
+ * sipd starts; the load is timed apart), then the time from its cluster's
+ * start until its map holds every live pinhole.
  *
  * Usage: cluster-lat -R HOST:PORT [-l live] [-r calls/s] [-s seconds]  (root)
  */
@@ -37,10 +39,11 @@ struct node {
 	struct sipd_cluster *cl;
 };
 
-static int node_up(struct node *n, const char *id, const char *redis, unsigned int max)
+/* The node's data path: the object loaded on a private pin root (what
+ * `sipwall attach` does on a real node before its sipd starts). */
+static int node_load(struct node *n, const char *id, unsigned int max)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo);
-	char json[512], err[512];
 
 	n->maps = (struct sw_maps)SW_MAPS_INIT;
 	snprintf(n->root, sizeof(n->root), "/sys/fs/bpf/sipwall-clbench-%d-%s", (int)getpid(), id);
@@ -55,6 +58,14 @@ static int node_up(struct node *n, const char *id, const char *redis, unsigned i
 		return -errno;
 	if (sw_maps_open(n->root, &n->maps))
 		return -ENOENT;
+	return 0;
+}
+
+/* The node's sipd joins: its cluster threads on the loaded maps. */
+static int node_join(struct node *n, const char *id, const char *redis)
+{
+	char json[512], err[512];
+
 	snprintf(json, sizeof(json),
 		 "{\"cluster\": {\"enabled\": true, \"node_id\": \"%s\", \"redis\": \"%s\", "
 		 "\"key_prefix\": \"clbench%d:\", \"queue_len\": 262144}}",
@@ -69,6 +80,13 @@ static int node_up(struct node *n, const char *id, const char *redis, unsigned i
 		return -EINVAL;
 	}
 	return 0;
+}
+
+static int node_up(struct node *n, const char *id, const char *redis, unsigned int max)
+{
+	int err = node_load(n, id, max);
+
+	return err ? err : node_join(n, id, redis);
 }
 
 /* Every pin under our private root, then the root. */
@@ -177,6 +195,30 @@ static long wait_count(struct node *n, unsigned int want, unsigned int max_s)
 	return -1;
 }
 
+/*
+ * Wait until a joining node's map holds want pinholes; ms since t0 or -1.
+ * A count of a full map walks all its buckets (tens of ms of kernel time
+ * on 2 CPUs), so counting every millisecond while the node resyncs would
+ * take a CPU from it: the map is counted once the node's resync says it is
+ * done (an atomic read), then every millisecond until it holds them all.
+ * The time is taken after the count that finds them all.
+ */
+static long wait_resync(struct node *n, unsigned int want, unsigned int max_s, uint64_t t0)
+{
+	struct sipd_cluster_stats st;
+	unsigned int c = 0;
+
+	while (sw_monotonic_ns() - t0 < (uint64_t)max_s * 1000000000ULL) {
+		sipd_cluster_get_stats(n->cl, &st);
+		if (st.c[SIPD_CL_resyncs] && !sw_pinhole_count(&n->maps, &c) && c >= want)
+			return (long)((sw_monotonic_ns() - t0) / 1000000);
+		sleep_us(1000);
+	}
+	fprintf(stderr, "cluster-lat: %s holds %u of %u pinholes after %u s\n", n->root, c, want,
+		max_s);
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned int live = 100000, rate = 200, secs = 10, ncalls, i, nlat = 0;
@@ -269,22 +311,54 @@ int main(int argc, char **argv)
 		sw_pinhole_count(&b.maps, &cb);
 		printf("after the churn: A %u pinholes, B %u\n", ca, cb);
 	}
-	/* a joining node: snapshot resync */
+	/* a joining node: its data path loaded (as attached before its sipd
+	 * starts), then its sipd's cluster joins and resyncs the snapshot */
 	{
-		uint64_t t0 = sw_monotonic_ns();
+		uint64_t t0 = sw_monotonic_ns(), load_ns;
 		struct sipd_cluster_stats st;
 
-		if (node_up(&c, "c", redis, 524288))
+		struct sw_pinhole_key lk, ck;
+		struct sw_pinhole lv, got;
+		unsigned int cc = 0, ca = 0;
+		int kept, gone;
+
+		if (node_load(&c, "c", 524288))
 			goto out;
-		ms = wait_count(&c, live, 60);
+		load_ns = sw_monotonic_ns() - t0;
+		/* A local call of C's own holds one of A's live destinations
+		 * (the last call opened): the resync must leave it alone. */
+		mk(live / 2 + ncalls - 1, 0, &lk, &lv);
+		lv.src[0].port = htons(12999);
+		lv.call_hash ^= 1;
+		if (sw_pinhole_put(&c.maps, &lk, &lv, BPF_NOEXIST))
+			goto out;
+		t0 = sw_monotonic_ns();
+		if (node_join(&c, "c", redis))
+			goto out;
+		ms = wait_resync(&c, live, 60, t0);
 		if (ms < 0)
 			goto out;
 		sipd_cluster_get_stats(c.cl, &st);
-		printf("resync of a joining node: %u pinholes in its map after %.0f ms (snapshot "
-		       "%llu records in %llu ms)\n",
-		       live, (sw_monotonic_ns() - t0) / 1e6,
-		       (unsigned long long)st.last_resync_records,
-		       (unsigned long long)st.last_resync_ms);
+		printf("resync of a joining node: %u pinholes in its map after %ld ms from its "
+		       "cluster's start (snapshot %llu records in %llu ms; its data path's load "
+		       "before that %.0f ms)\n",
+		       live, ms, (unsigned long long)st.last_resync_records,
+		       (unsigned long long)st.last_resync_ms, load_ns / 1e6);
+		/* C converged on A's live set: the closed calls' tombstones
+		 * opened nothing, the local call kept its destination. */
+		mk(0, 0, &ck, &got);
+		gone = sw_pinhole_get(&c.maps, &ck, &got) == -ENOENT;
+		kept = !sw_pinhole_get(&c.maps, &lk, &got) && got.call_hash == lv.call_hash &&
+		       got.src[0].port == lv.src[0].port;
+		sw_pinhole_count(&a.maps, &ca);
+		sw_pinhole_count(&c.maps, &cc);
+		printf("joining node: %u pinholes (A %u), a closed call's destination %s, the "
+		       "local "
+		       "call's destination %s (conflicts %llu)\n",
+		       cc, ca, gone ? "absent" : "PRESENT", kept ? "kept" : "OVERWRITTEN",
+		       (unsigned long long)st.c[SIPD_CL_conflicts]);
+		if (cc != ca || !gone || !kept || !st.c[SIPD_CL_conflicts])
+			goto out;
 	}
 	rc = 0;
 out:

@@ -68,7 +68,7 @@ struct callref {
 	unsigned int n;
 };
 
-#define CREF_BITS 14
+#define CREF_BITS 17
 
 struct owner {
 	char id[CLREC_NODE_LEN];
@@ -325,6 +325,16 @@ static void callref(struct sipd_cluster *cl, uint64_t hash, int delta)
 	sw_call_del(cl->maps, hash);
 }
 
+/* Whether call hash has an applied remote pinhole here (under tlock). */
+static int callref_has(struct sipd_cluster *cl, uint64_t hash)
+{
+	const struct callref *c = cl->crefs[(hash ^ hash >> 29) & ((1u << CREF_BITS) - 1)];
+
+	while (c && c->hash != hash)
+		c = c->next;
+	return c && c->n;
+}
+
 /* Delete the local copy if it is still the one we wrote (same call). */
 static void unapply(struct sipd_cluster *cl, struct ent *e)
 {
@@ -341,6 +351,14 @@ static void unapply(struct sipd_cluster *cl, struct ent *e)
 	callref(cl, e->call_hash, -1);
 	e->applied = 0;
 	cl->n_remote--;
+}
+
+/* A record's owner into a table entry (both CLREC_NODE_LEN, NUL-ended):
+ * no snprintf per record of a resync. */
+static void owner_copy(char dst[CLREC_NODE_LEN], const char src[CLREC_NODE_LEN])
+{
+	memcpy(dst, src, CLREC_NODE_LEN);
+	dst[CLREC_NODE_LEN - 1] = '\0';
 }
 
 /* A table entry for r's destination, linked at *pe (the end of its chain). */
@@ -426,7 +444,7 @@ static void apply(struct sipd_cluster *cl, const struct clrec *r, uint64_t ttl_m
 			pthread_mutex_unlock(&cl->tlock);
 			return;
 		}
-		snprintf(e->owner, sizeof(e->owner), "%s", r->owner);
+		owner_copy(e->owner, r->owner);
 		e->epoch = r->epoch;
 		e->seq = r->seq;
 		e->call_hash = r->call_hash;
@@ -445,11 +463,17 @@ static void apply(struct sipd_cluster *cl, const struct clrec *r, uint64_t ttl_m
 	}
 	{
 		struct sw_pinhole_key k;
-		struct sw_pinhole v, cur;
-		int err;
+		struct sw_pinhole v;
+		struct sw_pinhole_hot cur;
+		int err = -ENOENT;
 
 		clrec_to_ph(r, &k, &v, now);
-		err = sw_pinhole_get(cl->maps, &k, &cur);
+		/* The call's owner record (sw_calls) went with its first
+		 * applied pinhole: the others would only find it (EEXIST). */
+		if (callref_has(cl, r->call_hash))
+			v.call_id[0] = '\0';
+		if ((e && e->applied) || r->nsrc > 1)
+			err = sw_pinhole_get_hot(cl->maps, &k, &cur);
 		if (!err && !(e && e->applied)) {
 			/* A local call (or a manual pinhole) holds it: the local
 			 * maps are authoritative. */
@@ -458,14 +482,25 @@ static void apply(struct sipd_cluster *cl, const struct clrec *r, uint64_t ttl_m
 			return;
 		}
 		if (!err) {
+			/* our copy, updated: its counters stay */
 			v.packets = cur.packets;
 			v.bytes = cur.bytes;
 			v.drops = cur.drops;
 			v.last_seen_ns = cur.last_seen_ns;
-			v.created_ns = cur.created_ns;
+			v.created_ns = (uint64_t)cur.created_s * NS;
 			err = sw_pinhole_put(cl->maps, &k, &v, BPF_EXIST);
 		} else {
+			/* A new copy: no lookup first (a resync's 10^5 records),
+			 * the exclusive write refuses a destination a local
+			 * call holds. With extra sources the lookup above came
+			 * first: a refused write would touch the local
+			 * pinhole's sources (sw_ph_srcs) before it fails. */
 			err = sw_pinhole_put(cl->maps, &k, &v, BPF_NOEXIST);
+			if (err == -EEXIST && !(e && e->applied)) {
+				bump(cl, SIPD_CL_conflicts);
+				pthread_mutex_unlock(&cl->tlock);
+				return;
+			}
 		}
 		if (err) {
 			bump(cl, SIPD_CL_map_errors);
@@ -484,7 +519,7 @@ static void apply(struct sipd_cluster *cl, const struct clrec *r, uint64_t ttl_m
 		callref(cl, r->call_hash, 1);
 		callref(cl, e->call_hash, -1);
 	}
-	snprintf(e->owner, sizeof(e->owner), "%s", r->owner);
+	owner_copy(e->owner, r->owner);
 	e->epoch = r->epoch;
 	e->seq = r->seq;
 	e->call_hash = r->call_hash;
@@ -1186,58 +1221,183 @@ static int log_ends(struct sipd_cluster *cl, redisContext *c, char *last, size_t
 	return 0;
 }
 
-/* Snapshot: every record key by SCAN, GET + PTTL pipelined per batch. */
+/* A SCAN batch in flight: MGET of its record keys, then PTTL of each. */
+struct rs_batch {
+	redisReply *vals; /* the MGET's array */
+	redisReply **ttl; /* n PTTL replies */
+	unsigned int n;	  /* record keys */
+};
+
+static void rs_free(struct rs_batch *b)
+{
+	freeReplyObject(b->vals);
+	for (unsigned int i = 0; b->ttl && i < b->n; i++)
+		freeReplyObject(b->ttl[i]);
+	free(b->ttl);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Apply a batch's records in the SCAN's order, then free it. */
+static void rs_apply(struct sipd_cluster *cl, struct rs_batch *b, uint64_t *n)
+{
+	for (unsigned int i = 0; i < b->n; i++) {
+		const redisReply *g = b->vals->element[i], *t = b->ttl[i];
+
+		if (g->type == REDIS_REPLY_STRING) /* nil: it expired since the SCAN */
+			apply_text(cl, g->str, g->len,
+				   t && t->type == REDIS_REPLY_INTEGER ? t->integer : -1);
+		(*n)++;
+	}
+	rs_free(b);
+}
+
+/* Read a batch's replies; -EIO when the link fails, -EPROTO when Redis
+ * refused the MGET (nothing kept either way). */
+static int rs_read(struct sipd_cluster *cl, redisContext *c, struct rs_batch *b, unsigned int n)
+{
+	int err = 0;
+
+	memset(b, 0, sizeof(*b));
+	if (!n)
+		return 0;
+	b->ttl = calloc(n, sizeof(*b->ttl));
+	if (!b->ttl || redisGetReply(c, (void **)&b->vals) != REDIS_OK)
+		err = b->ttl ? -EIO : -ENOMEM;
+	for (unsigned int i = 0; !err && i < n; i++) {
+		if (redisGetReply(c, (void **)&b->ttl[i]) != REDIS_OK)
+			err = -EIO;
+		b->n = i + 1;
+	}
+	if (!err && (!b->vals || b->vals->type != REDIS_REPLY_ARRAY || b->vals->elements != n)) {
+		note(cl, "cluster_resync_failed", "MGET: %s",
+		     b->vals && b->vals->type == REDIS_REPLY_ERROR ? b->vals->str
+								   : "unexpected reply");
+		err = -EPROTO;
+	}
+	if (err)
+		rs_free(b);
+	return err;
+}
+
+/* Send what was appended (redisGetReply sends only once it has no reply
+ * left to parse). */
+static int rs_flush(redisContext *c)
+{
+	int done = 0;
+
+	do
+		if (redisBufferWrite(c, &done) != REDIS_OK)
+			return -EIO;
+	while (!done);
+	return 0;
+}
+
+/*
+ * Snapshot: every record key by SCAN; per SCAN batch one MGET of its record
+ * keys and a PTTL of each, pipelined. The next batch's commands (and the
+ * SCAN after it) go out before this batch's records are applied, so Redis
+ * (on one CPU) answers while the map writes go on (on the other); the
+ * records are still applied batch by batch in the SCAN's order.
+ */
 static int resync(struct sipd_cluster *cl, redisContext *c, char *lastid, size_t len)
 {
 	uint64_t t0 = sw_monotonic_ns(), n = 0;
-	char cursor[32] = "0", match[96], php[96], banp[96];
+	char match[96], php[96], banp[96];
+	struct rs_batch done = {0}, got;
+	const char **argv = NULL;
+	size_t *argl = NULL, phl, banl, cap = 0;
+	redisReply *r = NULL;
 	struct sid first;
-	int empty;
+	int empty, err = 0;
 
 	if (log_ends(cl, c, lastid, len, &first, &empty))
 		return -EIO;
 	snprintf(match, sizeof(match), "%s*", cl->prefix);
 	snprintf(php, sizeof(php), "%sph:", cl->prefix);
 	snprintf(banp, sizeof(banp), "%sban:", cl->prefix);
-	do {
-		redisReply *r =
-			redisCommand(c, "SCAN %s MATCH %s COUNT %u", cursor, match, SCAN_BATCH);
+	phl = strlen(php);
+	banl = strlen(banp);
+	r = redisCommand(c, "SCAN 0 MATCH %s COUNT %u", match, SCAN_BATCH);
+	for (;;) {
 		redisReply *keys;
 		unsigned int i, sent = 0;
+		int more;
 
-		if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-			freeReplyObject(r);
-			return -EIO;
+		if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+		    r->element[0]->type != REDIS_REPLY_STRING ||
+		    r->element[1]->type != REDIS_REPLY_ARRAY) {
+			err = -EIO;
+			break;
 		}
-		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
 		keys = r->element[1];
-		for (i = 0; i < keys->elements; i++) {
-			const char *k = keys->element[i]->str;
+		if (keys->elements + 1 > cap) {
+			size_t ncap = keys->elements + 1;
+			const char **na = realloc(argv, ncap * sizeof(*argv));
+			size_t *nl = na ? realloc(argl, ncap * sizeof(*argl)) : NULL;
 
-			if (strncmp(k, php, strlen(php)) && strncmp(k, banp, strlen(banp)))
+			if (na)
+				argv = na;
+			if (nl)
+				argl = nl;
+			if (!na || !nl) {
+				err = -ENOMEM;
+				break;
+			}
+			cap = ncap;
+		}
+		argv[0] = "MGET";
+		argl[0] = 4;
+		for (i = 0; i < keys->elements; i++) {
+			const redisReply *k = keys->element[i];
+
+			if (k->type != REDIS_REPLY_STRING ||
+			    (strncmp(k->str, php, phl) && strncmp(k->str, banp, banl)))
 				continue; /* the log, heartbeats */
-			redisAppendCommand(c, "GET %s", k);
-			redisAppendCommand(c, "PTTL %s", k);
+			argv[1 + sent] = k->str;
+			argl[1 + sent] = k->len;
 			sent++;
 		}
-		for (i = 0; i < sent; i++) {
-			redisReply *g = NULL, *t = NULL;
+		if (sent) {
+			const char *pa[2] = {"PTTL", NULL};
+			size_t pl[2] = {4, 0};
 
-			if (redisGetReply(c, (void **)&g) != REDIS_OK ||
-			    redisGetReply(c, (void **)&t) != REDIS_OK) {
-				freeReplyObject(g);
-				freeReplyObject(r);
-				return -EIO;
+			redisAppendCommandArgv(c, (int)sent + 1, argv, argl);
+			for (i = 0; i < sent; i++) {
+				pa[1] = argv[1 + i];
+				pl[1] = argl[1 + i];
+				redisAppendCommandArgv(c, 2, pa, pl);
 			}
-			if (g && g->type == REDIS_REPLY_STRING)
-				apply_text(cl, g->str, g->len,
-					   t && t->type == REDIS_REPLY_INTEGER ? t->integer : -1);
-			n++;
-			freeReplyObject(g);
-			freeReplyObject(t);
 		}
-		freeReplyObject(r);
-	} while (strcmp(cursor, "0") && !atomic_load(&cl->stop));
+		more = strcmp(r->element[0]->str, "0") && !atomic_load(&cl->stop);
+		if (more)
+			redisAppendCommand(c, "SCAN %s MATCH %s COUNT %u", r->element[0]->str,
+					   match, SCAN_BATCH);
+		freeReplyObject(r); /* its keys are in the output buffer now */
+		r = NULL;
+		if (rs_flush(c)) {
+			err = -EIO;
+			break;
+		}
+		rs_apply(cl, &done, &n); /* the previous batch, while Redis works */
+		err = rs_read(cl, c, &got, sent);
+		if (err)
+			break;
+		done = got;
+		if (!more)
+			break;
+		if (redisGetReply(c, (void **)&r) != REDIS_OK) {
+			err = -EIO;
+			break;
+		}
+	}
+	freeReplyObject(r);
+	free(argv);
+	free(argl);
+	if (err) {
+		rs_free(&done);
+		return err;
+	}
+	rs_apply(cl, &done, &n);
 	bump(cl, SIPD_CL_resyncs);
 	atomic_store(&cl->last_resync_ms, (sw_monotonic_ns() - t0) / MS);
 	atomic_store(&cl->last_resync_records, n);
