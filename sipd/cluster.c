@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -694,6 +695,20 @@ static redisContext *cl_connect(struct sipd_cluster *cl, int timeout_ms, char *u
 	return NULL;
 }
 
+/* A connection given up on: closed with a reset (SO_LINGER 0), so what it
+ * still had unsent (a heartbeat or a record written while a link was down)
+ * is discarded, not retransmitted by the kernel once the link is back: a
+ * late heartbeat would hide a lapse of ours, a late record overwrite a
+ * newer key. */
+static void conn_drop(redisContext *c)
+{
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+	if (c->fd >= 0)
+		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	redisFree(c);
+}
+
 static void sleep_ms(unsigned int ms)
 {
 	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -1159,7 +1174,7 @@ static void *writer(void *arg)
 		if (again) {
 			bump(cl, SIPD_CL_disconnects);
 			atomic_store(&cl->wconn, 0);
-			redisFree(c);
+			conn_drop(c);
 			c = NULL;
 		}
 	}
@@ -1467,7 +1482,7 @@ static void *reader(void *arg)
 			note(cl, "cluster_read_failed", "%s", c->errstr);
 			bump(cl, SIPD_CL_disconnects);
 			atomic_store(&cl->rconn, 0);
-			redisFree(c);
+			conn_drop(c);
 			c = NULL;
 			continue;
 		}
