@@ -76,6 +76,31 @@ struct owner {
 	int alive;
 };
 
+/* A lapse of our own heartbeat: a refresh found the key gone (expired while
+ * we could not reach Redis, or lost with Redis's data). Other nodes may have
+ * taken our calls over meanwhile; their closes of our current records are
+ * accepted only inside one (lapse_covers). Redis TIME, milliseconds. */
+struct lapse {
+	uint64_t from_ms; /* the last refresh that found the key: alive until then */
+	uint64_t to_ms;	  /* the refresh that found it gone */
+	uint64_t seq;	  /* our records stamped before to_ms have seq <= this */
+};
+
+#define LAPSES 8
+
+/* A close of one of our current records by another node, waiting for the
+ * next heartbeat to tell whether a lapse covers it. */
+struct pend {
+	uint64_t hash;
+	uint64_t held_seq; /* the version of ours the closer held */
+	uint64_t log_ms;   /* its log entry's time (Redis ms); 0: from a snapshot */
+	uint64_t pub_ns;   /* snapshot: when it was written, on our monotonic clock */
+	uint64_t gen;	   /* heartbeats sent before it came */
+};
+
+#define PEND_MAX   (1u << 20)
+#define CLOSES_MAX (1u << 20)
+
 /* A record of ours that is live: written again after a reconnect (a Redis
  * that restarted empty, or failed over to a replica that lagged). */
 struct own {
@@ -113,6 +138,13 @@ struct sipd_cluster {
 	struct callref *crefs[1u << CREF_BITS];
 	struct owner owners[OWNERS_MAX];
 	unsigned int n_owners;
+	/* what our own heartbeats saw (the writer's), for the reader */
+	struct lapse lapses[LAPSES]; /* a ring: the last LAPSES of them */
+	unsigned int n_lapses;	     /* ever seen */
+	uint64_t hb_ms, hb_ns;	     /* Redis TIME at our last refresh, our clock then */
+	uint64_t hb_sent;	     /* refreshes sent */
+	struct pend *pend;
+	unsigned int n_pend, cap_pend;
 
 	_Atomic uint64_t cnt[SIPD_CL_MAX];
 	_Atomic uint64_t bad[CLREC_E_MAX];
@@ -130,10 +162,11 @@ struct sipd_cluster {
 	uint64_t n_own;
 	_Atomic uint64_t epoch; /* Redis TIME (us) at the writer's first connect */
 	uint64_t seq;
-	/* our previous process's calls another node closed (taken over while
-	 * we were dead): for the main thread to end (sipd_cluster_next_close) */
-	uint64_t closes[64];
-	unsigned int n_closes;
+	/* our calls another node closed (taken over while our previous
+	 * process was dead, or while our heartbeat had lapsed): for the main
+	 * thread to end (sipd_cluster_next_close); under slock */
+	uint64_t *closes;
+	unsigned int n_closes, cap_closes;
 
 	_Atomic int stop;
 	pthread_t wt, rt;
@@ -375,8 +408,140 @@ static struct ent *ent_new(struct ent **pe, const struct clrec *r)
 	return e;
 }
 
-/* Apply one record another node wrote; ttl_ms is what is left of it. */
-static void apply(struct sipd_cluster *cl, const struct clrec *r, uint64_t ttl_ms)
+/* A call of ours for the main thread to end (cluster_closed); -1 when full. */
+static int close_push(struct sipd_cluster *cl, uint64_t hash)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&cl->slock);
+	if (cl->n_closes == cl->cap_closes) {
+		unsigned int cap = cl->cap_closes ? 2 * cl->cap_closes : 64;
+		uint64_t *n = cap <= CLOSES_MAX ? realloc(cl->closes, cap * sizeof(*n)) : NULL;
+
+		if (n) {
+			cl->closes = n;
+			cl->cap_closes = cap;
+		}
+	}
+	if (cl->n_closes < cl->cap_closes)
+		cl->closes[cl->n_closes++] = hash;
+	else
+		rc = -1;
+	pthread_mutex_unlock(&cl->slock);
+	return rc;
+}
+
+/* When (Redis ms) a close was written: its log entry's time, or for a
+ * snapshot's key its age by TTL, put on Redis's clock through our last
+ * heartbeat (under tlock). 0: not known yet. */
+static uint64_t pend_time_ms(const struct sipd_cluster *cl, const struct pend *p)
+{
+	uint64_t d;
+
+	if (p->log_ms)
+		return p->log_ms;
+	if (!cl->hb_ns)
+		return 0;
+	if (p->pub_ns >= cl->hb_ns)
+		return cl->hb_ms + (p->pub_ns - cl->hb_ns) / MS;
+	d = (cl->hb_ns - p->pub_ns) / MS;
+	return cl->hb_ms > d ? cl->hb_ms - d : 0;
+}
+
+/*
+ * Another node's close of one of our current records is a takeover close
+ * we accept only when our own heartbeat lapsed around it (docs/ha.md): a
+ * refresh of ours found the key gone, the version closed was stamped before
+ * that refresh, and the close was written between our last refresh before
+ * the lapse and the one that found it, give or take owner_timeout_ms (the
+ * closer believes us dead until its next check, and the log's and our
+ * TIME's clocks may be two Redis hosts' after a failover). Under tlock.
+ */
+static int lapse_covers(const struct sipd_cluster *cl, const struct pend *p)
+{
+	uint64_t t = pend_time_ms(cl, p), slack = cl->owner_timeout_ms;
+
+	if (!t)
+		return 0;
+	for (unsigned int i = 0; i < cl->n_lapses && i < LAPSES; i++) {
+		const struct lapse *l = &cl->lapses[i];
+
+		if (p->held_seq <= l->seq && t + slack >= l->from_ms && t <= l->to_ms + slack)
+			return 1;
+	}
+	return 0;
+}
+
+/* A takeover close of ours that a lapse covers: the call ends here too. */
+static void takeover_accept(struct sipd_cluster *cl, uint64_t hash)
+{
+	if (close_push(cl, hash)) {
+		bump(cl, SIPD_CL_not_owner);
+		return;
+	}
+	bump(cl, SIPD_CL_applied);
+	bump(cl, SIPD_CL_closed_by_takeover);
+}
+
+/* After our refresh number sent: the waiting closes a lapse covers are
+ * accepted; those that came before that refresh went out and that no lapse
+ * covers are refused (under tlock). */
+static void pend_decide(struct sipd_cluster *cl, uint64_t sent)
+{
+	unsigned int i = 0;
+
+	while (i < cl->n_pend) {
+		struct pend *p = &cl->pend[i];
+
+		if (lapse_covers(cl, p))
+			takeover_accept(cl, p->hash);
+		else if (p->gen < sent)
+			bump(cl, SIPD_CL_not_owner);
+		else {
+			i++;
+			continue;
+		}
+		*p = cl->pend[--cl->n_pend];
+	}
+}
+
+/* r closes a current record of ours and was written by another node: kept
+ * for the verdict of our next heartbeat refresh, the one that tells
+ * whether our key had lapsed (under tlock). Always waiting, even when a
+ * lapse seen already covers it: one path, and at most heartbeat_ms. */
+static void takeover_of_ours(struct sipd_cluster *cl, const struct clrec *r, uint64_t ttl_ms,
+			     uint64_t log_ms)
+{
+	uint64_t now = sw_monotonic_ns(), age = (r->ttl_ms - ttl_ms) * MS;
+	struct pend p = {
+		.hash = r->call_hash,
+		.held_seq = r->seq - 1, /* a takeover close is the version it closed + 1 */
+		.log_ms = log_ms,
+		.pub_ns = now > age ? now - age : 0,
+		.gen = cl->hb_sent,
+	};
+
+	if (r->seq < 2) {
+		bump(cl, SIPD_CL_not_owner);
+		return;
+	}
+	if (cl->n_pend == cl->cap_pend) {
+		unsigned int cap = cl->cap_pend ? 2 * cl->cap_pend : 16;
+		struct pend *n = cap <= PEND_MAX ? realloc(cl->pend, cap * sizeof(*n)) : NULL;
+
+		if (!n) {
+			bump(cl, SIPD_CL_not_owner);
+			return;
+		}
+		cl->pend = n;
+		cl->cap_pend = cap;
+	}
+	cl->pend[cl->n_pend++] = p;
+}
+
+/* Apply one record another node wrote; ttl_ms is what is left of it;
+ * log_ms its log entry's time (Redis ms), 0 for a snapshot's key. */
+static void apply(struct sipd_cluster *cl, const struct clrec *r, uint64_t ttl_ms, uint64_t log_ms)
 {
 	uint64_t now = sw_monotonic_ns();
 	struct ent **pe, *e;
@@ -403,14 +568,19 @@ static void apply(struct sipd_cluster *cl, const struct clrec *r, uint64_t ttl_m
 			return; /* our takeover close, coming back */
 		}
 		if (!strcmp(r->owner, cl->node)) {
-			/* Ours, closed by another node: only a record of an
-			 * earlier process of ours (it died, the other took the
-			 * call over); ours now are never closed by others. */
-			if (cl->epoch && r->epoch < cl->epoch && cl->n_closes < 64) {
-				pthread_mutex_lock(&cl->slock);
-				cl->closes[cl->n_closes++] = r->call_hash;
-				pthread_mutex_unlock(&cl->slock);
-				bump(cl, SIPD_CL_applied);
+			/* Ours, closed by another node that took the call
+			 * over: a record of an earlier process of ours (it
+			 * died), or of this one while our heartbeat lapsed
+			 * (we were cut off); never otherwise. */
+			uint64_t epoch = atomic_load(&cl->epoch);
+
+			if (epoch && r->epoch < epoch) {
+				if (close_push(cl, r->call_hash))
+					bump(cl, SIPD_CL_not_owner);
+				else
+					bump(cl, SIPD_CL_applied);
+			} else if (epoch && r->epoch == epoch) {
+				takeover_of_ours(cl, r, ttl_ms, log_ms);
 			} else {
 				bump(cl, SIPD_CL_not_owner);
 			}
@@ -531,7 +701,8 @@ static void apply(struct sipd_cluster *cl, const struct clrec *r, uint64_t ttl_m
 	pthread_mutex_unlock(&cl->tlock);
 }
 
-static void apply_text(struct sipd_cluster *cl, const char *s, size_t len, long long pttl)
+static void apply_text_at(struct sipd_cluster *cl, const char *s, size_t len, long long pttl,
+			  uint64_t log_ms)
 {
 	struct clrec r;
 	int e = clrec_parse(s, len, &r);
@@ -543,7 +714,13 @@ static void apply_text(struct sipd_cluster *cl, const char *s, size_t len, long 
 					  memory_order_relaxed);
 		return;
 	}
-	apply(cl, &r, pttl > 0 && (uint64_t)pttl < r.ttl_ms ? (uint64_t)pttl : r.ttl_ms);
+	apply(cl, &r, pttl > 0 && (uint64_t)pttl < r.ttl_ms ? (uint64_t)pttl : r.ttl_ms, log_ms);
+}
+
+/* A snapshot's key (pttl: what is left of its TTL). */
+static void apply_text(struct sipd_cluster *cl, const char *s, size_t len, long long pttl)
+{
+	apply_text_at(cl, s, len, pttl, 0);
 }
 
 /* --- connections --- */
@@ -935,6 +1112,39 @@ static void takeover_bye(struct sipd_cluster *cl, uint64_t hash, struct q_item *
 	pthread_mutex_unlock(&cl->tlock);
 }
 
+/* What our refresh number sent saw: existed, the key was there before it
+ * (-1: not known); t_ms, Redis TIME right after it (0: not known). */
+static void heartbeat_seen(struct sipd_cluster *cl, uint64_t sent, long long existed, uint64_t t_ms)
+{
+	uint64_t from = 0;
+
+	if (existed < 0 || !t_ms)
+		return;
+	pthread_mutex_lock(&cl->tlock);
+	if (!existed && cl->hb_ms) {
+		/* A refresh of ours had landed: the key expired (or Redis
+		 * lost it) since. Our records stamped so far may have been
+		 * taken over. */
+		struct lapse *l = &cl->lapses[cl->n_lapses++ % LAPSES];
+
+		from = cl->hb_ms;
+		l->from_ms = from;
+		l->to_ms = t_ms;
+		l->seq = cl->seq;
+	}
+	cl->hb_ms = t_ms;
+	cl->hb_ns = sw_monotonic_ns();
+	pend_decide(cl, sent);
+	pthread_mutex_unlock(&cl->tlock);
+	if (from) {
+		bump(cl, SIPD_CL_heartbeat_lapses);
+		note(cl, "cluster_heartbeat_lapsed",
+		     "our heartbeat key had expired (refreshed %llu ms before): other nodes "
+		     "may have taken our calls over",
+		     (unsigned long long)(t_ms > from ? t_ms - from : 0));
+	}
+}
+
 /* Heartbeat, the owners' liveness, expiry of remote pinholes. */
 static int housekeep(struct sipd_cluster *cl, redisContext *c)
 {
@@ -945,14 +1155,37 @@ static int housekeep(struct sipd_cluster *cl, redisContext *c)
 	uint64_t now = sw_monotonic_ns();
 
 	if (c) {
+		long long existed = -1;
+		uint64_t t_ms = 0, sent;
+
+		/* Only this node writes its key: whether it was still there
+		 * when this refresh came tells a lapse (heartbeat_seen). */
 		snprintf(key, sizeof(key), "%shb:%s", cl->prefix, cl->node);
-		r = redisCommand(c, "SET %s %llu PX %u", key, (unsigned long long)cl->epoch,
-				 cl->owner_timeout_ms);
-		if (!r) {
-			note(cl, "cluster_write_failed", "heartbeat: %s", c->errstr);
-			return -EIO;
+		pthread_mutex_lock(&cl->tlock);
+		sent = ++cl->hb_sent;
+		pthread_mutex_unlock(&cl->tlock);
+		redisAppendCommand(c, "EXISTS %s", key);
+		redisAppendCommand(c, "SET %s %llu PX %u", key, (unsigned long long)cl->epoch,
+				   cl->owner_timeout_ms);
+		redisAppendCommand(c, "TIME");
+		for (i = 0; i < 3; i++) {
+			r = NULL;
+			if (redisGetReply(c, (void **)&r) != REDIS_OK) {
+				note(cl, "cluster_write_failed", "heartbeat: %s", c->errstr);
+				return -EIO;
+			}
+			if (i == 0 && r && r->type == REDIS_REPLY_INTEGER)
+				existed = r->integer > 0;
+			else if (i == 1 && !(r && r->type == REDIS_REPLY_STATUS))
+				existed = -1; /* not refreshed: nothing learnt */
+			else if (i == 2 && r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+				 r->element[0]->type == REDIS_REPLY_STRING &&
+				 r->element[1]->type == REDIS_REPLY_STRING)
+				t_ms = strtoull(r->element[0]->str, NULL, 10) * 1000 +
+				       strtoull(r->element[1]->str, NULL, 10) / 1000;
+			freeReplyObject(r);
 		}
-		freeReplyObject(r);
+		heartbeat_seen(cl, sent, existed, t_ms);
 		pthread_mutex_lock(&cl->tlock);
 		memcpy(snap, cl->owners, sizeof(snap));
 		n = cl->n_owners;
@@ -1493,15 +1726,19 @@ static void *reader(void *arg)
 			for (size_t i = 0; i < ents->elements; i++) {
 				redisReply *e = ents->element[i];
 				redisReply *f;
+				struct sid at;
 
 				if (e->type != REDIS_REPLY_ARRAY || e->elements != 2)
 					continue;
 				snprintf(lastid, sizeof(lastid), "%s", e->element[0]->str);
 				f = e->element[1];
+				if (sid_parse(lastid, &at))
+					at.ms = 0; /* when it was written: not known */
 				if (f->type == REDIS_REPLY_ARRAY && f->elements == 2 &&
 				    f->element[1]->type == REDIS_REPLY_STRING &&
 				    !strcmp(f->element[0]->str, "r"))
-					apply_text(cl, f->element[1]->str, f->element[1]->len, -1);
+					apply_text_at(cl, f->element[1]->str, f->element[1]->len,
+						      -1, at.ms);
 				else
 					apply_text(cl, "", 0, -1); /* counted as bad */
 			}
@@ -1634,6 +1871,8 @@ void sipd_cluster_stop(struct sipd_cluster *cl)
 			free(o);
 		}
 	explicit_bzero(cl->pass, sizeof(cl->pass));
+	free(cl->pend);
+	free(cl->closes);
 	free(cl->q);
 	free(cl);
 }

@@ -45,7 +45,9 @@ struct sipd_events;
 	X(disconnects, "connections to Redis lost")                                   \
 	X(resyncs, "snapshot resyncs (join, restart, trimmed log)")                   \
 	X(auth_errors, "AUTH refused")                                                \
-	X(owners_lost, "other nodes whose heartbeat expired")
+	X(owners_lost, "other nodes whose heartbeat expired")                         \
+	X(heartbeat_lapses, "refreshes that found this node's own heartbeat expired") \
+	X(closed_by_takeover, "own pinholes another node took over and closed (call ended)")
 
 #define SIPD_CL_X_ENUM(n, h) SIPD_CL_##n,
 enum sipd_cluster_counter { SIPD_CLUSTER_COUNTERS(SIPD_CL_X_ENUM) SIPD_CL_MAX };
@@ -83,8 +85,9 @@ void sipd_cluster_ban(struct sipd_cluster *cl, const uint8_t addr[16], unsigned 
  * that call (replicated here) close. */
 void sipd_cluster_bye(struct sipd_cluster *cl, uint64_t call_hash);
 
-/* A call of this node's previous process that another node closed while
- * this one was dead (main thread: end it). 1 and *call_hash, or 0. */
+/* A call of this node's that another node took over and closed while this
+ * one was dead (a previous process) or cut off (its heartbeat lapsed:
+ * docs/ha.md): main thread, end it. 1 and *call_hash, or 0. */
 int sipd_cluster_next_close(struct sipd_cluster *cl, uint64_t *call_hash);
 
 void sipd_cluster_get_stats(struct sipd_cluster *cl, struct sipd_cluster_stats *s);
