@@ -3,8 +3,10 @@
 # Two firewall nodes replicating pinholes and bans through Redis
 # (docs/ha.md, tests/lab/ha.sh): a call signalled through node A with its
 # RTP through node B; the BYE through A closes B's pinholes; failover (A's
-# sipd SIGKILLed mid-call, the BYE through B); a bad record; partition and
-# heal; a Redis restart. Host only: SIPp, NFQUEUE, native XDP on veth, redis.
+# sipd SIGKILLed mid-call, the BYE through B); A's links down mid-call (B
+# takes over and closes, A ends the call when it is back; forged takeover
+# closes refused); a bad record; partition and heal; a Redis restart.
+# Host only: SIPp, NFQUEUE, native XDP on veth, redis.
 set -u
 source "$(dirname "$0")/../lib.sh"
 cd "$SW_TOP"
@@ -130,6 +132,102 @@ check "no closed pinhole came back on B" eval '[ -z "$(ha_pinholes "$PIN_B" "$NS
 check "A ended its adopted copy of the call B took over (cluster_closed)" \
 	lab_wait_for 4 eval '[ -z "$(ha_pinholes "$PIN_A" "$NS_A")" ]'
 
+# --- 4b. links down: A cut off mid-call (its sipd alive), media and BYE via B
+# A's interfaces (fo, fi, and fr to Redis) go down in its namespace: its
+# sipd lives on, keeps the call and its pinholes, and writes nothing. B
+# takes the call over on A's expired heartbeat and closes it on the BYE.
+# When the links come back, A learns of that close and ends the call too:
+# it accepts another node's close of its current records only when its own
+# heartbeat had lapsed around it (docs/ha.md), so a close merely claimed
+# while A is alive changes nothing (forge_takeover_close).
+ld_t0=$(date +%s%N)
+a_counter() { # NAME: node A's cluster counter (its state file)
+	ha_status_json "$PIN_A" | "$LAB_PY" -c 'import json,sys; print(json.load(sys.stdin)["cluster"][sys.argv[1]])' "$1"
+}
+# forge_takeover_close: on the log, a close by "b" of one of A's live
+# records (its version + 1, as a takeover close is), as if B had taken it
+# over; the record in $LAB_TMP/forged.
+forge_takeover_close() {
+	local k rec
+	for k in $(ha_redis --scan --pattern 'sipwall:ph:*'); do
+		rec=$(ha_redis GET "$k")
+		case "$rec" in "swc1 ph a "*) break ;; esac
+		rec=
+	done
+	[ -n "$rec" ] || return 1
+	set -- $rec
+	rec="swc1 phx a $4 $(($5 + 1)) 60000 $7 ${12} b"
+	echo "$rec" >"$LAB_TMP/forged"
+	ha_redis XADD sipwall:log '*' r "$rec" >/dev/null
+}
+check "A connected again after its restart" lab_wait_for 5 eval \
+	'[ "$(grep -c "cluster_connected: writer" "$LAB_TMP/a.log")" -ge 2 ] &&
+	 [ "$(grep -c "cluster_connected: reader" "$LAB_TMP/a.log")" -ge 2 ]'
+check "B sees A's heartbeat again" lab_wait_for 5 grep -q "cluster_owner_back: node a" "$LAB_TMP/b.log"
+ha_media_via_b
+lab_uas 4 "$(lab_scenario uas.xml)" 1
+LAB_RTP_MS=6000 lab_uac 4 "$(lab_scenario uac.xml)" 1 &
+uac=$!
+check "B holds the call's pinholes before A's links go down" \
+	lab_wait_for 5 eval '[ "$(ha_pinholes "$PIN_B" "$NS_B" | wc -l)" -ge 2 ]'
+live_a=$(ha_pinholes "$PIN_A" "$NS_A")
+expect_eq "B's pinholes are A's pinholes" "$(ha_pinholes "$PIN_B" "$NS_B")" "$live_a"
+refused0=$(a_counter not_owner)
+check "a forged takeover close of A's live call on the log" forge_takeover_close
+check "A refuses it: its heartbeat never lapsed (not_owner)" lab_wait_for 3 eval \
+	'[ "$(a_counter not_owner)" -gt "$refused0" ]'
+expect_eq "A keeps the call's pinholes" "$(ha_pinholes "$PIN_A" "$NS_A")" "$live_a"
+expect_eq "B keeps them too (A is alive)" "$(ha_pinholes "$PIN_B" "$NS_B")" "$live_a"
+drop0=$(ha_stat "$PIN_B" "$NS_B" dropped_no_pinhole)
+lost0=$(grep -c "cluster_owner_lost: node a" "$LAB_TMP/b.log")
+closed0=$(grep -c '"reason":"cluster_closed"' "$LAB_TMP/a.log.events")
+wconn0=$(grep -c "cluster_connected: writer" "$LAB_TMP/a.log")
+ha_sip_via_b # the BYE goes through B
+in_a ip link set fo down && in_a ip link set fi down && in_a ip link set fr down
+expect_eq "A's links are down (fo, fi, fr)" \
+	"$(in_a ip -br link show up | grep -c '^f[oir][@ ]')" 0
+check "B sees A's heartbeat expire" lab_wait_for 4 eval \
+	'[ "$(grep -c "cluster_owner_lost: node a" "$LAB_TMP/b.log")" -gt "$lost0" ]'
+wait $uac
+expect_eq "SIPp call across A's links going down succeeded" $? 0
+lab_uas_wait
+drop1=$(ha_stat "$PIN_B" "$NS_B" dropped_no_pinhole)
+check "no RTP dropped on B after the pinholes replicated ($((drop1 - drop0)))" \
+	test $((drop1 - drop0)) -le 2
+check "the BYE through B closed A's pinholes on B" \
+	lab_wait_for 3 eval '[ -z "$(ha_pinholes "$PIN_B" "$NS_B")" ]'
+ph_count() { # PIN: entries of sw_pinholes (bpftool)
+	bpftool map dump pinned "$1/sw_pinholes" -j 2>/dev/null |
+		"$LAB_PY" -c 'import json,sys; print(len(json.load(sys.stdin)))'
+}
+expect_eq "B's sw_pinholes is empty (bpftool)" "$(ph_count "$PIN_B")" 0
+check "sipd A lived through it" kill -0 "$A_PID"
+expect_eq "A, cut off, still holds the call's pinholes" "$(ha_pinholes "$PIN_A" "$NS_A")" "$live_a"
+in_a ip link set fo up && in_a ip link set fi up && in_a ip link set fr up
+in_a ip route replace $R_B/32 via $R_A # went with fr
+check "A reconnects to Redis" lab_wait_for 5 eval \
+	'[ "$(grep -c "cluster_connected: writer" "$LAB_TMP/a.log")" -gt "$wconn0" ]'
+check "A removed the pinholes of the call B closed" \
+	lab_wait_for 5 eval '[ -z "$(ha_pinholes "$PIN_A" "$NS_A")" ]'
+expect_eq "A's sw_pinholes is empty (bpftool)" "$(ph_count "$PIN_A")" 0
+check "A ended the call (end_reason cluster_closed)" lab_wait_for 2 eval \
+	'[ "$(grep -c "\"reason\":\"cluster_closed\"" "$LAB_TMP/a.log.events")" -gt "$closed0" ]'
+check "A saw its heartbeat had lapsed" grep -q "cluster_heartbeat_lapsed" "$LAB_TMP/a.log"
+check "A counted the takeover closes it accepted" eval '[ "$(a_counter closed_by_takeover)" -ge 1 ]'
+sleep 1 # A's own records written again after its reconnect have reached B
+check "nothing closed came back on B" eval '[ -z "$(ha_pinholes "$PIN_B" "$NS_B")" ]'
+ph_open_in_redis() { # pinhole records in Redis that are opens, not closes
+	local k n=0
+	for k in $(ha_redis --scan --pattern 'sipwall:ph:*'); do
+		case "$(ha_redis GET "$k")" in "swc1 ph "*) n=$((n + 1)) ;; esac
+	done
+	echo $n
+}
+expect_eq "Redis holds closes, not opens, for the call (what a joining node gets)" \
+	"$(ph_open_in_redis)" 0
+ha_paths_reset
+echo "# links-down section: $(( ($(date +%s%N) - ld_t0) / 1000000 )) ms"
+
 # --- 5. partition: B cut from Redis, a call via A, heal --------------------
 in_b iptables -I OUTPUT -d $R_B -j DROP
 in_b iptables -I INPUT -s $R_B -j DROP
@@ -170,6 +268,11 @@ lab_wait_for 5 eval '[ "$(ha_pinholes "$PIN_A" "$NS_A" | wc -l)" -ge 2 ]'
 live_a=$(ha_pinholes "$PIN_A" "$NS_A")
 check "with $impair B gets A's pinholes" \
 	lab_wait_for 4 eval '[ "$(ha_pinholes "$PIN_B" "$NS_B")" = "$live_a" ]'
+# A's heartbeat lapsed in 4b, but this call's records came after it.
+refused0=$(a_counter not_owner)
+check "a forged takeover close of a call A opened after its lapse" forge_takeover_close
+check "A refuses it (not_owner)" lab_wait_for 3 eval '[ "$(a_counter not_owner)" -gt "$refused0" ]'
+expect_eq "A keeps that call's pinholes" "$(ha_pinholes "$PIN_A" "$NS_A")" "$live_a"
 wait $uac
 lab_uas_wait
 check "and their close" lab_wait_for 10 eval '[ -z "$(ha_pinholes "$PIN_B" "$NS_B")" ]'
