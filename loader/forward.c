@@ -487,7 +487,6 @@ int sw_fwd_vlans_sync(const char *pin_path, const char *iface, int lower, bool a
 int sw_fwd_vlans_list(const char *pin_path, int lower, __u16 *vids, int max)
 {
 	struct sw_vlan_key key, next;
-	struct sw_vlan_dev v;
 	char path[512];
 	void *prev = NULL;
 	int fd, n = 0;
@@ -496,11 +495,11 @@ int sw_fwd_vlans_list(const char *pin_path, int lower, __u16 *vids, int max)
 	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return 0;
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+	/* The key holds the VID: no value to read. */
+	while (n < max && bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
-		if (key.dir == SW_VLAN_IN && key.ifindex == (__u32)lower && n < max &&
-		    !bpf_map_lookup_elem(fd, &key, &v))
+		if (key.dir == SW_VLAN_IN && key.ifindex == (__u32)lower)
 			vids[n++] = key.vid;
 	}
 	close(fd);
