@@ -36,9 +36,10 @@ struct sipd_control {
 /* A copy of s as a C string (NUL inside or too long: -EINVAL). */
 static int cstr(const struct sipd_ng_str *s, char *out, size_t len)
 {
-	if (s->len >= len || memchr(s->p, 0, s->len))
+	if (s->len >= len || (s->len && memchr(s->p, 0, s->len)))
 		return -EINVAL;
-	memcpy(out, s->p, s->len);
+	if (s->len)
+		memcpy(out, s->p, s->len);
 	out[s->len] = 0;
 	return 0;
 }

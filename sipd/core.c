@@ -1349,8 +1349,8 @@ static void call_restore(struct sipd_call *c, struct sipd_call *snap)
 	uint8_t answered = c->answered; /* announced and counted: a fact */
 	uint8_t waiting = c->waiting;
 
-	free(c->dlg);
-	free(c->ph);
+	/* snap is a deep copy (sipd_call_clone): what c holds now is its own */
+	sipd_call_clear(c);
 	*c = *snap;
 	c->next = next;
 	c->answered = answered;

@@ -188,18 +188,29 @@ struct sipd_call *sipd_call_clone(const struct sipd_call *c)
 	return n;
 }
 
-void sipd_call_free(struct sipd_call *c)
+void sipd_call_clear(struct sipd_call *c)
 {
 	unsigned int i;
 
-	if (!c)
-		return;
 	for (i = 0; i < c->n_dlg; i++)
 		dialog_free(&c->dlg[i]);
 	free(c->init_offer);
+	c->init_offer = NULL;
+	c->has_init_offer = 0;
 	call_strs_free(c);
 	free(c->dlg);
+	c->dlg = NULL;
+	c->n_dlg = c->dlg_cap = 0;
 	free(c->ph);
+	c->ph = NULL;
+	c->n_ph = 0;
+}
+
+void sipd_call_free(struct sipd_call *c)
+{
+	if (!c)
+		return;
+	sipd_call_clear(c);
 	free(c);
 }
 

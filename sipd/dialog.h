@@ -144,6 +144,9 @@ struct sipd_call *sipd_call_new(const struct sip_msg *m, unsigned int dir, uint6
 /* An empty record for pinholes found in the map on start. */
 struct sipd_call *sipd_call_adopted(uint64_t hash, const char *call_id, uint64_t created_ns);
 struct sipd_call *sipd_call_clone(const struct sipd_call *c);
+/* Frees what c owns (strings, SDP copies, dialogs, pinhole records) and
+ * leaves it empty; c itself stays. */
+void sipd_call_clear(struct sipd_call *c);
 void sipd_call_free(struct sipd_call *c);
 
 /*
