@@ -625,7 +625,7 @@ static int adopt_one(const struct sw_pinhole_key *k, const struct sw_pinhole *v,
 	c->ph = nph;
 	memset(&c->ph[c->n_ph], 0, sizeof(c->ph[c->n_ph]));
 	c->ph[c->n_ph].key = *k;
-	c->ph[c->n_ph].val = *v;
+	sipd_ph_from_map(&c->ph[c->n_ph].val, v);
 	c->n_ph++;
 	if (v->created_ns && v->created_ns < c->start_ns)
 		c->start_ns = c->confirm_ns = c->last_sip_ns = v->created_ns;
@@ -993,7 +993,7 @@ int sipd_control_call(const struct sipd *d, const char *call_id, struct sipd_ctl
 		const struct sipd_ph *p = &c->ph[i];
 
 		ph[n].key = p->key;
-		ph[n].val = p->val;
+		sipd_ph_to_map(&p->val, c, &ph[n].val);
 		/* the counters live in the map */
 		if (!sw_pinhole_get(&d->maps, &p->key, &v))
 			ph[n].val = v;

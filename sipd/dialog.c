@@ -129,6 +129,8 @@ struct sipd_call *sipd_call_adopted(uint64_t hash, const char *call_id, uint64_t
 /* The stored SDP copies of a dialog. */
 static void dialog_free(struct sipd_dialog *d)
 {
+	free(d->tag);
+	d->tag = NULL;
 	free(d->neg[0]);
 	free(d->neg[1]);
 	free(d->pending_sdp);
@@ -175,8 +177,10 @@ struct sipd_call *sipd_call_clone(const struct sipd_call *c)
 		struct sipd_dialog *d = &n->dlg[i];
 
 		*d = c->dlg[i];
+		d->tag = NULL;
 		d->neg[0] = d->neg[1] = d->pending_sdp = NULL;
 		n->n_dlg = i + 1;
+		bad |= sipd_call_str(&d->tag, c->dlg[i].tag, strlen(c->dlg[i].tag) + 1);
 		bad |= sdp_clone(&d->neg[0], c->dlg[i].neg[0]);
 		bad |= sdp_clone(&d->neg[1], c->dlg[i].neg[1]);
 		bad |= sdp_clone(&d->pending_sdp, c->dlg[i].pending_sdp);
@@ -263,15 +267,17 @@ static struct sipd_dialog *add_dialog(struct sipd_call *c, const char *tag)
 		c->dlg = d;
 		c->dlg_cap = cap;
 	}
-	d = &c->dlg[c->n_dlg++];
+	d = &c->dlg[c->n_dlg];
 	memset(d, 0, sizeof(*d));
-	sip_strlcpy(d->tag, sizeof(d->tag), tag);
+	if (sipd_call_str(&d->tag, tag, SIP_TAG_LEN))
+		return NULL;
+	c->n_dlg++;
 	return d;
 }
 
-static void set_method(char dst[SIP_TOKEN_LEN], const char *m)
+static uint64_t method_id(const char *m)
 {
-	sip_strlcpy(dst, SIP_TOKEN_LEN, m);
+	return sw_fnv1a64(m, strnlen(m, SIP_TOKEN_LEN));
 }
 
 /* *dst = a copy of src with refused; unchanged and -1 when out of memory. */
@@ -297,7 +303,7 @@ static int set_pending(struct sipd_dialog *d, int p, const struct sip_msg *m, ui
 	memcpy(d->pending_to, m->dst.addr, 16);
 	memcpy(d->pending_src, m->src.addr, 16);
 	d->pending_auth = auth;
-	set_method(d->pending_method, m->method);
+	d->pending_method = method_id(m->method);
 	return 0;
 }
 
@@ -336,7 +342,7 @@ static unsigned int offer_answer(struct sipd_dialog *d, int p, const struct sip_
 		d->have_neg = 1;
 		d->pending = 0;
 		d->ans_cseq = m->cseq;
-		set_method(d->ans_method, m->method);
+		d->ans_method = method_id(m->method);
 		return SIPD_DLG_MEDIA;
 	}
 	if (d->pending) {
@@ -349,7 +355,7 @@ static unsigned int offer_answer(struct sipd_dialog *d, int p, const struct sip_
 	if (d->have_neg && d->neg[p]->refused == refused && sipd_sdp_equal(d->neg[p], &m->sdp))
 		return 0; /* session refresh or repeated answer: nothing moves */
 	if (d->have_neg && !m->is_request && d->ans_cseq == m->cseq &&
-	    !strcmp(d->ans_method, m->method)) {
+	    d->ans_method == method_id(m->method)) {
 		/* The answer of this transaction given again, changed (a 200
 		 * after a 183 must repeat it; follow what the party says),
 		 * by the party that gave it. */
@@ -487,7 +493,7 @@ unsigned int sipd_dialog_update(struct sipd_call *c, const struct sip_msg *m, ui
 		memcpy(d->pending_src, c->caller_sig.addr, 16);
 		d->pending_auth = c->caller_inside;
 		d->pending_inside = c->caller_inside;
-		set_method(d->pending_method, "INVITE");
+		d->pending_method = method_id("INVITE");
 	}
 	if (m->status >= 300)
 		goto final_error;
@@ -516,7 +522,7 @@ final_error:
 	}
 	/* A rejected offer (488/491 to a re-INVITE or UPDATE) is void. */
 	if (d && d->pending && d->pending_party != sender && d->pending_cseq == m->cseq &&
-	    !strcmp(d->pending_method, m->method)) {
+	    d->pending_method == method_id(m->method)) {
 		d->pending = 0;
 		return SIPD_DLG_MEDIA; /* what it opened at the offer goes */
 	}

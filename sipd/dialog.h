@@ -23,37 +23,52 @@ enum sipd_party {
 };
 
 struct sipd_dialog {
-	char tag[SIP_TAG_LEN]; /* the callee's tag */
-	int confirmed;	       /* a 2xx to the initial INVITE came */
+	char *tag; /* the callee's tag, a heap string (sipd_call_str) */
 	/* Last completed offer/answer: each party's SDP. */
-	int have_neg;
-	struct sdp_session *neg[2]; /* [enum sipd_party], sdp_dup copies (have_neg) */
-	int neg_offerer;	    /* party whose SDP was the offer */
-	uint32_t ans_cseq;	    /* transaction that carried the answer */
-	char ans_method[SIP_TOKEN_LEN];
+	struct sdp_session *neg[2];	 /* [enum sipd_party], sdp_dup copies (have_neg) */
+	struct sdp_session *pending_sdp; /* sdp_dup copy while pending */
+	/* sw_fnv1a64 of the method of the transaction that carried the
+	 * answer / the pending offer: matched with its CSeq number. */
+	uint64_t ans_method;
+	uint64_t pending_method;
+	uint32_t ans_cseq; /* transaction that carried the answer */
+	uint32_t pending_cseq;
+	uint8_t confirmed; /* a 2xx to the initial INVITE came */
+	uint8_t have_neg;
+	uint8_t neg_offerer; /* party whose SDP was the offer */
 	/* Who gave each party's SDP: the datagram source, and whether that
 	 * source is vouched for (a response matching a forwarded request, or
 	 * a request from the inside): only such SDP may take a destination
 	 * over from another call (pinhole.c). */
-	uint8_t neg_src[2][16];
 	uint8_t neg_auth[2];
-	uint8_t ans_from[16]; /* source of the answer of the last exchange */
 	/* An offer waiting for its answer. */
-	int pending;
-	int pending_party;
-	uint8_t pending_to[16]; /* where the offer went: the answer must come from there */
-	uint8_t pending_src[16];
+	uint8_t pending;
+	uint8_t pending_party;
 	uint8_t pending_auth;
 	uint8_t pending_inside; /* the offer came from an inside source */
-	uint32_t pending_cseq;
-	char pending_method[SIP_TOKEN_LEN];
-	struct sdp_session *pending_sdp; /* sdp_dup copy while pending */
+	uint8_t neg_src[2][16];
+	uint8_t ans_from[16];	/* source of the answer of the last exchange */
+	uint8_t pending_to[16]; /* where the offer went: the answer must come from there */
+	uint8_t pending_src[16];
 };
 
-/* One pinhole the call owns in the map, as last written. */
+/* What a call keeps of one of its pinholes: the map value without the
+ * owner (the call itself names it), as last written; counters are the
+ * final ones once the pinhole is closed. sipd_ph_to_map / _from_map
+ * (pinhole.h) convert. */
+struct sipd_ph_val {
+	struct sw_source src[SW_MAX_SOURCES];
+	uint64_t packets, bytes, drops;
+	uint64_t created_ns;
+	uint8_t kind;
+	uint8_t media_idx;
+	uint8_t side;
+	uint8_t media;
+};
+
+/* One pinhole the call owns in the map. */
 struct sipd_ph {
 	struct sw_pinhole_key key;
-	struct sw_pinhole val;
 	/* The SDP naming this destination came from the destination's own
 	 * address, in a message whose source is vouched for (a UA speaking
 	 * for itself): it may take the destination over from another live
@@ -62,10 +77,11 @@ struct sipd_ph {
 	/* Another call owns the map entry; this call shares it (same
 	 * allowed sources: a B2BUA's two legs after direct media). */
 	uint8_t shared;
-	uint8_t named_auth;    /* named_by is vouched for */
+	uint8_t named_auth; /* named_by is vouched for */
+	uint8_t dst_inside; /* the destination is in networks.inside */
+	struct sipd_ph_val val;
 	uint8_t named_by[16];  /* source of the SDP that named the destination */
 	uint8_t sent_by[16];   /* the same, vouched for or not */
-	uint8_t dst_inside;    /* the destination is in networks.inside */
 	uint64_t base_packets; /* a shared entry's counters when this call joined */
 	uint64_t base_bytes;
 };

@@ -59,6 +59,34 @@ static void set_owner(struct sw_pinhole *v, const struct sipd_call *c)
 	memcpy(v->call_id, c->call_id, strnlen(c->call_id, SW_CALL_ID_LEN - 1));
 }
 
+void sipd_ph_to_map(const struct sipd_ph_val *ph, const struct sipd_call *c, struct sw_pinhole *v)
+{
+	memset(v, 0, sizeof(*v));
+	memcpy(v->src, ph->src, sizeof(v->src));
+	v->packets = ph->packets;
+	v->bytes = ph->bytes;
+	v->drops = ph->drops;
+	v->created_ns = ph->created_ns;
+	v->kind = ph->kind;
+	v->media_idx = ph->media_idx;
+	v->side = ph->side;
+	v->media = ph->media;
+	set_owner(v, c);
+}
+
+void sipd_ph_from_map(struct sipd_ph_val *ph, const struct sw_pinhole *v)
+{
+	memcpy(ph->src, v->src, sizeof(ph->src));
+	ph->packets = v->packets;
+	ph->bytes = v->bytes;
+	ph->drops = v->drops;
+	ph->created_ns = v->created_ns;
+	ph->kind = v->kind;
+	ph->media_idx = v->media_idx;
+	ph->side = v->side;
+	ph->media = v->media;
+}
+
 /* The m= line's media type as the data path's DSCP marking knows it. */
 static uint8_t media_kind(const char *type)
 {
@@ -69,10 +97,9 @@ static uint8_t media_kind(const char *type)
 	return SW_MEDIA_OTHER;
 }
 
-static void plan_add(struct sipd_ph_plan *p, const struct sipd_call *c, const uint8_t dst[16],
-		     uint16_t dport, uint8_t kind, const uint8_t src[16], uint16_t sport,
-		     uint8_t check, unsigned int media_idx, unsigned int side, uint64_t now_ns,
-		     const uint8_t *named_by)
+static void plan_add(struct sipd_ph_plan *p, const uint8_t dst[16], uint16_t dport, uint8_t kind,
+		     const uint8_t src[16], uint16_t sport, uint8_t check, unsigned int media_idx,
+		     unsigned int side, uint64_t now_ns, const uint8_t *named_by)
 {
 	struct sw_pinhole_key k;
 	struct sw_source s;
@@ -111,7 +138,6 @@ static void plan_add(struct sipd_ph_plan *p, const struct sipd_call *c, const ui
 	e->key = k;
 	e->val.src[0] = s;
 	e->val.created_ns = now_ns;
-	set_owner(&e->val, c);
 	e->val.kind = kind;
 	e->val.media_idx = (uint8_t)media_idx;
 	e->val.side = (uint8_t)side;
@@ -133,10 +159,10 @@ static void plan_add(struct sipd_ph_plan *p, const struct sipd_call *c, const ui
  * cannot make a source of a special address or of the other side, and at
  * most SW_MAX_SOURCES sources in all (plan_add drops the rest).
  */
-static void plan_cands(struct sipd_ph_plan *p, const struct sipd_call *c,
-		       const struct sdp_media *pm, unsigned int comp, const uint8_t dst[16],
-		       uint16_t dport, uint8_t kind, uint8_t check, unsigned int media_idx,
-		       unsigned int side, uint64_t now_ns, const uint8_t *named_by)
+static void plan_cands(struct sipd_ph_plan *p, const struct sdp_media *pm, unsigned int comp,
+		       const uint8_t dst[16], uint16_t dport, uint8_t kind, uint8_t check,
+		       unsigned int media_idx, unsigned int side, uint64_t now_ns,
+		       const uint8_t *named_by)
 {
 	int peer_inside = p->cfg && sipd_config_is_inside(p->cfg, pm->addr);
 
@@ -147,7 +173,7 @@ static void plan_cands(struct sipd_ph_plan *p, const struct sipd_call *c,
 		    sipd_addr_kind(cd->addr, sw_addr_is_v4(cd->addr)) != SIPD_ADDR_UNICAST ||
 		    (p->cfg && sipd_config_is_inside(p->cfg, cd->addr) != peer_inside))
 			continue;
-		plan_add(p, c, dst, dport, kind, cd->addr, cd->port, check, media_idx, side, now_ns,
+		plan_add(p, dst, dport, kind, cd->addr, cd->port, check, media_idx, side, now_ns,
 			 named_by);
 	}
 }
@@ -159,9 +185,8 @@ static int receives_rtp(enum sdp_dir own, enum sdp_dir peer)
 }
 
 /* Pinholes protecting party p's media of one exchange. */
-static void plan_party(struct sipd_ph_plan *p, const struct sipd_call *c,
-		       const struct sipd_config *cfg, const struct sipd_dialog *d, int party,
-		       uint64_t now_ns)
+static void plan_party(struct sipd_ph_plan *p, const struct sipd_config *cfg,
+		       const struct sipd_dialog *d, int party, uint64_t now_ns)
 {
 	const struct sdp_session *own = d->neg[party], *peer = d->neg[!party];
 	unsigned int side = party == d->neg_offerer ? 0 : 1;
@@ -205,20 +230,19 @@ static void plan_party(struct sipd_ph_plan *p, const struct sipd_call *c,
 			const uint8_t *drtcp_addr = om->addr;
 
 			if (mux) {
-				plan_add(p, c, om->addr, dport, SW_KIND_RTP_RTCP_MUX, pm->addr,
-					 sport, check, i, side, now_ns, sig);
+				plan_add(p, om->addr, dport, SW_KIND_RTP_RTCP_MUX, pm->addr, sport,
+					 check, i, side, now_ns, sig);
 				if (j == 0)
-					plan_cands(p, c, pm, 1, om->addr, dport,
-						   SW_KIND_RTP_RTCP_MUX, check, i, side, now_ns,
-						   sig);
+					plan_cands(p, pm, 1, om->addr, dport, SW_KIND_RTP_RTCP_MUX,
+						   check, i, side, now_ns, sig);
 				continue;
 			}
 			if (rtp) {
-				plan_add(p, c, om->addr, dport, SW_KIND_RTP, pm->addr, sport, check,
-					 i, side, now_ns, sig);
+				plan_add(p, om->addr, dport, SW_KIND_RTP, pm->addr, sport, check, i,
+					 side, now_ns, sig);
 				if (j == 0)
-					plan_cands(p, c, pm, 1, om->addr, dport, SW_KIND_RTP, check,
-						   i, side, now_ns, sig);
+					plan_cands(p, pm, 1, om->addr, dport, SW_KIND_RTP, check, i,
+						   side, now_ns, sig);
 			}
 			/* a=rtcp applies to the first port of the m= line. */
 			drtcp = (uint16_t)(dport + 1);
@@ -230,11 +254,10 @@ static void plan_party(struct sipd_ph_plan *p, const struct sipd_call *c,
 			srtcp = (uint16_t)(sport + 1);
 			if (j == 0 && pm->rtcp_port)
 				srtcp = pm->rtcp_port;
-			plan_add(p, c, drtcp_addr, drtcp, SW_KIND_RTCP,
-				 j == 0 ? prtcp_addr : pm->addr, srtcp, check, i, side, now_ns,
-				 sig);
+			plan_add(p, drtcp_addr, drtcp, SW_KIND_RTCP, j == 0 ? prtcp_addr : pm->addr,
+				 srtcp, check, i, side, now_ns, sig);
 			if (j == 0)
-				plan_cands(p, c, pm, 2, drtcp_addr, drtcp, SW_KIND_RTCP, check, i,
+				plan_cands(p, pm, 2, drtcp_addr, drtcp, SW_KIND_RTCP, check, i,
 					   side, now_ns, sig);
 		}
 	}
@@ -247,10 +270,9 @@ static void plan_party(struct sipd_ph_plan *p, const struct sipd_call *c,
  * (a re-offer), else the address the offer went to, by address only; the
  * answer then narrows it to the answer's exact source.
  */
-static void plan_offer(struct sipd_ph_plan *p, const struct sipd_call *c,
-		       const struct sipd_config *cfg, const struct sdp_session *offer,
-		       const struct sdp_session *prev, const uint8_t *went_to,
-		       const uint8_t *named_by, uint64_t now_ns)
+static void plan_offer(struct sipd_ph_plan *p, const struct sipd_config *cfg,
+		       const struct sdp_session *offer, const struct sdp_session *prev,
+		       const uint8_t *went_to, const uint8_t *named_by, uint64_t now_ns)
 {
 	int i, n = offer->n_media < SDP_MAX_MEDIA ? offer->n_media : SDP_MAX_MEDIA;
 
@@ -276,16 +298,16 @@ static void plan_offer(struct sipd_ph_plan *p, const struct sipd_call *c,
 			check = sipd_config_check_for(cfg, pm->addr);
 		}
 		if (om->rtcp_mux) {
-			plan_add(p, c, om->addr, om->port, SW_KIND_RTP_RTCP_MUX, src, sport, check,
-				 i, 0, now_ns, named_by);
+			plan_add(p, om->addr, om->port, SW_KIND_RTP_RTCP_MUX, src, sport, check, i,
+				 0, now_ns, named_by);
 			continue;
 		}
-		plan_add(p, c, om->addr, om->port, SW_KIND_RTP, src, sport, check, i, 0, now_ns,
+		plan_add(p, om->addr, om->port, SW_KIND_RTP, src, sport, check, i, 0, now_ns,
 			 named_by);
 		drtcp = om->rtcp_port ? om->rtcp_port : (uint16_t)(om->port + 1);
 		if (om->rtcp_port && !addr_unset(om->rtcp_addr))
 			drtcp_addr = om->rtcp_addr;
-		plan_add(p, c, drtcp_addr, drtcp, SW_KIND_RTCP, src, srtcp, check, i, 0, now_ns,
+		plan_add(p, drtcp_addr, drtcp, SW_KIND_RTCP, src, srtcp, check, i, 0, now_ns,
 			 named_by);
 	}
 }
@@ -309,21 +331,21 @@ void sipd_ph_plan(const struct sipd_call *c, const struct sipd_config *cfg, uint
 		const struct sipd_dialog *d = &c->dlg[i];
 
 		if (d->have_neg) {
-			plan_party(out, c, cfg, d, SIPD_CALLER, now_ns);
-			plan_party(out, c, cfg, d, SIPD_CALLEE, now_ns);
+			plan_party(out, cfg, d, SIPD_CALLER, now_ns);
+			plan_party(out, cfg, d, SIPD_CALLEE, now_ns);
 		}
 		/* A controller's offer went to the proxy, not to the answerer:
 		 * nobody to allow until an earlier exchange names one. */
 		if (d->pending && offer_opens(cfg, d->pending_inside) &&
 		    (!c->control || d->have_neg))
-			plan_offer(out, c, cfg, d->pending_sdp,
+			plan_offer(out, cfg, d->pending_sdp,
 				   d->have_neg ? d->neg[!d->pending_party] : NULL, d->pending_to,
 				   d->pending_auth ? d->pending_src : NULL, now_ns);
 	}
 	/* The INVITE's offer before any response made a dialog. */
 	if (!c->n_dlg && c->has_init_offer && !c->confirmed && !c->adopted && !c->control &&
 	    offer_opens(cfg, c->caller_inside || c->privileged))
-		plan_offer(out, c, cfg, c->init_offer, NULL, c->callee_sig.addr,
+		plan_offer(out, cfg, c->init_offer, NULL, c->callee_sig.addr,
 			   c->caller_inside ? c->caller_sig.addr : NULL, now_ns);
 	/* A pinhole that survives keeps its birth time. */
 	for (i = 0; i < out->n; i++)
@@ -334,23 +356,38 @@ void sipd_ph_plan(const struct sipd_call *c, const struct sipd_config *cfg, uint
 
 /* --- key -> owner index --- */
 
-#define IDX_BUCKETS 65536
+#define IDX_BUCKETS   65536
+#define SHARE_BUCKETS 1024
 
+/* One entry per destination sipd holds in the map: 40 bytes (a 48-byte
+ * heap chunk), as every live pinhole has one. The rare sharers (a B2BUA's
+ * two legs after direct media) live in a table of their own. */
 struct idx_ent {
 	struct sw_pinhole_key key;
-	struct sipd_call *owner;		   /* named in the map entry */
-	struct sipd_call *sharer[SIPD_PH_SHARERS]; /* other claimants */
-	unsigned int n_sharers;
+	uint32_t n_sharers;	 /* claimants in its idx_shares record */
+	struct sipd_call *owner; /* named in the map entry */
 	struct idx_ent *next;
+};
+
+struct idx_shares {
+	struct sw_pinhole_key key;
+	struct sipd_call *sharer[SIPD_PH_SHARERS]; /* other claimants */
+	struct idx_shares *next;
 };
 
 struct sipd_ph_index {
 	struct idx_ent *b[IDX_BUCKETS];
+	struct idx_shares *sh[SHARE_BUCKETS];
 };
+
+static uint64_t key_hash(const struct sw_pinhole_key *k)
+{
+	return sw_fnv1a64(k, sizeof(*k));
+}
 
 static unsigned int idx_hash(const struct sw_pinhole_key *k)
 {
-	return (unsigned int)(sw_fnv1a64(k, sizeof(*k)) % IDX_BUCKETS);
+	return (unsigned int)(key_hash(k) % IDX_BUCKETS);
 }
 
 struct sipd_ph_index *sipd_ph_index_new(void)
@@ -360,6 +397,7 @@ struct sipd_ph_index *sipd_ph_index_new(void)
 
 void sipd_ph_index_free(struct sipd_ph_index *x)
 {
+	struct idx_shares *s, *sn;
 	struct idx_ent *e, *n;
 	unsigned int i;
 
@@ -370,7 +408,43 @@ void sipd_ph_index_free(struct sipd_ph_index *x)
 			n = e->next;
 			free(e);
 		}
+	for (i = 0; i < SHARE_BUCKETS; i++)
+		for (s = x->sh[i]; s; s = sn) {
+			sn = s->next;
+			free(s);
+		}
 	free(x);
+}
+
+/* The sharers of e (e->n_sharers of them), NULL when it has none. */
+static struct idx_shares **shares_link(struct sipd_ph_index *x, const struct sw_pinhole_key *k)
+{
+	struct idx_shares **pp;
+
+	for (pp = &x->sh[key_hash(k) % SHARE_BUCKETS]; *pp; pp = &(*pp)->next)
+		if (!memcmp(&(*pp)->key, k, sizeof(*k)))
+			return pp;
+	return NULL;
+}
+
+static struct sipd_call **sharers(struct sipd_ph_index *x, const struct idx_ent *e)
+{
+	struct idx_shares **pp = e->n_sharers ? shares_link(x, &e->key) : NULL;
+
+	return pp ? (*pp)->sharer : NULL;
+}
+
+/* e has no sharers any more. */
+static void shares_drop(struct sipd_ph_index *x, struct idx_ent *e)
+{
+	struct idx_shares **pp = shares_link(x, &e->key), *s;
+
+	e->n_sharers = 0;
+	if (pp) {
+		s = *pp;
+		*pp = s->next;
+		free(s);
+	}
 }
 
 static struct idx_ent *idx_find(const struct sipd_ph_index *x, const struct sw_pinhole_key *k)
@@ -398,7 +472,7 @@ int sipd_ph_index_add(struct sipd_ph_index *x, const struct sw_pinhole_key *k,
 
 	if (e) {
 		e->owner = owner;
-		e->n_sharers = 0;
+		shares_drop(x, e);
 		return 0;
 	}
 	e = calloc(1, sizeof(*e));
@@ -418,32 +492,49 @@ void sipd_ph_index_del(struct sipd_ph_index *x, const struct sw_pinhole_key *k)
 	for (pp = &x->b[idx_hash(k)]; (e = *pp); pp = &e->next) {
 		if (!memcmp(&e->key, k, sizeof(*k))) {
 			*pp = e->next;
+			shares_drop(x, e);
 			free(e);
 			return;
 		}
 	}
 }
 
-static int idx_share(struct idx_ent *e, struct sipd_call *c)
+static int idx_share(struct sipd_ph_index *x, struct idx_ent *e, struct sipd_call *c)
 {
+	struct sipd_call **sh = sharers(x, e);
+	struct idx_shares *s;
 	unsigned int i;
 
 	for (i = 0; i < e->n_sharers; i++)
-		if (e->sharer[i] == c)
+		if (sh[i] == c)
 			return 0;
 	if (e->n_sharers >= SIPD_PH_SHARERS)
 		return -ENOSPC;
-	e->sharer[e->n_sharers++] = c;
+	if (!sh) {
+		unsigned int h = (unsigned int)(key_hash(&e->key) % SHARE_BUCKETS);
+
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			return -ENOMEM;
+		s->key = e->key;
+		s->next = x->sh[h];
+		x->sh[h] = s;
+		sh = s->sharer;
+	}
+	sh[e->n_sharers++] = c;
 	return 0;
 }
 
-static void idx_unshare(struct idx_ent *e, const struct sipd_call *c)
+static void idx_unshare(struct sipd_ph_index *x, struct idx_ent *e, const struct sipd_call *c)
 {
+	struct sipd_call **sh = sharers(x, e);
 	unsigned int i;
 
-	for (i = 0; i < e->n_sharers; i++) {
-		if (e->sharer[i] == c) {
-			e->sharer[i] = e->sharer[--e->n_sharers];
+	for (i = 0; sh && i < e->n_sharers; i++) {
+		if (sh[i] == c) {
+			sh[i] = sh[--e->n_sharers];
+			if (!e->n_sharers)
+				shares_drop(x, e);
 			return;
 		}
 	}
@@ -451,7 +542,7 @@ static void idx_unshare(struct idx_ent *e, const struct sipd_call *c)
 
 /* --- events --- */
 
-static void ev_sources(struct sipd_events *ev, const struct sw_pinhole *v)
+static void ev_sources(struct sipd_events *ev, const struct sipd_ph_val *v)
 {
 	unsigned int i, n = 0;
 
@@ -514,15 +605,22 @@ static void take_counters(struct sw_pinhole *v, const struct sw_pinhole *cur)
 	v->drops = cur->drops;
 }
 
+static void ph_counters(struct sipd_ph_val *v, const struct sw_pinhole *cur)
+{
+	v->packets = cur->packets;
+	v->bytes = cur->bytes;
+	v->drops = cur->drops;
+}
+
 /* Same meaning (sources, kind, media, side): no write needed. */
-static int ph_same(const struct sw_pinhole *a, const struct sw_pinhole *b)
+static int ph_same(const struct sipd_ph_val *a, const struct sipd_ph_val *b)
 {
 	return !memcmp(a->src, b->src, sizeof(a->src)) && a->kind == b->kind &&
 	       a->media_idx == b->media_idx && a->side == b->side;
 }
 
 /* Same allowed sources and kind: two calls may share the map entry. */
-static int same_sources(const struct sw_pinhole *a, const struct sw_pinhole *b)
+static int same_sources(const struct sipd_ph_val *a, const struct sipd_ph_val *b)
 {
 	return !memcmp(a->src, b->src, sizeof(a->src)) && a->kind == b->kind;
 }
@@ -547,14 +645,17 @@ static void drop_claim(struct sipd_ph_ctx *x, struct sipd_call *o, const struct 
 static void steal(struct sipd_ph_ctx *x, struct idx_ent *e, const struct sipd_call *c,
 		  const struct sw_pinhole_key *k, uint64_t now_ns, const char *why)
 {
+	struct sipd_call **sh;
 	unsigned int i;
 
 	if (e->owner && e->owner != c)
 		drop_claim(x, e->owner, k, now_ns, why);
-	for (i = 0; i < e->n_sharers; i++)
-		if (e->sharer[i] != c)
-			drop_claim(x, e->sharer[i], k, now_ns, why);
-	e->n_sharers = 0;
+	sh = sharers(x->idx, e);
+	/* drop_claim changes no index entry: the sharers stay put */
+	for (i = 0; sh && i < e->n_sharers; i++)
+		if (sh[i] != c)
+			drop_claim(x, sh[i], k, now_ns, why);
+	shares_drop(x->idx, e);
 }
 
 /* The peer that named a destination in the owning call names it again: a
@@ -633,20 +734,20 @@ static void release(struct sipd_ph_ctx *x, struct sipd_call *c, struct sipd_ph *
 		int have = !sw_pinhole_get(x->maps, &ph->key, &cur);
 
 		if (have) {
-			take_counters(&ph->val, &cur);
+			ph_counters(&ph->val, &cur);
 			ph->val.packets -=
 				ph->base_packets < cur.packets ? ph->base_packets : cur.packets;
 			ph->val.bytes -= ph->base_bytes < cur.bytes ? ph->base_bytes : cur.bytes;
 		}
 		if (ph->shared) {
 			if (e)
-				idx_unshare(e, c);
+				idx_unshare(x->idx, e, c);
 		} else {
 			/* The entry now names the next claimant. */
-			struct sipd_call *n = e->sharer[0];
+			struct sipd_call *n = sharers(x->idx, e)[0];
 			struct sipd_ph *nph = (struct sipd_ph *)find_ph(n->ph, n->n_ph, &ph->key);
 
-			idx_unshare(e, n);
+			idx_unshare(x->idx, e, n);
 			e->owner = n;
 			if (nph)
 				nph->shared = 0;
@@ -666,7 +767,7 @@ static void release(struct sipd_ph_ctx *x, struct sipd_call *c, struct sipd_ph *
 	 * added after ours vanished) goes straight back. */
 	err = sw_pinhole_take(x->maps, &ph->key, &cur);
 	if (!err && cur.call_hash == c->hash) {
-		take_counters(&ph->val, &cur);
+		ph_counters(&ph->val, &cur);
 		sipd_cluster_ph_del(x->cl, &ph->key, c->hash);
 	} else if (!err) {
 		err = sw_pinhole_put(x->maps, &ph->key, &cur, BPF_NOEXIST);
@@ -706,7 +807,7 @@ int sipd_ph_apply(struct sipd_ph_ctx *x, struct sipd_call *c, const struct sipd_
 			if (ph_same(&have->val, &want->val))
 				continue;
 			wk[nw] = want->key;
-			wv[nw] = want->val;
+			sipd_ph_to_map(&want->val, c, &wv[nw]);
 			/* Keep the data path's counters across the update. */
 			if (!sw_pinhole_get(x->maps, &want->key, &cur)) {
 				take_counters(&wv[nw], &cur);
@@ -721,7 +822,7 @@ int sipd_ph_apply(struct sipd_ph_ctx *x, struct sipd_call *c, const struct sipd_
 		e = idx_find(x->idx, &want->key);
 		o = e ? e->owner : NULL;
 		wk[nw] = want->key;
-		wv[nw] = want->val;
+		sipd_ph_to_map(&want->val, c, &wv[nw]);
 		take_why[nw] = "taken_over";
 		if (!o || o == c || o->end_at_ns) {
 			/* Nobody, or a call in its BYE grace: anyone who may
@@ -807,8 +908,10 @@ int sipd_ph_apply(struct sipd_ph_ctx *x, struct sipd_call *c, const struct sipd_
 			if (is_new[i] == W_TAKE)
 				o = sipd_ph_index_get(x->idx, &wk[i]);
 			old = o ? find_ph(o->ph, o->n_ph, &wk[i]) : NULL;
-			if (old)
-				sw_pinhole_put(x->maps, &wk[i], &old->val, BPF_ANY);
+			if (old) {
+				sipd_ph_to_map(&old->val, o, &cur);
+				sw_pinhole_put(x->maps, &wk[i], &cur, BPF_ANY);
+			}
 		}
 		free(nph);
 		if (err == -EEXIST && landed < nf) {
@@ -839,7 +942,9 @@ int sipd_ph_apply(struct sipd_ph_ctx *x, struct sipd_call *c, const struct sipd_
 	 * record. */
 	for (i = 0; i < nw; i++) {
 		struct idx_ent *e = idx_find(x->idx, &wk[i]);
-		struct sipd_ph ph = {.key = wk[i], .val = wv[i]};
+		struct sipd_ph ph = {.key = wk[i]};
+
+		sipd_ph_from_map(&ph.val, &wv[i]);
 
 		if (is_new[i] == W_SHARE) {
 			struct sw_pinhole cur;
@@ -848,7 +953,7 @@ int sipd_ph_apply(struct sipd_ph_ctx *x, struct sipd_call *c, const struct sipd_
 			 * too (its owner's record may be gone there). */
 			if (x->cl && !sw_pinhole_get(x->maps, &wk[i], &cur))
 				sipd_cluster_ph_put(x->cl, &wk[i], &cur);
-			idx_share(e, c);
+			idx_share(x->idx, e, c);
 			ev_pinhole(x->ev, "pinhole_open", c, &ph, now_ns, "shared", 0);
 			x->cnt->shared++;
 			continue;
@@ -892,7 +997,7 @@ int sipd_ph_apply(struct sipd_ph_ctx *x, struct sipd_call *c, const struct sipd_
 		for (j = 0; j < nw; j++) {
 			if (memcmp(&wk[j], &nph[i].key, sizeof(wk[j])))
 				continue;
-			nph[i].val = wv[j];
+			sipd_ph_from_map(&nph[i].val, &wv[j]);
 			if (is_new[j] == W_SHARE) {
 				struct sw_pinhole cur;
 

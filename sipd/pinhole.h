@@ -35,6 +35,10 @@ struct sipd_ph_plan {
 	uint8_t cur_media; /* enum sw_media of the m= line being planned */
 };
 
+/* The map value of ph, owned by c; and back (the owner dropped). */
+void sipd_ph_to_map(const struct sipd_ph_val *ph, const struct sipd_call *c, struct sw_pinhole *v);
+void sipd_ph_from_map(struct sipd_ph_val *ph, const struct sw_pinhole *v);
+
 void sipd_ph_plan(const struct sipd_call *c, const struct sipd_config *cfg, uint64_t now_ns,
 		  struct sipd_ph_plan *out);
 
