@@ -58,8 +58,9 @@ struct sipd_dialog {
  * (pinhole.h) convert. */
 struct sipd_ph_val {
 	struct sw_source src[SW_MAX_SOURCES];
-	uint64_t packets, bytes, drops;
+	uint64_t packets, bytes;
 	uint64_t created_ns;
+	uint32_t drops; /* the map counts them in 32 bits */
 	uint8_t kind;
 	uint8_t media_idx;
 	uint8_t side;

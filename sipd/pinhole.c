@@ -59,6 +59,12 @@ static void set_owner(struct sw_pinhole *v, const struct sipd_call *c)
 	memcpy(v->call_id, c->call_id, strnlen(c->call_id, SW_CALL_ID_LEN - 1));
 }
 
+/* sw_pinhole_hot.drops is 32 bits wide: nothing is cut */
+static uint32_t drops32(uint64_t n)
+{
+	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
 void sipd_ph_to_map(const struct sipd_ph_val *ph, const struct sipd_call *c, struct sw_pinhole *v)
 {
 	memset(v, 0, sizeof(*v));
@@ -79,7 +85,7 @@ void sipd_ph_from_map(struct sipd_ph_val *ph, const struct sw_pinhole *v)
 	memcpy(ph->src, v->src, sizeof(ph->src));
 	ph->packets = v->packets;
 	ph->bytes = v->bytes;
-	ph->drops = v->drops;
+	ph->drops = drops32(v->drops);
 	ph->created_ns = v->created_ns;
 	ph->kind = v->kind;
 	ph->media_idx = v->media_idx;
@@ -609,7 +615,7 @@ static void ph_counters(struct sipd_ph_val *v, const struct sw_pinhole *cur)
 {
 	v->packets = cur->packets;
 	v->bytes = cur->bytes;
-	v->drops = cur->drops;
+	v->drops = drops32(cur->drops);
 }
 
 /* Same meaning (sources, kind, media, side): no write needed. */

@@ -441,7 +441,11 @@ struct sdp_session *sdp_dup(const struct sdp_session *s, uint8_t refused)
 {
 	int n = s->n_media < 0 ? 0 : s->n_media > SDP_MAX_MEDIA ? SDP_MAX_MEDIA : s->n_media;
 	size_t len = offsetof(struct sdp_session, media) + (size_t)n * sizeof(s->media[0]);
-	struct sdp_session *d = malloc(len);
+	/* whole struct alignment units: the last line may end inside the
+	 * struct's tail padding */
+	size_t alloc =
+		(len + _Alignof(struct sdp_session) - 1) & ~(_Alignof(struct sdp_session) - 1);
+	struct sdp_session *d = malloc(alloc);
 
 	if (!d)
 		return NULL;

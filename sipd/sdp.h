@@ -19,18 +19,20 @@ enum sdp_dir {
 };
 
 struct sdp_media {
-	char type[16];	  /* audio, video, ... */
-	uint8_t addr[16]; /* effective c= (media-level, else session), v4-mapped */
-	int addr_is_v4;
+	char type[16];	       /* audio, video, ... */
+	uint8_t addr[16];      /* effective c= (media-level, else session), v4-mapped */
+	uint8_t rtcp_addr[16]; /* a=rtcp: address when given, else addr */
+	uint16_t port;	       /* m= port; 0 = stream off */
+	uint16_t port_count;   /* m=audio 49170/2 -> 2; default 1 */
+	uint16_t rtcp_port;    /* a=rtcp: port, else port+1; 0 with rtcp-mux */
+	/* Bytes, not ints: a call keeps a copy of each m= line it negotiated
+	 * (sdp_dup), so its size is memory per live call. */
+	uint8_t addr_is_v4;
 	uint8_t addr_v6_mapped; /* written IN IP6 ::ffff:a.b.c.d (refused as media) */
 	uint8_t rtcp_v6_mapped; /* the same for the a=rtcp address */
-	int hold_addr;		/* c= was 0.0.0.0 or :: (RFC 2543 hold) */
-	uint16_t port;		/* m= port; 0 = stream off */
-	uint16_t port_count;	/* m=audio 49170/2 -> 2; default 1 */
-	uint16_t rtcp_port;	/* a=rtcp: port, else port+1; 0 with rtcp-mux */
-	uint8_t rtcp_addr[16];	/* a=rtcp: address when given, else addr */
-	int rtcp_mux;		/* a=rtcp-mux */
-	enum sdp_dir dir;	/* media-level attribute, else session-level */
+	uint8_t hold_addr;	/* c= was 0.0.0.0 or :: (RFC 2543 hold) */
+	uint8_t rtcp_mux;	/* a=rtcp-mux */
+	uint8_t dir;		/* enum sdp_dir: media-level attribute, else session-level */
 	/* ICE (RFC 8839 5.1): the first SDP_MAX_CAND UDP candidates of
 	 * components 1 (RTP) and 2 (RTCP) with an IP address (host, srflx,
 	 * relay: where this party may send from). Unreadable candidate lines

@@ -379,7 +379,7 @@ static int live_mem(const char *root, struct sipwall *skel, unsigned int live)
 	struct sipd *d = NULL;
 	struct sipd_stats st;
 	struct dgram call[MSGS_PER_CALL];
-	struct mallinfo2 mb, m0, m1;
+	struct mallinfo2 mb, m0, m1, m2;
 	unsigned long long ml0, ml1;
 	unsigned int i, k;
 	char json[512], err[512];
@@ -441,6 +441,19 @@ static int live_mem(const char *root, struct sipwall *skel, unsigned int live)
 	       ((double)m0.uordblks + m0.hblkhd - (double)mb.uordblks - mb.hblkhd) / 1024);
 	printf("pinhole map (kernel) per live call (fdinfo memlock after - before): %.0f bytes\n",
 	       ((double)ml1 - (double)ml0) / live);
+	/* The calls' steady state: 40 s on, their setup transactions have
+	 * expired (64*T1 = 32 s), nothing else has (idle_s is 120 s). */
+	sipd_tick(d, now + live + 40 * 1000000000ull);
+	sipd_flush(d);
+	m2 = mallinfo2();
+	sipd_get_stats(d, &st);
+	if (st.calls_active != live) {
+		fprintf(stderr, "sipd-tput: %llu of %u calls live 40 s later\n",
+			(unsigned long long)st.calls_active, live);
+		goto out;
+	}
+	printf("sipd heap per live call 40 s later (setup transactions expired): %.0f bytes\n",
+	       ((double)m2.uordblks + m2.hblkhd - (double)m0.uordblks - m0.hblkhd) / live);
 	rc = 0;
 out:
 	if (d) {
