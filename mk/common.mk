@@ -21,6 +21,15 @@ CC := $(CLANG)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
 endif
+# ThreadSanitizer build: make SAN=thread into build-tsan/ (sipd's workers).
+ifeq ($(SAN),thread)
+BUILD := build-tsan
+BIN := $(BUILD)/bin
+OBJ := $(BUILD)/obj
+CC := $(CLANG)
+CFLAGS += -fsanitize=thread -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=thread
+endif
 
 ALL_TARGETS :=
 FORMAT_SRCS = $(wildcard maps-schema/*.h bpf/*.c bpf/*.h lib/*.c lib/*.h loader/*.c loader/*.h sipd/*.c sipd/*.h tests/*/*.c tests/*/*.h bench/*.c bench/*/*.c bench/*/*.h vmtest/*.c)

@@ -477,16 +477,25 @@ static int queue_key(struct pctx *p, const char *key, struct json_object *val, v
 		err = get_bool(p, val, &c->queue.fail_open);
 	} else if (FIELD("busy_poll_us")) {
 		err = get_u32(p, val, SIPD_BUSY_POLL_US_MAX, &c->queue.busy_poll_us);
+	} else if (FIELD("workers")) {
+		err = get_u32(p, val, 64, &x);
+		if (!err && x == 0)
+			err = perr(p, "must be at least 1");
+		c->queue.workers = (uint16_t)x;
 	}
 	return err;
 }
 
 static int parse_queue(struct pctx *p, struct json_object *o, struct sipd_config *c)
 {
-	static const char *const keys[] = {"num", "count", "fail_open", "busy_poll_us", NULL};
+	static const char *const keys[] = {"num",	   "count",   "fail_open",
+					   "busy_poll_us", "workers", NULL};
 
 	if (walk_object(p, o, keys, queue_key, c))
 		return -EINVAL;
+	if (c->queue.workers > c->queue.count)
+		return perr(p, "workers %u exceeds count %u: each worker serves its own queues",
+			    c->queue.workers, c->queue.count);
 	if ((uint32_t)c->queue.num + c->queue.count - 1 > 65535)
 		return perr(p, "queues %u..%u exceed 65535", c->queue.num,
 			    c->queue.num + c->queue.count - 1);
@@ -1570,6 +1579,7 @@ static void set_defaults(struct sipd_config *c)
 	snprintf(c->pin_path, sizeof(c->pin_path), "%s", SW_PIN_ROOT_DEFAULT);
 	c->queue.num = 0;
 	c->queue.count = 1;
+	c->queue.workers = 1;
 	c->queue.fail_open = 0;
 	c->queue.busy_poll_us = 0;
 	c->default_check = SW_CHECK_STRICT;

@@ -149,6 +149,7 @@ struct sipd_config {
 		uint16_t count;	       /* queues num..num+count-1 (--queue-balance) */
 		int fail_open;	       /* NFQA_CFG_F_FAIL_OPEN + --queue-bypass */
 		uint32_t busy_poll_us; /* spin after traffic (loop.c); 0 = off */
+		uint16_t workers;      /* threads serving the queues, 1..count (nfq.c) */
 	} queue;
 
 	struct sipd_cidr *inside; /* the protected side */

@@ -33,6 +33,9 @@
 #include "sipd/tcprst.h"
 #include "sipd/txn.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
+
 #define CALL_BUCKETS	16384
 #define HOST_REFRESH_NS (5 * 1000000000ull)
 #define NS		1000000000ull
@@ -48,8 +51,28 @@ struct sipd_uninsp {
 	int used;
 };
 
+/*
+ * One thread handling datagrams (sipd_worker_handle). What it reads of the
+ * config is copied here under the lock whenever sipd_reload changed it
+ * (cfg_gen), so that parsing, which needs no other state, runs without the
+ * lock while another worker holds it.
+ */
+struct sipd_worker {
+	struct sipd *d;
+	unsigned int gen; /* d->cfg_gen of the copies below */
+	struct sip_limits lim;
+	int verify, spoof;
+	struct sip_msg msg; /* scratch: this worker's message */
+};
+
 struct sipd {
 	struct sipd_config *cfg;
+	/* Several workers (sipd_set_workers): the lock every state change
+	 * and every other entry point takes; one thread: never taken. */
+	pthread_mutex_t lock;
+	int mt;
+	atomic_uint cfg_gen;	/* bumped by each reload */
+	struct sipd_worker *w0; /* sipd_handle_packet's */
 	struct sw_maps maps;
 	struct sipd_events *ev;
 	int own_ev;
@@ -736,6 +759,19 @@ struct sipd *sipd_new(const struct sipd_config *cfg, const char *pin_root_overri
 		return NULL;
 	}
 	d->maps = (struct sw_maps)SW_MAPS_INIT;
+	{
+		/* Adaptive: a worker spins a little before it sleeps, as the
+		 * other one holds the lock for microseconds (futex sleep and
+		 * wake-up cost more than that on a VM). */
+		pthread_mutexattr_t ma;
+
+		pthread_mutexattr_init(&ma);
+		pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
+		pthread_mutex_init(&d->lock, &ma);
+		pthread_mutexattr_destroy(&ma);
+	}
+	atomic_init(&d->cfg_gen, 0);
+	d->w0 = sipd_worker_new(d);
 	d->cfg = sipd_config_dup(cfg);
 	d->idx = sipd_ph_index_new();
 	d->budget = sipd_budget_new();
@@ -757,7 +793,7 @@ struct sipd *sipd_new(const struct sipd_config *cfg, const char *pin_root_overri
 
 		d->stream = sipd_stream_new(&sl);
 	}
-	if (!d->cfg || !d->idx || !d->guard || !d->txn || !d->stream) {
+	if (!d->cfg || !d->idx || !d->guard || !d->txn || !d->stream || !d->w0) {
 		snprintf(err, errlen, "out of memory copying the config");
 		goto fail;
 	}
@@ -834,6 +870,8 @@ void sipd_free(struct sipd *d)
 		sipd_events_close(d->ev);
 	sw_maps_close(&d->maps);
 	sipd_config_free(d->cfg);
+	sipd_worker_free(d->w0);
+	pthread_mutex_destroy(&d->lock);
 	free(d);
 }
 
@@ -1126,7 +1164,8 @@ int sipd_reload(struct sipd *d, const struct sipd_config *cfg, char *err, size_t
 	if (strcmp(n->pin_path, d->cfg->pin_path))
 		add_restart(restart, sizeof(restart), "pin_path");
 	if (n->queue.num != d->cfg->queue.num || n->queue.count != d->cfg->queue.count ||
-	    n->queue.fail_open != d->cfg->queue.fail_open)
+	    n->queue.fail_open != d->cfg->queue.fail_open ||
+	    n->queue.workers != d->cfg->queue.workers)
 		add_restart(restart, sizeof(restart), "queue");
 	if (strcmp(n->events.output, d->cfg->events.output))
 		add_restart(restart, sizeof(restart), "events.output");
@@ -1142,6 +1181,7 @@ int sipd_reload(struct sipd *d, const struct sipd_config *cfg, char *err, size_t
 	}
 	sipd_config_free(d->cfg);
 	d->cfg = n;
+	atomic_fetch_add_explicit(&d->cfg_gen, 1, memory_order_release);
 	sipd_events_set_drop_limit(d->ev, n->events.drop_log_per_s, n->events.drop_summary_s);
 	security_sync(d, now);
 	ev_begin(d->ev, "config_reload", now);
@@ -1406,14 +1446,9 @@ static int via_matches(const struct sip_msg *m, enum sipd_wire w)
 
 /* m->src/dst set, the guard passed: parse one whole message, check its Via
  * against the wire and hand it on. */
-static enum sipd_verdict parse_and_handle(struct sipd *d, const uint8_t *pl, size_t plen,
-					  enum sipd_wire w, uint64_t now_ns,
-					  enum sw_sip_reason *why)
+static enum sipd_verdict parsed(struct sipd *d, struct sip_msg *m, int ret, enum sipd_wire w,
+				uint64_t now_ns, enum sw_sip_reason *why)
 {
-	struct sip_msg *m = &d->msg;
-	int ret;
-
-	ret = sipmsg_parse_datagram((const char *)pl, plen, &d->cfg->limits, m, NULL);
 	if (ret) {
 		d->st.messages++;
 		ret = -ret;
@@ -1432,6 +1467,16 @@ static enum sipd_verdict parse_and_handle(struct sipd *d, const uint8_t *pl, siz
 		return drop(d, now_ns, SW_SIP_R_TRANSPORT_MISMATCH, m, m->err_detail, why);
 	}
 	return handle_msg(d, m, now_ns, why);
+}
+
+static enum sipd_verdict parse_and_handle(struct sipd *d, const uint8_t *pl, size_t plen,
+					  enum sipd_wire w, uint64_t now_ns,
+					  enum sw_sip_reason *why)
+{
+	struct sip_msg *m = &d->msg;
+	int ret = sipmsg_parse_datagram((const char *)pl, plen, &d->cfg->limits, m, NULL);
+
+	return parsed(d, m, ret, w, now_ns, why);
 }
 
 /* --- SIP over TCP and WebSocket (stream.h) --- */
@@ -1633,59 +1678,150 @@ static enum sipd_verdict handle_tcp(struct sipd *d, const uint8_t *ip, size_t of
 	return v;
 }
 
-enum sipd_verdict sipd_handle_packet_meta(struct sipd *d, const uint8_t *ip, size_t len,
-					  const struct sipd_pkt_meta *meta, uint64_t now_ns,
-					  enum sw_sip_reason *why)
+static void lk(struct sipd *d)
 {
-	struct sip_msg *m = &d->msg;
+	if (d->mt)
+		pthread_mutex_lock(&d->lock);
+}
+
+static void ulk(struct sipd *d)
+{
+	if (d->mt)
+		pthread_mutex_unlock(&d->lock);
+}
+
+void sipd_lock(struct sipd *d)
+{
+	lk(d);
+}
+
+void sipd_unlock(struct sipd *d)
+{
+	ulk(d);
+}
+
+void sipd_set_workers(struct sipd *d, unsigned int n)
+{
+	d->mt = n > 1;
+}
+
+struct sipd_worker *sipd_worker_new(struct sipd *d)
+{
+	struct sipd_worker *w = calloc(1, sizeof(*w));
+
+	if (w) {
+		w->d = d;
+		w->gen = ~0u; /* copied at its first datagram */
+	}
+	return w;
+}
+
+void sipd_worker_free(struct sipd_worker *w)
+{
+	free(w);
+}
+
+/* Under the lock: the config a worker reads without it. */
+static void worker_sync(struct sipd_worker *w)
+{
+	const struct sipd_config *cfg = w->d->cfg;
+
+	w->lim = cfg->limits;
+	w->verify = cfg->security.verify_checksums;
+	w->spoof = cfg->security.spoof_check;
+	w->gen = atomic_load_explicit(&w->d->cfg_gen, memory_order_acquire);
+}
+
+/*
+ * One datagram. Without the lock: its headers, checksum and keep-alive test,
+ * and the parse (libosip2 and strict validation, most of a message's CPU);
+ * with it: the spoof check, the guard, and everything that reads or changes
+ * calls, transactions, maps, counters or events. SIP over TCP is handled
+ * under the lock as a whole (its reassembly state is shared).
+ */
+enum sipd_verdict sipd_worker_handle(struct sipd_worker *w, const uint8_t *ip, size_t len,
+				     const struct sipd_pkt_meta *meta, uint64_t now_ns,
+				     enum sw_sip_reason *why)
+{
+	struct sipd *d = w->d;
+	struct sip_msg *m = &w->msg;
 	struct sip_addr src = {0}, dst = {0};
-	const uint8_t *pl;
+	const uint8_t *pl = NULL;
 	const char *bad;
-	size_t plen, off = 0, l3len = 0;
-	int ret, bad_csum = 0;
-	int verify = d->cfg->security.verify_checksums && !(meta && meta->csum_skip);
+	size_t plen = 0, off = 0, l3len = 0;
+	int ret, bad_csum = 0, ka = 0;
+	enum sipd_verdict v;
 	uint8_t proto = 0;
 
+	if (atomic_load_explicit(&d->cfg_gen, memory_order_acquire) != w->gen) {
+		lk(d);
+		worker_sync(w);
+		ulk(d);
+	}
 	bad = ip_l4(ip, len, &src, &dst, &proto, &off, &l3len);
-	if (!bad && proto == IPPROTO_TCP)
-		return handle_tcp(d, ip, off, l3len, &src, &dst, meta, now_ns, why);
+	if (!bad && proto == IPPROTO_TCP) {
+		lk(d);
+		v = handle_tcp(d, ip, off, l3len, &src, &dst, meta, now_ns, why);
+		ulk(d);
+		return v;
+	}
 	if (!bad)
-		bad = proto == IPPROTO_UDP ? udp_payload(ip, off, l3len, &src, &dst, &pl, &plen,
-							 verify, &bad_csum)
-					   : "not UDP or TCP";
+		bad = proto == IPPROTO_UDP
+			      ? udp_payload(ip, off, l3len, &src, &dst, &pl, &plen,
+					    w->verify && !(meta && meta->csum_skip), &bad_csum)
+			      : "not UDP or TCP";
 	m->method[0] = m->call_id[0] = m->err_detail[0] = '\0';
 	m->src = src;
 	m->dst = dst;
-	if (bad) {
-		d->st.messages++;
-		/* Never counted toward a ban: the source is whatever it says. */
-		return drop(d, now_ns, bad_csum ? SW_SIP_R_BAD_CHECKSUM : SW_SIP_R_BAD_PACKET,
-			    bad_csum ? m : NULL, bad, why);
-	}
-	if (meta && meta->indev && d->cfg->security.spoof_check) {
-		bad = spoofed(d, src.addr, meta->indev);
-		if (bad) {
-			d->st.messages++;
-			return drop(d, now_ns, SW_SIP_R_SPOOFED_SOURCE, m, bad, why);
-		}
-	}
 	/* Keep-alives (CRLFs, STUN Binding; sipmsg.h) are not SIP: passed
 	 * unparsed, counted apart, before the guard, so they feed no ban
 	 * trigger, no state and no event. The XDP flood guard bounds them. */
-	ret = sipmsg_keepalive(pl, plen);
-	if (ret) {
+	if (!bad)
+		ka = sipmsg_keepalive(pl, plen);
+	lk(d);
+	if (bad) {
+		d->st.messages++;
+		/* Never counted toward a ban: the source is whatever it says. */
+		v = drop(d, now_ns, bad_csum ? SW_SIP_R_BAD_CHECKSUM : SW_SIP_R_BAD_PACKET,
+			 bad_csum ? m : NULL, bad, why);
+		goto out;
+	}
+	if (meta && meta->indev && w->spoof) {
+		bad = spoofed(d, src.addr, meta->indev);
+		if (bad) {
+			d->st.messages++;
+			v = drop(d, now_ns, SW_SIP_R_SPOOFED_SOURCE, m, bad, why);
+			goto out;
+		}
+	}
+	if (ka) {
 		d->st.keepalives++;
-		d->st.keepalives_stun += ret == SIP_KA_STUN;
+		d->st.keepalives_stun += ka == SIP_KA_STUN;
 		*why = SW_SIP_R_ACCEPTED;
-		return SIPD_ACCEPT;
+		v = SIPD_ACCEPT;
+		goto out;
 	}
 	/* Bounded before parsing: a flood costs a table lookup each. */
 	ret = sipd_guard_admit(d->guard, src.addr, now_ns, m->err_detail, sizeof(m->err_detail));
 	if (ret) {
 		d->st.messages++;
-		return drop(d, now_ns, ret, m, m->err_detail, why);
+		v = drop(d, now_ns, ret, m, m->err_detail, why);
+		goto out;
 	}
-	return parse_and_handle(d, pl, plen, SIPD_WIRE_UDP, now_ns, why);
+	ulk(d);
+	ret = sipmsg_parse_datagram((const char *)pl, plen, &w->lim, m, NULL);
+	lk(d);
+	v = parsed(d, m, ret, SIPD_WIRE_UDP, now_ns, why);
+out:
+	ulk(d);
+	return v;
+}
+
+enum sipd_verdict sipd_handle_packet_meta(struct sipd *d, const uint8_t *ip, size_t len,
+					  const struct sipd_pkt_meta *meta, uint64_t now_ns,
+					  enum sw_sip_reason *why)
+{
+	return sipd_worker_handle(d->w0, ip, len, meta, now_ns, why);
 }
 
 enum sipd_verdict sipd_handle_packet(struct sipd *d, const uint8_t *ip, size_t len, uint64_t now_ns,

@@ -67,6 +67,19 @@ fail:
 	return err;
 }
 
+/* Calls into the sink while workers run (nfq.c) hold its lock. */
+static void sink_lock(const struct sipd_sink *s)
+{
+	if (s->lock)
+		s->lock(s->ctx);
+}
+
+static void sink_unlock(const struct sipd_sink *s)
+{
+	if (s->unlock)
+		s->unlock(s->ctx);
+}
+
 /* Returns 1 to stop the loop, 0 to go on. */
 static int loop_signal(int sfd, const struct sipd_sink *s)
 {
@@ -74,7 +87,11 @@ static int loop_signal(int sfd, const struct sipd_sink *s)
 
 	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			int err = s->reload ? s->reload(s->ctx) : 0;
+			int err;
+
+			sink_lock(s);
+			err = s->reload ? s->reload(s->ctx) : 0;
+			sink_unlock(s);
 
 			if (err)
 				fprintf(stderr,
@@ -94,8 +111,11 @@ static void loop_tick(int tfd, const struct sipd_sink *s)
 {
 	uint64_t n;
 
-	if (read(tfd, &n, sizeof(n)) == sizeof(n) && s->tick)
+	if (read(tfd, &n, sizeof(n)) == sizeof(n) && s->tick) {
+		sink_lock(s);
 		s->tick(s->ctx, sw_monotonic_ns());
+		sink_unlock(s);
+	}
 }
 
 int sipd_loop_run(int fd, int sfd, int tfd, const struct sipd_sink *s, int (*drain)(void *ctx),
@@ -109,8 +129,14 @@ int sipd_loop_run(int fd, int sfd, int tfd, const struct sipd_sink *s, int (*dra
 			{.fd = sfd, .events = POLLIN},
 			{.fd = tfd, .events = POLLIN},
 		};
-		unsigned int naux = s->aux ? s->aux->fill(s->aux->ctx, p + 3, SIPD_AUX_MAX_FDS) : 0;
+		unsigned int naux = 0;
 		int timeout = -1, n;
+
+		if (s->aux) {
+			sink_lock(s);
+			naux = s->aux->fill(s->aux->ctx, p + 3, SIPD_AUX_MAX_FDS);
+			sink_unlock(s);
+		}
 
 		/* Busy polling: right after traffic, look again without
 		 * sleeping, so the next packet (a call's 200 OK after its
@@ -131,8 +157,11 @@ int sipd_loop_run(int fd, int sfd, int tfd, const struct sipd_sink *s, int (*dra
 			if (n < 0)
 				return n;
 			/* Events of the batch go out after its verdicts. */
-			if (s->flush)
+			if (s->flush) {
+				sink_lock(s);
 				s->flush(s->ctx);
+				sink_unlock(s);
+			}
 			if (n > 0 && busy_poll_us)
 				spin_until = sw_monotonic_ns() + (uint64_t)busy_poll_us * 1000;
 		}
@@ -140,7 +169,10 @@ int sipd_loop_run(int fd, int sfd, int tfd, const struct sipd_sink *s, int (*dra
 			return 0;
 		if (p[2].revents)
 			loop_tick(tfd, s);
-		if (naux)
+		if (naux) {
+			sink_lock(s);
 			s->aux->service(s->aux->ctx, p + 3, naux);
+			sink_unlock(s);
+		}
 	}
 }

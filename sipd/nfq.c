@@ -7,10 +7,17 @@
  *
  * The netlink socket is polled in the live sources' loop (loop.c): SIGHUP
  * reloads, SIGTERM/SIGINT end it, its timer drives sipd_tick(). Several
- * queues (--queue-balance) are bound on the same socket.
+ * queues (--queue-balance) are bound on the same socket, served by one
+ * thread; with workers > 1 each worker thread has a socket of its own for
+ * its share of the queues (queue i: worker i % workers) and the main thread
+ * keeps the signals, the timer and the aux descriptors, taking the sink's
+ * lock for them (sipd.h sipd_worker_handle).
  */
 #define _GNU_SOURCE /* recvmmsg */
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,7 +83,18 @@ struct nfq_loop {
 	unsigned int vcount;
 	uint32_t seq;
 	int recv_failed; /* reported; the run ends without its summary */
+	/* worker threads (workers > 1) */
+	void *wctx; /* the sink's worker context, NULL = sink->handle */
+	unsigned int nq;
+	uint16_t qnum[NFQ_MAX_QUEUES];
+	unsigned int busy_poll_us;
+	atomic_int *stop;
+	pthread_t th;
+	int started, err;
 };
+
+/* A worker waits at most this long in poll() before it looks at stop. */
+#define NFQ_WORKER_POLL_MS 100
 
 /* Append the verdict of packet id on queue res_id (network order). */
 static void verdict_put(struct nfq_loop *l, uint16_t res_id, uint32_t id, uint32_t verdict)
@@ -148,7 +166,10 @@ static int nfq_cb(struct nfq_q_handle *qh, struct nfgenmsg *nfmsg, struct nfq_da
 			.queued = 1,
 		};
 
-		v = l->sink->handle(l->sink->ctx, pkt, len, &meta, sw_monotonic_ns(), &why);
+		v = l->wctx ? l->sink->handle_worker(l->wctx, pkt, len, &meta, sw_monotonic_ns(),
+						     &why)
+			    : l->sink->handle(l->sink->ctx, pkt, len, &meta, sw_monotonic_ns(),
+					      &why);
 	}
 	if (v == SIPD_ACCEPT)
 		l->accepted++;
@@ -200,104 +221,235 @@ static int nfq_drain(void *ctx)
 	return total;
 }
 
+/* Open a netlink socket for queues o->queue + i with i % nw == wi. */
+static int loop_open(struct nfq_loop *l, const struct sipd_nfq_opts *o, unsigned int nq,
+		     unsigned int wi, unsigned int nw)
+{
+	unsigned int rcvbuf = NFQ_RCVBUF;
+	int err, one = 1;
+
+	l->buf = malloc((size_t)NFQ_BATCH * NFQ_MSG_BUF);
+	if (!l->buf)
+		return -ENOMEM;
+	l->h = nfq_open();
+	if (!l->h) {
+		err = -errno ? -errno : -EIO;
+		fprintf(stderr, "sipd: nfq_open: %s\n", strerror(-err));
+		return err;
+	}
+	for (unsigned int i = wi; i < nq; i += nw) {
+		uint16_t qn = o->queue + i;
+		uint32_t flags = o->fail_open ? NFQA_CFG_F_FAIL_OPEN : 0;
+		uint32_t maxlen = o->maxlen ? o->maxlen : NFQ_MAXLEN_DEFAULT;
+		unsigned int k = l->nq;
+
+		l->qh[k] = nfq_create_queue(l->h, qn, nfq_cb, l);
+		if (!l->qh[k]) {
+			err = -errno ? -errno : -EBUSY;
+			fprintf(stderr,
+				"sipd: cannot bind NFQUEUE %u: %s (is another sipd bound to it?)\n",
+				qn, strerror(-err));
+			return err;
+		}
+		l->qnum[k] = qn;
+		l->nq++;
+		if (nfq_set_mode(l->qh[k], NFQNL_COPY_PACKET, NFQ_COPY_RANGE) < 0) {
+			err = -errno ? -errno : -EIO;
+			fprintf(stderr, "sipd: queue %u copy mode: %s\n", qn, strerror(-err));
+			return err;
+		}
+		/* FAIL_OPEN: accept instead of drop when the queue is full.
+		 * The mask always names the flag so fail-closed is explicit. */
+		if (nfq_set_queue_flags(l->qh[k], NFQA_CFG_F_FAIL_OPEN, flags) < 0) {
+			err = -errno ? -errno : -EIO;
+			fprintf(stderr, "sipd: queue %u flags: %s\n", qn, strerror(-err));
+			return err;
+		}
+		if (nfq_set_queue_maxlen(l->qh[k], maxlen) < 0) {
+			err = -errno ? -errno : -EIO;
+			fprintf(stderr, "sipd: queue %u maxlen: %s\n", qn, strerror(-err));
+			return err;
+		}
+	}
+	l->fd = nfq_fd(l->h);
+	/* A burst must not cost us the socket: a lost packet is dropped by
+	 * the kernel anyway (or passed, fail-open) and we keep going. */
+	if (setsockopt(l->fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0 &&
+	    setsockopt(l->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) < 0)
+		fprintf(stderr, "sipd: netlink receive buffer: %s (keeping the default)\n",
+			strerror(errno));
+	setsockopt(l->fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, &one, sizeof(one));
+	return 0;
+}
+
+static void loop_close(struct nfq_loop *l)
+{
+	for (unsigned int i = 0; i < l->nq; i++)
+		nfq_destroy_queue(l->qh[i]);
+	l->nq = 0;
+	if (l->h)
+		nfq_close(l->h);
+	l->h = NULL;
+	free(l->buf);
+	l->buf = NULL;
+}
+
+/* One worker thread: its own socket, drained as the single loop does, the
+ * sink's flush under its lock. A fatal error ends the daemon (SIGTERM to
+ * the process: the main loop returns, then the error is reported). */
+static void *worker_main(void *arg)
+{
+	struct nfq_loop *l = arg;
+	const struct sipd_sink *s = l->sink;
+	uint64_t spin_until = 0;
+
+	while (!atomic_load(l->stop)) {
+		struct pollfd p = {.fd = l->fd, .events = POLLIN};
+		int timeout = NFQ_WORKER_POLL_MS, n;
+
+		if (spin_until && sw_monotonic_ns() < spin_until)
+			timeout = 0;
+		else
+			spin_until = 0;
+		n = poll(&p, 1, timeout);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			l->err = -errno;
+			fprintf(stderr, "sipd: worker poll: %s\n", strerror(errno));
+			break;
+		}
+		if (!p.revents)
+			continue;
+		n = nfq_drain(l);
+		if (n < 0) {
+			l->err = n;
+			break;
+		}
+		if (s->flush) {
+			s->lock(s->ctx);
+			s->flush(s->ctx);
+			s->unlock(s->ctx);
+		}
+		if (n > 0 && l->busy_poll_us)
+			spin_until = sw_monotonic_ns() + (uint64_t)l->busy_poll_us * 1000;
+	}
+	if (l->err)
+		kill(getpid(), SIGTERM);
+	return NULL;
+}
+
+static void loop_summary(const struct nfq_loop *l, unsigned int n)
+{
+	uint64_t acc = 0, drp = 0, errs = 0, bat = 0, snd = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		acc += l[i].accepted;
+		drp += l[i].dropped;
+		errs += l[i].errors;
+		bat += l[i].batches;
+		snd += l[i].sends;
+	}
+	fprintf(stderr,
+		"sipd: nfq: %llu accepted, %llu dropped, %llu verdict errors; %llu "
+		"batches, %llu verdict sends\n",
+		(unsigned long long)acc, (unsigned long long)drp, (unsigned long long)errs,
+		(unsigned long long)bat, (unsigned long long)snd);
+}
+
 int sipd_nfq_run(const struct sipd_nfq_opts *o, const struct sipd_sink *s)
 {
-	struct nfq_loop l = {.sink = s, .verbose = o->verbose};
 	unsigned int nq = o->nqueues ? o->nqueues : 1;
-	struct nfq_handle *h = NULL;
-	int sfd = -1, tfd = -1, fd, err = 0, one = 1;
-	unsigned int rcvbuf = NFQ_RCVBUF;
+	unsigned int nw = o->workers ? o->workers : 1;
+	struct nfq_loop *l = NULL;
+	int sfd = -1, tfd = -1, err = 0;
+	atomic_int stop;
 	sigset_t set;
-	char *buf = NULL;
-	size_t bufsz = (size_t)NFQ_BATCH * NFQ_MSG_BUF;
 
+	atomic_init(&stop, 0);
 	if (nq > NFQ_MAX_QUEUES || (unsigned int)o->queue + nq - 1 > 65535) {
 		fprintf(stderr, "sipd: queues %u..%u out of range (at most %d)\n", o->queue,
 			o->queue + nq - 1, NFQ_MAX_QUEUES);
 		return -EINVAL;
 	}
-	buf = malloc(bufsz);
-	if (!buf)
+	if (nw > nq) {
+		fprintf(stderr, "sipd: %u workers for %u queues: each worker needs a queue\n", nw,
+			nq);
+		return -EINVAL;
+	}
+	if (nw > 1 && (!s->worker_new || !s->handle_worker || !s->lock || !s->unlock)) {
+		fprintf(stderr, "sipd: this source has no worker threads\n");
+		return -EINVAL;
+	}
+	l = calloc(nw, sizeof(*l));
+	if (!l)
 		return -ENOMEM;
-
-	h = nfq_open();
-	if (!h) {
-		err = -errno ? -errno : -EIO;
-		fprintf(stderr, "sipd: nfq_open: %s\n", strerror(-err));
-		goto out;
-	}
-	for (unsigned int i = 0; i < nq; i++) {
-		uint16_t qn = o->queue + i;
-		uint32_t flags = o->fail_open ? NFQA_CFG_F_FAIL_OPEN : 0;
-		uint32_t maxlen = o->maxlen ? o->maxlen : NFQ_MAXLEN_DEFAULT;
-
-		l.qh[i] = nfq_create_queue(h, qn, nfq_cb, &l);
-		if (!l.qh[i]) {
-			err = -errno ? -errno : -EBUSY;
-			fprintf(stderr,
-				"sipd: cannot bind NFQUEUE %u: %s (is another sipd bound to it?)\n",
-				qn, strerror(-err));
+	for (unsigned int i = 0; i < nw; i++) {
+		l[i].sink = s;
+		l[i].verbose = o->verbose;
+		l[i].busy_poll_us = o->busy_poll_us;
+		l[i].stop = &stop;
+		err = loop_open(&l[i], o, nq, i, nw);
+		if (err)
 			goto out;
-		}
-		if (nfq_set_mode(l.qh[i], NFQNL_COPY_PACKET, NFQ_COPY_RANGE) < 0) {
-			err = -errno ? -errno : -EIO;
-			fprintf(stderr, "sipd: queue %u copy mode: %s\n", qn, strerror(-err));
-			goto out;
-		}
-		/* FAIL_OPEN: accept instead of drop when the queue is full.
-		 * The mask always names the flag so fail-closed is explicit. */
-		if (nfq_set_queue_flags(l.qh[i], NFQA_CFG_F_FAIL_OPEN, flags) < 0) {
-			err = -errno ? -errno : -EIO;
-			fprintf(stderr, "sipd: queue %u flags: %s\n", qn, strerror(-err));
-			goto out;
-		}
-		if (nfq_set_queue_maxlen(l.qh[i], maxlen) < 0) {
-			err = -errno ? -errno : -EIO;
-			fprintf(stderr, "sipd: queue %u maxlen: %s\n", qn, strerror(-err));
+		if (nw > 1 && !(l[i].wctx = s->worker_new(s->ctx))) {
+			err = -ENOMEM;
+			fprintf(stderr, "sipd: worker %u: out of memory\n", i);
 			goto out;
 		}
 	}
-	fd = nfq_fd(h);
-	/* A burst must not cost us the socket: a lost packet is dropped by
-	 * the kernel anyway (or passed, fail-open) and we keep going. */
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0 &&
-	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) < 0)
-		fprintf(stderr, "sipd: netlink receive buffer: %s (keeping the default)\n",
-			strerror(errno));
-	setsockopt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, &one, sizeof(one));
 
+	/* Signals blocked here, before any worker starts: they inherit it,
+	 * and the main thread's signalfd gets every one. */
 	err = sipd_loop_fds(&set, o->tick_ms, &sfd, &tfd);
 	if (err)
 		goto out;
 	if (o->verbose)
-		fprintf(stderr, "sipd: inline on NFQUEUE %u..%u (%s)\n", o->queue,
-			o->queue + nq - 1, o->fail_open ? "fail-open" : "fail-closed");
+		fprintf(stderr, "sipd: inline on NFQUEUE %u..%u (%s), %u worker%s\n", o->queue,
+			o->queue + nq - 1, o->fail_open ? "fail-open" : "fail-closed", nw,
+			nw > 1 ? "s" : "");
 
-	l.h = h;
-	l.fd = fd;
-	l.buf = buf;
-	err = sipd_loop_run(fd, sfd, tfd, s, nfq_drain, &l, o->busy_poll_us);
-	if (l.recv_failed)
-		goto out;
+	if (nw == 1) {
+		err = sipd_loop_run(l[0].fd, sfd, tfd, s, nfq_drain, &l[0], o->busy_poll_us);
+		if (l[0].recv_failed)
+			goto out;
+	} else {
+		for (unsigned int i = 0; i < nw; i++) {
+			int e = pthread_create(&l[i].th, NULL, worker_main, &l[i]);
+
+			if (e) {
+				err = -e;
+				fprintf(stderr, "sipd: worker %u: %s\n", i, strerror(e));
+				break;
+			}
+			l[i].started = 1;
+		}
+		if (!err)
+			err = sipd_loop_run(-1, sfd, tfd, s, NULL, NULL, 0);
+		atomic_store(&stop, 1);
+		for (unsigned int i = 0; i < nw; i++) {
+			if (l[i].started)
+				pthread_join(l[i].th, NULL);
+			if (l[i].err && !err)
+				err = l[i].err;
+			if (l[i].recv_failed)
+				goto out;
+		}
+	}
 	if (err)
 		fprintf(stderr, "sipd: poll: %s\n", strerror(-err));
 	if (o->verbose)
-		fprintf(stderr,
-			"sipd: nfq: %llu accepted, %llu dropped, %llu verdict errors; %llu "
-			"batches, %llu verdict sends\n",
-			(unsigned long long)l.accepted, (unsigned long long)l.dropped,
-			(unsigned long long)l.errors, (unsigned long long)l.batches,
-			(unsigned long long)l.sends);
+		loop_summary(l, nw);
 out:
-	for (unsigned int i = 0; i < nq; i++)
-		if (l.qh[i])
-			nfq_destroy_queue(l.qh[i]);
-	if (h)
-		nfq_close(h);
+	for (unsigned int i = 0; i < nw; i++) {
+		if (l[i].wctx)
+			s->worker_free(l[i].wctx);
+		loop_close(&l[i]);
+	}
+	free(l);
 	if (sfd >= 0)
 		close(sfd);
 	if (tfd >= 0)
 		close(tfd);
-	free(buf);
 	return err;
 }

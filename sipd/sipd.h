@@ -194,6 +194,26 @@ enum sipd_verdict sipd_handle_packet_meta(struct sipd *d, const uint8_t *ip, siz
 					  enum sw_sip_reason *why);
 
 /*
+ * Several threads handling datagrams of one sipd (queue.workers, nfq.c).
+ * sipd_set_workers(d, n > 1), before any of them starts, turns the lock on:
+ * each thread then calls sipd_worker_handle() with its own worker, and
+ * every other call into d (tick, flush, reload, stats, status, control,
+ * metrics) is made between sipd_lock() and sipd_unlock(). A datagram's
+ * parse runs outside the lock; all its state changes, map writes and
+ * events inside, so the verdict still follows its own map writes and the
+ * counters stay exact. With one thread the lock is never taken.
+ */
+struct sipd_worker;
+void sipd_set_workers(struct sipd *d, unsigned int n);
+struct sipd_worker *sipd_worker_new(struct sipd *d);
+void sipd_worker_free(struct sipd_worker *w);
+enum sipd_verdict sipd_worker_handle(struct sipd_worker *w, const uint8_t *ip, size_t len,
+				     const struct sipd_pkt_meta *meta, uint64_t now_ns,
+				     enum sw_sip_reason *why);
+void sipd_lock(struct sipd *d);
+void sipd_unlock(struct sipd *d);
+
+/*
  * The same path from an already parsed message (m->src/dst set): what a
  * stream reassembler (SIP over TCP) and the unit tests feed.
  */

@@ -34,6 +34,18 @@ struct sipd_sink {
 	/* After the verdicts of a batch of packets (and before blocking):
 	 * write what handle() queued, e.g. events. NULL = nothing. */
 	void (*flush)(void *ctx);
+	/* Several workers (sipd_nfq_opts.workers > 1): each worker thread
+	 * gets its own context (worker_new, in the thread that runs it) and
+	 * calls handle_worker with it instead of handle; lock/unlock bracket
+	 * every other call into the sink (tick, reload, flush, aux) while
+	 * workers run. NULL = one thread only. */
+	void *(*worker_new)(void *ctx);
+	void (*worker_free)(void *wctx);
+	enum sipd_verdict (*handle_worker)(void *wctx, const uint8_t *ip, size_t len,
+					   const struct sipd_pkt_meta *meta, uint64_t now_ns,
+					   enum sw_sip_reason *why);
+	void (*lock)(void *ctx);
+	void (*unlock)(void *ctx);
 };
 
 /*
@@ -66,6 +78,10 @@ struct sipd_nfq_opts {
 	uint32_t maxlen;	   /* kernel queue length, 0 = 8192 (nfq.c) */
 	unsigned int tick_ms;	   /* sipd_tick period */
 	unsigned int busy_poll_us; /* sipd_loop_run: spin this long after traffic */
+	/* Threads serving the queues (1..nqueues; 0 = 1): queue i is served by
+	 * worker i % workers on a netlink socket of its own; >1 needs the
+	 * sink's worker hooks. */
+	unsigned int workers;
 	int verbose;
 };
 

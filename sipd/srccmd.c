@@ -43,6 +43,62 @@ static enum sipd_verdict sink_handle(void *ctx, const uint8_t *ip, size_t len,
 	return v;
 }
 
+/* Worker threads (queue.workers > 1): each its own sipd_worker; the
+ * metrics count under the lock like the rest. */
+struct worker_ctx {
+	struct daemon_ctx *c;
+	struct sipd_worker *w;
+};
+
+static void *sink_worker_new(void *ctx)
+{
+	struct daemon_ctx *c = ctx;
+	struct worker_ctx *wc = calloc(1, sizeof(*wc));
+
+	if (!wc)
+		return NULL;
+	wc->c = c;
+	wc->w = sipd_worker_new(c->d);
+	if (!wc->w) {
+		free(wc);
+		return NULL;
+	}
+	return wc;
+}
+
+static void sink_worker_free(void *wctx)
+{
+	struct worker_ctx *wc = wctx;
+
+	sipd_worker_free(wc->w);
+	free(wc);
+}
+
+static enum sipd_verdict sink_handle_worker(void *wctx, const uint8_t *ip, size_t len,
+					    const struct sipd_pkt_meta *meta, uint64_t now_ns,
+					    enum sw_sip_reason *why)
+{
+	struct worker_ctx *wc = wctx;
+	enum sipd_verdict v = sipd_worker_handle(wc->w, ip, len, meta, now_ns, why);
+
+	if (wc->c->metrics) {
+		sipd_lock(wc->c->d);
+		sipd_metrics_observe(wc->c->metrics, ip, len, v);
+		sipd_unlock(wc->c->d);
+	}
+	return v;
+}
+
+static void sink_lock(void *ctx)
+{
+	sipd_lock(((struct daemon_ctx *)ctx)->d);
+}
+
+static void sink_unlock(void *ctx)
+{
+	sipd_unlock(((struct daemon_ctx *)ctx)->d);
+}
+
 /* The metrics endpoint's descriptors first, then the control listener's. */
 static unsigned int aux_fill(void *ctx, struct pollfd *p, unsigned int max)
 {
@@ -140,7 +196,8 @@ static void run_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: sipd run [-c CONFIG] [--pin-path P] [--queue N] [--queues N]\n"
-		"                [--fail-open|--fail-closed] [--tick-ms MS] [--busy-poll US]\n"
+		"                [--workers N] [--fail-open|--fail-closed] [--tick-ms MS]\n"
+		"                [--busy-poll US]\n"
 		"                [--close-on-exit] [-v]\n"
 		"       sipd run --passive IFACE [-c CONFIG] [--ports LIST] [--pin-path P] [-v]\n");
 }
@@ -157,7 +214,8 @@ int sipd_cmd_run(int argc, char **argv)
 		O_BUSY,
 		O_PASSIVE,
 		O_PORTS,
-		O_CLOSE
+		O_CLOSE,
+		O_WORKERS
 	};
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
@@ -171,6 +229,7 @@ int sipd_cmd_run(int argc, char **argv)
 		{"passive", required_argument, NULL, O_PASSIVE},
 		{"ports", required_argument, NULL, O_PORTS},
 		{"close-on-exit", no_argument, NULL, O_CLOSE},
+		{"workers", required_argument, NULL, O_WORKERS},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -178,13 +237,24 @@ int sipd_cmd_run(int argc, char **argv)
 	const char *cfg_path = NULL, *pin = NULL, *passive = NULL;
 	int fail_open = -1, verbose = 1, close_on_exit = 0, opt, rc;
 	int have_queue = 0, have_queues = 0;
-	uint16_t queue = 0, queues = 0, tick = 0, busy = 0;
+	uint16_t queue = 0, queues = 0, tick = 0, busy = 0, workers = 0;
 	int have_busy = 0;
 	struct sipd_ports ports = {.port = {SIPD_SIP_PORT_DEFAULT}, .n = 1};
 	struct sipd_config *cfg = NULL;
 	struct daemon_ctx ctx = {0};
 	struct sipd_cluster *cl = NULL;
-	struct sipd_sink sink = {sink_handle, sink_tick, sink_reload, &ctx, NULL, sink_flush};
+	struct sipd_sink sink = {
+		.handle = sink_handle,
+		.tick = sink_tick,
+		.reload = sink_reload,
+		.ctx = &ctx,
+		.flush = sink_flush,
+		.worker_new = sink_worker_new,
+		.worker_free = sink_worker_free,
+		.handle_worker = sink_handle_worker,
+		.lock = sink_lock,
+		.unlock = sink_unlock,
+	};
 	struct sipd_aux aux = {aux_fill, aux_service, &ctx};
 	char err[512] = "";
 
@@ -242,6 +312,12 @@ int sipd_cmd_run(int argc, char **argv)
 			break;
 		case O_CLOSE:
 			close_on_exit = 1;
+			break;
+		case O_WORKERS:
+			if (parse_u16("--workers", optarg, &workers) || !workers || workers > 64) {
+				fprintf(stderr, "sipd: --workers must be 1-64\n");
+				return 2;
+			}
 			break;
 		case 'v':
 			verbose++;
@@ -364,11 +440,16 @@ int sipd_cmd_run(int argc, char **argv)
 			.fail_open = fail_open >= 0 ? fail_open : cfg->queue.fail_open,
 			.tick_ms = tick,
 			.busy_poll_us = have_busy ? busy : cfg->queue.busy_poll_us,
+			.workers = workers ? workers : cfg->queue.workers,
 			.verbose = verbose,
 		};
 
 		sipd_set_tcp_reset(ctx.d, 1);
+		/* before any worker starts: from here every call into ctx.d from
+		 * this thread holds its lock (loop.c) */
+		sipd_set_workers(ctx.d, no.workers);
 		rc = sipd_nfq_run(&no, &sink);
+		sipd_set_workers(ctx.d, 1);
 	}
 	if (close_on_exit)
 		sipd_close_all(ctx.d, sw_monotonic_ns());

@@ -29,7 +29,14 @@
  * sipd_new and after the calls) and the pinhole map's kernel memory per call
  * (memlock in its fdinfo, before and after).
  *
- * Usage: sipd-tput [-c calls] [-n rounds] [-R redis] | sipd-tput -l LIVE   (root)
+ * -w N instead: the UDP calls through N worker threads of one sipd
+ * (sipd_worker_handle, the lock on) next to one thread, alternating per
+ * round: the scaling of queue.workers without the kernel queue around it.
+ *
+ * Usage: sipd-tput [-c calls] [-n rounds] [-R redis] | sipd-tput -l LIVE |
+ *        sipd-tput -w N [-m] [-c calls] [-n rounds]   (root)
+ * (-m: the calls carry no SDP, so no pinhole and no map write: the share of
+ * a message that is parsing when the map syscalls are out of the way)
  */
 #define _GNU_SOURCE /* memmem */
 #include <arpa/inet.h>
@@ -38,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -56,6 +64,7 @@
 #define MSGS_PER_CALL 6
 #define MAX_ROUNDS    31
 #define DGRAM_MAX     1500
+#define WK_MAX	      8
 
 struct dgram {
 	uint8_t b[DGRAM_MAX];
@@ -196,6 +205,8 @@ static const char *dot(uint32_t a, char *buf)
  * of outside callers) to 11.0.0.0/8. */
 static int live_addrs;
 
+static int no_media; /* -w -m: calls without SDP */
+
 static void make_call(struct dgram *d, unsigned int r, unsigned int c, int tcp)
 {
 	uint32_t a = (10u << 24) | ((tcp ? 3u : 2u) << 16) | (c + 1),
@@ -261,6 +272,8 @@ static void make_call(struct dgram *d, unsigned int r, unsigned int c, int tcp)
 	char tt[64];
 
 	snprintf(tt, sizeof(tt), ";tag=b%u.%u", r, c);
+	if (no_media)
+		sdp_a[0] = sdp_b[0] = '\0'; /* signalling only: no pinhole, no map write */
 	REQ(0, "INVITE", 1, sdp_a, "");
 	RESP(1, "180 Ringing", 1, "INVITE", "");
 	RESP(2, "200 OK", 1, "INVITE", sdp_b);
@@ -466,6 +479,164 @@ out:
 	return rc;
 }
 
+/* -w: the same calls through N worker threads of one sipd (sipd.h
+ * sipd_worker_handle), next to one thread, alternating per round. */
+struct wk_arg {
+	struct sipd *d;
+	struct sipd_worker *w;
+	const struct dgram *msgs;
+	unsigned int calls, t, nt;
+	uint64_t now;
+	int failed;
+};
+
+static void *wk_main(void *p)
+{
+	struct wk_arg *a = p;
+
+	for (unsigned int c = a->t; c < a->calls; c += a->nt) {
+		for (unsigned int k = 0; k < MSGS_PER_CALL; k++) {
+			const struct dgram *g = &a->msgs[c * MSGS_PER_CALL + k];
+			enum sw_sip_reason why;
+
+			if (sipd_worker_handle(a->w, g->b, g->len, NULL, a->now + c, &why) !=
+			    SIPD_ACCEPT) {
+				fprintf(stderr, "sipd-tput: worker %u: call %u message %u: %s\n",
+					a->t, c, k, sw_sip_reason_name(why));
+				a->failed = 1;
+				return NULL;
+			}
+			/* what the packet loops do after verdicts */
+			sipd_lock(a->d);
+			sipd_flush(a->d);
+			sipd_unlock(a->d);
+		}
+	}
+	return NULL;
+}
+
+/* Messages/s of one round with nt threads (nt == 1: the lock off). */
+static double wk_round(struct sipd *d, struct sipd_worker **w, const struct dgram *msgs,
+		       unsigned int calls, unsigned int nt, uint64_t now)
+{
+	struct wk_arg a[WK_MAX];
+	pthread_t th[WK_MAX];
+	uint64_t t0, t1;
+	int failed = 0;
+
+	sipd_set_workers(d, nt);
+	t0 = mono_ns();
+	for (unsigned int t = 0; t < nt; t++) {
+		a[t] = (struct wk_arg){d, w[t], msgs, calls, t, nt, now, 0};
+		if (pthread_create(&th[t], NULL, wk_main, &a[t])) {
+			fprintf(stderr, "sipd-tput: pthread_create failed\n");
+			for (unsigned int u = 0; u < t; u++)
+				pthread_join(th[u], NULL);
+			sipd_set_workers(d, 1);
+			return -1;
+		}
+	}
+	for (unsigned int t = 0; t < nt; t++) {
+		pthread_join(th[t], NULL);
+		failed |= a[t].failed;
+	}
+	t1 = mono_ns();
+	sipd_set_workers(d, 1);
+	return failed ? -1 : (double)calls * MSGS_PER_CALL / ((t1 - t0) / 1e9);
+}
+
+static int workers_bench(const char *root, unsigned int nt, unsigned int calls, unsigned int rounds)
+{
+	struct sipd_config *cfg = NULL;
+	struct sipd_events *ev = NULL;
+	struct sipd_worker *w[WK_MAX] = {0};
+	double one[MAX_ROUNDS], many[MAX_ROUNDS], ratio[MAX_ROUNDS];
+	struct dgram *msgs = calloc((size_t)calls * MSGS_PER_CALL, sizeof(*msgs));
+	uint64_t now = 1000000000ull * 1000000;
+	struct sipd_stats st;
+	struct sipd *d = NULL;
+	char err[512];
+	FILE *devnull;
+	int rc = 1;
+
+	if (!msgs || sipd_config_parse("{\"networks\": {\"inside\": [\"10.1.0.0/16\"]},"
+				       " \"timeouts\": {\"bye_grace_s\": 1}}",
+				       "sipd-tput", &cfg, err, sizeof(err))) {
+		fprintf(stderr, "sipd-tput: %s\n", msgs ? err : "out of memory");
+		goto out;
+	}
+	devnull = fopen("/dev/null", "w");
+	ev = devnull ? sipd_events_open_stream(devnull) : NULL;
+	d = ev ? sipd_new(cfg, root, ev, err, sizeof(err)) : NULL;
+	if (!d) {
+		fprintf(stderr, "sipd-tput: sipd_new: %s\n", ev ? err : "no event sink");
+		goto out;
+	}
+	sipd_set_event_batching(d, 1);
+	for (unsigned int t = 0; t < nt; t++)
+		if (!(w[t] = sipd_worker_new(d)))
+			goto out;
+	for (unsigned int r = 0; r < rounds; r++) {
+		for (int side = 0; side < 2; side++) {
+			int threads = (side + r) % 2;
+			double rate;
+
+			/* new Call-IDs for each run; the last run's calls ended */
+			for (unsigned int i = 0; i < calls; i++)
+				make_call(&msgs[i * MSGS_PER_CALL], 2 * r + side, i, 0);
+			rate = wk_round(d, w, msgs, calls, threads ? nt : 1, now);
+			if (rate < 0)
+				goto out;
+			if (threads)
+				many[r] = rate;
+			else
+				one[r] = rate;
+			now += 10ull * 1000000000; /* BYE grace over */
+			sipd_tick(d, now);
+			sipd_flush(d);
+		}
+		ratio[r] = many[r] / one[r];
+	}
+	sipd_get_stats(d, &st);
+	if (st.calls_active || st.pinholes_opened < (no_media ? 0 : (uint64_t)calls * rounds * 4) ||
+	    st.accepted != (uint64_t)calls * rounds * 2 * MSGS_PER_CALL) {
+		fprintf(stderr,
+			"sipd-tput: workers: %llu calls left, %llu pinholes opened, %llu messages "
+			"accepted (want 0, >= %llu, %llu)\n",
+			(unsigned long long)st.calls_active, (unsigned long long)st.pinholes_opened,
+			(unsigned long long)st.accepted,
+			no_media ? 0ull : (unsigned long long)calls * rounds * 4,
+			(unsigned long long)calls * rounds * 2 * MSGS_PER_CALL);
+		goto out;
+	}
+	qsort(one, rounds, sizeof(double), cmp_dbl);
+	qsort(many, rounds, sizeof(double), cmp_dbl);
+	qsort(ratio, rounds, sizeof(double), cmp_dbl);
+	printf("sipd workers: %u calls x %d messages%s, %u rounds, median [min-max]\n", calls,
+	       MSGS_PER_CALL, no_media ? " without SDP (no pinhole)" : "", rounds);
+	printf("| threads | messages/s |\n|---|---|\n");
+	printf("| 1 (lock off) | %.0f [%.0f-%.0f] |\n", one[rounds / 2], one[0], one[rounds - 1]);
+	printf("| %u (sipd_worker_handle) | %.0f [%.0f-%.0f] |\n", nt, many[rounds / 2], many[0],
+	       many[rounds - 1]);
+	printf("- sipd-tput with %u workers >= 1.7x the messages/s of 1 worker%s: %.2f [%.2f-%.2f] "
+	       "-> %s\n",
+	       nt, no_media ? " (calls without SDP)" : "", ratio[rounds / 2], ratio[0],
+	       ratio[rounds - 1], ratio[rounds / 2] >= 1.7 ? "met" : "MISSED");
+	rc = 0;
+out:
+	for (unsigned int t = 0; t < nt; t++)
+		sipd_worker_free(w[t]);
+	if (d) {
+		sipd_close_all(d, now);
+		sipd_free(d);
+	}
+	if (ev)
+		sipd_events_close(ev);
+	sipd_config_free(cfg);
+	free(msgs);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo);
@@ -495,11 +666,21 @@ int main(int argc, char **argv)
 	FILE *devnull;
 	const char *redis = NULL;
 	struct sipd_cluster *cl = NULL;
-	unsigned int live = 0;
+	unsigned int live = 0, workers = 0;
 	int opt, rc = 1;
 
-	while ((opt = getopt(argc, argv, "c:n:l:R:")) != -1) {
+	while ((opt = getopt(argc, argv, "c:n:l:R:w:m")) != -1) {
 		switch (opt) {
+		case 'm':
+			no_media = 1;
+			break;
+		case 'w':
+			workers = strtoul(optarg, NULL, 10);
+			if (workers < 2 || workers > WK_MAX) {
+				fprintf(stderr, "sipd-tput: -w must be 2..%d\n", WK_MAX);
+				return 2;
+			}
+			break;
 		case 'l':
 			live = strtoul(optarg, NULL, 10);
 			if (live < 1 || live > 200000) {
@@ -518,7 +699,7 @@ int main(int argc, char **argv)
 			break;
 		default:
 			fprintf(stderr, "usage: sipd-tput [-c calls] [-n rounds] [-R redis] | -l "
-					"live-calls\n");
+					"live-calls | -w workers [-m] [-c calls] [-n rounds]\n");
 			return 2;
 		}
 	}
@@ -559,6 +740,10 @@ int main(int argc, char **argv)
 	}
 	if (live) {
 		rc = live_mem(root, skel, live);
+		goto out;
+	}
+	if (workers) {
+		rc = workers_bench(root, workers, calls, rounds);
 		goto out;
 	}
 	if (sipd_config_parse("{\"networks\": {\"inside\": [\"10.1.0.0/16\", \"10.5.0.0/16\"]},"

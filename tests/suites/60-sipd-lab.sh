@@ -235,6 +235,74 @@ wait $lp
 expect_eq "a burst of 300 OPTIONS: every one passed the queue" \
 	"$(grep -c '^OPTIONS' "$LAB_TMP/listen.burst")" 300
 
+# --- two workers: each queue on a socket of its own, served by its own
+# thread (queue.workers, issue 16); calls and a burst over both queues -----
+kill -TERM "$LAB_SIPD_PID"
+wait "$LAB_SIPD_PID"
+LAB_SIPD_PID=
+in_f build/bin/sipd run -c "$CFG" --workers 3 >/dev/null 2>"$LAB_TMP/err"
+expect_eq "--workers above the queue count refused" $? 1
+check "  ... naming why" grep -q '3 workers for 2 queues' "$LAB_TMP/err"
+if lab_sipd_start "$CFG" --workers 2; then
+	ok "sipd inline with --workers 2"
+	check "log says 2 workers" grep -q 'inline on NFQUEUE .*, 2 workers' "$LAB_TMP/sipd.log"
+	# the kernel lists each queue with the port id of the socket bound to it
+	ports=$(in_f awk -v a=$Q -v b=$((Q + 1)) '$1 == a || $1 == b { print $2 }' \
+		/proc/net/netfilter/nfnetlink_queue | sort -u | grep -c .)
+	expect_eq "queues $Q and $((Q + 1)) bound on two sockets" "$ports" 2
+	for fam in 4 6; do
+		nop0=$(lab_stat dropped_no_pinhole)
+		lab_uas $fam "$(lab_scenario uas.xml)" 1
+		LAB_RTP_MS=1500 lab_uac $fam "$(lab_scenario uac.xml)" 1
+		expect_eq "workers: v$fam call completed" $? 0
+		lab_uas_wait
+		expect_eq "workers: no RTP of the v$fam call met a missing pinhole" \
+			$(( $(lab_stat dropped_no_pinhole) - nop0 )) 0
+		check "workers: v$fam pinholes closed after BYE" lab_wait_for 5 no_pinholes
+	done
+	# --queue-balance hashes the address pair: 8 source addresses spread
+	# the burst over both queues (both workers at once)
+	for k in $(seq 10 17); do in_o ip addr add 10.201.1.$k/24 dev o0 2>/dev/null; done
+	acc0=$(in_f cat /proc/net/netfilter/nfnetlink_queue | awk -v a=$Q '$1 == a { print $8 }')
+	acc1=$(in_f cat /proc/net/netfilter/nfnetlink_queue | awk -v a=$((Q + 1)) '$1 == a { print $8 }')
+	lab_sip_listen "$NS_I" $I4 5060 4 >"$LAB_TMP/listen.wburst" &
+	lp=$!
+	sleep 0.5
+	in_o timeout 10 "$LAB_PY" - $I4 400 <<'PYEOF'
+import socket, sys, random
+dst, n = sys.argv[1], int(sys.argv[2])
+socks = []
+for k in range(10, 18):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 22)
+    s.bind(("10.201.1.%d" % k, 5060))
+    socks.append(("10.201.1.%d" % k, s))
+for i in range(n):
+    src, s = socks[i % len(socks)]
+    msg = ("OPTIONS sip:bob@%s SIP/2.0\r\nVia: SIP/2.0/UDP %s:5060;branch=z9hG4bK%x\r\n"
+           "Max-Forwards: 70\r\nFrom: <sip:alice@%s>;tag=%x\r\nTo: <sip:bob@%s>\r\n"
+           "Call-ID: wburst-%d-%x@sipwall-lab\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n") % (
+           dst, src, random.getrandbits(32), src, random.getrandbits(32), dst, i,
+           random.getrandbits(32))
+    s.sendto(msg.encode(), (dst, 5060))
+PYEOF
+	wait $lp
+	expect_eq "workers: a burst of 400 OPTIONS from 8 sources: every one passed" \
+		"$(grep -c '^OPTIONS' "$LAB_TMP/listen.wburst")" 400
+	d0=$(( $(in_f cat /proc/net/netfilter/nfnetlink_queue | awk -v a=$Q '$1 == a { print $8 }') - acc0 ))
+	d1=$(( $(in_f cat /proc/net/netfilter/nfnetlink_queue | awk -v a=$((Q + 1)) '$1 == a { print $8 }') - acc1 ))
+	echo "# burst over queue $Q: $d0 packets, queue $((Q + 1)): $d1"
+	check "workers: the burst used both queues ($d0 and $d1 packets)" test "$d0" -gt 0 -a "$d1" -gt 0
+	kill -HUP "$LAB_SIPD_PID"
+	check "workers: SIGHUP reload applied" lab_wait_for 5 \
+		bash -c "[ \$(grep -c 'configuration reloaded' '$LAB_TMP/sipd.log') -ge 3 ]"
+	check "workers: sipd still running after the reload" kill -0 "$LAB_SIPD_PID"
+else
+	cat "$LAB_TMP/sipd.log"
+	fail "sipd inline with --workers 2"
+	lab_sipd_start "$CFG"
+fi
+
 # --- clean exit and exact removal -----------------------------------------
 kill -TERM "$LAB_SIPD_PID"
 wait "$LAB_SIPD_PID"

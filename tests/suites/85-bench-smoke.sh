@@ -79,6 +79,30 @@ timeout 60 build/bin/sipd-tput -l 200 >"$out" 2>&1
 expect_eq "sipd-tput -l 200 exits 0" "$?" 0
 check "sipd-tput -l: heap and map bytes per live call" \
 	grep -Eq "^sipd heap per live call .*: [0-9]+ bytes" "$out"
+check "sipd-tput -l: the steady state once the setup transactions expired" \
+	grep -Eq "^sipd heap per live call 40 s later .*: [0-9]+ bytes" "$out"
+
+# sipd-tput -w: two worker threads on one sipd; it fails unless every
+# message was accepted and every call opened and closed its pinholes.
+out=$T/workers.out
+timeout 120 build/bin/sipd-tput -w 2 -c 300 -n 2 >"$out" 2>&1
+expect_eq "sipd-tput -w 2 exits 0 (exact counts after both threads)" "$?" 0
+check "sipd-tput -w 2: the issue-16 worker target as a met/MISSED line" \
+	grep -Eq "^- sipd-tput with 2 workers >= 1.7x the messages/s of 1 worker: [0-9.]+ .* -> (met|MISSED)$" "$out"
+# The same under ThreadSanitizer: what the workers share is touched only
+# under sipd's lock (sipd.h sipd_worker_handle).
+if ! command -v clang >/dev/null; then
+	skip "ThreadSanitizer build of sipd-tput: clang not installed"
+elif ! make -s SAN=thread build-tsan/bin/sipd-tput >"$T/tsan.build" 2>&1; then
+	tail -20 "$T/tsan.build"
+	fail "ThreadSanitizer build of sipd-tput"
+else
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66" timeout 300 build-tsan/bin/sipd-tput -w 2 -c 200 -n 2 \
+		>"$out" 2>&1
+	rc=$?
+	[ "$rc" -eq 0 ] || grep -A30 -m1 "ThreadSanitizer" "$out" | head -40
+	expect_eq "sipd-tput -w 2 under ThreadSanitizer: no data race, exact counts" "$rc" 0
+fi
 
 out=$T/sipd.out
 timeout 180 bench/sipd-throughput --quick >"$out" 2>"$T/sipd.err"

@@ -16,7 +16,8 @@
 static const char *good =
 	"{\n"
 	"  \"pin_path\": \"/sys/fs/bpf/sw-x\",\n"
-	"  \"queue\": {\"num\": 3, \"count\": 2, \"fail_open\": true, \"busy_poll_us\": 50},\n"
+	"  \"queue\": {\"num\": 3, \"count\": 2, \"fail_open\": true, \"busy_poll_us\": 50,\n"
+	"             \"workers\": 2},\n"
 	"  \"networks\": {\"inside\": [\"10.1.0.0/16\", \"fd00:1::/64\"],\n"
 	"     \"default_check\": \"strict\",\n"
 	"     \"peers\": [{\"cidr\": \"198.51.100.0/24\", \"check\": \"address\"},\n"
@@ -54,6 +55,7 @@ static void test_good(void **state)
 	assert_int_equal(c->queue.count, 2);
 	assert_true(c->queue.fail_open);
 	assert_int_equal(c->queue.busy_poll_us, 50);
+	assert_int_equal(c->queue.workers, 2);
 	assert_int_equal(c->n_inside, 2);
 	assert_int_equal(c->n_peers, 2);
 	assert_int_equal(c->limits.max_msg_len, 8000);
@@ -110,6 +112,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c->queue.count, 1);
 	assert_false(c->queue.fail_open);
 	assert_int_equal(c->queue.busy_poll_us, 0);
+	assert_int_equal(c->queue.workers, 1);
 	assert_int_equal(c->default_check, SW_CHECK_STRICT);
 	assert_true(c->limits.strict);
 	assert_int_equal(c->limits.max_msg_len, SIP_MAX_MSG_LEN);
@@ -187,6 +190,9 @@ static const struct {
 	{"{\"queue\": {\"fail_open\": 1}}", "t.json: queue.fail_open: expected true or false"},
 	{"{\"queue\": {\"busy_poll_us\": 10001}}",
 	 "t.json: queue.busy_poll_us: out of range 0..10000"},
+	{"{\"queue\": {\"workers\": 0}}", "t.json: queue.workers: must be at least 1"},
+	{"{\"queue\": {\"count\": 2, \"workers\": 3}}",
+	 "t.json: queue: workers 3 exceeds count 2: each worker serves its own queues"},
 	{"{\"limits\": {\"max_headers\": 0}}", "t.json: limits.max_headers: must be at least 1"},
 	{"{\"pin_path\": \"relative\"}", "t.json: pin_path: must be an absolute path"},
 	{"{\"filters\": [{\"match\": {\"direction\": \"sideways\"}, \"action\": \"drop\"}]}",

@@ -518,7 +518,11 @@ static void test_manual_replacing_ours(void **state)
 	assert_int_equal(got.packets, 777);
 	fflush(e->evf);
 	assert_non_null(strstr(e->evbuf, "\"event\":\"call_end\""));
-	assert_null(strstr(e->evbuf, "777"));
+	/* no packet counter of an event took the manual pinhole's (the call
+	 * had no media: 777 would be the manual one's); a bare "777" can be
+	 * part of a timestamp */
+	assert_null(strstr(e->evbuf, "\"packets\":777"));
+	assert_non_null(strstr(e->evbuf, "\"packets\":0"));
 }
 
 /* lib/swmap.h splits a pinhole over sw_pinholes, sw_ph_srcs and sw_calls
