@@ -479,6 +479,30 @@ out:
 	return rc;
 }
 
+/* A sipd on config json, its events to /dev/null, batched as `sipd run`
+ * does; NULL (reported) on error. *cfg and *ev are the caller's to free. */
+static struct sipd *tput_sipd(const char *json, const char *root, struct sipd_config **cfg,
+			      struct sipd_events **ev)
+{
+	struct sipd *d;
+	char err[512];
+	FILE *devnull;
+
+	if (sipd_config_parse(json, "sipd-tput", cfg, err, sizeof(err))) {
+		fprintf(stderr, "sipd-tput: %s\n", err);
+		return NULL;
+	}
+	devnull = fopen("/dev/null", "w");
+	*ev = devnull ? sipd_events_open_stream(devnull) : NULL;
+	d = *ev ? sipd_new(*cfg, root, *ev, err, sizeof(err)) : NULL;
+	if (!d) {
+		fprintf(stderr, "sipd-tput: sipd_new: %s\n", *ev ? err : "no event sink");
+		return NULL;
+	}
+	sipd_set_event_batching(d, 1); /* as `sipd run` */
+	return d;
+}
+
 /* -w: the same calls through N worker threads of one sipd (sipd.h
  * sipd_worker_handle), next to one thread, alternating per round. */
 struct wk_arg {
@@ -555,24 +579,17 @@ static int workers_bench(const char *root, unsigned int nt, unsigned int calls, 
 	uint64_t now = 1000000000ull * 1000000;
 	struct sipd_stats st;
 	struct sipd *d = NULL;
-	char err[512];
-	FILE *devnull;
 	int rc = 1;
 
-	if (!msgs || sipd_config_parse("{\"networks\": {\"inside\": [\"10.1.0.0/16\"]},"
-				       " \"timeouts\": {\"bye_grace_s\": 1}}",
-				       "sipd-tput", &cfg, err, sizeof(err))) {
-		fprintf(stderr, "sipd-tput: %s\n", msgs ? err : "out of memory");
+	if (!msgs) {
+		fprintf(stderr, "sipd-tput: out of memory\n");
 		goto out;
 	}
-	devnull = fopen("/dev/null", "w");
-	ev = devnull ? sipd_events_open_stream(devnull) : NULL;
-	d = ev ? sipd_new(cfg, root, ev, err, sizeof(err)) : NULL;
-	if (!d) {
-		fprintf(stderr, "sipd-tput: sipd_new: %s\n", ev ? err : "no event sink");
+	d = tput_sipd("{\"networks\": {\"inside\": [\"10.1.0.0/16\"]},"
+		      " \"timeouts\": {\"bye_grace_s\": 1}}",
+		      root, &cfg, &ev);
+	if (!d)
 		goto out;
-	}
-	sipd_set_event_batching(d, 1);
 	for (unsigned int t = 0; t < nt; t++)
 		if (!(w[t] = sipd_worker_new(d)))
 			goto out;
@@ -663,7 +680,6 @@ int main(int argc, char **argv)
 	struct dgram *msgs;
 	char root[128], err[512];
 	size_t nlat = 0;
-	FILE *devnull;
 	const char *redis = NULL;
 	struct sipd_cluster *cl = NULL;
 	unsigned int live = 0, workers = 0;
@@ -746,20 +762,11 @@ int main(int argc, char **argv)
 		rc = workers_bench(root, workers, calls, rounds);
 		goto out;
 	}
-	if (sipd_config_parse("{\"networks\": {\"inside\": [\"10.1.0.0/16\", \"10.5.0.0/16\"]},"
-			      " \"timeouts\": {\"bye_grace_s\": 1}}",
-			      "sipd-tput", &cfg, err, sizeof(err))) {
-		fprintf(stderr, "sipd-tput: %s\n", err);
+	d = tput_sipd("{\"networks\": {\"inside\": [\"10.1.0.0/16\", \"10.5.0.0/16\"]},"
+		      " \"timeouts\": {\"bye_grace_s\": 1}}",
+		      root, &cfg, &ev);
+	if (!d)
 		goto out;
-	}
-	devnull = fopen("/dev/null", "w");
-	ev = devnull ? sipd_events_open_stream(devnull) : NULL;
-	d = ev ? sipd_new(cfg, root, ev, err, sizeof(err)) : NULL;
-	if (!d) {
-		fprintf(stderr, "sipd-tput: sipd_new: %s\n", ev ? err : "no event sink");
-		goto out;
-	}
-	sipd_set_event_batching(d, 1); /* as `sipd run` */
 	if (redis) {
 		cfg->cluster.enabled = 1;
 		snprintf(cfg->cluster.node_id, sizeof(cfg->cluster.node_id), "tput");

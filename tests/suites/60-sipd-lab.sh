@@ -211,26 +211,37 @@ check "queue saw the big INVITEs whole (no sip_parse/truncated drops)" \
 
 check "big-INVITE calls' pinholes closed after BYE" lab_wait_for 5 no_pinholes
 
+# options_burst N SRC...: N OPTIONS from outside to I4:5060, round robin
+# over the source addresses (each bound to port 5060), as fast as they go.
+options_burst() {
+	local n=$1; shift
+	in_o timeout 10 "$LAB_PY" - $I4 "$n" "$@" <<'PYEOF'
+import socket, sys, random
+dst, n, srcs = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+socks = []
+for src in srcs:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 22)
+    s.bind((src, 5060))
+    socks.append((src, s))
+for i in range(n):
+    src, s = socks[i % len(socks)]
+    msg = ("OPTIONS sip:bob@%s SIP/2.0\r\nVia: SIP/2.0/UDP %s:5060;branch=z9hG4bK%x\r\n"
+           "Max-Forwards: 70\r\nFrom: <sip:alice@%s>;tag=%x\r\nTo: <sip:bob@%s>\r\n"
+           "Call-ID: burst-%d-%x@sipwall-lab\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n") % (
+           dst, src, random.getrandbits(32), src, random.getrandbits(32), dst, i,
+           random.getrandbits(32))
+    s.sendto(msg.encode(), (dst, 5060))
+PYEOF
+}
+
 # --- a burst: the queue is read in batches (recvmmsg), one verdict send per
 # batch; every datagram still gets its own verdict (issue 16) ---------------
 lab_sip_listen "$NS_I" $I4 5060 4 >"$LAB_TMP/listen.burst" &
 lp=$!
 sleep 0.5
-in_o timeout 10 "$LAB_PY" - $O4 $I4 300 <<'PYEOF'
-import socket, sys, random
-src, dst, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 22)
-s.bind((src, 5060))
-for k in range(n):
-    msg = ("OPTIONS sip:bob@%s SIP/2.0\r\nVia: SIP/2.0/UDP %s:5060;branch=z9hG4bK%x\r\n"
-           "Max-Forwards: 70\r\nFrom: <sip:alice@%s>;tag=%x\r\nTo: <sip:bob@%s>\r\n"
-           "Call-ID: burst-%d-%x@sipwall-lab\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n") % (
-           dst, src, random.getrandbits(32), src, random.getrandbits(32), dst, k,
-           random.getrandbits(32))
-    s.sendto(msg.encode(), (dst, 5060))
-PYEOF
+options_burst 300 $O4
 wait $lp
 expect_eq "a burst of 300 OPTIONS: every one passed the queue" \
 	"$(grep -c '^OPTIONS' "$LAB_TMP/listen.burst")" 300
@@ -268,24 +279,7 @@ if lab_sipd_start "$CFG" --workers 2; then
 	lab_sip_listen "$NS_I" $I4 5060 4 >"$LAB_TMP/listen.wburst" &
 	lp=$!
 	sleep 0.5
-	in_o timeout 10 "$LAB_PY" - $I4 400 <<'PYEOF'
-import socket, sys, random
-dst, n = sys.argv[1], int(sys.argv[2])
-socks = []
-for k in range(10, 18):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 22)
-    s.bind(("10.201.1.%d" % k, 5060))
-    socks.append(("10.201.1.%d" % k, s))
-for i in range(n):
-    src, s = socks[i % len(socks)]
-    msg = ("OPTIONS sip:bob@%s SIP/2.0\r\nVia: SIP/2.0/UDP %s:5060;branch=z9hG4bK%x\r\n"
-           "Max-Forwards: 70\r\nFrom: <sip:alice@%s>;tag=%x\r\nTo: <sip:bob@%s>\r\n"
-           "Call-ID: wburst-%d-%x@sipwall-lab\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n") % (
-           dst, src, random.getrandbits(32), src, random.getrandbits(32), dst, i,
-           random.getrandbits(32))
-    s.sendto(msg.encode(), (dst, 5060))
-PYEOF
+	options_burst 400 $(seq -f "10.201.1.%g" 10 17)
 	wait $lp
 	expect_eq "workers: a burst of 400 OPTIONS from 8 sources: every one passed" \
 		"$(grep -c '^OPTIONS' "$LAB_TMP/listen.wburst")" 400
