@@ -760,9 +760,10 @@ struct sipd *sipd_new(const struct sipd_config *cfg, const char *pin_root_overri
 	}
 	d->maps = (struct sw_maps)SW_MAPS_INIT;
 	{
-		/* Adaptive: a worker spins a little before it sleeps, as the
-		 * other one holds the lock for microseconds (futex sleep and
-		 * wake-up cost more than that on a VM). */
+		/* Adaptive: a waiting worker spins briefly before it sleeps,
+		 * as the lock is held for microseconds; a futex sleep and
+		 * wake-up per hand-over cost more (sipd-tput -w 2 without
+		 * SDP: 1.55x with it, 0.75-1.04x with a plain mutex). */
 		pthread_mutexattr_t ma;
 
 		pthread_mutexattr_init(&ma);
@@ -1678,26 +1679,16 @@ static enum sipd_verdict handle_tcp(struct sipd *d, const uint8_t *ip, size_t of
 	return v;
 }
 
-static void lk(struct sipd *d)
+void sipd_lock(struct sipd *d)
 {
 	if (d->mt)
 		pthread_mutex_lock(&d->lock);
 }
 
-static void ulk(struct sipd *d)
+void sipd_unlock(struct sipd *d)
 {
 	if (d->mt)
 		pthread_mutex_unlock(&d->lock);
-}
-
-void sipd_lock(struct sipd *d)
-{
-	lk(d);
-}
-
-void sipd_unlock(struct sipd *d)
-{
-	ulk(d);
 }
 
 void sipd_set_workers(struct sipd *d, unsigned int n)
@@ -1754,15 +1745,15 @@ enum sipd_verdict sipd_worker_handle(struct sipd_worker *w, const uint8_t *ip, s
 	uint8_t proto = 0;
 
 	if (atomic_load_explicit(&d->cfg_gen, memory_order_acquire) != w->gen) {
-		lk(d);
+		sipd_lock(d);
 		worker_sync(w);
-		ulk(d);
+		sipd_unlock(d);
 	}
 	bad = ip_l4(ip, len, &src, &dst, &proto, &off, &l3len);
 	if (!bad && proto == IPPROTO_TCP) {
-		lk(d);
+		sipd_lock(d);
 		v = handle_tcp(d, ip, off, l3len, &src, &dst, meta, now_ns, why);
-		ulk(d);
+		sipd_unlock(d);
 		return v;
 	}
 	if (!bad)
@@ -1778,7 +1769,7 @@ enum sipd_verdict sipd_worker_handle(struct sipd_worker *w, const uint8_t *ip, s
 	 * trigger, no state and no event. The XDP flood guard bounds them. */
 	if (!bad)
 		ka = sipmsg_keepalive(pl, plen);
-	lk(d);
+	sipd_lock(d);
 	if (bad) {
 		d->st.messages++;
 		/* Never counted toward a ban: the source is whatever it says. */
@@ -1808,12 +1799,12 @@ enum sipd_verdict sipd_worker_handle(struct sipd_worker *w, const uint8_t *ip, s
 		v = drop(d, now_ns, ret, m, m->err_detail, why);
 		goto out;
 	}
-	ulk(d);
+	sipd_unlock(d);
 	ret = sipmsg_parse_datagram((const char *)pl, plen, &w->lim, m, NULL);
-	lk(d);
+	sipd_lock(d);
 	v = parsed(d, m, ret, SIPD_WIRE_UDP, now_ns, why);
 out:
-	ulk(d);
+	sipd_unlock(d);
 	return v;
 }
 

@@ -86,7 +86,6 @@ struct nfq_loop {
 	/* worker threads (workers > 1) */
 	void *wctx; /* the sink's worker context, NULL = sink->handle */
 	unsigned int nq;
-	uint16_t qnum[NFQ_MAX_QUEUES];
 	unsigned int busy_poll_us;
 	atomic_int *stop;
 	pthread_t th;
@@ -251,7 +250,6 @@ static int loop_open(struct nfq_loop *l, const struct sipd_nfq_opts *o, unsigned
 				qn, strerror(-err));
 			return err;
 		}
-		l->qnum[k] = qn;
 		l->nq++;
 		if (nfq_set_mode(l->qh[k], NFQNL_COPY_PACKET, NFQ_COPY_RANGE) < 0) {
 			err = -errno ? -errno : -EIO;

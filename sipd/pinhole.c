@@ -422,7 +422,7 @@ void sipd_ph_index_free(struct sipd_ph_index *x)
 	free(x);
 }
 
-/* The sharers of e (e->n_sharers of them), NULL when it has none. */
+/* The link to k's sharers record, NULL when it has none. */
 static struct idx_shares **shares_link(struct sipd_ph_index *x, const struct sw_pinhole_key *k)
 {
 	struct idx_shares **pp;
@@ -433,6 +433,7 @@ static struct idx_shares **shares_link(struct sipd_ph_index *x, const struct sw_
 	return NULL;
 }
 
+/* The sharers of e (e->n_sharers of them), NULL when it has none. */
 static struct sipd_call **sharers(struct sipd_ph_index *x, const struct idx_ent *e)
 {
 	struct idx_shares **pp = e->n_sharers ? shares_link(x, &e->key) : NULL;

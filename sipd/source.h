@@ -35,7 +35,7 @@ struct sipd_sink {
 	 * write what handle() queued, e.g. events. NULL = nothing. */
 	void (*flush)(void *ctx);
 	/* Several workers (sipd_nfq_opts.workers > 1): each worker thread
-	 * gets its own context (worker_new, in the thread that runs it) and
+	 * gets its own context (worker_new, called before the threads start) and
 	 * calls handle_worker with it instead of handle; lock/unlock bracket
 	 * every other call into the sink (tick, reload, flush, aux) while
 	 * workers run. NULL = one thread only. */

@@ -32,19 +32,29 @@ struct daemon_ctx {
 	int status_err;		      /* last error reported */
 };
 
+/* The metrics see every verdict, under sipd's lock like the rest (a no-op
+ * with one thread). */
+static enum sipd_verdict observed(struct daemon_ctx *c, const uint8_t *ip, size_t len,
+				  enum sipd_verdict v)
+{
+	if (!c->metrics)
+		return v;
+	sipd_lock(c->d);
+	sipd_metrics_observe(c->metrics, ip, len, v);
+	sipd_unlock(c->d);
+	return v;
+}
+
 static enum sipd_verdict sink_handle(void *ctx, const uint8_t *ip, size_t len,
 				     const struct sipd_pkt_meta *meta, uint64_t now_ns,
 				     enum sw_sip_reason *why)
 {
 	struct daemon_ctx *c = ctx;
-	enum sipd_verdict v = sipd_handle_packet_meta(c->d, ip, len, meta, now_ns, why);
 
-	sipd_metrics_observe(c->metrics, ip, len, v);
-	return v;
+	return observed(c, ip, len, sipd_handle_packet_meta(c->d, ip, len, meta, now_ns, why));
 }
 
-/* Worker threads (queue.workers > 1): each its own sipd_worker; the
- * metrics count under the lock like the rest. */
+/* Worker threads (queue.workers > 1): each its own sipd_worker. */
 struct worker_ctx {
 	struct daemon_ctx *c;
 	struct sipd_worker *w;
@@ -79,14 +89,8 @@ static enum sipd_verdict sink_handle_worker(void *wctx, const uint8_t *ip, size_
 					    enum sw_sip_reason *why)
 {
 	struct worker_ctx *wc = wctx;
-	enum sipd_verdict v = sipd_worker_handle(wc->w, ip, len, meta, now_ns, why);
 
-	if (wc->c->metrics) {
-		sipd_lock(wc->c->d);
-		sipd_metrics_observe(wc->c->metrics, ip, len, v);
-		sipd_unlock(wc->c->d);
-	}
-	return v;
+	return observed(wc->c, ip, len, sipd_worker_handle(wc->w, ip, len, meta, now_ns, why));
 }
 
 static void sink_lock(void *ctx)

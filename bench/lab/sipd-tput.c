@@ -384,6 +384,20 @@ static unsigned long long map_memlock(int fd)
 	return v;
 }
 
+/* Ends d's calls and frees d, its event sink and its config (each may be
+ * NULL). */
+static void tput_sipd_close(struct sipd *d, struct sipd_events *ev, struct sipd_config *cfg,
+			    uint64_t now)
+{
+	if (d) {
+		sipd_close_all(d, now);
+		sipd_free(d);
+	}
+	if (ev)
+		sipd_events_close(ev);
+	sipd_config_free(cfg);
+}
+
 /* -l: live calls and the memory they hold (see the top comment). */
 static int live_mem(const char *root, struct sipwall *skel, unsigned int live)
 {
@@ -469,13 +483,7 @@ static int live_mem(const char *root, struct sipwall *skel, unsigned int live)
 	       ((double)m2.uordblks + m2.hblkhd - (double)m0.uordblks - m0.hblkhd) / live);
 	rc = 0;
 out:
-	if (d) {
-		sipd_close_all(d, now);
-		sipd_free(d);
-	}
-	if (ev)
-		sipd_events_close(ev);
-	sipd_config_free(cfg);
+	tput_sipd_close(d, ev, cfg, now);
 	return rc;
 }
 
@@ -643,13 +651,7 @@ static int workers_bench(const char *root, unsigned int nt, unsigned int calls, 
 out:
 	for (unsigned int t = 0; t < nt; t++)
 		sipd_worker_free(w[t]);
-	if (d) {
-		sipd_close_all(d, now);
-		sipd_free(d);
-	}
-	if (ev)
-		sipd_events_close(ev);
-	sipd_config_free(cfg);
+	tput_sipd_close(d, ev, cfg, now);
 	free(msgs);
 	return rc;
 }
