@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
-# The two-node lab (docs/ha.md), sourced by tests/suites/69-cluster.sh, on
-# top of tests/lab/lab.sh (its in_ns, lab_uac/lab_uas, lab_udp_* helpers):
+# The two-node lab (docs/ha.md), sourced by tests/suites/69-cluster.sh and
+# 71-cluster-impair.sh, on top of tests/lab/lab.sh (its in_ns,
+# lab_uac/lab_uas, lab_udp_* helpers):
 #
 #            +-- fa (.1.1) fwA (.2.1) --+
 #   outside -|                          |- inside        rd: Redis
