@@ -190,6 +190,15 @@ ha_redis() {
 	REDISCLI_AUTH=$HA_PASS in_r redis-cli -h $R_A --user sipwall --no-auth-warning "$@"
 }
 
+# ha_redis_opens: how many pinhole records in Redis are opens, not closes.
+ha_redis_opens() {
+	local k n=0
+	for k in $(ha_redis --scan --pattern 'sipwall:ph:*'); do
+		case "$(ha_redis GET "$k")" in "swc1 ph "*) n=$((n + 1)) ;; esac
+	done
+	echo $n
+}
+
 # ha_config NODE FILE PIN REDIS_ADDR [json fragment]
 ha_config() {
 	local node=$1 f=$2 pin=$3 raddr=$4 extra=${5:-}

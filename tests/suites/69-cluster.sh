@@ -216,15 +216,8 @@ check "A saw its heartbeat had lapsed" grep -q "cluster_heartbeat_lapsed" "$LAB_
 check "A counted the takeover closes it accepted" eval '[ "$(a_counter closed_by_takeover)" -ge 1 ]'
 sleep 1 # A's own records written again after its reconnect have reached B
 check "nothing closed came back on B" eval '[ -z "$(ha_pinholes "$PIN_B" "$NS_B")" ]'
-ph_open_in_redis() { # pinhole records in Redis that are opens, not closes
-	local k n=0
-	for k in $(ha_redis --scan --pattern 'sipwall:ph:*'); do
-		case "$(ha_redis GET "$k")" in "swc1 ph "*) n=$((n + 1)) ;; esac
-	done
-	echo $n
-}
 expect_eq "Redis holds closes, not opens, for the call (what a joining node gets)" \
-	"$(ph_open_in_redis)" 0
+	"$(ha_redis_opens)" 0
 ha_paths_reset
 echo "# links-down section: $(( ($(date +%s%N) - ld_t0) / 1000000 )) ms"
 

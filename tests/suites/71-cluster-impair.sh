@@ -216,14 +216,7 @@ expect_eq "the calls on B (sw_calls): only the live one, no closed call came bac
 expect_eq "the live call's destinations on B" \
 	"$(sed 's/ from.*//' <<<"$state_b" | tr '\n' ' ')" \
 	"$O4:12100 $O4:12101 $I4L:16100 $I4L:16101 "
-ph_open_in_redis() { # pinhole records in Redis that are opens, not closes
-	local k n=0
-	for k in $(ha_redis --scan --pattern 'sipwall:ph:*'); do
-		case "$(ha_redis GET "$k")" in "swc1 ph "*) n=$((n + 1)) ;; esac
-	done
-	echo $n
-}
-expect_eq "Redis holds 4 open pinhole records: the live call's" "$(ph_open_in_redis)" 4
+expect_eq "Redis holds 4 open pinhole records: the live call's" "$(ha_redis_opens)" 4
 sleep 1
 expect_eq "one second on, B still holds exactly the same" "$(node_state "$PIN_B")" "$state_a"
 
