@@ -71,7 +71,8 @@ expect_eq "make image builds the manifest's image" "$IMG" \
 lab_tag=$(sw_tag)
 source tests/lab/lab.sh
 POD=sipwall-$lab_tag
-podf() { nsenter --net="/run/netns/$NS_F" podman "$@"; }
+# podman bounded: a hung podman (a stale lock) fails the suite, never holds CI.
+podf() { timeout 120 nsenter --net="/run/netns/$NS_F" podman "$@"; }
 kill_pod() { podman pod rm -f -t 2 "$POD" >/dev/null 2>&1; }
 trap 'kill_pod; lab_down; rm -rf "$T"' EXIT
 trap 'exit 130' INT TERM
