@@ -72,7 +72,7 @@ lab_tag=$(sw_tag)
 source tests/lab/lab.sh
 POD=sipwall-$lab_tag
 # podman bounded: a hung podman (a stale lock) fails the suite, never holds CI.
-podf() { timeout 120 nsenter --net="/run/netns/$NS_F" podman "$@"; }
+podf() { timeout -k 10 120 nsenter --net="/run/netns/$NS_F" podman "$@"; }
 kill_pod() { podman pod rm -f -t 2 "$POD" >/dev/null 2>&1; }
 trap 'kill_pod; lab_down; rm -rf "$T"' EXIT
 trap 'exit 130' INT TERM
