@@ -13,9 +13,25 @@
 # ports) or ha_sip_via_b (everything) says otherwise. Redis listens on
 # 10.209.1.1 (fwA's side) and 10.209.2.1 (fwB's side).
 #
-# Needs: SW_TOP, lab_tag.
+# Needs: SW_TOP; lab_tag before ha_up.
 
 source "$(dirname "${BASH_SOURCE[0]}")/lab.sh"
+
+# ha_need: what the lab needs on the host (tools, sipwall's binaries,
+# Debian's python3); exits 77 (skip) naming what is missing.
+ha_need() {
+	local t b
+	for t in sipp iptables nsenter redis-server redis-cli tc bpftool; do
+		command -v "$t" >/dev/null || { echo "skip: $t not installed (scripts/deps.sh)"; exit 77; }
+	done
+	for b in "$LAB_SIPD" "$LAB_SIPWALL"; do
+		[ -x "$b" ] || { echo "skip: $b not built (make)"; exit 77; }
+	done
+	[ -x "$LAB_PY" ] || { echo "skip: $LAB_PY missing"; exit 77; }
+}
+
+# ha_connected LOG: that sipd's reader and writer have both connected.
+ha_connected() { grep -q "cluster_connected: reader" "$1" && grep -q "cluster_connected: writer" "$1"; }
 
 ha_init() {
 	lab_init

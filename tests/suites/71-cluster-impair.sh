@@ -17,17 +17,11 @@ source "$(dirname "$0")/../lib.sh"
 cd "$SW_TOP"
 need_root
 
-for t in sipp iptables nsenter redis-server redis-cli tc bpftool; do
-	command -v "$t" >/dev/null || { echo "skip: $t not installed (scripts/deps.sh)"; exit 77; }
-done
-for b in build/bin/sipd build/bin/sipwall; do
-	[ -x "$b" ] || { echo "skip: $b not built (make)"; exit 77; }
-done
-[ -x /usr/bin/python3 ] || { echo "skip: /usr/bin/python3 missing"; exit 77; }
+source tests/lab/ha.sh
+ha_need # exits 77 (skip) when a tool or binary is missing
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 
 lab_tag=$(sw_tag)
-source tests/lab/ha.sh
 trap 'ha_down' EXIT
 trap 'exit 130' INT TERM
 
@@ -56,8 +50,7 @@ ha_config b "$LAB_TMP/b.json" "$PIN_B" $R_B
 ha_sipd_start "$NS_A" "$LAB_TMP/a.json" "$LAB_TMP/a.log"; A_PID=$HA_PID
 ha_sipd_start "$NS_B" "$LAB_TMP/b.json" "$LAB_TMP/b.log"; B_PID=$HA_PID
 check "sipd runs on nodes A and B" test -n "$A_PID" -a -n "$B_PID"
-connected() { grep -q "cluster_connected: reader" "$1" && grep -q "cluster_connected: writer" "$1"; }
-check "both nodes connected to Redis" lab_wait_for 10 eval 'connected "$LAB_TMP/a.log" && connected "$LAB_TMP/b.log"'
+check "both nodes connected to Redis" lab_wait_for 10 eval 'ha_connected "$LAB_TMP/a.log" && ha_connected "$LAB_TMP/b.log"'
 
 # A second inside address for the call that stays up: its own UAS, SIP
 # port and media ports, so its pinholes never collide with the short calls'.
