@@ -55,7 +55,7 @@ run() {
 	rc=$?
 	if [ "$rc" != "$want" ]; then
 		fail "$desc: exit $rc, want $want ($(head -c 300 "$TMP/err"))"
-	elif ! cat "$TMP/out" "$TMP/err" | grep -Eq -- "$pat"; then
+	elif ! grep -Eqs -- "$pat" "$TMP/out" "$TMP/err"; then # no pipe: grep -q ending early would SIGPIPE cat (pipefail)
 		fail "$desc: output does not match /$pat/: $(head -c 300 "$TMP/err" "$TMP/out")"
 	elif [ "$want" != 0 ] && [ "$(wc -l <"$TMP/err")" -ne 1 ]; then
 		fail "$desc: want exactly one error line, got: $(cat "$TMP/err")"
