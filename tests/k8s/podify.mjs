@@ -5,7 +5,11 @@
 // template itself (containers, capabilities, mounts, probes, preStop) is
 // played unchanged. One adaptation: restartPolicy OnFailure, because podman
 // 4.3 restarts init containers that exited 0 under "Always" (Kubernetes
-// runs them once per pod start).
+// runs them once per pod start). And each ConfigMap is renamed after the
+// pod: podman 4.3 turns a configMap volume into a named volume that outlives
+// the pod, and such a volume left over from an earlier boot keeps a lock
+// number podman no longer reserves, so a new pod given that number deadlocks
+// `podman kube play` on itself; a per-run name never meets an old volume.
 // usage: node podify.mjs MANIFEST SIPD_JSON IFACES POD_NAME > pod.yaml
 import fs from "node:fs";
 import yaml from "js-yaml";
@@ -20,8 +24,11 @@ const ds = docs.find((d) => d.kind === "DaemonSet");
 const cfgText = fs.readFileSync(sipdJson, "utf8");
 const cfg = JSON.parse(cfgText);
 const out = [];
+const cmName = new Map();
 for (const d of docs) {
 	if (d.kind !== "ConfigMap") continue;
+	cmName.set(d.metadata.name, `${name}-${d.metadata.name}`);
+	d.metadata.name = cmName.get(d.metadata.name);
 	if (d.data?.["sipd.json"] !== undefined) d.data["sipd.json"] = cfgText;
 	if (d.data?.SIPWALL_IFACES !== undefined) {
 		d.data.SIPWALL_IFACES = ifaces;
@@ -37,6 +44,9 @@ const secretVols = new Set((spec.volumes ?? []).filter((v) => v.secret).map((v) 
 spec.volumes = (spec.volumes ?? []).filter((v) => !secretVols.has(v.name));
 for (const c of [...(spec.initContainers ?? []), ...(spec.containers ?? [])])
 	c.volumeMounts = (c.volumeMounts ?? []).filter((m) => !secretVols.has(m.name));
+for (const v of spec.volumes) if (v.configMap && cmName.has(v.configMap.name)) v.configMap.name = cmName.get(v.configMap.name);
+for (const c of [...(spec.initContainers ?? []), ...(spec.containers ?? [])])
+	for (const e of c.envFrom ?? []) if (e.configMapRef && cmName.has(e.configMapRef.name)) e.configMapRef.name = cmName.get(e.configMapRef.name);
 spec.restartPolicy = "OnFailure";
 out.push({
 	apiVersion: "v1",

@@ -73,7 +73,11 @@ source tests/lab/lab.sh
 POD=sipwall-$lab_tag
 # podman bounded: a hung podman (a stale lock) fails the suite, never holds CI.
 podf() { timeout -k 10 120 nsenter --net="/run/netns/$NS_F" podman "$@"; }
-kill_pod() { podman pod rm -f -t 2 "$POD" >/dev/null 2>&1; }
+# The pod's configMap volumes (named after it by podify.mjs) go with it.
+kill_pod() {
+	podman pod rm -f -t 2 "$POD" >/dev/null 2>&1
+	podman volume ls -q | grep "^$POD-" | xargs -r podman volume rm -f >/dev/null 2>&1
+}
 trap 'kill_pod; lab_down; rm -rf "$T"' EXIT
 trap 'exit 130' INT TERM
 
