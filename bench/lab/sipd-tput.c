@@ -24,6 +24,15 @@
  * every pinhole it opens and closes is also queued for that Redis, the cost
  * bench/cluster compares.
  *
+ * -R HOST:PORT -A instead: that cost measured inside one process, so that
+ * this VM's drift between processes and rounds cancels: one sipd, its
+ * cluster started once, each round runs the UDP calls twice on fresh
+ * Call-IDs, once with replication attached (sipd_set_cluster) and once
+ * without, in an order that alternates per round, each phase timed as the
+ * whole path (sipd_handle_packet + sipd_tick ending the phase's calls);
+ * the writer's queue is drained, untimed, before each phase. The result is
+ * each round's on/off ratio, median [min-max].
+ *
  * -l LIVE instead: LIVE calls set up (INVITE, 180, 200, ACK) and left live,
  * then sipd's heap in use per live call (mallinfo2, whole process, after
  * sipd_new and after the calls) and the pinhole map's kernel memory per call
@@ -33,7 +42,7 @@
  * (sipd_worker_handle, the lock on) next to one thread, alternating per
  * round: the scaling of queue.workers without the kernel queue around it.
  *
- * Usage: sipd-tput [-c calls] [-n rounds] [-R redis] | sipd-tput -l LIVE |
+ * Usage: sipd-tput [-c calls] [-n rounds] [-R redis [-A]] | sipd-tput -l LIVE |
  *        sipd-tput -w N [-m] [-c calls] [-n rounds]   (root)
  * (-m: the calls carry no SDP, so no pinhole and no map write: the share of
  * a message that is parsing when the map syscalls are out of the way)
@@ -656,6 +665,108 @@ out:
 	return rc;
 }
 
+/* Wait (untimed, at most 5 s) until the writer has taken every queued
+ * record: what one phase queued is not written during the next. */
+static void cl_drain(struct sipd_cluster *cl)
+{
+	struct sipd_cluster_stats cs;
+	int i;
+
+	for (i = 0; i < 5000; i++) {
+		sipd_cluster_get_stats(cl, &cs);
+		if (!cs.queue_depth)
+			break;
+		usleep(1000);
+	}
+	usleep(20000); /* the last pipeline's reply, the reader's XREAD */
+}
+
+/* One phase of -A: the UDP calls of round id rid, the whole path. */
+static double alt_phase(struct sipd *d, struct dgram *msgs, unsigned int calls, unsigned int rid,
+			uint64_t *now)
+{
+	unsigned int i, k, n = calls * MSGS_PER_CALL;
+	enum sw_sip_reason why;
+	uint64_t t0, t1;
+
+	for (i = 0; i < calls; i++)
+		make_call(&msgs[i * MSGS_PER_CALL], rid, i, 0);
+	t0 = mono_ns();
+	for (k = 0; k < n; k++) {
+		if (sipd_handle_packet(d, msgs[k].b, msgs[k].len, *now + k, &why) != SIPD_ACCEPT) {
+			fprintf(stderr, "sipd-tput: message %u dropped: %s\n", k,
+				sw_sip_reason_name(why));
+			return -1;
+		}
+		sipd_flush(d);
+	}
+	*now += 10ull * 1000000000; /* BYE grace over: the phase's calls end */
+	sipd_tick(d, *now);
+	sipd_flush(d);
+	t1 = mono_ns();
+	return n / ((t1 - t0) / 1e9);
+}
+
+static int alt_bench(struct sipd *d, struct sipd_cluster *cl, struct dgram *msgs,
+		     unsigned int calls, unsigned int rounds)
+{
+	double on[MAX_ROUNDS], off[MAX_ROUNDS], ratio[MAX_ROUNDS];
+	struct sipd_cluster_stats cs;
+	uint64_t now = 1000000000ull * 1000000;
+	struct sipd_stats st;
+	unsigned int r, ph;
+
+	for (r = 0; r < rounds; r++) {
+		for (ph = 0; ph < 2; ph++) {
+			int with = (ph + r) % 2 == 0;
+			double v;
+
+			sipd_set_cluster(d, with ? cl : NULL);
+			cl_drain(cl);
+			v = alt_phase(d, msgs, calls, 2 * r + ph, &now);
+			if (v < 0)
+				return 1;
+			if (with)
+				on[r] = v;
+			else
+				off[r] = v;
+		}
+		ratio[r] = on[r] / off[r];
+	}
+	sipd_set_cluster(d, cl);
+	cl_drain(cl);
+	sipd_get_stats(d, &st);
+	sipd_cluster_get_stats(cl, &cs);
+	if (st.pinholes_opened < (uint64_t)calls * rounds * 4 || st.calls_active) {
+		fprintf(stderr,
+			"sipd-tput: expected %u calls with pinholes, saw %llu opened, %llu "
+			"active\n",
+			calls * rounds * 2, (unsigned long long)st.pinholes_opened,
+			(unsigned long long)st.calls_active);
+		return 1;
+	}
+	/* Only the "on" phases' opens and closes go to Redis: 4 + 4 per call. */
+	if (cs.c[SIPD_CL_published] < (uint64_t)calls * rounds * 8) {
+		fprintf(stderr,
+			"sipd-tput: replication did not keep up: %llu records published, want >= "
+			"%llu "
+			"(connected: %d; %s)\n",
+			(unsigned long long)cs.c[SIPD_CL_published],
+			(unsigned long long)calls * rounds * 8, cs.writer_connected, cs.last_error);
+		return 1;
+	}
+	qsort(on, rounds, sizeof(double), cmp_dbl);
+	qsort(off, rounds, sizeof(double), cmp_dbl);
+	qsort(ratio, rounds, sizeof(double), cmp_dbl);
+	printf("replication on/off in one process: %u calls x %d messages per phase, %u rounds\n",
+	       calls, MSGS_PER_CALL, rounds);
+	printf("whole path off: %.0f [%.0f-%.0f] messages/s, on: %.0f [%.0f-%.0f] messages/s\n",
+	       off[rounds / 2], off[0], off[rounds - 1], on[rounds / 2], on[0], on[rounds - 1]);
+	printf("on/off per round: %.3f [%.3f-%.3f]; records published %llu\n", ratio[rounds / 2],
+	       ratio[0], ratio[rounds - 1], (unsigned long long)cs.c[SIPD_CL_published]);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo);
@@ -685,10 +796,13 @@ int main(int argc, char **argv)
 	const char *redis = NULL;
 	struct sipd_cluster *cl = NULL;
 	unsigned int live = 0, workers = 0;
-	int opt, rc = 1;
+	int opt, rc = 1, alternate = 0;
 
-	while ((opt = getopt(argc, argv, "c:n:l:R:w:m")) != -1) {
+	while ((opt = getopt(argc, argv, "c:n:l:R:w:mA")) != -1) {
 		switch (opt) {
+		case 'A':
+			alternate = 1;
+			break;
 		case 'm':
 			no_media = 1;
 			break;
@@ -716,10 +830,15 @@ int main(int argc, char **argv)
 			redis = optarg;
 			break;
 		default:
-			fprintf(stderr, "usage: sipd-tput [-c calls] [-n rounds] [-R redis] | -l "
-					"live-calls | -w workers [-m] [-c calls] [-n rounds]\n");
+			fprintf(stderr,
+				"usage: sipd-tput [-c calls] [-n rounds] [-R redis [-A]] | -l "
+				"live-calls | -w workers [-m] [-c calls] [-n rounds]\n");
 			return 2;
 		}
+	}
+	if (alternate && (!redis || live || workers)) {
+		fprintf(stderr, "sipd-tput: -A needs -R HOST:PORT (and no -l or -w)\n");
+		return 2;
 	}
 	if (calls < 1 || calls > 100000 || rounds < 1 || rounds > MAX_ROUNDS) {
 		fprintf(stderr, "sipd-tput: -c must be 1..100000 and -n 1..%d\n", MAX_ROUNDS);
@@ -780,6 +899,23 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		sipd_set_cluster(d, cl);
+	}
+	if (alternate) {
+		struct sipd_cluster_stats cs;
+
+		for (i = 0; i < 500; i++) {
+			sipd_cluster_get_stats(cl, &cs);
+			if (cs.writer_connected && cs.reader_connected)
+				break;
+			usleep(10000);
+		}
+		if (!cs.writer_connected) {
+			fprintf(stderr, "sipd-tput: not connected to Redis at %s: %s\n", redis,
+				cs.last_error);
+			goto out;
+		}
+		rc = alt_bench(d, cl, msgs, calls, rounds);
+		goto out;
 	}
 	dt = sipd_new(cfg, root, ev, err, sizeof(err));
 	if (!dt) {

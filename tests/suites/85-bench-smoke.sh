@@ -104,6 +104,34 @@ else
 	expect_eq "sipd-tput -w 2 under ThreadSanitizer: no data race, exact counts" "$rc" 0
 fi
 
+# sipd-tput -R -A: issue 17's SIP-path cost of replication, one process,
+# replication attached and detached in alternating phases. It fails unless
+# Redis took every record of the "on" phases and every call ended.
+expect_eq "sipd-tput -A without -R is refused (exit 2)" \
+	"$(build/bin/sipd-tput -A -c 10 -n 1 >/dev/null 2>"$T/alt.err"; echo $?)" 2
+check "  ... naming what is missing" grep -q -- "-A needs -R HOST:PORT" "$T/alt.err"
+if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
+	rport=$(( (RANDOM % 20000) + 30000 ))
+	mkdir -p "$T/redis"
+	redis-server --bind 127.0.0.1 --port $rport --save "" --appendonly no --dir "$T/redis" \
+		--daemonize no >"$T/redis.log" 2>&1 &
+	rpid=$!
+	trap 'kill $rpid 2>/dev/null' EXIT
+	for _ in $(seq 1 50); do redis-cli -p $rport ping >/dev/null 2>&1 && break; sleep 0.1; done
+	out=$T/alt.out
+	timeout 120 build/bin/sipd-tput -c 200 -n 3 -R 127.0.0.1:$rport -A >"$out" 2>"$T/alt.err"
+	expect_eq "sipd-tput -R -A exits 0 (every record published, every call ended)" "$?" 0
+	check "sipd-tput -R -A: each round's on/off ratio" \
+		grep -Eq "^on/off per round: [0-9.]+ \[[0-9.]+-[0-9.]+\]; records published 4800$" "$out"
+	kill $rpid 2>/dev/null
+	wait $rpid 2>/dev/null
+	timeout 30 build/bin/sipd-tput -c 10 -n 1 -R 127.0.0.1:$rport -A >/dev/null 2>"$T/alt.err"
+	expect_eq "sipd-tput -R -A with no Redis there fails (exit 1)" "$?" 1
+	check "  ... saying it is not connected" grep -q "not connected to Redis at 127.0.0.1:$rport" "$T/alt.err"
+else
+	skip "sipd-tput -R -A: redis-server not installed (scripts/deps.sh)"
+fi
+
 out=$T/sipd.out
 timeout 180 bench/sipd-throughput --quick >"$out" 2>"$T/sipd.err"
 expect_eq "bench/sipd-throughput --quick exits 0" "$?" 0
