@@ -12,8 +12,10 @@
  * resync of 10^5 records can take as long as it takes without a poll
  * callback in front of a verdict.
  */
+#define _GNU_SOURCE /* pthread_attr_setaffinity_np */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -228,7 +230,10 @@ static void enqueue(struct sipd_cluster *cl, const struct q_item *it)
 		return;
 	}
 	cl->q[(cl->qhead + cl->qcount++) % cl->qlen] = *it;
-	pthread_cond_signal(&cl->qcond);
+	/* The writer waits only on an empty queue (under qlock): the first
+	 * record wakes it, the next ones find it awake. */
+	if (cl->qcount == 1)
+		pthread_cond_signal(&cl->qcond);
 	pthread_mutex_unlock(&cl->qlock);
 }
 
@@ -1764,6 +1769,7 @@ struct sipd_cluster *sipd_cluster_start(const struct sipd_config *cfg, const str
 					char *err, size_t errlen)
 {
 	struct sipd_cluster *cl;
+	pthread_attr_t attr;
 
 	if (!cfg->cluster.enabled) {
 		snprintf(err, errlen, "cluster: not enabled");
@@ -1823,10 +1829,29 @@ struct sipd_cluster *sipd_cluster_start(const struct sipd_config *cfg, const str
 	pthread_cond_init(&cl->qcond, NULL);
 	pthread_mutex_init(&cl->tlock, NULL);
 	pthread_mutex_init(&cl->slock, NULL);
-	if (pthread_create(&cl->wt, NULL, writer, cl) == 0)
+	pthread_attr_init(&attr);
+	if (cfg->cluster.cpu >= 0) {
+		/* The replication threads on a CPU of their own, so that their
+		 * work (and a Redis beside them) never takes the SIP path's. */
+		cpu_set_t set;
+
+		if (sched_getaffinity(0, sizeof(set), &set) || !CPU_ISSET(cfg->cluster.cpu, &set)) {
+			snprintf(err, errlen, "cluster.cpu: CPU %d is not one sipd may run on",
+				 cfg->cluster.cpu);
+			pthread_attr_destroy(&attr);
+			free(cl->q);
+			free(cl);
+			return NULL;
+		}
+		CPU_ZERO(&set);
+		CPU_SET(cfg->cluster.cpu, &set);
+		pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+	}
+	if (pthread_create(&cl->wt, &attr, writer, cl) == 0)
 		cl->wt_on = 1;
-	if (pthread_create(&cl->rt, NULL, reader, cl) == 0)
+	if (pthread_create(&cl->rt, &attr, reader, cl) == 0)
 		cl->rt_on = 1;
+	pthread_attr_destroy(&attr);
 	if (!cl->wt_on || !cl->rt_on) {
 		snprintf(err, errlen, "cluster: cannot start its threads");
 		sipd_cluster_stop(cl);

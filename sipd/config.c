@@ -1536,6 +1536,12 @@ static int cluster_key(struct pctx *p, const char *key, struct json_object *val,
 		err = get_u32(p, val, 86400, &c->cluster.tombstone_s);
 		if (!err && !c->cluster.tombstone_s)
 			err = perr(p, "at least 1");
+	} else if (FIELD("cpu")) {
+		uint32_t cpu;
+
+		err = get_u32(p, val, 1023, &cpu);
+		if (!err)
+			c->cluster.cpu = (int)cpu;
 	}
 	return err;
 }
@@ -1554,6 +1560,7 @@ static int parse_cluster(struct pctx *p, struct json_object *o, struct sipd_conf
 					   "queue_len",
 					   "stream_maxlen",
 					   "tombstone_s",
+					   "cpu",
 					   NULL};
 
 	if (walk_object(p, o, keys, cluster_key, c))
@@ -1603,6 +1610,7 @@ static void set_defaults(struct sipd_config *c)
 	c->cluster.queue_len = 65536;
 	c->cluster.stream_maxlen = 1000000;
 	c->cluster.tombstone_s = 300;
+	c->cluster.cpu = -1;
 	c->timeouts.idle_s = 120;
 	c->timeouts.max_call_s = 4 * 3600;
 	c->timeouts.silent_dialog_s = 3600;

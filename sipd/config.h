@@ -258,6 +258,7 @@ struct sipd_config {
 		uint32_t queue_len;	    /* outgoing records held while Redis lags */
 		uint32_t stream_maxlen;	    /* XADD MAXLEN ~ of the change log */
 		uint32_t tombstone_s;	    /* how long a close is remembered */
+		int cpu; /* the writer's and reader's CPU, off the SIP path's; -1: any */
 	} cluster;
 
 	char *json_text;  /* the source text (sipd_config_dup re-parses it) */

@@ -250,6 +250,9 @@ static const struct {
 	 "t.json: cluster.owner_timeout_ms: must be at least twice heartbeat_ms (1000)"},
 	{"{\"cluster\": {\"key_prefix\": \"a b\"}}",
 	 "t.json: cluster.key_prefix: only A-Z a-z 0-9 : _ . -"},
+	{"{\"cluster\": {\"cpu\": 1024}}", "t.json: cluster.cpu: out of range 0..1023"},
+	{"{\"cluster\": {\"cpu\": -1}}", "t.json: cluster.cpu: out of range 0..1023"},
+	{"{\"cluster\": {\"cpu\": \"1\"}}", "t.json: cluster.cpu: expected an integer"},
 };
 
 static void test_errors(void **state)
@@ -279,6 +282,12 @@ static void test_cluster(void **state)
 	assert_int_equal(sipd_config_parse("{}", "t.json", &c, err, sizeof(err)), 0);
 	assert_false(c->cluster.enabled); /* off by default */
 	assert_string_equal(c->cluster.key_prefix, "sipwall:");
+	assert_int_equal(c->cluster.cpu, -1); /* replication threads unpinned */
+	sipd_config_free(c);
+	assert_int_equal(
+		sipd_config_parse("{\"cluster\": {\"cpu\": 1}}", "t.json", &c, err, sizeof(err)),
+		0);
+	assert_int_equal(c->cluster.cpu, 1);
 	sipd_config_free(c);
 	assert_int_equal(
 		sipd_config_parse("{\"cluster\": {\"enabled\": true, \"node_id\": \"fw-a\", "

@@ -6,13 +6,17 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
 #include <netinet/in.h>
 
 #include "msgs.h"
+#include "sipd/cluster.h"
 #include "sipd/config.h"
 #include "sipd/dialog.h"
 #include "sipd/pinhole.h"
@@ -456,6 +460,63 @@ static void test_clone(void **state)
 	sipd_call_free(c2);
 }
 
+/* Threads of this process allowed on CPU 0 alone. */
+static int threads_on_cpu0(void)
+{
+	struct dirent *e;
+	DIR *d = opendir("/proc/self/task");
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		char path[300], line[256];
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/status", e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f))
+			if (!strncmp(line, "Cpus_allowed_list:", 18)) {
+				n += !strcmp(line + 18 + strspn(line + 18, " \t"), "0\n");
+				break;
+			}
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+/* cluster.cpu: the replication threads start on that CPU, or not at all
+ * when sipd may not run there (Redis down is no error: they only retry). */
+static void test_cluster_cpu(void **state)
+{
+	struct sw_maps maps = SW_MAPS_INIT;
+	struct sipd_cluster *cl;
+	struct sipd_config *c;
+	char err[256] = "";
+	int before;
+
+	(void)state;
+	assert_int_equal(sipd_config_parse("{\"cluster\": {\"enabled\": true, \"node_id\": \"t\", "
+					   "\"redis\": \"127.0.0.1:1\", \"cpu\": 1023}}",
+					   "t.json", &c, err, sizeof(err)),
+			 0);
+	cl = sipd_cluster_start(c, &maps, err, sizeof(err));
+	assert_null(cl);
+	assert_string_equal(err, "cluster.cpu: CPU 1023 is not one sipd may run on");
+	before = threads_on_cpu0();
+	c->cluster.cpu = 0;
+	cl = sipd_cluster_start(c, &maps, err, sizeof(err));
+	assert_non_null(cl);
+	assert_int_equal(threads_on_cpu0(), before + 2); /* writer and reader */
+	sipd_cluster_stop(cl);
+	sipd_config_free(c);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -470,6 +531,7 @@ int main(void)
 		T(test_sdp_variants),
 		T(test_cancel_486_bye),
 		T(test_clone),
+		cmocka_unit_test(test_cluster_cpu),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
