@@ -31,7 +31,9 @@
  * without, in an order that alternates per round, each phase timed as the
  * whole path (sipd_handle_packet + sipd_tick ending the phase's calls);
  * the writer's queue is drained, untimed, before each phase. The result is
- * each round's on/off ratio, median [min-max].
+ * each round's on/off ratio, median [min-max]. With -P the SIP path runs on
+ * CPU 0 and the cluster's threads on CPU 1 (cluster.cpu), as on a firewall
+ * that keeps replication (and Redis) off its packet thread's core.
  *
  * -l LIVE instead: LIVE calls set up (INVITE, 180, 200, ACK) and left live,
  * then sipd's heap in use per live call (mallinfo2, whole process, after
@@ -42,7 +44,7 @@
  * (sipd_worker_handle, the lock on) next to one thread, alternating per
  * round: the scaling of queue.workers without the kernel queue around it.
  *
- * Usage: sipd-tput [-c calls] [-n rounds] [-R redis [-A]] | sipd-tput -l LIVE |
+ * Usage: sipd-tput [-c calls] [-n rounds] [-R redis [-A [-P]]] | sipd-tput -l LIVE |
  *        sipd-tput -w N [-m] [-c calls] [-n rounds]   (root)
  * (-m: the calls carry no SDP, so no pinhole and no map write: the share of
  * a message that is parsing when the map syscalls are out of the way)
@@ -55,6 +57,7 @@
 #include <string.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -71,7 +74,7 @@
 #include "sipwall.skel.h"
 
 #define MSGS_PER_CALL 6
-#define MAX_ROUNDS    31
+#define MAX_ROUNDS    101
 #define DGRAM_MAX     1500
 #define WK_MAX	      8
 
@@ -665,6 +668,20 @@ out:
 	return rc;
 }
 
+/* -P: the SIP path (this thread) on one CPU. */
+static int pin_cpu(int cpu, const char *what)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set)) {
+		fprintf(stderr, "sipd-tput: -P: %s on CPU %d: %s\n", what, cpu, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* Wait (untimed, at most 5 s) until the writer has taken every queued
  * record: what one phase queued is not written during the next. */
 static void cl_drain(struct sipd_cluster *cl)
@@ -796,10 +813,13 @@ int main(int argc, char **argv)
 	const char *redis = NULL;
 	struct sipd_cluster *cl = NULL;
 	unsigned int live = 0, workers = 0;
-	int opt, rc = 1, alternate = 0;
+	int opt, rc = 1, alternate = 0, pin = 0;
 
-	while ((opt = getopt(argc, argv, "c:n:l:R:w:mA")) != -1) {
+	while ((opt = getopt(argc, argv, "c:n:l:R:w:mAP")) != -1) {
 		switch (opt) {
+		case 'P':
+			pin = 1;
+			break;
 		case 'A':
 			alternate = 1;
 			break;
@@ -831,13 +851,17 @@ int main(int argc, char **argv)
 			break;
 		default:
 			fprintf(stderr,
-				"usage: sipd-tput [-c calls] [-n rounds] [-R redis [-A]] | -l "
+				"usage: sipd-tput [-c calls] [-n rounds] [-R redis [-A [-P]]] | -l "
 				"live-calls | -w workers [-m] [-c calls] [-n rounds]\n");
 			return 2;
 		}
 	}
 	if (alternate && (!redis || live || workers)) {
 		fprintf(stderr, "sipd-tput: -A needs -R HOST:PORT (and no -l or -w)\n");
+		return 2;
+	}
+	if (pin && !alternate) {
+		fprintf(stderr, "sipd-tput: -P goes with -R HOST:PORT -A\n");
 		return 2;
 	}
 	if (calls < 1 || calls > 100000 || rounds < 1 || rounds > MAX_ROUNDS) {
@@ -893,7 +917,11 @@ int main(int argc, char **argv)
 		snprintf(cfg->cluster.node_id, sizeof(cfg->cluster.node_id), "tput");
 		snprintf(cfg->cluster.redis[0], sizeof(cfg->cluster.redis[0]), "%s", redis);
 		cfg->cluster.n_redis = 1;
+		if (pin)
+			cfg->cluster.cpu = 1; /* as sipd.json's cluster.cpu */
 		cl = sipd_cluster_start(cfg, sipd_get_maps(d), err, sizeof(err));
+		if (pin && cl && pin_cpu(0, "the SIP path"))
+			goto out;
 		if (!cl) {
 			fprintf(stderr, "sipd-tput: %s\n", err);
 			goto out;

@@ -123,6 +123,11 @@ if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
 	expect_eq "sipd-tput -R -A exits 0 (every record published, every call ended)" "$?" 0
 	check "sipd-tput -R -A: each round's on/off ratio" \
 		grep -Eq "^on/off per round: [0-9.]+ \[[0-9.]+-[0-9.]+\]; records published 4800$" "$out"
+	# -P: the SIP path on CPU 0, the cluster's threads on CPU 1 (cluster.cpu)
+	timeout 120 build/bin/sipd-tput -c 100 -n 3 -R 127.0.0.1:$rport -A -P >"$out" 2>"$T/alt.err"
+	expect_eq "sipd-tput -R -A -P exits 0" "$?" 0
+	check "sipd-tput -R -A -P: each round's on/off ratio" \
+		grep -Eq "^on/off per round: [0-9.]+ \[[0-9.]+-[0-9.]+\]; records published 2400$" "$out"
 	kill $rpid 2>/dev/null
 	wait $rpid 2>/dev/null
 	timeout 30 build/bin/sipd-tput -c 10 -n 1 -R 127.0.0.1:$rport -A >/dev/null 2>"$T/alt.err"
