@@ -1775,6 +1775,15 @@ struct sipd_cluster *sipd_cluster_start(const struct sipd_config *cfg, const str
 		snprintf(err, errlen, "cluster: not enabled");
 		return NULL;
 	}
+	if (cfg->cluster.cpu >= 0) {
+		cpu_set_t set;
+
+		if (sched_getaffinity(0, sizeof(set), &set) || !CPU_ISSET(cfg->cluster.cpu, &set)) {
+			snprintf(err, errlen, "cluster.cpu: CPU %d is not one sipd may run on",
+				 cfg->cluster.cpu);
+			return NULL;
+		}
+	}
 	cl = calloc(1, sizeof(*cl));
 	if (!cl) {
 		snprintf(err, errlen, "cluster: out of memory");
@@ -1835,14 +1844,6 @@ struct sipd_cluster *sipd_cluster_start(const struct sipd_config *cfg, const str
 		 * work (and a Redis beside them) never takes the SIP path's. */
 		cpu_set_t set;
 
-		if (sched_getaffinity(0, sizeof(set), &set) || !CPU_ISSET(cfg->cluster.cpu, &set)) {
-			snprintf(err, errlen, "cluster.cpu: CPU %d is not one sipd may run on",
-				 cfg->cluster.cpu);
-			pthread_attr_destroy(&attr);
-			free(cl->q);
-			free(cl);
-			return NULL;
-		}
 		CPU_ZERO(&set);
 		CPU_SET(cfg->cluster.cpu, &set);
 		pthread_attr_setaffinity_np(&attr, sizeof(set), &set);

@@ -668,6 +668,33 @@ out:
 	return rc;
 }
 
+/* The UDP calls' n messages through d's whole path, each verdict flushed
+ * as the packet loops do; the answers' install times into lat (or not).
+ * -1 when one was dropped. */
+static int udp_msgs(struct sipd *d, const struct dgram *msgs, unsigned int n, uint64_t now,
+		    uint64_t *lat, size_t *nlat)
+{
+	enum sw_sip_reason why;
+	unsigned int k;
+
+	for (k = 0; k < n; k++) {
+		uint64_t a = 0;
+
+		if (lat && msgs[k].answer)
+			a = mono_ns();
+		if (sipd_handle_packet(d, msgs[k].b, msgs[k].len, now + k, &why) != SIPD_ACCEPT) {
+			fprintf(stderr, "sipd-tput: message %u dropped: %s\n", k,
+				sw_sip_reason_name(why));
+			return -1;
+		}
+		if (lat && msgs[k].answer)
+			lat[(*nlat)++] = mono_ns() - a;
+		/* what the packet loops do after verdicts */
+		sipd_flush(d);
+	}
+	return 0;
+}
+
 /* -P: the SIP path (this thread) on one CPU. */
 static int pin_cpu(int cpu, const char *what)
 {
@@ -702,21 +729,14 @@ static void cl_drain(struct sipd_cluster *cl)
 static double alt_phase(struct sipd *d, struct dgram *msgs, unsigned int calls, unsigned int rid,
 			uint64_t *now)
 {
-	unsigned int i, k, n = calls * MSGS_PER_CALL;
-	enum sw_sip_reason why;
+	unsigned int i, n = calls * MSGS_PER_CALL;
 	uint64_t t0, t1;
 
 	for (i = 0; i < calls; i++)
 		make_call(&msgs[i * MSGS_PER_CALL], rid, i, 0);
 	t0 = mono_ns();
-	for (k = 0; k < n; k++) {
-		if (sipd_handle_packet(d, msgs[k].b, msgs[k].len, *now + k, &why) != SIPD_ACCEPT) {
-			fprintf(stderr, "sipd-tput: message %u dropped: %s\n", k,
-				sw_sip_reason_name(why));
-			return -1;
-		}
-		sipd_flush(d);
-	}
+	if (udp_msgs(d, msgs, n, *now, NULL, NULL))
+		return -1;
 	*now += 10ull * 1000000000; /* BYE grace over: the phase's calls end */
 	sipd_tick(d, *now);
 	sipd_flush(d);
@@ -920,12 +940,12 @@ int main(int argc, char **argv)
 		if (pin)
 			cfg->cluster.cpu = 1; /* as sipd.json's cluster.cpu */
 		cl = sipd_cluster_start(cfg, sipd_get_maps(d), err, sizeof(err));
-		if (pin && cl && pin_cpu(0, "the SIP path"))
-			goto out;
 		if (!cl) {
 			fprintf(stderr, "sipd-tput: %s\n", err);
 			goto out;
 		}
+		if (pin && pin_cpu(0, "the SIP path"))
+			goto out;
 		sipd_set_cluster(d, cl);
 	}
 	if (alternate) {
@@ -1008,26 +1028,9 @@ int main(int argc, char **argv)
 				t1 = mono_ns();
 				tcp_rate[r] = n / ((t1 - t0) / 1e9);
 			} else if (which == 0) {
-				enum sw_sip_reason why;
-
 				t0 = mono_ns();
-				for (k = 0; k < n; k++) {
-					uint64_t a = 0;
-
-					if (msgs[k].answer)
-						a = mono_ns();
-					if (sipd_handle_packet(d, msgs[k].b, msgs[k].len, now + k,
-							       &why) != SIPD_ACCEPT) {
-						fprintf(stderr,
-							"sipd-tput: message %u dropped: %s\n", k,
-							sw_sip_reason_name(why));
-						goto out;
-					}
-					if (msgs[k].answer)
-						lat[nlat++] = mono_ns() - a;
-					/* what the packet loops do after verdicts */
-					sipd_flush(d);
-				}
+				if (udp_msgs(d, msgs, n, now, lat, &nlat))
+					goto out;
 				t1 = mono_ns();
 				sipd_rate[r] = n / ((t1 - t0) / 1e9);
 				sipd_ns = t1 - t0;

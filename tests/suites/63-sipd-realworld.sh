@@ -216,9 +216,9 @@ if want 2; then
 	pp0=$(lab_stat passed_pinhole) np0=$(lab_stat dropped_no_pinhole) bs0=$(lab_stat dropped_bad_source)
 	t0=$(date +%s)
 	lab_uas 4 "$RW/uas-loop.xml" 200 -timeout 70s
-	# -recv_timeout: a response may take a retransmission or two of its
-	# request on a loaded machine (SIPp retransmits at 0.5, 1.5, 3.5 s); the
-	# BYE's own 300 ms wait is in the scenario.
+	# -recv_timeout: with -nr nothing is retransmitted, so this is all the
+	# time a response gets; 4 s, as a loaded machine can delay one past 1 s.
+	# The BYE's own 300 ms wait is in the scenario.
 	sipp_uac_mh "$RW/uac-loop.xml" 200 "$LAB_TMP/loop.out" -l 1 -r 20 -nr -d 150 \
 		-timeout 60s -timeout_error -recv_timeout 4000
 	rc=$?
