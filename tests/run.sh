@@ -3,7 +3,8 @@
 # Runs every tests/suites/*.sh (or those whose name contains one of the given
 # words). A suite prints its own "N passed, N failed[, N skipped]" line last
 # and exits non-zero on failure; exit 77 means the whole suite was skipped.
-# The closing line sums them all.
+# The closing line sums them all; before it, each failed suite's FAIL lines
+# (with the two lines after each) are printed again.
 # --marked MARK (or SW_SUITES_MARK=MARK): only suites with a line "# MARK: yes"
 # near the top, e.g. --marked vmtest for the suites vmtest/ runs in guests.
 set -uo pipefail
@@ -60,6 +61,12 @@ for suite in tests/suites/*.sh; do
 	total_pass=$((total_pass + p)) total_fail=$((total_fail + f)) total_skip=$((total_skip + s))
 done
 
-[ ${#failed_suites[@]} -eq 0 ] || echo "failed suites: ${failed_suites[*]}"
+if [ ${#failed_suites[@]} -gt 0 ]; then
+	# The failures again at the end, where a log's tail (CI's) shows them.
+	for name in "${failed_suites[@]}"; do
+		grep -m 12 -A 2 -E '^(FAIL|not ok)' "$LOGDIR/$name.log" | sed "s/^/$name| /"
+	done
+	echo "failed suites: ${failed_suites[*]}"
+fi
 echo "sipwall: $total_pass passed, $total_fail failed, $total_skip skipped"
 [ "$total_fail" -eq 0 ]
