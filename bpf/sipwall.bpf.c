@@ -834,7 +834,8 @@ static __always_inline __u32 sw_forward(struct xdp_md *ctx, const struct sw_pkt 
 	struct iphdr *iph = l3;
 	struct sw_vlan_key vk = {};
 	struct sw_vlan_dev *vd;
-	__u32 in_if = ctx->ingress_ifindex, out_if;
+	struct sw_config *cfg;
+	__u32 in_if = ctx->ingress_ifindex, out_if, zero = 0;
 	__u16 in_tci = 0, out_vid = 0;
 	int out_tagged = 0;
 	__u16 old;
@@ -909,16 +910,22 @@ static __always_inline __u32 sw_forward(struct xdp_md *ctx, const struct sw_pkt 
 	default:
 		return SW_R_FWD_NO_ROUTE; /* no route, blackhole, LWT, error */
 	}
-	/* Out of a recorded VLAN device: its lower device, with its tag. */
+	/* Out of a recorded VLAN device: its lower device, with its tag.
+	 * Looked up only while the loader recorded any (a tagged frame got
+	 * this far only through a recorded one): no hash lookup per packet
+	 * on a firewall without VLANs. */
 	out_if = fib.ifindex;
-	vk.ifindex = fib.ifindex;
-	vk.vid = 0;
-	vk.dir = SW_VLAN_OUT;
-	vd = bpf_map_lookup_elem(&sw_fwd_vlans, &vk);
-	if (vd) {
-		out_if = vd->ifindex;
-		out_vid = vd->vid & 0x0fff;
-		out_tagged = 1;
+	cfg = bpf_map_lookup_elem(&sw_config, &zero);
+	if (pkt->tags || !cfg || (cfg->flags & SW_CFG_FWD_VLANS)) {
+		vk.ifindex = fib.ifindex;
+		vk.vid = 0;
+		vk.dir = SW_VLAN_OUT;
+		vd = bpf_map_lookup_elem(&sw_fwd_vlans, &vk);
+		if (vd) {
+			out_if = vd->ifindex;
+			out_vid = vd->vid & 0x0fff;
+			out_tagged = 1;
+		}
 	}
 	/* Before touching the frame: an egress device outside the set
 	 * leaves it unchanged for the stack. */

@@ -355,11 +355,15 @@ static void report_other_ns(const char *iface, const char *pin_path, const struc
 		       iface, o->name, pin_path);
 }
 
-static int pinned_fd(const char *root, const char *name)
+int sw_pinned_fd(const char *root, const char *name)
 {
 	char path[PATH_MAX];
+	int n = snprintf(path, sizeof(path), "%s/%s", root, name);
 
-	snprintf(path, sizeof(path), "%s/%s", root, name);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	return bpf_obj_get(path);
 }
 
@@ -387,7 +391,7 @@ static int size_pinhole_maps(struct sipwall *skel, __u32 max, bool prealloc)
  */
 static int pinholes_layout_check(const char *pin_path)
 {
-	int fd = pinned_fd(pin_path, SW_MAP_PINHOLES), err;
+	int fd = sw_pinned_fd(pin_path, SW_MAP_PINHOLES), err;
 
 	if (fd < 0)
 		return 0;
@@ -423,7 +427,7 @@ static int resolve_config(const struct sw_args *a, uint16_t *lo, uint16_t *hi, u
 	*max = a->max_set ? a->max_pinholes : SW_MAX_PINHOLES_DEFAULT;
 	*prealloc = a->prealloc;
 
-	fd = pinned_fd(a->pin_path, SW_MAP_PINHOLES);
+	fd = sw_pinned_fd(a->pin_path, SW_MAP_PINHOLES);
 	if (fd >= 0) {
 		err = bpf_obj_get_info_by_fd(fd, &mi, &len) ? -errno : 0;
 		close(fd);
@@ -450,7 +454,7 @@ static int resolve_config(const struct sw_args *a, uint16_t *lo, uint16_t *hi, u
 		*prealloc = !(mi.map_flags & BPF_F_NO_PREALLOC);
 	}
 
-	fd = pinned_fd(a->pin_path, SW_MAP_CONFIG);
+	fd = sw_pinned_fd(a->pin_path, SW_MAP_CONFIG);
 	if (fd >= 0) {
 		have_cfg = bpf_map_lookup_elem(fd, &zero, &cfg) == 0 && cfg.media_lo;
 		close(fd);
@@ -499,7 +503,7 @@ static int check_attached(const struct sw_args *a, const struct sw_netns *ns, __
 	bool same_mode, want_eg = !a->no_egress;
 	int fd, err, live;
 
-	fd = pinned_fd(a->pin_path, SW_MAP_IFACES);
+	fd = sw_pinned_fd(a->pin_path, SW_MAP_IFACES);
 	if (fd < 0)
 		return 0;
 	err = iface_find(fd, ns, ifindex, a->iface, &key, &info);
@@ -625,7 +629,7 @@ static int ifaces_upgrade(const char *pin_path, const struct sw_netns *ns)
 		n++;
 	}
 
-	pfd = pinned_fd(pin_path, SW_MAP_PINHOLES);
+	pfd = sw_pinned_fd(pin_path, SW_MAP_PINHOLES);
 	if (pfd >= 0) {
 		struct bpf_map_info pi = {};
 		__u32 plen = sizeof(pi);
@@ -1091,7 +1095,7 @@ int do_detach(const struct sw_args *a)
 
 	if (info.flags & SW_IF_FORWARD) {
 		/* First: other forwarding interfaces stop sending here. */
-		int fd = pinned_fd(a->pin_path, SW_MAP_FWD_DEVS);
+		int fd = sw_pinned_fd(a->pin_path, SW_MAP_FWD_DEVS);
 
 		if (fd >= 0) {
 			if (bpf_map_delete_elem(fd, &ifindex) && errno != ENOENT) {

@@ -259,12 +259,9 @@ static int netns_check(const struct sw_args *a, const struct sw_netns *ns)
 {
 	struct sw_iface_key key, next;
 	struct sw_iface_info info;
-	char path[512];
 	void *prev = NULL;
-	int fd, err = 0;
+	int fd = sw_pinned_fd(a->pin_path, SW_MAP_IFACES), err = 0;
 
-	snprintf(path, sizeof(path), "%s/%s", a->pin_path, SW_MAP_IFACES);
-	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return 0;
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
@@ -444,14 +441,36 @@ static void fwd_vlans_clear(int fd, int lower)
 		bpf_map_delete_elem(fd, &gone[i]);
 }
 
+/*
+ * SW_CFG_FWD_VLANS on while sw_fwd_vlans holds any entry: XDP forwarding
+ * looks a route's egress device up there only then.
+ */
+static int fwd_vlans_flag(const char *pin_path, int vfd)
+{
+	struct sw_vlan_key k;
+	struct sw_config c;
+	__u32 zero = 0, want;
+	int fd = sw_pinned_fd(pin_path, SW_MAP_CONFIG), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	want = bpf_map_get_next_key(vfd, NULL, &k) == 0 ? SW_CFG_FWD_VLANS : 0;
+	if (bpf_map_lookup_elem(fd, &zero, &c))
+		err = -errno;
+	else if ((c.flags & SW_CFG_FWD_VLANS) != want) {
+		c.flags = (c.flags & ~SW_CFG_FWD_VLANS) | want;
+		if (bpf_map_update_elem(fd, &zero, &c, BPF_ANY))
+			err = -errno;
+	}
+	close(fd);
+	return err;
+}
+
 int sw_fwd_vlans_sync(const char *pin_path, const char *iface, int lower, bool add)
 {
 	struct sw_vlan_dev devs[SW_FWD_VLANS_MAX / 2];
-	char path[512];
-	int fd, n = 0, i, err = 0;
+	int fd = sw_pinned_fd(pin_path, SW_MAP_FWD_VLANS), n = 0, i, err = 0;
 
-	snprintf(path, sizeof(path), "%s/%s", pin_path, SW_MAP_FWD_VLANS);
-	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return errno == ENOENT && !add ? 0 : -errno; /* a pin root from before it */
 	if (add) {
@@ -476,9 +495,17 @@ int sw_fwd_vlans_sync(const char *pin_path, const char *iface, int lower, bool a
 			err = -errno;
 	}
 	if (err) {
-		pr_err("cannot record the VLAN devices of %s in %s: %s", iface, path,
-		       err == -E2BIG ? "sw_fwd_vlans is full" : strerror(-err));
+		pr_err("cannot record the VLAN devices of %s in %s/%s: %s", iface, pin_path,
+		       SW_MAP_FWD_VLANS, err == -E2BIG ? "sw_fwd_vlans is full" : strerror(-err));
 		fwd_vlans_clear(fd, lower);
+	}
+	/* After the entries when they come, and after they went: the flag
+	 * never hides a recorded device. */
+	i = fwd_vlans_flag(pin_path, fd);
+	if (i && !err) {
+		pr_err("cannot update sw_config's SW_CFG_FWD_VLANS in %s: %s", pin_path,
+		       strerror(-i));
+		err = i;
 	}
 	close(fd);
 	return err ? err : n;
@@ -487,12 +514,9 @@ int sw_fwd_vlans_sync(const char *pin_path, const char *iface, int lower, bool a
 int sw_fwd_vlans_list(const char *pin_path, int lower, __u16 *vids, int max)
 {
 	struct sw_vlan_key key, next;
-	char path[512];
 	void *prev = NULL;
-	int fd, n = 0;
+	int fd = sw_pinned_fd(pin_path, SW_MAP_FWD_VLANS), n = 0;
 
-	snprintf(path, sizeof(path), "%s/%s", pin_path, SW_MAP_FWD_VLANS);
-	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return 0;
 	/* The key holds the VID: no value to read. */

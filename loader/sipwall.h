@@ -102,8 +102,11 @@ int sw_xdp_lookup(int ifindex, uint32_t prog_id, uint32_t *found, bool *legacy);
  * 0 go ahead, else a reported -errno. */
 struct sw_netns;
 int sw_forward_check(const struct sw_args *a, const struct sw_netns *ns);
+/* fd of the map pinned as root/name, or -1 with errno (bpf_obj_get). */
+int sw_pinned_fd(const char *root, const char *name);
 /* sw_fwd_vlans: record the 802.1Q VLAN devices on lower (add) or forget
- * them; the number recorded, or -errno (reported). */
+ * them, and set SW_CFG_FWD_VLANS while the map holds any; the number
+ * recorded, or -errno (reported). */
 int sw_fwd_vlans_sync(const char *pin_path, const char *iface, int lower, bool add);
 /* The VIDs recorded for lower (at most max), for status. */
 int sw_fwd_vlans_list(const char *pin_path, int lower, __u16 *vids, int max);

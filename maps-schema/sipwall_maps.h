@@ -281,6 +281,7 @@ struct sw_config {
 #define SW_CFG_BANS_ACTIVE (1u << 0) /* sw_bans may hold entries: look them up */
 #define SW_CFG_FLOOD_GUARD (1u << 1) /* token bucket on sig_ports */
 #define SW_CFG_DSCP	   (1u << 2) /* mark pinholed media with dscp_audio/_video */
+#define SW_CFG_FWD_VLANS   (1u << 3) /* sw_fwd_vlans holds entries: forwarding looks them up */
 
 #define SW_DSCP_AUDIO_DEFAULT 46   /* EF, RFC 3246 / RFC 4594 telephony */
 #define SW_DSCP_VIDEO_DEFAULT 34   /* AF41, RFC 4594 multimedia conferencing */

@@ -1974,11 +1974,24 @@ static void vlan_run(const struct env *e, const struct vcase *c)
 	       why);
 }
 
+/* SW_CFG_FWD_VLANS on or off, the rest of sw_config kept. */
+static int vlan_flag(const struct env *e, int on)
+{
+	struct sw_config c;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(e->config, &zero, &c))
+		return -1;
+	c.flags = on ? c.flags | SW_CFG_FWD_VLANS : c.flags & ~SW_CFG_FWD_VLANS;
+	return bpf_map_update_elem(e->config, &zero, &c, BPF_ANY);
+}
+
 static void test_forward_vlan(const struct env *e)
 {
 	unsigned int i;
 
-	if (vlan_put(e, FA, 300, SW_VLAN_IN, FD, 300) ||
+	/* The loader sets the flag while sw_fwd_vlans holds entries. */
+	if (vlan_flag(e, 1) || vlan_put(e, FA, 300, SW_VLAN_IN, FD, 300) ||
 	    vlan_put(e, FA, 200, SW_VLAN_IN, FC, 200) || vlan_put(e, FD, 0, SW_VLAN_OUT, FB, 100) ||
 	    vlan_put(e, FC, 0, SW_VLAN_OUT, FA, 5)) {
 		result(0, "fwd vlan: sw_fwd_vlans fixture: %s", strerror(errno));
@@ -1986,6 +1999,27 @@ static void test_forward_vlan(const struct env *e)
 	}
 	for (i = 0; i < sizeof(vlan_cases) / sizeof(vlan_cases[0]); i++)
 		vlan_run(e, &vlan_cases[i]);
+	/* With the flag off, untagged media does not look sw_fwd_vlans up:
+	 * the route out of fwd0 is fwd0's own although its entry is there. */
+	{
+		struct vcase c = vlan_cases[2];
+
+		if (vlan_flag(e, 0)) {
+			result(0, "fwd vlan: clear SW_CFG_FWD_VLANS: %s", strerror(errno));
+			return;
+		}
+		c.name = "untagged out of fwd0, SW_CFG_FWD_VLANS off: no VLAN lookup";
+		c.want = R(FORWARDED);
+		c.smac_if = FD;
+		c.nh = 6;
+		c.out_tci = -1;
+		vlan_run(e, &c);
+		/* tagged frames look it up whatever the flag says */
+		c = vlan_cases[0];
+		c.name = "802.1Q VID 300 in, VID 100 out, SW_CFG_FWD_VLANS off";
+		vlan_run(e, &c);
+		vlan_flag(e, 1);
+	}
 	/* Gone from the map: tagged media takes the stack again, and a route
 	 * out of fwd0 is fwd0's own again. */
 	{
@@ -2006,6 +2040,7 @@ static void test_forward_vlan(const struct env *e)
 		c.out_tci = -1;
 		vlan_run(e, &c);
 	}
+	vlan_flag(e, 0);
 }
 
 static void test_forward(void)

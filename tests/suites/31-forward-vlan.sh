@@ -59,6 +59,11 @@ fallbacks() {
 	sw stats --json | json "sum(v['packets'] for k, v in d.items() if k.startswith('forward_fallback_'))"
 }
 vlan_entries() { bpftool map dump pinned "$PIN/sw_fwd_vlans" -j | json "len(d)"; }
+# SW_CFG_FWD_VLANS (8) in sw_config's flags: 8 or 0.
+vlan_flag() {
+	bpftool map dump pinned "$PIN/sw_config" -j |
+		json "(d[0]['formatted']['value'] if 'formatted' in d[0] else d[0]['value'])['flags'] & 8"
+}
 
 V4O=10.1.11.2 V4F=10.1.11.1 V4FI=10.1.12.1 V4I=10.1.12.2
 V6O=fd00:11::2 V6F=fd00:11::1 V6FI=fd00:12::1 V6I=fd00:12::2
@@ -122,6 +127,7 @@ check "attach fo --forward records its VLAN device" grep -q 'forwarding in XDP (
 out=$(sw attach fi --forward --mode native 2>&1)
 check "attach fi --forward records its VLAN device" grep -q 'forwarding in XDP (1 802.1Q VLAN device)' <<<"$out"
 expect_eq "sw_fwd_vlans: IN and OUT entry per VLAN device (bpftool)" "$(vlan_entries)" 4
+expect_eq "sw_config: SW_CFG_FWD_VLANS set (forwarding looks VLAN egress up)" "$(vlan_flag)" 8
 check "status lists the VLANs" bash -c "nsenter --net=/run/netns/$NL_F $SW status --pin-path $PIN | grep -q '^fo .*forwarding in XDP (802.1Q VLANs 100)'"
 expect_eq "status --json: fi's forward_vlans" \
 	"$(sw status --json | json "[i['forward_vlans'] for i in d['interfaces'] if i['name']=='fi'][0]")" "[200]"
@@ -192,7 +198,9 @@ expect_eq "VID 101 recorded: 10 forwarded in XDP" "$(($(cnt forwarded) - f0))" 1
 
 check "detach fo" sw detach fo
 expect_eq "detach forgot fo's VLANs (fi's IN + OUT left)" "$(vlan_entries)" 2
+expect_eq "SW_CFG_FWD_VLANS still set (fi's are left)" "$(vlan_flag)" 8
 check "detach fi" sw detach fi
 expect_eq "sw_fwd_vlans empty" "$(vlan_entries)" 0
+expect_eq "SW_CFG_FWD_VLANS cleared with the last entry" "$(vlan_flag)" 0
 
 finish
