@@ -139,7 +139,7 @@ static unsigned int ban_plen(const struct sw_config *c, const uint8_t addr[16])
 	return c->ban_prefix_v6 && c->ban_prefix_v6 <= 128 ? c->ban_prefix_v6 : 128u;
 }
 
-static int map_empty(int fd, size_t key_size)
+int sw_map_empty(int fd, size_t key_size)
 {
 	uint8_t key[64];
 
@@ -150,20 +150,25 @@ static int map_empty(int fd, size_t key_size)
 	return errno == ENOENT ? 1 : -errno;
 }
 
-static int bans_flag(const struct sw_maps *m, int on)
+int sw_config_flag(int config_fd, uint32_t flag, int on)
 {
 	struct sw_config c;
-	int err = sw_config_read(m, &c);
+	__u32 zero = 0;
 
-	if (err)
-		return err;
-	if (!!(c.flags & SW_CFG_BANS_ACTIVE) == !!on)
+	if (bpf_map_lookup_elem(config_fd, &zero, &c))
+		return -errno;
+	if (!!(c.flags & flag) == !!on)
 		return 0;
 	if (on)
-		c.flags |= SW_CFG_BANS_ACTIVE;
+		c.flags |= flag;
 	else
-		c.flags &= ~SW_CFG_BANS_ACTIVE;
-	return sw_config_write(m, &c);
+		c.flags &= ~flag;
+	return bpf_map_update_elem(config_fd, &zero, &c, BPF_ANY) ? -errno : 0;
+}
+
+static int bans_flag(const struct sw_maps *m, int on)
+{
+	return sw_config_flag(m->config, SW_CFG_BANS_ACTIVE, on);
 }
 
 /* Does [a/alen] overlap a trusted network? 1 yes, 0 no, <0 error. */
@@ -376,14 +381,14 @@ int sw_ban_gc(const struct sw_maps *m, uint64_t now_ns, unsigned int *removed)
 		*removed = n;
 	if (err)
 		return err;
-	empty = map_empty(m->bans, sizeof(struct sw_ban_key));
+	empty = sw_map_empty(m->bans, sizeof(struct sw_ban_key));
 	if (empty <= 0)
 		return empty;
 	/* Clear, then look again: a ban added meanwhile sets it back. */
 	err = bans_flag(m, 0);
 	if (err)
 		return err;
-	empty = map_empty(m->bans, sizeof(struct sw_ban_key));
+	empty = sw_map_empty(m->bans, sizeof(struct sw_ban_key));
 	if (empty < 0)
 		return empty;
 	return empty ? 0 : bans_flag(m, 1);

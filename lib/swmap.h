@@ -129,6 +129,11 @@ int sw_stats_read(const struct sw_maps *m, struct sw_stat out[SW_R_MAX]);
 int sw_config_read(const struct sw_maps *m, struct sw_config *c);
 /* Replace key 0 of sw_config (the loader's read-modify-write). */
 int sw_config_write(const struct sw_maps *m, const struct sw_config *c);
+/* Set (on) or clear one SW_CFG_* flag of sw_config (read-modify-write,
+ * nothing written when it already is so). */
+int sw_config_flag(int config_fd, uint32_t flag, int on);
+/* 1 if the map holds no entry, 0 if it holds one, or -errno. */
+int sw_map_empty(int fd, size_t key_size);
 /* Defaults of the DoS fields for a pin root that has none yet: signalling
  * ports 5060 and 5061, flood guard off (rate 0), flood prefixes /32 and /64,
  * ban prefixes /32 and /64. Leaves the other fields alone. */

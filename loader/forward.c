@@ -447,21 +447,12 @@ static void fwd_vlans_clear(int fd, int lower)
  */
 static int fwd_vlans_flag(const char *pin_path, int vfd)
 {
-	struct sw_vlan_key k;
-	struct sw_config c;
-	__u32 zero = 0, want;
-	int fd = sw_pinned_fd(pin_path, SW_MAP_CONFIG), err = 0;
+	int fd = sw_pinned_fd(pin_path, SW_MAP_CONFIG);
+	int empty = sw_map_empty(vfd, sizeof(struct sw_vlan_key)), err;
 
 	if (fd < 0)
 		return -errno;
-	want = bpf_map_get_next_key(vfd, NULL, &k) == 0 ? SW_CFG_FWD_VLANS : 0;
-	if (bpf_map_lookup_elem(fd, &zero, &c))
-		err = -errno;
-	else if ((c.flags & SW_CFG_FWD_VLANS) != want) {
-		c.flags = (c.flags & ~SW_CFG_FWD_VLANS) | want;
-		if (bpf_map_update_elem(fd, &zero, &c, BPF_ANY))
-			err = -errno;
-	}
+	err = empty < 0 ? empty : sw_config_flag(fd, SW_CFG_FWD_VLANS, !empty);
 	close(fd);
 	return err;
 }

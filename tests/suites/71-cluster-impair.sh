@@ -120,8 +120,8 @@ calls_in() { sed -n 's/.* call \(sw-[a-z0-9]*\)\..*/\1/p' <<<"$1" | sort -u | tr
 
 # --- the call that stays up, before any impairment --------------------------
 # Long enough for everything up to the comparisons after the heal: 31 s of
-# it in an idle Debian 6.1 TCG guest here; a CI run where that took over
-# 40 s saw the call's BYE in the middle of them (5 failures).
+# it in an idle Debian 6.1 TCG guest here; a CI run whose guest was ~1.5x
+# slower failed 5 of them with a 40 s call, most likely its BYE coming first.
 L_MS=${SW_IMPAIR_LIVE_MS:-80000}
 long_call "$L_MS"
 live_t0=$SECONDS
